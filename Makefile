@@ -1,0 +1,71 @@
+# Two entry points on a fresh machine: `make demo` and `make test`. Everything else is bootstrapped.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Lambda's newest Python runtime that this machine also has (see template.yaml Globals).
+PYTHON_VERSION := 3.13
+PYTHON ?= $(shell command -v python$(PYTHON_VERSION) 2>/dev/null || ls -d $$HOME/.pyenv/versions/$(PYTHON_VERSION)*/bin/python$(PYTHON_VERSION) 2>/dev/null | tail -n 1)
+PYTHON_BIN_DIR := $(dir $(PYTHON))
+
+VENV := .venv
+VENV_SAM := .venv-sam
+BIN := $(VENV)/bin
+# Offline, credential-free settings for the AWS tools run by the checks (nothing reaches AWS).
+AWS_OFFLINE := AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing \
+	AWS_SECRET_ACCESS_KEY=testing SAM_CLI_TELEMETRY=0 SAM_CLI_CONTAINER_CONNECTION_TIMEOUT=1
+# sam build checks that the template's runtime is on PATH.
+SAM := PATH="$(PYTHON_BIN_DIR):$$PATH" $(AWS_OFFLINE) $(VENV_SAM)/bin/sam
+
+.PHONY: help demo test lint typecheck cfn-lint sam-validate sam-build asl-check pytest bench clean
+
+help:
+	@echo "make demo   - run the control plane locally on the embedded emulator (default scenario)"
+	@echo "make test   - every check CI runs: ruff, mypy, cfn-lint, sam validate, sam build, ASL check, pytest"
+	@echo "make bench  - cold start, size and per-event benchmarks"
+
+$(BIN)/.stamp: requirements/dev.txt layers/mlcp/pyproject.toml cli/pyproject.toml
+	@test -n "$(PYTHON)" || { echo "python$(PYTHON_VERSION) not found (pyenv install $(PYTHON_VERSION))" >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements/dev.txt -e layers/mlcp -e cli
+	touch $@
+
+$(VENV_SAM)/bin/.stamp: requirements/sam.txt
+	@test -n "$(PYTHON)" || { echo "python$(PYTHON_VERSION) not found" >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV_SAM)
+	$(VENV_SAM)/bin/pip install -q --disable-pip-version-check -r requirements/sam.txt
+	touch $@
+
+demo: $(BIN)/.stamp
+	$(BIN)/mlcp local run
+
+test: lint typecheck cfn-lint sam-validate sam-build asl-check pytest
+
+lint: $(BIN)/.stamp
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(BIN)/.stamp
+	$(BIN)/mypy layers/mlcp/mlcp cli/src/mlcp_cli
+	@# Every function is a module named `app`: check each on its own.
+	@for f in functions/*/app.py; do echo "mypy $$f"; $(BIN)/mypy --strict "$$f" || exit 1; done
+
+cfn-lint: $(BIN)/.stamp
+	$(BIN)/cfn-lint template.yaml
+
+sam-validate: $(VENV_SAM)/bin/.stamp
+	$(SAM) validate --lint --template template.yaml
+
+sam-build: $(VENV_SAM)/bin/.stamp
+	$(SAM) build --template template.yaml --build-dir .aws-sam/build
+
+asl-check: $(BIN)/.stamp
+	$(BIN)/mlcp asl check template.yaml
+
+pytest: $(BIN)/.stamp
+	$(BIN)/pytest -q
+
+bench: $(BIN)/.stamp $(VENV_SAM)/bin/.stamp sam-build
+	$(BIN)/python -m mlcp_cli.bench
+
+clean:
+	rm -rf $(VENV) $(VENV_SAM) .aws-sam .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,1 @@
+"""mlcp operator side: CLI, embedded emulator (local mode) and scenario runner."""

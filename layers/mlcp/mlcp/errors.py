@@ -1,0 +1,30 @@
+"""Exceptions of the control plane.
+
+Class names are part of the ASL contract: state machines name them in Retry/Catch
+``ErrorEquals`` (a Lambda error surfaces as its ``errorType``, the exception's class name).
+Rename one only together with every state machine that names it.
+"""
+
+
+class ControlPlaneError(Exception):
+    """Base class of every error the control plane raises on purpose."""
+
+
+class InvalidEvent(ControlPlaneError):
+    """An event is malformed or is not one the control plane consumes; the message says why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class ModelPackageNotFound(ControlPlaneError):
+    """DescribeModelPackage does not know the package an event names."""
+
+
+class AuditConflict(ControlPlaneError):
+    """An audit append lost a race for the stream head more often than its retry budget allows."""
+
+
+class ConfigurationError(ControlPlaneError):
+    """The function's environment does not carry the configuration it needs."""
