@@ -1,0 +1,52 @@
+"""boto3 clients created once per execution environment (and per region), reused across invocations."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sagemaker import SageMakerClient
+    from mypy_boto3_sqs import SQSClient
+
+# Standard retry mode: exponential backoff with jitter on throttling and 5xx, bounded attempts.
+_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=20)
+
+
+@cache
+def _client(service: str) -> Any:
+    return boto3.client(service, config=_CONFIG)  # type: ignore[call-overload]
+
+
+def dynamodb() -> DynamoDBClient:
+    """The DynamoDB client of this execution environment."""
+    client: DynamoDBClient = _client("dynamodb")
+    return client
+
+
+def s3() -> S3Client:
+    """The S3 client of this execution environment."""
+    client: S3Client = _client("s3")
+    return client
+
+
+def sagemaker() -> SageMakerClient:
+    """The SageMaker client of this execution environment."""
+    client: SageMakerClient = _client("sagemaker")
+    return client
+
+
+def sqs() -> SQSClient:
+    """The SQS client of this execution environment."""
+    client: SQSClient = _client("sqs")
+    return client
+
+
+def reset() -> None:
+    """Forget cached clients (tests and the local emulator start a fresh mock per run)."""
+    _client.cache_clear()

@@ -1,0 +1,45 @@
+"""Function configuration from environment variables, validated once per execution environment.
+
+template.yaml sets these variables; a missing or malformed one fails the cold start with a
+ConfigurationError that names the variable, instead of failing later on first use.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from mlcp.errors import ConfigurationError
+
+
+class _EnvConfig(BaseModel):
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
+        """Build the configuration from ``environ`` (default: ``os.environ``)."""
+        env = os.environ if environ is None else environ
+        values = {field.alias: env[field.alias] for field in cls.model_fields.values() if field.alias in env}
+        try:
+            return cls.model_validate(values)
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            raise ConfigurationError(f"{cls.__name__}: {problems}") from exc
+
+
+class CoreConfig(_EnvConfig):
+    """What every function needs: the audit trail, idempotency store and rejected-events queue."""
+
+    audit_table: str = Field(alias="MLCP_AUDIT_TABLE", min_length=3)
+    idempotency_table: str = Field(alias="MLCP_IDEMPOTENCY_TABLE", min_length=3)
+    rejected_events_queue_url: str = Field(alias="MLCP_REJECTED_EVENTS_QUEUE_URL", min_length=1)
+
+
+class TrainingDataConfig(_EnvConfig):
+    """Where new training data lands (TrainingDataBucketName / TrainingDataPrefix parameters)."""
+
+    bucket: str = Field(alias="MLCP_TRAINING_DATA_BUCKET", min_length=3)
+    prefix: str = Field(alias="MLCP_TRAINING_DATA_PREFIX", default="")
