@@ -22,7 +22,8 @@ class _EnvConfig(BaseModel):
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
         """Build the configuration from ``environ`` (default: ``os.environ``)."""
         env = os.environ if environ is None else environ
-        values = {field.alias: env[field.alias] for field in cls.model_fields.values() if field.alias in env}
+        names = [field.alias or name for name, field in cls.model_fields.items()]
+        values = {name: env[name] for name in names if name in env}
         try:
             return cls.model_validate(values)
         except ValidationError as exc:

@@ -40,7 +40,11 @@ def identity_of(user_context: dict[str, Any] | None) -> str:
     if not user_context:
         return UNKNOWN_IDENTITY
     iam = user_context.get("IamIdentity") or {}
-    for candidate in (iam.get("Arn"), user_context.get("UserProfileArn"), user_context.get("UserProfileName")):
+    for candidate in (
+        iam.get("Arn"),
+        user_context.get("UserProfileArn"),
+        user_context.get("UserProfileName"),
+    ):
         if candidate:
             return str(candidate)
     return UNKNOWN_IDENTITY

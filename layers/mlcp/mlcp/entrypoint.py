@@ -1,0 +1,63 @@
+"""What every handler shares: dependencies built once per execution environment, and the one
+way an entry point turns a raw event into a model or a rejection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
+
+from mlcp.adapters import clients
+from mlcp.adapters.parking import SqsParking
+from mlcp.audit import AuditTrail
+from mlcp.config import CoreConfig
+from mlcp.errors import InvalidEvent
+from mlcp.events import ControlPlaneEvent, parse_event
+from mlcp.usecases.reject_event import reject_event
+
+#: How long Powertools remembers a completed invocation: the rules' maximum event age.
+IDEMPOTENCY_WINDOW_SECONDS = 6 * 3600
+
+
+class Runtime:
+    """The audit trail, rejected-events parking and idempotency store of one function."""
+
+    def __init__(self, function: str, config: CoreConfig | None = None) -> None:
+        self.function = function
+        self.config = config or CoreConfig.from_env()
+        self.audit = AuditTrail(self.config.audit_table, client=clients.dynamodb())
+        self.parking = SqsParking(self.config.rejected_events_queue_url)
+        self.idempotency_store = DynamoDBPersistenceLayer(table_name=self.config.idempotency_table)
+
+    def idempotency(self, business_key_jmespath: str) -> IdempotencyConfig:
+        """Idempotency keyed on a business key of the raw event (never on its EventBridge id)."""
+        return IdempotencyConfig(
+            event_key_jmespath=business_key_jmespath,
+            raise_on_no_idempotency_key=True,
+            expires_after_seconds=IDEMPOTENCY_WINDOW_SECONDS,
+        )
+
+    def parse_or_reject[T: ControlPlaneEvent](self, raw: object, *expected: type[T]) -> T | None:
+        """The event as one of ``expected``, or None after rejecting it with the reason."""
+        try:
+            if not isinstance(raw, Mapping | str | bytes):
+                raise InvalidEvent(f"event must be a JSON object, got {type(raw).__name__}")
+            event = parse_event(raw)
+            if not isinstance(event, expected):
+                wanted = " or ".join(repr(_detail_type(model)) for model in expected)
+                raise InvalidEvent(f"{self.function} takes {wanted}, not {event.detail_type!r}")
+        except InvalidEvent as exc:
+            self.reject(raw, exc.reason)
+            return None
+        return event
+
+    def reject(self, raw: object, reason: str) -> str:
+        """Reject ``raw`` with ``reason`` (log, count, park, audit); returns its digest."""
+        return reject_event(raw, reason, rejected_by=self.function, audit=self.audit, parking=self.parking)
+
+
+def _detail_type(model: type[Any]) -> str:
+    field = model.model_fields["detail_type"]
+    return str(field.annotation.__args__[0]) if hasattr(field.annotation, "__args__") else model.__name__

@@ -1,0 +1,90 @@
+"""Intake of events that later capabilities act on: validated and recorded as ``event.received``.
+
+Each event is filed under the resource it is about (endpoint, model package group, pipeline,
+training job, alarm), so an operator reading a stream sees everything that happened to it.
+The decision id is the event's content, not its EventBridge id: a re-emitted copy appends nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from mlcp.audit import AppendResult, AuditAction, AuditTrail, canonical_json
+from mlcp.events import (
+    AlarmStateChangeEvent,
+    ControlPlaneEvent,
+    EndpointDeploymentStateChangeEvent,
+    EndpointStateChangeEvent,
+    ModelMonitoringReportEvent,
+    ModelPackageStateChangeEvent,
+    PipelineExecutionStatusChangeEvent,
+    ProcessingJobStateChangeEvent,
+    S3ObjectCreatedEvent,
+    TrainingJobStateChangeEvent,
+)
+from mlcp.observability import MetricUnit, logger, metrics
+
+
+def stream_and_subject(event: ControlPlaneEvent) -> tuple[str, str]:
+    """The audit stream and subject an event belongs to."""
+    match event:
+        case ModelPackageStateChangeEvent():
+            return f"group#{event.group_name or 'unknown'}", event.model_package_arn
+        case EndpointStateChangeEvent() | EndpointDeploymentStateChangeEvent():
+            return f"endpoint#{event.endpoint_name}", f"endpoint/{event.endpoint_name}"
+        case ModelMonitoringReportEvent():
+            return f"endpoint#{event.endpoint_name}", f"monitor/{event.monitor_name}"
+        case AlarmStateChangeEvent():
+            endpoint = event.endpoint_name
+            stream = f"endpoint#{endpoint}" if endpoint else f"alarm#{event.alarm_name}"
+            return stream, f"alarm/{event.alarm_name}"
+        case PipelineExecutionStatusChangeEvent():
+            return f"pipeline#{event.pipeline_name or 'unknown'}", event.pipeline_execution_arn
+        case TrainingJobStateChangeEvent():
+            return (
+                f"training#{event.training_job_name or 'unknown'}",
+                f"training-job/{event.training_job_name}",
+            )
+        case ProcessingJobStateChangeEvent():
+            endpoint = event.monitored_endpoint_name
+            stream = f"endpoint#{endpoint}" if endpoint else "processing"
+            return stream, event.processing_job_arn
+        case S3ObjectCreatedEvent():
+            return f"data#{event.bucket}", event.s3_uri
+    raise TypeError(f"no stream for {type(event).__name__}")  # pragma: no cover - exhaustive above
+
+
+def content_digest(event: ControlPlaneEvent) -> str:
+    """SHA-256 of what the event says (source, detail-type, detail), independent of its id and time."""
+    body: dict[str, Any] = {
+        "source": event.source,
+        "detail-type": event.detail_type,
+        "detail": event.detail.model_dump(mode="json", by_alias=True, exclude_none=True),
+    }
+    return hashlib.sha256(canonical_json(body)).hexdigest()
+
+
+def record_event_received(event: ControlPlaneEvent, *, audit: AuditTrail) -> AppendResult:
+    """Append ``event.received`` to the event's resource stream (once per distinct content)."""
+    stream, subject = stream_and_subject(event)
+    digest = content_digest(event)
+    result = audit.append(
+        stream=stream,
+        action=AuditAction.EVENT_RECEIVED,
+        actor=event.source,
+        subject=subject,
+        evidence={
+            "detail_type": event.detail_type,
+            "source": event.source,
+            "time": event.time.isoformat(),
+            "resources": list(event.resources),
+            "digest": digest,
+        },
+        decision_id=f"event.received:{digest}",
+        event_id=event.id,
+    )
+    if result.appended:
+        metrics.add_metric(name="EventsReceived", unit=MetricUnit.Count, value=1)
+    logger.info("event received", extra={"stream": stream, "subject": subject, "appended": result.appended})
+    return result

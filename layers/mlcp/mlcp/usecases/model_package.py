@@ -1,0 +1,31 @@
+"""Re-read a model package named by an event: the registry, not the event, says what it is."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from mlcp.adapters.registry import ModelPackageState
+from mlcp.events import ModelPackageStateChangeEvent
+from mlcp.observability import logger
+
+
+class ModelRegistry(Protocol):
+    def describe(self, model_package_arn: str) -> ModelPackageState: ...
+
+
+def read_model_package(event: ModelPackageStateChangeEvent, *, registry: ModelRegistry) -> dict[str, object]:
+    """DescribeModelPackage for the event's package; returns its state beside what the event claimed.
+
+    Raises ``ModelPackageNotFound`` when SageMaker does not know the package.
+    """
+    state = registry.describe(event.model_package_arn)
+    if state.approval_status != event.approval_status:
+        logger.warning(
+            "event and registry disagree",
+            extra={
+                "model_package_arn": state.model_package_arn,
+                "event_status": event.approval_status,
+                "registry_status": state.approval_status,
+            },
+        )
+    return {**state.model_dump(mode="json"), "event_approval_status": event.approval_status}
