@@ -1,0 +1,170 @@
+"""`mlcp audit`: read and verify the hash-chained audit trail.
+
+``mlcp audit show [--stream S] [--json] [--table T]`` prints every stream as a table (or one JSON
+object per record); ``mlcp audit verify [--stream S] [--table T]`` checks each chain and its head
+and exits 1 when any is broken. The table defaults to ``$MLCP_AUDIT_TABLE``; region and endpoint
+come from the standard AWS environment/config (``AWS_DEFAULT_REGION``, ``AWS_ENDPOINT_URL``...).
+
+``show_audit`` and ``verify_audit`` are the same commands as plain functions over an
+``AuditTrail`` and a text stream, for in-process callers (the local emulator).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any, TextIO
+
+from mlcp.audit import (
+    AuditRecord,
+    AuditTrail,
+    ChainProblem,
+    ChainVerification,
+    InvalidAuditItem,
+    ProblemKind,
+    verify_chain,
+)
+
+TABLE_ENV = "MLCP_AUDIT_TABLE"
+
+_COLUMNS = ("seq", "at", "action", "actor", "subject", "decision_id", "event_id", "hash")
+
+
+def _row(record: AuditRecord) -> tuple[str, ...]:
+    return (
+        str(record.seq),
+        record.at,
+        record.action.value,
+        record.actor,
+        record.subject,
+        record.decision_id,
+        record.event_id or "-",
+        record.hash[:12],
+    )
+
+
+def _write_table(records: list[AuditRecord], out: TextIO) -> None:
+    rows = [_COLUMNS, *(_row(r) for r in records)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(_COLUMNS))]
+    for index, row in enumerate(rows):
+        out.write(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() + "\n"
+        )
+        if index == 0:
+            out.write("  ".join("-" * width for width in widths) + "\n")
+
+
+def _selected_streams(trail: AuditTrail, stream: str | None) -> list[str]:
+    return [stream] if stream else trail.streams()
+
+
+def show_audit(trail: AuditTrail, stream: str | None, as_json: bool, out: TextIO) -> int:
+    """Print the records of ``stream`` (or of every stream) to ``out``.
+
+    As a table per stream, or with ``as_json`` one compact JSON object per record per line.
+    Returns the exit code: 0, or 1 when a requested stream has no records or an item is unreadable.
+    """
+    code = 0
+    names = _selected_streams(trail, stream)
+    if not names and not as_json:
+        out.write("no audit streams\n")
+    for name in names:
+        try:
+            records = trail.read(name)
+        except InvalidAuditItem as exc:
+            out.write(f"error: {exc}\n")
+            code = 1
+            continue
+        if not records:
+            if not as_json:
+                out.write(f"no audit records for stream {name}\n")
+            code = 1 if stream else code
+            continue
+        if as_json:
+            for record in records:
+                out.write(json.dumps(record.to_json_dict(), sort_keys=True, ensure_ascii=False) + "\n")
+        else:
+            out.write(f"== {name} ({len(records)} records) ==\n")
+            _write_table(records, out)
+            out.write("\n")
+    return code
+
+
+def _verify_stream(trail: AuditTrail, name: str) -> ChainVerification:
+    try:
+        records = trail.read(name)
+        head = trail.head(name)
+    except InvalidAuditItem as exc:
+        problem = ChainProblem(stream=name, seq=None, kind=ProblemKind.UNREADABLE, message=str(exc))
+        return ChainVerification(stream=name, records=0, problems=(problem,))
+    return verify_chain(records, head, require_head=True)
+
+
+def verify_audit(trail: AuditTrail, stream: str | None, out: TextIO) -> int:
+    """Verify the chain of ``stream`` (or of every stream) and its head; report to ``out``.
+
+    Prints ``OK: N records in M streams verified`` and returns 0, or prints every problem with
+    its stream and seq and returns 1. A requested stream with no records at all returns 1.
+    """
+    names = _selected_streams(trail, stream)
+    results = [_verify_stream(trail, name) for name in names]
+    if stream and results and results[0].ok and results[0].records == 0:
+        out.write(f"no audit records for stream {stream}\n")
+        return 1
+    broken = [result for result in results if not result.ok]
+    total = sum(result.records for result in results)
+    if not broken:
+        out.write(f"OK: {total} records in {len(results)} streams verified\n")
+        return 0
+    for result in broken:
+        for problem in result.problems:
+            out.write(f"BROKEN {problem.describe()}\n")
+    problems = sum(len(result.problems) for result in broken)
+    out.write(
+        f"FAILED: {problems} problems in {len(broken)} of {len(results)} streams ({total} records read)\n"
+    )
+    return 1
+
+
+def _trail(args: argparse.Namespace) -> AuditTrail | None:
+    table = args.table or os.environ.get(TABLE_ENV)
+    if not table:
+        sys.stderr.write(f"mlcp audit: no table; pass --table or set {TABLE_ENV}\n")
+        return None
+    return AuditTrail(table)
+
+
+def _show(args: argparse.Namespace) -> int:
+    trail = _trail(args)
+    if trail is None:
+        return 2
+    return show_audit(trail, args.stream, args.json, sys.stdout)
+
+
+def _verify(args: argparse.Namespace) -> int:
+    trail = _trail(args)
+    if trail is None:
+        return 2
+    return verify_audit(trail, args.stream, sys.stdout)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--stream", help="only this stream, e.g. group#churn or control-plane")
+    parser.add_argument("--table", help=f"audit table name (default: ${TABLE_ENV})")
+
+
+def register(subparsers: argparse._SubParsersAction[Any]) -> None:
+    """Add the ``audit`` command group (``show``, ``verify``)."""
+    group = subparsers.add_parser("audit", help="show and verify the hash-chained audit trail")
+    commands = group.add_subparsers(dest="audit_command", required=True)
+
+    show = commands.add_parser("show", help="print audit records per stream")
+    _common(show)
+    show.add_argument("--json", action="store_true", help="one JSON object per record per line")
+    show.set_defaults(func=_show)
+
+    verify = commands.add_parser("verify", help="verify every hash chain; exit 1 if one is broken")
+    _common(verify)
+    verify.set_defaults(func=_verify)
