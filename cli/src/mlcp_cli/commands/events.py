@@ -1,0 +1,278 @@
+"""``mlcp events``: check events against the contract, route them through the template's rules,
+export the contract's JSON Schemas.
+
+- ``validate FILE...``   one JSON line per file: accepted + detail-type, or the rejection reason.
+- ``route FILE...``      which ``AWS::Events::Rule`` of the template match each event, and their
+                         targets, using moto's EventBridge pattern matcher.
+- ``schemas --write``    (re)write ``events/schemas/<slug>.schema.json``; ``--check`` fails on drift.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+EXIT_OK = 0
+EXIT_REJECTED = 1
+EXIT_USAGE = 2
+
+DEFAULT_SCHEMA_DIR = Path("events/schemas")
+
+
+# ------------------------------------------------------------------------------------- helpers
+
+
+def _read_json(path: Path) -> tuple[Any, str | None]:
+    """(document, None) or (None, reason)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        return None, f"cannot read file: {exc.strerror or exc}"
+    except UnicodeDecodeError:
+        return None, "file is not UTF-8 text"
+    try:
+        return json.loads(text), None
+    except json.JSONDecodeError as exc:
+        return None, f"event is not valid JSON: {exc}"
+
+
+def _emit(record: Mapping[str, Any]) -> None:
+    sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+# ------------------------------------------------------------------------------------ validate
+
+
+def validate_file(path: Path) -> dict[str, Any]:
+    from mlcp.errors import InvalidEvent
+    from mlcp.events import parse_event
+
+    document, error = _read_json(path)
+    if error is not None:
+        return {"file": str(path), "accepted": False, "reason": error}
+    try:
+        event = parse_event(document)
+    except InvalidEvent as exc:
+        return {"file": str(path), "accepted": False, "reason": exc.reason}
+    return {"file": str(path), "accepted": True, "detail_type": event.detail_type}
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    all_accepted = True
+    for name in args.files:
+        record = validate_file(Path(name))
+        all_accepted &= bool(record["accepted"])
+        _emit(record)
+    return EXIT_OK if all_accepted else EXIT_REJECTED
+
+
+# --------------------------------------------------------------------------------------- route
+
+
+@dataclass(frozen=True)
+class Rule:
+    logical_id: str
+    pattern: dict[str, Any]
+    targets: tuple[str, ...]
+
+    def matches(self, event: Mapping[str, Any]) -> bool:
+        from moto.events.models import EventPattern
+
+        matcher = EventPattern.load(json.dumps(self.pattern))
+        document: Any = dict(event)
+        return bool(matcher.matches_event(document))
+
+
+def rules_of(template: Mapping[str, Any], parameters: Mapping[str, str] | None = None) -> list[Rule]:
+    """The enabled ``AWS::Events::Rule`` resources with an event pattern, parameters resolved."""
+    from mlcp_cli.template import TemplateError, parameter_values, referenced_logical_id, resolve
+
+    values = parameter_values(template, parameters)
+    rules = []
+    for logical_id, resource in (template.get("Resources") or {}).items():
+        if not isinstance(resource, Mapping) or resource.get("Type") != "AWS::Events::Rule":
+            continue
+        properties = resource.get("Properties") or {}
+        if properties.get("State", "ENABLED") != "ENABLED" or "EventPattern" not in properties:
+            continue
+        pattern = resolve(properties["EventPattern"], values, template)
+        if isinstance(pattern, str):
+            pattern = json.loads(pattern)
+        if not isinstance(pattern, dict):
+            raise TemplateError(f"{logical_id}: EventPattern is not an object")
+        unresolved = _first_intrinsic(pattern)
+        if unresolved is not None:
+            raise TemplateError(f"{logical_id}: cannot resolve {json.dumps(unresolved)} in EventPattern")
+        targets = tuple(
+            referenced_logical_id(target.get("Arn")) or json.dumps(target.get("Arn"))
+            for target in properties.get("Targets") or []
+            if isinstance(target, Mapping)
+        )
+        rules.append(Rule(logical_id, pattern, targets))
+    _check_patterns(rules)
+    return rules
+
+
+def _first_intrinsic(node: Any) -> Any:
+    if isinstance(node, list):
+        for item in node:
+            found = _first_intrinsic(item)
+            if found is not None:
+                return found
+    elif isinstance(node, dict):
+        if len(node) == 1 and next(iter(node)) in {"Ref", "Fn::Sub", "Fn::GetAtt", "Fn::If", "Fn::Join"}:
+            return node
+        for value in node.values():
+            found = _first_intrinsic(value)
+            if found is not None:
+                return found
+    return None
+
+
+def _check_patterns(rules: Sequence[Rule]) -> None:
+    from moto.events.exceptions import InvalidEventPatternException
+
+    from mlcp_cli.template import TemplateError
+
+    for rule in rules:
+        try:
+            rule.matches({})
+        except InvalidEventPatternException as exc:
+            raise TemplateError(f"{rule.logical_id}: invalid EventPattern: {exc.message}") from exc
+
+
+def route_event(event: Mapping[str, Any], rules: Sequence[Rule]) -> list[dict[str, Any]]:
+    return [{"rule": rule.logical_id, "targets": list(rule.targets)} for rule in rules if rule.matches(event)]
+
+
+def _parse_params(pairs: Sequence[str]) -> dict[str, str]:
+    params = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--param expects KEY=VALUE, got {pair!r}")
+        params[key] = value
+    return params
+
+
+def _cmd_route(args: argparse.Namespace) -> int:
+    from mlcp_cli.template import TemplateError, load_template
+
+    try:
+        params = _parse_params(args.param)
+        rules = rules_of(load_template(args.template), params)
+    except (TemplateError, ValueError) as exc:
+        sys.stderr.write(f"mlcp events route: {exc}\n")
+        return EXIT_USAGE
+    status = EXIT_OK
+    for name in args.files:
+        document, error = _read_json(Path(name))
+        if error is None and not isinstance(document, dict):
+            error = "event must be a JSON object"
+        matched = route_event(document, rules) if error is None else []
+        if error is not None:
+            status = EXIT_REJECTED
+        if args.json:
+            record: dict[str, Any] = {"file": name, "rules": matched}
+            if error is not None:
+                record["error"] = error
+            _emit(record)
+            continue
+        sys.stdout.write(f"{name}\n")
+        if error is not None:
+            sys.stdout.write(f"  error: {error}\n")
+        elif not matched:
+            sys.stdout.write("  no rule matches\n")
+        for hit in matched:
+            sys.stdout.write(f"  {hit['rule']} -> {', '.join(hit['targets']) or '(no targets)'}\n")
+    return status
+
+
+# ------------------------------------------------------------------------------------- schemas
+
+
+def expected_schemas() -> dict[str, str]:
+    """``<slug>.schema.json`` -> its text, for every model of the contract."""
+    from mlcp.events import MODELS_BY_DETAIL_TYPE, SLUG_BY_DETAIL_TYPE
+
+    return {
+        f"{SLUG_BY_DETAIL_TYPE[detail_type]}.schema.json": json.dumps(
+            model.model_json_schema(by_alias=True), indent=2, ensure_ascii=False
+        )
+        + "\n"
+        for detail_type, model in sorted(MODELS_BY_DETAIL_TYPE.items())
+    }
+
+
+def schema_drift(directory: Path) -> list[str]:
+    """Human-readable differences between ``directory`` and the models (empty: in sync)."""
+    expected = expected_schemas()
+    problems = []
+    for name, text in expected.items():
+        path = directory / name
+        if not path.is_file():
+            problems.append(f"{path}: missing")
+        elif path.read_text(encoding="utf-8") != text:
+            problems.append(f"{path}: differs from the model")
+    if directory.is_dir():
+        problems.extend(
+            f"{path}: no model has this schema"
+            for path in sorted(directory.glob("*.schema.json"))
+            if path.name not in expected
+        )
+    return problems
+
+
+def _cmd_schemas(args: argparse.Namespace) -> int:
+    directory: Path = args.dir
+    if args.write:
+        directory.mkdir(parents=True, exist_ok=True)
+        expected = expected_schemas()
+        for name, text in expected.items():
+            (directory / name).write_text(text, encoding="utf-8")
+        for stale in directory.glob("*.schema.json"):
+            if stale.name not in expected:
+                stale.unlink()
+        sys.stdout.write(f"wrote {len(expected)} schemas to {directory}\n")
+        return EXIT_OK
+    problems = schema_drift(directory)
+    for problem in problems:
+        sys.stdout.write(f"{problem}\n")
+    if problems:
+        sys.stdout.write("schemas drifted: run `mlcp events schemas --write`\n")
+        return EXIT_REJECTED
+    sys.stdout.write(f"schemas in {directory} match the models\n")
+    return EXIT_OK
+
+
+# ------------------------------------------------------------------------------------ register
+
+
+def register(subparsers: argparse._SubParsersAction[Any]) -> None:
+    events = subparsers.add_parser("events", help="check, route and export the event contract")
+    sub = events.add_subparsers(dest="events_command", required=True)
+
+    validate = sub.add_parser("validate", help="validate event files against the contract (JSON lines)")
+    validate.add_argument("files", nargs="+", metavar="FILE")
+    validate.set_defaults(func=_cmd_validate)
+
+    route = sub.add_parser("route", help="which EventBridge rules of the template match each event")
+    route.add_argument("files", nargs="+", metavar="FILE")
+    route.add_argument("--json", action="store_true", help="one JSON line per file")
+    route.add_argument("--template", type=Path, default=Path("template.yaml"), help="default: template.yaml")
+    route.add_argument(
+        "--param", action="append", default=[], metavar="K=V", help="override a template parameter"
+    )
+    route.set_defaults(func=_cmd_route)
+
+    schemas = sub.add_parser("schemas", help="export the contract's JSON Schemas")
+    mode = schemas.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--write", action="store_true", help="(re)write the schema files")
+    mode.add_argument("--check", action="store_true", help="exit 1 if the files drifted from the models")
+    schemas.add_argument("--dir", type=Path, default=DEFAULT_SCHEMA_DIR, help="default: events/schemas")
+    schemas.set_defaults(func=_cmd_schemas)
