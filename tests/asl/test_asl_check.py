@@ -10,7 +10,6 @@ import pytest
 
 from mlcp_cli.asl_check import (
     Problem,
-    _load_template,
     check_asl_text,
     check_definition,
     check_template,
@@ -19,6 +18,7 @@ from mlcp_cli.asl_check import (
     placeholders,
 )
 from mlcp_cli.main import main
+from mlcp_cli.template import load_template
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures" / "asl"
@@ -117,7 +117,7 @@ def test_valid_fixture_passes_every_rule() -> None:
 
 
 def test_negative_fixtures_and_table_agree() -> None:
-    resources = _load_template(NEGATIVE)["Resources"]
+    resources = load_template(NEGATIVE)["Resources"]
     machines = {k for k, v in resources.items() if v["Type"] == "AWS::Serverless::StateMachine"}
     assert machines == set(NEGATIVES)
 
@@ -284,7 +284,7 @@ def test_placeholders_outside_strings_are_allowed() -> None:
 
 
 def test_loader_understands_short_tags() -> None:
-    props = _load_template(VALID)["Resources"]["PipelineStateMachine"]["Properties"]
+    props = load_template(VALID)["Resources"]["PipelineStateMachine"]["Properties"]
     subs = props["DefinitionSubstitutions"]
     assert subs["WorkerFunctionArn"] == {"Fn::GetAtt": ["WorkerFunction", "Arn"]}
     assert subs["AuditTableName"] == {"Ref": "AuditTable"}
@@ -327,5 +327,5 @@ def test_real_template_passes() -> None:
         pytest.skip("template.yaml not written yet")
     problems = check_template(REAL_TEMPLATE)
     assert problems == [], "\n".join(map(str, problems))
-    resources = _load_template(REAL_TEMPLATE).get("Resources", {})
+    resources = load_template(REAL_TEMPLATE).get("Resources", {})
     assert any(r.get("Type") == "AWS::Serverless::StateMachine" for r in resources.values())

@@ -12,14 +12,14 @@ from pathlib import Path
 import pytest
 
 from mlcp_cli import bench
-from mlcp_cli.asl_check import _load_template
+from mlcp_cli.template import load_template
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "bench" / "template.yaml"
 
 
 @pytest.fixture(scope="module")
 def template() -> dict[str, object]:
-    return _load_template(FIXTURE)
+    return load_template(FIXTURE)
 
 
 @pytest.mark.parametrize(

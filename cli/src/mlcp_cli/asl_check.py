@@ -32,6 +32,8 @@ from typing import Any
 
 import yaml
 
+from mlcp_cli.template import load_template
+
 STATE_MACHINE_TYPE = "AWS::Serverless::StateMachine"
 ERRORS_MODULE = "mlcp.errors"
 
@@ -92,42 +94,6 @@ class Problem:
         where = f"{self.file}: {self.path}" if self.path else self.file
         owner = f" [{self.state_machine}]" if self.state_machine else ""
         return f"{where}: {self.message}{owner}"
-
-
-# --------------------------------------------------------------------------- template loading
-# cli/src/mlcp_cli/template.py (load_template) did not exist when this module was written; this
-# small private loader understands the CloudFormation short tags and is all the check needs.
-
-
-class _CfnLoader(yaml.SafeLoader):
-    """SafeLoader that maps CloudFormation short tags (``!Ref``, ``!GetAtt``, ...) to long form."""
-
-
-def _cfn_tag(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
-    name = "Ref" if tag_suffix == "Ref" else f"Fn::{tag_suffix}"
-    value: Any
-    if isinstance(node, yaml.ScalarNode):
-        value = loader.construct_scalar(node)
-        if tag_suffix == "GetAtt" and isinstance(value, str):
-            resource, _, attribute = value.partition(".")
-            value = [resource, attribute]
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-    return {name: value}
-
-
-_CfnLoader.add_multi_constructor("!", _cfn_tag)
-
-
-def _load_template(path: Path) -> dict[str, Any]:
-    """Load a CloudFormation/SAM template (YAML or JSON) with short tags as long-form dicts."""
-    with path.open(encoding="utf-8") as handle:
-        document = yaml.load(handle, Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
-    if not isinstance(document, dict):
-        raise ValueError(f"{path}: not a template (top level is {type(document).__name__})")
-    return document
 
 
 # --------------------------------------------------------------------------- error names
@@ -445,7 +411,7 @@ def check_template(template_path: Path, error_names: frozenset[str] | None = Non
     """Check every state machine of a SAM template; return every problem found (sorted)."""
     template_file = _display(template_path)
     try:
-        template = _load_template(template_path)
+        template = load_template(template_path)
     except (OSError, yaml.YAMLError, ValueError) as exc:
         return [Problem(template_file, "", f"cannot load template: {exc}")]
 
@@ -504,4 +470,4 @@ def check_template(template_path: Path, error_names: frozenset[str] | None = Non
 
 def state_machine_ids(template_path: Path) -> list[str]:
     """Logical ids of the state machines of a template (for the CLI summary)."""
-    return [logical_id for logical_id, _ in _state_machines(_load_template(template_path))]
+    return [logical_id for logical_id, _ in _state_machines(load_template(template_path))]

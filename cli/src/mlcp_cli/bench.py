@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlcp_cli.asl_check import _load_template
+from mlcp_cli.template import load_template
 
 DEFAULT_RUNS = 5
 MIB = 1024 * 1024
@@ -367,7 +367,7 @@ def render(results: Mapping[str, Any]) -> str:
 
 
 def run(root: Path, template_path: Path, build_dir: Path, runs: int) -> dict[str, Any]:
-    template = _load_template(template_path) if template_path.exists() else {}
+    template = load_template(template_path) if template_path.exists() else {}
     return {
         "python": platform.python_version(),
         "runs": runs,
