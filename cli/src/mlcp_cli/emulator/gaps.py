@@ -1,0 +1,1022 @@
+"""Every fill of a moto gap, in one visible module.
+
+Each fill is a small function whose docstring says what AWS does, what moto (5.2.5) does, and
+what the fill does. ``install_gap_fills(registry)`` applies them all as monkeypatches on moto
+classes; the returned :class:`GapFills` handle undoes them (``uninstall()`` or ``with``).
+Installing twice is harmless: the patches are applied once and reference-counted, and the
+most recent registry/delivery queue is the one the patched code uses.
+
+Each fill has a test in ``tests/emulator/test_gaps.py`` that first shows moto's raw behaviour
+still has the gap (so a moto upgrade that fixes it makes that test fail: drop the fill then),
+and then shows the fill gives AWS's behaviour.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import datetime as dt
+import importlib.util
+import json
+import os
+import sys
+import threading
+import time
+import traceback
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType, TracebackType
+from typing import Any
+
+DEFAULT_ASYNC_RETRIES = 2
+"""Lambda's default ``MaximumRetryAttempts`` for asynchronous invocations."""
+
+_INVOKE_LOCK = threading.RLock()
+"""Serialises in-process handler runs: they share one process environment (os.environ)."""
+
+
+# --------------------------------------------------------------------------------------------
+# Function registry and Lambda context
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """What the emulator needs to run one Lambda function's real code in-process."""
+
+    name: str
+    code_dir: Path
+    handler: str
+    environment: dict[str, str] = field(default_factory=dict)
+    memory_mb: int = 128
+    timeout_s: int = 3
+    arn: str = ""
+
+
+class LambdaContext:
+    """The handler's ``context``: the attributes of the AWS Python runtime's context object."""
+
+    def __init__(self, spec: FunctionSpec, request_id: str) -> None:
+        self.function_name = spec.name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = spec.arn
+        self.memory_limit_in_mb = spec.memory_mb
+        self.aws_request_id = request_id
+        self.log_group_name = f"/aws/lambda/{spec.name}"
+        self.log_stream_name = f"{dt.datetime.now(dt.UTC):%Y/%m/%d}/[$LATEST]{uuid.uuid4().hex}"
+        self.identity = None
+        self.client_context = None
+        self._deadline = time.monotonic() + spec.timeout_s
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def _function_name_of(name_or_arn: str) -> str:
+    """``my-fn``, ``arn:aws:lambda:r:a:function:my-fn[:qualifier]`` or ``a:function:my-fn`` -> ``my-fn``."""
+    if ":function:" in name_or_arn:
+        return name_or_arn.split(":function:", 1)[1].split(":", 1)[0]
+    return name_or_arn
+
+
+class FunctionRegistry:
+    """Physical function name -> :class:`FunctionSpec`, plus the per-function module cache."""
+
+    def __init__(self) -> None:
+        self._specs: dict[str, FunctionSpec] = {}
+        self._modules: dict[str, ModuleType] = {}
+
+    def register(self, spec: FunctionSpec) -> None:
+        self._specs[spec.name] = spec
+        self._modules.pop(spec.name, None)
+
+    def get(self, name_or_arn: str) -> FunctionSpec | None:
+        return self._specs.get(_function_name_of(name_or_arn))
+
+    def names(self) -> list[str]:
+        return sorted(self._specs)
+
+    def handler_of(self, spec: FunctionSpec) -> Callable[[Any, LambdaContext], Any]:
+        """Import the handler module from the code dir under a unique module name (cached)."""
+        module = self._modules.get(spec.name)
+        module_file, _, func_name = spec.handler.rpartition(".")
+        if module is None:
+            path = spec.code_dir / (module_file.replace(".", "/") + ".py")
+            unique = "mlcp_local_fn_" + "".join(c if c.isalnum() else "_" for c in spec.name)
+            module_spec = importlib.util.spec_from_file_location(unique, path)
+            if module_spec is None or module_spec.loader is None:
+                raise ImportError(f"cannot load handler module {path}")
+            module = importlib.util.module_from_spec(module_spec)
+            sys.modules[unique] = module
+            sys.path.insert(0, str(spec.code_dir))
+            try:
+                module_spec.loader.exec_module(module)
+            except BaseException:
+                sys.modules.pop(unique, None)
+                raise
+            finally:
+                with contextlib.suppress(ValueError):
+                    sys.path.remove(str(spec.code_dir))
+            self._modules[spec.name] = module
+        handler: Callable[[Any, LambdaContext], Any] = getattr(module, func_name)
+        return handler
+
+
+@contextlib.contextmanager
+def _function_environment(spec: FunctionSpec) -> Iterator[None]:
+    """Apply the function's env vars (plus the runtime's own) for one invocation; restore after."""
+    values = {
+        **spec.environment,
+        "AWS_LAMBDA_FUNCTION_NAME": spec.name,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "_HANDLER": spec.handler,
+    }
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+
+
+@dataclass(frozen=True)
+class InvocationResult:
+    """One in-process run: the JSON-able payload and whether the handler raised."""
+
+    payload: Any
+    error: dict[str, Any] | None
+    request_id: str
+
+
+def run_function(registry: FunctionRegistry, spec: FunctionSpec, event: Any) -> InvocationResult:
+    """Run the real handler with its environment and a Lambda context; never raises for handler errors."""
+    request_id = str(uuid.uuid4())
+    with _INVOKE_LOCK, _function_environment(spec):
+        try:
+            handler = registry.handler_of(spec)
+            result = handler(event, LambdaContext(spec, request_id))
+        except Exception as exc:
+            error = {
+                "errorMessage": str(exc),
+                "errorType": type(exc).__name__,
+                "requestId": request_id,
+                "stackTrace": traceback.format_tb(exc.__traceback__.tb_next if exc.__traceback__ else None),
+            }
+            return InvocationResult(payload=error, error=error, request_id=request_id)
+    return InvocationResult(payload=result, error=None, request_id=request_id)
+
+
+# --------------------------------------------------------------------------------------------
+# EventBridge deliveries (queued by the events fill, made by the runtime's pump)
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """An event that matched a rule and awaits delivery to a Lambda or Step Functions target."""
+
+    rule_arn: str
+    target: dict[str, Any]
+    event: dict[str, Any]
+    payload: Any
+    account_id: str
+    region: str
+
+
+@dataclass(frozen=True)
+class DeliveryRecord:
+    """One line of the delivery log (what the timeline printer shows)."""
+
+    time: dt.datetime
+    rule: str
+    target: str
+    outcome: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class AsyncInvocation:
+    """A Lambda ``InvocationType=Event`` invocation waiting to run (from EventBridge or the API)."""
+
+    function_name: str
+    payload: Any
+    account_id: str
+    region: str
+    source: str
+
+
+class Deliveries:
+    """Pending EventBridge deliveries and async invocations, and the log of what was delivered."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pending: deque[Delivery | AsyncInvocation] = deque()
+        self.log: list[DeliveryRecord] = []
+
+    def enqueue(self, item: Delivery | AsyncInvocation) -> None:
+        with self._lock:
+            self._pending.append(item)
+
+    def take(self) -> Delivery | AsyncInvocation | None:
+        with self._lock:
+            return self._pending.popleft() if self._pending else None
+
+    def pending(self) -> int:
+        with self._lock:
+            return len(self._pending)
+
+    def record(self, rule: str, target: str, outcome: str, detail: str = "") -> DeliveryRecord:
+        entry = DeliveryRecord(dt.datetime.now(dt.UTC), rule, target, outcome, detail)
+        with self._lock:
+            self.log.append(entry)
+        return entry
+
+
+# --------------------------------------------------------------------------------------------
+# Installation
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _State:
+    registry: FunctionRegistry
+    deliveries: Deliveries
+
+
+class _Installation:
+    """Module-wide installation state: active registry/deliveries, originals, reference count."""
+
+    def __init__(self) -> None:
+        self.active: _State | None = None
+        self.originals: list[tuple[Any, str, Any]] = []
+        self.count = 0
+        self.lock = threading.Lock()
+
+
+_INSTALL = _Installation()
+
+
+def _state() -> _State:
+    if _INSTALL.active is None:  # pragma: no cover - patches exist only while installed
+        raise RuntimeError("emulator gap fills are not installed")
+    return _INSTALL.active
+
+
+class GapFills:
+    """Handle of installed gap fills: ``uninstall()`` or use as a context manager."""
+
+    def __init__(self, registry: FunctionRegistry, deliveries: Deliveries) -> None:
+        self.registry = registry
+        self.deliveries = deliveries
+        self._installed = True
+
+    def uninstall(self) -> None:
+        with _INSTALL.lock:
+            if not self._installed:
+                return
+            self._installed = False
+            _INSTALL.count -= 1
+            if _INSTALL.count == 0:
+                for owner, name, original in reversed(_INSTALL.originals):
+                    setattr(owner, name, original)
+                _INSTALL.originals.clear()
+                _INSTALL.active = None
+
+    def __enter__(self) -> GapFills:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.uninstall()
+
+
+def install_gap_fills(registry: FunctionRegistry, deliveries: Deliveries | None = None) -> GapFills:
+    """Apply every fill (once; later calls only swap in the given registry and deliveries)."""
+    deliveries = deliveries if deliveries is not None else Deliveries()
+    with _INSTALL.lock:
+        _INSTALL.active = _State(registry, deliveries)
+        if _INSTALL.count == 0:
+            for owner, name, replacement in _patches():
+                _INSTALL.originals.append((owner, name, owner.__dict__[name]))
+                setattr(owner, name, replacement)
+        _INSTALL.count += 1
+    return GapFills(registry, deliveries)
+
+
+def installed() -> bool:
+    """Whether the fills are currently applied."""
+    return _INSTALL.count > 0
+
+
+def _original(owner: Any, name: str) -> Any:
+    """The unpatched attribute (as stored in the class ``__dict__``), for fills that wrap it."""
+    for patched_owner, patched_name, original in _INSTALL.originals:
+        if patched_owner is owner and patched_name == name:
+            return original
+    return owner.__dict__[name]
+
+
+def _call_original(owner: Any, name: str, *args: Any, **kwargs: Any) -> Any:
+    original = _original(owner, name)
+    if isinstance(original, classmethod):
+        return original.__func__(owner, *args, **kwargs)
+    return original(*args, **kwargs)
+
+
+def _patches() -> list[tuple[Any, str, Any]]:
+    import moto.cloudformation.parsing as cfn_parsing
+    from moto.awslambda_simple.models import LambdaSimpleBackend
+    from moto.cloudwatch.models import CloudWatchBackend
+    from moto.events.models import Rule
+    from moto.sagemaker.models import SageMakerModelBackend
+    from moto.stepfunctions.models import StateMachine
+    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+
+    return [
+        (LambdaSimpleBackend, "invoke", fill_lambda_invoke),
+        (Rule, "send_to_targets", fill_events_send_to_targets),
+        (StateMachine, "create_from_cloudformation_json", classmethod(fill_cfn_state_machine)),
+        (StateMachine, "delete_from_cloudformation_json", classmethod(fill_cfn_state_machine_delete)),
+        (cfn_parsing, "resource_class_from_type", fill_cfn_resource_class_from_type),
+        (SageMakerModelBackend, "create_model_package", fill_sagemaker_create_model_package),
+        (SageMakerModelBackend, "update_model_package", fill_sagemaker_update_model_package),
+        (CloudWatchBackend, "set_alarm_state", fill_cloudwatch_set_alarm_state),
+        (ExecutionWorker, "_get_evaluation_environment", fill_sfn_start_time_iso),
+    ]
+
+
+# --------------------------------------------------------------------------------------------
+# a. Lambda runs the real handler in-process
+# --------------------------------------------------------------------------------------------
+
+
+def fill_lambda_invoke(
+    self: Any, function_name: str, qualifier: str | None, body: Any, headers: Any, response_headers: Any
+) -> str | bytes | None:
+    """Lambda Invoke runs the function's code.
+
+    AWS: runs the handler with the function's environment and a context object; an exception
+    becomes ``X-Amz-Function-Error: Unhandled`` and a payload ``{errorType, errorMessage,
+    stackTrace}`` (Step Functions matches ``errorType`` against Retry/Catch ``ErrorEquals``);
+    ``InvocationType=Event`` queues the event and answers 202 at once.
+    moto (no Docker): echoes the request body (or a canned result); never runs code.
+    Fill: for functions in the ``FunctionRegistry`` import the handler from its code directory,
+    run it in-process under its env vars and a realistic context, and shape errors as AWS does;
+    ``Event`` invocations are queued for the runtime's ``pump()`` (retries, OnFailure).
+    Unregistered functions keep moto's behaviour.
+    """
+    state = _state()
+    spec = state.registry.get(function_name)
+    if spec is None:
+        echoed: bytes = _call_original(
+            type(self), "invoke", self, function_name, qualifier, body, headers, response_headers
+        )
+        return echoed
+    self.get_function(function_name, qualifier)  # AWS answers ResourceNotFound for unknown functions
+    event = json.loads(body) if body else {}
+    invocation_type = _header(headers, "X-Amz-Invocation-Type") or "RequestResponse"
+    if invocation_type == "Event":
+        state.deliveries.enqueue(
+            AsyncInvocation(spec.name, event, self.account_id, self.region_name, source="lambda:Invoke")
+        )
+        return b""
+    if invocation_type == "DryRun":
+        return b""
+    result = run_function(state.registry, spec, event)
+    if result.error is not None:
+        response_headers["x-amz-function-error"] = "Unhandled"
+    payload = json.dumps(result.payload, default=str).encode()
+    response_headers["x-amz-executed-version"] = "$LATEST"
+    response_headers["Content-Length"] = str(len(payload))
+    return payload
+
+
+def _header(headers: Any, name: str) -> str | None:
+    if headers is None:
+        return None
+    value = headers.get(name)
+    if value is None:
+        value = headers.get(name.lower())
+    return None if value is None else str(value)
+
+
+def invoke_async(
+    invocation: AsyncInvocation, deliveries: Deliveries, registry: FunctionRegistry, rule: str = ""
+) -> bool:
+    """Run one asynchronous invocation with Lambda's async semantics; True when the handler succeeded.
+
+    AWS: an async invocation that errors is retried ``MaximumRetryAttempts`` times (EventInvokeConfig,
+    default 2); then the invocation record goes to the OnFailure destination (or the function's
+    dead-letter queue). Here retries run immediately (AWS waits about 1 and 2 minutes).
+    """
+    from moto.awslambda.utils import get_backend as lambda_backend
+
+    backend = lambda_backend(invocation.account_id, invocation.region)
+    fn = backend.get_function(invocation.function_name)
+    spec = registry.get(invocation.function_name)
+    config = fn.event_invoke_config[0].config if fn.event_invoke_config else {}
+    retries = int(config.get("MaximumRetryAttempts", DEFAULT_ASYNC_RETRIES))
+    label = rule or invocation.source
+    result: InvocationResult | None = None
+    attempts = 0
+    for attempt in range(1, retries + 2):
+        attempts = attempt
+        if spec is None:  # not registered: moto's echo, which cannot fail
+            deliveries.record(label, fn.function_arn, "invoked", "moto simple Lambda (not registered)")
+            return True
+        result = run_function(registry, spec, invocation.payload)
+        if result.error is None:
+            deliveries.record(label, fn.function_arn, "invoked", f"attempt {attempt}")
+            _send_destination(fn, config, "OnSuccess", invocation, result, attempts)
+            return True
+        deliveries.record(
+            label,
+            fn.function_arn,
+            "function-error",
+            f"attempt {attempt}: {result.error['errorType']}: {result.error['errorMessage']}",
+        )
+    assert result is not None
+    sent_to = _send_destination(fn, config, "OnFailure", invocation, result, attempts)
+    deliveries.record(label, fn.function_arn, "retries-exhausted", f"sent to {sent_to or 'nowhere'}")
+    return False
+
+
+def _send_destination(
+    fn: Any,
+    config: dict[str, Any],
+    which: str,
+    invocation: AsyncInvocation,
+    result: InvocationResult,
+    attempts: int,
+) -> str | None:
+    """Send Lambda's destination invocation record (the documented shape) to an SQS destination."""
+    destination = config.get("DestinationConfig", {}).get(which, {}).get("Destination")
+    if not destination:
+        return None
+    record = {
+        "version": "1.0",
+        "timestamp": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "requestContext": {
+            "requestId": result.request_id,
+            "functionArn": f"{fn.function_arn}:$LATEST",
+            "condition": "RetriesExhausted" if which == "OnFailure" else "Success",
+            "approximateInvokeCount": attempts,
+        },
+        "requestPayload": invocation.payload,
+        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST"},
+        "responsePayload": result.payload,
+    }
+    if result.error is not None:
+        record["responseContext"]["functionError"] = "Unhandled"
+    if ":sqs:" in destination:
+        _send_sqs(destination, json.dumps(record, default=str), {})
+    elif ":sns:" in destination:
+        from moto.sns.models import sns_backends
+
+        account, region = destination.split(":")[4], destination.split(":")[3]
+        sns_backends[account][region].publish(message=json.dumps(record, default=str), arn=destination)
+    elif ":events:" in destination:
+        from moto.events.models import events_backends
+
+        account, region = destination.split(":")[4], destination.split(":")[3]
+        events_backends[account][region].put_events(
+            [
+                {
+                    "Source": "lambda",
+                    "DetailType": f"Lambda Function Invocation Result - {which.removeprefix('On')}",
+                    "Detail": json.dumps(record, default=str),
+                    "Resources": [fn.function_arn],
+                    "EventBusName": destination,
+                }
+            ]
+        )
+    elif ":lambda:" in destination:
+        _state().deliveries.enqueue(
+            AsyncInvocation(
+                _function_name_of(destination), record, fn.account_id, fn.region, source=fn.function_arn
+            )
+        )
+    return str(destination)
+
+
+def _send_sqs(queue_arn: str, body: str, attributes: dict[str, str]) -> None:
+    from moto.sqs.models import sqs_backends
+
+    _, _, _, region, account, queue_name = queue_arn.split(":", 5)
+    sqs_backends[account][region].send_message(
+        queue_name=queue_name,
+        message_body=body,
+        message_attributes={k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()},
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# b. EventBridge delivers to Lambda and Step Functions targets
+# --------------------------------------------------------------------------------------------
+
+
+def _aws_event(event: dict[str, Any]) -> dict[str, Any]:
+    """moto's internal event message -> the event as AWS delivers it (ISO time, no ingestion-time)."""
+    shaped = {k: copy.deepcopy(v) for k, v in event.items() if k != "ingestion-time"}
+    when = shaped.get("time")
+    if isinstance(when, int | float):
+        shaped["time"] = dt.datetime.fromtimestamp(float(when), dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    for key in ("version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail"):
+        shaped.setdefault(key, [] if key == "resources" else "0" if key == "version" else None)
+    return shaped
+
+
+def target_payload(target: dict[str, Any], event: dict[str, Any]) -> Any:
+    """What EventBridge hands the target: the event, or ``Input``, ``InputPath`` or ``InputTransformer`` output."""
+    from jsonpath_ng.ext import parse as jsonpath  # type: ignore[attr-defined]
+    from moto.events.utils import EventTemplateParser
+
+    aws_event = _aws_event(event)
+    if "Input" in target:
+        return json.loads(target["Input"])
+    if "InputPath" in target:
+        matches = jsonpath(target["InputPath"]).find(aws_event)
+        return matches[0].value if matches else None
+    transformer = target.get("InputTransformer")
+    if transformer:
+        with_ingestion = {**aws_event, "ingestion-time": event.get("ingestion-time", time.time())}
+        return EventTemplateParser.parse(
+            input_template=transformer.get("InputTemplate"),
+            input_paths_map=transformer.get("InputPathsMap", {}),
+            event=with_ingestion,  # type: ignore[arg-type]
+        )
+    return aws_event
+
+
+def fill_events_send_to_targets(
+    self: Any, original_event: dict[str, Any], transform_input: bool = True
+) -> None:
+    """EventBridge delivers matching events to Lambda and Step Functions targets.
+
+    AWS: a rule's Lambda target gets an asynchronous invocation, a Step Functions target a
+    StartExecution with the event (after ``Input``/``InputPath``/``InputTransformer``); a delivery
+    that fails goes to the target's ``DeadLetterConfig`` queue. Disabled rules deliver nothing.
+    moto: ``NotImplementedError: Expr not defined`` for those targets (it aborts put_events);
+    only ``InputTransformer`` is honoured for the targets it supports.
+    Fill: queue a :class:`Delivery` for Lambda and ``states`` targets (``pump()`` makes it);
+    every other target keeps moto's behaviour.
+    """
+    from moto.utilities.arns import parse_arn
+
+    if getattr(self, "state", "ENABLED") == "DISABLED" or not self.event_pattern.matches_event(
+        original_event
+    ):
+        return
+    ours = [t for t in self.targets if parse_arn(t["Arn"]).service in ("lambda", "states")]
+    others = [t for t in self.targets if t not in ours]
+    state = _state()
+    for target in ours:
+        state.deliveries.enqueue(
+            Delivery(
+                rule_arn=self.arn,
+                target=copy.deepcopy(target),
+                event=_aws_event(original_event),
+                payload=target_payload(target, original_event),
+                account_id=self.account_id,
+                region=self.region_name,
+            )
+        )
+    if others:
+        all_targets = self.targets
+        self.targets = others
+        try:
+            _call_original(
+                type(self), "send_to_targets", self, copy.deepcopy(original_event), transform_input
+            )
+        finally:
+            self.targets = all_targets
+
+
+def deliver(delivery: Delivery, deliveries: Deliveries, registry: FunctionRegistry) -> str:
+    """Make one queued delivery; a target that cannot be reached sends the event to its DLQ."""
+    from moto.awslambda.utils import get_backend as lambda_backend
+    from moto.stepfunctions.responses import get_backend as sfn_backend
+    from moto.utilities.arns import parse_arn
+
+    target_arn = delivery.target["Arn"]
+    rule_name = delivery.rule_arn.rsplit("/", 1)[-1]
+    service = parse_arn(target_arn).service
+    try:
+        if service == "lambda":
+            backend = lambda_backend(delivery.account_id, delivery.region)
+            backend.get_function(target_arn)
+        else:
+            sfn = sfn_backend(delivery.account_id, delivery.region)
+            execution = sfn.start_execution(
+                target_arn, name=str(uuid.uuid4()), execution_input=json.dumps(delivery.payload, default=str)
+            )
+            deliveries.record(rule_name, target_arn, "execution-started", execution.execution_arn)
+            return "execution-started"
+    except Exception as exc:
+        code = type(exc).__name__
+        dlq = delivery.target.get("DeadLetterConfig", {}).get("Arn")
+        if dlq:
+            _send_sqs(
+                dlq,
+                json.dumps(delivery.event, default=str),
+                {
+                    "ERROR_CODE": code,
+                    "ERROR_MESSAGE": str(exc),
+                    "EXHAUSTED_RETRY_CONDITION": "MaximumRetryAttemptsExhausted",
+                    "RETRY_ATTEMPTS": "0",
+                    "RULE_ARN": delivery.rule_arn,
+                    "TARGET_ARN": target_arn,
+                },
+            )
+        deliveries.record(rule_name, target_arn, "dead-lettered" if dlq else "dropped", f"{code}: {exc}")
+        return "dead-lettered" if dlq else "dropped"
+    invocation = AsyncInvocation(
+        _function_name_of(target_arn),
+        delivery.payload,
+        delivery.account_id,
+        delivery.region,
+        source=rule_name,
+    )
+    return (
+        "invoked" if invoke_async(invocation, deliveries, registry, rule=rule_name) else "retries-exhausted"
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# c. CloudFormation state machines execute, with DefinitionSubstitutions applied
+# --------------------------------------------------------------------------------------------
+
+
+def fill_cfn_state_machine(
+    cls: Any,
+    /,
+    resource_name: str,
+    cloudformation_json: Any,
+    account_id: str,
+    region_name: str,
+    **kwargs: Any,
+) -> Any:
+    """CloudFormation creates ``AWS::StepFunctions::StateMachine`` with its substitutions applied.
+
+    AWS: replaces each ``${key}`` of the definition by its ``DefinitionSubstitutions`` value; the
+    machine executes. moto: ignores ``DefinitionSubstitutions`` and ``Definition`` and creates the
+    machine in the non-executing backend, invisible when ``execute_state_machine`` is on.
+    Fill: build the definition (``DefinitionString`` or ``Definition``), substitute, and create it
+    in the backend the Step Functions API uses (the executing one in local mode).
+    """
+    from moto.stepfunctions.responses import get_backend
+    from moto.stepfunctions.utils import cfn_to_api_tags
+
+    properties = cloudformation_json["Properties"]
+    definition = properties.get("DefinitionString") or json.dumps(properties.get("Definition", {}))
+    definition = substitute_definition(definition, properties.get("DefinitionSubstitutions") or {})
+    return get_backend(account_id, region_name).create_state_machine(
+        properties.get("StateMachineName", resource_name),
+        definition,
+        properties.get("RoleArn", ""),
+        tags=cfn_to_api_tags(properties.get("Tags", [])),
+        sm_type=properties.get("StateMachineType", "STANDARD"),
+    )
+
+
+def substitute_definition(definition: str, substitutions: dict[str, Any]) -> str:
+    """Replace each ``${key}`` with its value, as CloudFormation does for DefinitionSubstitutions."""
+    for key, value in substitutions.items():
+        text = value if isinstance(value, str) else json.dumps(value)
+        definition = definition.replace("${" + key + "}", text)
+    return definition
+
+
+def fill_cfn_state_machine_delete(
+    cls: Any, /, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+) -> None:
+    """Stack deletion removes the machine from the backend the fill created it in."""
+    from moto.stepfunctions.responses import get_backend
+
+    get_backend(account_id, region_name).delete_state_machine(resource_name)
+
+
+# --------------------------------------------------------------------------------------------
+# d. CloudFormation resource types moto skips: CloudWatch alarms, Lambda EventInvokeConfig
+# --------------------------------------------------------------------------------------------
+
+
+class _FilledResource:
+    """What moto's ResourceMap needs of a created resource: a physical id and GetAtt."""
+
+    def __init__(self, physical_id: str, attributes: dict[str, str]) -> None:
+        self.physical_resource_id = physical_id
+        self._attributes = attributes
+
+    def is_created(self) -> bool:
+        return True
+
+    def get_cfn_attribute(self, name: str) -> str:
+        from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+
+        if name in self._attributes:
+            return self._attributes[name]
+        raise UnformattedGetAttTemplateException()
+
+
+class CfnCloudWatchAlarm:
+    """``AWS::CloudWatch::Alarm`` for moto's CloudFormation (put_metric_alarm with the properties)."""
+
+    @staticmethod
+    def has_cfn_attr(attr: str) -> bool:
+        return attr == "Arn"
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+    ) -> _FilledResource:
+        from moto.cloudwatch.models import cloudwatch_backends
+
+        p = cloudformation_json["Properties"]
+        name = p.get("AlarmName", resource_name)
+        alarm = cloudwatch_backends[account_id][region_name].put_metric_alarm(
+            name=name,
+            namespace=p.get("Namespace"),
+            metric_name=p.get("MetricName"),
+            comparison_operator=p.get("ComparisonOperator"),
+            evaluation_periods=int(p.get("EvaluationPeriods", 1)),
+            period=int(p["Period"]) if "Period" in p else None,  # type: ignore[arg-type]
+            threshold=float(p["Threshold"]) if "Threshold" in p else None,  # type: ignore[arg-type]
+            statistic=p.get("Statistic"),
+            description=p.get("AlarmDescription"),
+            dimensions=[{"Name": d["Name"], "Value": d["Value"]} for d in p.get("Dimensions", [])],
+            alarm_actions=list(p.get("AlarmActions", [])),
+            metric_data_queries=None,
+            datapoints_to_alarm=int(p["DatapointsToAlarm"]) if "DatapointsToAlarm" in p else None,
+            extended_statistic=p.get("ExtendedStatistic"),
+            ok_actions=list(p.get("OKActions", [])),
+            insufficient_data_actions=list(p.get("InsufficientDataActions", [])),
+            unit=p.get("Unit"),
+            actions_enabled=bool(p.get("ActionsEnabled", True)),
+            treat_missing_data=p.get("TreatMissingData"),
+            evaluate_low_sample_count_percentile=p.get("EvaluateLowSampleCountPercentile"),
+            threshold_metric_id=p.get("ThresholdMetricId"),
+        )
+        return _FilledResource(name, {"Arn": alarm.alarm_arn})
+
+    @classmethod
+    def delete_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+    ) -> None:
+        from moto.cloudwatch.models import cloudwatch_backends
+
+        cloudwatch_backends[account_id][region_name].delete_alarms([resource_name])
+
+
+class CfnLambdaEventInvokeConfig:
+    """``AWS::Lambda::EventInvokeConfig`` for moto's CloudFormation (PutFunctionEventInvokeConfig)."""
+
+    @staticmethod
+    def has_cfn_attr(attr: str) -> bool:
+        return False
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+    ) -> _FilledResource:
+        from moto.awslambda.utils import get_backend
+
+        p = cloudformation_json["Properties"]
+        config = {
+            k: p[k]
+            for k in ("MaximumRetryAttempts", "MaximumEventAgeInSeconds", "DestinationConfig")
+            if k in p
+        }
+        get_backend(account_id, region_name).put_function_event_invoke_config(p["FunctionName"], config)
+        return _FilledResource(f"{p['FunctionName']}:{p.get('Qualifier', '$LATEST')}", {})
+
+    @classmethod
+    def delete_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+    ) -> None:
+        from moto.awslambda.utils import get_backend
+
+        function_name = resource_name.split(":", 1)[0]
+        with contextlib.suppress(Exception):
+            get_backend(account_id, region_name).delete_function_event_invoke_config(function_name)
+
+
+_FILLED_CFN_TYPES: dict[str, Any] = {
+    "AWS::CloudWatch::Alarm": CfnCloudWatchAlarm,
+    "AWS::Lambda::EventInvokeConfig": CfnLambdaEventInvokeConfig,
+}
+
+
+def fill_cfn_resource_class_from_type(resource_type: str) -> Any:
+    """CloudFormation creates CloudWatch alarms and Lambda EventInvokeConfigs.
+
+    AWS: both are ordinary resources. moto: "No Moto CloudFormation support" — skipped with a
+    warning, so the stack has no alarms and functions keep the default async config.
+    Fill: resolve those two types to small models that call put_metric_alarm and
+    put_function_event_invoke_config with the template's properties.
+    """
+    import moto.cloudformation.parsing as cfn_parsing
+
+    if resource_type in _FILLED_CFN_TYPES:
+        return _FILLED_CFN_TYPES[resource_type]
+    return _call_original(cfn_parsing, "resource_class_from_type", resource_type)
+
+
+# --------------------------------------------------------------------------------------------
+# e. Services that emit EventBridge events in AWS but not in moto; f. model package metadata
+# --------------------------------------------------------------------------------------------
+
+
+def _epoch_ms(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return int(value.timestamp() * 1000)
+    return value
+
+
+def model_package_state_change_detail(model_package: Any) -> dict[str, Any]:
+    """The ``SageMaker Model Package State Change`` detail: the package's describe shape, times in ms."""
+    described = model_package.gen_response_object()
+    detail = {k: _epoch_ms(v) for k, v in described.items() if v is not None and k != "ResponseMetadata"}
+    detail.setdefault("ModelPackageName", model_package.model_package_name)
+    detail.setdefault("ModelPackageArn", model_package.arn)
+    shaped: dict[str, Any] = json.loads(json.dumps(detail, default=str))
+    return shaped
+
+
+def _put_aws_event(
+    account_id: str, region: str, source: str, detail_type: str, resources: list[str], detail: Any
+) -> None:
+    from moto.events.models import events_backends
+
+    events_backends[account_id][region].put_events(
+        [{"Source": source, "DetailType": detail_type, "Resources": resources, "Detail": json.dumps(detail)}]
+    )
+
+
+def _emit_model_package_event(backend: Any, arn: str) -> None:
+    model_package = backend.describe_model_package(arn)
+    _put_aws_event(
+        backend.account_id,
+        backend.region_name,
+        "aws.sagemaker",
+        "SageMaker Model Package State Change",
+        [model_package.arn],
+        model_package_state_change_detail(model_package),
+    )
+
+
+def fill_sagemaker_create_model_package(self: Any, *args: Any, **kwargs: Any) -> str:
+    """CreateModelPackage emits ``SageMaker Model Package State Change``.
+
+    AWS: SageMaker puts the event (source ``aws.sagemaker``) on the default bus when a package is
+    created or its approval status changes. moto: emits nothing.
+    Fill: after moto's create, re-read the package and put the documented event.
+    """
+    arn: str = _call_original(type(self), "create_model_package", self, *args, **kwargs)
+    _emit_model_package_event(self, arn)
+    return arn
+
+
+def fill_sagemaker_update_model_package(
+    self: Any,
+    model_package_arn: str,
+    model_approval_status: str | None,
+    approval_description: str | None,
+    customer_metadata_properties: dict[str, str] | None,
+    customer_metadata_properties_to_remove: list[str],
+    additional_inference_specifications_to_add: list[Any] | None,
+) -> str:
+    """UpdateModelPackage keeps unspecified fields and emits the state-change event.
+
+    AWS: fields the call does not set are kept; ``CustomerMetadataProperties`` given are merged
+    into the existing ones; an approval status change emits ``SageMaker Model Package State
+    Change``. moto: sets ``CustomerMetadataProperties`` (and ApprovalDescription) to the call's
+    value, wiping them when absent; emits nothing.
+    Fill: merge/keep those fields, then put the event when the approval status changed.
+    """
+    package = self.describe_model_package(model_package_arn)
+    before_status = package.model_approval_status
+    kept_properties = dict(package.customer_metadata_properties or {})
+    kept_description = package.approval_description
+    arn: str = _call_original(
+        type(self),
+        "update_model_package",
+        self,
+        model_package_arn,
+        model_approval_status,
+        approval_description,
+        customer_metadata_properties,
+        customer_metadata_properties_to_remove,
+        additional_inference_specifications_to_add,
+    )
+    merged = {**kept_properties, **(customer_metadata_properties or {})}
+    for key in customer_metadata_properties_to_remove or []:
+        merged.pop(key, None)
+    package.customer_metadata_properties = merged or None
+    if approval_description is None:
+        package.approval_description = kept_description
+    if package.model_approval_status != before_status:
+        _emit_model_package_event(self, arn)
+    return arn
+
+
+def _iso_ms(value: dt.datetime) -> str:
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}+0000"
+
+
+def alarm_state_change_detail(alarm: Any, previous: dict[str, Any]) -> dict[str, Any]:
+    """The ``CloudWatch Alarm State Change`` detail as AWS documents it (single-metric alarms)."""
+    metric: dict[str, Any] = {
+        "namespace": alarm.namespace,
+        "name": alarm.metric_name,
+        "dimensions": {d.name: d.value for d in alarm.dimensions},
+    }
+    configuration: dict[str, Any] = {
+        "description": alarm.description,
+        "metrics": [
+            {
+                "id": "m1",
+                "metricStat": {"metric": metric, "period": alarm.period, "stat": alarm.statistic},
+                "returnData": True,
+            }
+        ],
+    }
+    return {
+        "alarmName": alarm.name,
+        "state": {
+            "value": alarm.state_value,
+            "reason": alarm.state_reason,
+            "reasonData": alarm.state_reason_data,
+            "timestamp": _iso_ms(alarm.state_updated_timestamp),
+        },
+        "previousState": previous,
+        "configuration": configuration,
+    }
+
+
+def fill_cloudwatch_set_alarm_state(
+    self: Any, alarm_name: str, reason: str, reason_data: str, state_value: str
+) -> None:
+    """SetAlarmState emits ``CloudWatch Alarm State Change`` when the state changes.
+
+    AWS: every alarm state change puts an event (source ``aws.cloudwatch``, resources the alarm
+    ARN, detail alarmName/state/previousState/configuration) on the default bus.
+    moto: changes the state and emits nothing. Fill: emit the documented event after a change.
+    """
+    alarm = self.alarms.get(alarm_name)
+    previous = (
+        None
+        if alarm is None
+        else {
+            "value": alarm.state_value,
+            "reason": alarm.state_reason,
+            "reasonData": alarm.state_reason_data,
+            "timestamp": _iso_ms(alarm.state_updated_timestamp),
+        }
+    )
+    _call_original(type(self), "set_alarm_state", self, alarm_name, reason, reason_data, state_value)
+    alarm = self.alarms[alarm_name]
+    if previous is not None and previous["value"] != state_value:
+        _put_aws_event(
+            self.account_id,
+            self.region_name,
+            "aws.cloudwatch",
+            "CloudWatch Alarm State Change",
+            [alarm.alarm_arn],
+            alarm_state_change_detail(alarm, previous),
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# g. Step Functions: $$.Execution.StartTime
+# --------------------------------------------------------------------------------------------
+
+
+def fill_sfn_start_time_iso(self: Any) -> Any:
+    """``$$.Execution.StartTime`` is an ISO 8601 string.
+
+    AWS: the context object's StartTime is a string such as ``2026-11-26T17:00:00.123Z``.
+    moto: a ``datetime``, so passing ``$$`` (or StartTime) to an SDK/optimized integration fails
+    with "Object of type datetime is not JSON serializable".
+    Fill: convert it to AWS's string form when the execution environment is built.
+    """
+    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+
+    env = _call_original(ExecutionWorker, "_get_evaluation_environment", self)
+    execution = env.states.context_object.context_object_data["Execution"]
+    start = execution.get("StartTime")
+    if isinstance(start, dt.datetime):
+        start = start if start.tzinfo else start.replace(tzinfo=dt.UTC)
+        execution["StartTime"] = (
+            start.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        )
+    return env

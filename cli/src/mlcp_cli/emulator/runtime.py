@@ -1,0 +1,238 @@
+"""The local control plane: the whole stack running on an embedded moto ("local mode").
+
+API (kept small on purpose; the scenario runner and the tests use only this)::
+
+    with LocalControlPlane(template_path, parameters={"Stage": "dev"}) as cp:
+        cp.stack                      # LocalStack: outputs, physical_ids, function_names,
+                                      #   state_machine_arns, table_names, queue_urls, ...
+        cp.client("dynamodb")         # boto3 client bound to the emulator (any service)
+        cp.put_events([{...}])        # PutEvents entries (Source, DetailType, Detail as dict or str)
+        report = cp.pump(timeout=30)  # deliver queued events, run async invocations, wait for
+                                      #   executions; repeat until idle -> PumpReport
+        cp.executions()               # every Step Functions execution (describe_execution dicts)
+        cp.delivery_log               # list[DeliveryRecord(time, rule, target, outcome, detail)]
+
+``LocalControlPlane`` starts ``mock_aws`` (executing Step Functions, Lambda without Docker), sets
+fake credentials and region in the environment (restored on exit), installs the gap fills
+(:mod:`mlcp_cli.emulator.gaps`) and deploys the template (:mod:`mlcp_cli.emulator.stack`).
+Everything runs in this process: Lambda handlers in the calling thread during ``pump()`` (or
+in Step Functions' worker threads for Task states), serialised by one lock.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import boto3
+
+from mlcp_cli.emulator.gaps import (
+    AsyncInvocation,
+    Deliveries,
+    Delivery,
+    DeliveryRecord,
+    FunctionRegistry,
+    GapFills,
+    deliver,
+    install_gap_fills,
+    invoke_async,
+)
+from mlcp_cli.emulator.stack import DEFAULT_STACK_NAME, LocalStack, deploy_local_stack
+
+LOCAL_ACCOUNT_ID = "123456789012"
+_FAKE_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SECURITY_TOKEN": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    "MOTO_ACCOUNT_ID": LOCAL_ACCOUNT_ID,
+}
+MOTO_CONFIG: dict[str, Any] = {
+    "stepfunctions": {"execute_state_machine": True},
+    "lambda": {"use_docker": False},
+}
+
+
+class PumpTimeout(TimeoutError):
+    """``pump()`` did not reach idle in time; the message lists what was still running."""
+
+
+@dataclass
+class PumpReport:
+    """What one ``pump()`` did: delivery log entries added and executions that finished."""
+
+    deliveries: list[DeliveryRecord] = field(default_factory=list)
+    executions: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def idle(self) -> bool:
+        return not self.deliveries and not self.executions
+
+
+class LocalControlPlane:
+    """Context manager running the stack of ``template_path`` on an embedded moto."""
+
+    def __init__(
+        self,
+        template_path: str | Path,
+        parameters: dict[str, str] | None = None,
+        region: str = "us-east-1",
+        stack_name: str = DEFAULT_STACK_NAME,
+    ) -> None:
+        self.template_path = Path(template_path)
+        self.parameters = dict(parameters or {})
+        self.region = region
+        self.stack_name = stack_name
+        self.registry = FunctionRegistry()
+        self.deliveries = Deliveries()
+        self._saved_env: dict[str, str | None] = {}
+        self._mock: Any = None
+        self._fills: GapFills | None = None
+        self._session: boto3.Session | None = None
+        self._stack: LocalStack | None = None
+        self._seen_executions: set[str] = set()
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def __enter__(self) -> LocalControlPlane:
+        from moto import mock_aws
+
+        env = {**_FAKE_ENV, "AWS_DEFAULT_REGION": self.region, "AWS_REGION": self.region}
+        self._saved_env = {key: os.environ.get(key) for key in env}
+        os.environ.update(env)
+        try:
+            self._mock = mock_aws(config=MOTO_CONFIG)  # type: ignore[call-overload]
+            self._mock.start()
+            self._fills = install_gap_fills(self.registry, self.deliveries)
+            self._session = boto3.Session(region_name=self.region)
+            self._stack = deploy_local_stack(
+                self.template_path, self.parameters, self._session, self.registry, self.stack_name
+            )
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop moto, remove the gap fills and restore the environment (idempotent)."""
+        if self._fills is not None:
+            self._fills.uninstall()
+            self._fills = None
+        if self._mock is not None:
+            self._mock.stop()
+            self._mock = None
+        for key, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        self._saved_env = {}
+
+    # -- accessors ---------------------------------------------------------------------------
+
+    @property
+    def stack(self) -> LocalStack:
+        if self._stack is None:
+            raise RuntimeError("the local control plane is not running (use it as a context manager)")
+        return self._stack
+
+    @property
+    def delivery_log(self) -> list[DeliveryRecord]:
+        return list(self.deliveries.log)
+
+    def client(self, service: str) -> Any:
+        """A boto3 client of ``service`` bound to the emulator."""
+        if self._session is None:
+            raise RuntimeError("the local control plane is not running (use it as a context manager)")
+        return self._session.client(service)  # type: ignore[call-overload]
+
+    # -- events and progress -----------------------------------------------------------------
+
+    def put_events(self, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """PutEvents on the default bus (``Detail`` may be a dict); returns the result entries.
+
+        Raises ``ValueError`` when EventBridge rejects an entry (AWS reports it in the entry).
+        """
+        shaped = [
+            {
+                **entry,
+                "Detail": entry["Detail"]
+                if isinstance(entry["Detail"], str)
+                else json.dumps(entry["Detail"]),
+            }
+            for entry in entries
+        ]
+        result: list[dict[str, Any]] = []
+        for start in range(0, len(shaped), 10):
+            response = self.client("events").put_events(Entries=shaped[start : start + 10])
+            result.extend(response["Entries"])
+        failed = [e for e in result if "ErrorCode" in e]
+        if failed:
+            raise ValueError(f"PutEvents rejected entries: {failed}")
+        return result
+
+    def executions(self) -> list[dict[str, Any]]:
+        """describe_execution of every execution of the stack's state machines, oldest first."""
+        sfn = self.client("stepfunctions")
+        found: list[dict[str, Any]] = []
+        for arn in self.stack.state_machine_arns.values():
+            for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=arn):
+                found.extend(
+                    sfn.describe_execution(executionArn=e["executionArn"]) for e in page["executions"]
+                )
+        return sorted(found, key=lambda e: e["startDate"])
+
+    def invoke_async(self, function_name: str, payload: Any) -> bool:
+        """Run one ``InvocationType=Event`` invocation now (retries, OnFailure); True on success."""
+        invocation = AsyncInvocation(function_name, payload, LOCAL_ACCOUNT_ID, self.region, source="local")
+        return invoke_async(invocation, self.deliveries, self.registry)
+
+    def pump(self, timeout: float = 30.0) -> PumpReport:
+        """Deliver queued EventBridge deliveries and async invocations and wait for running
+        executions to finish, repeatedly, until nothing is pending or running."""
+        deadline = time.monotonic() + timeout
+        log_start = len(self.deliveries.log)
+        report = PumpReport()
+        while True:
+            item = self.deliveries.take()
+            while item is not None:
+                if isinstance(item, Delivery):
+                    deliver(item, self.deliveries, self.registry)
+                else:
+                    invoke_async(item, self.deliveries, self.registry)
+                item = self.deliveries.take()
+            running = self._running_executions()
+            if not running and self.deliveries.pending() == 0:
+                break
+            if time.monotonic() > deadline:
+                raise PumpTimeout(f"not idle after {timeout}s: running executions {running}")
+            time.sleep(0.005)
+        report.deliveries = self.deliveries.log[log_start:]
+        for execution in self.executions():
+            if execution["executionArn"] not in self._seen_executions:
+                self._seen_executions.add(execution["executionArn"])
+                report.executions.append(execution)
+        return report
+
+    def _running_executions(self) -> list[str]:
+        from moto.stepfunctions.responses import get_backend
+
+        backend = get_backend(LOCAL_ACCOUNT_ID, self.region)
+        return [
+            execution.execution_arn
+            for machine in backend.state_machines
+            for execution in machine.executions
+            if execution.status == "RUNNING"
+        ]

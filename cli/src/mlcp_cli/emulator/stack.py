@@ -1,0 +1,321 @@
+"""Deploy a SAM template into moto: the local equivalent of ``sam package`` + ``sam deploy``.
+
+``deploy_local_stack(template_path, parameters, session)`` must run inside an active moto
+(``mock_aws``) with the gap fills installed (see :mod:`mlcp_cli.emulator.gaps`) so that the
+stack's state machines execute and its functions run their real code:
+
+1. load the template with :func:`mlcp_cli.template.load_template` (short tags to long form);
+2. zip each local ``CodeUri``/``ContentUri`` directory into an artifacts bucket and point the
+   property at ``s3://bucket/key`` (what ``sam package`` does); inline each local
+   ``DefinitionUri`` file as ``Definition``;
+3. translate with aws-sam-translator (managed policies from its bundled offline map);
+4. ``create_stack`` on moto's CloudFormation and check CREATE_COMPLETE (failures raise
+   :class:`StackDeployError` with the reason of each failed resource);
+5. register each ``AWS::Lambda::Function`` (physical name) with its code dir, handler and
+   resolved environment in the :class:`~mlcp_cli.emulator.gaps.FunctionRegistry`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import hashlib
+import io
+import json
+import logging
+import os
+import re
+import warnings
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from mlcp_cli.emulator.gaps import FunctionRegistry, FunctionSpec
+from mlcp_cli.template import load_template
+
+DEFAULT_STACK_NAME = "mlcp-local"
+_SERVERLESS_FUNCTION = "AWS::Serverless::Function"
+
+
+class StackDeployError(RuntimeError):
+    """The stack could not be translated or did not reach CREATE_COMPLETE; the message says why."""
+
+
+@dataclass
+class LocalStack:
+    """A deployed local stack: outputs and physical ids, grouped the ways callers need them."""
+
+    name: str
+    template: dict[str, Any]
+    outputs: dict[str, str]
+    physical_ids: dict[str, str]
+    resource_types: dict[str, str]
+    function_names: dict[str, str] = field(default_factory=dict)
+    state_machine_arns: dict[str, str] = field(default_factory=dict)
+    table_names: dict[str, str] = field(default_factory=dict)
+    queue_urls: dict[str, str] = field(default_factory=dict)
+    topic_arns: dict[str, str] = field(default_factory=dict)
+    bucket_names: dict[str, str] = field(default_factory=dict)
+    rule_names: dict[str, str] = field(default_factory=dict)
+    skipped_types: list[str] = field(default_factory=list)
+    """Resource types moto's CloudFormation skipped (not created at all), e.g. AWS::SQS::QueuePolicy."""
+
+    def physical_id(self, logical_id: str) -> str:
+        try:
+            return self.physical_ids[logical_id]
+        except KeyError:
+            raise KeyError(f"stack {self.name} has no resource {logical_id!r}") from None
+
+
+# ------------------------------------------------------------------------------------------
+# Template loading
+# ------------------------------------------------------------------------------------------
+
+
+def _load_template(path: Path) -> dict[str, Any]:
+    """The project's template loader (short tags to long form); errors become StackDeployError."""
+    try:
+        return load_template(path)
+    except (OSError, ValueError) as exc:
+        raise StackDeployError(f"cannot load {path}: {exc}") from exc
+
+
+# ------------------------------------------------------------------------------------------
+# Packaging (sam package)
+# ------------------------------------------------------------------------------------------
+
+
+def _zip_dir(directory: Path) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for root, dirs, files in os.walk(directory):
+            dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+            for name in sorted(files):
+                full = Path(root) / name
+                info = zipfile.ZipInfo(str(full.relative_to(directory)), date_time=(1980, 1, 1, 0, 0, 0))
+                info.external_attr = 0o644 << 16
+                archive.writestr(info, full.read_bytes())
+    return buffer.getvalue()
+
+
+class _Packager:
+    def __init__(self, base_dir: Path, session: boto3.Session, bucket: str) -> None:
+        self.base_dir = base_dir
+        self.s3 = session.client("s3")
+        self.bucket = bucket
+        self.created = False
+
+    def local_dir(self, uri: Any) -> Path | None:
+        if not isinstance(uri, str) or uri.startswith("s3://"):
+            return None
+        path = (self.base_dir / uri).resolve()
+        if not path.is_dir():
+            raise StackDeployError(f"local path {uri!r} is not a directory under {self.base_dir}")
+        return path
+
+    def upload(self, directory: Path) -> str:
+        if not self.created:
+            existing = {b["Name"] for b in self.s3.list_buckets().get("Buckets", [])}
+            if self.bucket not in existing:
+                self.s3.create_bucket(Bucket=self.bucket)
+            self.created = True
+        body = _zip_dir(directory)
+        key = f"{hashlib.md5(body, usedforsecurity=False).hexdigest()}.zip"
+        self.s3.put_object(Bucket=self.bucket, Key=key, Body=body)
+        return f"s3://{self.bucket}/{key}"
+
+
+def package_template(
+    template: dict[str, Any], base_dir: Path, session: boto3.Session, bucket: str
+) -> tuple[dict[str, Any], dict[str, Path]]:
+    """Upload local code/layer dirs and inline local ASL files; returns (template, logical id -> code dir)."""
+    packaged = copy.deepcopy(template)
+    packager = _Packager(base_dir, session, bucket)
+    code_dirs: dict[str, Path] = {}
+    global_fn = packaged.get("Globals", {}).get("Function", {})
+    global_code = packager.local_dir(global_fn.get("CodeUri"))
+    if global_code is not None:
+        global_fn["CodeUri"] = packager.upload(global_code)
+    for logical_id, resource in packaged.get("Resources", {}).items():
+        props = resource.get("Properties") or {}
+        for key in ("CodeUri", "ContentUri"):
+            directory = packager.local_dir(props.get(key))
+            if directory is not None:
+                props[key] = packager.upload(directory)
+                if key == "CodeUri":
+                    code_dirs[logical_id] = directory
+        inherits_code = "CodeUri" not in props and "InlineCode" not in props
+        if resource.get("Type") == _SERVERLESS_FUNCTION and inherits_code and global_code:
+            code_dirs[logical_id] = global_code
+        definition_uri = props.get("DefinitionUri")
+        if isinstance(definition_uri, str) and not definition_uri.startswith("s3://"):
+            asl_path = base_dir / definition_uri
+            try:
+                props["Definition"] = json.loads(asl_path.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                raise StackDeployError(
+                    f"{logical_id}: cannot inline DefinitionUri {asl_path}: {exc}"
+                ) from exc
+            del props["DefinitionUri"]
+    return packaged, code_dirs
+
+
+# ------------------------------------------------------------------------------------------
+# Translation (SAM -> CloudFormation), offline
+# ------------------------------------------------------------------------------------------
+
+
+class OfflineManagedPolicyLoader:
+    """aws-sam-translator's policy loader without IAM: the translator's bundled managed-policy map."""
+
+    def __init__(self, partition: str = "aws") -> None:
+        self.partition = partition
+
+    def load(self) -> dict[str, str]:
+        from samtranslator.internal.managed_policies import get_bundled_managed_policy_map
+
+        return dict(get_bundled_managed_policy_map(self.partition) or {})
+
+
+def translate(template: dict[str, Any], parameters: dict[str, str]) -> dict[str, Any]:
+    """Translate a (packaged) SAM template to CloudFormation; errors become :class:`StackDeployError`."""
+    from samtranslator.model.exceptions import InvalidDocumentException
+    from samtranslator.translator.transform import transform
+
+    try:
+        result: dict[str, Any] = transform(
+            copy.deepcopy(template), dict(parameters), OfflineManagedPolicyLoader()
+        )
+    except InvalidDocumentException as exc:
+        reasons = "; ".join(str(cause) for cause in exc.causes)
+        raise StackDeployError(f"SAM translation failed: {reasons}") from exc
+    return result
+
+
+# ------------------------------------------------------------------------------------------
+# Deploy
+# ------------------------------------------------------------------------------------------
+
+
+_SKIPPED = re.compile(r"Tried to parse (\S+) but it's not supported")
+
+
+@contextlib.contextmanager
+def _quiet_moto_cfn_logger() -> Iterator[None]:
+    """moto logs a warning per unsupported resource; they are collected in ``skipped_types`` instead."""
+    logger = logging.getLogger("moto.cloudformation.parsing")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def deploy_local_stack(
+    template_path: str | Path,
+    parameters: dict[str, str],
+    session: boto3.Session,
+    registry: FunctionRegistry | None = None,
+    stack_name: str = DEFAULT_STACK_NAME,
+) -> LocalStack:
+    """Package, translate and create the template in moto; register its functions in ``registry``."""
+    template_path = Path(template_path).resolve()
+    sam_template = _load_template(template_path)
+    account = session.client("sts").get_caller_identity()["Account"]
+    bucket = f"mlcp-local-artifacts-{account}-{session.region_name}"
+    packaged, code_dirs = package_template(sam_template, template_path.parent, session, bucket)
+    cfn_template = translate(packaged, parameters)
+
+    declared = cfn_template.get("Parameters", {})
+    unknown = sorted(set(parameters) - set(declared))
+    if unknown:
+        raise StackDeployError(f"parameters not declared by the template: {', '.join(unknown)}")
+    cfn = session.client("cloudformation")
+    try:
+        with warnings.catch_warnings(record=True) as caught, _quiet_moto_cfn_logger():
+            warnings.simplefilter("always")
+            cfn.create_stack(
+                StackName=stack_name,
+                TemplateBody=json.dumps(cfn_template),
+                Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
+                Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
+            )
+    except Exception as exc:
+        raise StackDeployError(f"create_stack {stack_name} failed: {type(exc).__name__}: {exc}") from exc
+    stack = cfn.describe_stacks(StackName=stack_name)["Stacks"][0]
+    if stack["StackStatus"] != "CREATE_COMPLETE":
+        failures = [
+            f"{e['LogicalResourceId']} ({e.get('ResourceType')}): {e.get('ResourceStatusReason')}"
+            for e in cfn.describe_stack_events(StackName=stack_name)["StackEvents"]
+            if e.get("ResourceStatus", "").endswith("FAILED")
+        ]
+        raise StackDeployError(
+            f"stack {stack_name} is {stack['StackStatus']}: {stack.get('StackStatusReason')}; "
+            + ("; ".join(failures) or "no failed resource reported")
+        )
+
+    local = LocalStack(
+        name=stack_name,
+        template=cfn_template,
+        outputs={o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])},
+        physical_ids={},
+        resource_types={},
+        skipped_types=sorted(
+            {m.group(1) for w in caught if (m := _SKIPPED.search(str(w.message))) is not None}
+        ),
+    )
+    for resource in cfn.describe_stack_resources(StackName=stack_name)["StackResources"]:
+        logical = resource.get("LogicalResourceId")
+        physical = resource.get("PhysicalResourceId")
+        if not logical or not physical:  # moto lists resources it skipped without ids
+            continue
+        rtype = resource["ResourceType"]
+        local.physical_ids[logical] = physical
+        local.resource_types[logical] = rtype
+        group = {
+            "AWS::Lambda::Function": local.function_names,
+            "AWS::StepFunctions::StateMachine": local.state_machine_arns,
+            "AWS::DynamoDB::Table": local.table_names,
+            "AWS::SQS::Queue": local.queue_urls,
+            "AWS::SNS::Topic": local.topic_arns,
+            "AWS::S3::Bucket": local.bucket_names,
+            "AWS::Events::Rule": local.rule_names,
+        }.get(rtype)
+        if group is not None:
+            group[logical] = physical
+
+    if registry is not None:
+        _register_functions(local, cfn_template, code_dirs, session, registry)
+    return local
+
+
+def _register_functions(
+    local: LocalStack,
+    cfn_template: dict[str, Any],
+    code_dirs: dict[str, Path],
+    session: boto3.Session,
+    registry: FunctionRegistry,
+) -> None:
+    lam = session.client("lambda")
+    for logical_id, name in local.function_names.items():
+        code_dir = code_dirs.get(logical_id)
+        if code_dir is None:  # inline or S3 code: moto's simple Lambda behaviour applies
+            continue
+        config = lam.get_function_configuration(FunctionName=name)
+        handler = config.get("Handler") or cfn_template["Resources"][logical_id]["Properties"].get("Handler")
+        registry.register(
+            FunctionSpec(
+                name=name,
+                code_dir=code_dir,
+                handler=str(handler),
+                environment=dict(config.get("Environment", {}).get("Variables", {})),
+                memory_mb=int(config.get("MemorySize", 128)),
+                timeout_s=int(config.get("Timeout", 3)),
+                arn=config["FunctionArn"],
+            )
+        )
