@@ -98,7 +98,8 @@ def rules_of(template: Mapping[str, Any], parameters: Mapping[str, str] | None =
         if not isinstance(resource, Mapping) or resource.get("Type") != "AWS::Events::Rule":
             continue
         properties = resource.get("Properties") or {}
-        if properties.get("State", "ENABLED") != "ENABLED" or "EventPattern" not in properties:
+        state = resolve(properties.get("State", "ENABLED"), values, template)
+        if state != "ENABLED" or "EventPattern" not in properties:
             continue
         pattern = resolve(properties["EventPattern"], values, template)
         if isinstance(pattern, str):
