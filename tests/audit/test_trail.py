@@ -257,3 +257,35 @@ def test_read_and_streams_paginate(trail: AuditTrail, ddb: Any) -> None:
         )
     )
     assert len(pages) > 1  # the data really spans pages
+
+
+def test_concurrent_duplicates_of_one_decision_append_once(ddb: Any, clock: StepClock) -> None:
+    n = 6
+    trails = [
+        AuditTrail(TABLE, client=boto3.client("dynamodb", region_name=REGION), clock=clock) for _ in range(n)
+    ]
+    _append(trails[0], "group#dup", 0)
+    start = threading.Barrier(n)
+    results: list[Any] = []
+    errors: list[BaseException] = []
+
+    def worker(index: int) -> None:
+        try:
+            start.wait()
+            results.append(
+                _append(trails[index], "group#dup", 1, decision_id="redelivered", actor=f"w{index}")
+            )
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    workers = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(timeout=60)
+    assert not errors, errors
+    assert sum(r.appended for r in results) == 1
+    assert all(r.record == results[0].record for r in results)
+    records = trails[0].read("group#dup")
+    assert [r.seq for r in records] == [1, 2]
+    assert verify_chain(records, trails[0].head("group#dup"), require_head=True).ok
