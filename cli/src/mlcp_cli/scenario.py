@@ -1,0 +1,372 @@
+"""Scenarios: what `mlcp local run` plays against the control plane running on the emulator.
+
+A scenario is a YAML file::
+
+    name: default
+    description: ...
+    parameters: {TrainingDataPrefix: training-data/}   # template parameter overrides
+    steps:
+      - title: Platform team enables EventBridge notifications on the data bucket
+        create_bucket: {name: mlcp-training-data, eventbridge: true, versioning: true}
+      - put_object: {bucket: mlcp-training-data, key: training-data/a.csv, body: "x,y\\n1,2\\n"}
+      - register_model_package: {group: churn, metrics: {auc: 0.91}}
+      - approve_model_package: {group: churn, version: 1, description: "looks good"}
+      - put_event: {file: events/alarm-state-change/ok-to-alarm.json}   # or {event: {...envelope}}
+      - create_alarm: {name: churn-latency, endpoint: churn-prod}
+      - set_alarm_state: {name: churn-latency, state: ALARM, reason: p99 above 800 ms}
+      - call: {service: sagemaker, operation: create_endpoint_config, params: {...}}
+      - expect: {audit: {stream: "group#churn", actions: [package.approved]}}
+
+Each step is followed by a pump: EventBridge deliveries, Lambda invocations and Step Functions
+executions run until the control plane is idle, and the timeline shows what happened. ``expect``
+steps make a scenario a test: a failed expectation fails the run.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from mlcp.audit import AuditTrail
+from mlcp_cli.emulator.runtime import LocalControlPlane, PumpReport
+
+ACTIONS = (
+    "create_bucket",
+    "put_object",
+    "register_model_package",
+    "approve_model_package",
+    "reject_model_package",
+    "put_event",
+    "create_alarm",
+    "set_alarm_state",
+    "call",
+    "expect",
+)
+
+
+class ScenarioError(ValueError):
+    """A scenario file is malformed; the message names the file and the step."""
+
+
+class Step(BaseModel):
+    """One step: an optional title and exactly one action."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str | None = None
+    create_bucket: dict[str, Any] | None = None
+    put_object: dict[str, Any] | None = None
+    register_model_package: dict[str, Any] | None = None
+    approve_model_package: dict[str, Any] | None = None
+    reject_model_package: dict[str, Any] | None = None
+    put_event: dict[str, Any] | None = None
+    create_alarm: dict[str, Any] | None = None
+    set_alarm_state: dict[str, Any] | None = None
+    call: dict[str, Any] | None = None
+    expect: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _one_action(self) -> Step:
+        given = [name for name in ACTIONS if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValueError(f"a step takes exactly one of {', '.join(ACTIONS)}; got {given or 'none'}")
+        return self
+
+    @property
+    def action(self) -> str:
+        return next(name for name in ACTIONS if getattr(self, name) is not None)
+
+    @property
+    def args(self) -> dict[str, Any]:
+        value: dict[str, Any] = getattr(self, self.action)
+        return value
+
+
+class Scenario(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    description: str = ""
+    parameters: dict[str, str] = Field(default_factory=dict)
+    steps: list[Step] = Field(min_length=1)
+
+
+def load_scenario(path: Path) -> Scenario:
+    """Parse and validate a scenario file."""
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise ScenarioError(f"{path}: {exc}") from exc
+    try:
+        return Scenario.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise ScenarioError(f"{path}: {problems}") from exc
+
+
+@dataclass
+class ScenarioResult:
+    """Outcome of a run: failed expectations (empty when all held) and what ran."""
+
+    failures: list[str] = field(default_factory=list)
+    executions: list[dict[str, Any]] = field(default_factory=list)
+    deliveries: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+class ScenarioRunner:
+    """Plays a scenario step by step on a running LocalControlPlane, printing the timeline."""
+
+    def __init__(
+        self,
+        cp: LocalControlPlane,
+        *,
+        root: Path,
+        timeline: TextIO | None,
+        progress: TextIO | None = None,
+        pump_timeout: float = 60.0,
+    ) -> None:
+        self.cp = cp
+        self.root = root
+        self.timeline = timeline
+        self.progress = progress
+        self.pump_timeout = pump_timeout
+        self.started = time.monotonic()
+        self.result = ScenarioResult()
+        self._logical_ids: dict[str, str] | None = None
+        self._handlers: dict[str, Callable[[dict[str, Any]], str]] = {
+            "create_bucket": self._create_bucket,
+            "put_object": self._put_object,
+            "register_model_package": self._register_model_package,
+            "approve_model_package": lambda a: self._set_approval(a, "Approved"),
+            "reject_model_package": lambda a: self._set_approval(a, "Rejected"),
+            "put_event": self._put_event,
+            "create_alarm": self._create_alarm,
+            "set_alarm_state": self._set_alarm_state,
+            "call": self._call,
+            "expect": self._expect,
+        }
+
+    @property
+    def audit(self) -> AuditTrail:
+        return AuditTrail(self.cp.stack.physical_id("AuditTable"), client=self.cp.client("dynamodb"))
+
+    # ---------------------------------------------------------------- running
+
+    def run(self, scenario: Scenario) -> ScenarioResult:
+        total = len(scenario.steps)
+        self._say(f"scenario {scenario.name}: {scenario.description.strip()}".rstrip(": "))
+        for number, step in enumerate(scenario.steps, start=1):
+            label = step.title or step.action.replace("_", " ")
+            if self.progress is not None:
+                self.progress.write(f"[{number}/{total}] {label}\n")
+                self.progress.flush()
+            try:
+                summary = self._handlers[step.action](step.args)
+            except Exception as exc:
+                raise ScenarioError(f"step {number} ({step.action}): {type(exc).__name__}: {exc}") from exc
+            self._say(f"\n{self._clock()} step {number}: {label}")
+            if summary:
+                self._say(f"           {summary}")
+            self._show(self.cp.pump(timeout=self.pump_timeout))
+        return self.result
+
+    def _clock(self) -> str:
+        return f"[+{time.monotonic() - self.started:6.2f}s]"
+
+    def _say(self, line: str) -> None:
+        if self.timeline is not None:
+            self.timeline.write(line + "\n")
+
+    def _logical(self, physical: str) -> str:
+        """The template's logical id for a physical name or ARN (what a reader knows)."""
+        if self._logical_ids is None:
+            self._logical_ids = {}
+            for logical, physical_id in self.cp.stack.physical_ids.items():
+                self._logical_ids[physical_id] = logical
+                self._logical_ids[physical_id.rsplit(":", 1)[-1].rsplit("/", 1)[-1]] = logical
+        name = physical.rsplit(":", 1)[-1].rsplit("/", 1)[-1]
+        return self._logical_ids.get(physical) or self._logical_ids.get(name) or name
+
+    def _show(self, report: PumpReport) -> None:
+        self.result.deliveries += len(report.deliveries)
+        for delivery in report.deliveries:
+            detail = (
+                f" ({delivery.detail})" if delivery.detail and not delivery.detail.startswith("arn:") else ""
+            )
+            self._say(
+                f"           -> {self._logical(delivery.rule)} => {self._logical(delivery.target)}: "
+                f"{delivery.outcome}{detail}"
+            )
+        sfn = self.cp.client("stepfunctions")
+        for execution in report.executions:
+            self.result.executions.append(execution)
+            events = sfn.get_execution_history(executionArn=execution["executionArn"], maxResults=1000)[
+                "events"
+            ]
+            path = [e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e]
+            machine = self._logical(execution["stateMachineArn"])
+            self._say(f"           -> {machine} {execution['status']}: {' > '.join(path)}")
+
+    # ---------------------------------------------------------------- actions
+
+    def _create_bucket(self, args: dict[str, Any]) -> str:
+        s3 = self.cp.client("s3")
+        name = args["name"]
+        s3.create_bucket(Bucket=name)
+        if args.get("versioning", True):
+            s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+        if args.get("eventbridge", True):
+            s3.put_bucket_notification_configuration(
+                Bucket=name, NotificationConfiguration={"EventBridgeConfiguration": {}}
+            )
+        return f"bucket {name} (versioning, EventBridge notifications)"
+
+    def _put_object(self, args: dict[str, Any]) -> str:
+        body = args.get("body")
+        data = body.encode() if isinstance(body, str) else b"0" * int(args.get("size", 1024))
+        response = self.cp.client("s3").put_object(Bucket=args["bucket"], Key=args["key"], Body=data)
+        return f"s3://{args['bucket']}/{args['key']} ({len(data)} bytes, version {response.get('VersionId')})"
+
+    def _register_model_package(self, args: dict[str, Any]) -> str:
+        sm = self.cp.client("sagemaker")
+        group = args["group"]
+        existing = sm.list_model_package_groups(NameContains=group)["ModelPackageGroupSummaryList"]
+        if not any(g["ModelPackageGroupName"] == group for g in existing):
+            sm.create_model_package_group(ModelPackageGroupName=group)
+        image = args.get(
+            "image", "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost@sha256:" + "0" * 64
+        )
+        request: dict[str, Any] = {
+            "ModelPackageGroupName": group,
+            "ModelPackageDescription": args.get("description", "registered by the scenario"),
+            "ModelApprovalStatus": args.get("status", "PendingManualApproval"),
+            "InferenceSpecification": {
+                "Containers": [
+                    {
+                        "Image": image,
+                        "ModelDataUrl": args.get("model_data_url", f"s3://mlcp-models/{group}/model.tar.gz"),
+                    }
+                ],
+                "SupportedContentTypes": ["text/csv"],
+                "SupportedResponseMIMETypes": ["text/csv"],
+            },
+            "CustomerMetadataProperties": {k: str(v) for k, v in args.get("metadata", {}).items()},
+        }
+        if not request["CustomerMetadataProperties"]:
+            del request["CustomerMetadataProperties"]
+        arn = sm.create_model_package(**request)["ModelPackageArn"]
+        return f"model package {arn}"
+
+    def _package_arn(self, args: Mapping[str, Any]) -> str:
+        if "arn" in args:
+            return str(args["arn"])
+        sm = self.cp.client("sagemaker")
+        packages = sm.list_model_packages(ModelPackageGroupName=args["group"])["ModelPackageSummaryList"]
+        for package in packages:
+            if int(package.get("ModelPackageVersion", 0)) == int(args["version"]):
+                return str(package["ModelPackageArn"])
+        raise ScenarioError(f"no version {args['version']} in model package group {args['group']}")
+
+    def _set_approval(self, args: dict[str, Any], status: str) -> str:
+        arn = self._package_arn(args)
+        self.cp.client("sagemaker").update_model_package(
+            ModelPackageArn=arn,
+            ModelApprovalStatus=status,
+            ApprovalDescription=args.get("description", f"{status} in scenario"),
+        )
+        return f"{arn} -> {status}"
+
+    def _put_event(self, args: dict[str, Any]) -> str:
+        if "file" in args:
+            event = json.loads((self.root / args["file"]).read_text())
+            origin = args["file"]
+        else:
+            event = args["event"]
+            origin = "inline event"
+        entry: dict[str, Any] = {
+            "Source": event.get("source"),
+            "DetailType": event.get("detail-type"),
+            "Detail": event.get("detail")
+            if isinstance(event.get("detail"), dict)
+            else json.dumps(event.get("detail")),
+            "Resources": event.get("resources", []),
+        }
+        [result] = self.cp.put_events([entry])
+        return f"PutEvents {origin}: {entry['Source']} / {entry['DetailType']} -> id {result.get('EventId')}"
+
+    def _create_alarm(self, args: dict[str, Any]) -> str:
+        name = args["name"]
+        self.cp.client("cloudwatch").put_metric_alarm(
+            AlarmName=name,
+            Namespace=args.get("namespace", "AWS/SageMaker"),
+            MetricName=args.get("metric", "ModelLatency"),
+            Dimensions=[
+                {"Name": "EndpointName", "Value": args["endpoint"]},
+                {"Name": "VariantName", "Value": args.get("variant", "AllTraffic")},
+            ],
+            Statistic="Average",
+            Period=60,
+            EvaluationPeriods=int(args.get("evaluation_periods", 3)),
+            Threshold=float(args.get("threshold", 800_000)),
+            ComparisonOperator="GreaterThanThreshold",
+        )
+        return f"alarm {name} on endpoint {args['endpoint']}"
+
+    def _set_alarm_state(self, args: dict[str, Any]) -> str:
+        self.cp.client("cloudwatch").set_alarm_state(
+            AlarmName=args["name"],
+            StateValue=args["state"],
+            StateReason=args.get("reason", "set by scenario"),
+        )
+        return f"alarm {args['name']} -> {args['state']}"
+
+    def _call(self, args: dict[str, Any]) -> str:
+        client = self.cp.client(args["service"])
+        getattr(client, args["operation"])(**args.get("params", {}))
+        return f"{args['service']}.{args['operation']}"
+
+    def _expect(self, args: dict[str, Any]) -> str:
+        before = len(self.result.failures)
+        if "audit" in args:
+            self._expect_audit(args["audit"])
+        if "executions" in args:
+            self._expect_executions(args["executions"])
+        if "queue" in args:
+            self._expect_queue(args["queue"])
+        failed = self.result.failures[before:]
+        return "expectations held" if not failed else "EXPECTATION FAILED: " + "; ".join(failed)
+
+    def _expect_audit(self, spec: dict[str, Any]) -> None:
+        stream = spec["stream"]
+        actions = [record.action for record in self.audit.read(stream)]
+        wanted = list(spec.get("actions", []))
+        if actions != wanted:
+            self.result.failures.append(f"audit stream {stream}: expected {wanted}, found {actions}")
+
+    def _expect_executions(self, spec: dict[str, Any]) -> None:
+        statuses = [e["status"] for e in self.cp.executions()]
+        wanted = list(spec.get("statuses", []))
+        if statuses != wanted:
+            self.result.failures.append(f"executions: expected {wanted}, found {statuses}")
+
+    def _expect_queue(self, spec: dict[str, Any]) -> None:
+        url = self.cp.stack.queue_urls[spec["name"]]
+        attributes = self.cp.client("sqs").get_queue_attributes(
+            QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"]
+        )["Attributes"]
+        found = int(attributes["ApproximateNumberOfMessages"])
+        if found != int(spec["messages"]):
+            self.result.failures.append(
+                f"queue {spec['name']}: expected {spec['messages']} messages, found {found}"
+            )
