@@ -651,6 +651,20 @@ def deliver(delivery: Delivery, deliveries: Deliveries, registry: FunctionRegist
     )
 
 
+def process_pending(deliveries: Deliveries, registry: FunctionRegistry) -> int:
+    """Make every queued delivery and async invocation (including ones they queue); returns how many."""
+    done = 0
+    item = deliveries.take()
+    while item is not None:
+        if isinstance(item, Delivery):
+            deliver(item, deliveries, registry)
+        else:
+            invoke_async(item, deliveries, registry)
+        done += 1
+        item = deliveries.take()
+    return done
+
+
 # --------------------------------------------------------------------------------------------
 # c. CloudFormation state machines execute, with DefinitionSubstitutions applied
 # --------------------------------------------------------------------------------------------
@@ -899,8 +913,8 @@ def fill_sagemaker_update_model_package(
 
     AWS: fields the call does not set are kept; ``CustomerMetadataProperties`` given are merged
     into the existing ones; an approval status change emits ``SageMaker Model Package State
-    Change``. moto: sets ``CustomerMetadataProperties`` (and ApprovalDescription) to the call's
-    value, wiping them when absent; emits nothing.
+    Change``. moto: sets ``CustomerMetadataProperties``, ``ApprovalDescription`` and even
+    ``ModelApprovalStatus`` to the call's value, wiping them when absent; emits nothing.
     Fill: merge/keep those fields, then put the event when the approval status changed.
     """
     package = self.describe_model_package(model_package_arn)
@@ -918,6 +932,8 @@ def fill_sagemaker_update_model_package(
         customer_metadata_properties_to_remove,
         additional_inference_specifications_to_add,
     )
+    if model_approval_status is None:
+        package.model_approval_status = before_status
     merged = {**kept_properties, **(customer_metadata_properties or {})}
     for key in customer_metadata_properties_to_remove or []:
         merged.pop(key, None)

@@ -34,13 +34,12 @@ import boto3
 from mlcp_cli.emulator.gaps import (
     AsyncInvocation,
     Deliveries,
-    Delivery,
     DeliveryRecord,
     FunctionRegistry,
     GapFills,
-    deliver,
     install_gap_fills,
     invoke_async,
+    process_pending,
 )
 from mlcp_cli.emulator.stack import DEFAULT_STACK_NAME, LocalStack, deploy_local_stack
 
@@ -206,13 +205,7 @@ class LocalControlPlane:
         log_start = len(self.deliveries.log)
         report = PumpReport()
         while True:
-            item = self.deliveries.take()
-            while item is not None:
-                if isinstance(item, Delivery):
-                    deliver(item, self.deliveries, self.registry)
-                else:
-                    invoke_async(item, self.deliveries, self.registry)
-                item = self.deliveries.take()
+            process_pending(self.deliveries, self.registry)
             running = self._running_executions()
             if not running and self.deliveries.pending() == 0:
                 break

@@ -1,0 +1,652 @@
+"""One pair of tests per gap fill: moto's raw behaviour (still has the gap; when a moto upgrade makes
+such a test fail, the fill can go) and the fill's behaviour (what AWS does)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from typing import Any
+
+import boto3
+import pytest
+
+from mlcp_cli.emulator.gaps import FunctionRegistry, GapFills, installed, process_pending
+
+from .helpers import (
+    capture_events,
+    capture_queue,
+    create_function,
+    drain,
+    lambda_role,
+    register_fixture_function,
+)
+
+AWS_EVENT_KEYS = {
+    "version",
+    "id",
+    "detail-type",
+    "source",
+    "account",
+    "time",
+    "region",
+    "resources",
+    "detail",
+}
+
+
+def recorded(registry: FunctionRegistry, name: str) -> list[Any]:
+    """The EVENTS list of the recorder fixture module loaded for function ``name``."""
+    spec = registry.get(name)
+    assert spec is not None
+    handler = registry.handler_of(spec)
+    events: list[Any] = sys.modules[handler.__module__].EVENTS
+    return events
+
+
+def state_machine(name: str, definition: dict[str, Any]) -> str:
+    return str(
+        boto3.client("stepfunctions").create_state_machine(
+            name=name, definition=json.dumps(definition), roleArn=lambda_role()
+        )["stateMachineArn"]
+    )
+
+
+def wait_execution(arn: str, timeout: float = 10.0) -> dict[str, Any]:
+    sfn = boto3.client("stepfunctions")
+    deadline = time.monotonic() + timeout
+    while True:
+        described: dict[str, Any] = sfn.describe_execution(executionArn=arn)
+        if described["status"] != "RUNNING" or time.monotonic() > deadline:
+            return described
+        time.sleep(0.01)
+
+
+def put_event(source: str, detail_type: str, detail: dict[str, Any]) -> None:
+    response = boto3.client("events").put_events(
+        Entries=[{"Source": source, "DetailType": detail_type, "Detail": json.dumps(detail)}]
+    )
+    assert response["FailedEntryCount"] == 0
+
+
+# -- installation --------------------------------------------------------------------------------
+
+
+def test_install_is_idempotent_and_uninstall_restores_moto(raw_moto: None) -> None:
+    from moto.awslambda_simple.models import LambdaSimpleBackend
+
+    original = LambdaSimpleBackend.__dict__["invoke"]
+    from mlcp_cli.emulator.gaps import install_gap_fills
+
+    first = install_gap_fills(FunctionRegistry())
+    second = install_gap_fills(FunctionRegistry())
+    assert LambdaSimpleBackend.__dict__["invoke"] is not original
+    second.uninstall()
+    assert installed()  # still held by `first`
+    first.uninstall()
+    first.uninstall()  # harmless
+    assert not installed()
+    assert LambdaSimpleBackend.__dict__["invoke"] is original
+
+
+# -- a. Lambda runs the real handler --------------------------------------------------------------
+
+
+def test_raw_moto_lambda_echoes_the_payload_without_running_code(raw_moto: None) -> None:
+    create_function("checker-fn")
+    response = boto3.client("lambda").invoke(
+        FunctionName="checker-fn", Payload=json.dumps({"detail": {"item": "bad"}})
+    )
+    assert "FunctionError" not in response
+    assert json.loads(response["Payload"].read()) == {"detail": {"item": "bad"}}
+
+
+def test_lambda_fill_runs_the_handler_with_its_environment_and_context(fills: GapFills) -> None:
+    arn = create_function("recorder-fn")
+    register_fixture_function(fills.registry, "recorder-fn", "recorder", arn, MARKER="from-config")
+    assert "MARKER" not in os.environ
+
+    response = boto3.client("lambda").invoke(FunctionName=arn, Payload=json.dumps({"n": 1}))
+
+    assert "FunctionError" not in response
+    assert json.loads(response["Payload"].read()) == {"received": {"n": 1}, "memory": 512, "arn": arn}
+    module = sys.modules[fills.registry.handler_of(fills.registry.get("recorder-fn")).__module__]  # type: ignore[arg-type]
+    assert module.ENVIRONMENTS == [{"MARKER": "from-config", "function": "recorder-fn"}]
+    assert "MARKER" not in os.environ  # restored after the invocation
+
+
+def test_lambda_fill_reports_handler_exceptions_as_unhandled_with_the_class_name(fills: GapFills) -> None:
+    arn = create_function("checker-fn")
+    register_fixture_function(fills.registry, "checker-fn", "checker", arn)
+
+    response = boto3.client("lambda").invoke(
+        FunctionName="checker-fn", Payload=json.dumps({"detail": {"item": "bad"}})
+    )
+
+    assert response["FunctionError"] == "Unhandled"
+    payload = json.loads(response["Payload"].read())
+    assert payload["errorType"] == "ItemRejected"
+    assert payload["errorMessage"] == "item 'bad' is rejected"
+    assert any("checker/app.py" in line for line in payload["stackTrace"])
+
+
+def test_lambda_fill_leaves_unregistered_functions_to_moto(fills: GapFills) -> None:
+    create_function("plain-fn")
+    response = boto3.client("lambda").invoke(FunctionName="plain-fn", Payload=json.dumps({"x": 1}))
+    assert json.loads(response["Payload"].read()) == {"x": 1}
+
+
+def test_lambda_fill_error_type_drives_an_asl_catch(fills: GapFills) -> None:
+    arn = create_function("checker-fn")
+    register_fixture_function(fills.registry, "checker-fn", "checker", arn)
+    machine = state_machine(
+        "catcher",
+        {
+            "StartAt": "Check",
+            "States": {
+                "Check": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::lambda:invoke",
+                    "Parameters": {"FunctionName": arn, "Payload.$": "$"},
+                    "Catch": [{"ErrorEquals": ["ItemRejected"], "ResultPath": "$.error", "Next": "Caught"}],
+                    "End": True,
+                },
+                "Caught": {"Type": "Pass", "Parameters": {"caught.$": "$.error.Error"}, "End": True},
+            },
+        },
+    )
+    sfn = boto3.client("stepfunctions")
+    rejected = sfn.start_execution(
+        stateMachineArn=machine, name="bad", input=json.dumps({"detail": {"item": "bad"}})
+    )
+    accepted = sfn.start_execution(
+        stateMachineArn=machine, name="ok", input=json.dumps({"detail": {"item": "ok"}})
+    )
+
+    caught = wait_execution(rejected["executionArn"])
+    assert caught["status"] == "SUCCEEDED"
+    assert json.loads(caught["output"]) == {"caught": "ItemRejected"}
+    passed = wait_execution(accepted["executionArn"])
+    assert passed["status"] == "SUCCEEDED"
+    assert json.loads(passed["output"])["Payload"]["verdict"] == "ok"
+
+
+def test_lambda_fill_queues_event_invocations(fills: GapFills) -> None:
+    arn = create_function("recorder-fn")
+    register_fixture_function(fills.registry, "recorder-fn", "recorder", arn)
+
+    response = boto3.client("lambda").invoke(FunctionName=arn, InvocationType="Event", Payload=b'{"q": 1}')
+
+    assert response["StatusCode"] == 202
+    assert recorded(fills.registry, "recorder-fn") == []  # not run yet: AWS runs it later
+    assert process_pending(fills.deliveries, fills.registry) == 1
+    assert recorded(fills.registry, "recorder-fn") == [{"q": 1}]
+
+
+# -- b. EventBridge delivers to Lambda and Step Functions targets ----------------------------------
+
+
+@pytest.mark.parametrize("service", ["lambda", "states"])
+def test_raw_moto_eventbridge_cannot_deliver_to_lambda_or_step_functions(
+    raw_moto: None, service: str
+) -> None:
+    if service == "lambda":
+        target = create_function("fn")
+    else:
+        target = state_machine("sm", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+    events = boto3.client("events")
+    events.put_rule(Name="r", EventPattern=json.dumps({"source": ["t.app"]}))
+    events.put_targets(Rule="r", Targets=[{"Id": "t", "Arn": target}])
+    with pytest.raises(NotImplementedError, match="Expr not defined"):
+        put_event("t.app", "Thing", {"a": 1})
+
+
+def test_events_fill_delivers_to_lambda_honouring_input_path_input_and_transformer(fills: GapFills) -> None:
+    arn = create_function("recorder-fn")
+    register_fixture_function(fills.registry, "recorder-fn", "recorder", arn)
+    queue_url, queue_arn = capture_queue("also-sqs")
+    events = boto3.client("events")
+    events.put_rule(Name="r", EventPattern=json.dumps({"source": ["t.app"]}))
+    events.put_targets(
+        Rule="r",
+        Targets=[
+            {"Id": "whole", "Arn": arn},
+            {"Id": "path", "Arn": arn, "InputPath": "$.detail"},
+            {"Id": "fixed", "Arn": arn, "Input": '{"fixed": true}'},
+            {
+                "Id": "transformed",
+                "Arn": arn,
+                "InputTransformer": {
+                    "InputPathsMap": {"item": "$.detail.item"},
+                    "InputTemplate": '{"got": "<item>"}',
+                },
+            },
+            {"Id": "queue", "Arn": queue_arn},
+        ],
+    )
+
+    put_event("t.app", "Thing", {"item": "i-1"})
+    assert process_pending(fills.deliveries, fills.registry) == 4
+
+    whole, path, fixed, transformed = recorded(fills.registry, "recorder-fn")
+    assert set(whole) == AWS_EVENT_KEYS
+    assert whole["detail"] == {"item": "i-1"}
+    assert whole["time"].endswith("Z")
+    assert path == {"item": "i-1"}
+    assert fixed == {"fixed": True}
+    assert transformed == {"got": "i-1"}
+    assert [m["body"]["detail"] for m in drain(queue_url)] == [{"item": "i-1"}]  # moto's SQS delivery kept
+    assert {r.outcome for r in fills.deliveries.log} == {"invoked"}
+
+
+def test_events_fill_starts_step_functions_executions_with_the_event(fills: GapFills) -> None:
+    machine = state_machine("sm", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+    events = boto3.client("events")
+    events.put_rule(Name="r", EventPattern=json.dumps({"source": ["t.app"]}))
+    events.put_targets(Rule="r", Targets=[{"Id": "t", "Arn": machine}])
+
+    put_event("t.app", "Thing", {"item": "i-2"})
+    process_pending(fills.deliveries, fills.registry)
+
+    (execution,) = boto3.client("stepfunctions").list_executions(stateMachineArn=machine)["executions"]
+    assert not execution["executionArn"].endswith(":None")
+    finished = wait_execution(execution["executionArn"])
+    assert finished["status"] == "SUCCEEDED"
+    assert json.loads(finished["output"])["detail"] == {"item": "i-2"}
+    assert fills.deliveries.log[-1].outcome == "execution-started"
+
+
+def test_events_fill_sends_undeliverable_events_to_the_target_dead_letter_queue(fills: GapFills) -> None:
+    dlq_url, dlq_arn = capture_queue("dlq")
+    missing = "arn:aws:lambda:us-east-1:123456789012:function:does-not-exist"
+    events = boto3.client("events")
+    rule_arn = events.put_rule(Name="r", EventPattern=json.dumps({"source": ["t.app"]}))["RuleArn"]
+    events.put_targets(Rule="r", Targets=[{"Id": "t", "Arn": missing, "DeadLetterConfig": {"Arn": dlq_arn}}])
+
+    put_event("t.app", "Thing", {"item": "i-3"})
+    process_pending(fills.deliveries, fills.registry)
+
+    (message,) = drain(dlq_url)
+    assert message["body"]["detail"] == {"item": "i-3"}
+    attributes = {k: v["StringValue"] for k, v in message["attributes"].items()}
+    assert attributes["RULE_ARN"] == rule_arn
+    assert attributes["TARGET_ARN"] == missing
+    assert attributes["ERROR_CODE"]
+    assert attributes["ERROR_MESSAGE"]
+    assert fills.deliveries.log[-1].outcome == "dead-lettered"
+
+
+def test_events_fill_async_failures_are_retried_then_sent_to_on_failure(fills: GapFills) -> None:
+    arn = create_function("flaky-fn")
+    register_fixture_function(fills.registry, "flaky-fn", "flaky", arn)
+    failure_url, failure_arn = capture_queue("on-failure")
+    boto3.client("lambda").put_function_event_invoke_config(
+        FunctionName="flaky-fn",
+        MaximumRetryAttempts=1,
+        DestinationConfig={"OnFailure": {"Destination": failure_arn}},
+    )
+    events = boto3.client("events")
+    events.put_rule(Name="r", EventPattern=json.dumps({"source": ["t.app"]}))
+    events.put_targets(Rule="r", Targets=[{"Id": "t", "Arn": arn}])
+
+    put_event("t.app", "Thing", {"item": "i-4"})
+    process_pending(fills.deliveries, fills.registry)
+
+    (record,) = [m["body"] for m in drain(failure_url)]
+    assert record["requestContext"]["condition"] == "RetriesExhausted"
+    assert record["requestContext"]["approximateInvokeCount"] == 2
+    assert record["requestPayload"]["detail"] == {"item": "i-4"}
+    assert record["responseContext"]["functionError"] == "Unhandled"
+    assert record["responsePayload"]["errorType"] == "DownstreamUnavailable"
+    assert [r.outcome for r in fills.deliveries.log] == [
+        "function-error",
+        "function-error",
+        "retries-exhausted",
+    ]
+
+
+def test_events_fill_skips_disabled_rules(fills: GapFills) -> None:
+    arn = create_function("recorder-fn")
+    register_fixture_function(fills.registry, "recorder-fn", "recorder", arn)
+    events = boto3.client("events")
+    events.put_rule(Name="r", EventPattern=json.dumps({"source": ["t.app"]}), State="DISABLED")
+    events.put_targets(Rule="r", Targets=[{"Id": "t", "Arn": arn}])
+    put_event("t.app", "Thing", {"item": "i-5"})
+    assert process_pending(fills.deliveries, fills.registry) == 0
+
+
+# -- c. CloudFormation state machines with DefinitionSubstitutions ----------------------------------
+
+SUBSTITUTED_MACHINE = {
+    "AWSTemplateFormatVersion": "2010-09-09",
+    "Resources": {
+        "Machine": {
+            "Type": "AWS::StepFunctions::StateMachine",
+            "Properties": {
+                "RoleArn": "arn:aws:iam::123456789012:role/sfn",
+                "DefinitionString": json.dumps(
+                    {
+                        "StartAt": "P",
+                        "States": {"P": {"Type": "Pass", "Result": {"greeting": "${Greeting}"}, "End": True}},
+                    }
+                ),
+                "DefinitionSubstitutions": {"Greeting": {"Fn::Sub": "hello-${AWS::Region}"}},
+            },
+        }
+    },
+}
+
+
+def test_raw_moto_cfn_state_machine_is_not_executable_nor_substituted(raw_moto: None) -> None:
+    from moto.stepfunctions.models import stepfunctions_backends
+
+    boto3.client("cloudformation").create_stack(StackName="s", TemplateBody=json.dumps(SUBSTITUTED_MACHINE))
+    assert boto3.client("stepfunctions").list_state_machines()["stateMachines"] == []
+    (machine,) = stepfunctions_backends["123456789012"]["us-east-1"].state_machines
+    assert "${Greeting}" in machine.definition
+
+
+def test_cfn_state_machine_fill_substitutes_and_executes(fills: GapFills) -> None:
+    boto3.client("cloudformation").create_stack(StackName="s", TemplateBody=json.dumps(SUBSTITUTED_MACHINE))
+    sfn = boto3.client("stepfunctions")
+    (machine,) = sfn.list_state_machines()["stateMachines"]
+    assert (
+        "${Greeting}"
+        not in sfn.describe_state_machine(stateMachineArn=machine["stateMachineArn"])["definition"]
+    )
+    started = sfn.start_execution(stateMachineArn=machine["stateMachineArn"], name="x", input="{}")
+    finished = wait_execution(started["executionArn"])
+    assert json.loads(finished["output"]) == {"greeting": "hello-us-east-1"}
+
+
+# -- d. CloudFormation alarms and EventInvokeConfig -------------------------------------------------
+
+
+def _alarm_and_invoke_config_template() -> str:
+    return json.dumps(
+        {
+            "AWSTemplateFormatVersion": "2010-09-09",
+            "Resources": {
+                "Fn": {
+                    "Type": "AWS::Lambda::Function",
+                    "Properties": {
+                        "FunctionName": "cfn-fn",
+                        "Runtime": "python3.13",
+                        "Handler": "index.handler",
+                        "Role": lambda_role(),
+                        "Code": {"ZipFile": "def handler(e, c):\n    return e\n"},
+                    },
+                },
+                "FnAsync": {
+                    "Type": "AWS::Lambda::EventInvokeConfig",
+                    "Properties": {
+                        "FunctionName": {"Ref": "Fn"},
+                        "Qualifier": "$LATEST",
+                        "MaximumRetryAttempts": 0,
+                    },
+                },
+                "Alarm": {
+                    "Type": "AWS::CloudWatch::Alarm",
+                    "Properties": {
+                        "AlarmName": "errors",
+                        "Namespace": "AWS/Lambda",
+                        "MetricName": "Errors",
+                        "Dimensions": [{"Name": "FunctionName", "Value": {"Ref": "Fn"}}],
+                        "Statistic": "Sum",
+                        "Period": 60,
+                        "EvaluationPeriods": 1,
+                        "Threshold": 1,
+                        "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+                    },
+                },
+            },
+            "Outputs": {"AlarmArn": {"Value": {"Fn::GetAtt": ["Alarm", "Arn"]}}},
+        }
+    )
+
+
+def test_raw_moto_cfn_skips_alarms_and_event_invoke_configs(raw_moto: None) -> None:
+    template = json.loads(_alarm_and_invoke_config_template())
+    del template["Outputs"]  # GetAtt of a skipped resource cannot resolve
+    with pytest.warns(UserWarning) as caught:
+        boto3.client("cloudformation").create_stack(StackName="s", TemplateBody=json.dumps(template))
+    skipped = " ".join(str(w.message) for w in caught)
+    assert "AWS::CloudWatch::Alarm" in skipped
+    assert "AWS::Lambda::EventInvokeConfig" in skipped
+    assert boto3.client("cloudwatch").describe_alarms()["MetricAlarms"] == []
+    assert (
+        boto3.client("lambda").list_function_event_invoke_configs(FunctionName="cfn-fn")[
+            "FunctionEventInvokeConfigs"
+        ]
+        == []
+    )
+
+
+def test_cfn_fill_creates_alarms_and_event_invoke_configs(fills: GapFills) -> None:
+    cfn = boto3.client("cloudformation")
+    cfn.create_stack(StackName="s", TemplateBody=_alarm_and_invoke_config_template())
+    (alarm,) = boto3.client("cloudwatch").describe_alarms()["MetricAlarms"]
+    assert alarm["AlarmName"] == "errors"
+    assert alarm["Dimensions"] == [{"Name": "FunctionName", "Value": "cfn-fn"}]
+    assert alarm["Threshold"] == 1.0
+    outputs = cfn.describe_stacks(StackName="s")["Stacks"][0]["Outputs"]
+    assert outputs == [{"OutputKey": "AlarmArn", "OutputValue": alarm["AlarmArn"]}]
+    config = boto3.client("lambda").get_function_event_invoke_config(FunctionName="cfn-fn")
+    assert config["MaximumRetryAttempts"] == 0
+
+
+# -- e. Events AWS services emit: SageMaker, CloudWatch; S3 (moto's own) ------------------------
+
+
+def _model_package(sagemaker: Any, **extra: Any) -> str:
+    sagemaker.create_model_package_group(ModelPackageGroupName="churn")
+    return str(
+        sagemaker.create_model_package(
+            ModelPackageGroupName="churn",
+            ModelApprovalStatus="PendingManualApproval",
+            InferenceSpecification={
+                "Containers": [{"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/m:1"}],
+                "SupportedContentTypes": ["text/csv"],
+                "SupportedResponseMIMETypes": ["text/csv"],
+            },
+            **extra,
+        )["ModelPackageArn"]
+    )
+
+
+def test_raw_moto_sagemaker_emits_no_model_package_events(raw_moto: None) -> None:
+    queue = capture_events({"source": ["aws.sagemaker"]})
+    sagemaker = boto3.client("sagemaker")
+    arn = _model_package(sagemaker)
+    sagemaker.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Approved")
+    assert drain(queue) == []
+
+
+def test_sagemaker_fill_emits_model_package_state_change(fills: GapFills) -> None:
+    queue = capture_events(
+        {"source": ["aws.sagemaker"], "detail-type": ["SageMaker Model Package State Change"]}
+    )
+    sagemaker = boto3.client("sagemaker")
+    arn = _model_package(sagemaker)
+    sagemaker.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Approved")
+    sagemaker.update_model_package(ModelPackageArn=arn, ApprovalDescription="no status change")
+
+    created, approved = [m["body"] for m in drain(queue)]
+    assert created["resources"] == [arn]
+    assert created["detail"]["ModelApprovalStatus"] == "PendingManualApproval"
+    detail = approved["detail"]
+    assert detail["ModelApprovalStatus"] == "Approved"
+    assert detail["ModelPackageGroupName"] == "churn"
+    assert detail["ModelPackageVersion"] == 1
+    assert detail["ModelPackageArn"] == arn
+    assert detail["ModelPackageName"] == "churn"
+    assert isinstance(detail["CreationTime"], int)
+    assert detail["InferenceSpecification"]["Containers"][0]["Image"].endswith("m:1")
+
+
+def test_raw_moto_cloudwatch_emits_no_alarm_state_change(raw_moto: None) -> None:
+    queue = capture_events({"source": ["aws.cloudwatch"]})
+    cloudwatch = boto3.client("cloudwatch")
+    _alarm(cloudwatch)
+    cloudwatch.set_alarm_state(AlarmName="latency", StateValue="ALARM", StateReason="test")
+    assert drain(queue) == []
+
+
+def _alarm(cloudwatch: Any) -> None:
+    cloudwatch.put_metric_alarm(
+        AlarmName="latency",
+        AlarmDescription="p99 latency",
+        Namespace="AWS/SageMaker",
+        MetricName="ModelLatency",
+        Dimensions=[{"Name": "EndpointName", "Value": "churn"}, {"Name": "VariantName", "Value": "blue"}],
+        Statistic="Average",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=100.0,
+        ComparisonOperator="GreaterThanThreshold",
+    )
+
+
+def test_cloudwatch_fill_emits_alarm_state_change(fills: GapFills) -> None:
+    queue = capture_events({"source": ["aws.cloudwatch"], "detail-type": ["CloudWatch Alarm State Change"]})
+    cloudwatch = boto3.client("cloudwatch")
+    _alarm(cloudwatch)
+    cloudwatch.set_alarm_state(AlarmName="latency", StateValue="ALARM", StateReason="threshold crossed")
+    cloudwatch.set_alarm_state(AlarmName="latency", StateValue="ALARM", StateReason="still")  # no change
+
+    (event,) = [m["body"] for m in drain(queue)]
+    alarm_arn = cloudwatch.describe_alarms(AlarmNames=["latency"])["MetricAlarms"][0]["AlarmArn"]
+    assert event["resources"] == [alarm_arn]
+    detail = event["detail"]
+    assert detail["alarmName"] == "latency"
+    assert detail["state"]["value"] == "ALARM"
+    assert detail["state"]["reason"] == "threshold crossed"
+    assert detail["previousState"]["value"] == "OK"
+    metric = detail["configuration"]["metrics"][0]["metricStat"]["metric"]
+    assert metric == {
+        "namespace": "AWS/SageMaker",
+        "name": "ModelLatency",
+        "dimensions": {"EndpointName": "churn", "VariantName": "blue"},
+    }
+
+
+def test_moto_s3_emits_object_created_itself_with_known_deviations(raw_moto: None) -> None:
+    """No fill: moto's S3 emits ``Object Created``. Deviations from AWS's shape, recorded here so a
+    moto change shows up: ``detail.reason`` is ``ObjectCreated`` (AWS: ``PutObject``) and the
+    object's ETag key is ``eTag`` (AWS: ``etag``); ``version-id`` is ``"null"`` when unversioned (AWS
+    omits it); a plain PutObject also emits ``Object Tags Added`` with the same event id (AWS: only
+    when tags are set). Rules that name the detail-type (as the template's do) are unaffected."""
+    queue = capture_events({"source": ["aws.s3"]})
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="training")
+    s3.put_bucket_notification_configuration(
+        Bucket="training", NotificationConfiguration={"EventBridgeConfiguration": {}}
+    )
+    s3.put_object(Bucket="training", Key="training-data/a.csv", Body=b"x,y\n")
+
+    event, tags_added = [m["body"] for m in drain(queue)]
+    assert event["detail-type"] == "Object Created"
+    assert tags_added["detail-type"] == "Object Tags Added"
+    assert event["resources"] == ["arn:aws:s3:::training"]
+    assert event["detail"]["bucket"] == {"name": "training"}
+    assert event["detail"]["object"]["key"] == "training-data/a.csv"
+    assert event["detail"]["object"]["size"] == 4
+    assert event["detail"]["reason"] == "ObjectCreated"
+    assert "eTag" in event["detail"]["object"]
+
+
+def test_s3_object_created_reaches_lambda_targets_through_the_events_fill(fills: GapFills) -> None:
+    arn = create_function("recorder-fn")
+    register_fixture_function(fills.registry, "recorder-fn", "recorder", arn)
+    events = boto3.client("events")
+    pattern = {
+        "source": ["aws.s3"],
+        "detail-type": ["Object Created"],
+        "detail": {"object": {"key": [{"prefix": "training-data/"}]}},
+    }
+    events.put_rule(Name="r", EventPattern=json.dumps(pattern))
+    events.put_targets(Rule="r", Targets=[{"Id": "t", "Arn": arn}])
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="training")
+    s3.put_bucket_notification_configuration(
+        Bucket="training", NotificationConfiguration={"EventBridgeConfiguration": {}}
+    )
+    s3.put_object(Bucket="training", Key="training-data/a.csv", Body=b"x")
+    s3.put_object(Bucket="training", Key="other/b.csv", Body=b"x")
+
+    process_pending(fills.deliveries, fills.registry)
+    (event,) = recorded(fills.registry, "recorder-fn")
+    assert event["detail-type"] == "Object Created"
+    assert event["detail"]["object"]["key"] == "training-data/a.csv"
+
+
+# -- f. update_model_package keeps CustomerMetadataProperties ---------------------------------------
+
+
+def test_raw_moto_update_model_package_wipes_customer_metadata(raw_moto: None) -> None:
+    sagemaker = boto3.client("sagemaker")
+    arn = _model_package(sagemaker, CustomerMetadataProperties={"git_sha": "abc"})
+    sagemaker.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Approved")
+    assert "CustomerMetadataProperties" not in sagemaker.describe_model_package(ModelPackageName=arn)
+
+
+def test_update_model_package_fill_keeps_and_merges_customer_metadata(fills: GapFills) -> None:
+    sagemaker = boto3.client("sagemaker")
+    arn = _model_package(sagemaker, CustomerMetadataProperties={"git_sha": "abc", "drop": "me"})
+    sagemaker.update_model_package(
+        ModelPackageArn=arn, ModelApprovalStatus="Approved", ApprovalDescription="ok"
+    )
+    described = sagemaker.describe_model_package(ModelPackageName=arn)
+    assert described["CustomerMetadataProperties"] == {"git_sha": "abc", "drop": "me"}
+
+    sagemaker.update_model_package(
+        ModelPackageArn=arn,
+        CustomerMetadataProperties={"auc": "0.91"},
+        CustomerMetadataPropertiesToRemove=["drop"],
+    )
+    described = sagemaker.describe_model_package(ModelPackageName=arn)
+    assert described["CustomerMetadataProperties"] == {"git_sha": "abc", "auc": "0.91"}
+    assert described["ApprovalDescription"] == "ok"
+    assert described["ModelApprovalStatus"] == "Approved"  # moto would wipe it too
+
+
+# -- g. $$.Execution.StartTime -------------------------------------------------------------------
+
+START_TIME_MACHINE = {
+    "StartAt": "Put",
+    "States": {
+        "Put": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::dynamodb:putItem",
+            "Parameters": {"TableName": "starts", "Item": {"pk": {"S.$": "$$.Execution.StartTime"}}},
+            "End": True,
+        }
+    },
+}
+
+
+def _start_time_run() -> dict[str, Any]:
+    boto3.client("dynamodb").create_table(
+        TableName="starts",
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    machine = state_machine("starts", START_TIME_MACHINE)
+    started = boto3.client("stepfunctions").start_execution(stateMachineArn=machine, name="x", input="{}")
+    return wait_execution(started["executionArn"])
+
+
+def test_raw_moto_execution_start_time_is_a_datetime_that_breaks_integrations(raw_moto: None) -> None:
+    finished = _start_time_run()
+    assert finished["status"] == "FAILED"
+    assert "not JSON serializable" in finished.get("cause", "") + finished.get("error", "")
+
+
+def test_start_time_fill_gives_the_iso_string(fills: GapFills) -> None:
+    finished = _start_time_run()
+    assert finished["status"] == "SUCCEEDED"
+    (item,) = boto3.client("dynamodb").scan(TableName="starts")["Items"]
+    assert item["pk"]["S"].endswith("Z")
+    assert item["pk"]["S"][:10] == finished["startDate"].strftime("%Y-%m-%d")
