@@ -1,0 +1,41 @@
+"""`make demo` is `mlcp local run` on the default scenario: it must pass its own expectations."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from mlcp_cli.commands.local import run_local
+from mlcp_cli.main import main
+
+from .conftest import ROOT, TEMPLATE
+
+
+def test_default_scenario_meets_its_expectations_and_verifies(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_local(ROOT / "scenarios/default.yaml", template=TEMPLATE, root=ROOT, as_json=True) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    actions = {r["action"] for r in records}
+    assert {"data.arrived", "package.approved", "event.received", "event.rejected"} <= actions
+
+
+def test_a_failed_expectation_fails_the_run(
+    tmp_path: pytest.TempPathFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    scenario = tmp_path / "wrong.yaml"  # type: ignore[operator]
+    scenario.write_text(
+        "name: wrong\nsteps:\n  - expect:\n      audit: {stream: 'group#nope', actions: [package.approved]}\n"
+    )
+    assert main(["local", "run", str(scenario), "--template", str(TEMPLATE), "--root", str(ROOT)]) == 1
+    assert "expected ['package.approved'], found []" in capsys.readouterr().err
+
+
+def test_a_malformed_scenario_is_refused_with_the_step(
+    tmp_path: pytest.TempPathFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    scenario = tmp_path / "bad.yaml"  # type: ignore[operator]
+    scenario.write_text(
+        "name: bad\nsteps:\n  - put_object: {bucket: b, key: k}\n    set_alarm_state: {name: a, state: ALARM}\n"
+    )
+    assert main(["local", "run", str(scenario), "--template", str(TEMPLATE)]) == 2
+    assert "exactly one of" in capsys.readouterr().err
