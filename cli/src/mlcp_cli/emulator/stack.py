@@ -121,7 +121,11 @@ class _Packager:
         if not self.created:
             existing = {b["Name"] for b in self.s3.list_buckets().get("Buckets", [])}
             if self.bucket not in existing:
-                self.s3.create_bucket(Bucket=self.bucket)
+                region = self.s3.meta.region_name
+                location = {} if region == "us-east-1" else {"LocationConstraint": region}
+                self.s3.create_bucket(
+                    Bucket=self.bucket, **({"CreateBucketConfiguration": location} if location else {})
+                )
             self.created = True
         body = _zip_dir(directory)
         key = f"{hashlib.md5(body, usedforsecurity=False).hexdigest()}.zip"

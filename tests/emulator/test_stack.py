@@ -1,0 +1,94 @@
+"""deploy_local_stack: package, translate, create in moto, register functions."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import boto3
+import pytest
+
+from mlcp_cli.emulator.gaps import FunctionRegistry, GapFills, installed
+from mlcp_cli.emulator.runtime import LocalControlPlane
+from mlcp_cli.emulator.stack import StackDeployError, deploy_local_stack
+
+from .helpers import FIXTURE_DIR, FIXTURE_TEMPLATE
+
+
+def test_deploys_the_fixture_template_and_registers_its_functions(fills: GapFills) -> None:
+    registry = FunctionRegistry()
+    stack = deploy_local_stack(FIXTURE_TEMPLATE, {"Stage": "dev"}, boto3.Session(), registry)
+
+    assert set(stack.function_names) == {"WriterFunction", "CheckerFunction", "FlakyFunction"}
+    assert set(stack.state_machine_arns) == {"ItemFlow"}
+    assert stack.outputs["ItemsTableName"] == stack.table_names["ItemsTable"]
+    assert stack.outputs["ItemFlowArn"] == stack.state_machine_arns["ItemFlow"]
+    assert stack.physical_id("FailureQueue") == stack.queue_urls["FailureQueue"]
+    assert "AWS::SQS::QueuePolicy" in stack.skipped_types  # moto creates no queue policies
+    with pytest.raises(KeyError, match="NoSuchThing"):
+        stack.physical_id("NoSuchThing")
+
+    writer = registry.get(stack.function_names["WriterFunction"])
+    assert writer is not None
+    assert writer.code_dir == FIXTURE_DIR / "functions" / "writer"
+    assert writer.handler == "app.handler"
+    assert writer.environment == {
+        "STAGE": "dev",
+        "TABLE_NAME": stack.table_names["ItemsTable"],
+        "GREETING": "hello-dev",
+    }
+    assert (writer.memory_mb, writer.timeout_s) == (256, 30)
+    assert registry.names() == sorted(stack.function_names.values())
+
+    # sam package equivalent: code and layer zips in the artifacts bucket
+    s3 = boto3.client("s3")
+    (bucket,) = [
+        b["Name"] for b in s3.list_buckets()["Buckets"] if b["Name"].startswith("mlcp-local-artifacts")
+    ]
+    assert len(s3.list_objects_v2(Bucket=bucket)["Contents"]) == 4  # 3 functions + 1 layer
+    definition = boto3.client("stepfunctions").describe_state_machine(
+        stateMachineArn=stack.state_machine_arns["ItemFlow"]
+    )["definition"]
+    assert stack.function_names["CheckerFunction"] in definition
+    assert "${" not in definition
+
+
+def test_unknown_parameter_is_refused(fills: GapFills) -> None:
+    with pytest.raises(StackDeployError, match="NotAParameter"):
+        deploy_local_stack(FIXTURE_TEMPLATE, {"NotAParameter": "x"}, boto3.Session())
+
+
+def test_missing_code_directory_is_reported(fills: GapFills, tmp_path: Path) -> None:
+    shutil.copytree(FIXTURE_DIR, tmp_path / "fx")
+    shutil.rmtree(tmp_path / "fx" / "functions" / "flaky")
+    with pytest.raises(StackDeployError, match=r"functions/flaky/"):
+        deploy_local_stack(tmp_path / "fx" / "template.yaml", {}, boto3.Session())
+
+
+def test_invalid_sam_is_reported_precisely(fills: GapFills, tmp_path: Path) -> None:
+    (tmp_path / "template.yaml").write_text(
+        "Transform: AWS::Serverless-2016-10-31\n"
+        "Resources:\n"
+        "  Fn:\n"
+        "    Type: AWS::Serverless::Function\n"
+        "    Properties:\n"
+        "      Handler: app.handler\n"
+        "      Runtime: python3.13\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(StackDeployError, match=r"SAM translation failed.*Fn"):
+        deploy_local_stack(tmp_path / "template.yaml", {}, boto3.Session())
+
+
+def test_local_control_plane_restores_environment_and_moto_on_exit(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-3")
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID", raising=False)
+    with LocalControlPlane(FIXTURE_TEMPLATE, region="eu-west-1", stack_name="other") as cp:
+        assert os.environ["AWS_DEFAULT_REGION"] == "eu-west-1"
+        assert cp.stack.name == "other"
+        assert cp.stack.state_machine_arns["ItemFlow"].split(":")[3] == "eu-west-1"
+        assert installed()
+    assert os.environ["AWS_DEFAULT_REGION"] == "eu-west-3"
+    assert "AWS_ACCESS_KEY_ID" not in os.environ
+    assert not installed()
