@@ -122,10 +122,13 @@ class _Packager:
             existing = {b["Name"] for b in self.s3.list_buckets().get("Buckets", [])}
             if self.bucket not in existing:
                 region = self.s3.meta.region_name
-                location = {} if region == "us-east-1" else {"LocationConstraint": region}
-                self.s3.create_bucket(
-                    Bucket=self.bucket, **({"CreateBucketConfiguration": location} if location else {})
-                )
+                if region == "us-east-1":
+                    self.s3.create_bucket(Bucket=self.bucket)
+                else:
+                    self.s3.create_bucket(
+                        Bucket=self.bucket,
+                        CreateBucketConfiguration={"LocationConstraint": region},  # type: ignore[typeddict-item]
+                    )
             self.created = True
         body = _zip_dir(directory)
         key = f"{hashlib.md5(body, usedforsecurity=False).hexdigest()}.zip"
@@ -239,16 +242,28 @@ def deploy_local_stack(
     unknown = sorted(set(parameters) - set(declared))
     if unknown:
         raise StackDeployError(f"parameters not declared by the template: {', '.join(unknown)}")
+    with warnings.catch_warnings(record=True) as caught, _quiet_moto_cfn_logger():
+        warnings.simplefilter("always")
+        local = _create_stack(session, stack_name, cfn_template, parameters)
+    local.skipped_types = sorted(
+        {m.group(1) for w in caught if (m := _SKIPPED.search(str(w.message))) is not None}
+    )
+    if registry is not None:
+        _register_functions(local, cfn_template, code_dirs, session, registry)
+    return local
+
+
+def _create_stack(
+    session: boto3.Session, stack_name: str, cfn_template: dict[str, Any], parameters: dict[str, str]
+) -> LocalStack:
     cfn = session.client("cloudformation")
     try:
-        with warnings.catch_warnings(record=True) as caught, _quiet_moto_cfn_logger():
-            warnings.simplefilter("always")
-            cfn.create_stack(
-                StackName=stack_name,
-                TemplateBody=json.dumps(cfn_template),
-                Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
-                Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
-            )
+        cfn.create_stack(
+            StackName=stack_name,
+            TemplateBody=json.dumps(cfn_template),
+            Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
+            Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
+        )
     except Exception as exc:
         raise StackDeployError(f"create_stack {stack_name} failed: {type(exc).__name__}: {exc}") from exc
     stack = cfn.describe_stacks(StackName=stack_name)["Stacks"][0]
@@ -269,9 +284,6 @@ def deploy_local_stack(
         outputs={o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])},
         physical_ids={},
         resource_types={},
-        skipped_types=sorted(
-            {m.group(1) for w in caught if (m := _SKIPPED.search(str(w.message))) is not None}
-        ),
     )
     for resource in cfn.describe_stack_resources(StackName=stack_name)["StackResources"]:
         logical = resource.get("LogicalResourceId")
@@ -292,9 +304,6 @@ def deploy_local_stack(
         }.get(rtype)
         if group is not None:
             group[logical] = physical
-
-    if registry is not None:
-        _register_functions(local, cfn_template, code_dirs, session, registry)
     return local
 
 
