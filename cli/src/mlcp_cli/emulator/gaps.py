@@ -9,6 +9,22 @@ most recent registry/delivery queue is the one the patched code uses.
 Each fill has a test in ``tests/emulator/test_gaps.py`` that first shows moto's raw behaviour
 still has the gap (so a moto upgrade that fixes it makes that test fail: drop the fill then),
 and then shows the fill gives AWS's behaviour.
+
+Measured and deliberately not filled (moto 5.2.5):
+
+- S3 with EventBridge notifications enabled emits ``Object Created`` itself (through
+  ``Rule.send_to_targets``, so the events fill delivers it to Lambda/Step Functions targets).
+  Deviations from AWS: ``detail.reason`` is ``ObjectCreated`` (AWS ``PutObject``), the ETag key is
+  ``eTag`` (AWS ``etag``), ``version-id`` is ``"null"`` when unversioned (AWS omits it), and a plain
+  PutObject also emits ``Object Tags Added`` with the same event id. Rules naming the detail-type
+  are unaffected.
+- moto's CloudFormation ignores function ``Layers`` (get_function_configuration shows none) and
+  creates no ``AWS::SQS::QueuePolicy`` (``LocalStack.skipped_types`` lists such types). In-process
+  handlers import the layer package ``mlcp`` from the venv, so nothing needs the layer.
+- Step Functions: an execution whose output is a JSON string is returned unquoted by
+  describe_execution; Retry ``IntervalSeconds`` must be >= 1 (as on AWS); Wait/Retry really sleep.
+- Lambda async retries run immediately (AWS waits ~1 and ~2 minutes); ``MaximumEventAgeInSeconds``
+  and EventBridge ``RetryPolicy`` are not simulated (a missing target goes to the DLQ at once).
 """
 
 from __future__ import annotations

@@ -214,7 +214,7 @@ _SKIPPED = re.compile(r"Tried to parse (\S+) but it's not supported")
 @contextlib.contextmanager
 def _quiet_moto_cfn_logger() -> Iterator[None]:
     """moto logs a warning per unsupported resource; they are collected in ``skipped_types`` instead."""
-    logger = logging.getLogger("moto.cloudformation.parsing")
+    logger = logging.getLogger("moto")
     level = logger.level
     logger.setLevel(logging.ERROR)
     try:
