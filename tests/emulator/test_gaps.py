@@ -581,6 +581,29 @@ def test_s3_object_created_reaches_lambda_targets_through_the_events_fill(fills:
     assert event["detail"]["object"]["key"] == "training-data/a.csv"
 
 
+def _two_s3_events() -> list[dict[str, Any]]:
+    queue = capture_events({"source": ["aws.s3"], "detail-type": ["Object Created"]})
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="training")
+    s3.put_bucket_notification_configuration(
+        Bucket="training", NotificationConfiguration={"EventBridgeConfiguration": {}}
+    )
+    s3.put_object(Bucket="training", Key="a.csv", Body=b"1")
+    s3.put_object(Bucket="training", Key="b.csv", Body=b"2")
+    return [m["body"] for m in drain(queue)]
+
+
+def test_raw_moto_s3_events_all_share_one_id(raw_moto: None) -> None:
+    first, second = _two_s3_events()
+    assert first["id"] == second["id"]
+
+
+def test_s3_event_id_fill_gives_each_event_its_own_id(fills: GapFills) -> None:
+    first, second = _two_s3_events()
+    assert first["id"] != second["id"]
+    assert [first["detail"]["object"]["key"], second["detail"]["object"]["key"]] == ["a.csv", "b.csv"]
+
+
 # -- f. update_model_package keeps CustomerMetadataProperties ---------------------------------------
 
 

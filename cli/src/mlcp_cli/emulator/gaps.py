@@ -350,6 +350,7 @@ def _call_original(owner: Any, name: str, *args: Any, **kwargs: Any) -> Any:
 
 def _patches() -> list[tuple[Any, str, Any]]:
     import moto.cloudformation.parsing as cfn_parsing
+    import moto.events.utils as events_utils
     from moto.awslambda_simple.models import LambdaSimpleBackend
     from moto.cloudwatch.models import CloudWatchBackend
     from moto.events.models import Rule
@@ -367,6 +368,11 @@ def _patches() -> list[tuple[Any, str, Any]]:
         (SageMakerModelBackend, "update_model_package", fill_sagemaker_update_model_package),
         (CloudWatchBackend, "set_alarm_state", fill_cloudwatch_set_alarm_state),
         (ExecutionWorker, "_get_evaluation_environment", fill_sfn_start_time_iso),
+        (
+            events_utils,
+            "_BASE_EVENT_MESSAGE",
+            FreshIdEventMessage(events_utils.__dict__["_BASE_EVENT_MESSAGE"]),
+        ),
     ]
 
 
@@ -1029,7 +1035,28 @@ def fill_cloudwatch_set_alarm_state(
 
 
 # --------------------------------------------------------------------------------------------
-# g. Step Functions: $$.Execution.StartTime
+# g. S3 event ids
+# --------------------------------------------------------------------------------------------
+
+
+class FreshIdEventMessage(dict[str, Any]):
+    """S3's EventBridge events each get their own ``id``.
+
+    AWS: every event has a unique id (consumers deduplicate on it).
+    moto: S3 builds its events from ``moto.events.utils._BASE_EVENT_MESSAGE`` and never sets the
+    id, so every S3 event carries the same fixed id; idempotency keyed on it drops real uploads.
+    Fill: replace that template with this dict, whose deep copy (what S3 takes) has a fresh id.
+    put_events is unaffected (it sets the id itself).
+    """
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> dict[str, Any]:
+        fresh = {key: copy.deepcopy(value, memo) for key, value in self.items()}
+        fresh["id"] = str(uuid.uuid4())
+        return fresh
+
+
+# --------------------------------------------------------------------------------------------
+# h. Step Functions: $$.Execution.StartTime
 # --------------------------------------------------------------------------------------------
 
 
