@@ -209,3 +209,26 @@ def test_forged_sources_reach_no_target(cp: LocalControlPlane) -> None:
         _put(cp, json.loads((EVENTS / "negative" / name).read_text()))
     cp.pump()
     assert cp.delivery_log[log_start:] == []
+
+
+def test_each_function_logs_to_its_own_log_group_as_its_own_service(cp: LocalControlPlane) -> None:
+    s3 = _bucket(cp)
+    s3.put_object(Bucket=BUCKET, Key=f"training-data/{uuid.uuid4()}.csv", Body=b"x")
+    _register(cp, f"logs-{uuid.uuid4().hex[:8]}")
+    cp.pump()
+
+    logs = cp.client("logs")
+    for logical, service in (
+        ("DataArrivalFunction", "data-arrival"),
+        ("EventIntakeFunction", "event-intake"),
+    ):
+        group = cp.stack.physical_id(f"{logical.removesuffix('Function')}LogGroup")
+        messages = [
+            json.loads(e["message"])
+            for e in logs.filter_log_events(logGroupName=group)["events"]
+            if e["message"].startswith('{"level"')
+        ]
+        assert messages, f"nothing logged to {group}"
+        # Each function has its own execution environment: its own Logger, service and correlation id.
+        assert {m["service"] for m in messages} == {service}
+        assert all(m["correlation_id"] for m in messages)

@@ -134,6 +134,7 @@ class ScenarioRunner:
         root: Path,
         timeline: TextIO | None,
         progress: TextIO | None = None,
+        show_logs: bool = False,
         pump_timeout: float = 60.0,
     ) -> None:
         self.cp = cp
@@ -141,6 +142,8 @@ class ScenarioRunner:
         self.timeline = timeline
         self.progress = progress
         self.pump_timeout = pump_timeout
+        self.show_logs = show_logs
+        self._logs_shown = 0
         self.started = time.monotonic()
         self.result = ScenarioResult()
         self._logical_ids: dict[str, str] | None = None
@@ -199,6 +202,10 @@ class ScenarioRunner:
         return self._logical_ids.get(physical) or self._logical_ids.get(name) or name
 
     def _show(self, report: PumpReport) -> None:
+        if self.show_logs:
+            for entry in self.cp.registry.logs[self._logs_shown :]:
+                self._say(f"           | {self._logical(entry.function)}: {entry.line}")
+        self._logs_shown = len(self.cp.registry.logs)
         self.result.deliveries += len(report.deliveries)
         for delivery in report.deliveries:
             detail = (

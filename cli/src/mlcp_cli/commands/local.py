@@ -10,7 +10,9 @@ from typing import Any
 DEFAULT_SCENARIO = Path("scenarios/default.yaml")
 
 
-def run_local(scenario_path: Path, *, template: Path, root: Path, as_json: bool) -> int:
+def run_local(
+    scenario_path: Path, *, template: Path, root: Path, as_json: bool, show_logs: bool = False
+) -> int:
     """Deploy ``template`` on the emulator, play the scenario, print timeline, audit and verify.
 
     Exit status: 0 when every expectation held and the audit chain verifies, 1 otherwise.
@@ -26,7 +28,9 @@ def run_local(scenario_path: Path, *, template: Path, root: Path, as_json: bool)
         timeline.write(f"deploying {template} on the embedded emulator ...\n")
     with LocalControlPlane(template, parameters=scenario.parameters) as cp:
         # The timeline is the progress report; with --json, progress goes to stderr.
-        runner = ScenarioRunner(cp, root=root, timeline=timeline, progress=sys.stderr if as_json else None)
+        runner = ScenarioRunner(
+            cp, root=root, timeline=timeline, progress=sys.stderr if as_json else None, show_logs=show_logs
+        )
         result = runner.run(scenario)
         trail = runner.audit
         if as_json:
@@ -52,7 +56,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     try:
         return run_local(
-            Path(args.scenario), template=Path(args.template), root=Path(args.root), as_json=args.json
+            Path(args.scenario),
+            template=Path(args.template),
+            root=Path(args.root),
+            as_json=args.json,
+            show_logs=args.logs,
         )
     except ScenarioError as exc:
         sys.stderr.write(f"mlcp local run: {exc}\n")
@@ -69,4 +77,5 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     run.add_argument("--template", default="template.yaml", help="SAM template (default: %(default)s)")
     run.add_argument("--root", default=".", help="directory that scenario file paths are relative to")
     run.add_argument("--json", action="store_true", help="print the audit records as JSON lines instead")
+    run.add_argument("--logs", action="store_true", help="show what each function logged, in the timeline")
     run.set_defaults(func=_cmd_run)

@@ -33,6 +33,7 @@ import contextlib
 import copy
 import datetime as dt
 import importlib.util
+import io
 import json
 import os
 import sys
@@ -53,6 +54,11 @@ DEFAULT_ASYNC_RETRIES = 2
 _INVOKE_LOCK = threading.RLock()
 """Serialises in-process handler runs: they share one process environment (os.environ)."""
 
+LAYER_PACKAGES = ("mlcp", "aws_lambda_powertools")
+"""Packages each function gets its own copy of, as each Lambda execution environment has its own
+import of the layer: module-level state (Logger service name, cached clients) never leaks
+between functions."""
+
 
 # --------------------------------------------------------------------------------------------
 # Function registry and Lambda context
@@ -70,6 +76,12 @@ class FunctionSpec:
     memory_mb: int = 128
     timeout_s: int = 3
     arn: str = ""
+    log_group: str = ""
+
+    @property
+    def log_group_name(self) -> str:
+        """The function's log group: LoggingConfig.LogGroup, else Lambda's default."""
+        return self.log_group or f"/aws/lambda/{self.name}"
 
 
 class LambdaContext:
@@ -81,7 +93,7 @@ class LambdaContext:
         self.invoked_function_arn = spec.arn
         self.memory_limit_in_mb = spec.memory_mb
         self.aws_request_id = request_id
-        self.log_group_name = f"/aws/lambda/{spec.name}"
+        self.log_group_name = spec.log_group_name
         self.log_stream_name = f"{dt.datetime.now(dt.UTC):%Y/%m/%d}/[$LATEST]{uuid.uuid4().hex}"
         self.identity = None
         self.client_context = None
@@ -104,10 +116,26 @@ class FunctionRegistry:
     def __init__(self) -> None:
         self._specs: dict[str, FunctionSpec] = {}
         self._modules: dict[str, ModuleType] = {}
+        self._layer_modules: dict[str, dict[str, ModuleType]] = {}
+        self.logs: list[FunctionLogLine] = []
 
     def register(self, spec: FunctionSpec) -> None:
         self._specs[spec.name] = spec
         self._modules.pop(spec.name, None)
+        self._layer_modules.pop(spec.name, None)
+
+    @contextlib.contextmanager
+    def execution_environment(self, spec: FunctionSpec) -> Iterator[None]:
+        """Swap in the function's own copy of the layer packages for one invocation."""
+        outside = {name: sys.modules.pop(name) for name in list(sys.modules) if _is_layer_module(name)}
+        sys.modules.update(self._layer_modules.get(spec.name, {}))
+        try:
+            yield
+        finally:
+            self._layer_modules[spec.name] = {
+                name: sys.modules.pop(name) for name in list(sys.modules) if _is_layer_module(name)
+            }
+            sys.modules.update(outside)
 
     def get(self, name_or_arn: str) -> FunctionSpec | None:
         return self._specs.get(_function_name_of(name_or_arn))
@@ -139,6 +167,100 @@ class FunctionRegistry:
             self._modules[spec.name] = module
         handler: Callable[[Any, LambdaContext], Any] = getattr(module, func_name)
         return handler
+
+
+def _is_layer_module(name: str) -> bool:
+    return any(name == package or name.startswith(package + ".") for package in LAYER_PACKAGES)
+
+
+@dataclass(frozen=True)
+class FunctionLogLine:
+    """One line a handler wrote to stdout/stderr (what Lambda sends to CloudWatch Logs)."""
+
+    function: str
+    request_id: str
+    line: str
+
+
+class _InvocationOutput(threading.local):
+    buffer: io.StringIO | None = None
+
+
+_OUTPUT = _InvocationOutput()
+
+
+class _RoutedStream(io.TextIOBase):
+    """Stands in for sys.stdout/sys.stderr while a handler runs: the running handler's thread
+    writes into its invocation's log; any other thread writes to the stream it replaced.
+    Loggers created during an invocation keep this object, so later invocations are captured too."""
+
+    def __init__(self, name: str) -> None:
+        self._default = getattr(sys, f"__{name}__")
+        self.replaced: Any = None
+
+    def _target(self) -> Any:
+        output = _OUTPUT  # None once the interpreter tears module globals down
+        if output is not None and output.buffer is not None:
+            return output.buffer
+        return self.replaced if self.replaced is not None else self._default
+
+    def write(self, text: str) -> int:
+        self._target().write(text)
+        return len(text)
+
+    def flush(self) -> None:
+        self._target().flush()
+
+    def writable(self) -> bool:
+        return True
+
+
+_ROUTED = {"stdout": _RoutedStream("stdout"), "stderr": _RoutedStream("stderr")}
+
+
+@contextlib.contextmanager
+def _captured_output(registry: FunctionRegistry, spec: FunctionSpec, request_id: str) -> Iterator[None]:
+    """Capture what the handler prints (Powertools' JSON logs, EMF metrics) into its log group,
+    as Lambda does, instead of letting it interleave with the operator's terminal."""
+    buffer = io.StringIO()
+    saved = {name: getattr(sys, name) for name in _ROUTED}
+    for name, routed in _ROUTED.items():
+        if saved[name] is not routed:
+            routed.replaced = saved[name]
+        setattr(sys, name, routed)
+    _OUTPUT.buffer = buffer
+    try:
+        yield
+    finally:
+        _OUTPUT.buffer = None
+        for name, stream in saved.items():
+            setattr(sys, name, stream)
+        lines = [line for line in buffer.getvalue().splitlines() if line.strip()]
+        registry.logs.extend(FunctionLogLine(spec.name, request_id, line) for line in lines)
+        _put_log_lines(spec, request_id, lines)
+
+
+def _put_log_lines(spec: FunctionSpec, request_id: str, lines: list[str]) -> None:
+    from moto.logs.models import logs_backends
+
+    account, region = _account_region(spec)
+    backend = logs_backends[account][region]
+    if spec.log_group_name not in backend.groups:
+        backend.create_log_group(spec.log_group_name, {})
+    stream = f"{dt.datetime.now(dt.UTC):%Y/%m/%d}/[$LATEST]{request_id.replace('-', '')}"
+    backend.create_log_stream(spec.log_group_name, stream)
+    now = int(time.time() * 1000)
+    events = [{"timestamp": now, "message": line} for line in [f"START RequestId: {request_id}", *lines]]
+    backend.put_log_events(spec.log_group_name, stream, events)
+
+
+def _account_region(spec: FunctionSpec) -> tuple[str, str]:
+    parts = spec.arn.split(":")
+    if len(parts) > 4 and parts[3] and parts[4]:
+        return parts[4], parts[3]
+    return os.environ.get("MOTO_ACCOUNT_ID", "123456789012"), os.environ.get(
+        "AWS_DEFAULT_REGION", "us-east-1"
+    )
 
 
 @contextlib.contextmanager
@@ -175,7 +297,12 @@ class InvocationResult:
 def run_function(registry: FunctionRegistry, spec: FunctionSpec, event: Any) -> InvocationResult:
     """Run the real handler with its environment and a Lambda context; never raises for handler errors."""
     request_id = str(uuid.uuid4())
-    with _INVOKE_LOCK, _function_environment(spec):
+    with (
+        _INVOKE_LOCK,
+        _function_environment(spec),
+        registry.execution_environment(spec),
+        _captured_output(registry, spec, request_id),
+    ):
         try:
             handler = registry.handler_of(spec)
             result = handler(event, LambdaContext(spec, request_id))

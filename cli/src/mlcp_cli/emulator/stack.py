@@ -330,5 +330,17 @@ def _register_functions(
                 memory_mb=int(config.get("MemorySize", 128)),
                 timeout_s=int(config.get("Timeout", 3)),
                 arn=config["FunctionArn"],
+                log_group=_log_group_of(local, cfn_template, logical_id, config),
             )
         )
+
+
+def _log_group_of(local: LocalStack, cfn_template: dict[str, Any], logical_id: str, config: Any) -> str:
+    """LoggingConfig.LogGroup as moto reports it, else as the template names it (a Ref to a log group)."""
+    reported = config.get("LoggingConfig", {}).get("LogGroup")
+    if reported:
+        return str(reported)
+    named = cfn_template["Resources"][logical_id]["Properties"].get("LoggingConfig", {}).get("LogGroup")
+    if isinstance(named, dict) and "Ref" in named:
+        return local.physical_ids.get(str(named["Ref"]), "")
+    return named if isinstance(named, str) else ""

@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from mlcp.audit import AuditAction, AuditTrail
+from mlcp.observability import MetricUnit, metrics
 
 
 class AuditAppendRequest(BaseModel):
@@ -33,6 +34,11 @@ def append_audit(request: AuditAppendRequest, *, audit: AuditTrail) -> dict[str,
         evidence=request.evidence,
         decision_id=request.decision_id,
         event_id=request.event_id,
+    )
+    metrics.add_metric(
+        name="AuditRecordsAppended" if result.appended else "AuditDuplicatesSkipped",
+        unit=MetricUnit.Count,
+        value=1,
     )
     return {
         "stream": result.record.stream,

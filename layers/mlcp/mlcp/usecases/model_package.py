@@ -6,7 +6,7 @@ from typing import Protocol
 
 from mlcp.adapters.registry import ModelPackageState
 from mlcp.events import ModelPackageStateChangeEvent
-from mlcp.observability import logger
+from mlcp.observability import MetricUnit, logger, metrics
 
 
 class ModelRegistry(Protocol):
@@ -19,7 +19,9 @@ def read_model_package(event: ModelPackageStateChangeEvent, *, registry: ModelRe
     Raises ``ModelPackageNotFound`` when SageMaker does not know the package.
     """
     state = registry.describe(event.model_package_arn)
+    metrics.add_metric(name="ModelPackagesRead", unit=MetricUnit.Count, value=1)
     if state.approval_status != event.approval_status:
+        metrics.add_metric(name="EventRegistryDisagreements", unit=MetricUnit.Count, value=1)
         logger.warning(
             "event and registry disagree",
             extra={
