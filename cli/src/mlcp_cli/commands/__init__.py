@@ -1,4 +1,4 @@
-"""CLI command groups. Each module exposes ``register(subparsers)``; add new groups to REGISTRARS."""
+"""CLI command groups. Each module exposes ``register(subparsers)``; REGISTRARS lists them in order."""
 
 from __future__ import annotations
 
@@ -6,22 +6,8 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
+from mlcp_cli.commands import asl, audit, events, local
+
 Registrar = Callable[["argparse._SubParsersAction[Any]"], None]
 
-REGISTRARS: list[Registrar] = []
-
-
-def _load() -> None:
-    import importlib
-
-    for name in ("events", "audit", "local", "asl"):
-        try:
-            module = importlib.import_module(f"mlcp_cli.commands.{name}")
-        except ModuleNotFoundError as exc:  # a group not written yet
-            if exc.name != f"mlcp_cli.commands.{name}":
-                raise
-            continue
-        REGISTRARS.append(module.register)
-
-
-_load()
+REGISTRARS: list[Registrar] = [events.register, audit.register, local.register, asl.register]

@@ -202,7 +202,10 @@ class _RoutedStream(io.TextIOBase):
         output = _OUTPUT  # None once the interpreter tears module globals down
         if output is not None and output.buffer is not None:
             return output.buffer
-        return self.replaced if self.replaced is not None else self._default
+        replaced = self.replaced
+        if replaced is not None and not getattr(replaced, "closed", False):
+            return replaced
+        return self._default
 
     def write(self, text: str) -> int:
         self._target().write(text)
