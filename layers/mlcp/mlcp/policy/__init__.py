@@ -1,0 +1,41 @@
+"""Policy as code: risk tiers, gates, approval rules and deployment settings per model package group."""
+
+from mlcp.policy.model import (
+    ArtifactIntegrityGate,
+    BiasGate,
+    ChangeFreeze,
+    ChangeFreezeGate,
+    DeploymentSettings,
+    ExplainabilityGate,
+    Gates,
+    GateSettings,
+    GroupRule,
+    LineageGate,
+    MetricsGate,
+    MetricThreshold,
+    Policy,
+    RegressionGate,
+    RequiredMetadataGate,
+    SeparationOfDutiesGate,
+    Tier,
+)
+
+__all__ = [
+    "ArtifactIntegrityGate",
+    "BiasGate",
+    "ChangeFreeze",
+    "ChangeFreezeGate",
+    "DeploymentSettings",
+    "ExplainabilityGate",
+    "GateSettings",
+    "Gates",
+    "GroupRule",
+    "LineageGate",
+    "MetricThreshold",
+    "MetricsGate",
+    "Policy",
+    "RegressionGate",
+    "RequiredMetadataGate",
+    "SeparationOfDutiesGate",
+    "Tier",
+]
