@@ -6,8 +6,8 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from mlcp_cli.commands import asl, audit, events, local
+from mlcp_cli.commands import asl, audit, events, local, policy
 
 Registrar = Callable[["argparse._SubParsersAction[Any]"], None]
 
-REGISTRARS: list[Registrar] = [events.register, audit.register, local.register, asl.register]
+REGISTRARS: list[Registrar] = [events.register, audit.register, local.register, asl.register, policy.register]

@@ -1,5 +1,18 @@
 """Policy as code: risk tiers, gates, approval rules and deployment settings per model package group."""
 
+from mlcp.policy.load import (
+    MAX_PARAMETER_BYTES,
+    POLICY_PARAMETER_ENV,
+    PolicyError,
+    PolicyStore,
+    approval_mode,
+    approval_summary,
+    canonical_json,
+    explain,
+    field_path,
+    parse_policy,
+    parse_policy_json,
+)
 from mlcp.policy.model import (
     ArtifactIntegrityGate,
     BiasGate,
@@ -21,6 +34,8 @@ from mlcp.policy.model import (
 )
 
 __all__ = [
+    "MAX_PARAMETER_BYTES",
+    "POLICY_PARAMETER_ENV",
     "ArtifactIntegrityGate",
     "BiasGate",
     "ChangeFreeze",
@@ -34,8 +49,17 @@ __all__ = [
     "MetricThreshold",
     "MetricsGate",
     "Policy",
+    "PolicyError",
+    "PolicyStore",
     "RegressionGate",
     "RequiredMetadataGate",
     "SeparationOfDutiesGate",
     "Tier",
+    "approval_mode",
+    "approval_summary",
+    "canonical_json",
+    "explain",
+    "field_path",
+    "parse_policy",
+    "parse_policy_json",
 ]

@@ -1,0 +1,303 @@
+"""``mlcp policy``: validate, explain and publish the policy as code (docs/policy.md).
+
+- ``validate FILE...``  ``OK FILE: N groups, M tiers`` per valid file, else each problem with its
+                        field path; exit 1 when any file is invalid.
+- ``explain GROUP [--file F | --parameter NAME] [--json]``  which rule matches the group, its tier,
+                        approval rule, gates with thresholds, freezes and deployment; exit 1 when
+                        no rule matches. Default source: ``--file policy/example.yaml``.
+- ``publish FILE --parameter NAME``  validate, then write the canonical JSON to the SSM parameter
+                        (String, Intelligent-Tiering, overwrite) and print the new version.
+
+``load_policy_file`` and ``publish_policy`` are plain functions for in-process callers (the local
+scenario runner). Region and endpoint come from the standard AWS environment/config.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+import yaml
+
+from mlcp.policy import (
+    MAX_PARAMETER_BYTES,
+    Policy,
+    PolicyError,
+    PolicyStore,
+    canonical_json,
+    explain,
+    parse_policy,
+)
+
+EXIT_OK = 0
+EXIT_INVALID = 1
+
+DEFAULT_POLICY_FILE = Path("policy/example.yaml")
+
+
+# -------------------------------------------------------------------------------------- loading
+
+
+def load_policy_file(path: Path | str) -> Policy:
+    """Read a YAML (or JSON) policy file and validate it; ``PolicyError`` names the file and field."""
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PolicyError(source, [f"{source}: cannot read file: {exc.strerror or exc}"]) from exc
+    except UnicodeDecodeError as exc:
+        raise PolicyError(source, [f"{source}: file is not UTF-8 text"]) from exc
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        where = ""
+        mark = getattr(exc, "problem_mark", None)
+        if mark is not None:
+            where = f"line {mark.line + 1}, column {mark.column + 1}: "
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise PolicyError(source, [f"{source}: not valid YAML: {where}{problem}"]) from exc
+    if document is None:
+        raise PolicyError(source, [f"{source}: the file is empty"])
+    return parse_policy(document, source)
+
+
+# ------------------------------------------------------------------------------------- validate
+
+
+def validate_files(paths: Sequence[Path | str], out: TextIO) -> int:
+    """``OK FILE: N groups, M tiers`` or each problem, per file; 1 when any file is invalid."""
+    code = EXIT_OK
+    for path in paths:
+        try:
+            policy = load_policy_file(path)
+        except PolicyError as exc:
+            for problem in exc.problems:
+                out.write(problem + "\n")
+            code = EXIT_INVALID
+            continue
+        out.write(f"OK {path}: {len(policy.groups)} groups, {len(policy.tiers)} tiers\n")
+    return code
+
+
+def _validate(args: argparse.Namespace) -> int:
+    return validate_files(args.files, sys.stdout)
+
+
+# -------------------------------------------------------------------------------------- explain
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
+def _bound(threshold: Mapping[str, Any]) -> str:
+    low: float | None = threshold.get("min")
+    high: float | None = threshold.get("max")
+    name = threshold["metric"]
+    if low is not None and high is not None:
+        return f"{_number(low)} <= {name} <= {_number(high)}"
+    if low is not None:
+        return f"{name} >= {_number(low)}"
+    return f"{name} <= {_number(high) if high is not None else '?'}"
+
+
+def _required(flag: bool, what: str) -> str:
+    return f"{what} {'required' if flag else 'not required'}"
+
+
+def _gate_detail(gate: Mapping[str, Any]) -> str:
+    """One line of a gate's settings, e.g. its thresholds."""
+    name, settings = gate["gate"], gate["settings"]
+    if not gate["configured"]:
+        return "not configured"
+    if name == "metrics":
+        return "; ".join(_bound(t) for t in settings["thresholds"]) or "no thresholds"
+    if name == "regression":
+        direction = "higher is better" if settings["higher_is_better"] else "lower is better"
+        return (
+            f"{settings['metric']} not worse than the champion by more than "
+            f"{_number(settings['tolerance'])} ({direction})"
+        )
+    if name == "bias":
+        bounds = "; ".join(_bound(b) for b in settings["bounds"]) or "no bounds"
+        return f"{_required(settings['required'], 'report')}; {bounds}"
+    if name == "explainability":
+        return _required(settings["required"], "report")
+    if name == "artifact_integrity":
+        registries = ", ".join(settings["allowed_registries"]) or "any"
+        buckets = ", ".join(settings["allowed_buckets"]) or "any"
+        return (
+            f"{_required(settings['require_image_digest'], 'image digest')}, "
+            f"{_required(settings['require_artifact_sha256'], 'artifact sha256')}; "
+            f"registries: {registries}; buckets: {buckets}"
+        )
+    if name == "lineage":
+        return (
+            f"{_required(settings['require_pipeline_execution'], 'pipeline execution')}, "
+            f"{_required(settings['require_training_data_versions'], 'training data versions')}"
+        )
+    if name == "required_metadata":
+        return "keys: " + (", ".join(settings["keys"]) or "none")
+    if name == "change_freeze":
+        return "no approval inside a change freeze window"
+    if name == "separation_of_duties":
+        return "the approver may not be who created the package"
+    return json.dumps(settings, sort_keys=True)
+
+
+def _deployment_line(deployment: Mapping[str, Any]) -> str:
+    strategy = deployment["strategy"]
+    if strategy == "canary":
+        shift = f"canary {deployment['canary_percent']}% for {deployment['wait_interval_seconds']} s, then the rest"
+    elif strategy == "linear":
+        shift = (
+            f"linear steps of {deployment['linear_step_percent']}% every "
+            f"{deployment['wait_interval_seconds']} s"
+        )
+    else:
+        shift = "all at once"
+    alarms = ", ".join(deployment["alarms"]) or "none"
+    return (
+        f"{shift}; old fleet kept {deployment['termination_wait_seconds']} s; "
+        f"timeout {deployment['maximum_execution_timeout_seconds']} s; rollback alarms: {alarms}"
+    )
+
+
+def write_explanation(explanation: Mapping[str, Any], source: str, out: TextIO) -> None:
+    """The human-readable form of ``mlcp.policy.explain``'s result."""
+    group = explanation["group"]
+    freezes = explanation["change_freezes"]
+    if not explanation["matched"]:
+        globs = ", ".join(f"{r['match']!r}" for r in explanation["rules"])
+        out.write(f"group {group!r} matches no rule of {source} (rules: {globs}): no policy covers it\n")
+        return
+    rule, tier = explanation["rule"], explanation["tier"]
+    out.write(
+        f"group {group!r} matches groups[{rule['index']}] {rule['match']!r} -> tier {tier['name']}: "
+        f"{tier['approval_summary']}\n"
+    )
+    if tier["description"]:
+        out.write(f"  {tier['description']}\n")
+    out.write(f"  endpoint: {rule['endpoint'] or '-'}   owners: {', '.join(rule['owners']) or '-'}\n")
+    for shadowed in explanation["shadowed"]:
+        out.write(
+            f"  also matches groups[{shadowed['index']}] {shadowed['match']!r} (tier {shadowed['tier']}), "
+            "shadowed: the first match wins\n"
+        )
+    out.write("gates (hard: a failure rejects; soft: a failure asks a human):\n")
+    width = max(len(g["gate"]) for g in explanation["gates"])
+    for gate in explanation["gates"]:
+        state = ("on   hard" if gate["hard"] else "on   soft") if gate["enabled"] else "off      "
+        detail = _gate_detail(gate) if gate["enabled"] else ""
+        out.write(f"  {gate['gate'].ljust(width)}  {state}  {detail}".rstrip() + "\n")
+    if freezes:
+        out.write("change freezes (UTC, end exclusive):\n")
+        for freeze in freezes:
+            reason = f"  {freeze['reason']}" if freeze.get("reason") else ""
+            out.write(f"  {freeze['start']} -> {freeze['end']}{reason}\n")
+    else:
+        out.write("change freezes: none\n")
+    out.write(f"deployment: {_deployment_line(explanation['deployment'])}\n")
+
+
+def explain_group(policy: Policy, group: str, source: str, as_json: bool, out: TextIO) -> int:
+    """Explain ``group`` under ``policy`` to ``out``; 1 when no rule matches it."""
+    explanation = explain(policy, group)
+    if as_json:
+        out.write(json.dumps({"source": source, **explanation}, indent=2, ensure_ascii=False) + "\n")
+    else:
+        write_explanation(explanation, source, out)
+    return EXIT_OK if explanation["matched"] else EXIT_INVALID
+
+
+def _ssm_client() -> Any:
+    import boto3
+
+    return boto3.client("ssm")
+
+
+def _explain(args: argparse.Namespace) -> int:
+    try:
+        if args.parameter:
+            store = PolicyStore(args.parameter, max_age_seconds=0, ssm_client=_ssm_client())
+            policy, source = store.get(), store.source
+        else:
+            path = args.file or DEFAULT_POLICY_FILE
+            policy, source = load_policy_file(path), str(path)
+    except PolicyError as exc:
+        sys.stderr.write(str(exc) + "\n")
+        return EXIT_INVALID
+    return explain_group(policy, args.group, source, args.json, sys.stdout)
+
+
+# -------------------------------------------------------------------------------------- publish
+
+
+def publish_policy(ssm_client: Any, path: Path | str, parameter: str) -> int:
+    """Validate the policy file and write its canonical JSON to SSM ``parameter``; the new version.
+
+    ``PolicyError`` when the file is invalid or its canonical form exceeds what a parameter holds.
+    """
+    policy = load_policy_file(path)
+    text = canonical_json(policy)
+    size = len(text.encode("utf-8"))
+    if size > MAX_PARAMETER_BYTES:
+        raise PolicyError(
+            str(path),
+            [f"{path}: the published policy is {size} bytes; an SSM parameter holds {MAX_PARAMETER_BYTES}"],
+        )
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    response = ssm_client.put_parameter(
+        Name=parameter,
+        Value=text,
+        Type="String",
+        Overwrite=True,
+        Tier="Intelligent-Tiering",
+        Description=f"mlcp policy from {Path(path).name} (sha256 {digest[:16]})",
+    )
+    return int(response["Version"])
+
+
+def _publish(args: argparse.Namespace) -> int:
+    try:
+        version = publish_policy(_ssm_client(), args.file, args.parameter)
+    except PolicyError as exc:
+        sys.stderr.write(str(exc) + "\n")
+        return EXIT_INVALID
+    sys.stdout.write(f"published {args.file} to {args.parameter}: version {version}\n")
+    return EXIT_OK
+
+
+# ------------------------------------------------------------------------------------- register
+
+
+def register(subparsers: argparse._SubParsersAction[Any]) -> None:
+    """Add the ``policy`` command group (``validate``, ``explain``, ``publish``)."""
+    group = subparsers.add_parser("policy", help="validate, explain and publish the policy as code")
+    commands = group.add_subparsers(dest="policy_command", required=True)
+
+    validate = commands.add_parser("validate", help="validate policy files; exit 1 if one is invalid")
+    validate.add_argument("files", nargs="+", metavar="FILE", help="YAML policy files")
+    validate.set_defaults(func=_validate)
+
+    explain_cmd = commands.add_parser(
+        "explain", help="what the policy says about a model package group; exit 1 if no rule matches"
+    )
+    explain_cmd.add_argument("group", metavar="GROUP", help="model package group name")
+    source = explain_cmd.add_mutually_exclusive_group()
+    source.add_argument(
+        "--file", type=Path, help=f"policy file (YAML); default {DEFAULT_POLICY_FILE} when no --parameter"
+    )
+    source.add_argument("--parameter", help="SSM parameter holding the deployed policy (JSON)")
+    explain_cmd.add_argument("--json", action="store_true", help="print the explanation as JSON")
+    explain_cmd.set_defaults(func=_explain)
+
+    publish = commands.add_parser("publish", help="validate a policy file and write it to its SSM parameter")
+    publish.add_argument("file", metavar="FILE", type=Path, help="YAML policy file")
+    publish.add_argument("--parameter", required=True, help="SSM parameter name, e.g. /mlcp/policy")
+    publish.set_defaults(func=_publish)
