@@ -90,3 +90,15 @@ def drain(url: str) -> list[dict[str, Any]]:
                 {"body": json.loads(message["Body"]), "attributes": message.get("MessageAttributes", {})}
             )
             sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def user_session(name: str) -> boto3.Session:
+    """A boto3 session signing as a new moto IAM user ``name`` (its own access key)."""
+    iam = boto3.client("iam")
+    iam.create_user(UserName=name)
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    return boto3.Session(
+        aws_access_key_id=key["AccessKeyId"],
+        aws_secret_access_key=key["SecretAccessKey"],
+        region_name=REGION,
+    )

@@ -21,6 +21,7 @@ from .helpers import (
     drain,
     lambda_role,
     register_fixture_function,
+    user_session,
 )
 
 AWS_EVENT_KEYS = {
@@ -673,3 +674,104 @@ def test_start_time_fill_gives_the_iso_string(fills: GapFills) -> None:
     (item,) = boto3.client("dynamodb").scan(TableName="starts")["Items"]
     assert item["pk"]["S"].endswith("Z")
     assert item["pk"]["S"][:10] == finished["startDate"].strftime("%Y-%m-%d")
+
+
+# -- i. who called: CreatedBy / LastModifiedBy, a handler's identity -------------------------------
+
+
+def _create_then_update(creator: boto3.Session, updater: boto3.Session) -> dict[str, Any]:
+    arn = _model_package(creator.client("sagemaker"))
+    updater.client("sagemaker").update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Approved")
+    described: dict[str, Any] = boto3.client("sagemaker").describe_model_package(ModelPackageName=arn)
+    return described
+
+
+def test_raw_moto_model_package_created_and_modified_by_one_fake_profile_whoever_calls(
+    raw_moto: None,
+) -> None:
+    described = _create_then_update(user_session("ml-engineer"), user_session("reviewer"))
+    assert described["CreatedBy"] == described["LastModifiedBy"]
+    assert described["CreatedBy"]["UserProfileName"] == "fake-user-profile-name"
+    assert "IamIdentity" not in described["CreatedBy"]
+
+
+def test_caller_fill_records_the_creator_and_the_last_modifier(fills: GapFills) -> None:
+    engineer, reviewer = user_session("ml-engineer"), user_session("reviewer")
+    engineer_id = engineer.client("sts").get_caller_identity()["UserId"]
+    reviewer_id = reviewer.client("sts").get_caller_identity()["UserId"]
+
+    arn = _model_package(engineer.client("sagemaker"))
+    created = boto3.client("sagemaker").describe_model_package(ModelPackageName=arn)
+    engineer_identity = {"Arn": "arn:aws:iam::123456789012:user/ml-engineer", "PrincipalId": engineer_id}
+    assert created["CreatedBy"]["IamIdentity"] == engineer_identity
+    assert created["LastModifiedBy"]["IamIdentity"] == engineer_identity
+
+    reviewer.client("sagemaker").update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Approved")
+    updated = boto3.client("sagemaker").describe_model_package(ModelPackageName=arn)
+    assert updated["CreatedBy"]["IamIdentity"] == engineer_identity
+    assert updated["LastModifiedBy"]["IamIdentity"] == {
+        "Arn": "arn:aws:iam::123456789012:user/reviewer",
+        "PrincipalId": reviewer_id,
+    }
+    assert updated["LastModifiedBy"]["UserProfileName"] == "fake-user-profile-name"  # moto's keys kept
+
+
+def test_caller_fill_puts_the_identities_in_the_state_change_event(fills: GapFills) -> None:
+    queue = capture_events({"source": ["aws.sagemaker"]})
+    _create_then_update(user_session("ml-engineer"), user_session("reviewer"))
+    created, approved = [m["body"]["detail"] for m in drain(queue)]
+    assert created["CreatedBy"]["IamIdentity"]["Arn"].endswith(":user/ml-engineer")
+    assert approved["CreatedBy"]["IamIdentity"]["Arn"].endswith(":user/ml-engineer")
+    assert approved["LastModifiedBy"]["IamIdentity"]["Arn"].endswith(":user/reviewer")
+
+
+def test_caller_fill_gives_unknown_keys_moto_default_identity(fills: GapFills) -> None:
+    default = boto3.client("sts").get_caller_identity()
+    assert default["Arn"] == "arn:aws:sts::123456789012:user/moto"
+    described = _create_then_update(boto3.Session(), boto3.Session())
+    expected = {"Arn": default["Arn"], "PrincipalId": default["UserId"]}
+    assert described["CreatedBy"]["IamIdentity"] == expected
+    assert described["LastModifiedBy"]["IamIdentity"] == expected
+
+
+def test_raw_moto_identifies_the_process_key_a_handler_signs_with_as_the_default_user(
+    raw_moto: None,
+) -> None:
+    create_function("registrar-fn")
+    assert boto3.client("sts").get_caller_identity()["Arn"] == "arn:aws:sts::123456789012:user/moto"
+
+
+def test_caller_fill_makes_an_in_process_handler_its_function_role_session(fills: GapFills) -> None:
+    arn = create_function("registrar-fn")
+    register_fixture_function(fills.registry, "registrar-fn", "registrar", arn)
+    boto3.client("sagemaker").create_model_package_group(ModelPackageGroupName="churn")
+    role_id = boto3.client("iam").get_role(RoleName="fixture-role")["Role"]["RoleId"]
+
+    response = boto3.client("lambda").invoke(FunctionName=arn, Payload=json.dumps({"group": "churn"}))
+
+    assert "FunctionError" not in response
+    result = json.loads(response["Payload"].read())
+    session = "arn:aws:sts::123456789012:assumed-role/fixture-role/registrar-fn"
+    assert result["Arn"] == session
+    assert result["UserId"] == f"{role_id}:registrar-fn"
+    described = boto3.client("sagemaker").describe_model_package(ModelPackageName=result["ModelPackageArn"])
+    assert described["CreatedBy"]["IamIdentity"] == {"Arn": session, "PrincipalId": f"{role_id}:registrar-fn"}
+    # outside the handler the process is itself again
+    assert boto3.client("sts").get_caller_identity()["Arn"] == "arn:aws:sts::123456789012:user/moto"
+
+
+def test_caller_fill_keeps_an_iam_user_key_used_inside_a_handler(fills: GapFills) -> None:
+    from mlcp_cli.emulator.gaps import _running  # the fill's per-thread record of the running function
+
+    arn = create_function("registrar-fn")
+    register_fixture_function(fills.registry, "registrar-fn", "registrar", arn)
+    reviewer = user_session("reviewer")
+    spec = fills.registry.get("registrar-fn")
+    assert spec is not None
+    with _running(spec):
+        assert reviewer.client("sts").get_caller_identity()["Arn"].endswith(":user/reviewer")
+        assert (
+            boto3.client("sts")
+            .get_caller_identity()["Arn"]
+            .endswith("assumed-role/fixture-role/registrar-fn")
+        )
