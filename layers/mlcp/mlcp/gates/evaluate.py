@@ -582,6 +582,11 @@ def principal(identity: str) -> str:
     return text
 
 
+def same_identity(first: str, second: str) -> bool:
+    """Whether two identities are one principal (``principal``: a role is one identity whatever the session)."""
+    return principal(first) == principal(second)
+
+
 def _known(identity: str | None) -> bool:
     return bool(identity and identity.strip() and identity.strip().lower() != UNKNOWN_IDENTITY)
 
@@ -601,7 +606,7 @@ def separation_of_duties_gate(
         return _result("separation_of_duties", settings, GateOutcome.FAIL, "approver unknown", None, observed)
     if not _known(candidate.created_by):
         return _result("separation_of_duties", settings, GateOutcome.FAIL, "creator unknown", None, observed)
-    if principal(approver) == principal(candidate.created_by):
+    if same_identity(approver, candidate.created_by):
         reason = f"approved by its creator ({principal(approver)})"
         return _result("separation_of_duties", settings, GateOutcome.FAIL, reason, None, observed)
     return _result(
