@@ -10,16 +10,26 @@ A scenario is a YAML file::
         create_bucket: {name: mlcp-training-data, eventbridge: true, versioning: true}
       - put_object: {bucket: mlcp-training-data, key: training-data/a.csv, body: "x,y\\n1,2\\n"}
       - register_model_package: {group: churn, metrics: {auc: 0.91}}
+        as: ml-engineer                                      # optional on any step, see below
       - approve_model_package: {group: churn, version: 1, description: "looks good"}
+        as: reviewer
       - put_event: {file: events/alarm-state-change/ok-to-alarm.json}   # or {event: {...envelope}}
       - create_alarm: {name: churn-latency, endpoint: churn-prod}
       - set_alarm_state: {name: churn-latency, state: ALARM, reason: p99 above 800 ms}
       - call: {service: sagemaker, operation: create_endpoint_config, params: {...}}
       - expect: {audit: {stream: "group#churn", actions: [package.approved]}}
+      - expect: {model_package: {group: churn, version: 1, created_by: ml-engineer, last_modified_by: reviewer}}
 
 Each step is followed by a pump: EventBridge deliveries, Lambda invocations and Step Functions
 executions run until the control plane is idle, and the timeline shows what happened. ``expect``
 steps make a scenario a test: a failed expectation fails the run.
+
+``as: <principal>`` makes the step's API calls sign as that principal: an IAM user name
+(created once, with an access key), an IAM user ARN or an IAM role ARN (assumed); see
+:meth:`LocalControlPlane.session_for`. The timeline names it (``as arn:aws:iam::...:user/reviewer``).
+Without ``as`` calls sign as moto's default identity. ``expect: {model_package: ...}`` checks the
+package's ``CreatedBy`` / ``LastModifiedBy`` IAM identities (a principal as in ``as``, or an
+``arn:aws:sts::...`` role session ARN such as a function's).
 """
 
 from __future__ import annotations
@@ -61,6 +71,7 @@ class Step(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     title: str | None = None
+    as_: str | None = Field(default=None, alias="as", min_length=1)
     create_bucket: dict[str, Any] | None = None
     put_object: dict[str, Any] | None = None
     register_model_package: dict[str, Any] | None = None
@@ -147,6 +158,8 @@ class ScenarioRunner:
         self.started = time.monotonic()
         self.result = ScenarioResult()
         self._logical_ids: dict[str, str] | None = None
+        self._principal: str | None = None
+        self._principal_arns: dict[str, str] = {}
         self._handlers: dict[str, Callable[[dict[str, Any]], str]] = {
             "create_bucket": self._create_bucket,
             "put_object": self._put_object,
@@ -162,7 +175,20 @@ class ScenarioRunner:
 
     @property
     def audit(self) -> AuditTrail:
-        return AuditTrail(self.cp.stack.physical_id("AuditTable"), client=self.cp.client("dynamodb"))
+        return AuditTrail(self.cp.stack.physical_id("AuditTable"), client=self._client("dynamodb"))
+
+    def _client(self, service: str) -> Any:
+        """A client signing as the current step's principal (``as:``), else the default identity."""
+        return self.cp.client(service, principal=self._principal)
+
+    def principal_arn(self, principal: str) -> str:
+        """The caller ARN a principal signs as (what SageMaker and STS report for its calls)."""
+        if principal.startswith("arn:aws:sts:"):
+            return principal
+        if principal not in self._principal_arns:
+            sts = self.cp.client("sts", principal=principal)
+            self._principal_arns[principal] = str(sts.get_caller_identity()["Arn"])
+        return self._principal_arns[principal]
 
     # ---------------------------------------------------------------- running
 
@@ -175,10 +201,14 @@ class ScenarioRunner:
                 self.progress.write(f"[{number}/{total}] {label}\n")
                 self.progress.flush()
             try:
+                caller = f" as {self.principal_arn(step.as_)}" if step.as_ else ""
+                self._principal = step.as_
                 summary = self._handlers[step.action](step.args)
             except Exception as exc:
                 raise ScenarioError(f"step {number} ({step.action}): {type(exc).__name__}: {exc}") from exc
-            self._say(f"\n{self._clock()} step {number}: {label}")
+            finally:
+                self._principal = None
+            self._say(f"\n{self._clock()} step {number}: {label}{caller}")
             if summary:
                 self._say(f"           {summary}")
             self._show(self.cp.pump(timeout=self.pump_timeout))
@@ -228,7 +258,7 @@ class ScenarioRunner:
     # ---------------------------------------------------------------- actions
 
     def _create_bucket(self, args: dict[str, Any]) -> str:
-        s3 = self.cp.client("s3")
+        s3 = self._client("s3")
         name = args["name"]
         s3.create_bucket(Bucket=name)
         if args.get("versioning", True):
@@ -242,11 +272,11 @@ class ScenarioRunner:
     def _put_object(self, args: dict[str, Any]) -> str:
         body = args.get("body")
         data = body.encode() if isinstance(body, str) else b"0" * int(args.get("size", 1024))
-        response = self.cp.client("s3").put_object(Bucket=args["bucket"], Key=args["key"], Body=data)
+        response = self._client("s3").put_object(Bucket=args["bucket"], Key=args["key"], Body=data)
         return f"s3://{args['bucket']}/{args['key']} ({len(data)} bytes, version {response.get('VersionId')})"
 
     def _register_model_package(self, args: dict[str, Any]) -> str:
-        sm = self.cp.client("sagemaker")
+        sm = self._client("sagemaker")
         group = args["group"]
         existing = sm.list_model_package_groups(NameContains=group)["ModelPackageGroupSummaryList"]
         if not any(g["ModelPackageGroupName"] == group for g in existing):
@@ -278,7 +308,7 @@ class ScenarioRunner:
     def _package_arn(self, args: Mapping[str, Any]) -> str:
         if "arn" in args:
             return str(args["arn"])
-        sm = self.cp.client("sagemaker")
+        sm = self._client("sagemaker")
         packages = sm.list_model_packages(ModelPackageGroupName=args["group"])["ModelPackageSummaryList"]
         for package in packages:
             if int(package.get("ModelPackageVersion", 0)) == int(args["version"]):
@@ -287,7 +317,7 @@ class ScenarioRunner:
 
     def _set_approval(self, args: dict[str, Any], status: str) -> str:
         arn = self._package_arn(args)
-        self.cp.client("sagemaker").update_model_package(
+        self._client("sagemaker").update_model_package(
             ModelPackageArn=arn,
             ModelApprovalStatus=status,
             ApprovalDescription=args.get("description", f"{status} in scenario"),
@@ -309,12 +339,12 @@ class ScenarioRunner:
             else json.dumps(event.get("detail")),
             "Resources": event.get("resources", []),
         }
-        [result] = self.cp.put_events([entry])
+        [result] = self.cp.put_events([entry], principal=self._principal)
         return f"PutEvents {origin}: {entry['Source']} / {entry['DetailType']} -> id {result.get('EventId')}"
 
     def _create_alarm(self, args: dict[str, Any]) -> str:
         name = args["name"]
-        self.cp.client("cloudwatch").put_metric_alarm(
+        self._client("cloudwatch").put_metric_alarm(
             AlarmName=name,
             Namespace=args.get("namespace", "AWS/SageMaker"),
             MetricName=args.get("metric", "ModelLatency"),
@@ -331,7 +361,7 @@ class ScenarioRunner:
         return f"alarm {name} on endpoint {args['endpoint']}"
 
     def _set_alarm_state(self, args: dict[str, Any]) -> str:
-        self.cp.client("cloudwatch").set_alarm_state(
+        self._client("cloudwatch").set_alarm_state(
             AlarmName=args["name"],
             StateValue=args["state"],
             StateReason=args.get("reason", "set by scenario"),
@@ -339,7 +369,7 @@ class ScenarioRunner:
         return f"alarm {args['name']} -> {args['state']}"
 
     def _call(self, args: dict[str, Any]) -> str:
-        client = self.cp.client(args["service"])
+        client = self._client(args["service"])
         getattr(client, args["operation"])(**args.get("params", {}))
         return f"{args['service']}.{args['operation']}"
 
@@ -351,6 +381,8 @@ class ScenarioRunner:
             self._expect_executions(args["executions"])
         if "queue" in args:
             self._expect_queue(args["queue"])
+        if "model_package" in args:
+            self._expect_model_package(args["model_package"])
         failed = self.result.failures[before:]
         return "expectations held" if not failed else "EXPECTATION FAILED: " + "; ".join(failed)
 
@@ -369,7 +401,7 @@ class ScenarioRunner:
 
     def _expect_queue(self, spec: dict[str, Any]) -> None:
         url = self.cp.stack.queue_urls[spec["name"]]
-        attributes = self.cp.client("sqs").get_queue_attributes(
+        attributes = self._client("sqs").get_queue_attributes(
             QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"]
         )["Attributes"]
         found = int(attributes["ApproximateNumberOfMessages"])
@@ -377,3 +409,16 @@ class ScenarioRunner:
             self.result.failures.append(
                 f"queue {spec['name']}: expected {spec['messages']} messages, found {found}"
             )
+
+    def _expect_model_package(self, spec: dict[str, Any]) -> None:
+        arn = self._package_arn(spec)
+        described = self._client("sagemaker").describe_model_package(ModelPackageName=arn)
+        for key, field_name in (("created_by", "CreatedBy"), ("last_modified_by", "LastModifiedBy")):
+            if key not in spec:
+                continue
+            wanted = self.principal_arn(str(spec[key]))
+            found = (described.get(field_name) or {}).get("IamIdentity", {}).get("Arn")
+            if found != wanted:
+                self.result.failures.append(
+                    f"model package {arn}: {field_name} expected {wanted}, found {found}"
+                )

@@ -6,11 +6,20 @@ API (kept small on purpose; the scenario runner and the tests use only this)::
         cp.stack                      # LocalStack: outputs, physical_ids, function_names,
                                       #   state_machine_arns, table_names, queue_urls, ...
         cp.client("dynamodb")         # boto3 client bound to the emulator (any service)
+        cp.client("sagemaker", principal="reviewer")   # ... signing as that principal
+        cp.session_for("reviewer")    # boto3 Session of a principal (created once, then cached)
         cp.put_events([{...}])        # PutEvents entries (Source, DetailType, Detail as dict or str)
         report = cp.pump(timeout=30)  # deliver queued events, run async invocations, wait for
                                       #   executions; repeat until idle -> PumpReport
         cp.executions()               # every Step Functions execution (describe_execution dicts)
         cp.delivery_log               # list[DeliveryRecord(time, rule, target, outcome, detail)]
+
+Principals: by default calls sign with the process's fake credentials, which moto maps to its
+default identity (``arn:aws:sts::123456789012:user/moto``). A principal is an IAM user name
+(``ml-engineer``), an IAM user ARN (``arn:aws:iam::123456789012:user/team/reviewer``) or an IAM
+role ARN (``arn:aws:iam::123456789012:role/Approver``): the first use creates the user and an
+access key (or the role, then assumes it with session name ``mlcp-local``), so SageMaker's
+``CreatedBy``/``LastModifiedBy`` and STS GetCallerIdentity name that principal.
 
 ``LocalControlPlane`` starts ``mock_aws`` (executing Step Functions, Lambda without Docker), sets
 fake credentials and region in the environment (restored on exit), installs the gap fills
@@ -23,6 +32,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,6 +63,10 @@ _FAKE_ENV = {
     "AWS_REGION": "us-east-1",
     "MOTO_ACCOUNT_ID": LOCAL_ACCOUNT_ID,
 }
+LOCAL_SESSION_NAME = "mlcp-local"
+"""Role session name used when a principal is an IAM role ARN."""
+_IAM_NAME = re.compile(r"[\w+=,.@-]{1,64}")
+_IAM_PRINCIPAL_ARN = re.compile(r"arn:aws:iam::(\d{12}):(user|role)(/(?:[\w+=,.@-]+/)*)([\w+=,.@-]{1,64})")
 MOTO_CONFIG: dict[str, Any] = {
     "stepfunctions": {"execute_state_machine": True},
     "lambda": {"use_docker": False},
@@ -97,6 +111,7 @@ class LocalControlPlane:
         self._session: boto3.Session | None = None
         self._stack: LocalStack | None = None
         self._seen_executions: set[str] = set()
+        self._principals: dict[str, boto3.Session] = {}
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -151,16 +166,84 @@ class LocalControlPlane:
     def delivery_log(self) -> list[DeliveryRecord]:
         return list(self.deliveries.log)
 
-    def client(self, service: str) -> Any:
-        """A boto3 client of ``service`` bound to the emulator."""
+    def client(self, service: str, principal: str | None = None) -> Any:
+        """A boto3 client of ``service`` bound to the emulator, signing as ``principal`` if given."""
+        return self.session_for(principal).client(service)  # type: ignore[call-overload]
+
+    def session_for(self, principal: str | None) -> boto3.Session:
+        """The boto3 Session signing as ``principal`` (see the module docstring); ``None`` -> default.
+
+        Raises ``ValueError`` for a malformed principal or an ARN of another account.
+        """
         if self._session is None:
             raise RuntimeError("the local control plane is not running (use it as a context manager)")
-        return self._session.client(service)  # type: ignore[call-overload]
+        if principal is None:
+            return self._session
+        session = self._principals.get(principal)
+        if session is None:
+            session = self._principals[principal] = self._new_principal_session(principal)
+        return session
+
+    def _new_principal_session(self, principal: str) -> boto3.Session:
+        if _IAM_NAME.fullmatch(principal):
+            kind, path, name, wanted_arn = "user", "/", principal, None
+        else:
+            match = _IAM_PRINCIPAL_ARN.fullmatch(principal)
+            if match is None:
+                raise ValueError(
+                    f"principal {principal!r}: expected an IAM user name or an "
+                    "arn:aws:iam::<account>:user/... or :role/... ARN"
+                )
+            if match.group(1) != LOCAL_ACCOUNT_ID:
+                raise ValueError(f"principal {principal!r}: not in the local account {LOCAL_ACCOUNT_ID}")
+            kind, path, name, wanted_arn = match.group(2), match.group(3), match.group(4), principal
+        iam = self.client("iam")
+        if kind == "role":
+            try:
+                arn = iam.get_role(RoleName=name)["Role"]["Arn"]
+            except iam.exceptions.NoSuchEntityException:
+                trust = {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"AWS": f"arn:aws:iam::{LOCAL_ACCOUNT_ID}:root"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                }
+                arn = iam.create_role(RoleName=name, Path=path, AssumeRolePolicyDocument=json.dumps(trust))[
+                    "Role"
+                ]["Arn"]
+        else:
+            try:
+                arn = iam.get_user(UserName=name)["User"]["Arn"]
+            except iam.exceptions.NoSuchEntityException:
+                arn = iam.create_user(UserName=name, Path=path)["User"]["Arn"]
+        if wanted_arn is not None and arn != wanted_arn:
+            raise ValueError(f"principal {principal!r}: the {kind} {name} already exists as {arn}")
+        if kind == "role":
+            credentials = self.client("sts").assume_role(RoleArn=arn, RoleSessionName=LOCAL_SESSION_NAME)[
+                "Credentials"
+            ]
+            return boto3.Session(
+                aws_access_key_id=credentials["AccessKeyId"],
+                aws_secret_access_key=credentials["SecretAccessKey"],
+                aws_session_token=credentials["SessionToken"],
+                region_name=self.region,
+            )
+        key = iam.create_access_key(UserName=name)["AccessKey"]
+        return boto3.Session(
+            aws_access_key_id=key["AccessKeyId"],
+            aws_secret_access_key=key["SecretAccessKey"],
+            region_name=self.region,
+        )
 
     # -- events and progress -----------------------------------------------------------------
 
-    def put_events(self, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """PutEvents on the default bus (``Detail`` may be a dict); returns the result entries.
+    def put_events(self, entries: list[dict[str, Any]], principal: str | None = None) -> list[dict[str, Any]]:
+        """PutEvents on the default bus (``Detail`` may be a dict), signed as ``principal`` if
+        given; returns the result entries.
 
         Raises ``ValueError`` when EventBridge rejects an entry (AWS reports it in the entry).
         """
@@ -175,7 +258,7 @@ class LocalControlPlane:
         ]
         result: list[dict[str, Any]] = []
         for start in range(0, len(shaped), 10):
-            response = self.client("events").put_events(Entries=shaped[start : start + 10])
+            response = self.client("events", principal).put_events(Entries=shaped[start : start + 10])
             result.extend(response["Entries"])
         failed = [e for e in result if "ErrorCode" in e]
         if failed:
