@@ -79,7 +79,7 @@ def test_explain_from_file(capsys: pytest.CaptureFixture[str]) -> None:
     gate_lines = {line.split()[0]: line for line in lines if line.startswith("  ") and len(line.split()) > 1}
     assert "binary_classification_metrics.auc.value >= 0.9" in gate_lines["metrics"]
     assert "binary_classification_metrics.false_positive_rate.value <= 0.02" in gate_lines["metrics"]
-    assert "-0.1 <= DPL <= 0.1" in gate_lines["bias"]
+    assert "|DPL| <= 0.1; 0.8 <= |DI| <= 1.25" in gate_lines["bias"]
     assert "on   hard" in gate_lines["explainability"]
     assert "2026-12-21T00:00:00Z -> 2027-01-04T00:00:00Z  year-end change freeze" in out
     assert "deployment: canary 5% for 300 s" in out
@@ -192,3 +192,15 @@ def test_publish_refuses_a_policy_too_large_for_a_parameter(ssm: Any, tmp_path: 
 
 def test_load_policy_file_matches_parse_policy() -> None:
     assert load_policy_file(EXAMPLE) == parse_policy(example_document(), str(EXAMPLE))
+
+
+def test_explain_says_empty_allow_lists_allow_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _write(tmp_path, "defaults.yaml", {"tiers": {"t": {}}, "groups": [{"match": "*", "tier": "t"}]})
+    assert main(["policy", "explain", "anything", "--file", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "registries: none allowed; buckets: none allowed" in out
+    assert "regression            off" in out
+    assert "change freezes: none" in out
+    assert "deployment: canary 10% for 300 s, then the rest" in out

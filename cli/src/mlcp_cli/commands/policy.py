@@ -95,10 +95,10 @@ def _number(value: float) -> str:
     return f"{value:g}"
 
 
-def _bound(threshold: Mapping[str, Any]) -> str:
+def _bound(threshold: Mapping[str, Any], magnitude: bool = False) -> str:
     low: float | None = threshold.get("min")
     high: float | None = threshold.get("max")
-    name = threshold["metric"]
+    name = f"|{threshold['metric']}|" if magnitude else threshold["metric"]
     if low is not None and high is not None:
         return f"{_number(low)} <= {name} <= {_number(high)}"
     if low is not None:
@@ -124,13 +124,14 @@ def _gate_detail(gate: Mapping[str, Any]) -> str:
             f"{_number(settings['tolerance'])} ({direction})"
         )
     if name == "bias":
-        bounds = "; ".join(_bound(b) for b in settings["bounds"]) or "no bounds"
+        bounds = "; ".join(_bound(b, magnitude=True) for b in settings["bounds"]) or "no bounds"
         return f"{_required(settings['required'], 'report')}; {bounds}"
     if name == "explainability":
         return _required(settings["required"], "report")
     if name == "artifact_integrity":
-        registries = ", ".join(settings["allowed_registries"]) or "any"
-        buckets = ", ".join(settings["allowed_buckets"]) or "any"
+        # an empty list allows nothing (the gate fails closed)
+        registries = ", ".join(settings["allowed_registries"]) or "none allowed"
+        buckets = ", ".join(settings["allowed_buckets"]) or "none allowed"
         return (
             f"{_required(settings['require_image_digest'], 'image digest')}, "
             f"{_required(settings['require_artifact_sha256'], 'artifact sha256')}; "
