@@ -8,6 +8,8 @@ Measures, and prints as a table and writes to ``bench-results.json``:
 * zipped (deflate, in memory) and unzipped size of the layer and of each function that
   ``sam build`` put under ``.aws-sam/build/<LogicalId>/``;
 * the cost of the Powertools Tracer: Logger + Metrics + parser, with and without ``Tracer``.
+* CPU time of one deployment-gate evaluation (``mlcp.gates.evaluate.evaluate_gates``, every gate on,
+  a realistic candidate and evidence, no I/O): ``time.process_time`` over ``--gate-evaluations`` runs.
 
 Numbers are informative; nothing here asserts on time.
 """
@@ -23,6 +25,7 @@ import re
 import statistics
 import subprocess
 import sys
+import time
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -38,6 +41,7 @@ FUNCTION_TYPE = "AWS::Serverless::Function"
 LAYER_TYPE = "AWS::Serverless::LayerVersion"
 BASE_ENV = {"AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1"}
 _MARKER = "__mlcp_bench_seconds__="
+DEFAULT_GATE_EVALUATIONS = 2000
 
 POWERTOOLS_BASE = (
     "from aws_lambda_powertools import Logger, Metrics\n"
@@ -301,11 +305,176 @@ def artifact_sizes(template: Mapping[str, Any], build_dir: Path) -> list[dict[st
     return rows
 
 
+def gate_workload() -> tuple[Any, ...]:
+    """(policy, rule, tier name, tier, candidate, evidence): a high-risk tier with every gate on, and a
+    candidate that passes them all, with SageMaker-shaped reports (a Clarify analysis.json over three facets)."""
+    from datetime import UTC, datetime
+
+    from mlcp.gates.model import Candidate, Container, Evidence
+    from mlcp.policy.model import Policy
+
+    account, region = "123456789012", "us-east-1"
+    image = f"{account}.dkr.ecr.{region}.amazonaws.com/fraud-xgb@sha256:{'a' * 64}"
+    model_url, sha = "s3://mlcp-artifacts/fraud/7/model.tar.gz", "b" * 64
+    creator = f"arn:aws:sts::{account}:assumed-role/SageMakerPipelineExecutionRole/SageMaker-7b2lqg8k3v1x"
+    auc, fpr = (
+        "binary_classification_metrics.auc.value",
+        "binary_classification_metrics.false_positive_rate.value",
+    )
+    policy = Policy.model_validate(
+        {
+            "tiers": {
+                "high": {
+                    "auto_approve": True,
+                    "human_approval": False,
+                    "gates": {
+                        "metrics": {
+                            "thresholds": [{"metric": auc, "min": 0.9}, {"metric": fpr, "max": 0.02}]
+                        },
+                        "regression": {"metric": auc, "tolerance": 0.01},
+                        "bias": {
+                            "enabled": True,
+                            "bounds": [
+                                {"metric": "CI", "max": 0.3},
+                                {"metric": "DPL", "min": -0.1, "max": 0.1},
+                                {"metric": "DI", "min": 0.8, "max": 1.25},
+                            ],
+                        },
+                        "explainability": {"enabled": True},
+                        "artifact_integrity": {
+                            "allowed_registries": [
+                                "683313688378.dkr.ecr.*.amazonaws.com",
+                                f"{account}.dkr.ecr.*.amazonaws.com",
+                            ],
+                            "allowed_buckets": ["mlcp-*"],
+                        },
+                        "required_metadata": {
+                            "keys": ["owner", "risk_tier", "cost_center", "data_classification"]
+                        },
+                    },
+                }
+            },
+            "groups": [{"match": "fraud-*", "tier": "high", "endpoint": "fraud-prod"}],
+            "change_freezes": [
+                {"start": "2026-12-21T00:00:00Z", "end": "2027-01-04T00:00:00Z", "reason": "year-end"}
+            ],
+        }
+    )
+    rule = policy.groups[0]
+
+    def quality(auc_value: float) -> dict[str, Any]:
+        values = {
+            "auc": auc_value,
+            "false_positive_rate": 0.012,
+            "precision": 0.91,
+            "recall": 0.82,
+            "f1": 0.86,
+        }
+        metrics = {name: {"value": value, "standard_deviation": 0.004} for name, value in values.items()}
+        return {"version": 0.0, "binary_classification_metrics": metrics}
+
+    def facets(names: list[str], base: float) -> dict[str, Any]:
+        return {
+            facet: [
+                {
+                    "value_or_threshold": str(group),
+                    "metrics": [{"name": n, "value": base * (i + 1) / 10} for i, n in enumerate(names)],
+                }
+                for group in range(2)
+            ]
+            for facet in ("gender", "age", "region")
+        }
+
+    pre = ["CI", "DPL", "KL", "JS", "LP", "TVD", "KS", "CDDL"]
+    post = ["DPPL", "DCAcc", "DCR", "RD", "DAR", "TE", "FT", "CDDPL"]
+    bias: dict[str, Any] = {
+        "version": "1.0",
+        "pre_training_bias_metrics": {
+            "label": "is_fraud",
+            "label_value_or_threshold": "1",
+            "facets": facets(pre, 0.05),
+        },
+        "post_training_bias_metrics": {
+            "label": "is_fraud",
+            "label_value_or_threshold": "1",
+            "facets": facets(post, 0.05),
+        },
+    }
+    for groups in bias["post_training_bias_metrics"]["facets"].values():
+        for group in groups:
+            group["metrics"].append({"name": "DI", "value": 0.93})
+    candidate = Candidate(
+        arn=f"arn:aws:sagemaker:{region}:{account}:model-package/fraud-detector/7",
+        group="fraud-detector",
+        version=7,
+        approval_status="PendingManualApproval",
+        created_by=creator,
+        last_modified_by=creator,
+        creation_time=datetime(2026, 5, 30, 9, 0, tzinfo=UTC),
+        containers=[Container(image=image, model_data_url=model_url)],
+        customer_metadata={
+            "owner": "fraud-risk",
+            "risk_tier": "high",
+            "cost_center": "cc-4711",
+            "data_classification": "confidential",
+            "artifact_sha256": sha,
+            "training_data": "s3://mlcp-training-data/fraud/2026-05.parquet?versionId=3HL4kqtJlcpXroDTDmJ,"
+            "s3://mlcp-training-data/fraud/labels.csv?versionId=Wn2x8tcmLq0cJ2MyQ8a0",
+        },
+        generated_by=f"arn:aws:sagemaker:{region}:{account}:pipeline/fraud-training/execution/7b2lqg8k3v1x",
+        model_metrics={"model_quality_statistics": "s3://mlcp-reports/fraud/7/evaluation.json"},
+    )
+    evidence = Evidence(
+        now=datetime(2026, 6, 1, 12, 0, tzinfo=UTC),
+        metrics_report=quality(0.94),
+        champion_arn=f"arn:aws:sagemaker:{region}:{account}:model-package/fraud-detector/6",
+        champion_metrics_report=quality(0.935),
+        bias_report=bias,
+        explainability_report={"version": "1.0", "explanations": {"kernel_shap": {}}},
+        artifact_sha256={model_url: sha},
+        approver=f"arn:aws:sts::{account}:assumed-role/RiskApprover/alice@example.com",
+    )
+    return policy, rule, "high", policy.tiers["high"], candidate, evidence
+
+
+def gate_evaluation_cost(evaluations: int = DEFAULT_GATE_EVALUATIONS) -> dict[str, Any]:
+    """CPU time (``time.process_time``) of ``evaluate_gates`` on ``gate_workload()``, per evaluation."""
+    from mlcp.gates.evaluate import evaluate_gates
+
+    workload = gate_workload()
+    report = evaluate_gates(*workload)  # warm-up: lazy imports, regex compilation
+    start = time.process_time()
+    for _ in range(evaluations):
+        evaluate_gates(*workload)
+    cpu_seconds = time.process_time() - start
+    return {
+        "evaluations": evaluations,
+        "cpu_seconds": cpu_seconds,
+        "us_per_evaluation": cpu_seconds / evaluations * 1e6,
+        "gates": len(report.results),
+        "outcomes": [result.outcome.value for result in report.results],
+        "decision": report.decision,
+    }
+
+
 # --------------------------------------------------------------------------- report
 
 
 def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value:8.1f} ms"
+
+
+def render_gates(gates: Mapping[str, Any] | None) -> list[str]:
+    """The gate-evaluation lines of the report (none when it was not measured)."""
+    if not gates:
+        return []
+    return [
+        "",
+        "Gate evaluation (evaluate_gates, every gate on, no I/O)",
+        f"  {gates['us_per_evaluation']:8.1f} us CPU per evaluation"
+        f" ({gates['evaluations']} evaluations, {gates['cpu_seconds']:.3f} s CPU, {gates['gates']} gates,"
+        f" decision {gates['decision']})",
+    ]
 
 
 def render(results: Mapping[str, Any]) -> str:
@@ -363,10 +532,18 @@ def render(results: Mapping[str, Any]) -> str:
             out.append(
                 f"  Tracer() in Lambda (loads aws_xray_sdk, patches) costs {tracer['init_cost_ms']:+.1f} ms"
             )
+
+    out += render_gates(results.get("gates"))
     return "\n".join(out)
 
 
-def run(root: Path, template_path: Path, build_dir: Path, runs: int) -> dict[str, Any]:
+def run(
+    root: Path,
+    template_path: Path,
+    build_dir: Path,
+    runs: int,
+    gate_evaluations: int = DEFAULT_GATE_EVALUATIONS,
+) -> dict[str, Any]:
     template = load_template(template_path) if template_path.exists() else {}
     return {
         "python": platform.python_version(),
@@ -375,6 +552,7 @@ def run(root: Path, template_path: Path, build_dir: Path, runs: int) -> dict[str
         "imports": handler_imports(root, template, runs),
         "sizes": artifact_sizes(template, build_dir),
         "tracer": tracer_cost(runs),
+        "gates": gate_evaluation_cost(gate_evaluations),
     }
 
 
@@ -385,15 +563,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--build-dir", type=Path, help="sam build output (default: ROOT/.aws-sam/build)")
     parser.add_argument("--runs", type=int, default=DEFAULT_RUNS, help="fresh interpreters per measurement")
     parser.add_argument("--output", type=Path, default=Path("bench-results.json"), help="JSON results file")
+    parser.add_argument(
+        "--gate-evaluations",
+        type=int,
+        default=DEFAULT_GATE_EVALUATIONS,
+        help="evaluate_gates runs timed for the per-evaluation CPU cost",
+    )
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be at least 1")
+    if args.gate_evaluations < 1:
+        parser.error("--gate-evaluations must be at least 1")
     root = args.root.resolve()
     results = run(
         root,
         args.template or root / "template.yaml",
         args.build_dir or root / ".aws-sam" / "build",
         args.runs,
+        args.gate_evaluations,
     )
     print(render(results))
     args.output.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
