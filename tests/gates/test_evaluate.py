@@ -274,7 +274,7 @@ def test_clarify_metric_with_an_error_counts_as_missing() -> None:
         (
             f.clarify_report(dpl=(0.04, -0.12)),
             FAIL,
-            "DPL = -0.12 at pre_training:age=40,label=1, required [-0.1, 0.1]",
+            "|DPL| = 0.12 at pre_training:age=40,label=1, required [-0.1, 0.1]",
         ),
         (
             f.clarify_report(dpl=(0.11, 0.0)),
@@ -296,6 +296,13 @@ def test_clarify_metric_with_an_error_counts_as_missing() -> None:
 def test_bias_bounds_on_a_clarify_report(report: dict[str, Any], outcome: GateOutcome, reason: str) -> None:
     result = run(bias_gate, evidence=f.evidence(bias_report=report))
     assert (result.outcome, result.reason) == (outcome, reason)
+
+
+def test_bias_bounds_apply_to_the_magnitude_even_with_a_negative_min() -> None:
+    gates = {"bias": {"enabled": True, "bounds": [{"metric": "DPL", "min": -0.2, "max": 0.1}]}}
+    report = {"bias_metrics": [{"name": "DPL", "value": -0.15, "facet": "gender"}]}
+    result = run(bias_gate, gates=gates, evidence=f.evidence(bias_report=report))
+    assert (result.outcome, result.reason) == (FAIL, "|DPL| = 0.15 at gender, required [-0.2, 0.1]")
 
 
 def test_bias_reports_the_worst_occurrence() -> None:

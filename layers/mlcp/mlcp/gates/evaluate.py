@@ -227,16 +227,19 @@ def flatten_bias_report(report: Mapping[str, Any]) -> list[dict[str, Any]] | Non
     return [{"name": v.name, "value": v.value, "facet": v.where} for v in values]
 
 
-def bias_measure(value: float, bound: MetricThreshold) -> float:
-    """What a bias bound is compared with: the signed value when the bound has a negative ``min`` (a range
-    written on the signed metric, e.g. DPL in [-0.1, 0.1]); otherwise ``|value|`` (a disparity in either
-    direction counts against ``max``; DI is never negative, so ``|DI| = DI``)."""
-    return value if bound.min is not None and bound.min < 0 else abs(value)
+def bias_measure(value: float) -> float:
+    """What a bias bound is compared with: ``|value|`` (docs/policy.md: "max: 0.1" means |DPL| <= 0.1).
+
+    Bias metrics are signed by which group is favoured; a disparity in either direction counts. DI is never
+    negative, so ``|DI| = DI`` and a DI range (``min: 0.8, max: 1.25``) reads as written. A negative ``min`` can
+    never fail.
+    """
+    return abs(value)
 
 
 def _worst(values: Sequence[BiasValue], bound: MetricThreshold) -> BiasValue:
     """The occurrence farthest outside (or nearest to leaving) the bound."""
-    return max(values, key=lambda v: _excess(bias_measure(v.value, bound), bound))
+    return max(values, key=lambda v: _excess(bias_measure(v.value), bound))
 
 
 # --------------------------------------------------------------------------- the gates
@@ -331,9 +334,9 @@ def bias_gate(
     """Each bound, by metric name, against the worst value of that metric in the bias report.
 
     A metric appears once per facet (and facet value), label value and stage (pre-/post-training) in a
-    Clarify report. The bound applies to every occurrence, on ``|value|`` (``bias_measure``: signed only for a
-    range with a negative ``min``); the worst occurrence, the one reported, is the one farthest outside the
-    bound, or nearest to leaving it when all are inside (for a ``max``-only bound: the largest ``|value|``).
+    Clarify report. The bound applies to every occurrence, on ``|value|`` (``bias_measure``); the worst
+    occurrence, the one reported, is the one farthest outside the bound, or nearest to leaving it when all are
+    inside (for a ``max``-only bound: the largest ``|value|``).
     Occurrences without a numeric value (Clarify's ``error`` entries) do not count; a bounded metric with no
     value at all fails as missing.
     """
@@ -362,7 +365,7 @@ def bias_gate(
             continue
         worst = _worst(occurrences, bound)
         observed[bound.metric] = {"value": worst.value, "where": worst.where}
-        measure = bias_measure(worst.value, bound)
+        measure = bias_measure(worst.value)
         if not _within(measure, bound):
             shown = bound.metric if measure == worst.value else f"|{bound.metric}|"
             problems.append(f"{shown} = {measure:g} at {worst.where}, required {_bound_text(bound)}")
