@@ -45,6 +45,8 @@ CONTRACT_ACTIONS = {
     "retraining.suppressed",
     "retraining.succeeded",
     "retraining.failed",
+    # Added with the governance gates: an approval attempt refused by separation of duties.
+    "approval.blocked",
 }
 
 

@@ -14,9 +14,16 @@ ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
 
 
+POLICY = ROOT / "scenarios" / "policy.yaml"
+
+
 @pytest.fixture(scope="module")
 def cp() -> Iterator[LocalControlPlane]:
-    with LocalControlPlane(TEMPLATE) as control_plane:
+    """The stack with the scenarios' policy published (churn-* medium, fraud-* high, sandbox-* low)."""
+    from mlcp_cli.commands.policy import publish_policy
+
+    with LocalControlPlane(TEMPLATE, time_scale=36_000) as control_plane:
+        publish_policy(control_plane.client("ssm"), POLICY, "/mlcp/policy")
         yield control_plane
 
 

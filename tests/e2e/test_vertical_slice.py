@@ -2,7 +2,7 @@
 
 S3 Object Created -> TrainingDataArrivedRule -> DataArrivalFunction -> data.arrived;
 Model Package State Change (Approved) -> ModelPackageApprovedRule -> DeploymentStateMachine ->
-ReadModelPackage (DescribeModelPackage) -> RecordApproval -> package.approved.
+VerifyApproval (DescribeModelPackage, gates) -> RecordApproval -> StartDeployment.
 """
 
 from __future__ import annotations
@@ -11,8 +11,12 @@ import json
 import uuid
 from typing import Any
 
+import pytest
+
 from mlcp.audit import AuditAction, AuditTrail, verify_chain
 from mlcp_cli.emulator.runtime import LocalControlPlane
+from mlcp_cli.main import main
+from mlcp_cli.seeding import PackageSpec, register_package
 
 from .conftest import ROOT
 
@@ -38,19 +42,19 @@ def _bucket(cp: LocalControlPlane) -> Any:
     return s3
 
 
-def _register(cp: LocalControlPlane, group: str) -> str:
-    sm = cp.client("sagemaker")
-    sm.create_model_package_group(ModelPackageGroupName=group)
-    arn: str = sm.create_model_package(
-        ModelPackageGroupName=group,
-        ModelApprovalStatus="PendingManualApproval",
-        InferenceSpecification={
-            "Containers": [{"Image": "683313688378.dkr.ecr.us-east-1.amazonaws.com/xgb@sha256:" + "1" * 64}],
-            "SupportedContentTypes": ["text/csv"],
-            "SupportedResponseMIMETypes": ["text/csv"],
-        },
-    )["ModelPackageArn"]
-    return arn
+def _register(cp: LocalControlPlane, group: str, **overrides: Any) -> str:
+    """A package as the reference pipeline registers it, by an ML engineer."""
+    return register_package(
+        cp.client("s3", principal="ml-engineer"),
+        cp.client("sagemaker", principal="ml-engineer"),
+        PackageSpec(group=group, **overrides),
+    )
+
+
+def _approve(cp: LocalControlPlane, arn: str, principal: str = "reviewer") -> None:
+    cp.client("sagemaker", principal=principal).update_model_package(
+        ModelPackageArn=arn, ModelApprovalStatus="Approved"
+    )
 
 
 def _put(cp: LocalControlPlane, event: dict[str, Any]) -> None:
@@ -95,25 +99,41 @@ def test_approval_runs_the_deployment_workflow_and_records_package_approved(
     cp.pump()
     before = len(cp.executions())
 
-    cp.client("sagemaker").update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Approved")
+    _approve(cp, arn)
     cp.pump()
 
     [execution] = _new_executions(cp, before)
     assert execution["status"] == "SUCCEEDED"
-    assert _states(cp, execution) == ["ReadModelPackage", "IsApprovedNow", "RecordApproval", "Approved"]
+    assert _states(cp, execution) == [
+        "VerifyApproval",
+        "Outcome",
+        "RecordApproval",
+        "HasEndpoint",
+        "StartDeployment",
+        "Deployed",
+    ]
     records = audit.read(f"group#{group}")
-    assert [r.action for r in records] == [AuditAction.EVENT_RECEIVED, AuditAction.PACKAGE_APPROVED]
+    assert [r.action for r in records] == [
+        AuditAction.GATES_EVALUATED,
+        AuditAction.APPROVAL_REQUESTED,
+        AuditAction.GATES_EVALUATED,
+        AuditAction.PACKAGE_APPROVED,
+    ]
     approved = records[-1]
     assert approved.subject == arn
-    assert approved.evidence["approval_status"] == "Approved"
+    assert approved.actor == "arn:aws:iam::123456789012:user/reviewer"
+    assert approved.evidence["created_by"] == "arn:aws:iam::123456789012:user/ml-engineer"
     assert approved.evidence["execution"] == execution["executionArn"]
+    assert str(approved.evidence["report_uri"]).startswith("s3://")
     assert verify_chain(records).ok
+    started = [r for r in audit.read("endpoint#churn-prod") if r.subject == arn]
+    assert [r.action for r in started] == [AuditAction.DEPLOYMENT_STARTED]
 
 
 def test_an_approved_event_for_a_package_that_is_not_approved_is_ignored(
     cp: LocalControlPlane, audit: AuditTrail
 ) -> None:
-    group = f"forged-{uuid.uuid4().hex[:8]}"
+    group = f"churn-forged-{uuid.uuid4().hex[:8]}"
     arn = _register(cp, group)
     cp.pump()
     event = json.loads((EVENTS / "model-package-state-change/approved.json").read_text())
@@ -124,21 +144,16 @@ def test_an_approved_event_for_a_package_that_is_not_approved_is_ignored(
     cp.pump()
 
     [execution] = _new_executions(cp, before)
-    assert _states(cp, execution) == [
-        "ReadModelPackage",
-        "IsApprovedNow",
-        "RecordStaleApproval",
-        "NotApproved",
-    ]
+    assert _states(cp, execution) == ["VerifyApproval", "Outcome", "RecordIgnored", "NotApproved"]
     actions = [r.action for r in audit.read(f"group#{group}")]
     assert AuditAction.PACKAGE_APPROVED not in actions
     assert actions[-1] == AuditAction.EVENT_IGNORED
 
 
 def test_a_redelivered_approval_records_one_approval(cp: LocalControlPlane, audit: AuditTrail) -> None:
-    group = f"dup-{uuid.uuid4().hex[:8]}"
+    group = f"churn-dup-{uuid.uuid4().hex[:8]}"
     arn = _register(cp, group)
-    cp.client("sagemaker").update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Approved")
+    _approve(cp, arn)
     cp.pump()
     event = json.loads((EVENTS / "model-package-state-change/approved.json").read_text())
     event["detail"].update(ModelPackageArn=arn, ModelPackageGroupName=group, ModelPackageVersion=1)
@@ -148,9 +163,13 @@ def test_a_redelivered_approval_records_one_approval(cp: LocalControlPlane, audi
         _put(cp, event)
     cp.pump()
 
-    assert [e["status"] for e in _new_executions(cp, before)] == ["SUCCEEDED"] * 3
+    redelivered = _new_executions(cp, before)
+    assert [e["status"] for e in redelivered] == ["SUCCEEDED"] * 3
+    assert all(_states(cp, e)[-1] == "NotApproved" for e in redelivered)
     approvals = [r for r in audit.read(f"group#{group}") if r.action == AuditAction.PACKAGE_APPROVED]
     assert len(approvals) == 1
+    deployments = [r for r in audit.read("endpoint#churn-prod") if r.subject == arn]
+    assert len(deployments) == 1
 
 
 def test_a_malformed_event_is_parked_with_its_reason_and_audited(
@@ -165,7 +184,7 @@ def test_a_malformed_event_is_parked_with_its_reason_and_audited(
 
     [execution] = _new_executions(cp, before)
     assert execution["status"] == "SUCCEEDED"
-    assert _states(cp, execution) == ["ReadModelPackage", "EventRejected"]
+    assert _states(cp, execution) == ["VerifyApproval", "EventRejected"]
     sqs = cp.client("sqs")
     messages = sqs.receive_message(
         QueueUrl=cp.stack.queue_urls["RejectedEventsQueue"], MaxNumberOfMessages=10
@@ -178,7 +197,7 @@ def test_a_malformed_event_is_parked_with_its_reason_and_audited(
     ]
     assert len(mine) == 1
     assert mine[0]["reason"] == "detail.ModelPackageArn: Field required"
-    assert mine[0]["rejected_by"] == "read-model-package"
+    assert mine[0]["rejected_by"] == "verify-approval"
     rejected = [r for r in audit.read("control-plane") if r.evidence["digest"] == mine[0]["digest"]]
     assert len(rejected) == 1
 
@@ -232,3 +251,67 @@ def test_each_function_logs_to_its_own_log_group_as_its_own_service(cp: LocalCon
         # Each function has its own execution environment: its own Logger, service and correlation id.
         assert {m["service"] for m in messages} == {service}
         assert all(m["correlation_id"] for m in messages)
+
+
+def _pending_fraud_approval(cp: LocalControlPlane, creator: str | None) -> tuple[str, str]:
+    group = f"fraud-{uuid.uuid4().hex[:8]}"
+    arn = register_package(
+        cp.client("s3", principal=creator),
+        cp.client("sagemaker", principal=creator),
+        PackageSpec(group=group, bias={"DPL": 0.03}, explainability=True),
+    )
+    cp.pump()
+    _approve(cp, arn)
+    cp.pump()
+    return group, arn
+
+
+def _tables(cp: LocalControlPlane) -> list[str]:
+    return [
+        "--state-table",
+        cp.stack.physical_id("ControlPlaneTable"),
+        "--audit-table",
+        cp.stack.physical_id("AuditTable"),
+    ]
+
+
+def test_mlcp_approve_resumes_the_waiting_deployment(
+    cp: LocalControlPlane, audit: AuditTrail, capsys: pytest.CaptureFixture[str]
+) -> None:
+    group, arn = _pending_fraud_approval(cp, creator="ml-engineer")
+    assert main(["approvals", "list", *_tables(cp)]) == 0
+    listed = capsys.readouterr().out
+    [line] = [row for row in listed.splitlines() if row.split()[1:2] == [group]]
+    approval_id = line.split()[0]
+
+    # The CLI acts as whoever its credentials belong to (here the emulator's default user).
+    assert main(["approve", approval_id, "--reason", "bias report reviewed", *_tables(cp)]) == 0
+    assert "granted by arn:aws:sts::123456789012:user/moto" in capsys.readouterr().out
+    cp.pump()
+
+    actions = [r.action for r in audit.read(f"group#{group}")]
+    assert actions[-2:] == [AuditAction.APPROVAL_GRANTED, AuditAction.PACKAGE_APPROVED]
+    assert [r.action for r in audit.read("endpoint#fraud-prod") if r.subject == arn] == [
+        AuditAction.DEPLOYMENT_STARTED
+    ]
+    # Decided once: a second answer is refused.
+    assert main(["reject", approval_id, "--reason", "too late", *_tables(cp)]) == 1
+    assert "not pending" in capsys.readouterr().err
+
+
+def test_mlcp_approve_by_the_creator_is_refused_and_audited(
+    cp: LocalControlPlane, audit: AuditTrail, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Registered with the emulator's default credentials: the CLI's own identity.
+    group, _ = _pending_fraud_approval(cp, creator=None)
+    main(["approvals", "list", "--json", *_tables(cp)])
+    pending = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    [approval] = [a for a in pending if a["group"] == group]
+
+    assert main(["approve", approval["approval_id"], "--reason", "mine", *_tables(cp)]) == 1
+    assert "the approver created the package" in capsys.readouterr().err
+    assert audit.read(f"group#{group}")[-1].action == AuditAction.APPROVAL_BLOCKED
+    # Still pending: someone else may decide.
+    main(["approvals", "list", "--json", *_tables(cp)])
+    still = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert any(a["approval_id"] == approval["approval_id"] for a in still)

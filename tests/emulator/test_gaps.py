@@ -12,7 +12,7 @@ from typing import Any
 import boto3
 import pytest
 
-from mlcp_cli.emulator.gaps import FunctionRegistry, GapFills, installed, process_pending
+from mlcp_cli.emulator.gaps import FunctionRegistry, GapFills, install_gap_fills, installed, process_pending
 
 from .helpers import (
     capture_events,
@@ -635,6 +635,23 @@ def test_update_model_package_fill_keeps_and_merges_customer_metadata(fills: Gap
     assert described["ModelApprovalStatus"] == "Approved"  # moto would wipe it too
 
 
+def test_raw_moto_cannot_tag_a_versioned_model_package(raw_moto: None) -> None:
+    sagemaker = boto3.client("sagemaker")
+    arn = _model_package(sagemaker)
+    with pytest.raises(ValueError, match="too many values to unpack"):
+        sagemaker.list_tags(ResourceArn=arn)
+
+
+def test_versioned_package_arn_fill_tags_the_package(fills: GapFills) -> None:
+    sagemaker = boto3.client("sagemaker")
+    arn = _model_package(sagemaker)
+    sagemaker.add_tags(ResourceArn=arn, Tags=[{"Key": "cost_center", "Value": "cc-1"}])
+    assert sagemaker.list_tags(ResourceArn=arn)["Tags"] == [{"Key": "cost_center", "Value": "cc-1"}]
+    missing = arn.rsplit("/", 1)[0] + "/99"
+    with pytest.raises(sagemaker.exceptions.ClientError, match="Could not find model package"):
+        sagemaker.list_tags(ResourceArn=missing)
+
+
 # -- g. $$.Execution.StartTime -------------------------------------------------------------------
 
 START_TIME_MACHINE = {
@@ -775,3 +792,52 @@ def test_caller_fill_keeps_an_iam_user_key_used_inside_a_handler(fills: GapFills
             .get_caller_identity()["Arn"]
             .endswith("assumed-role/fixture-role/registrar-fn")
         )
+
+
+# -- h. simulated time for Step Functions waits and timeouts ------------------------------------
+
+WAIT_MACHINE = {"StartAt": "Bake", "States": {"Bake": {"Type": "Wait", "Seconds": 1, "End": True}}}
+LONG_WAIT_MACHINE = {"StartAt": "Bake", "States": {"Bake": {"Type": "Wait", "Seconds": 3600, "End": True}}}
+
+
+def _callback_machine(function_arn: str) -> dict[str, Any]:
+    return {
+        "StartAt": "AskHuman",
+        "States": {
+            "AskHuman": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+                "Parameters": {"FunctionName": function_arn, "Payload": {"token.$": "$$.Task.Token"}},
+                "TimeoutSeconds": 7200,
+                "Catch": [{"ErrorEquals": ["States.Timeout"], "Next": "TimedOut"}],
+                "End": True,
+            },
+            "TimedOut": {"Type": "Pass", "Result": {"outcome": "timed out"}, "End": True},
+        },
+    }
+
+
+def test_raw_moto_waits_in_wall_clock_time(raw_moto: None) -> None:
+    started = time.monotonic()
+    execution = boto3.client("stepfunctions").start_execution(
+        stateMachineArn=state_machine("bake", WAIT_MACHINE), name="one", input="{}"
+    )
+    assert wait_execution(execution["executionArn"])["status"] == "SUCCEEDED"
+    assert time.monotonic() - started >= 1.0
+
+
+def test_time_scale_fill_runs_waits_and_timeouts_on_a_simulated_clock(raw_moto: None) -> None:
+    with install_gap_fills(FunctionRegistry(), time_scale=36_000):  # ten simulated hours per second
+        sfn = boto3.client("stepfunctions")
+        started = time.monotonic()
+        baked = sfn.start_execution(
+            stateMachineArn=state_machine("bake", LONG_WAIT_MACHINE), name="hour", input="{}"
+        )
+        assert wait_execution(baked["executionArn"], timeout=5)["status"] == "SUCCEEDED"
+
+        machine = state_machine("ask", _callback_machine(create_function("asker")))
+        asked = sfn.start_execution(stateMachineArn=machine, name="nobody-answers", input="{}")
+        described = wait_execution(asked["executionArn"], timeout=5)
+        assert described["status"] == "SUCCEEDED"
+        assert json.loads(described["output"]) == {"outcome": "timed out"}  # the 2 h timeout fired
+        assert time.monotonic() - started < 5

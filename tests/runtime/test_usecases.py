@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
 
-from mlcp.adapters.registry import SageMakerModelRegistry, identity_of
+from mlcp.adapters.registry import identity_of
 from mlcp.adapters.storage import S3ObjectStore
 from mlcp.audit import AuditAction, verify_chain
 from mlcp.config import CoreConfig, TrainingDataConfig
-from mlcp.errors import ConfigurationError, InvalidEvent, ModelPackageNotFound
-from mlcp.events import ModelPackageStateChangeEvent, S3ObjectCreatedEvent, parse_event
+from mlcp.errors import ConfigurationError, InvalidEvent
+from mlcp.events import S3ObjectCreatedEvent, parse_event
 from mlcp.usecases.append_audit import AuditAppendRequest, append_audit
 from mlcp.usecases.data_arrival import record_data_arrival
 from mlcp.usecases.event_intake import record_event_received, stream_and_subject
-from mlcp.usecases.model_package import read_model_package
 from mlcp.usecases.reject_event import REJECTED_STREAM, reject_event
 
 from .conftest import Stores, sample
@@ -160,51 +158,6 @@ def test_intake_files_each_event_under_its_resource(stores: Stores, relative: st
     assert not second.appended
     assert second.record == first.record
     assert verify_chain(stores.audit.read(expected_stream)).ok
-
-
-def _register_package(stores: Stores) -> str:
-    stores.sagemaker.create_model_package_group(ModelPackageGroupName="churn")
-    arn: str = stores.sagemaker.create_model_package(
-        ModelPackageGroupName="churn",
-        ModelApprovalStatus="PendingManualApproval",
-        InferenceSpecification={
-            "Containers": [{"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/xgb@sha256:" + "a" * 64}],
-            "SupportedContentTypes": ["text/csv"],
-            "SupportedResponseMIMETypes": ["text/csv"],
-        },
-    )["ModelPackageArn"]
-    return arn
-
-
-def _package_event(arn: str, status: str) -> ModelPackageStateChangeEvent:
-    raw: dict[str, Any] = sample("model-package-state-change/approved.json")
-    raw["detail"]["ModelPackageArn"] = arn
-    raw["detail"]["ModelApprovalStatus"] = status
-    event = parse_event(raw)
-    assert isinstance(event, ModelPackageStateChangeEvent)
-    return event
-
-
-def test_read_model_package_trusts_the_registry_not_the_event(stores: Stores) -> None:
-    arn = _register_package(stores)
-    state = read_model_package(
-        _package_event(arn, "Approved"), registry=SageMakerModelRegistry(stores.sagemaker)
-    )
-    assert state["approval_status"] == "PendingManualApproval"
-    assert state["event_approval_status"] == "Approved"
-    assert state["model_package_group_name"] == "churn"
-
-    stores.sagemaker.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Approved")
-    state = read_model_package(
-        _package_event(arn, "Approved"), registry=SageMakerModelRegistry(stores.sagemaker)
-    )
-    assert state["approval_status"] == "Approved"
-
-
-def test_read_model_package_unknown_package(stores: Stores) -> None:
-    arn = "arn:aws:sagemaker:us-east-1:123456789012:model-package/nope/7"
-    with pytest.raises(ModelPackageNotFound):
-        read_model_package(_package_event(arn, "Approved"), registry=SageMakerModelRegistry(stores.sagemaker))
 
 
 def test_identity_prefers_iam_then_profile_and_fails_closed() -> None:

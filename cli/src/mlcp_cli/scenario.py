@@ -45,14 +45,21 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from mlcp.audit import AuditTrail
+from mlcp.errors import SeparationOfDutiesViolation
 from mlcp_cli.emulator.runtime import LocalControlPlane, PumpReport
+from mlcp_cli.seeding import PackageSpec, deploy_champion, register_package
 
 ACTIONS = (
     "create_bucket",
     "put_object",
+    "publish_policy",
     "register_model_package",
     "approve_model_package",
     "reject_model_package",
+    "deploy_champion",
+    "tamper_artifact",
+    "decide_approval",
+    "wait",
     "put_event",
     "create_alarm",
     "set_alarm_state",
@@ -74,9 +81,14 @@ class Step(BaseModel):
     as_: str | None = Field(default=None, alias="as", min_length=1)
     create_bucket: dict[str, Any] | None = None
     put_object: dict[str, Any] | None = None
+    publish_policy: dict[str, Any] | None = None
     register_model_package: dict[str, Any] | None = None
     approve_model_package: dict[str, Any] | None = None
     reject_model_package: dict[str, Any] | None = None
+    deploy_champion: dict[str, Any] | None = None
+    tamper_artifact: dict[str, Any] | None = None
+    decide_approval: dict[str, Any] | None = None
+    wait: dict[str, Any] | None = None
     put_event: dict[str, Any] | None = None
     create_alarm: dict[str, Any] | None = None
     set_alarm_state: dict[str, Any] | None = None
@@ -106,6 +118,9 @@ class Scenario(BaseModel):
     name: str
     description: str = ""
     parameters: dict[str, str] = Field(default_factory=dict)
+    time_scale: float = Field(
+        default=3600.0, gt=0, description="simulated seconds per real second (waits, timeouts, `wait` steps)"
+    )
     steps: list[Step] = Field(min_length=1)
 
 
@@ -164,6 +179,11 @@ class ScenarioRunner:
             "create_bucket": self._create_bucket,
             "put_object": self._put_object,
             "register_model_package": self._register_model_package,
+            "publish_policy": self._publish_policy,
+            "deploy_champion": self._deploy_champion,
+            "tamper_artifact": self._tamper_artifact,
+            "decide_approval": self._decide_approval,
+            "wait": self._wait,
             "approve_model_package": lambda a: self._set_approval(a, "Approved"),
             "reject_model_package": lambda a: self._set_approval(a, "Rejected"),
             "put_event": self._put_event,
@@ -276,34 +296,75 @@ class ScenarioRunner:
         return f"s3://{args['bucket']}/{args['key']} ({len(data)} bytes, version {response.get('VersionId')})"
 
     def _register_model_package(self, args: dict[str, Any]) -> str:
-        sm = self._client("sagemaker")
-        group = args["group"]
-        existing = sm.list_model_package_groups(NameContains=group)["ModelPackageGroupSummaryList"]
-        if not any(g["ModelPackageGroupName"] == group for g in existing):
-            sm.create_model_package_group(ModelPackageGroupName=group)
-        image = args.get(
-            "image", "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost@sha256:" + "0" * 64
-        )
-        request: dict[str, Any] = {
-            "ModelPackageGroupName": group,
-            "ModelPackageDescription": args.get("description", "registered by the scenario"),
-            "ModelApprovalStatus": args.get("status", "PendingManualApproval"),
-            "InferenceSpecification": {
-                "Containers": [
-                    {
-                        "Image": image,
-                        "ModelDataUrl": args.get("model_data_url", f"s3://mlcp-models/{group}/model.tar.gz"),
-                    }
-                ],
-                "SupportedContentTypes": ["text/csv"],
-                "SupportedResponseMIMETypes": ["text/csv"],
-            },
-            "CustomerMetadataProperties": {k: str(v) for k, v in args.get("metadata", {}).items()},
-        }
-        if not request["CustomerMetadataProperties"]:
-            del request["CustomerMetadataProperties"]
-        arn = sm.create_model_package(**request)["ModelPackageArn"]
+        """Register as the reference pipeline does (artifact, SHA-256, reports, lineage); every
+        PackageSpec field can be overridden, e.g. ``metrics: {auc: 0.7}`` or ``wrong_sha256: true``."""
+        known = set(PackageSpec.__dataclass_fields__)
+        unknown = set(args) - known
+        if unknown:
+            raise ScenarioError(
+                f"register_model_package: unknown fields {sorted(unknown)}; known: {sorted(known)}"
+            )
+        spec = PackageSpec(**args)
+        arn = register_package(self._client("s3"), self._client("sagemaker"), spec)
         return f"model package {arn}"
+
+    def _publish_policy(self, args: dict[str, Any]) -> str:
+        from mlcp_cli.commands.policy import publish_policy
+
+        parameter = args.get("parameter") or self._template_parameter("PolicyParameterName")
+        version = publish_policy(self._client("ssm"), self.root / args["file"], parameter)
+        return f"policy {args['file']} -> ssm:{parameter} (version {version})"
+
+    def _template_parameter(self, name: str) -> str:
+        if name in self.cp.parameters:
+            return self.cp.parameters[name]
+        return str(self.cp.stack.template["Parameters"][name]["Default"])
+
+    def _deploy_champion(self, args: dict[str, Any]) -> str:
+        arn = self._package_arn(args)
+        deploy_champion(self._client("sagemaker"), args["endpoint"], arn)
+        return f"{arn} is in production on endpoint {args['endpoint']}"
+
+    def _tamper_artifact(self, args: dict[str, Any]) -> str:
+        arn = self._package_arn(args)
+        described = self._client("sagemaker").describe_model_package(ModelPackageName=arn)
+        url = described["InferenceSpecification"]["Containers"][0]["ModelDataUrl"]
+        bucket, key = url.removeprefix("s3://").split("/", 1)
+        self._client("s3").put_object(Bucket=bucket, Key=key, Body=b"a different model")
+        return f"{url} overwritten after registration"
+
+    def _decide_approval(self, args: dict[str, Any]) -> str:
+        from mlcp.adapters.state import ControlPlaneState
+        from mlcp_cli.commands.approvals import decide
+
+        arn = self._package_arn(args)
+        state_table = self.cp.stack.physical_id("ControlPlaneTable")
+        pending = [
+            a
+            for a in ControlPlaneState(state_table, self._client("dynamodb")).list_approvals()
+            if a.model_package_arn == arn
+        ]
+        if not pending:
+            raise ScenarioError(f"no pending approval for {arn}")
+        grant = args.get("decision", "grant") == "grant"
+        try:
+            decided = decide(
+                self._client,
+                pending[-1].approval_id,
+                grant=grant,
+                reason=str(args.get("reason", "decided in scenario")),
+                state_table=state_table,
+                audit_table=self.cp.stack.physical_id("AuditTable"),
+            )
+        except SeparationOfDutiesViolation as exc:
+            return f"refused: {exc}"
+        return f"approval {decided.approval_id}: {decided.status} by {decided.decided_by}"
+
+    def _wait(self, args: dict[str, Any]) -> str:
+        """Let simulated time pass (Wait states, task timeouts) at the scenario's time scale."""
+        seconds = float(args["seconds"])
+        time.sleep(seconds / self.cp.time_scale)
+        return f"{seconds:.0f} simulated seconds pass"
 
     def _package_arn(self, args: Mapping[str, Any]) -> str:
         if "arn" in args:
@@ -388,7 +449,7 @@ class ScenarioRunner:
 
     def _expect_audit(self, spec: dict[str, Any]) -> None:
         stream = spec["stream"]
-        actions = [record.action for record in self.audit.read(stream)]
+        actions = [str(record.action) for record in self.audit.read(stream)]
         wanted = list(spec.get("actions", []))
         if actions != wanted:
             self.result.failures.append(f"audit stream {stream}: expected {wanted}, found {actions}")

@@ -44,3 +44,12 @@ class TrainingDataConfig(_EnvConfig):
 
     bucket: str = Field(alias="MLCP_TRAINING_DATA_BUCKET", min_length=3)
     prefix: str = Field(alias="MLCP_TRAINING_DATA_PREFIX", default="")
+
+
+class GovernanceConfig(_EnvConfig):
+    """Where the policy, gate reports, control-plane state and approvers' topic are."""
+
+    state_table: str = Field(alias="MLCP_STATE_TABLE", min_length=3)
+    policy_parameter: str | None = Field(alias="MLCP_POLICY_PARAMETER", default=None)
+    reports_bucket: str | None = Field(alias="MLCP_REPORTS_BUCKET", default=None)
+    approvals_topic_arn: str | None = Field(alias="MLCP_APPROVALS_TOPIC_ARN", default=None)

@@ -5,17 +5,20 @@ way an entry point turns a raw event into a model or a rejection.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
 
 from mlcp.adapters import clients
 from mlcp.adapters.parking import SqsParking
 from mlcp.audit import AuditTrail
-from mlcp.config import CoreConfig
+from mlcp.config import CoreConfig, GovernanceConfig
 from mlcp.errors import InvalidEvent
 from mlcp.events import ControlPlaneEvent, parse_event
 from mlcp.usecases.reject_event import reject_event
+
+if TYPE_CHECKING:
+    from mlcp.usecases.approval import ApprovalDeps
 
 #: How long Powertools remembers a completed invocation: the rules' maximum event age.
 IDEMPOTENCY_WINDOW_SECONDS = 6 * 3600
@@ -61,3 +64,35 @@ class Runtime:
 def _detail_type(model: type[Any]) -> str:
     field = model.model_fields["detail_type"]
     return str(field.annotation.__args__[0]) if hasattr(field.annotation, "__args__") else model.__name__
+
+
+def governance_deps(audit: AuditTrail, config: GovernanceConfig | None = None) -> ApprovalDeps:
+    """The adapters of the governance use cases, from the function's environment."""
+    from mlcp.adapters.notify import ApproverNotifier
+    from mlcp.adapters.registry import SageMakerModelRegistry
+    from mlcp.adapters.reports import ReportWriter
+    from mlcp.adapters.state import ControlPlaneState
+    from mlcp.policy import PolicyStore
+    from mlcp.usecases.approval import ApprovalDeps
+    from mlcp.usecases.gating import GatingDeps
+
+    settings = config or GovernanceConfig.from_env()
+    gating = GatingDeps(
+        registry=SageMakerModelRegistry(),
+        policies=PolicyStore(settings.policy_parameter) if settings.policy_parameter else _NoPolicy(),
+        reports=ReportWriter(settings.reports_bucket or ""),
+        audit=audit,
+        s3=clients.s3(),
+        sagemaker=clients.sagemaker(),
+    )
+    notifier = ApproverNotifier(settings.approvals_topic_arn) if settings.approvals_topic_arn else None
+    return ApprovalDeps(gating=gating, state=ControlPlaneState(settings.state_table), notifier=notifier)
+
+
+class _NoPolicy:
+    """For functions that never evaluate gates: asking them to is a wiring bug."""
+
+    def get(self) -> Any:
+        from mlcp.errors import ConfigurationError
+
+        raise ConfigurationError("MLCP_POLICY_PARAMETER is not set for this function")

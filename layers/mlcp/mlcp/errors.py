@@ -28,3 +28,15 @@ class AuditConflict(ControlPlaneError):
 
 class ConfigurationError(ControlPlaneError):
     """The function's environment does not carry the configuration it needs."""
+
+
+class ApprovalDenied(ControlPlaneError):
+    """A human denied a pending approval (the deployment workflow's task fails with this name)."""
+
+
+class SeparationOfDutiesViolation(ControlPlaneError):
+    """The approver is the package's creator, or either identity is unknown (fails closed)."""
+
+
+class ApprovalNotPending(ControlPlaneError):
+    """The approval was already decided, expired, or does not exist."""

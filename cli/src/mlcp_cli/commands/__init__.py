@@ -6,8 +6,15 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from mlcp_cli.commands import asl, audit, events, local, policy
+from mlcp_cli.commands import approvals, asl, audit, events, local, policy
 
 Registrar = Callable[["argparse._SubParsersAction[Any]"], None]
 
-REGISTRARS: list[Registrar] = [events.register, audit.register, local.register, asl.register, policy.register]
+REGISTRARS: list[Registrar] = [
+    events.register,
+    audit.register,
+    policy.register,
+    approvals.register,
+    local.register,
+    asl.register,
+]

@@ -421,6 +421,7 @@ class Deliveries:
 class _State:
     registry: FunctionRegistry
     deliveries: Deliveries
+    time_scale: float = 1.0
 
 
 class _Installation:
@@ -471,11 +472,18 @@ class GapFills:
         self.uninstall()
 
 
-def install_gap_fills(registry: FunctionRegistry, deliveries: Deliveries | None = None) -> GapFills:
-    """Apply every fill (once; later calls only swap in the given registry and deliveries)."""
+def install_gap_fills(
+    registry: FunctionRegistry, deliveries: Deliveries | None = None, *, time_scale: float = 1.0
+) -> GapFills:
+    """Apply every fill (once; later calls only swap in the given registry, deliveries and clock).
+
+    ``time_scale``: simulated seconds per real second for Step Functions waits and timeouts
+    (3600: an hour-long approval timeout fires after one second)."""
+    if time_scale <= 0:
+        raise ValueError("time_scale must be positive")
     deliveries = deliveries if deliveries is not None else Deliveries()
     with _INSTALL.lock:
-        _INSTALL.active = _State(registry, deliveries)
+        _INSTALL.active = _State(registry, deliveries, time_scale)
         if _INSTALL.count == 0:
             for owner, name, replacement in _patches():
                 _INSTALL.originals.append((owner, name, owner.__dict__[name]))
@@ -513,6 +521,8 @@ def _patches() -> list[tuple[Any, str, Any]]:
     from moto.sagemaker.models import SageMakerModelBackend
     from moto.sagemaker.responses import SageMakerResponse
     from moto.stepfunctions.models import StateMachine
+    from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import Timeout
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
     from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
     from moto.sts.models import STSBackend
 
@@ -524,11 +534,14 @@ def _patches() -> list[tuple[Any, str, Any]]:
         (cfn_parsing, "resource_class_from_type", fill_cfn_resource_class_from_type),
         (SageMakerModelBackend, "create_model_package", fill_sagemaker_create_model_package),
         (SageMakerModelBackend, "update_model_package", fill_sagemaker_update_model_package),
+        (SageMakerModelBackend, "_get_resource_from_arn", fill_sagemaker_versioned_package_arn),
         (SageMakerResponse, "create_model_package", fill_sagemaker_create_model_package_caller),
         (SageMakerResponse, "update_model_package", fill_sagemaker_update_model_package_caller),
         (STSBackend, "get_caller_identity", fill_sts_get_caller_identity),
         (CloudWatchBackend, "set_alarm_state", fill_cloudwatch_set_alarm_state),
         (ExecutionWorker, "_get_evaluation_environment", fill_sfn_start_time_iso),
+        (Timeout, "_eval_body", fill_sfn_scaled_timeout),
+        (WaitFunction, "_wait_interval", fill_sfn_scaled_wait),
         (
             events_utils,
             "_BASE_EVENT_MESSAGE",
@@ -1084,6 +1097,27 @@ def fill_sagemaker_create_model_package(self: Any, *args: Any, **kwargs: Any) ->
     return arn
 
 
+def fill_sagemaker_versioned_package_arn(self: Any, arn: str) -> Any:
+    """Tags of a versioned model package.
+
+    AWS: ListTags / AddTags / DeleteTags take a versioned model package ARN
+    (``...:model-package/<group>/<version>``). moto 5.2.5: splits the resource part on "/" into
+    exactly two names and fails with "too many values to unpack". Fill: look the package up by its
+    ARN (with an empty tag list where moto keeps None); other ARNs keep moto's behaviour.
+    """
+    resource = arn.rsplit(":", maxsplit=1)[-1]
+    if resource.startswith("model-package/") and resource.count("/") == 2:
+        from moto.sagemaker.exceptions import ValidationError
+
+        for package in self.model_packages.values():
+            if package.arn == arn:
+                if package.tags is None:  # moto leaves it None when created without tags
+                    package.tags = []
+                return package
+        raise ValidationError(message=f"Could not find model package {arn}")
+    return _call_original(type(self), "_get_resource_from_arn", self, arn)
+
+
 def fill_sagemaker_update_model_package(
     self: Any,
     model_package_arn: str,
@@ -1366,3 +1400,43 @@ def stamp_model_package_caller(package: Any, *, created: bool) -> None:
         package.last_modified_by = copy.deepcopy(package.created_by)
     else:
         package.last_modified_by = {**(package.last_modified_by or {}), "IamIdentity": dict(identity)}
+
+
+# --------------------------------------------------------------------------------------------
+# h. Simulated time for Step Functions waits and timeouts
+# --------------------------------------------------------------------------------------------
+
+
+def _time_scale() -> float:
+    state = _INSTALL.active
+    return state.time_scale if state is not None else 1.0
+
+
+def fill_sfn_scaled_timeout(self: Any, env: Any) -> None:
+    """TimeoutSeconds / TimeoutSecondsPath / HeartbeatSeconds on a simulated clock.
+
+    AWS: a task's timeout fires after that many real seconds (an approval may wait 48 h).
+    moto 5.2.5: the same, in wall-clock time, so a timeout path cannot be exercised locally.
+    Fill: divide explicit timeouts by the emulator's ``time_scale`` (default 1: unchanged);
+    the implicit default timeout is left alone.
+    """
+    seconds = self._eval_seconds(env=env)
+    scale = _time_scale()
+    if scale != 1.0 and not self.is_default_value():
+        seconds = max(0.05, seconds / scale)
+    env.stack.append(seconds)
+
+
+def fill_sfn_scaled_wait(self: Any, env: Any, wait_seconds: float) -> None:
+    """Wait states on the simulated clock.
+
+    AWS: a Wait state pauses that many seconds. moto 5.2.5: sleeps in wall-clock time (and its
+    re-entry loop truncates to whole seconds, so fractional waits would never end). Fill: wait
+    ``wait_seconds / time_scale`` real seconds, returning early when the execution stops.
+    """
+    deadline = time.monotonic() + max(0.0, wait_seconds) / _time_scale()
+    while env.is_running():
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return
+        env.program_state_event.wait(remaining)

@@ -98,8 +98,10 @@ class LocalControlPlane:
         parameters: dict[str, str] | None = None,
         region: str = "us-east-1",
         stack_name: str = DEFAULT_STACK_NAME,
+        time_scale: float = 1.0,
     ) -> None:
         self.template_path = Path(template_path)
+        self.time_scale = time_scale
         self.parameters = dict(parameters or {})
         self.region = region
         self.stack_name = stack_name
@@ -110,7 +112,7 @@ class LocalControlPlane:
         self._fills: GapFills | None = None
         self._session: boto3.Session | None = None
         self._stack: LocalStack | None = None
-        self._seen_executions: set[str] = set()
+        self._reported: dict[str, str] = {}
         self._principals: dict[str, boto3.Session] = {}
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -124,7 +126,7 @@ class LocalControlPlane:
         try:
             self._mock = mock_aws(config=MOTO_CONFIG)  # type: ignore[call-overload]
             self._mock.start()
-            self._fills = install_gap_fills(self.registry, self.deliveries)
+            self._fills = install_gap_fills(self.registry, self.deliveries, time_scale=self.time_scale)
             self._session = boto3.Session(region_name=self.region)
             self._stack = deploy_local_stack(
                 self.template_path, self.parameters, self._session, self.registry, self.stack_name
@@ -283,7 +285,9 @@ class LocalControlPlane:
 
     def pump(self, timeout: float = 30.0) -> PumpReport:
         """Deliver queued EventBridge deliveries and async invocations and wait for running
-        executions to finish, repeatedly, until nothing is pending or running."""
+        executions to finish, repeatedly, until nothing is pending or running. An execution parked
+        on a task token (waiting for a human) counts as idle; the report lists each execution whose
+        status changed since the last pump."""
         deadline = time.monotonic() + timeout
         log_start = len(self.deliveries.log)
         report = PumpReport()
@@ -297,8 +301,9 @@ class LocalControlPlane:
             time.sleep(0.005)
         report.deliveries = self.deliveries.log[log_start:]
         for execution in self.executions():
-            if execution["executionArn"] not in self._seen_executions:
-                self._seen_executions.add(execution["executionArn"])
+            arn, status = execution["executionArn"], execution["status"]
+            if self._reported.get(arn) != status:
+                self._reported[arn] = status
                 report.executions.append(execution)
         return report
 
@@ -310,5 +315,19 @@ class LocalControlPlane:
             execution.execution_arn
             for machine in backend.state_machines
             for execution in machine.executions
-            if execution.status == "RUNNING"
+            if execution.status == "RUNNING" and not self.waits_for_task_token(execution.execution_arn)
         ]
+
+    def waits_for_task_token(self, execution_arn: str) -> bool:
+        """Whether the execution is parked on a ``.waitForTaskToken`` task (waiting for a callback)."""
+        # moto ignores reverseOrder: read the history and walk it backwards.
+        history = self.client("stepfunctions").get_execution_history(
+            executionArn=execution_arn, maxResults=1000
+        )["events"]
+        for event in reversed(history):
+            if event["type"] == "TaskSubmitted":
+                return "waitForTaskToken" in event.get("taskSubmittedEventDetails", {}).get("resource", "")
+            if event["type"] in {"TaskScheduled", "TaskStarted"}:
+                continue
+            return False
+        return False

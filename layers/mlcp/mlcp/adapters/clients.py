@@ -12,7 +12,11 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sagemaker import SageMakerClient
+    from mypy_boto3_sns import SNSClient
     from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_ssm import SSMClient
+    from mypy_boto3_stepfunctions import SFNClient
+    from mypy_boto3_sts import STSClient
 
 # Standard retry mode: exponential backoff with jitter on throttling and 5xx, bounded attempts.
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=20)
@@ -44,6 +48,30 @@ def sagemaker() -> SageMakerClient:
 def sqs() -> SQSClient:
     """The SQS client of this execution environment."""
     client: SQSClient = _client("sqs")
+    return client
+
+
+def sns() -> SNSClient:
+    """The SNS client of this execution environment."""
+    client: SNSClient = _client("sns")
+    return client
+
+
+def stepfunctions() -> SFNClient:
+    """The Step Functions client of this execution environment."""
+    client: SFNClient = _client("stepfunctions")
+    return client
+
+
+def ssm() -> SSMClient:
+    """The SSM client of this execution environment."""
+    client: SSMClient = _client("ssm")
+    return client
+
+
+def sts() -> STSClient:
+    """The STS client of this execution environment."""
+    client: STSClient = _client("sts")
     return client
 
 

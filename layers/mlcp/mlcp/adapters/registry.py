@@ -60,22 +60,45 @@ class SageMakerModelRegistry:
     def __init__(self, client: SageMakerClient | None = None) -> None:
         self._client = client or clients.sagemaker()
 
-    def describe(self, model_package_arn: str) -> ModelPackageState:
-        """The package's current state; ModelPackageNotFound when SageMaker does not know it."""
+    def describe_raw(self, model_package_arn: str) -> dict[str, Any]:
+        """DescribeModelPackage's response; ModelPackageNotFound when SageMaker does not know it."""
         try:
-            raw = self._client.describe_model_package(ModelPackageName=model_package_arn)
+            return dict(self._client.describe_model_package(ModelPackageName=model_package_arn))
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ValidationException":
                 raise ModelPackageNotFound(f"{model_package_arn}: {exc}") from exc
             raise
+
+    def tags(self, model_package_arn: str) -> dict[str, str]:
+        """The package's tags (its group's tags when the versioned ARN takes none)."""
+        tags: dict[str, str] = {}
+        try:
+            paginator = self._client.get_paginator("list_tags")
+            for page in paginator.paginate(ResourceArn=model_package_arn):
+                tags.update({t["Key"]: t["Value"] for t in page.get("Tags", [])})
+        except ClientError:
+            return {}
+        return tags
+
+    def set_status(self, model_package_arn: str, status: str, description: str) -> None:
+        """Set the approval status with a description (SageMaker keeps at most 1024 characters)."""
+        self._client.update_model_package(
+            ModelPackageArn=model_package_arn,
+            ModelApprovalStatus=status,  # type: ignore[arg-type]
+            ApprovalDescription=description[:1024],
+        )
+
+    def describe(self, model_package_arn: str) -> ModelPackageState:
+        """The package's current state; ModelPackageNotFound when SageMaker does not know it."""
+        raw = self.describe_raw(model_package_arn)
         creation_time = _iso(raw["CreationTime"])
         return ModelPackageState(
             model_package_arn=raw["ModelPackageArn"],
             model_package_group_name=raw.get("ModelPackageGroupName", ""),
             model_package_version=int(raw.get("ModelPackageVersion", 0)),
             approval_status=raw.get("ModelApprovalStatus", "PendingManualApproval"),
-            created_by=identity_of(raw.get("CreatedBy")),  # type: ignore[arg-type]
-            last_modified_by=identity_of(raw.get("LastModifiedBy")),  # type: ignore[arg-type]
+            created_by=identity_of(raw.get("CreatedBy")),
+            last_modified_by=identity_of(raw.get("LastModifiedBy")),
             creation_time=creation_time,
             last_modified_time=_iso(raw["LastModifiedTime"]) if "LastModifiedTime" in raw else creation_time,
             approval_description=raw.get("ApprovalDescription"),

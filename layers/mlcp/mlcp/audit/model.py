@@ -71,6 +71,7 @@ class AuditAction(StrEnum):
     APPROVAL_REQUESTED = "approval.requested"
     APPROVAL_GRANTED = "approval.granted"
     APPROVAL_DENIED = "approval.denied"
+    APPROVAL_BLOCKED = "approval.blocked"
     DEPLOYMENT_STARTED = "deployment.started"
     DEPLOYMENT_PROMOTED = "deployment.promoted"
     DEPLOYMENT_ROLLED_BACK = "deployment.rolled_back"

@@ -1,0 +1,145 @@
+"""`mlcp approvals list`, `mlcp approve ID --reason ...`, `mlcp reject ID --reason ...`.
+
+The caller's identity comes from STS (never from a flag): separation of duties holds for the CLI
+exactly as it does for the registry. Tables default to $MLCP_STATE_TABLE and $MLCP_AUDIT_TABLE
+(the stack's ControlPlaneTableName and AuditTableName outputs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+from mlcp.adapters.registry import SageMakerModelRegistry
+from mlcp.adapters.reports import ReportWriter
+from mlcp.adapters.state import ControlPlaneState, PendingApproval
+from mlcp.audit import AuditTrail
+from mlcp.errors import ApprovalNotPending, SeparationOfDutiesViolation
+from mlcp.usecases.approval import ApprovalDeps, caller_identity, decide_approval, expires_in
+from mlcp.usecases.gating import GatingDeps
+
+
+class _NoPolicy:
+    def get(self) -> Any:
+        raise RuntimeError("a human decision does not evaluate gates")
+
+
+def approval_deps(client: Any, *, state_table: str, audit_table: str) -> ApprovalDeps:
+    """The governance adapters for an operator: ``client(service)`` makes boto3 clients."""
+    gating = GatingDeps(
+        registry=SageMakerModelRegistry(client("sagemaker")),
+        policies=_NoPolicy(),
+        reports=ReportWriter("", client("s3")),
+        audit=AuditTrail(audit_table, client=client("dynamodb")),
+        s3=client("s3"),
+        sagemaker=client("sagemaker"),
+    )
+    return ApprovalDeps(gating=gating, state=ControlPlaneState(state_table, client("dynamodb")))
+
+
+def decide(
+    client: Any, approval_id: str, *, grant: bool, reason: str, state_table: str, audit_table: str
+) -> PendingApproval:
+    """Grant or deny a pending approval as whoever ``client``'s credentials belong to."""
+    deps = approval_deps(client, state_table=state_table, audit_table=audit_table)
+    return decide_approval(
+        approval_id,
+        grant=grant,
+        reason=reason,
+        identity=caller_identity(client("sts")),
+        deps=deps,
+        callbacks=client("stepfunctions"),
+    )
+
+
+def write_approvals(approvals: list[PendingApproval], out: TextIO, *, as_json: bool) -> None:
+    now = datetime.now(UTC)
+    if as_json:
+        for approval in approvals:
+            out.write(json.dumps(approval.model_dump(mode="json"), sort_keys=True) + "\n")
+        return
+    if not approvals:
+        out.write("no approvals\n")
+        return
+    for a in approvals:
+        left = expires_in(a, now)
+        due = f"expires in {left.total_seconds() / 3600:.1f} h" if a.status == "pending" else a.status
+        out.write(
+            f"{a.approval_id}  {a.group} v{a.version}  tier {a.tier}  {due}  created by {a.created_by}\n"
+        )
+        for reason in a.reasons:
+            out.write(f"    - {reason}\n")
+        if a.report_uri:
+            out.write(f"    report {a.report_uri}\n")
+
+
+def _tables(args: argparse.Namespace) -> tuple[str, str] | None:
+    state = args.state_table or os.environ.get("MLCP_STATE_TABLE")
+    audit = args.audit_table or os.environ.get("MLCP_AUDIT_TABLE")
+    if not state or not audit:
+        sys.stderr.write(
+            "the control-plane and audit tables are unknown: --state-table/--audit-table or MLCP_*\n"
+        )
+        return None
+    return state, audit
+
+
+def _client(service: str) -> Any:
+    import boto3
+
+    return boto3.client(service)  # type: ignore[call-overload]
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    tables = _tables(args)
+    if tables is None:
+        return 2
+    state = ControlPlaneState(tables[0], _client("dynamodb"))
+    write_approvals(state.list_approvals(None if args.all else "pending"), sys.stdout, as_json=args.json)
+    return 0
+
+
+def _cmd_decide(args: argparse.Namespace, *, grant: bool) -> int:
+    tables = _tables(args)
+    if tables is None:
+        return 2
+    try:
+        decided = decide(
+            _client,
+            args.approval_id,
+            grant=grant,
+            reason=args.reason,
+            state_table=tables[0],
+            audit_table=tables[1],
+        )
+    except (ApprovalNotPending, SeparationOfDutiesViolation) as exc:
+        sys.stderr.write(f"refused: {exc}\n")
+        return 1
+    sys.stdout.write(f"{decided.approval_id}: {decided.status} by {decided.decided_by}\n")
+    return 0
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--state-table", help="ControlPlaneTableName output (default $MLCP_STATE_TABLE)")
+    parser.add_argument("--audit-table", help="AuditTableName output (default $MLCP_AUDIT_TABLE)")
+
+
+def register(subparsers: argparse._SubParsersAction[Any]) -> None:
+    approvals = subparsers.add_parser("approvals", help="human approvals the deployment workflow waits for")
+    sub = approvals.add_subparsers(dest="approvals_command", required=True)
+    listing = sub.add_parser("list", help="pending approvals, oldest first")
+    listing.add_argument("--all", action="store_true", help="also decided and expired ones")
+    listing.add_argument("--json", action="store_true")
+    _common(listing)
+    listing.set_defaults(func=_cmd_list)
+
+    for name, grant, text in (("approve", True, "grant"), ("reject", False, "deny")):
+        parser = subparsers.add_parser(name, help=f"{text} a pending approval as the caller (STS identity)")
+        parser.add_argument("approval_id")
+        parser.add_argument("--reason", required=True, help="why; recorded in the audit trail")
+        _common(parser)
+        parser.set_defaults(func=lambda args, grant=grant: _cmd_decide(args, grant=grant))

@@ -1,0 +1,194 @@
+"""The control-plane state table: pending human approvals and the last approval status seen per
+model package (to tell a real approval from a metadata update of an approved package)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+from pydantic import BaseModel, ConfigDict
+
+from mlcp.adapters import clients
+from mlcp.errors import ApprovalNotPending
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+APPROVAL_SK = "approval"
+STATUS_SK = "status"
+
+
+class PendingApproval(BaseModel):
+    """A human approval the deployment workflow waits for."""
+
+    model_config = ConfigDict(frozen=True)
+
+    approval_id: str
+    model_package_arn: str
+    group: str
+    version: int
+    created_by: str
+    tier: str
+    status: str
+    requested_at: str
+    expires_at: str
+    report_uri: str | None = None
+    reasons: list[str] = []
+    execution: str | None = None
+    decided_by: str | None = None
+    decided_at: str | None = None
+    reason: str | None = None
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def _is_conditional_failure(exc: ClientError) -> bool:
+    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+class ControlPlaneState:
+    """DynamoDB-backed state (keys ``pk``/``sk``); every write is conditional."""
+
+    def __init__(self, table_name: str, client: DynamoDBClient | None = None) -> None:
+        self.table_name = table_name
+        self._client = client or clients.dynamodb()
+
+    # ------------------------------------------------------------ package status
+
+    def record_status(self, model_package_arn: str, status: str, last_modified_time: str) -> bool:
+        """Remember ``status`` as of ``last_modified_time``; False if a newer one is already known
+        (events arrive out of order: an older status never overwrites a newer one)."""
+        try:
+            self._client.update_item(
+                TableName=self.table_name,
+                Key={"pk": {"S": f"package#{model_package_arn}"}, "sk": {"S": STATUS_SK}},
+                UpdateExpression="SET #status = :status, last_modified_time = :lmt",
+                ConditionExpression="attribute_not_exists(pk) OR last_modified_time <= :lmt",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={":status": {"S": status}, ":lmt": {"S": last_modified_time}},
+            )
+        except ClientError as exc:
+            if _is_conditional_failure(exc):
+                return False
+            raise
+        return True
+
+    def claim_approval_transition(
+        self, model_package_arn: str, last_modified_time: str, execution: str
+    ) -> bool:
+        """True when the package's Approved status as of ``last_modified_time`` is a transition this
+        ``execution`` owns: the last status seen was not Approved, or this execution claimed this very
+        approval before (a retry or redrive). False for a metadata update of an approved package and
+        for a second execution started by a redelivered event."""
+        try:
+            self._client.update_item(
+                TableName=self.table_name,
+                Key={"pk": {"S": f"package#{model_package_arn}"}, "sk": {"S": STATUS_SK}},
+                UpdateExpression=(
+                    "SET #status = :approved, last_modified_time = :lmt, approved_at = :lmt, execution = :exec"
+                ),
+                ConditionExpression=(
+                    "attribute_not_exists(pk) OR (#status <> :approved AND last_modified_time <= :lmt) "
+                    "OR (approved_at = :lmt AND execution = :exec)"
+                ),
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":approved": {"S": "Approved"},
+                    ":lmt": {"S": last_modified_time},
+                    ":exec": {"S": execution},
+                },
+            )
+        except ClientError as exc:
+            if _is_conditional_failure(exc):
+                return False
+            raise
+        return True
+
+    # ------------------------------------------------------------ pending approvals
+
+    def put_pending_approval(self, approval: PendingApproval, task_token: str) -> bool:
+        """Store a pending approval with its task token; False if it exists (a retried request)."""
+        item: dict[str, Any] = {
+            "pk": {"S": f"approval#{approval.approval_id}"},
+            "sk": {"S": APPROVAL_SK},
+            "task_token": {"S": task_token},
+            "body": {"S": approval.model_dump_json()},
+            "status": {"S": approval.status},
+        }
+        try:
+            self._client.put_item(
+                TableName=self.table_name,
+                Item=item,
+                ConditionExpression="attribute_not_exists(pk) OR #status = :pending",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={":pending": {"S": "pending"}},
+            )
+        except ClientError as exc:
+            if _is_conditional_failure(exc):
+                return False
+            raise
+        return True
+
+    def get_approval(self, approval_id: str) -> tuple[PendingApproval, str] | None:
+        """The approval and its task token."""
+        item = self._client.get_item(
+            TableName=self.table_name,
+            Key={"pk": {"S": f"approval#{approval_id}"}, "sk": {"S": APPROVAL_SK}},
+            ConsistentRead=True,
+        ).get("Item")
+        if item is None:
+            return None
+        return self._approval(item), item["task_token"]["S"]
+
+    def list_approvals(self, status: str | None = "pending") -> list[PendingApproval]:
+        """Approvals, oldest request first (a scan: the table holds little besides them)."""
+        found: list[PendingApproval] = []
+        paginator = self._client.get_paginator("scan")
+        for page in paginator.paginate(
+            TableName=self.table_name,
+            FilterExpression="sk = :sk",
+            ExpressionAttributeValues={":sk": {"S": APPROVAL_SK}},
+        ):
+            found.extend(self._approval(item) for item in page.get("Items", []))
+        if status is not None:
+            found = [a for a in found if a.status == status]
+        return sorted(found, key=lambda a: a.requested_at)
+
+    def decide(self, approval_id: str, status: str, decided_by: str, reason: str) -> PendingApproval:
+        """Move a pending approval to ``status`` (granted|denied); ApprovalNotPending otherwise."""
+        current = self.get_approval(approval_id)
+        if current is None:
+            raise ApprovalNotPending(f"no approval {approval_id!r}")
+        approval, _ = current
+        decided = approval.model_copy(
+            update={"status": status, "decided_by": decided_by, "decided_at": _now(), "reason": reason}
+        )
+        try:
+            self._client.update_item(
+                TableName=self.table_name,
+                Key={"pk": {"S": f"approval#{approval_id}"}, "sk": {"S": APPROVAL_SK}},
+                UpdateExpression="SET #status = :status, body = :body",
+                ConditionExpression="#status = :pending",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":status": {"S": status},
+                    ":pending": {"S": "pending"},
+                    ":body": {"S": decided.model_dump_json()},
+                },
+            )
+        except ClientError as exc:
+            if _is_conditional_failure(exc):
+                latest = self.get_approval(approval_id)
+                state = latest[0].status if latest else "gone"
+                raise ApprovalNotPending(f"approval {approval_id!r} is {state}, not pending") from exc
+            raise
+        return decided
+
+    @staticmethod
+    def _approval(item: dict[str, Any]) -> PendingApproval:
+        approval = PendingApproval.model_validate_json(item["body"]["S"])
+        # The status attribute is authoritative (the workflow's timeout path updates only it).
+        return approval.model_copy(update={"status": item["status"]["S"]})

@@ -1,0 +1,373 @@
+"""The approval side of governance: registration decisions, verifying an approval, waiting for a
+human, rejecting, and a human's decision on a pending approval.
+
+Every decision reads the registry first (an event is a hint, never proof) and writes its audit record.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal, Protocol
+
+from mlcp.adapters.state import ControlPlaneState, PendingApproval
+from mlcp.audit import AuditAction
+from mlcp.errors import ApprovalDenied, SeparationOfDutiesViolation
+from mlcp.events import ModelPackageStateChangeEvent
+from mlcp.gates.evaluate import same_identity
+from mlcp.gates.model import Candidate
+from mlcp.observability import MetricUnit, logger, metrics
+from mlcp.usecases.gating import Gated, GatingDeps, approval_id_for, evaluate_candidate, read_candidate
+
+Outcome = Literal["proceed", "needs_human", "reject", "ignore"]
+UNKNOWN = "unknown"
+
+
+class Notifier(Protocol):
+    def notify(self, subject: str, message: dict[str, Any]) -> str: ...
+
+
+class TaskCallbacks(Protocol):
+    def send_task_success(self, *, taskToken: str, output: str) -> Any: ...
+
+    def send_task_failure(self, *, taskToken: str, error: str, cause: str) -> Any: ...
+
+
+@dataclass
+class ApprovalDeps:
+    gating: GatingDeps
+    state: ControlPlaneState
+    notifier: Notifier | None = None
+
+
+def package_summary(candidate: Candidate, last_modified_time: str) -> dict[str, Any]:
+    """The package as the workflow carries it between states."""
+    return {
+        "arn": candidate.arn,
+        "group": candidate.group,
+        "version": candidate.version,
+        "approval_status": candidate.approval_status,
+        "created_by": candidate.created_by,
+        "last_modified_by": candidate.last_modified_by,
+        "last_modified_time": last_modified_time,
+    }
+
+
+def _stream(group: str) -> str:
+    return f"group#{group}"
+
+
+# ---------------------------------------------------------------------------- registration
+
+
+def handle_package_status(event: ModelPackageStateChangeEvent, deps: ApprovalDeps) -> dict[str, Any]:
+    """A package registered (PendingManualApproval) or rejected: act on what the registry says now."""
+    candidate, modified = read_candidate(event.model_package_arn, deps.gating)
+    status = candidate.approval_status
+    if status == "Rejected":
+        return record_rejection(candidate, modified, event_id=event.id, deps=deps)
+    if status != "PendingManualApproval":
+        deps.gating.audit.append(
+            stream=_stream(candidate.group),
+            action=AuditAction.EVENT_IGNORED,
+            actor="mlcp",
+            subject=candidate.arn,
+            evidence={
+                "reason": f"the registry says {status}, not PendingManualApproval",
+                "event_status": event.approval_status,
+            },
+            decision_id=f"event.ignored:{candidate.arn}:{status}:{modified}",
+            event_id=event.id,
+        )
+        return {"outcome": "ignore", "status": status}
+    deps.state.record_status(candidate.arn, status, modified)
+    return evaluate_registration(candidate, modified, event_id=event.id, deps=deps)
+
+
+def evaluate_registration(
+    candidate: Candidate, modified: str, *, event_id: str | None, deps: ApprovalDeps
+) -> dict[str, Any]:
+    """Gates for a new package: auto-approve, reject, or leave pending and ask approvers."""
+    gated = evaluate_candidate(candidate, modified, approver=None, event_id=event_id, deps=deps.gating)
+    registry = deps.gating.registry
+    if gated.decision == "approve":
+        registry.set_status(
+            candidate.arn,
+            "Approved",
+            f"mlcp: auto-approved, every gate of tier {gated.tier_name} passed; report {gated.report_uri}",
+        )
+        metrics.add_metric(name="PackagesAutoApproved", unit=MetricUnit.Count, value=1)
+        return {"outcome": "approve", "report_uri": gated.report_uri}
+    if gated.decision == "reject":
+        reject_package(
+            package_summary(candidate, modified),
+            gated.reasons,
+            decided_by="mlcp",
+            report_uri=gated.report_uri,
+            event_id=event_id,
+            deps=deps,
+        )
+        return {"outcome": "reject", "reasons": gated.reasons, "report_uri": gated.report_uri}
+    _ask_approvers(gated, event_id=event_id, deps=deps, approval_id=None)
+    return {"outcome": "needs_human", "reasons": gated.reasons, "report_uri": gated.report_uri}
+
+
+def record_rejection(
+    candidate: Candidate, modified: str, *, event_id: str | None, deps: ApprovalDeps
+) -> dict[str, Any]:
+    """A package is Rejected in the registry (by mlcp or by a person): remember and audit it once."""
+    deps.state.record_status(candidate.arn, "Rejected", modified)
+    raw = deps.gating.registry.describe_raw(candidate.arn)
+    deps.gating.audit.append(
+        stream=_stream(candidate.group),
+        action=AuditAction.PACKAGE_REJECTED,
+        actor=candidate.last_modified_by,
+        subject=candidate.arn,
+        evidence={"approval_description": raw.get("ApprovalDescription"), "version": candidate.version},
+        decision_id=f"package.rejected:{candidate.arn}:{modified}",
+        event_id=event_id,
+    )
+    return {"outcome": "rejected"}
+
+
+def _ask_approvers(
+    gated: Gated, *, event_id: str | None, deps: ApprovalDeps, approval_id: str | None
+) -> None:
+    candidate = gated.candidate
+    channel = "mlcp approve" if approval_id else "SageMaker Model Registry"
+    message = {
+        "kind": "approval",
+        "model_package_arn": candidate.arn,
+        "group": candidate.group,
+        "version": candidate.version,
+        "tier": gated.tier_name,
+        "reasons": gated.reasons,
+        "report_uri": gated.report_uri,
+        "approval_id": approval_id,
+        "how": f"approve in the {channel}"
+        + (f": mlcp approve {approval_id} --reason ..." if approval_id else ""),
+    }
+    if deps.notifier is not None:
+        deps.notifier.notify(f"mlcp: {candidate.group} v{candidate.version} needs an approver", message)
+    deps.gating.audit.append(
+        stream=_stream(candidate.group),
+        action=AuditAction.APPROVAL_REQUESTED,
+        actor="mlcp",
+        subject=candidate.arn,
+        evidence={k: v for k, v in message.items() if k != "kind"},
+        decision_id=f"approval.requested:{candidate.arn}:{gated.last_modified_time}:{approval_id or 'registry'}",
+        event_id=event_id,
+    )
+
+
+# ---------------------------------------------------------------------------- approval flow
+
+
+def verify_approval(
+    event: ModelPackageStateChangeEvent, *, execution: str, deps: ApprovalDeps
+) -> dict[str, Any]:
+    """Decide what the deployment workflow does with an "Approved" event.
+
+    ``ignore`` unless the registry says Approved and this is a real transition owned by this
+    execution; otherwise the gates run again (approval cannot bypass a hard gate) with the registry's
+    last modifier as the approver (separation of duties): ``reject`` on a hard failure, ``needs_human``
+    when the tier wants a human or a soft gate failed, else ``proceed``.
+    """
+    candidate, modified = read_candidate(event.model_package_arn, deps.gating)
+    verdict: dict[str, Any] = {
+        "package": package_summary(candidate, modified),
+        "reasons": [],
+        "tier": None,
+        "endpoint": None,
+        "report_uri": None,
+        "approval_id": approval_id_for(candidate.arn, modified),
+        "approval_timeout_seconds": 3600,
+        "deployment": None,
+    }
+    if candidate.approval_status != "Approved":
+        reason = f"the event says {event.approval_status}; the registry says {candidate.approval_status}"
+        return {**verdict, "outcome": "ignore", "reasons": [reason]}
+    if not deps.state.claim_approval_transition(candidate.arn, modified, execution):
+        reason = "not a new approval: a metadata update of an approved package, or a redelivered event"
+        return {**verdict, "outcome": "ignore", "reasons": [reason]}
+
+    gated = evaluate_candidate(
+        candidate, modified, approver=candidate.last_modified_by, event_id=event.id, deps=deps.gating
+    )
+    outcome: Outcome
+    if gated.tier is None or gated.report is None or gated.report.hard_failures:
+        outcome = "reject"
+    elif gated.tier.human_approval or gated.report.failures:
+        outcome = "needs_human"
+    else:
+        outcome = "proceed"
+    metrics.add_metric(name=f"Approvals{outcome.title().replace('_', '')}", unit=MetricUnit.Count, value=1)
+    return {
+        **verdict,
+        "outcome": outcome,
+        "reasons": gated.reasons,
+        "tier": gated.tier_name,
+        "endpoint": gated.rule.endpoint if gated.rule else None,
+        "report_uri": gated.report_uri,
+        "approval_timeout_seconds": (gated.tier.approval_timeout_hours * 3600) if gated.tier else 3600,
+        "deployment": gated.tier.deployment.model_dump(mode="json") if gated.tier else None,
+    }
+
+
+def request_human_approval(request: dict[str, Any], *, deps: ApprovalDeps) -> dict[str, Any]:
+    """Park the workflow's task token as a pending approval and tell approvers how to answer."""
+    package = request["package"]
+    now = deps.gating.clock()
+    approval = PendingApproval(
+        approval_id=request["approval_id"],
+        model_package_arn=package["arn"],
+        group=package["group"],
+        version=int(package["version"]),
+        created_by=package["created_by"],
+        tier=request.get("tier") or "none",
+        status="pending",
+        requested_at=now.isoformat(),
+        expires_at=(now + timedelta(seconds=int(request["timeout_seconds"]))).isoformat(),
+        report_uri=request.get("report_uri"),
+        reasons=list(request.get("reasons") or []),
+        execution=request.get("execution"),
+    )
+    deps.state.put_pending_approval(approval, request["task_token"])
+    message = {
+        "kind": "approval",
+        "approval_id": approval.approval_id,
+        "model_package_arn": approval.model_package_arn,
+        "group": approval.group,
+        "version": approval.version,
+        "tier": approval.tier,
+        "reasons": approval.reasons,
+        "report_uri": approval.report_uri,
+        "expires_at": approval.expires_at,
+        "how": f"mlcp approve {approval.approval_id} --reason ... | mlcp reject {approval.approval_id} --reason ...",
+    }
+    if deps.notifier is not None:
+        deps.notifier.notify(f"mlcp: {approval.group} v{approval.version} waits for your approval", message)
+    deps.gating.audit.append(
+        stream=_stream(approval.group),
+        action=AuditAction.APPROVAL_REQUESTED,
+        actor="mlcp",
+        subject=approval.model_package_arn,
+        evidence={k: v for k, v in message.items() if k != "kind"},
+        decision_id=f"approval.requested:{approval.approval_id}",
+        event_id=request.get("event_id"),
+    )
+    logger.info("human approval requested", extra={"approval_id": approval.approval_id})
+    return {"approval_id": approval.approval_id}
+
+
+def reject_package(
+    package: dict[str, Any],
+    reasons: list[str],
+    *,
+    decided_by: str,
+    report_uri: str | None,
+    event_id: str | None,
+    deps: ApprovalDeps,
+) -> dict[str, Any]:
+    """Set the package Rejected with the reasons, then record ``package.rejected`` (once)."""
+    arn = package["arn"]
+    registry = deps.gating.registry
+    description = "mlcp: rejected: " + "; ".join(reasons) + (f" (report {report_uri})" if report_uri else "")
+    registry.set_status(arn, "Rejected", description)
+    candidate, modified = read_candidate(arn, deps.gating)
+    deps.state.record_status(arn, "Rejected", modified)
+    deps.gating.audit.append(
+        stream=_stream(package["group"]),
+        action=AuditAction.PACKAGE_REJECTED,
+        actor=decided_by,
+        subject=arn,
+        evidence={"reasons": reasons, "report_uri": report_uri, "version": candidate.version},
+        # The id the Rejected event's handler computes too: one record whoever sees it first.
+        decision_id=f"package.rejected:{arn}:{modified}",
+        event_id=event_id,
+    )
+    metrics.add_metric(name="PackagesRejected", unit=MetricUnit.Count, value=1)
+    return {"rejected": arn, "reasons": reasons}
+
+
+def decide_approval(
+    approval_id: str,
+    *,
+    grant: bool,
+    reason: str,
+    identity: str,
+    deps: ApprovalDeps,
+    callbacks: TaskCallbacks,
+) -> PendingApproval:
+    """A human's answer to a pending approval (``mlcp approve`` / ``mlcp reject``).
+
+    Separation of duties: the approver must not be the package's creator, and an unknown identity
+    fails closed (the attempt is audited as ``approval.blocked``). A grant or denial moves the
+    approval out of pending (at most once), resumes the workflow and is audited.
+    """
+    current = deps.state.get_approval(approval_id)
+    if current is None:
+        from mlcp.errors import ApprovalNotPending
+
+        raise ApprovalNotPending(f"no approval {approval_id!r}")
+    approval, token = current
+    candidate, _ = read_candidate(approval.model_package_arn, deps.gating)
+    creator = candidate.created_by or approval.created_by
+    if grant and (
+        not identity or identity == UNKNOWN or creator in {"", UNKNOWN} or same_identity(identity, creator)
+    ):
+        why = (
+            "the approver's identity is unknown"
+            if not identity or identity == UNKNOWN
+            else "the package's creator is unknown"
+            if creator in {"", UNKNOWN}
+            else "the approver created the package"
+        )
+        deps.gating.audit.append(
+            stream=_stream(approval.group),
+            action=AuditAction.APPROVAL_BLOCKED,
+            actor=identity or UNKNOWN,
+            subject=approval.model_package_arn,
+            evidence={"approval_id": approval_id, "why": why, "creator": creator},
+            decision_id=f"approval.blocked:{approval_id}:{identity}",
+        )
+        raise SeparationOfDutiesViolation(f"approval {approval_id}: {why}")
+
+    status = "granted" if grant else "denied"
+    decided = deps.state.decide(approval_id, status, identity, reason)
+    if grant:
+        callbacks.send_task_success(
+            taskToken=token,
+            output=json.dumps(
+                {"decision": status, "decided_by": identity, "reason": reason, "approval_id": approval_id}
+            ),
+        )
+    else:
+        callbacks.send_task_failure(
+            taskToken=token, error=ApprovalDenied.__name__, cause=f"denied by {identity}: {reason}"[:32768]
+        )
+    deps.gating.audit.append(
+        stream=_stream(approval.group),
+        action=AuditAction.APPROVAL_GRANTED if grant else AuditAction.APPROVAL_DENIED,
+        actor=identity,
+        subject=approval.model_package_arn,
+        evidence={"approval_id": approval_id, "reason": reason, "creator": creator, "tier": approval.tier},
+        decision_id=f"approval.{status}:{approval_id}",
+    )
+    return decided
+
+
+def caller_identity(sts: Any) -> str:
+    """Who runs the CLI, as STS says (never as the caller claims)."""
+    try:
+        return str(sts.get_caller_identity()["Arn"])
+    except Exception:  # no credentials, no network: fail closed
+        logger.warning("cannot resolve the caller identity")
+        return UNKNOWN
+
+
+def expires_in(approval: PendingApproval, now: datetime | None = None) -> timedelta:
+    """Time left before the approval times out (negative once past)."""
+    moment = now or datetime.now(UTC)
+    return datetime.fromisoformat(approval.expires_at) - moment

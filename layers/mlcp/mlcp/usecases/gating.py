@@ -1,0 +1,145 @@
+"""Evaluate the gates for a model package, as the registry describes it now, and keep the evidence:
+the gate report goes to S3 and a ``gates.evaluated`` record to the audit trail.
+
+Shared by the registration flow (no approver yet) and the approval flow (the approver is whoever
+last modified the package)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from mlcp.adapters.registry import SageMakerModelRegistry
+from mlcp.adapters.reports import ReportWriter
+from mlcp.audit import AuditAction, AuditTrail
+from mlcp.gates.evaluate import evaluate_gates, report_document
+from mlcp.gates.evidence import candidate_from_describe, collect_evidence
+from mlcp.gates.model import Candidate, GateReport
+from mlcp.observability import MetricUnit, logger, metrics
+from mlcp.policy import GroupRule, Policy, Tier
+
+
+class PolicySource(Protocol):
+    def get(self) -> Policy: ...
+
+
+@dataclass
+class GatingDeps:
+    """What a gate evaluation reads and writes."""
+
+    registry: SageMakerModelRegistry
+    policies: PolicySource
+    reports: ReportWriter
+    audit: AuditTrail
+    s3: Any
+    sagemaker: Any
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Gated:
+    """A candidate with the rule and tier that govern it and its gate report (None: no policy covers it)."""
+
+    candidate: Candidate
+    last_modified_time: str
+    rule: GroupRule | None
+    tier_name: str | None
+    tier: Tier | None
+    report: GateReport | None
+    report_uri: str | None
+
+    @property
+    def decision(self) -> str:
+        return self.report.decision if self.report is not None else "needs_human"
+
+    @property
+    def reasons(self) -> list[str]:
+        if self.report is None:
+            return [f"no policy group matches model package group {self.candidate.group!r}"]
+        return self.report.reasons()
+
+
+def read_candidate(model_package_arn: str, deps: GatingDeps) -> tuple[Candidate, str]:
+    """The package from DescribeModelPackage (and its tags), with its last-modified time."""
+    raw = deps.registry.describe_raw(model_package_arn)
+    candidate = candidate_from_describe(raw, deps.registry.tags(model_package_arn))
+    modified = raw.get("LastModifiedTime") or raw["CreationTime"]
+    return candidate, modified.isoformat() if isinstance(modified, datetime) else str(modified)
+
+
+def approval_id_for(model_package_arn: str, last_modified_time: str) -> str:
+    """A stable id for the human approval of one approval of one package (short enough to type)."""
+    return hashlib.sha256(f"{model_package_arn}@{last_modified_time}".encode()).hexdigest()[:16]
+
+
+def evaluate_candidate(
+    candidate: Candidate,
+    last_modified_time: str,
+    *,
+    approver: str | None,
+    event_id: str | None,
+    deps: GatingDeps,
+) -> Gated:
+    """Run every gate of the candidate's tier; write the report and ``gates.evaluated`` (once per
+    package version and modification, whatever the number of deliveries)."""
+    policy = deps.policies.get()
+    matched = policy.tier_for(candidate.group)
+    stream = f"group#{candidate.group}"
+    decision_id = (
+        f"gates.evaluated:{candidate.arn}:{last_modified_time}:{'approval' if approver else 'registration'}"
+    )
+    if matched is None:
+        deps.audit.append(
+            stream=stream,
+            action=AuditAction.GATES_EVALUATED,
+            actor="mlcp",
+            subject=candidate.arn,
+            evidence={
+                "decision": "needs_human",
+                "reason": "no policy group matches",
+                "group": candidate.group,
+            },
+            decision_id=decision_id,
+            event_id=event_id,
+        )
+        return Gated(candidate, last_modified_time, None, None, None, None, None)
+
+    rule, tier = matched
+    now = deps.clock()
+    evidence = collect_evidence(
+        candidate, rule, now=now, approver=approver, s3=deps.s3, sagemaker=deps.sagemaker
+    )
+    report = evaluate_gates(policy, rule, rule.tier, tier, candidate, evidence)
+    stamp = now.strftime("%Y%m%dT%H%M%S%fZ")
+    report_uri = deps.reports.write(
+        f"{candidate.group}/{candidate.version}/{stamp}-{'approval' if approver else 'registration'}.json",
+        report_document(report),
+    )
+    deps.audit.append(
+        stream=stream,
+        action=AuditAction.GATES_EVALUATED,
+        actor="mlcp",
+        subject=candidate.arn,
+        evidence={
+            "decision": report.decision,
+            "tier": rule.tier,
+            "report_uri": report_uri,
+            "approver": approver,
+            "results": [
+                {"gate": r.gate, "outcome": r.outcome.value, "hard": r.hard, "reason": r.reason}
+                for r in report.results
+            ],
+        },
+        decision_id=decision_id,
+        event_id=event_id,
+    )
+    metrics.add_metric(name="GateEvaluations", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name="GateFailures", unit=MetricUnit.Count, value=len(report.failures))
+    logger.info(
+        "gates evaluated",
+        extra={"model_package_arn": candidate.arn, "decision": report.decision, "failures": report.reasons()},
+    )
+    return Gated(candidate, last_modified_time, rule, rule.tier, tier, report, report_uri)
