@@ -110,7 +110,7 @@ def evaluate_candidate(
     rule, tier = matched
     now = deps.clock()
     evidence = collect_evidence(
-        candidate, rule, now=now, approver=approver, s3=deps.s3, sagemaker=deps.sagemaker
+        candidate, rule, now=now, approver=approver, tier=tier, s3=deps.s3, sagemaker=deps.sagemaker
     )
     report = evaluate_gates(policy, rule, rule.tier, tier, candidate, evidence)
     stamp = now.strftime("%Y%m%dT%H%M%S%fZ")
