@@ -3,7 +3,7 @@
 - ``validate FILE...``  ``OK FILE: N groups, M tiers`` per valid file, else each problem with its
                         field path; exit 1 when any file is invalid.
 - ``explain GROUP [--file F | --parameter NAME] [--json]``  which rule matches the group, its tier,
-                        approval rule, gates with thresholds, freezes and deployment; exit 1 when
+                        approval rule, gates with thresholds, freezes, deployment and monitoring; exit 1 when
                         no rule matches. Default source: ``--file policy/example.yaml``.
 - ``publish FILE --parameter NAME``  validate, then write the canonical JSON to the SSM parameter
                         (String, Intelligent-Tiering, overwrite) and print the new version.
@@ -204,6 +204,14 @@ def write_explanation(explanation: Mapping[str, Any], source: str, out: TextIO) 
     else:
         out.write("change freezes: none\n")
     out.write(f"deployment: {_deployment_line(explanation['deployment'])}\n")
+    monitoring = explanation.get("monitoring")
+    if monitoring is not None:
+        out.write("monitoring (incident rules, first match wins):\n")
+        for incident in monitoring["incidents"]:
+            out.write(f"  incident: {incident['summary']}\n")
+        if not monitoring["incidents"]:
+            out.write("  incident: none (nothing opens an incident)\n")
+        out.write(f"  retraining: {monitoring['retraining_summary']}\n")
 
 
 def explain_group(policy: Policy, group: str, source: str, as_json: bool, out: TextIO) -> int:

@@ -25,7 +25,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from mlcp.errors import ConfigurationError, ControlPlaneError
-from mlcp.policy.model import Gates, Policy, Tier
+from mlcp.policy.model import Gates, MonitoringPolicy, Policy, Tier
 
 POLICY_PARAMETER_ENV = "MLCP_POLICY_PARAMETER"
 
@@ -227,13 +227,70 @@ def _gate_entries(gates: Gates) -> list[dict[str, Any]]:
     return entries
 
 
+def _incident_summary(rule: Mapping[str, Any]) -> str:
+    source = rule["on"]
+    what = {
+        "violation": "violations of",
+        "alarm": "alarms",
+        "failure": "failures of",
+        "rollback": "rollbacks on",
+    }[source]
+    text = f"{what} {rule['match']!r} -> severity {rule['severity']}"
+    if source == "violation" and (rule["min_violating_features"] > 1 or rule["consecutive_runs"] > 1):
+        text += (
+            f" (at least {rule['min_violating_features']} feature(s), "
+            f"{rule['consecutive_runs']} run(s) in a row)"
+        )
+    if rule["auto_resolve"]:
+        text += ", resolves itself"
+    if rule.get("runbook_url"):
+        text += f", runbook {rule['runbook_url']}"
+    return text
+
+
+def _retraining_summary(retraining: Mapping[str, Any] | None) -> str:
+    if retraining is None:
+        return "no automatic retraining"
+    triggers: list[str] = []
+    if retraining["on_violations"]:
+        triggers.append(
+            f"violations of {', '.join(retraining['on_violations'])} "
+            f"(at least {retraining['min_violating_features']} feature(s), "
+            f"{retraining['consecutive_runs']} run(s) in a row)"
+        )
+    if retraining["on_alarms"]:
+        triggers.append(f"alarms {', '.join(retraining['on_alarms'])}")
+    data = retraining.get("data")
+    if data:
+        triggers.append(
+            f"new data under {', '.join(data['prefixes'])} (at least {data['min_objects']} object(s) "
+            f"and {data['min_bytes']} bytes, then {data['quiet_period_seconds']} s quiet)"
+        )
+    on = "; ".join(triggers) or "schedule only"
+    return (
+        f"pipeline {retraining['pipeline']} on {on}; cooldown {retraining['cooldown_hours']:g} h, "
+        f"at most {retraining['max_per_day']} per day, one at a time (lease {retraining['lease_hours']} h)"
+    )
+
+
+def monitoring_entries(monitoring: MonitoringPolicy) -> dict[str, Any]:
+    """The tier's monitoring settings as JSON-ready data, with one-line summaries."""
+    settings = monitoring.model_dump(mode="json")
+    return {
+        "incidents": [{**rule, "summary": _incident_summary(rule)} for rule in settings["incidents"]],
+        "retraining": settings["retraining"],
+        "retraining_summary": _retraining_summary(settings["retraining"]),
+    }
+
+
 def explain(policy: Policy, group: str) -> dict[str, Any]:
     """What ``policy`` means for model package group ``group``, as JSON-ready data.
 
     ``matched`` False (with ``rule``/``tier`` None) when no rule's glob matches. Otherwise: the first
     matching rule (``index``, ``match``, endpoint, owners), rules that also match but are shadowed
     by it, the tier (name, settings, approval mode and summary), every gate in evaluation order
-    (``enabled``/``hard`` and its settings, e.g. thresholds), the change freezes and the deployment.
+    (``enabled``/``hard`` and its settings, e.g. thresholds), the change freezes, the deployment and
+    the monitoring (incident rules, retraining; each with a one-line ``summary``).
     """
     freezes = [freeze.model_dump(mode="json") for freeze in policy.change_freezes]
     rules = [{"index": i, "match": rule.match, "tier": rule.tier} for i, rule in enumerate(policy.groups)]
@@ -274,4 +331,5 @@ def explain(policy: Policy, group: str) -> dict[str, Any]:
         "gates": _gate_entries(tier.gates),
         "change_freezes": freezes,
         "deployment": tier.deployment.model_dump(mode="json"),
+        "monitoring": monitoring_entries(tier.monitoring),
     }

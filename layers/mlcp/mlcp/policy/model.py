@@ -1,12 +1,13 @@
-"""The policy as code: which risk tier, gates, approval rules and deployment settings apply to
-which model package groups. Pure pydantic models; loading and publishing live in ``mlcp.policy.load``.
+"""The policy as code: which risk tier, gates, approval rules, deployment and monitoring settings
+apply to which model package groups. Pure pydantic models; loading and publishing live in ``mlcp.policy.load``.
 
 A policy document (YAML in the repo, JSON in the deployed stack's SSM parameter)::
 
     version: 1
     tiers:
       low:    {auto_approve: true,  human_approval: false, gates: {...}, deployment: {...}}
-      high:   {auto_approve: false, human_approval: true,  approval_timeout_hours: 48, gates: {...}}
+      high:   {auto_approve: false, human_approval: true,  approval_timeout_hours: 48, gates: {...},
+               monitoring: {incidents: [...], retraining: {pipeline: fraud-train, ...}}}
     groups:
       - match: "fraud-*"          # fnmatch glob on the model package group name; first match wins
         tier: high
@@ -18,10 +19,11 @@ A policy document (YAML in the repo, JSON in the deployed stack's SSM parameter)
 from __future__ import annotations
 
 import fnmatch
+import re
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
 
@@ -135,6 +137,177 @@ class DeploymentSettings(BaseModel):
     )
 
 
+# ------------------------------------------------------------------------------------ monitoring
+
+IncidentSource = Literal["violation", "alarm", "failure", "rollback"]
+"""What an incident rule reacts to: a monitoring violation, a CloudWatch alarm, a failed resource
+(endpoint, training job, pipeline execution, deployment) or a rolled-back deployment."""
+
+FailureKind = Literal["endpoint", "training", "pipeline", "deployment"]
+FAILURE_KINDS: tuple[FailureKind, ...] = ("endpoint", "training", "pipeline", "deployment")
+
+MonitoringKind = Literal["data_quality", "model_quality", "bias_drift", "feature_attribution_drift"]
+MONITORING_KINDS: tuple[MonitoringKind, ...] = (
+    "data_quality",
+    "model_quality",
+    "bias_drift",
+    "feature_attribution_drift",
+)
+
+RESERVED_PIPELINE_PARAMETERS = ("TrainingDataUris", "TriggerReason", "TriggerEventId")
+"""Pipeline parameters the control plane sets itself on every retraining it starts."""
+
+_PIPELINE_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$")
+_PARAMETER_NAME = re.compile(r"^[A-Za-z0-9\-_]{1,256}$")
+_S3_PREFIX = re.compile(r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?$")
+
+
+class IncidentRule(BaseModel):
+    """When a violation, alarm, failure or rollback opens an incident, and how severe it is.
+
+    ``match`` is an fnmatch glob on: the violation's kind *or* its check type (``data_quality``,
+    ``baseline_drift_check``), the alarm name, the failure kind (``endpoint``, ``training``,
+    ``pipeline``, ``deployment``) or, for rollbacks, the endpoint name. The first rule of the tier
+    whose ``on`` and ``match`` fit decides; no rule: no incident.
+    """
+
+    model_config = _STRICT
+
+    on: IncidentSource
+    match: str = Field(default="*", min_length=1)
+    min_violating_features: int = Field(
+        default=1, ge=1, le=10_000, description="violations only: distinct features failing in one run"
+    )
+    consecutive_runs: int = Field(
+        default=1, ge=1, le=100, description="violations only: bad monitoring runs in a row"
+    )
+    severity: int = Field(default=3, ge=1, le=4, description="OpsItem severity, 1 (critical) .. 4 (low)")
+    auto_resolve: bool = Field(
+        default=True,
+        description="alarm back to OK / a clean monitoring run / the resource healthy again resolves it",
+    )
+    runbook_url: str | None = Field(default=None, max_length=2048)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _yaml_on_key(cls, data: Any) -> Any:
+        # YAML 1.1 (PyYAML) reads an unquoted `on:` key as the boolean True.
+        if isinstance(data, dict) and True in data and "on" not in data:
+            data = dict(data)
+            data["on"] = data.pop(True)
+        return data
+
+    @field_validator("runbook_url")
+    @classmethod
+    def _https(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("https://", "http://")):
+            raise ValueError("runbook_url must be an http(s) URL")
+        return value
+
+    @model_validator(mode="after")
+    def _violation_settings(self) -> IncidentRule:
+        if self.on != "violation" and (self.min_violating_features != 1 or self.consecutive_runs != 1):
+            raise ValueError(
+                f"min_violating_features and consecutive_runs apply to on: violation only (got on: {self.on})"
+            )
+        if self.on == "failure" and not any(fnmatch.fnmatchcase(k, self.match) for k in FAILURE_KINDS):
+            raise ValueError(f"match {self.match!r} fits no failure kind ({', '.join(FAILURE_KINDS)})")
+        return self
+
+    def matches(self, source: str, *names: str | None) -> bool:
+        """Whether this rule is for ``source`` and its glob matches any of ``names``."""
+        return self.on == source and any(
+            name is not None and fnmatch.fnmatchcase(name, self.match) for name in names
+        )
+
+
+def _default_incidents() -> list[IncidentRule]:
+    return [
+        IncidentRule(on="alarm", severity=3),
+        IncidentRule(on="failure", severity=3),
+        IncidentRule(on="violation", severity=3),
+    ]
+
+
+class DataTrigger(BaseModel):
+    """Retrain when enough new training data arrived and then none for a quiet period (debounce)."""
+
+    model_config = _STRICT
+
+    prefixes: list[str] = Field(min_length=1, description="s3://bucket/prefix the pipeline trains on")
+    min_objects: int = Field(default=1, ge=1, le=1_000_000)
+    min_bytes: int = Field(default=0, ge=0)
+    quiet_period_seconds: int = Field(default=900, ge=0, le=7 * 86400)
+
+    @field_validator("prefixes")
+    @classmethod
+    def _s3_uris(cls, prefixes: list[str]) -> list[str]:
+        for prefix in prefixes:
+            if not _S3_PREFIX.match(prefix):
+                raise ValueError(f"prefix {prefix!r} is not an s3://bucket/prefix URI")
+        return prefixes
+
+    def covers(self, s3_uri: str) -> bool:
+        """Whether the object ``s3://bucket/key`` lies under one of the prefixes."""
+        return any(s3_uri.startswith(prefix) for prefix in self.prefixes)
+
+
+class RetrainingPolicy(BaseModel):
+    """What starts the tier's retraining pipeline, and the guards around it."""
+
+    model_config = _STRICT
+
+    pipeline: str = Field(description="SageMaker pipeline name")
+    on_violations: list[MonitoringKind] = Field(
+        default_factory=list, description="monitoring kinds whose violations retrain"
+    )
+    min_violating_features: int = Field(default=1, ge=1, le=10_000)
+    consecutive_runs: int = Field(default=1, ge=1, le=100)
+    on_alarms: list[str] = Field(default_factory=list, description="globs on CloudWatch alarm names")
+    data: DataTrigger | None = None
+    cooldown_hours: float = Field(default=24.0, ge=0, le=24 * 30)
+    max_per_day: int = Field(default=1, ge=1, le=100)
+    lease_hours: int = Field(
+        default=12, ge=1, le=24 * 7, description="an in-flight run blocks others at most this long"
+    )
+    parameters: dict[str, str] = Field(default_factory=dict, description="static pipeline parameters")
+
+    @field_validator("pipeline")
+    @classmethod
+    def _pipeline_name(cls, value: str) -> str:
+        if not _PIPELINE_NAME.match(value):
+            raise ValueError(f"{value!r} is not a SageMaker pipeline name")
+        return value
+
+    @field_validator("parameters")
+    @classmethod
+    def _parameters(cls, parameters: dict[str, str]) -> dict[str, str]:
+        for name, value in parameters.items():
+            if not _PARAMETER_NAME.match(name):
+                raise ValueError(f"parameter name {name!r}: letters, digits, - and _ only (1..256)")
+            if name in RESERVED_PIPELINE_PARAMETERS:
+                raise ValueError(f"parameter {name!r} is set by the control plane")
+            if len(value) > 1024:
+                raise ValueError(f"parameter {name!r}: a value holds at most 1024 characters")
+        return parameters
+
+    def triggers_on_alarm(self, alarm_name: str) -> bool:
+        return any(fnmatch.fnmatchcase(alarm_name, glob) for glob in self.on_alarms)
+
+
+class MonitoringPolicy(BaseModel):
+    """How the control plane reacts to what happens to a tier's models in production."""
+
+    model_config = _STRICT
+
+    incidents: list[IncidentRule] = Field(default_factory=_default_incidents)
+    retraining: RetrainingPolicy | None = None
+
+    def incident_rule(self, source: str, *names: str | None) -> IncidentRule | None:
+        """The first incident rule for ``source`` whose glob matches one of ``names``."""
+        return next((rule for rule in self.incidents if rule.matches(source, *names)), None)
+
+
 class Tier(BaseModel):
     model_config = _STRICT
 
@@ -144,6 +317,7 @@ class Tier(BaseModel):
     approval_timeout_hours: int = Field(default=72, ge=1, le=24 * 30)
     gates: Gates = Field(default_factory=Gates)
     deployment: DeploymentSettings = Field(default_factory=DeploymentSettings)
+    monitoring: MonitoringPolicy = Field(default_factory=MonitoringPolicy)
 
     @model_validator(mode="after")
     def _consistent(self) -> Tier:
@@ -205,3 +379,36 @@ class Policy(BaseModel):
     def tier_for(self, group: str) -> tuple[GroupRule, Tier] | None:
         rule = self.rule_for(group)
         return None if rule is None else (rule, self.tiers[rule.tier])
+
+    def rule_for_endpoint(self, endpoint: str) -> GroupRule | None:
+        """The first group rule naming ``endpoint`` as its production endpoint (None: unmanaged)."""
+        return next((rule for rule in self.groups if rule.endpoint == endpoint), None)
+
+    def monitoring_for_endpoint(self, endpoint: str) -> tuple[GroupRule, MonitoringPolicy] | None:
+        rule = self.rule_for_endpoint(endpoint)
+        return None if rule is None else (rule, self.tiers[rule.tier].monitoring)
+
+    def rules_for_pipeline(self, pipeline: str) -> list[GroupRule]:
+        """Group rules whose tier retrains with ``pipeline`` (in policy order)."""
+        return [
+            rule
+            for rule in self.groups
+            if (retraining := self.tiers[rule.tier].monitoring.retraining) is not None
+            and retraining.pipeline == pipeline
+        ]
+
+    def retraining_for_object(self, s3_uri: str) -> list[tuple[GroupRule, RetrainingPolicy]]:
+        """Rules whose retraining has a data trigger covering ``s3://bucket/key`` (one per pipeline)."""
+        found: list[tuple[GroupRule, RetrainingPolicy]] = []
+        seen: set[str] = set()
+        for rule in self.groups:
+            retraining = self.tiers[rule.tier].monitoring.retraining
+            if (
+                retraining is not None
+                and retraining.data is not None
+                and retraining.data.covers(s3_uri)
+                and retraining.pipeline not in seen
+            ):
+                seen.add(retraining.pipeline)
+                found.append((rule, retraining))
+        return found
