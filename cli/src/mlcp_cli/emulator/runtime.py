@@ -12,6 +12,7 @@ API (kept small on purpose; the scenario runner and the tests use only this)::
         report = cp.pump(timeout=30)  # deliver queued events, run async invocations, wait for
                                       #   executions; repeat until idle -> PumpReport
         cp.executions()               # every Step Functions execution (describe_execution dicts)
+        cp.endpoint_deployments()     # simulated SageMaker UpdateEndpoint deployments (snapshots)
         cp.delivery_log               # list[DeliveryRecord(time, rule, target, outcome, detail)]
 
 Principals: by default calls sign with the process's fake credentials, which moto maps to its
@@ -26,6 +27,12 @@ fake credentials and region in the environment (restored on exit), installs the 
 (:mod:`mlcp_cli.emulator.gaps`) and deploys the template (:mod:`mlcp_cli.emulator.stack`).
 Everything runs in this process: Lambda handlers in the calling thread during ``pump()`` (or
 in Step Functions' worker threads for Task states), serialised by one lock.
+
+SageMaker UpdateEndpoint runs as a simulated blue/green deployment in a background thread per
+deployment, on the simulated clock (``time_scale``): ``pump()`` does not wait for it (as for an
+execution parked on a task token); time passes for it as it does for Wait states (a scenario's
+``wait`` step), and the events it puts are delivered by the next ``pump()``. ``close()`` stops
+the deployment threads.
 """
 
 from __future__ import annotations
@@ -45,6 +52,7 @@ from mlcp_cli.emulator.gaps import (
     AsyncInvocation,
     Deliveries,
     DeliveryRecord,
+    EndpointDeploymentStatus,
     FunctionRegistry,
     GapFills,
     install_gap_fills,
@@ -79,10 +87,12 @@ class PumpTimeout(TimeoutError):
 
 @dataclass
 class PumpReport:
-    """What one ``pump()`` did: delivery log entries added and executions that finished."""
+    """What one ``pump()`` did: delivery log entries added and executions that finished; and the
+    simulated endpoint deployments still in flight when it returned (they do not make it busy)."""
 
     deliveries: list[DeliveryRecord] = field(default_factory=list)
     executions: list[dict[str, Any]] = field(default_factory=list)
+    deployments: list[EndpointDeploymentStatus] = field(default_factory=list)
 
     @property
     def idle(self) -> bool:
@@ -300,12 +310,26 @@ class LocalControlPlane:
                 raise PumpTimeout(f"not idle after {timeout}s: running executions {running}")
             time.sleep(0.005)
         report.deliveries = self.deliveries.log[log_start:]
+        report.deployments = self.endpoint_deployments(in_flight_only=True)
         for execution in self.executions():
             arn, status = execution["executionArn"], execution["status"]
             if self._reported.get(arn) != status:
                 self._reported[arn] = status
                 report.executions.append(execution)
         return report
+
+    def endpoint_deployments(self, *, in_flight_only: bool = False) -> list[EndpointDeploymentStatus]:
+        """Snapshots of the simulated SageMaker endpoint deployments (UpdateEndpoint), oldest first:
+        endpoint, from/to config, strategy, stage, traffic on the new fleet, outcome, reason."""
+        if self._fills is None:
+            return []
+        return self._fills.endpoint_deployments(in_flight_only=in_flight_only)
+
+    def wait_endpoint_deployments(self, timeout: float = 30.0) -> bool:
+        """Block until no endpoint deployment is in flight (``timeout`` real seconds); True when none is."""
+        if self._fills is None:
+            return True
+        return self._fills.wait_endpoint_deployments(timeout)
 
     def _running_executions(self) -> list[str]:
         from moto.stepfunctions.responses import get_backend
