@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import time
 from typing import Any
@@ -841,3 +842,149 @@ def test_time_scale_fill_runs_waits_and_timeouts_on_a_simulated_clock(raw_moto: 
         assert described["status"] == "SUCCEEDED"
         assert json.loads(described["output"]) == {"outcome": "timed out"}  # the 2 h timeout fired
         assert time.monotonic() - started < 5
+
+
+# -- k. SSM OpsCenter ------------------------------------------------------------------------------
+
+
+def _searchable(**values: str) -> dict[str, dict[str, str]]:
+    return {key: {"Value": value, "Type": "SearchableString"} for key, value in values.items()}
+
+
+def test_raw_moto_has_no_ops_items(raw_moto: None) -> None:
+    ssm = boto3.client("ssm")
+    for call in (
+        lambda: ssm.create_ops_item(Title="t", Description="d", Source="mlcp"),
+        lambda: ssm.get_ops_item(OpsItemId="oi-0123456789ab"),
+        lambda: ssm.update_ops_item(OpsItemId="oi-0123456789ab", Status="Resolved"),
+        ssm.describe_ops_items,
+    ):
+        with pytest.raises(NotImplementedError, match="has not been implemented"):
+            call()
+
+
+def test_ops_items_fill_creates_updates_and_reads_ops_items(fills: GapFills) -> None:
+    ssm = boto3.client("ssm")
+    before = time.time()
+    created = ssm.create_ops_item(
+        Title="churn-prod 5xx",
+        Description="the 5xx alarm fired",
+        Source="mlcp",
+        Severity="2",
+        Category="Availability",
+        Priority=2,
+        OperationalData=_searchable(resource="endpoint/churn-prod", cause="alarm:5xx"),
+        Notifications=[{"Arn": "arn:aws:sns:us-east-1:123456789012:ops"}],
+    )
+    ops_item_id = created["OpsItemId"]
+    assert re.fullmatch(r"oi-[0-9a-f]{12}", ops_item_id)
+    assert created["OpsItemArn"].endswith(f":opsitem/{ops_item_id}")
+
+    item = ssm.get_ops_item(OpsItemId=ops_item_id)["OpsItem"]
+    assert item["Status"] == "Open"
+    assert item["Version"] == "1"
+    assert item["Severity"] == "2"
+    assert item["Notifications"] == [{"Arn": "arn:aws:sns:us-east-1:123456789012:ops"}]
+    assert item["CreatedTime"].timestamp() >= before - 1
+    assert item["CreatedBy"].endswith(":user/moto")
+
+    ssm.update_ops_item(
+        OpsItemId=ops_item_id,
+        Status="Resolved",
+        OperationalData={"occurrences": {"Value": "3", "Type": "String"}, **_searchable(cause="alarm:5xx-b")},
+        OperationalDataToDelete=["resource"],
+    )
+    item = ssm.get_ops_item(OpsItemId=ops_item_id)["OpsItem"]
+    assert item["Status"] == "Resolved"
+    assert item["Version"] == "2"
+    assert item["Title"] == "churn-prod 5xx"  # kept
+    assert item["LastModifiedTime"] >= item["CreatedTime"]
+    assert item["OperationalData"] == {
+        "cause": {"Value": "alarm:5xx-b", "Type": "SearchableString"},
+        "occurrences": {"Value": "3", "Type": "String"},
+    }
+
+    with pytest.raises(ssm.exceptions.OpsItemNotFoundException):
+        ssm.get_ops_item(OpsItemId="oi-0123456789ab")
+    with pytest.raises(ssm.exceptions.OpsItemNotFoundException):
+        ssm.update_ops_item(OpsItemId="oi-0123456789ab", Status="Resolved")
+
+
+def test_ops_items_fill_validates_like_aws(fills: GapFills) -> None:
+    ssm = boto3.client("ssm")
+    with pytest.raises(ssm.exceptions.ClientError, match="ValidationException"):
+        ssm.create_ops_item(Title="t" * 1025, Description="d", Source="mlcp")
+    with pytest.raises(ssm.exceptions.ClientError, match="ValidationException"):
+        ssm.create_ops_item(Title="t", Description="d" * 2049, Source="mlcp")
+    with pytest.raises(ssm.exceptions.OpsItemInvalidParameterException):
+        ssm.create_ops_item(
+            Title="t", Description="d", Source="mlcp", OperationalData=_searchable(awsKey="x")
+        )
+    with pytest.raises(ssm.exceptions.OpsItemInvalidParameterException):
+        ssm.create_ops_item(
+            Title="t", Description="d", Source="mlcp", OperationalData=_searchable(big="x" * (20 * 1024 + 1))
+        )
+
+
+def test_ops_items_fill_deduplicates_open_items_on_the_dedup_string(fills: GapFills) -> None:
+    ssm = boto3.client("ssm")
+    dedup = {"/aws/dedup": {"Value": json.dumps({"dedupString": "inc-1"}), "Type": "SearchableString"}}
+    first = ssm.create_ops_item(Title="t", Description="d", Source="mlcp", OperationalData=dedup)["OpsItemId"]
+    with pytest.raises(ssm.exceptions.OpsItemAlreadyExistsException) as caught:
+        ssm.create_ops_item(Title="t", Description="d", Source="mlcp", OperationalData=dedup)
+    assert caught.value.response["OpsItemId"] == first
+    ssm.update_ops_item(OpsItemId=first, Status="Resolved")
+    second = ssm.create_ops_item(Title="t", Description="d", Source="mlcp", OperationalData=dedup)[
+        "OpsItemId"
+    ]
+    assert second != first
+
+
+def test_ops_items_fill_describes_with_filters_and_pages(fills: GapFills) -> None:
+    ssm = boto3.client("ssm")
+    ids = [
+        ssm.create_ops_item(
+            Title=f"incident {n}",
+            Description="d",
+            Source="mlcp" if n < 3 else "other",
+            OperationalData={
+                **_searchable(resource=f"endpoint/e{n % 2}"),
+                "secret": {"Value": "s", "Type": "String"},
+            },
+        )["OpsItemId"]
+        for n in range(4)
+    ]
+    ssm.update_ops_item(OpsItemId=ids[0], Status="Resolved")
+
+    def described(*filters: dict[str, Any]) -> list[str]:
+        summaries = ssm.describe_ops_items(OpsItemFilters=list(filters))["OpsItemSummaries"]
+        return sorted(s["OpsItemId"] for s in summaries)
+
+    eq = "Equal"
+    assert described({"Key": "Status", "Values": ["Open"], "Operator": eq}) == sorted(ids[1:])
+    assert described({"Key": "Source", "Values": ["mlcp"], "Operator": eq}) == sorted(ids[:3])
+    assert described({"Key": "Title", "Values": ["incident 2"], "Operator": "Contains"}) == [ids[2]]
+    pair = json.dumps({"key": "resource", "value": "endpoint/e1"})
+    assert described(
+        {"Key": "OperationalData", "Values": [pair], "Operator": eq},
+        {"Key": "Status", "Values": ["Open", "InProgress"], "Operator": eq},
+    ) == sorted([ids[1], ids[3]])
+    # String (not searchable) data is neither filterable nor in the summaries
+    assert described({"Key": "OperationalDataKey", "Values": ["secret"], "Operator": eq}) == []
+    summary = ssm.describe_ops_items(
+        OpsItemFilters=[{"Key": "OpsItemId", "Values": [ids[1]], "Operator": eq}]
+    )
+    assert set(summary["OpsItemSummaries"][0]["OperationalData"]) == {"resource"}
+
+    first = ssm.describe_ops_items(MaxResults=3)
+    assert len(first["OpsItemSummaries"]) == 3
+    rest = ssm.describe_ops_items(MaxResults=3, NextToken=first["NextToken"])
+    assert "NextToken" not in rest
+    assert sorted(s["OpsItemId"] for s in first["OpsItemSummaries"] + rest["OpsItemSummaries"]) == sorted(ids)
+    assert first["OpsItemSummaries"][0]["OpsItemId"] == ids[-1]  # newest first
+
+
+def test_ops_items_fill_leaves_other_ssm_actions_to_moto(fills: GapFills) -> None:
+    ssm = boto3.client("ssm")
+    ssm.put_parameter(Name="/mlcp/x", Value="1", Type="String")
+    assert ssm.get_parameter(Name="/mlcp/x")["Parameter"]["Value"] == "1"
