@@ -1,0 +1,97 @@
+"""Fixtures of the retraining tests: a moto control-plane table (serialized, as DynamoDB is) and a
+moto SageMaker with the pipelines the policies name."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+from moto.dynamodb.responses import DynamoHandler
+
+from mlcp.retraining import RetrainingState
+
+TABLE = "mlcp-control-plane-test"
+REGION = "eu-west-1"
+ROLE = "arn:aws:iam::123456789012:role/mlcp-pipeline"
+
+
+@pytest.fixture
+def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+
+
+@pytest.fixture
+def serialized_moto(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One DynamoDB request at a time inside moto (see tests/audit/conftest.py): moto's
+    TransactWriteItems is not thread-safe, DynamoDB is serializable."""
+    lock = threading.RLock()
+    original: Callable[..., Any] = DynamoHandler.call_action
+
+    def call_action(self: DynamoHandler) -> Any:
+        with lock:
+            return original(self)
+
+    monkeypatch.setattr(DynamoHandler, "call_action", call_action)
+
+
+@pytest.fixture
+def aws(aws_env: None, serialized_moto: None) -> Iterator[None]:
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def ddb(aws: None) -> Any:
+    client = boto3.client("dynamodb", region_name=REGION)
+    client.create_table(
+        TableName=TABLE,
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        KeySchema=[
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return client
+
+
+@pytest.fixture
+def state(ddb: Any) -> RetrainingState:
+    return RetrainingState(TABLE, ddb)
+
+
+def _definition(*parameters: str) -> str:
+    return json.dumps(
+        {
+            "Version": "2020-12-01",
+            "Parameters": [{"Name": name, "Type": "String", "DefaultValue": ""} for name in parameters],
+            "Steps": [],
+        }
+    )
+
+
+@pytest.fixture
+def sagemaker(aws: None) -> Any:
+    client = boto3.client("sagemaker", region_name=REGION)
+    for name in ("churn-train", "fraud-train"):
+        client.create_pipeline(
+            PipelineName=name,
+            PipelineDefinition=_definition(
+                "TrainingDataUris", "TriggerReason", "TriggerEventId", "InstanceType"
+            ),
+            RoleArn=ROLE,
+        )
+    return client
