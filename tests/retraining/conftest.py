@@ -93,5 +93,6 @@ def sagemaker(aws: None) -> Any:
                 "TrainingDataUris", "TriggerReason", "TriggerEventId", "InstanceType"
             ),
             RoleArn=ROLE,
+            ClientRequestToken=f"create-{name}-{'0' * 32}",
         )
     return client
