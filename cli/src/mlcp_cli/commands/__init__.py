@@ -6,7 +6,7 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from mlcp_cli.commands import approvals, asl, audit, events, local, policy
+from mlcp_cli.commands import approvals, asl, audit, events, incidents, local, policy
 
 Registrar = Callable[["argparse._SubParsersAction[Any]"], None]
 
@@ -15,6 +15,7 @@ REGISTRARS: list[Registrar] = [
     audit.register,
     policy.register,
     approvals.register,
+    incidents.register,
     local.register,
     asl.register,
 ]

@@ -1,0 +1,174 @@
+"""`mlcp incidents list [--all] [--json]`, `mlcp incidents show ID`, `mlcp incidents resolve ID --reason ...`.
+
+Incidents are SSM OpsCenter OpsItems the control plane opened, one per (resource, cause), kept in the
+control-plane table. Resolving records who resolved it (the STS identity, never a flag) and the MTTR
+in the audit trail. Tables default to $MLCP_STATE_TABLE and $MLCP_AUDIT_TABLE.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any, TextIO
+
+from mlcp.adapters.opscenter import OpsCenter
+from mlcp.audit import AuditTrail
+from mlcp.incidents import Incident, IncidentDeps, get_incident, list_incidents, resolve_by_id
+from mlcp.usecases.approval import caller_identity
+
+
+def incident_deps(client: Any, *, state_table: str, audit_table: str) -> IncidentDeps:
+    """The incident adapters for an operator: ``client(service)`` makes boto3 clients."""
+    dynamodb = client("dynamodb")
+    return IncidentDeps(
+        ops=OpsCenter(client("ssm")),
+        table_name=state_table,
+        dynamodb=dynamodb,
+        audit=AuditTrail(audit_table, client=dynamodb),
+    )
+
+
+def _age(incident: Incident) -> str:
+    if incident.mttr_seconds is not None:
+        return f"resolved after {_duration(incident.mttr_seconds)}"
+    return f"opened {incident.opened_at}"
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def write_incidents(incidents: list[Incident], out: TextIO, *, as_json: bool) -> None:
+    if as_json:
+        for incident in incidents:
+            out.write(json.dumps(incident.model_dump(mode="json"), sort_keys=True) + "\n")
+        return
+    if not incidents:
+        out.write("no incidents\n")
+        return
+    for i in incidents:
+        out.write(
+            f"{i.incident_id}  sev {i.severity}  {i.status:<8}  {i.resource}  {i.cause}  "
+            f"x{i.occurrences}  {_age(i)}  {i.ops_item_id or '(no OpsItem yet)'}\n"
+        )
+        out.write(f"    {i.title}\n")
+
+
+def write_incident(
+    incident: Incident, ops_item: dict[str, Any] | None, out: TextIO, *, as_json: bool
+) -> None:
+    if as_json:
+        body = incident.model_dump(mode="json")
+        if ops_item is not None:
+            body["ops_item"] = json.loads(json.dumps(ops_item, default=str))
+        out.write(json.dumps(body, sort_keys=True) + "\n")
+        return
+    fields = incident.model_dump(exclude={"claim", "claimed_at", "opened_by_event"})
+    width = max(len(name) for name in fields)
+    for name, value in fields.items():
+        if value is not None:
+            out.write(f"{name:<{width}}  {value}\n")
+    if ops_item is not None:
+        out.write(f"{'ops_item':<{width}}  {ops_item.get('Status')} (version {ops_item.get('Version')})\n")
+        for key, data in sorted((ops_item.get("OperationalData") or {}).items()):
+            if key != "/aws/dedup":
+                out.write(f"    {key} = {data.get('Value')}\n")
+
+
+def _tables(args: argparse.Namespace) -> tuple[str, str] | None:
+    state = args.state_table or os.environ.get("MLCP_STATE_TABLE")
+    audit = args.audit_table or os.environ.get("MLCP_AUDIT_TABLE")
+    if not state or not audit:
+        sys.stderr.write(
+            "the control-plane and audit tables are unknown: --state-table/--audit-table or MLCP_*\n"
+        )
+        return None
+    return state, audit
+
+
+def _client(service: str) -> Any:
+    import boto3
+
+    return boto3.client(service)  # type: ignore[call-overload]
+
+
+def _deps(args: argparse.Namespace) -> IncidentDeps | None:
+    tables = _tables(args)
+    if tables is None:
+        return None
+    return incident_deps(_client, state_table=tables[0], audit_table=tables[1])
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    deps = _deps(args)
+    if deps is None:
+        return 2
+    write_incidents(list_incidents(deps, None if args.all else "open"), sys.stdout, as_json=args.json)
+    return 0
+
+
+def _cmd_show(args: argparse.Namespace) -> int:
+    deps = _deps(args)
+    if deps is None:
+        return 2
+    incident = get_incident(args.incident_id, deps)
+    if incident is None:
+        sys.stderr.write(f"no incident {args.incident_id!r}\n")
+        return 1
+    ops_item = deps.ops.get(incident.ops_item_id) if incident.ops_item_id else None
+    write_incident(incident, ops_item, sys.stdout, as_json=args.json)
+    return 0
+
+
+def _cmd_resolve(args: argparse.Namespace) -> int:
+    deps = _deps(args)
+    if deps is None:
+        return 2
+    identity = caller_identity(_client("sts"))
+    resolved = resolve_by_id(args.incident_id, reason=args.reason, resolved_by=identity, deps=deps)
+    if resolved is None:
+        known = get_incident(args.incident_id, deps)
+        state = known.status if known else "unknown"
+        sys.stderr.write(f"refused: incident {args.incident_id!r} is {state}, not open\n")
+        return 1
+    sys.stdout.write(
+        f"{resolved.incident_id}: resolved by {resolved.resolved_by} after "
+        f"{_duration(resolved.mttr_seconds or 0.0)} ({resolved.occurrences} occurrences)\n"
+    )
+    return 0
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--state-table", help="ControlPlaneTableName output (default $MLCP_STATE_TABLE)")
+    parser.add_argument("--audit-table", help="AuditTableName output (default $MLCP_AUDIT_TABLE)")
+
+
+def register(subparsers: argparse._SubParsersAction[Any]) -> None:
+    incidents = subparsers.add_parser(
+        "incidents", help="incidents (OpsCenter OpsItems) the control plane opened"
+    )
+    sub = incidents.add_subparsers(dest="incidents_command", required=True)
+
+    listing = sub.add_parser("list", help="open incidents, newest first")
+    listing.add_argument("--all", action="store_true", help="also resolved ones")
+    listing.add_argument("--json", action="store_true")
+    _common(listing)
+    listing.set_defaults(func=_cmd_list)
+
+    show = sub.add_parser("show", help="one incident and its OpsItem")
+    show.add_argument("incident_id")
+    show.add_argument("--json", action="store_true")
+    _common(show)
+    show.set_defaults(func=_cmd_show)
+
+    resolve = sub.add_parser("resolve", help="resolve an open incident as the caller (STS identity)")
+    resolve.add_argument("incident_id")
+    resolve.add_argument("--reason", required=True, help="why; recorded in the audit trail")
+    _common(resolve)
+    resolve.set_defaults(func=_cmd_resolve)
