@@ -47,6 +47,8 @@ CONTRACT_ACTIONS = {
     "retraining.failed",
     # Added with the governance gates: an approval attempt refused by separation of duties.
     "approval.blocked",
+    # Added with canary deployments: a deployment waiting for the endpoint's lease.
+    "deployment.queued",
 }
 
 

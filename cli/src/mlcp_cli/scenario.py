@@ -448,11 +448,17 @@ class ScenarioRunner:
         return "expectations held" if not failed else "EXPECTATION FAILED: " + "; ".join(failed)
 
     def _expect_audit(self, spec: dict[str, Any]) -> None:
+        """``actions``: exactly these records, in order; ``includes``: these in this order, others
+        (e.g. endpoint events that arrive asynchronously) allowed in between."""
         stream = spec["stream"]
         actions = [str(record.action) for record in self.audit.read(stream)]
-        wanted = list(spec.get("actions", []))
-        if actions != wanted:
-            self.result.failures.append(f"audit stream {stream}: expected {wanted}, found {actions}")
+        if "actions" in spec and actions != list(spec["actions"]):
+            self.result.failures.append(f"audit stream {stream}: expected {list(spec['actions'])}, found {actions}")
+        if "includes" in spec:
+            remaining = iter(actions)
+            wanted = [str(action) for action in spec["includes"]]
+            if not all(action in remaining for action in wanted):
+                self.result.failures.append(f"audit stream {stream}: expected {wanted} in order within {actions}")
 
     def _expect_executions(self, spec: dict[str, Any]) -> None:
         statuses = [e["status"] for e in self.cp.executions()]

@@ -53,3 +53,10 @@ class GovernanceConfig(_EnvConfig):
     policy_parameter: str | None = Field(alias="MLCP_POLICY_PARAMETER", default=None)
     reports_bucket: str | None = Field(alias="MLCP_REPORTS_BUCKET", default=None)
     approvals_topic_arn: str | None = Field(alias="MLCP_APPROVALS_TOPIC_ARN", default=None)
+
+
+class DeploymentEnvConfig(_EnvConfig):
+    """The deployment tasks' settings: the state table and the role SageMaker models run with."""
+
+    state_table: str = Field(alias="MLCP_STATE_TABLE", min_length=3)
+    model_role_arn: str = Field(alias="MLCP_MODEL_ROLE_ARN", min_length=20)

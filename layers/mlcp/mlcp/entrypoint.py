@@ -19,6 +19,7 @@ from mlcp.usecases.reject_event import reject_event
 
 if TYPE_CHECKING:
     from mlcp.usecases.approval import ApprovalDeps
+    from mlcp.usecases.deployment import DeploymentDeps
 
 #: How long Powertools remembers a completed invocation: the rules' maximum event age.
 IDEMPOTENCY_WINDOW_SECONDS = 6 * 3600
@@ -96,3 +97,19 @@ class _NoPolicy:
         from mlcp.errors import ConfigurationError
 
         raise ConfigurationError("MLCP_POLICY_PARAMETER is not set for this function")
+
+
+def deployment_deps(audit: AuditTrail) -> DeploymentDeps:
+    """The adapters of the deployment tasks, from the function's environment."""
+    from mlcp.adapters.endpoints import SageMakerHosting
+    from mlcp.adapters.state import ControlPlaneState
+    from mlcp.config import DeploymentEnvConfig
+    from mlcp.usecases.deployment import DeploymentDeps
+
+    settings = DeploymentEnvConfig.from_env()
+    return DeploymentDeps(
+        hosting=SageMakerHosting(),
+        state=ControlPlaneState(settings.state_table),
+        audit=audit,
+        model_role_arn=settings.model_role_arn,
+    )

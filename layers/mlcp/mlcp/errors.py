@@ -40,3 +40,7 @@ class SeparationOfDutiesViolation(ControlPlaneError):
 
 class ApprovalNotPending(ControlPlaneError):
     """The approval was already decided, expired, or does not exist."""
+
+
+class DeploymentNotSupported(ControlPlaneError):
+    """The endpoint cannot take this deployment (e.g. guardrails exclude serverless endpoints)."""

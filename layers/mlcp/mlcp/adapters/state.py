@@ -187,6 +187,83 @@ class ControlPlaneState:
             raise
         return decided
 
+    # ------------------------------------------------------------ endpoint leases
+
+    def acquire_lease(
+        self, endpoint: str, holder: str, ttl_seconds: int, now: datetime | None = None
+    ) -> str | None:
+        """Take the endpoint's deployment lease for ``holder``; None when taken, else the holder of
+        the live lease (a retry by the same holder re-acquires; an expired lease can be taken)."""
+        moment = now or datetime.now(UTC)
+        now_epoch = int(moment.timestamp())
+        try:
+            self._client.put_item(
+                TableName=self.table_name,
+                Item={
+                    "pk": {"S": f"lease#endpoint#{endpoint}"},
+                    "sk": {"S": "lease"},
+                    "holder": {"S": holder},
+                    "acquired_at": {"S": moment.isoformat()},
+                    "expires_at": {"N": str(now_epoch + ttl_seconds)},
+                },
+                ConditionExpression="attribute_not_exists(pk) OR expires_at < :now OR holder = :holder",
+                ExpressionAttributeValues={":now": {"N": str(now_epoch)}, ":holder": {"S": holder}},
+            )
+        except ClientError as exc:
+            if _is_conditional_failure(exc):
+                item = self._client.get_item(
+                    TableName=self.table_name,
+                    Key={"pk": {"S": f"lease#endpoint#{endpoint}"}, "sk": {"S": "lease"}},
+                    ConsistentRead=True,
+                ).get("Item", {})
+                return str(item.get("holder", {}).get("S", "another deployment"))
+            raise
+        return None
+
+    def release_lease(self, endpoint: str, holder: str) -> bool:
+        """Release the lease if ``holder`` still has it (True), else leave it (False)."""
+        try:
+            self._client.delete_item(
+                TableName=self.table_name,
+                Key={"pk": {"S": f"lease#endpoint#{endpoint}"}, "sk": {"S": "lease"}},
+                ConditionExpression="holder = :holder",
+                ExpressionAttributeValues={":holder": {"S": holder}},
+            )
+        except ClientError as exc:
+            if _is_conditional_failure(exc):
+                return False
+            raise
+        return True
+
+    # ------------------------------------------------------------ deployment callbacks
+
+    def put_deployment_callback(
+        self, endpoint: str, task_token: str, target_config: str, previous_config: str | None
+    ) -> None:
+        """Remember the task token of the deployment waiting on ``endpoint`` (the latest wins)."""
+        item: dict[str, Any] = {
+            "pk": {"S": f"deployment#{endpoint}"},
+            "sk": {"S": "callback"},
+            "task_token": {"S": task_token},
+            "target_config": {"S": target_config},
+            "registered_at": {"S": _now()},
+        }
+        if previous_config:
+            item["previous_config"] = {"S": previous_config}
+        self._client.put_item(TableName=self.table_name, Item=item)
+
+    def take_deployment_callback(self, endpoint: str) -> dict[str, str] | None:
+        """Remove and return the waiting deployment's callback (token, target, previous config)."""
+        response = self._client.delete_item(
+            TableName=self.table_name,
+            Key={"pk": {"S": f"deployment#{endpoint}"}, "sk": {"S": "callback"}},
+            ReturnValues="ALL_OLD",
+        )
+        old = response.get("Attributes")
+        if not old:
+            return None
+        return {key: str(value.get("S", "")) for key, value in old.items() if "S" in value}
+
     @staticmethod
     def _approval(item: dict[str, Any]) -> PendingApproval:
         approval = PendingApproval.model_validate_json(item["body"]["S"])

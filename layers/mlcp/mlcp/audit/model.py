@@ -73,6 +73,7 @@ class AuditAction(StrEnum):
     APPROVAL_DENIED = "approval.denied"
     APPROVAL_BLOCKED = "approval.blocked"
     DEPLOYMENT_STARTED = "deployment.started"
+    DEPLOYMENT_QUEUED = "deployment.queued"
     DEPLOYMENT_PROMOTED = "deployment.promoted"
     DEPLOYMENT_ROLLED_BACK = "deployment.rolled_back"
     DEPLOYMENT_FAILED = "deployment.failed"

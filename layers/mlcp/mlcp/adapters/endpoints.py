@@ -1,0 +1,136 @@
+"""SageMaker hosting adapter: models, endpoint configs and endpoints, read and written idempotently."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+from pydantic import BaseModel, ConfigDict
+
+from mlcp.adapters import clients
+
+if TYPE_CHECKING:
+    from mypy_boto3_sagemaker import SageMakerClient
+
+_NAME = re.compile(r"[^a-zA-Z0-9-]")
+
+
+def resource_name(*parts: str) -> str:
+    """A SageMaker resource name (63 characters of [a-zA-Z0-9-]) derived from ``parts``, stable and
+    unique: long names keep a readable prefix and gain a hash of the whole."""
+    joined = "-".join(p for p in parts if p)
+    clean = _NAME.sub("-", joined).strip("-")
+    if len(clean) <= 63:
+        return clean
+    digest = hashlib.sha256(joined.encode()).hexdigest()[:10]
+    return f"{clean[:52].rstrip('-')}-{digest}"
+
+
+class EndpointState(BaseModel):
+    """What DescribeEndpoint says now."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    status: str
+    config_name: str
+    pending_config_name: str | None = None
+    failure_reason: str | None = None
+    variant_count: int = 1
+    serverless: bool = False
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _message(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Message", ""))
+
+
+class SageMakerHosting:
+    """CreateModel / CreateEndpointConfig / CreateEndpoint / UpdateEndpoint / DescribeEndpoint."""
+
+    def __init__(self, client: SageMakerClient | None = None) -> None:
+        self._client = client or clients.sagemaker()
+
+    def endpoint(self, name: str) -> EndpointState | None:
+        """The endpoint's state, or None when it does not exist."""
+        try:
+            raw = self._client.describe_endpoint(EndpointName=name)
+        except ClientError as exc:
+            if _code(exc) == "ValidationException" and "not find" in _message(exc).lower():
+                return None
+            if _code(exc) == "ValidationException":
+                return None
+            raise
+        pending = raw.get("PendingDeploymentSummary") or {}
+        variants = raw.get("ProductionVariants") or []
+        serverless = any("CurrentServerlessConfig" in v for v in variants)
+        return EndpointState(
+            name=name,
+            status=raw["EndpointStatus"],
+            config_name=raw["EndpointConfigName"],
+            pending_config_name=pending.get("EndpointConfigName"),
+            failure_reason=raw.get("FailureReason"),
+            variant_count=max(1, len(variants)),
+            serverless=serverless,
+        )
+
+    def config_variants(self, config_name: str) -> list[dict[str, Any]]:
+        """The production variants of an endpoint config."""
+        return [
+            dict(v)
+            for v in self._client.describe_endpoint_config(EndpointConfigName=config_name)[
+                "ProductionVariants"
+            ]
+        ]
+
+    def ensure_model(self, name: str, model_package_arn: str, role_arn: str) -> None:
+        """CreateModel from the package, unless it exists (a retry or a redrive)."""
+        try:
+            self._client.create_model(
+                ModelName=name,
+                PrimaryContainer={"ModelPackageName": model_package_arn},
+                ExecutionRoleArn=role_arn,
+                Tags=[{"Key": "mlcp:model-package", "Value": model_package_arn}],
+            )
+        except ClientError as exc:
+            if "already exist" not in _message(exc).lower():
+                raise
+
+    def ensure_endpoint_config(self, name: str, model_name: str, variants: list[dict[str, Any]]) -> None:
+        """CreateEndpointConfig serving ``model_name`` with the given variant capacity, unless it exists."""
+        production = [
+            {
+                "VariantName": str(v.get("VariantName", "AllTraffic")),
+                "ModelName": model_name,
+                "InitialInstanceCount": int(v.get("InitialInstanceCount", 1)),
+                "InstanceType": str(v.get("InstanceType", "ml.m5.large")),
+                "InitialVariantWeight": float(v.get("InitialVariantWeight", 1.0)),
+            }
+            for v in variants
+        ]
+        try:
+            self._client.create_endpoint_config(EndpointConfigName=name, ProductionVariants=production)  # type: ignore[arg-type]
+        except ClientError as exc:
+            if "already exist" not in _message(exc).lower():
+                raise
+
+    def create_endpoint(self, name: str, config_name: str) -> None:
+        self._client.create_endpoint(EndpointName=name, EndpointConfigName=config_name)
+
+    def update_endpoint(self, name: str, config_name: str, deployment_config: dict[str, Any] | None) -> None:
+        """UpdateEndpoint, with SageMaker's deployment guardrails when ``deployment_config`` is given."""
+        kwargs: dict[str, Any] = {"EndpointName": name, "EndpointConfigName": config_name}
+        if deployment_config is not None:
+            kwargs["DeploymentConfig"] = deployment_config
+        self._client.update_endpoint(**kwargs)
+
+    def tag_package(self, model_package_arn: str, tags: dict[str, str]) -> None:
+        """Mark a package (e.g. its deployment outcome) with tags."""
+        self._client.add_tags(
+            ResourceArn=model_package_arn, Tags=[{"Key": k, "Value": v} for k, v in tags.items()]
+        )

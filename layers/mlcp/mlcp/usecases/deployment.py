@@ -1,0 +1,282 @@
+"""Deploy an approved package to its endpoint through SageMaker's deployment guardrails, one
+deployment per endpoint at a time, and record the outcome.
+
+The deployment workflow calls these as tasks: take the endpoint's lease, start the deployment
+(CreateModel + CreateEndpointConfig from the package, then CreateEndpoint or UpdateEndpoint with a
+blue/green DeploymentConfig and the policy's rollback alarms), wait for the outcome (endpoint events
+complete a task token; a describe-based check is the polling fallback), finish (audit, package tags,
+incident on a rollback or failure) and release the lease.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal, Protocol
+
+from mlcp.adapters.endpoints import EndpointState, SageMakerHosting, resource_name
+from mlcp.adapters.state import ControlPlaneState
+from mlcp.audit import AuditAction, AuditTrail
+from mlcp.errors import DeploymentNotSupported
+from mlcp.observability import MetricUnit, logger, metrics
+
+Outcome = Literal["in_progress", "promoted", "rolled_back", "failed"]
+
+#: Capacity of a first deployment (later ones copy the endpoint's current variant).
+DEFAULT_VARIANT = {"VariantName": "AllTraffic", "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}
+#: How long the workflow waits for an endpoint event before it describes the endpoint itself.
+POLL_INTERVAL_SECONDS = 300
+
+
+class TaskCallbacks(Protocol):
+    def send_task_success(self, *, taskToken: str, output: str) -> Any: ...
+
+
+class IncidentOpener(Protocol):
+    def __call__(
+        self,
+        *,
+        endpoint: str,
+        cause: str,
+        severity: int,
+        title: str,
+        details: dict[str, Any],
+        event_id: str | None,
+    ) -> None: ...
+
+
+@dataclass
+class DeploymentDeps:
+    hosting: SageMakerHosting
+    state: ControlPlaneState
+    audit: AuditTrail
+    model_role_arn: str
+    open_incident: IncidentOpener | None = None
+    clock: Any = None
+
+    def now(self) -> datetime:
+        return self.clock() if self.clock is not None else datetime.now(UTC)
+
+
+def _stream(endpoint: str) -> str:
+    return f"endpoint#{endpoint}"
+
+
+# ---------------------------------------------------------------------------- lease
+
+
+def acquire_lease(
+    endpoint: str, holder: str, ttl_seconds: int, *, package_arn: str, deps: DeploymentDeps
+) -> dict[str, Any]:
+    """Take the endpoint's lease or say who has it (the workflow then waits and tries again)."""
+    other = deps.state.acquire_lease(endpoint, holder, ttl_seconds, deps.now())
+    if other is None:
+        return {"acquired": True, "holder": holder}
+    # Recorded once per waiting execution: why this deployment is queued.
+    deps.audit.append(
+        stream=_stream(endpoint),
+        action=AuditAction.DEPLOYMENT_QUEUED,
+        actor="mlcp",
+        subject=package_arn,
+        evidence={"endpoint": endpoint, "waiting_for": other, "execution": holder},
+        decision_id=f"deployment.queued:{holder}",
+    )
+    metrics.add_metric(name="DeploymentsQueued", unit=MetricUnit.Count, value=1)
+    return {"acquired": False, "holder": other}
+
+
+def release_lease(endpoint: str, holder: str, *, deps: DeploymentDeps) -> dict[str, Any]:
+    return {"released": deps.state.release_lease(endpoint, holder)}
+
+
+# ---------------------------------------------------------------------------- start
+
+
+def deployment_config(settings: dict[str, Any]) -> dict[str, Any]:
+    """SageMaker's blue/green DeploymentConfig from the tier's deployment settings."""
+    strategy = settings.get("strategy", "canary")
+    routing: dict[str, Any] = {"Type": {"canary": "CANARY", "linear": "LINEAR"}.get(strategy, "ALL_AT_ONCE")}
+    if strategy in {"canary", "linear"}:
+        routing["WaitIntervalInSeconds"] = int(settings.get("wait_interval_seconds", 300))
+    if strategy == "canary":
+        routing["CanarySize"] = {"Type": "CAPACITY_PERCENT", "Value": int(settings.get("canary_percent", 10))}
+    if strategy == "linear":
+        routing["LinearStepSize"] = {
+            "Type": "CAPACITY_PERCENT",
+            "Value": int(settings.get("linear_step_percent", 25)),
+        }
+    config: dict[str, Any] = {
+        "BlueGreenUpdatePolicy": {
+            "TrafficRoutingConfiguration": routing,
+            "TerminationWaitInSeconds": int(settings.get("termination_wait_seconds", 300)),
+            "MaximumExecutionTimeoutInSeconds": int(settings.get("maximum_execution_timeout_seconds", 3600)),
+        }
+    }
+    alarms = list(settings.get("alarms") or [])
+    if alarms:
+        config["AutoRollbackConfiguration"] = {"Alarms": [{"AlarmName": name} for name in alarms]}
+    return config
+
+
+def start_deployment(
+    package: dict[str, Any], endpoint: str, settings: dict[str, Any], *, deps: DeploymentDeps
+) -> dict[str, Any]:
+    """Create the model and endpoint config from the package and start the deployment.
+
+    Idempotent: names derive from the package version, existing resources are reused, and an
+    endpoint already on (or updating to) the target config is not updated again.
+    """
+    version = str(package["version"])
+    model_name = resource_name(package["group"], f"v{version}")
+    config_name = resource_name(endpoint, package["group"], f"v{version}")
+    current = deps.hosting.endpoint(endpoint)
+    variants = deps.hosting.config_variants(current.config_name) if current else [dict(DEFAULT_VARIANT)]
+
+    deps.hosting.ensure_model(model_name, package["arn"], deps.model_role_arn)
+    deps.hosting.ensure_endpoint_config(config_name, model_name, variants)
+    result: dict[str, Any] = {
+        "model_name": model_name,
+        "target_config": config_name,
+        "previous_config": current.config_name if current else None,
+        "poll_interval_seconds": POLL_INTERVAL_SECONDS,
+        "max_polls": max(
+            2, int(settings.get("maximum_execution_timeout_seconds", 3600)) // POLL_INTERVAL_SECONDS * 2 + 2
+        ),
+    }
+    if current is None:
+        deps.hosting.create_endpoint(endpoint, config_name)
+        return {**result, "mode": "create"}
+    if config_name in {current.config_name, current.pending_config_name}:
+        return {
+            **result,
+            "mode": "resumed",
+            "previous_config": None if current.config_name == config_name else current.config_name,
+        }
+    if current.serverless or current.variant_count > 1:
+        # Guardrails exclude these endpoints; managed traffic shifting is not built yet.
+        raise DeploymentNotSupported(
+            f"endpoint {endpoint}: deployment guardrails do not support "
+            f"{'serverless' if current.serverless else 'multi-variant'} endpoints"
+        )
+    deps.hosting.update_endpoint(endpoint, config_name, deployment_config(settings))
+    logger.info("deployment started", extra={"endpoint": endpoint, "target_config": config_name})
+    return {**result, "mode": "guardrails"}
+
+
+# ---------------------------------------------------------------------------- wait and check
+
+
+def outcome_of(state: EndpointState | None, target_config: str, previous_config: str | None) -> Outcome:
+    """Where the deployment stands, from what DescribeEndpoint says (never from an event)."""
+    if state is None:
+        return "failed"
+    if state.status in {"Failed", "UpdateRollbackFailed"}:
+        return "failed"
+    if state.status != "InService":
+        return "in_progress"
+    if state.config_name == target_config:
+        return "promoted"
+    if previous_config and state.config_name == previous_config:
+        return "rolled_back"
+    return "failed"
+
+
+def check_deployment(
+    endpoint: str, target_config: str, previous_config: str | None, *, deps: DeploymentDeps
+) -> dict[str, Any]:
+    state = deps.hosting.endpoint(endpoint)
+    return {
+        "outcome": outcome_of(state, target_config, previous_config),
+        "status": state.status if state else "Missing",
+        "config": state.config_name if state else None,
+        "failure_reason": state.failure_reason if state else None,
+    }
+
+
+def await_endpoint(
+    endpoint: str,
+    task_token: str,
+    target_config: str,
+    previous_config: str | None,
+    *,
+    deps: DeploymentDeps,
+    callbacks: TaskCallbacks,
+) -> dict[str, Any]:
+    """Park the workflow's token until an endpoint event says the deployment ended; if it already
+    has (the event came first), complete the token at once."""
+    deps.state.put_deployment_callback(endpoint, task_token, target_config, previous_config)
+    check = check_deployment(endpoint, target_config, previous_config, deps=deps)
+    if check["outcome"] != "in_progress":
+        complete_callback(endpoint, deps=deps, callbacks=callbacks)
+    return {"registered": True}
+
+
+def complete_callback(endpoint: str, *, deps: DeploymentDeps, callbacks: TaskCallbacks) -> dict[str, Any]:
+    """An endpoint event arrived: if the waiting deployment has ended (per DescribeEndpoint), resume it."""
+    import json
+
+    state = deps.hosting.endpoint(endpoint)
+    if state is None or state.status not in {"InService", "Failed", "UpdateRollbackFailed"}:
+        return {"resumed": False, "status": state.status if state else "Missing"}
+    callback = deps.state.take_deployment_callback(endpoint)
+    if callback is None:
+        return {"resumed": False, "status": state.status}
+    outcome = outcome_of(state, callback["target_config"], callback.get("previous_config"))
+    callbacks.send_task_success(
+        taskToken=callback["task_token"], output=json.dumps({"outcome": outcome, "status": state.status})
+    )
+    return {"resumed": True, "outcome": outcome}
+
+
+# ---------------------------------------------------------------------------- finish
+
+
+def finish_deployment(
+    outcome: Outcome,
+    package: dict[str, Any],
+    endpoint: str,
+    deploy: dict[str, Any],
+    *,
+    execution: str,
+    event_id: str | None,
+    failure_reason: str | None,
+    deps: DeploymentDeps,
+) -> dict[str, Any]:
+    """Record the outcome: the promoted package is the champion (the endpoint serves it); a rolled
+    back or failed one is tagged, audited and opens an incident. The champion is never changed by a
+    rollback: the endpoint keeps serving the previous config."""
+    action = {
+        "promoted": AuditAction.DEPLOYMENT_PROMOTED,
+        "rolled_back": AuditAction.DEPLOYMENT_ROLLED_BACK,
+    }.get(outcome, AuditAction.DEPLOYMENT_FAILED)
+    evidence = {
+        "endpoint": endpoint,
+        "model_package_arn": package["arn"],
+        "version": package["version"],
+        "mode": deploy.get("mode"),
+        "target_config": deploy.get("target_config"),
+        "previous_config": deploy.get("previous_config"),
+        "failure_reason": failure_reason,
+        "execution": execution,
+    }
+    deps.audit.append(
+        stream=_stream(endpoint),
+        action=action,
+        actor="mlcp",
+        subject=package["arn"],
+        evidence=evidence,
+        decision_id=f"{action.value}:{execution}",
+        event_id=event_id,
+    )
+    deps.hosting.tag_package(package["arn"], {"mlcp:deployment": outcome, "mlcp:endpoint": endpoint})
+    metrics.add_metric(name=f"Deployments{outcome.title().replace('_', '')}", unit=MetricUnit.Count, value=1)
+    if outcome != "promoted" and deps.open_incident is not None:
+        deps.open_incident(
+            endpoint=endpoint,
+            cause=f"deployment.{outcome}",
+            severity=2 if outcome == "failed" else 3,
+            title=f"{endpoint}: deployment of {package['group']} v{package['version']} {outcome.replace('_', ' ')}",
+            details=evidence,
+            event_id=event_id,
+        )
+    return {"outcome": outcome}
