@@ -9,6 +9,7 @@ PYTHON_BIN_DIR := $(dir $(PYTHON))
 
 VENV := .venv
 VENV_SAM := .venv-sam
+VENV_PIPELINE := .venv-pipeline
 BIN := $(VENV)/bin
 # Offline, credential-free settings for the AWS tools run by the checks (nothing reaches AWS).
 AWS_OFFLINE := AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing \
@@ -16,12 +17,13 @@ AWS_OFFLINE := AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1 AWS_ACCESS_KEY_
 # sam build checks that the template's runtime is on PATH.
 SAM := PATH="$(PYTHON_BIN_DIR):$$PATH" $(AWS_OFFLINE) $(VENV_SAM)/bin/sam
 
-.PHONY: help demo test lint typecheck cfn-lint sam-validate sam-build asl-check pytest bench clean
+.PHONY: help demo test lint typecheck cfn-lint sam-validate sam-build asl-check pytest bench clean pipeline
 
 help:
 	@echo "make demo   - run the control plane locally on the embedded emulator (default scenario)"
 	@echo "make test   - every check CI runs: ruff, mypy, cfn-lint, sam validate, sam build, ASL check, pytest"
 	@echo "make bench  - cold start, size and per-event benchmarks"
+	@echo "make pipeline - write the reference pipeline's definition (sagemaker SDK in .venv-pipeline, offline)"
 
 $(BIN)/.stamp: requirements/dev.txt layers/mlcp/pyproject.toml cli/pyproject.toml
 	@test -n "$(PYTHON)" || { echo "python$(PYTHON_VERSION) not found (pyenv install $(PYTHON_VERSION))" >&2; exit 1; }
@@ -34,6 +36,17 @@ $(VENV_SAM)/bin/.stamp: requirements/sam.txt
 	$(PYTHON) -m venv $(VENV_SAM)
 	$(VENV_SAM)/bin/pip install -q --disable-pip-version-check -r requirements/sam.txt
 	touch $@
+
+# The sagemaker SDK (~1 GB) lives only here: never in .venv, the runtime layer or Lambda.
+$(VENV_PIPELINE)/bin/.stamp: requirements/pipeline.txt
+	@test -n "$(PYTHON)" || { echo "python$(PYTHON_VERSION) not found" >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV_PIPELINE)
+	$(VENV_PIPELINE)/bin/pip install -q --disable-pip-version-check -r requirements/pipeline.txt
+	touch $@
+
+pipeline: $(VENV_PIPELINE)/bin/.stamp
+	$(AWS_OFFLINE) $(VENV_PIPELINE)/bin/python pipelines/churn_training/pipeline.py \
+		--out pipelines/churn_training/definition.json
 
 demo: $(BIN)/.stamp
 	$(BIN)/mlcp local run
