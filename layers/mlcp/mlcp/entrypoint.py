@@ -18,6 +18,7 @@ from mlcp.events import ControlPlaneEvent, parse_event
 from mlcp.usecases.reject_event import reject_event
 
 if TYPE_CHECKING:
+    from mlcp.incidents import IncidentDeps
     from mlcp.usecases.approval import ApprovalDeps
     from mlcp.usecases.deployment import DeploymentDeps
 
@@ -104,7 +105,7 @@ def deployment_deps(audit: AuditTrail) -> DeploymentDeps:
     from mlcp.adapters.endpoints import SageMakerHosting
     from mlcp.adapters.state import ControlPlaneState
     from mlcp.config import DeploymentEnvConfig
-    from mlcp.usecases.deployment import DeploymentDeps
+    from mlcp.usecases.deployment import DeploymentDeps, incident_opener
 
     settings = DeploymentEnvConfig.from_env()
     return DeploymentDeps(
@@ -112,4 +113,23 @@ def deployment_deps(audit: AuditTrail) -> DeploymentDeps:
         state=ControlPlaneState(settings.state_table),
         audit=audit,
         model_role_arn=settings.model_role_arn,
+        open_incident=incident_opener(incident_deps(audit)),
+    )
+
+
+def incident_deps(audit: AuditTrail) -> IncidentDeps:
+    """The adapters of the incident use cases, from the function's environment."""
+    import os
+
+    from mlcp.adapters.notify import ApproverNotifier
+    from mlcp.adapters.opscenter import OpsCenter
+    from mlcp.incidents import IncidentDeps
+
+    topic = os.environ.get("MLCP_INCIDENTS_TOPIC_ARN")
+    return IncidentDeps(
+        ops=OpsCenter(),
+        table_name=GovernanceConfig.from_env().state_table,
+        dynamodb=clients.dynamodb(),
+        audit=audit,
+        notifier=ApproverNotifier(topic) if topic else None,
     )

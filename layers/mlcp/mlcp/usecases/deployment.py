@@ -18,6 +18,7 @@ from mlcp.adapters.endpoints import EndpointState, SageMakerHosting, resource_na
 from mlcp.adapters.state import ControlPlaneState
 from mlcp.audit import AuditAction, AuditTrail
 from mlcp.errors import DeploymentNotSupported
+from mlcp.incidents import IncidentDeps, IncidentRequest, open_incident
 from mlcp.observability import MetricUnit, logger, metrics
 
 Outcome = Literal["in_progress", "promoted", "rolled_back", "failed"]
@@ -43,6 +44,30 @@ class IncidentOpener(Protocol):
         details: dict[str, Any],
         event_id: str | None,
     ) -> None: ...
+
+
+def incident_opener(deps: IncidentDeps) -> IncidentOpener:
+    """Open (or count another occurrence of) the endpoint's incident for a deployment outcome."""
+
+    def open_for_endpoint(
+        *, endpoint: str, cause: str, severity: int, title: str, details: dict[str, Any], event_id: str | None
+    ) -> None:
+        open_incident(
+            IncidentRequest(
+                resource=f"endpoint/{endpoint}",
+                cause=cause,
+                severity=severity,
+                title=title,
+                description="; ".join(f"{k}={v}" for k, v in details.items() if v is not None),
+                operational_data={k: str(v) for k, v in details.items() if v is not None},
+                stream=_stream(endpoint),
+                event_id=event_id,
+                category="Availability",
+            ),
+            deps,
+        )
+
+    return open_for_endpoint
 
 
 @dataclass
