@@ -6,7 +6,7 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from mlcp_cli.commands import approvals, asl, audit, events, incidents, local, policy
+from mlcp_cli.commands import approvals, asl, audit, events, incidents, local, pipeline, policy
 
 Registrar = Callable[["argparse._SubParsersAction[Any]"], None]
 
@@ -16,6 +16,7 @@ REGISTRARS: list[Registrar] = [
     policy.register,
     approvals.register,
     incidents.register,
+    pipeline.register,
     local.register,
     asl.register,
 ]

@@ -1,0 +1,239 @@
+"""`mlcp pipeline upsert [--name N] [--definition FILE] --role-arn ARN [--code-dir DIR]`, `mlcp pipeline show NAME`.
+
+The model builders' pipeline definition (pipelines/churn_training/definition.json, written offline by
+`make pipeline`) goes to SageMaker with boto3 only: CreatePipeline when the name is new, UpdatePipeline
+otherwise. The sagemaker SDK is not needed here (nor installed: it lives in .venv-pipeline).
+
+`--code-dir` also uploads the step scripts the definition references. Processing inputs named ``code``
+point at content-addressed keys (``.../<sha256>/<script>``): each script is looked up by name in the
+directory, its SHA-256 must equal the key's (else the definition is stale: run `make pipeline`), and it
+is put into the bucket the definition's ``ArtifactBucket`` parameter defaults to (or `--artifact-bucket`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+DEFAULT_NAME = "churn-training"
+DEFAULT_DEFINITION = Path("pipelines/churn_training/definition.json")
+BUCKET_PARAMETER = "ArtifactBucket"
+
+
+class DefinitionError(ValueError):
+    """The definition file cannot be used (the message says why)."""
+
+
+@dataclass(frozen=True)
+class CodeObject:
+    """One step script the definition references: its key (under the artifact bucket) and digest."""
+
+    step: str
+    key: str
+    sha256: str
+    filename: str
+
+
+def load_definition(path: Path) -> dict[str, Any]:
+    """The parsed definition; a definition must be a JSON object with a non-empty ``Steps`` list."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise DefinitionError(f"{path}: cannot read file ({exc.strerror})") from None
+    except json.JSONDecodeError as exc:
+        raise DefinitionError(
+            f"{path}: not valid JSON: line {exc.lineno} column {exc.colno}: {exc.msg}"
+        ) from None
+    if not isinstance(document, dict) or not isinstance(document.get("Steps"), list) or not document["Steps"]:
+        raise DefinitionError(f"{path}: not a pipeline definition (no Steps)")
+    return document
+
+
+def parameter_default(document: dict[str, Any], name: str) -> str | None:
+    for parameter in document.get("Parameters", []):
+        if parameter.get("Name") == name:
+            value = parameter.get("DefaultValue")
+            return str(value) if value is not None else None
+    return None
+
+
+def _steps(steps: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Every step, condition branches included."""
+    for step in steps:
+        yield step
+        arguments = step.get("Arguments") or {}
+        for branch in ("IfSteps", "ElseSteps"):
+            yield from _steps(arguments.get(branch) or [])
+
+
+def code_objects(document: dict[str, Any]) -> list[CodeObject]:
+    """The content-addressed step scripts: processing inputs named ``code`` whose S3 URI ends with a
+    literal ``<prefix>/<sha256>/<file>`` (a plain string, or the last value of a ``Std:Join``)."""
+    found: list[CodeObject] = []
+    for step in _steps(document["Steps"]):
+        for item in (step.get("Arguments") or {}).get("ProcessingInputs") or []:
+            if item.get("InputName") != "code":
+                continue
+            uri = (item.get("S3Input") or {}).get("S3Uri")
+            if isinstance(uri, dict) and "Std:Join" in uri:
+                tail = uri["Std:Join"]["Values"][-1]
+            elif isinstance(uri, str) and uri.startswith("s3://"):
+                tail = uri.split("/", 3)[3]
+            else:
+                continue
+            if not isinstance(tail, str):
+                continue
+            parts = tail.split("/")
+            if len(parts) >= 2 and len(parts[-2]) == 64 and all(c in "0123456789abcdef" for c in parts[-2]):
+                found.append(CodeObject(step=step["Name"], key=tail, sha256=parts[-2], filename=parts[-1]))
+    return found
+
+
+def upload_code(s3: Any, document: dict[str, Any], code_dir: Path, bucket: str) -> list[str]:
+    """Put every referenced script into ``bucket``; refuses all of them if any is missing or stale."""
+    objects = code_objects(document)
+    problems: list[str] = []
+    bodies: list[bytes] = []
+    for item in objects:
+        path = code_dir / item.filename
+        if not path.is_file():
+            problems.append(f"step {item.step}: {path} not found")
+            continue
+        body = path.read_bytes()
+        if hashlib.sha256(body).hexdigest() != item.sha256:
+            problems.append(f"step {item.step}: {path} differs from the definition's (run `make pipeline`)")
+        bodies.append(body)
+    if problems:
+        raise DefinitionError("; ".join(problems))
+    uploaded = []
+    for item, body in zip(objects, bodies, strict=True):
+        s3.put_object(Bucket=bucket, Key=item.key, Body=body, ChecksumAlgorithm="SHA256")
+        uploaded.append(f"s3://{bucket}/{item.key}")
+    return uploaded
+
+
+def upsert_pipeline(
+    sagemaker: Any, name: str, document: dict[str, Any], role_arn: str, *, description: str | None = None
+) -> tuple[str, str]:
+    """CreatePipeline or UpdatePipeline; returns (``created`` | ``updated``, pipeline ARN)."""
+    body = json.dumps(document, sort_keys=True)
+    extra = {"PipelineDescription": description} if description else {}
+    try:
+        sagemaker.describe_pipeline(PipelineName=name)
+    except sagemaker.exceptions.ResourceNotFound:
+        response = sagemaker.create_pipeline(
+            PipelineName=name,
+            PipelineDefinition=body,
+            RoleArn=role_arn,
+            ClientRequestToken=hashlib.sha256(f"{name}\n{body}".encode()).hexdigest()[:64],
+            **extra,
+        )
+        return "created", response["PipelineArn"]
+    response = sagemaker.update_pipeline(
+        PipelineName=name, PipelineDefinition=body, RoleArn=role_arn, **extra
+    )
+    return "updated", response["PipelineArn"]
+
+
+def write_pipeline(described: dict[str, Any], executions: list[dict[str, Any]], out: TextIO) -> None:
+    rows = [
+        ("name", described.get("PipelineName")),
+        ("arn", described.get("PipelineArn")),
+        ("status", described.get("PipelineStatus")),
+        ("role", described.get("RoleArn")),
+        ("created", described.get("CreationTime")),
+        ("modified", described.get("LastModifiedTime")),
+    ]
+    for label, value in rows:
+        if value is not None:
+            out.write(f"{label:<10}{value}\n")
+    try:
+        definition = json.loads(described.get("PipelineDefinition") or "{}")
+    except json.JSONDecodeError:
+        definition = {}
+    steps = [f"{s.get('Name')} ({s.get('Type')})" for s in _steps(definition.get("Steps") or [])]
+    if steps:
+        out.write(f"{'steps':<10}{' -> '.join(steps)}\n")
+    for parameter in definition.get("Parameters") or []:
+        default = parameter.get("DefaultValue")
+        shown = "(required)" if default is None else repr(default)
+        out.write(f"{'parameter':<10}{parameter.get('Name')} = {shown}\n")
+    for execution in executions:
+        out.write(
+            f"{'execution':<10}{execution.get('PipelineExecutionArn')}  {execution.get('PipelineExecutionStatus')}"
+            f"  {execution.get('StartTime')}\n"
+        )
+
+
+def _client(service: str) -> Any:
+    import boto3
+
+    return boto3.client(service)  # type: ignore[call-overload]
+
+
+def _cmd_upsert(args: argparse.Namespace) -> int:
+    try:
+        document = load_definition(args.definition)
+        if args.code_dir is not None:
+            bucket = args.artifact_bucket or parameter_default(document, BUCKET_PARAMETER)
+            if not bucket:
+                raise DefinitionError(
+                    f"no bucket for the code: --artifact-bucket or a {BUCKET_PARAMETER} default"
+                )
+            for uri in upload_code(_client("s3"), document, args.code_dir, bucket):
+                sys.stdout.write(f"uploaded {uri}\n")
+    except DefinitionError as exc:
+        sys.stderr.write(f"{exc}\n")
+        return 1
+    action, arn = upsert_pipeline(
+        _client("sagemaker"), args.name, document, args.role_arn, description=args.description
+    )
+    sys.stdout.write(f"{action} {arn}\n")
+    return 0
+
+
+def _cmd_show(args: argparse.Namespace) -> int:
+    sagemaker = _client("sagemaker")
+    try:
+        described = sagemaker.describe_pipeline(PipelineName=args.name)
+    except sagemaker.exceptions.ResourceNotFound:
+        sys.stderr.write(f"no pipeline named {args.name}\n")
+        return 1
+    executions = sagemaker.list_pipeline_executions(
+        PipelineName=args.name, SortBy="CreationTime", SortOrder="Descending", MaxResults=args.executions
+    ).get("PipelineExecutionSummaries", [])
+    if args.json:
+        described = {k: v for k, v in described.items() if k != "ResponseMetadata"}
+        body = {"pipeline": described, "executions": executions}
+        sys.stdout.write(json.dumps(body, sort_keys=True, default=str) + "\n")
+        return 0
+    write_pipeline(described, executions, sys.stdout)
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction[Any]) -> None:
+    pipeline = subparsers.add_parser("pipeline", help="the model builders' SageMaker pipeline")
+    sub = pipeline.add_subparsers(dest="pipeline_command", required=True)
+
+    upsert = sub.add_parser("upsert", help="create or update a pipeline from its definition JSON")
+    upsert.add_argument("--name", default=DEFAULT_NAME, help=f"pipeline name (default {DEFAULT_NAME})")
+    upsert.add_argument("--definition", type=Path, default=DEFAULT_DEFINITION, help="definition JSON file")
+    upsert.add_argument("--role-arn", required=True, help="the role SageMaker Pipelines runs the pipeline as")
+    upsert.add_argument("--description")
+    upsert.add_argument("--code-dir", type=Path, help="also upload the step scripts found in this directory")
+    upsert.add_argument(
+        "--artifact-bucket", help=f"bucket for the scripts (default: {BUCKET_PARAMETER}'s default)"
+    )
+    upsert.set_defaults(func=_cmd_upsert)
+
+    show = sub.add_parser("show", help="a pipeline: status, steps, parameters, latest executions")
+    show.add_argument("name")
+    show.add_argument("--executions", type=int, default=5, help="how many recent executions (default 5)")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(func=_cmd_show)
