@@ -118,15 +118,22 @@ def upload_code(s3: Any, document: dict[str, Any], code_dir: Path, bucket: str) 
     return uploaded
 
 
+def pipeline_exists(sagemaker: Any, name: str) -> bool:
+    """Whether a pipeline has exactly this name (ListPipelines by prefix: DescribePipeline's error for an
+    unknown name differs between SageMaker, ResourceNotFound, and moto, ValidationException)."""
+    for page in sagemaker.get_paginator("list_pipelines").paginate(PipelineNamePrefix=name):
+        if any(item.get("PipelineName") == name for item in page.get("PipelineSummaries", [])):
+            return True
+    return False
+
+
 def upsert_pipeline(
     sagemaker: Any, name: str, document: dict[str, Any], role_arn: str, *, description: str | None = None
 ) -> tuple[str, str]:
     """CreatePipeline or UpdatePipeline; returns (``created`` | ``updated``, pipeline ARN)."""
     body = json.dumps(document, sort_keys=True)
     extra = {"PipelineDescription": description} if description else {}
-    try:
-        sagemaker.describe_pipeline(PipelineName=name)
-    except sagemaker.exceptions.ResourceNotFound:
+    if not pipeline_exists(sagemaker, name):
         response = sagemaker.create_pipeline(
             PipelineName=name,
             PipelineDefinition=body,
@@ -200,11 +207,10 @@ def _cmd_upsert(args: argparse.Namespace) -> int:
 
 def _cmd_show(args: argparse.Namespace) -> int:
     sagemaker = _client("sagemaker")
-    try:
-        described = sagemaker.describe_pipeline(PipelineName=args.name)
-    except sagemaker.exceptions.ResourceNotFound:
+    if not pipeline_exists(sagemaker, args.name):
         sys.stderr.write(f"no pipeline named {args.name}\n")
         return 1
+    described = sagemaker.describe_pipeline(PipelineName=args.name)
     executions = sagemaker.list_pipeline_executions(
         PipelineName=args.name, SortBy="CreationTime", SortOrder="Descending", MaxResults=args.executions
     ).get("PipelineExecutionSummaries", [])
