@@ -6,9 +6,13 @@ classes; the returned :class:`GapFills` handle undoes them (``uninstall()`` or `
 Installing twice is harmless: the patches are applied once and reference-counted, and the
 most recent registry/delivery queue is the one the patched code uses.
 
-Each fill has a test in ``tests/emulator/test_gaps.py`` that first shows moto's raw behaviour
-still has the gap (so a moto upgrade that fixes it makes that test fail: drop the fill then),
-and then shows the fill gives AWS's behaviour.
+Each fill has a test in ``tests/emulator/test_gaps.py`` (the SageMaker endpoint fills, j: in
+``tests/emulator/test_gaps_endpoints.py``) that first shows moto's raw behaviour still has the gap
+(so a moto upgrade that fixes it makes that test fail: drop the fill then), and then shows the
+fill gives AWS's behaviour.
+
+Fill j runs each UpdateEndpoint as a background thread on the simulated clock (``time_scale``);
+``GapFills.uninstall()`` stops the threads its installation started.
 
 Measured and deliberately not filled (moto 5.2.5):
 

@@ -1,0 +1,557 @@
+"""Gap fill j (SageMaker endpoints): moto's raw behaviour (no UpdateEndpoint, no endpoint events) and
+the fill's simulated blue/green deployments on the simulated clock, with the events they put."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import boto3
+import pytest
+
+from mlcp.events import EndpointDeploymentStateChangeEvent, EndpointStateChangeEvent, parse_event
+from mlcp_cli.emulator.gaps import (
+    FLEET_LAUNCH_SECONDS,
+    FunctionRegistry,
+    GapFills,
+    install_gap_fills,
+    process_pending,
+)
+from mlcp_cli.emulator.runtime import LocalControlPlane
+
+from .helpers import capture_events, create_function, drain, register_fixture_function
+from .test_gaps import recorded
+
+FAST = 36000.0
+"""Simulated seconds per real second for most tests: an hour of baking takes 0.1 s."""
+
+ROLE = "arn:aws:iam::123456789012:role/sagemaker"
+STATE = "SageMaker Endpoint State Change"
+DEPLOYMENT = "SageMaker Endpoint Deployment State Change"
+
+
+@pytest.fixture
+def fills_at(raw_moto: None) -> Iterator[Callable[[float], GapFills]]:
+    """Install the fills at a given time scale (uninstalled, threads stopped, after the test)."""
+    installed: list[GapFills] = []
+
+    def install(time_scale: float) -> GapFills:
+        installed.append(install_gap_fills(FunctionRegistry(), time_scale=time_scale))
+        return installed[-1]
+
+    yield install
+    for handle in reversed(installed):
+        handle.uninstall()
+
+
+@pytest.fixture
+def fast(fills_at: Callable[[float], GapFills]) -> GapFills:
+    return fills_at(FAST)
+
+
+def _model_and_configs(sagemaker: Any, instances: int = 4, *configs: str) -> None:
+    sagemaker.create_model(ModelName="churn", ExecutionRoleArn=ROLE, PrimaryContainer={"Image": "img:1"})
+    for name in configs or ("churn-v1", "churn-v2"):
+        sagemaker.create_endpoint_config(
+            EndpointConfigName=name,
+            ProductionVariants=[
+                {
+                    "VariantName": "AllTraffic",
+                    "ModelName": "churn",
+                    "InstanceType": "ml.m5.large",
+                    "InitialInstanceCount": instances,
+                }
+            ],
+        )
+
+
+def _endpoint(sagemaker: Any, instances: int = 4) -> None:
+    _model_and_configs(sagemaker, instances)
+    sagemaker.create_endpoint(EndpointName="churn-prod", EndpointConfigName="churn-v1")
+
+
+def _alarm(name: str = "churn-latency") -> None:
+    boto3.client("cloudwatch").put_metric_alarm(
+        AlarmName=name,
+        Namespace="AWS/SageMaker",
+        MetricName="ModelLatency",
+        Dimensions=[{"Name": "EndpointName", "Value": "churn-prod"}],
+        Statistic="Average",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=800.0,
+        ComparisonOperator="GreaterThanThreshold",
+    )
+
+
+def _blue_green(
+    routing: dict[str, Any],
+    *,
+    termination_wait: int = 600,
+    max_seconds: int | None = None,
+    alarms: tuple[str, ...] = ("churn-latency",),
+) -> dict[str, Any]:
+    policy: dict[str, Any] = {
+        "TrafficRoutingConfiguration": routing,
+        "TerminationWaitInSeconds": termination_wait,
+    }
+    if max_seconds is not None:
+        policy["MaximumExecutionTimeoutInSeconds"] = max_seconds
+    config: dict[str, Any] = {"BlueGreenUpdatePolicy": policy}
+    if alarms:
+        config["AutoRollbackConfiguration"] = {"Alarms": [{"AlarmName": a} for a in alarms]}
+    return config
+
+
+CANARY = {
+    "Type": "CANARY",
+    "CanarySize": {"Type": "INSTANCE_COUNT", "Value": 1},
+    "WaitIntervalInSeconds": 600,
+}
+
+
+def _record_sagemaker_events(fills: GapFills) -> None:
+    """A rule sending every aws.sagemaker event to a recorder Lambda (events as AWS delivers them)."""
+    arn = create_function("sagemaker-recorder")
+    register_fixture_function(fills.registry, "sagemaker-recorder", "recorder", arn)
+    events = boto3.client("events")
+    events.put_rule(Name="sagemaker", EventPattern=json.dumps({"source": ["aws.sagemaker"]}))
+    events.put_targets(Rule="sagemaker", Targets=[{"Id": "recorder", "Arn": arn}])
+
+
+def _delivered(fills: GapFills) -> list[dict[str, Any]]:
+    process_pending(fills.deliveries, fills.registry)
+    return recorded(fills.registry, "sagemaker-recorder")
+
+
+def _summary(event: dict[str, Any]) -> tuple[str, str, str, str | None]:
+    """(kind, status, config, pending stage) of an endpoint event, after checking that it parses."""
+    parsed = parse_event(event)
+    detail = event["detail"]
+    if event["detail-type"] == DEPLOYMENT:
+        assert isinstance(parsed, EndpointDeploymentStateChangeEvent)
+        stage = parsed.deployment_stage
+        kind = "deployment"
+    else:
+        assert isinstance(parsed, EndpointStateChangeEvent)
+        stage = None
+        kind = "state"
+    return kind, detail["EndpointStatus"], detail["EndpointConfigName"], stage
+
+
+def _settle(fills: GapFills, timeout: float = 5.0) -> None:
+    assert fills.wait_endpoint_deployments(timeout), fills.endpoint_deployments()
+
+
+def _wait_for_stage(fills: GapFills, stage: str, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        (status,) = fills.endpoint_deployments()
+        if status.stage == stage:
+            return
+        time.sleep(0.001)
+    raise AssertionError(f"never reached {stage}: {fills.endpoint_deployments()}")
+
+
+# -- raw moto -------------------------------------------------------------------------------------
+
+
+def test_raw_moto_has_no_update_endpoint_and_emits_no_endpoint_events(raw_moto: None) -> None:
+    queue = capture_events({"source": ["aws.sagemaker"]})
+    sagemaker = boto3.client("sagemaker")
+    _endpoint(sagemaker)
+    assert drain(queue) == []
+    for extra in ({}, {"DeploymentConfig": _blue_green(CANARY, alarms=())}):
+        with pytest.raises(NotImplementedError, match="update_endpoint action has not been implemented"):
+            sagemaker.update_endpoint(EndpointName="churn-prod", EndpointConfigName="churn-v2", **extra)
+
+
+def test_uninstalling_removes_the_added_update_endpoint(raw_moto: None) -> None:
+    from moto.sagemaker.models import SageMakerModelBackend
+    from moto.sagemaker.responses import SageMakerResponse
+
+    with install_gap_fills(FunctionRegistry()):
+        assert hasattr(SageMakerModelBackend, "update_endpoint")
+        assert hasattr(SageMakerResponse, "update_endpoint")
+    assert "update_endpoint" not in SageMakerModelBackend.__dict__
+    assert "update_endpoint" not in SageMakerResponse.__dict__
+
+
+# -- the fill -------------------------------------------------------------------------------------
+
+
+def test_create_endpoint_emits_creating_then_in_service_with_default_weights(fast: GapFills) -> None:
+    _record_sagemaker_events(fast)
+    sagemaker = boto3.client("sagemaker")
+    _endpoint(sagemaker, instances=2)
+
+    described = sagemaker.describe_endpoint(EndpointName="churn-prod")
+    assert described["EndpointStatus"] == "InService"  # moto's immediate InService is kept
+    assert described["ProductionVariants"][0]["CurrentWeight"] == 1.0
+    events = _delivered(fast)
+    assert [_summary(e) for e in events] == [
+        ("state", "CREATING", "churn-v1", None),
+        ("state", "IN_SERVICE", "churn-v1", None),
+    ]
+    assert events[0]["resources"] == [described["EndpointArn"]]
+    assert events[0]["detail"]["ProductionVariants"][0]["CurrentInstanceCount"] == 2
+    assert isinstance(events[0]["detail"]["CreationTime"], int)
+
+
+def test_canary_deployment_ends_in_service_on_the_new_config(
+    fills_at: Callable[[float], GapFills],
+) -> None:
+    fast = fills_at(3600.0)  # the whole deployment (1260 simulated seconds) takes 0.35 s
+    sagemaker = boto3.client("sagemaker")
+    _endpoint(sagemaker)
+    _alarm()
+    _record_sagemaker_events(fast)
+    deployment_config = _blue_green(CANARY, termination_wait=600, max_seconds=7200)
+
+    sagemaker.update_endpoint(
+        EndpointName="churn-prod", EndpointConfigName="churn-v2", DeploymentConfig=deployment_config
+    )
+    started = sagemaker.describe_endpoint(EndpointName="churn-prod")
+    _settle(fast)
+    done = sagemaker.describe_endpoint(EndpointName="churn-prod")
+
+    assert started["EndpointStatus"] == "Updating"
+    assert started["EndpointConfigName"] == "churn-v1"
+    pending = started["PendingDeploymentSummary"]
+    assert pending["EndpointConfigName"] == "churn-v2"
+    assert pending["ProductionVariants"][0]["VariantStatus"][0]["Status"] in {
+        "Creating",
+        "ActivatingTraffic",
+        "Baking",
+    }
+    assert done["EndpointStatus"] == "InService"
+    assert done["EndpointConfigName"] == "churn-v2"
+    assert "PendingDeploymentSummary" not in done
+    assert "FailureReason" not in done
+    assert done["LastDeploymentConfig"] == deployment_config
+    assert done["ProductionVariants"][0]["CurrentWeight"] == 1.0
+    assert done["ProductionVariants"][0]["CurrentInstanceCount"] == 4
+
+    events = _delivered(fast)
+    assert [_summary(e) for e in events] == [
+        ("state", "UPDATING", "churn-v1", None),
+        ("deployment", "UPDATING", "churn-v1", "Creating"),
+        ("deployment", "UPDATING", "churn-v1", "ActivatingTraffic"),
+        ("deployment", "UPDATING", "churn-v1", "Baking"),
+        ("deployment", "UPDATING", "churn-v1", "ActivatingTraffic"),
+        ("deployment", "UPDATING", "churn-v1", "Baking"),
+        ("deployment", "IN_SERVICE", "churn-v2", None),
+        ("state", "IN_SERVICE", "churn-v2", None),
+    ]
+    canary_bake = events[3]["detail"]
+    green = canary_bake["PendingDeploymentSummary"]["ProductionVariants"][0]
+    assert green["CurrentInstanceCount"] == 1
+    assert green["CurrentWeight"] == 0.25
+    assert "WaitIntervalInSeconds" in green["VariantStatus"][0]["StatusMessage"]
+    assert canary_bake["ProductionVariants"][0]["CurrentWeight"] == 0.75  # the old fleet serves the rest
+    final_bake = events[5]["detail"]["PendingDeploymentSummary"]["ProductionVariants"][0]
+    assert final_bake["CurrentWeight"] == 1.0
+    assert "TerminationWaitInSeconds" in final_bake["VariantStatus"][0]["StatusMessage"]
+    (status,) = fast.endpoint_deployments()
+    assert (status.outcome, status.strategy, status.traffic_to_new_percent) == ("Completed", "CANARY", 100.0)
+
+
+def test_alarm_in_alarm_while_baking_rolls_back_to_the_old_config(
+    fills_at: Callable[[float], GapFills],
+) -> None:
+    fills = fills_at(3600.0)  # the hour-long canary bake lasts a real second
+    sagemaker = boto3.client("sagemaker")
+    _endpoint(sagemaker)
+    _alarm()
+    _record_sagemaker_events(fills)
+    routing = {**CANARY, "WaitIntervalInSeconds": 3600}
+    deployment_config = _blue_green(routing, termination_wait=3600, max_seconds=28800)
+    sagemaker.update_endpoint(
+        EndpointName="churn-prod", EndpointConfigName="churn-v2", DeploymentConfig=deployment_config
+    )
+
+    _wait_for_stage(fills, "Baking")
+    boto3.client("cloudwatch").set_alarm_state(
+        AlarmName="churn-latency", StateValue="ALARM", StateReason="p99 above 800 ms"
+    )
+    _settle(fills)
+    done = sagemaker.describe_endpoint(EndpointName="churn-prod")
+
+    assert done["EndpointStatus"] == "InService"
+    assert done["EndpointConfigName"] == "churn-v1"
+    assert "churn-latency" in done["FailureReason"]
+    assert done["LastDeploymentConfig"] == deployment_config
+    assert "PendingDeploymentSummary" not in done
+    assert done["ProductionVariants"][0]["CurrentWeight"] == 1.0
+    (status,) = fills.endpoint_deployments()
+    assert status.outcome == "RolledBack"
+    assert status.stages == ("Creating", "ActivatingTraffic", "Baking", "Deleting", "RolledBack")
+    assert status.reason == done["FailureReason"]
+
+    events = [e for e in _delivered(fills) if e["source"] == "aws.sagemaker"]
+    assert [_summary(e) for e in events] == [
+        ("state", "UPDATING", "churn-v1", None),
+        ("deployment", "UPDATING", "churn-v1", "Creating"),
+        ("deployment", "UPDATING", "churn-v1", "ActivatingTraffic"),
+        ("deployment", "UPDATING", "churn-v1", "Baking"),
+        ("state", "ROLLING_BACK", "churn-v1", None),
+        ("deployment", "ROLLING_BACK", "churn-v1", "Deleting"),
+        ("deployment", "IN_SERVICE", "churn-v1", None),
+        ("state", "IN_SERVICE", "churn-v1", None),
+    ]
+    rolling_back = events[5]["detail"]
+    assert "churn-latency" in rolling_back["FailureReason"]
+    assert rolling_back["PendingDeploymentSummary"]["ProductionVariants"][0]["DesiredInstanceCount"] == 0
+    assert rolling_back["ProductionVariants"][0]["CurrentWeight"] == 1.0  # traffic back on the old fleet
+    assert events[-1]["detail"]["FailureReason"] == done["FailureReason"]
+
+
+def test_an_alarm_already_in_alarm_rolls_back_before_any_traffic_shifts(fast: GapFills) -> None:
+    sagemaker = boto3.client("sagemaker")
+    _endpoint(sagemaker)
+    _alarm()
+    boto3.client("cloudwatch").set_alarm_state(AlarmName="churn-latency", StateValue="ALARM", StateReason="x")
+    sagemaker.update_endpoint(
+        EndpointName="churn-prod", EndpointConfigName="churn-v2", DeploymentConfig=_blue_green(CANARY)
+    )
+    _settle(fast)
+    (status,) = fast.endpoint_deployments()
+    assert status.stages == ("Creating", "Deleting", "RolledBack")
+    assert sagemaker.describe_endpoint(EndpointName="churn-prod")["EndpointConfigName"] == "churn-v1"
+
+
+def test_maximum_execution_timeout_rolls_back(fast: GapFills) -> None:
+    sagemaker = boto3.client("sagemaker")
+    _endpoint(sagemaker)
+    routing = {**CANARY, "WaitIntervalInSeconds": 3600}
+    sagemaker.update_endpoint(
+        EndpointName="churn-prod",
+        EndpointConfigName="churn-v2",
+        DeploymentConfig=_blue_green(routing, termination_wait=3600, max_seconds=600, alarms=()),
+    )
+    _settle(fast)
+    done = sagemaker.describe_endpoint(EndpointName="churn-prod")
+    assert done["EndpointConfigName"] == "churn-v1"
+    assert "MaximumExecutionTimeoutInSeconds (600 seconds)" in done["FailureReason"]
+    assert fast.endpoint_deployments()[0].outcome == "RolledBack"
+
+
+def test_linear_deployment_shifts_traffic_in_steps(fast: GapFills) -> None:
+    sagemaker = boto3.client("sagemaker")
+    _endpoint(sagemaker)
+    _record_sagemaker_events(fast)
+    routing = {
+        "Type": "LINEAR",
+        "LinearStepSize": {"Type": "CAPACITY_PERCENT", "Value": 25},
+        "WaitIntervalInSeconds": 300,
+    }
+    sagemaker.update_endpoint(
+        EndpointName="churn-prod",
+        EndpointConfigName="churn-v2",
+        DeploymentConfig=_blue_green(routing, alarms=()),
+    )
+    _settle(fast)
+
+    shifts = [
+        e["detail"]
+        for e in _delivered(fast)
+        if e["detail-type"] == DEPLOYMENT and parse_event(e).deployment_stage == "ActivatingTraffic"  # type: ignore[union-attr]
+    ]
+    green = [d["PendingDeploymentSummary"]["ProductionVariants"][0] for d in shifts]
+    assert [(g["CurrentInstanceCount"], g["CurrentWeight"]) for g in green] == [
+        (1, 0.25),
+        (2, 0.5),
+        (3, 0.75),
+        (4, 1.0),
+    ]
+    blue = [d["ProductionVariants"][0] for d in shifts]
+    assert [(b["CurrentInstanceCount"], b["CurrentWeight"]) for b in blue] == [
+        (3, 0.75),
+        (2, 0.5),
+        (1, 0.25),
+        (0, 0.0),
+    ]
+    assert sagemaker.describe_endpoint(EndpointName="churn-prod")["EndpointConfigName"] == "churn-v2"
+
+
+def test_all_at_once_and_retained_deployment_config(fast: GapFills) -> None:
+    sagemaker = boto3.client("sagemaker")
+    _endpoint(sagemaker)
+    _model_and_configs(sagemaker, 4, "churn-v3")
+    config = _blue_green({"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 0}, alarms=())
+    sagemaker.update_endpoint(
+        EndpointName="churn-prod", EndpointConfigName="churn-v2", DeploymentConfig=config
+    )
+    _settle(fast)
+    sagemaker.update_endpoint(
+        EndpointName="churn-prod", EndpointConfigName="churn-v3", RetainDeploymentConfig=True
+    )
+    _settle(fast)
+    first, second = fast.endpoint_deployments()
+    assert first.stages == ("Creating", "ActivatingTraffic", "Baking", "Completed")
+    assert (second.strategy, second.outcome) == ("ALL_AT_ONCE", "Completed")
+    assert sagemaker.describe_endpoint(EndpointName="churn-prod")["EndpointConfigName"] == "churn-v3"
+
+
+def test_plain_update_is_updating_then_in_service_on_the_new_config(
+    fills_at: Callable[[float], GapFills],
+) -> None:
+    fills = fills_at(FLEET_LAUNCH_SECONDS / 0.5)  # the fleet launch takes half a real second
+    sagemaker = boto3.client("sagemaker")
+    _endpoint(sagemaker)
+    _record_sagemaker_events(fills)
+    sagemaker.update_endpoint(EndpointName="churn-prod", EndpointConfigName="churn-v2")
+
+    during = sagemaker.describe_endpoint(EndpointName="churn-prod")
+    assert during["EndpointStatus"] == "Updating"
+    assert "PendingDeploymentSummary" not in during
+    with pytest.raises(sagemaker.exceptions.ClientError, match="Cannot update in-progress endpoint"):
+        sagemaker.update_endpoint(EndpointName="churn-prod", EndpointConfigName="churn-v1")
+    _settle(fills)
+    done = sagemaker.describe_endpoint(EndpointName="churn-prod")
+    assert (done["EndpointStatus"], done["EndpointConfigName"]) == ("InService", "churn-v2")
+    assert "LastDeploymentConfig" not in done
+    assert [_summary(e) for e in _delivered(fills)] == [
+        ("state", "UPDATING", "churn-v1", None),
+        ("state", "IN_SERVICE", "churn-v2", None),
+    ]
+    (status,) = fills.endpoint_deployments()
+    assert (status.strategy, status.outcome) == ("NONE", "Completed")
+
+
+def _validation_error(sagemaker: Any, match: str, **kwargs: Any) -> None:
+    with pytest.raises(sagemaker.exceptions.ClientError, match=match) as raised:
+        sagemaker.update_endpoint(**kwargs)
+    assert raised.value.response["Error"]["Code"] == "ValidationException"
+
+
+def test_update_endpoint_validates_like_aws(fills_at: Callable[[float], GapFills]) -> None:
+    fast = fills_at(600.0)  # the accepted deployment below is still in flight when the test ends
+    sagemaker = boto3.client("sagemaker")
+    _endpoint(sagemaker)
+    _validation_error(
+        sagemaker, "Could not find endpoint", EndpointName="nope", EndpointConfigName="churn-v2"
+    )
+    _validation_error(
+        sagemaker,
+        "Could not find endpoint configuration",
+        EndpointName="churn-prod",
+        EndpointConfigName="nope",
+    )
+    too_big = {**CANARY, "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": 60}}
+    _validation_error(
+        sagemaker,
+        "CanarySize must be less than or equal to 50%",
+        EndpointName="churn-prod",
+        EndpointConfigName="churn-v2",
+        DeploymentConfig=_blue_green(too_big),
+    )
+    _validation_error(
+        sagemaker,
+        "terminationWaitInSeconds' failed to satisfy constraint: Member must have value less than or equal to 3600",
+        EndpointName="churn-prod",
+        EndpointConfigName="churn-v2",
+        DeploymentConfig=_blue_green(CANARY, termination_wait=4000),  # botocore checks only minimums
+    )
+    sagemaker.update_endpoint(
+        EndpointName="churn-prod",
+        EndpointConfigName="churn-v2",
+        DeploymentConfig=_blue_green({**CANARY, "WaitIntervalInSeconds": 3600}, termination_wait=3600),
+    )
+    _validation_error(
+        sagemaker,
+        "Cannot update in-progress endpoint",
+        EndpointName="churn-prod",
+        EndpointConfigName="churn-v1",
+    )
+    assert fast.endpoint_deployments(in_flight_only=True)
+    assert sagemaker.describe_endpoint(EndpointName="churn-prod")["EndpointStatus"] == "Updating"
+
+
+def test_deployment_config_is_refused_on_serverless_and_multi_variant_endpoints(fast: GapFills) -> None:
+    sagemaker = boto3.client("sagemaker")
+    _model_and_configs(sagemaker, 2, "churn-v1")
+    variant = {"ModelName": "churn", "InstanceType": "ml.m5.large", "InitialInstanceCount": 2}
+    sagemaker.create_endpoint_config(
+        EndpointConfigName="two-variants",
+        ProductionVariants=[{**variant, "VariantName": "A"}, {**variant, "VariantName": "B"}],
+    )
+    serverless = {"MemorySizeInMB": 2048, "MaxConcurrency": 5}
+    for name in ("serverless-v1", "serverless-v2"):
+        sagemaker.create_endpoint_config(
+            EndpointConfigName=name,
+            ProductionVariants=[
+                {"VariantName": "AllTraffic", "ModelName": "churn", "ServerlessConfig": serverless}
+            ],
+        )
+    sagemaker.create_endpoint(EndpointName="multi", EndpointConfigName="two-variants")
+    sagemaker.create_endpoint(EndpointName="serverless", EndpointConfigName="serverless-v1")
+    sagemaker.create_endpoint(EndpointName="single", EndpointConfigName="churn-v1")
+    guarded = _blue_green({"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 0})
+
+    _validation_error(
+        sagemaker,
+        "serverless",
+        EndpointName="serverless",
+        EndpointConfigName="serverless-v2",
+        DeploymentConfig=guarded,
+    )
+    _validation_error(
+        sagemaker,
+        "multi-variant",
+        EndpointName="multi",
+        EndpointConfigName="two-variants",
+        DeploymentConfig=guarded,
+    )
+    _validation_error(
+        sagemaker,
+        "multi-variant",
+        EndpointName="single",
+        EndpointConfigName="two-variants",
+        DeploymentConfig=guarded,
+    )
+    assert fast.endpoint_deployments() == []
+    sagemaker.update_endpoint(EndpointName="serverless", EndpointConfigName="serverless-v2")  # plain: allowed
+    _settle(fast)
+    done = sagemaker.describe_endpoint(EndpointName="serverless")
+    assert done["EndpointConfigName"] == "serverless-v2"
+    assert done["ProductionVariants"][0]["CurrentServerlessConfig"]["MemorySizeInMB"] == 2048
+
+
+def test_uninstall_stops_deployment_threads(fills_at: Callable[[float], GapFills]) -> None:
+    fills = fills_at(1.0)  # real time: the fleet launch alone would take a minute
+    sagemaker = boto3.client("sagemaker")
+    _endpoint(sagemaker)
+    sagemaker.update_endpoint(EndpointName="churn-prod", EndpointConfigName="churn-v2")
+    (status,) = fills.endpoint_deployments(in_flight_only=True)
+    assert status.stage == "Creating"
+    started = time.monotonic()
+    fills.uninstall()
+    assert time.monotonic() - started < 1.0
+    (stopped,) = fills.endpoint_deployments()
+    assert stopped.outcome == "Stopped"
+
+
+def test_control_plane_reports_deployments_and_pump_does_not_wait_for_them(
+    control_plane: LocalControlPlane,
+) -> None:
+    sagemaker = control_plane.client("sagemaker")
+    _model_and_configs(sagemaker, 2, "cp-v1", "cp-v2")
+    sagemaker.create_endpoint(EndpointName="cp-endpoint", EndpointConfigName="cp-v1")
+    sagemaker.update_endpoint(EndpointName="cp-endpoint", EndpointConfigName="cp-v2")  # a simulated minute
+
+    started = time.monotonic()
+    report = control_plane.pump(timeout=5)
+    assert time.monotonic() - started < 2.0
+    assert [(d.endpoint_name, d.to_config, d.in_flight) for d in report.deployments] == [
+        ("cp-endpoint", "cp-v2", True)
+    ]
+    assert [d.endpoint_name for d in control_plane.endpoint_deployments(in_flight_only=True)] == [
+        "cp-endpoint"
+    ]
+    sagemaker.delete_endpoint(EndpointName="cp-endpoint")  # the deployment thread notices and stops
+    assert control_plane.wait_endpoint_deployments(timeout=2)
+    (stopped,) = [d for d in control_plane.endpoint_deployments() if d.endpoint_name == "cp-endpoint"]
+    assert (stopped.outcome, stopped.reason) == ("Stopped", "the endpoint was deleted during the deployment")
