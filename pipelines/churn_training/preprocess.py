@@ -61,28 +61,34 @@ def split_uris(raw: str) -> list[str]:
 
 
 def parse_s3_uri(uri: str) -> tuple[str, str, str | None]:
-    """``s3://bucket/key?versionId=v`` -> (bucket, key, v or None)."""
+    """``s3://bucket/key?versionId=v`` -> (bucket, key, v or None); the key may be empty (a bucket)."""
     parts = urlsplit(uri)
-    if parts.scheme != "s3" or not parts.netloc or not parts.path.strip("/"):
+    if parts.scheme != "s3" or not parts.netloc:
         raise DataError(f"{uri}: not an s3://bucket/key URI")
     versions = parse_qs(parts.query).get("versionId")
     return parts.netloc, parts.path.lstrip("/"), versions[0] if versions else None
 
 
 def expand(uri: str, s3: Any = None) -> list[str]:
-    """A prefix (``s3://bucket/prefix/``, or a local directory) -> the ``.csv`` objects under it, sorted;
-    anything else -> itself. The control plane may pass data prefixes instead of pinned objects: each
-    object is then read at its current version, which ``read_source`` records."""
+    """One ``TrainingDataUris`` entry -> the objects to read.
+
+    A pinned object (``?versionId=``) is itself. The control plane may instead pass data prefixes
+    (``s3://bucket/prefix/``) or, when the list is too long for a parameter, their longest common prefix
+    (any string): an entry ending in ``/``, or naming no object, is listed and its ``.csv`` objects are
+    read at their current versions (which ``read_source`` records). A local directory gives its ``*.csv``.
+    """
     if uri.startswith("s3://"):
-        if not uri.endswith("/"):
+        bucket, key, version = parse_s3_uri(uri)
+        if version:
             return [uri]
-        bucket, prefix, _ = parse_s3_uri(uri)
         if s3 is None:
             import boto3
 
             s3 = boto3.client("s3")
+        if not uri.endswith("/") and _object_exists(s3, bucket, key):
+            return [uri]
         keys: list[str] = []
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=key):
             keys += [item["Key"] for item in page.get("Contents", []) if item["Key"].endswith(".csv")]
         if not keys:
             raise DataError(f"{uri}: no .csv object under the prefix")
@@ -94,6 +100,17 @@ def expand(uri: str, s3: Any = None) -> list[str]:
             raise DataError(f"{uri}: no .csv file in the directory")
         return files
     return [uri]
+
+
+def _object_exists(s3: Any, bucket: str, key: str) -> bool:
+    try:
+        s3.head_object(Bucket=bucket, Key=key)
+    except Exception as exc:  # botocore's ClientError; not imported so the module loads without boto3
+        status = getattr(exc, "response", {}).get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if status == 404:
+            return False
+        raise
+    return True
 
 
 def read_source(uri: str, s3: Any = None) -> Source:

@@ -165,3 +165,33 @@ def test_a_prefix_is_pinned_to_the_versions_read(s3: Any, tmp_path: Path) -> Non
 def test_empty_prefix_is_refused(s3: Any, tmp_path: Path) -> None:
     with pytest.raises(preprocess.DataError, match=r"no \.csv object under the prefix"):
         preprocess.run(["s3://data/nothing/"], tmp_path, label_column="churn", s3=s3)
+
+
+def test_an_unpinned_object_is_read_at_its_current_version(s3: Any, tmp_path: Path) -> None:
+    s3.put_object(Bucket="data", Key="churn/a.csv", Body=(HEADER + rows(40)).encode())
+    latest = s3.put_object(Bucket="data", Key="churn/a.csv", Body=(HEADER + rows(50)).encode())["VersionId"]
+
+    manifest = preprocess.run(
+        ["s3://data/churn/a.csv"], tmp_path, label_column="churn", drop_columns=["customer_id"], s3=s3
+    )
+
+    assert manifest["training_data"] == f"s3://data/churn/a.csv?versionId={latest}"
+    assert manifest["inputs"][0]["requested"] == "s3://data/churn/a.csv"
+    assert sum(manifest["rows"].values()) == 50
+
+
+def test_a_common_prefix_naming_no_object_is_listed(s3: Any, tmp_path: Path) -> None:
+    """Too many URIs for one parameter value: the control plane passes their longest common prefix."""
+    for day in ("2026-11-01", "2026-11-02"):
+        s3.put_object(Bucket="data", Key=f"churn/{day}.csv", Body=(HEADER + rows(30)).encode())
+    s3.put_object(Bucket="data", Key="churn/2025-12-31.csv", Body=(HEADER + rows(30)).encode())
+
+    manifest = preprocess.run(
+        ["s3://data/churn/2026-11-0"], tmp_path, label_column="churn", drop_columns=["customer_id"], s3=s3
+    )
+
+    assert [entry["uri"].split("?")[0] for entry in manifest["inputs"]] == [
+        "s3://data/churn/2026-11-01.csv",
+        "s3://data/churn/2026-11-02.csv",
+    ]
+    assert all("?versionId=" in entry["uri"] for entry in manifest["inputs"])
