@@ -60,6 +60,7 @@ ACTIONS = (
     "tamper_artifact",
     "decide_approval",
     "wait",
+    "rollback",
     "put_event",
     "create_alarm",
     "set_alarm_state",
@@ -89,6 +90,7 @@ class Step(BaseModel):
     tamper_artifact: dict[str, Any] | None = None
     decide_approval: dict[str, Any] | None = None
     wait: dict[str, Any] | None = None
+    rollback: dict[str, Any] | None = None
     put_event: dict[str, Any] | None = None
     create_alarm: dict[str, Any] | None = None
     set_alarm_state: dict[str, Any] | None = None
@@ -184,6 +186,7 @@ class ScenarioRunner:
             "tamper_artifact": self._tamper_artifact,
             "decide_approval": self._decide_approval,
             "wait": self._wait,
+            "rollback": self._rollback,
             "approve_model_package": lambda a: self._set_approval(a, "Approved"),
             "reject_model_package": lambda a: self._set_approval(a, "Rejected"),
             "put_event": self._put_event,
@@ -440,6 +443,10 @@ class ScenarioRunner:
             self._expect_audit(args["audit"])
         if "executions" in args:
             self._expect_executions(args["executions"])
+        if "endpoint" in args:
+            self._expect_endpoint(args["endpoint"])
+        if "incidents" in args:
+            self._expect_incidents(args["incidents"])
         if "queue" in args:
             self._expect_queue(args["queue"])
         if "model_package" in args:
@@ -453,18 +460,94 @@ class ScenarioRunner:
         stream = spec["stream"]
         actions = [str(record.action) for record in self.audit.read(stream)]
         if "actions" in spec and actions != list(spec["actions"]):
-            self.result.failures.append(f"audit stream {stream}: expected {list(spec['actions'])}, found {actions}")
+            self.result.failures.append(
+                f"audit stream {stream}: expected {list(spec['actions'])}, found {actions}"
+            )
+        if "excludes" in spec:
+            unwanted = sorted(set(map(str, spec["excludes"])) & set(actions))
+            if unwanted:
+                self.result.failures.append(f"audit stream {stream}: unexpected {unwanted}")
         if "includes" in spec:
             remaining = iter(actions)
             wanted = [str(action) for action in spec["includes"]]
             if not all(action in remaining for action in wanted):
-                self.result.failures.append(f"audit stream {stream}: expected {wanted} in order within {actions}")
+                self.result.failures.append(
+                    f"audit stream {stream}: expected {wanted} in order within {actions}"
+                )
 
     def _expect_executions(self, spec: dict[str, Any]) -> None:
         statuses = [e["status"] for e in self.cp.executions()]
         wanted = list(spec.get("statuses", []))
         if statuses != wanted:
             self.result.failures.append(f"executions: expected {wanted}, found {statuses}")
+
+    def _expect_endpoint(self, spec: dict[str, Any]) -> None:
+        """``{name, status, serves: {group, version}}``: the endpoint serves that package version."""
+        from mlcp.adapters.endpoints import SageMakerHosting, resource_name
+
+        state = SageMakerHosting(self._client("sagemaker")).endpoint(spec["name"])
+        if state is None:
+            self.result.failures.append(f"endpoint {spec['name']}: does not exist")
+            return
+        if "status" in spec and state.status != spec["status"]:
+            self.result.failures.append(
+                f"endpoint {spec['name']}: status {state.status}, expected {spec['status']}"
+            )
+        if "updates" in spec:
+            # Every UpdateEndpoint the emulator simulated for this endpoint, by outcome.
+            outcomes = [
+                d.outcome or "InFlight"
+                for d in self.cp.endpoint_deployments()
+                if d.endpoint_name == spec["name"]
+            ]
+            counted = {outcome: outcomes.count(outcome) for outcome in set(outcomes)}
+            wanted_counts = {str(k): int(v) for k, v in spec["updates"].items()}
+            if counted != wanted_counts:
+                self.result.failures.append(
+                    f"endpoint {spec['name']}: updates {counted}, expected {wanted_counts}"
+                )
+        if "serves" in spec:
+            wanted = resource_name(spec["name"], spec["serves"]["group"], f"v{spec['serves']['version']}")
+            if state.config_name != wanted:
+                self.result.failures.append(
+                    f"endpoint {spec['name']}: serves {state.config_name}, expected {wanted}"
+                )
+
+    def _expect_incidents(self, spec: dict[str, Any]) -> None:
+        """``{resource, cause?, open: N}``: how many open incidents a resource has (for a cause)."""
+        from mlcp.adapters.opscenter import OpsCenter
+        from mlcp.incidents import IncidentDeps, list_incidents
+
+        deps = IncidentDeps(
+            ops=OpsCenter(self._client("ssm")),
+            table_name=self.cp.stack.physical_id("ControlPlaneTable"),
+            dynamodb=self._client("dynamodb"),
+            audit=self.audit,
+        )
+        found = [
+            i
+            for i in list_incidents(deps, "open")
+            if i.resource == spec["resource"] and ("cause" not in spec or i.cause == spec["cause"])
+        ]
+        if len(found) != int(spec["open"]):
+            causes = [i.cause for i in found]
+            self.result.failures.append(
+                f"incidents on {spec['resource']}: expected {spec['open']} open, found {len(found)} {causes}"
+            )
+
+    def _rollback(self, args: dict[str, Any]) -> str:
+        from mlcp_cli.commands.rollback import rollback
+
+        done = rollback(
+            self._client,
+            args["endpoint"],
+            str(args["to"]),
+            reason=str(args.get("reason", "rolled back in scenario")),
+            state_table=self.cp.stack.physical_id("ControlPlaneTable"),
+            audit_table=self.cp.stack.physical_id("AuditTable"),
+            timeout=60,
+        )
+        return f"{done['endpoint']}: {done['from_config']} -> {done['config']} (mlcp rollback)"
 
     def _expect_queue(self, spec: dict[str, Any]) -> None:
         url = self.cp.stack.queue_urls[spec["name"]]

@@ -6,7 +6,7 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from mlcp_cli.commands import approvals, asl, audit, events, incidents, local, pipeline, policy
+from mlcp_cli.commands import approvals, asl, audit, events, incidents, local, pipeline, policy, rollback
 
 Registrar = Callable[["argparse._SubParsersAction[Any]"], None]
 
@@ -17,6 +17,7 @@ REGISTRARS: list[Registrar] = [
     approvals.register,
     incidents.register,
     pipeline.register,
+    rollback.register,
     local.register,
     asl.register,
 ]

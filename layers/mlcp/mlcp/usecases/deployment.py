@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
+from botocore.exceptions import ClientError
+
 from mlcp.adapters.endpoints import EndpointState, SageMakerHosting, resource_name
 from mlcp.adapters.state import ControlPlaneState
 from mlcp.audit import AuditAction, AuditTrail
@@ -247,9 +249,20 @@ def complete_callback(endpoint: str, *, deps: DeploymentDeps, callbacks: TaskCal
     if callback is None:
         return {"resumed": False, "status": state.status}
     outcome = outcome_of(state, callback["target_config"], callback.get("previous_config"))
-    callbacks.send_task_success(
-        taskToken=callback["task_token"], output=json.dumps({"outcome": outcome, "status": state.status})
-    )
+    try:
+        callbacks.send_task_success(
+            taskToken=callback["task_token"], output=json.dumps({"outcome": outcome, "status": state.status})
+        )
+    except ClientError as exc:
+        # The wait already timed out (the workflow is describing the endpoint itself): nothing to resume.
+        if exc.response.get("Error", {}).get("Code") not in {
+            "InvalidToken",
+            "TaskTimedOut",
+            "TaskDoesNotExist",
+        }:
+            raise
+        logger.info("deployment callback was stale", extra={"endpoint": endpoint})
+        return {"resumed": False, "outcome": outcome, "stale": True}
     return {"resumed": True, "outcome": outcome}
 
 
@@ -305,3 +318,67 @@ def finish_deployment(
             event_id=event_id,
         )
     return {"outcome": outcome}
+
+
+# ---------------------------------------------------------------------------- manual rollback
+
+
+def promoted_configs(endpoint: str, *, deps: DeploymentDeps) -> dict[str, str]:
+    """Package version -> endpoint config of every deployment promoted on ``endpoint`` (audit trail)."""
+    found: dict[str, str] = {}
+    for record in deps.audit.read(_stream(endpoint)):
+        if record.action == AuditAction.DEPLOYMENT_PROMOTED and record.evidence.get("target_config"):
+            found[str(record.evidence.get("version"))] = str(record.evidence["target_config"])
+    return found
+
+
+def manual_rollback(
+    endpoint: str,
+    to_version: str,
+    *,
+    reason: str,
+    identity: str,
+    deps: DeploymentDeps,
+    wait_until_in_service: Any,
+) -> dict[str, Any]:
+    """Put ``endpoint`` back on the config that served ``to_version`` when it was promoted.
+
+    Takes the endpoint's lease (never races a deployment), updates the endpoint, waits for it
+    (``wait_until_in_service(endpoint)``), records ``deployment.rolled_back`` (manual, by whom, why)
+    and releases the lease.
+    """
+    configs = promoted_configs(endpoint, deps=deps)
+    config = configs.get(str(to_version))
+    if config is None:
+        known = ", ".join(sorted(configs)) or "none"
+        raise DeploymentNotSupported(
+            f"{endpoint}: no promoted deployment of version {to_version} (known: {known})"
+        )
+    holder = f"manual-rollback:{identity}"
+    other = deps.state.acquire_lease(endpoint, holder, 3600, deps.now())
+    if other is not None:
+        raise DeploymentNotSupported(f"{endpoint} is being deployed ({other}); try again when it is done")
+    try:
+        current = deps.hosting.endpoint(endpoint)
+        if current is None:
+            raise DeploymentNotSupported(f"endpoint {endpoint} does not exist")
+        if current.config_name != config:
+            deps.hosting.update_endpoint(endpoint, config, None)
+            wait_until_in_service(endpoint)
+        deps.audit.append(
+            stream=_stream(endpoint),
+            action=AuditAction.DEPLOYMENT_ROLLED_BACK,
+            actor=identity,
+            subject=f"endpoint/{endpoint}",
+            evidence={
+                "manual": True,
+                "to_version": str(to_version),
+                "to_config": config,
+                "from_config": current.config_name,
+                "reason": reason,
+            },
+            decision_id=f"deployment.rolled_back:manual:{endpoint}:{current.config_name}->{config}",
+        )
+    finally:
+        deps.state.release_lease(endpoint, holder)
+    return {"endpoint": endpoint, "config": config, "from_config": current.config_name}

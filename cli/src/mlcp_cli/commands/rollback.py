@@ -1,0 +1,101 @@
+"""`mlcp rollback ENDPOINT --to VERSION --reason ...`: revert an endpoint by hand to the config that
+served a package version when it was promoted (as recorded in the audit trail)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from typing import Any
+
+from mlcp.adapters.endpoints import SageMakerHosting
+from mlcp.adapters.state import ControlPlaneState
+from mlcp.audit import AuditTrail
+from mlcp.errors import DeploymentNotSupported
+from mlcp.usecases.approval import caller_identity
+from mlcp.usecases.deployment import DeploymentDeps, manual_rollback
+
+
+def _client(service: str) -> Any:
+    import boto3
+
+    return boto3.client(service)  # type: ignore[call-overload]
+
+
+def rollback(
+    client: Any,
+    endpoint: str,
+    to_version: str,
+    *,
+    reason: str,
+    state_table: str,
+    audit_table: str,
+    timeout: float = 3600,
+) -> dict[str, Any]:
+    """Roll ``endpoint`` back as whoever ``client``'s credentials belong to."""
+    hosting = SageMakerHosting(client("sagemaker"))
+    deps = DeploymentDeps(
+        hosting=hosting,
+        state=ControlPlaneState(state_table, client("dynamodb")),
+        audit=AuditTrail(audit_table, client=client("dynamodb")),
+        model_role_arn="",
+    )
+
+    def wait_until_in_service(name: str) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            state = hosting.endpoint(name)
+            if state is not None and state.status == "InService":
+                return
+            if (
+                state is None
+                or state.status in {"Failed", "UpdateRollbackFailed"}
+                or time.monotonic() > deadline
+            ):
+                raise DeploymentNotSupported(
+                    f"{name} did not return to service ({state.status if state else 'gone'})"
+                )
+            time.sleep(5 if timeout > 60 else 0.05)
+
+    return manual_rollback(
+        endpoint,
+        to_version,
+        reason=reason,
+        identity=caller_identity(client("sts")),
+        deps=deps,
+        wait_until_in_service=wait_until_in_service,
+    )
+
+
+def _cmd(args: argparse.Namespace) -> int:
+    state = args.state_table or os.environ.get("MLCP_STATE_TABLE")
+    audit = args.audit_table or os.environ.get("MLCP_AUDIT_TABLE")
+    if not state or not audit:
+        sys.stderr.write(
+            "the control-plane and audit tables are unknown: --state-table/--audit-table or MLCP_*\n"
+        )
+        return 2
+    try:
+        done = rollback(
+            _client, args.endpoint, args.to, reason=args.reason, state_table=state, audit_table=audit
+        )
+    except DeploymentNotSupported as exc:
+        sys.stderr.write(f"refused: {exc}\n")
+        return 1
+    sys.stdout.write(f"{done['endpoint']}: {done['from_config']} -> {done['config']}\n")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction[Any]) -> None:
+    parser = subparsers.add_parser(
+        "rollback", help="revert an endpoint by hand to a previously promoted version"
+    )
+    parser.add_argument("endpoint")
+    parser.add_argument(
+        "--to", required=True, help="package version to go back to (as promoted on this endpoint)"
+    )
+    parser.add_argument("--reason", required=True, help="why; recorded in the audit trail")
+    parser.add_argument("--state-table", help="ControlPlaneTableName output (default $MLCP_STATE_TABLE)")
+    parser.add_argument("--audit-table", help="AuditTableName output (default $MLCP_AUDIT_TABLE)")
+    parser.set_defaults(func=_cmd)
