@@ -1,4 +1,5 @@
-"""SageMaker, CloudWatch alarm and monitoring-report events -> ``event.received`` audit record."""
+"""SageMaker, CloudWatch alarm and monitoring-report events -> ``event.received``, then the
+reaction the policy asks for: incidents opened, updated or resolved, retraining started or suppressed."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.idempotency import idempotent_function
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from mlcp.entrypoint import Runtime
+from mlcp.entrypoint import Runtime, reaction_deps
 from mlcp.events import (
     AlarmStateChangeEvent,
     ControlPlaneEvent,
@@ -21,8 +22,10 @@ from mlcp.events import (
 )
 from mlcp.observability import EVENT_ID_PATH, logger, metrics
 from mlcp.usecases.event_intake import record_event_received
+from mlcp.usecases.reactions import react
 
 runtime = Runtime("event-intake")
+deps = reaction_deps(runtime.audit)
 # The business key is what the event says, not its EventBridge id: a re-emitted copy is a duplicate.
 idempotency = runtime.idempotency('[source, "detail-type", detail]')
 
@@ -43,7 +46,13 @@ ACCEPTED = (
 )
 def _record(*, raw: dict[str, Any], event: ControlPlaneEvent) -> dict[str, object]:
     result = record_event_received(event, audit=runtime.audit)
-    return {"status": "recorded", "stream": result.record.stream, "seq": result.record.seq}
+    reaction = react(event, deps)
+    return {
+        "status": "recorded",
+        "stream": result.record.stream,
+        "seq": result.record.seq,
+        "reaction": reaction,
+    }
 
 
 @logger.inject_lambda_context(correlation_id_path=EVENT_ID_PATH)

@@ -988,3 +988,93 @@ def test_ops_items_fill_leaves_other_ssm_actions_to_moto(fills: GapFills) -> Non
     ssm = boto3.client("ssm")
     ssm.put_parameter(Name="/mlcp/x", Value="1", Type="String")
     assert ssm.get_parameter(Name="/mlcp/x")["Parameter"]["Value"] == "1"
+
+
+# -- l. pipeline executions: idempotency token and status events ----------------------------------
+
+PIPELINE_DEFINITION = json.dumps({"Version": "2020-12-01", "Parameters": [], "Steps": []})
+
+
+def _pipeline(sagemaker: Any) -> None:
+    sagemaker.create_pipeline(
+        PipelineName="retrain", PipelineDefinition=PIPELINE_DEFINITION, RoleArn=lambda_role()
+    )
+
+
+def test_raw_moto_pipeline_starts_ignore_the_token_and_emit_nothing(raw_moto: None) -> None:
+    queue = capture_events({"source": ["aws.sagemaker"]})
+    sagemaker = boto3.client("sagemaker")
+    _pipeline(sagemaker)
+    token = "mlcp-" + "a" * 40
+    first = sagemaker.start_pipeline_execution(PipelineName="retrain", ClientRequestToken=token)
+    again = sagemaker.start_pipeline_execution(PipelineName="retrain", ClientRequestToken=token)
+    assert first["PipelineExecutionArn"] != again["PipelineExecutionArn"]
+    assert drain(queue) == []
+
+
+def test_pipeline_fill_is_idempotent_on_the_token_and_announces_the_run(fills: GapFills) -> None:
+    from mlcp.events import PipelineExecutionStatusChangeEvent, parse_event
+
+    queue = capture_events({"source": ["aws.sagemaker"]})
+    sagemaker = boto3.client("sagemaker")
+    _pipeline(sagemaker)
+    token = "mlcp-" + "b" * 40
+    first = sagemaker.start_pipeline_execution(PipelineName="retrain", ClientRequestToken=token)
+    again = sagemaker.start_pipeline_execution(PipelineName="retrain", ClientRequestToken=token)
+    assert first["PipelineExecutionArn"] == again["PipelineExecutionArn"]
+    bodies = [m["body"] for m in drain(queue)]
+    assert [b["detail-type"] for b in bodies] == [
+        "SageMaker Model Building Pipeline Execution Status Change"
+    ] * 2
+    assert [b["detail"]["currentPipelineExecutionStatus"] for b in bodies] == ["Executing", "Succeeded"]
+    assert {b["detail"]["pipelineExecutionArn"] for b in bodies} == {first["PipelineExecutionArn"]}
+    # The detail is what the control plane's contract model accepts (moto's SQS copy has no account).
+    parsed = parse_event({**bodies[1], "account": "123456789012"})
+    assert isinstance(parsed, PipelineExecutionStatusChangeEvent)
+    assert parsed.status == "Succeeded"
+
+
+# -- m. processing jobs keep their Environment ----------------------------------------------------
+
+
+def _processing_job(sagemaker: Any) -> dict[str, Any]:
+    sagemaker.create_processing_job(
+        ProcessingJobName="monitor-run",
+        ProcessingResources={
+            "ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 20}
+        },
+        AppSpecification={
+            "ImageUri": "156813124566.dkr.ecr.us-east-1.amazonaws.com/sagemaker-model-monitor-analyzer"
+        },
+        RoleArn=lambda_role(),
+        Environment={"sagemaker_endpoint_name": "churn-prod"},
+    )
+    described: dict[str, Any] = sagemaker.describe_processing_job(ProcessingJobName="monitor-run")
+    return described
+
+
+def test_raw_moto_processing_job_forgets_its_environment(raw_moto: None) -> None:
+    assert "Environment" not in _processing_job(boto3.client("sagemaker"))
+
+
+def test_processing_job_fill_keeps_the_environment(fills: GapFills) -> None:
+    assert _processing_job(boto3.client("sagemaker"))["Environment"] == {
+        "sagemaker_endpoint_name": "churn-prod"
+    }
+
+
+# -- n. one simulated clock -----------------------------------------------------------------------
+
+
+def test_the_control_planes_clock_runs_at_the_time_scale_and_is_restored(raw_moto: None) -> None:
+    from datetime import UTC, datetime
+
+    from mlcp import clock
+
+    with install_gap_fills(FunctionRegistry(), time_scale=3600):
+        start = clock.now()
+        time.sleep(0.05)
+        elapsed = (clock.now() - start).total_seconds()
+        assert 150 <= elapsed <= 3600, elapsed  # ~0.05 s x 3600 (plus scheduling slack)
+    drift = abs((clock.now() - datetime.now(UTC)).total_seconds())
+    assert drift < 1, "the wall clock is back after uninstall"

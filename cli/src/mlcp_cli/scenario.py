@@ -61,6 +61,8 @@ ACTIONS = (
     "decide_approval",
     "wait",
     "rollback",
+    "monitoring_run",
+    "put_objects",
     "put_event",
     "create_alarm",
     "set_alarm_state",
@@ -91,6 +93,8 @@ class Step(BaseModel):
     decide_approval: dict[str, Any] | None = None
     wait: dict[str, Any] | None = None
     rollback: dict[str, Any] | None = None
+    monitoring_run: dict[str, Any] | None = None
+    put_objects: dict[str, Any] | None = None
     put_event: dict[str, Any] | None = None
     create_alarm: dict[str, Any] | None = None
     set_alarm_state: dict[str, Any] | None = None
@@ -187,6 +191,8 @@ class ScenarioRunner:
             "decide_approval": self._decide_approval,
             "wait": self._wait,
             "rollback": self._rollback,
+            "monitoring_run": self._monitoring_run,
+            "put_objects": self._put_objects,
             "approve_model_package": lambda a: self._set_approval(a, "Approved"),
             "reject_model_package": lambda a: self._set_approval(a, "Rejected"),
             "put_event": self._put_event,
@@ -463,6 +469,13 @@ class ScenarioRunner:
             self.result.failures.append(
                 f"audit stream {stream}: expected {list(spec['actions'])}, found {actions}"
             )
+        if "count" in spec:
+            counted = {str(a): actions.count(str(a)) for a in spec["count"]}
+            wanted_counts = {str(a): int(n) for a, n in spec["count"].items()}
+            if counted != wanted_counts:
+                self.result.failures.append(
+                    f"audit stream {stream}: counted {counted}, expected {wanted_counts}"
+                )
         if "excludes" in spec:
             unwanted = sorted(set(map(str, spec["excludes"])) & set(actions))
             if unwanted:
@@ -534,6 +547,91 @@ class ScenarioRunner:
             self.result.failures.append(
                 f"incidents on {spec['resource']}: expected {spec['open']} open, found {len(found)} {causes}"
             )
+
+    def _monitoring_run(self, args: dict[str, Any]) -> str:
+        """A Model Monitor run on ``endpoint``: the processing job (as SageMaker creates it), its
+        ``constraint_violations.json`` (``violations:`` a file of the repo, or none for a clean run)
+        and the Processing Job State Change event SageMaker sends when it completes."""
+        endpoint, schedule, hour = args["endpoint"], args["schedule"], int(args.get("run", 1))
+        bucket = args.get("bucket", "mlcp-monitoring")
+        s3, sm = self._client("s3"), self._client("sagemaker")
+        if bucket not in {b["Name"] for b in s3.list_buckets()["Buckets"]}:
+            s3.create_bucket(Bucket=bucket)
+        output = f"s3://{bucket}/reports/{endpoint}/{schedule}/2026/11/26/{hour:02d}"
+        if args.get("violations"):
+            body = (self.root / args["violations"]).read_bytes()
+            s3.put_object(
+                Bucket=bucket, Key=output.split("/", 3)[3] + "/constraint_violations.json", Body=body
+            )
+        name = f"model-monitoring-{schedule}-{hour:02d}"[:63]
+        sm.create_processing_job(
+            ProcessingJobName=name,
+            ProcessingResources={
+                "ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 20}
+            },
+            AppSpecification={
+                "ImageUri": "156813124566.dkr.ecr.us-east-1.amazonaws.com/sagemaker-model-monitor-analyzer"
+            },
+            RoleArn="arn:aws:iam::123456789012:role/mlcp-monitoring",
+            ProcessingOutputConfig={
+                "Outputs": [
+                    {
+                        "OutputName": "result",
+                        "S3Output": {
+                            "S3Uri": output,
+                            "LocalPath": "/opt/ml/processing/output",
+                            "S3UploadMode": "EndOfJob",
+                        },
+                    }
+                ]
+            },
+            Environment={"sagemaker_endpoint_name": endpoint, "sagemaker_monitoring_schedule_name": schedule},
+        )
+        arn = sm.describe_processing_job(ProcessingJobName=name)["ProcessingJobArn"]
+        detail = {
+            "ProcessingJobName": name,
+            "ProcessingJobArn": arn,
+            "ProcessingJobStatus": "Completed",
+            "ExitMessage": "CompletedWithViolations" if args.get("violations") else "Completed",
+            "MonitoringScheduleArn": f"arn:aws:sagemaker:us-east-1:123456789012:monitoring-schedule/{schedule}",
+            "Environment": {
+                "sagemaker_endpoint_name": endpoint,
+                "sagemaker_monitoring_schedule_name": schedule,
+            },
+            "ProcessingOutputConfig": {
+                "Outputs": [
+                    {
+                        "OutputName": "result",
+                        "S3Output": {
+                            "S3Uri": output,
+                            "LocalPath": "/opt/ml/processing/output",
+                            "S3UploadMode": "EndOfJob",
+                        },
+                    }
+                ]
+            },
+        }
+        self.cp.put_events(
+            [
+                {
+                    "Source": "aws.sagemaker",
+                    "DetailType": "SageMaker Processing Job State Change",
+                    "Detail": detail,
+                    "Resources": [arn],
+                }
+            ]
+        )
+        return f"Model Monitor run {name} on {endpoint}: {'violations ' + args['violations'] if args.get('violations') else 'clean'}"
+
+    def _put_objects(self, args: dict[str, Any]) -> str:
+        """``count`` objects of ``size`` bytes under ``prefix`` (new data landing in a burst)."""
+        s3 = self._client("s3")
+        count, size = int(args["count"]), int(args.get("size", 1024))
+        for index in range(count):
+            s3.put_object(
+                Bucket=args["bucket"], Key=f"{args['prefix']}part-{index:05d}.csv", Body=b"0" * size
+            )
+        return f"{count} objects under s3://{args['bucket']}/{args['prefix']}"
 
     def _rollback(self, args: dict[str, Any]) -> str:
         from mlcp_cli.commands.rollback import rollback

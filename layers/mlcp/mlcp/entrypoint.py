@@ -4,6 +4,7 @@ way an entry point turns a raw event into a model or a rejection.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from mlcp.incidents import IncidentDeps
     from mlcp.usecases.approval import ApprovalDeps
     from mlcp.usecases.deployment import DeploymentDeps
+    from mlcp.usecases.reactions import ReactionDeps
 
 #: How long Powertools remembers a completed invocation: the rules' maximum event age.
 IDEMPOTENCY_WINDOW_SECONDS = 6 * 3600
@@ -132,4 +134,47 @@ def incident_deps(audit: AuditTrail) -> IncidentDeps:
         dynamodb=clients.dynamodb(),
         audit=audit,
         notifier=ApproverNotifier(topic) if topic else None,
+    )
+
+
+def reaction_deps(audit: AuditTrail) -> ReactionDeps:
+    """The adapters of the monitoring reactions (incidents, retraining), from the environment."""
+    import os
+    import re
+
+    from botocore.exceptions import ClientError
+
+    from mlcp.policy import PolicyStore
+    from mlcp.retraining import RetrainingState
+    from mlcp.usecases.reactions import ReactionDeps
+
+    state_table = GovernanceConfig.from_env().state_table
+    debounce_arn = os.environ.get("MLCP_DEBOUNCE_STATE_MACHINE_ARN")
+
+    def schedule_recheck(*, pipeline: str, wait_seconds: int, window_id: str) -> None:
+        """One debounce execution per data window (its name dedups redeliveries)."""
+        if not debounce_arn:
+            return
+        name = re.sub(r"[^A-Za-z0-9_-]", "-", f"{pipeline}-{window_id}")[:80]
+        try:
+            clients.stepfunctions().start_execution(
+                stateMachineArn=debounce_arn,
+                name=name,
+                input=json.dumps(
+                    {"pipeline": pipeline, "window_id": window_id, "wait_seconds": wait_seconds}
+                ),
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ExecutionAlreadyExists":
+                raise
+
+    parameter = os.environ.get("MLCP_POLICY_PARAMETER", "")
+    return ReactionDeps(
+        policies=PolicyStore(parameter) if parameter else _NoPolicy(),
+        incidents=incident_deps(audit),
+        retraining=RetrainingState(state_table, clients.dynamodb()),
+        audit=audit,
+        sagemaker=clients.sagemaker(),
+        s3=clients.s3(),
+        schedule_recheck=schedule_recheck,
     )

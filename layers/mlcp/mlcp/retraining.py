@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 
 from botocore.exceptions import ClientError
 
+from mlcp import clock
 from mlcp.adapters import clients
 from mlcp.monitoring import Violation, kinds_of, violating_features
 from mlcp.policy.model import MONITORING_KINDS, MonitoringKind, RetrainingPolicy
@@ -173,7 +174,7 @@ class RetrainingState:
         window after counting."""
         if size < 0:
             raise ValueError("size must be >= 0")
-        arrived = _aware(at) if at is not None else datetime.now(UTC)
+        arrived = _aware(at) if at is not None else clock.now()
         pk = f"data#{pipeline}"
         expires = int((arrived + EVENT_MARKER_TTL).timestamp())
         try:

@@ -340,6 +340,7 @@ def run_function(registry: FunctionRegistry, spec: FunctionSpec, event: Any) -> 
     ):
         try:
             handler = registry.handler_of(spec)
+            use_simulated_clock()
             result = handler(event, LambdaContext(spec, request_id))
         except Exception as exc:
             error = {
@@ -429,6 +430,9 @@ class _State:
     deliveries: Deliveries
     time_scale: float = 1.0
     deployments: list[EndpointDeployment] = field(default_factory=list)
+    clock_origin: tuple[dt.datetime, float] = field(
+        default_factory=lambda: (dt.datetime.now(dt.UTC), time.monotonic())
+    )
 
 
 _ABSENT = object()
@@ -494,6 +498,7 @@ class GapFills:
                         setattr(owner, name, original)
                 _INSTALL.originals.clear()
                 _INSTALL.active = None
+                restore_clock()
 
     def __enter__(self) -> GapFills:
         return self
@@ -517,6 +522,7 @@ def install_gap_fills(
     state = _State(registry, deliveries, time_scale)
     with _INSTALL.lock:
         _INSTALL.active = state
+        use_simulated_clock()
         if _INSTALL.count == 0:
             for owner, name, replacement in _patches():
                 _INSTALL.originals.append((owner, name, owner.__dict__.get(name, _ABSENT)))
@@ -568,6 +574,8 @@ def _patches() -> list[tuple[Any, str, Any]]:
         (SageMakerModelBackend, "create_model_package", fill_sagemaker_create_model_package),
         (SageMakerModelBackend, "update_model_package", fill_sagemaker_update_model_package),
         (SageMakerModelBackend, "_get_resource_from_arn", fill_sagemaker_versioned_package_arn),
+        (SageMakerModelBackend, "start_pipeline_execution", fill_sagemaker_start_pipeline_execution),
+        (SageMakerResponse, "create_processing_job", fill_sagemaker_create_processing_job_environment),
         (SageMakerResponse, "create_model_package", fill_sagemaker_create_model_package_caller),
         (SageMakerResponse, "update_model_package", fill_sagemaker_update_model_package_caller),
         (STSBackend, "get_caller_identity", fill_sts_get_caller_identity),
@@ -2428,3 +2436,126 @@ def _ops_describe(
     if start + size < len(found):
         result["NextToken"] = str(start + size)
     return result
+
+
+# --------------------------------------------------------------------------------------------
+# l. SageMaker pipeline executions: idempotency token and status events
+# --------------------------------------------------------------------------------------------
+
+
+def fill_sagemaker_start_pipeline_execution(
+    self: Any,
+    pipeline_name: str,
+    pipeline_execution_display_name: str,
+    pipeline_parameters: list[dict[str, Any]],
+    pipeline_execution_description: str,
+    parallelism_configuration: dict[str, int],
+    client_request_token: str,
+) -> dict[str, str]:
+    """StartPipelineExecution: idempotent on its token, and announced on EventBridge.
+
+    AWS: a repeated ClientRequestToken returns the execution it started; every status change emits
+    ``SageMaker Model Building Pipeline Execution Status Change``. moto 5.2.5: each call starts a new
+    execution (marked Succeeded at once, no step runs) and emits nothing. Fill: return the existing
+    execution for a known token; otherwise start one and emit Executing then Succeeded (what moto
+    records), so the control plane's retraining loop closes in local mode.
+    """
+    from moto.sagemaker.utils import get_pipeline_from_name
+
+    pipeline = get_pipeline_from_name(self.pipelines, pipeline_name)
+    if client_request_token:
+        for arn, execution in pipeline.pipeline_executions.items():
+            if execution.client_request_token == client_request_token:
+                return {"PipelineExecutionArn": arn}
+    started: dict[str, str] = _call_original(
+        type(self),
+        "start_pipeline_execution",
+        self,
+        pipeline_name,
+        pipeline_execution_display_name,
+        pipeline_parameters,
+        pipeline_execution_description,
+        parallelism_configuration,
+        client_request_token,
+    )
+    arn = started["PipelineExecutionArn"]
+    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    base = {
+        "pipelineArn": pipeline.arn,
+        "pipelineExecutionArn": arn,
+        "pipelineExecutionDisplayName": pipeline_execution_display_name or arn.rsplit("/", 1)[-1],
+        "pipelineExecutionDescription": pipeline_execution_description or "",
+        "executionStartTime": now,
+    }
+    for previous, current in ((None, "Executing"), ("Executing", "Succeeded")):
+        detail = {**base, "currentPipelineExecutionStatus": current}
+        if previous:
+            detail["previousPipelineExecutionStatus"] = previous
+            detail["executionEndTime"] = now
+        _put_aws_event(
+            self.account_id,
+            self.region_name,
+            "aws.sagemaker",
+            "SageMaker Model Building Pipeline Execution Status Change",
+            [pipeline.arn, arn],
+            detail,
+        )
+    return started
+
+
+# --------------------------------------------------------------------------------------------
+# m. Processing jobs keep their Environment (Model Monitor runs are identified by it)
+# --------------------------------------------------------------------------------------------
+
+
+def fill_sagemaker_create_processing_job_environment(self: Any) -> Any:
+    """DescribeProcessingJob returns the job's Environment.
+
+    AWS: a processing job keeps the Environment it was created with (Model Monitor puts the
+    endpoint and schedule names there). moto 5.2.5: drops Environment at creation. Fill: keep it on
+    moto's job, which then describes it.
+    """
+    result = _call_original(type(self), "create_processing_job", self)
+    environment = self._get_param("Environment")
+    if environment:
+        job = self.sagemaker_backend.processing_jobs[self._get_param("ProcessingJobName")]
+        job.environment = dict(environment)
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# n. One simulated clock for the control plane's code
+# --------------------------------------------------------------------------------------------
+
+
+def simulated_now() -> dt.datetime:
+    """The emulator's clock: it starts at the wall-clock time of installation and runs at
+    ``time_scale`` simulated seconds per real second, in step with the scaled Step Functions waits."""
+    state = _INSTALL.active
+    if state is None:
+        return dt.datetime.now(dt.UTC)
+    origin, started = state.clock_origin
+    return origin + dt.timedelta(seconds=(time.monotonic() - started) * state.time_scale)
+
+
+def restore_clock() -> None:
+    """Give the operator's copy of ``mlcp.clock`` its wall clock back (the fills are uninstalled)."""
+    module = sys.modules.get("mlcp.clock")
+    if module is not None and getattr(module, "now", None) is simulated_now:
+        import importlib
+
+        importlib.reload(module)  # re-executes the module: ``now`` is the wall clock again
+
+
+def use_simulated_clock() -> None:
+    """Point the loaded copy of ``mlcp.clock`` (the function's own, or the operator's) at the
+    simulated clock.
+
+    AWS: a function's notion of "now" is wall-clock time, the same clock that Step Functions waits
+    and task timeouts run on. moto 5.2.5 has no notion of simulated time; the time-scale fill (h)
+    speeds up the waits, so the code's clock must speed up with them or cooldowns, quiet periods
+    and leases would never elapse in a scenario. Fill: swap ``mlcp.clock.now``.
+    """
+    module = sys.modules.get("mlcp.clock")
+    if module is not None and getattr(module, "now", None) is not simulated_now:
+        module.now = simulated_now  # type: ignore[attr-defined]

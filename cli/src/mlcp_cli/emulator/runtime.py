@@ -296,8 +296,8 @@ class LocalControlPlane:
     def pump(self, timeout: float = 30.0) -> PumpReport:
         """Deliver queued EventBridge deliveries and async invocations and wait for running
         executions to finish, repeatedly, until nothing is pending or running. An execution parked
-        on a task token (waiting for a human) counts as idle; the report lists each execution whose
-        status changed since the last pump."""
+        on a task token (waiting for a human or an endpoint) or in a Wait state counts as idle; the
+        report lists each execution whose status changed since the last pump."""
         deadline = time.monotonic() + timeout
         log_start = len(self.deliveries.log)
         report = PumpReport()
@@ -343,15 +343,19 @@ class LocalControlPlane:
         ]
 
     def waits_for_task_token(self, execution_arn: str) -> bool:
-        """Whether the execution is parked on a ``.waitForTaskToken`` task (waiting for a callback)."""
+        """Whether the execution is parked: on a ``.waitForTaskToken`` task (waiting for a callback)
+        or in a Wait state (waiting for simulated time, which the scenario's ``wait`` step passes)."""
         # moto ignores reverseOrder: read the history and walk it backwards.
         history = self.client("stepfunctions").get_execution_history(
             executionArn=execution_arn, maxResults=1000
         )["events"]
         for event in reversed(history):
+            if event["type"] == "WaitStateEntered":
+                return True
             if event["type"] == "TaskSubmitted":
                 return "waitForTaskToken" in event.get("taskSubmittedEventDetails", {}).get("resource", "")
             if event["type"] in {"TaskScheduled", "TaskStarted"}:
                 continue
             return False
+        return False
         return False

@@ -3,12 +3,13 @@ model package (to tell a real approval from a metadata update of an approved pac
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict
 
+from mlcp import clock
 from mlcp.adapters import clients
 from mlcp.errors import ApprovalNotPending
 
@@ -42,7 +43,7 @@ class PendingApproval(BaseModel):
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat()
+    return clock.now().isoformat()
 
 
 def _is_conditional_failure(exc: ClientError) -> bool:
@@ -194,7 +195,7 @@ class ControlPlaneState:
     ) -> str | None:
         """Take the endpoint's deployment lease for ``holder``; None when taken, else the holder of
         the live lease (a retry by the same holder re-acquires; an expired lease can be taken)."""
-        moment = now or datetime.now(UTC)
+        moment = now or clock.now()
         now_epoch = int(moment.timestamp())
         try:
             self._client.put_item(

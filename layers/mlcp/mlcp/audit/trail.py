@@ -23,13 +23,14 @@ import random
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
 import boto3
 from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
+from mlcp import clock as mlcp_clock
 from mlcp.audit.model import (
     GENESIS_HASH,
     AuditAction,
@@ -179,7 +180,7 @@ class AuditTrail:
             raise ValueError("max_attempts must be at least 1")
         self.table_name = table_name
         self._client: DynamoDBClient = client if client is not None else boto3.client("dynamodb")
-        self._clock: Callable[[], datetime] = clock if clock is not None else (lambda: datetime.now(UTC))
+        self._clock: Callable[[], datetime] = clock if clock is not None else (lambda: mlcp_clock.now())  # noqa: PLW0108 - late-bound
         self._max_attempts = max_attempts
         self._base_delay = base_delay
         self._max_delay = max_delay

@@ -21,10 +21,11 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol
 
+from mlcp import clock
 from mlcp.audit import AuditAction, format_timestamp
 from mlcp.errors import ControlPlaneError
 from mlcp.incidents.model import Incident, IncidentOutcome, IncidentRequest, incident_id_for
@@ -69,7 +70,7 @@ class Audit(Protocol):
 
 
 def _utc_now() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()
 
 
 @dataclass

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
+from mlcp import clock
 from mlcp.adapters.state import ControlPlaneState, PendingApproval
 from mlcp.audit import AuditAction
 from mlcp.errors import ApprovalDenied, SeparationOfDutiesViolation
@@ -369,5 +370,5 @@ def caller_identity(sts: Any) -> str:
 
 def expires_in(approval: PendingApproval, now: datetime | None = None) -> timedelta:
     """Time left before the approval times out (negative once past)."""
-    moment = now or datetime.now(UTC)
+    moment = now or clock.now()
     return datetime.fromisoformat(approval.expires_at) - moment

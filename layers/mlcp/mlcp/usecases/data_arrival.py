@@ -67,7 +67,7 @@ def record_data_arrival(
         metrics.add_metric(name="TrainingObjectsArrived", unit=MetricUnit.Count, value=1)
         metrics.add_metric(name="TrainingBytesArrived", unit=MetricUnit.Bytes, value=facts.size)
     logger.info("data arrived", extra={"subject": subject, "appended": result.appended})
-    return _outcome("recorded", result)
+    return {**_outcome("recorded", result), "size": facts.size}
 
 
 def _ignore(

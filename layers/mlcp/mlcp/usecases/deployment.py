@@ -11,11 +11,12 @@ incident on a rollback or failure) and release the lease.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from botocore.exceptions import ClientError
 
+from mlcp import clock
 from mlcp.adapters.endpoints import EndpointState, SageMakerHosting, resource_name
 from mlcp.adapters.state import ControlPlaneState
 from mlcp.audit import AuditAction, AuditTrail
@@ -82,7 +83,7 @@ class DeploymentDeps:
     clock: Any = None
 
     def now(self) -> datetime:
-        return self.clock() if self.clock is not None else datetime.now(UTC)
+        return self.clock() if self.clock is not None else clock.now()
 
 
 def _stream(endpoint: str) -> str:

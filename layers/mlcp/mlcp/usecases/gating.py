@@ -9,9 +9,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Protocol
 
+from mlcp import clock as mlcp_clock
 from mlcp.adapters.registry import SageMakerModelRegistry
 from mlcp.adapters.reports import ReportWriter
 from mlcp.audit import AuditAction, AuditTrail
@@ -36,7 +37,7 @@ class GatingDeps:
     audit: AuditTrail
     s3: Any
     sagemaker: Any
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    clock: Callable[[], datetime] = lambda: mlcp_clock.now()  # noqa: PLW0108 - late-bound: local mode swaps the clock
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,397 @@
+"""How the control plane reacts when production degrades: violations, alarms and failures open
+(one) incident per resource and cause, alarms back to OK resolve theirs, and the policy decides
+when to retrain, behind the retraining guards (lease, cooldown, daily maximum, debounce).
+
+Every decision reads what it can from the API (the monitoring job, its violations report in S3)
+and is audited: ``incident.*`` by the incident use cases, ``retraining.started|suppressed|
+succeeded|failed`` here.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from botocore.exceptions import ClientError
+
+from mlcp import clock as mlcp_clock
+from mlcp.audit import AuditAction, AuditTrail
+from mlcp.events import (
+    AlarmStateChangeEvent,
+    ControlPlaneEvent,
+    EndpointStateChangeEvent,
+    ModelMonitoringReportEvent,
+    PipelineExecutionStatusChangeEvent,
+    ProcessingJobStateChangeEvent,
+    TrainingJobStateChangeEvent,
+)
+from mlcp.incidents import IncidentDeps, IncidentRequest, open_incident, resolve_incident
+from mlcp.monitoring import (
+    Violation,
+    classify_constraint_violations,
+    kinds_of,
+    monitoring_job_facts,
+    violating_features,
+    violations_from_report,
+)
+from mlcp.observability import logger
+from mlcp.policy import MonitoringPolicy, Policy
+from mlcp.retraining import RetrainingState, RetrainingTrigger, retrain, streak_check
+
+
+class PolicySource(Protocol):
+    def get(self) -> Policy: ...
+
+
+class DebounceScheduler(Protocol):
+    def __call__(self, *, pipeline: str, wait_seconds: int, window_id: str) -> None: ...
+
+
+@dataclass
+class ReactionDeps:
+    policies: PolicySource
+    incidents: IncidentDeps
+    retraining: RetrainingState
+    audit: AuditTrail
+    sagemaker: Any
+    s3: Any
+    schedule_recheck: DebounceScheduler | None = None
+    clock: Callable[[], datetime] = lambda: mlcp_clock.now()  # noqa: PLW0108 - late-bound: local mode swaps the clock
+
+
+def _monitoring(deps: ReactionDeps, endpoint: str | None) -> MonitoringPolicy:
+    """The monitoring policy of the endpoint's group (the defaults for unmanaged resources)."""
+    if endpoint:
+        found = deps.policies.get().monitoring_for_endpoint(endpoint)
+        if found is not None:
+            return found[1]
+    return MonitoringPolicy()
+
+
+def react(event: ControlPlaneEvent, deps: ReactionDeps) -> dict[str, Any]:
+    """Dispatch one validated event to its reaction (most events need none)."""
+    match event:
+        case ProcessingJobStateChangeEvent():
+            return react_to_monitoring_job(event, deps)
+        case ModelMonitoringReportEvent():
+            violations = violations_from_report(event)
+            checked = kinds_of(violations) or []
+            return react_to_violations(event.endpoint_name, violations, checked, run_id=event.id, deps=deps)
+        case AlarmStateChangeEvent():
+            return react_to_alarm(event, deps)
+        case EndpointStateChangeEvent() if event.is_failed:
+            return _failure(f"endpoint/{event.endpoint_name}", "endpoint", event.endpoint_name, event, deps)
+        case TrainingJobStateChangeEvent() if event.status == "Failed":
+            return _failure(f"training-job/{event.training_job_name}", "training", None, event, deps)
+        case PipelineExecutionStatusChangeEvent():
+            return react_to_pipeline(event, deps)
+    return {"reaction": "none"}
+
+
+# ---------------------------------------------------------------------------- violations
+
+
+def react_to_monitoring_job(event: ProcessingJobStateChangeEvent, deps: ReactionDeps) -> dict[str, Any]:
+    """A Model Monitor run ended: re-read the job, then its constraint_violations.json."""
+    if not event.is_monitoring_job or event.status not in {"Completed", "Stopped"}:
+        return {"reaction": "none", "status": event.status}
+    name = event.processing_job_arn.rsplit("/", 1)[-1]
+    facts = monitoring_job_facts(deps.sagemaker.describe_processing_job(ProcessingJobName=name))
+    if facts.endpoint is None or facts.kind is None:
+        return {"reaction": "none", "why": "not a monitoring job of a known endpoint"}
+    document = _read_json(deps.s3, facts.violations_uri) if facts.violations_uri else None
+    violations = classify_constraint_violations(document, facts.monitoring_type or "") if document else []
+    return react_to_violations(
+        facts.endpoint, violations, [facts.kind], run_id=event.processing_job_arn, deps=deps
+    )
+
+
+def _read_json(s3: Any, uri: str) -> dict[str, Any] | None:
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    try:
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in {"NoSuchKey", "404", "NoSuchBucket"}:
+            return None  # a clean run writes no violations file
+        raise
+    document = json.loads(body)
+    return document if isinstance(document, dict) else None
+
+
+def react_to_violations(
+    endpoint: str,
+    violations: Sequence[Violation],
+    checked_kinds: Sequence[str],
+    *,
+    run_id: str,
+    deps: ReactionDeps,
+) -> dict[str, Any]:
+    """One monitoring run's violations: incidents per the policy's rules (feature count and
+    consecutive bad runs), then retraining if the policy says so."""
+    monitoring = _monitoring(deps, endpoint)
+    opened: list[str] = []
+    for kind in sorted(set(checked_kinds) | set(kinds_of(violations))):
+        of_kind = [v for v in violations if v.kind == kind]
+        checks = sorted({v.check_type for v in of_kind})
+        rule = monitoring.incident_rule("violation", kind, *checks)
+        if rule is None:
+            continue
+        features = violating_features(of_kind)
+        bad = len(features) >= rule.min_violating_features
+        streak = deps.retraining.streak(
+            endpoint, streak_check(kind, rule.min_violating_features), bad, run_id=run_id
+        )
+        if bad and streak >= rule.consecutive_runs:
+            open_incident(
+                IncidentRequest(
+                    resource=f"endpoint/{endpoint}",
+                    cause=f"violation:{kind}",
+                    severity=rule.severity,
+                    title=f"{endpoint}: {kind.replace('_', ' ')} violations on {len(features)} feature(s)",
+                    description="; ".join(v.description or f"{v.feature}: {v.check_type}" for v in of_kind)[
+                        :2000
+                    ],
+                    operational_data={
+                        "endpoint": endpoint,
+                        "kind": kind,
+                        "features": ",".join(features),
+                        "consecutive_runs": str(streak),
+                        "run": run_id,
+                    },
+                    runbook_url=rule.runbook_url,
+                    stream=f"endpoint#{endpoint}",
+                    event_id=run_id,
+                    category="Performance",
+                ),
+                deps.incidents,
+            )
+            opened.append(kind)
+    retraining = monitoring.retraining
+    result: dict[str, Any] = {"reaction": "violations", "incidents": opened}
+    if retraining is not None and violations:
+        trigger = RetrainingTrigger(
+            kind="violations",
+            reason=f"violations on {endpoint}",
+            event_id=run_id,
+            endpoint=endpoint,
+            violations=tuple(violations),
+            checked_kinds=tuple(checked_kinds),  # type: ignore[arg-type]
+        )
+        result["retraining"] = _retrain(trigger, retraining, subject=f"endpoint/{endpoint}", deps=deps)
+    return result
+
+
+# ---------------------------------------------------------------------------- alarms
+
+
+def react_to_alarm(event: AlarmStateChangeEvent, deps: ReactionDeps) -> dict[str, Any]:
+    """ALARM opens (or counts) the alarm's incident and may retrain; OK resolves it where allowed."""
+    endpoint = event.endpoint_name
+    monitoring = _monitoring(deps, endpoint)
+    rule = monitoring.incident_rule("alarm", event.alarm_name)
+    resource = f"endpoint/{endpoint}" if endpoint else f"alarm/{event.alarm_name}"
+    cause = f"alarm:{event.alarm_name}"
+    stream = f"endpoint#{endpoint}" if endpoint else f"alarm#{event.alarm_name}"
+    if event.is_alarm:
+        result: dict[str, Any] = {"reaction": "alarm"}
+        if rule is not None:
+            outcome = open_incident(
+                IncidentRequest(
+                    resource=resource,
+                    cause=cause,
+                    severity=rule.severity,
+                    title=f"{event.alarm_name} in ALARM" + (f" on {endpoint}" if endpoint else ""),
+                    description=event.detail.state.reason or "",
+                    operational_data={"alarm": event.alarm_name, "endpoint": endpoint or "-"},
+                    runbook_url=rule.runbook_url,
+                    stream=stream,
+                    event_id=event.id,
+                ),
+                deps.incidents,
+            )
+            result["incident"] = outcome.incident_id
+        retraining = monitoring.retraining
+        if retraining is not None and retraining.triggers_on_alarm(event.alarm_name):
+            trigger = RetrainingTrigger(
+                kind="alarm",
+                reason=f"{event.alarm_name} in ALARM",
+                event_id=event.id,
+                alarm_name=event.alarm_name,
+            )
+            result["retraining"] = _retrain(trigger, retraining, subject=resource, deps=deps)
+        return result
+    if event.is_recovery and rule is not None and rule.auto_resolve:
+        resolved = resolve_incident(
+            resource, cause, reason=f"{event.alarm_name} back to OK", resolved_by="mlcp", deps=deps.incidents
+        )
+        return {"reaction": "recovered", "resolved": resolved.incident_id if resolved else None}
+    return {"reaction": "none", "state": event.state}
+
+
+# ---------------------------------------------------------------------------- failures and pipelines
+
+
+def _failure(
+    resource: str, kind: str, endpoint: str | None, event: ControlPlaneEvent, deps: ReactionDeps
+) -> dict[str, Any]:
+    rule = _monitoring(deps, endpoint).incident_rule("failure", kind)
+    if rule is None:
+        return {"reaction": "none"}
+    outcome = open_incident(
+        IncidentRequest(
+            resource=resource,
+            cause=f"{kind}.failed",
+            severity=rule.severity,
+            title=f"{resource} failed",
+            description=json.dumps(event.detail.model_dump(mode="json", by_alias=True, exclude_none=True))[
+                :2000
+            ],
+            operational_data={"resource": resource, "kind": kind},
+            runbook_url=rule.runbook_url,
+            stream=f"endpoint#{endpoint}" if endpoint else resource.replace("/", "#", 1),
+            event_id=event.id,
+        ),
+        deps.incidents,
+    )
+    return {"reaction": "failure", "incident": outcome.incident_id}
+
+
+def react_to_pipeline(event: PipelineExecutionStatusChangeEvent, deps: ReactionDeps) -> dict[str, Any]:
+    """A pipeline execution ended: close the retraining loop (release the lease, audit) and open an
+    incident when it failed."""
+    status = event.status
+    pipeline = event.pipeline_name or "unknown"
+    if status not in {"Succeeded", "Failed", "Stopped"}:
+        return {"reaction": "none", "status": status}
+    ours = deps.retraining.release(
+        pipeline, deps.clock(), status == "Succeeded", execution_arn=event.pipeline_execution_arn
+    )
+    if ours:
+        deps.audit.append(
+            stream=f"pipeline#{pipeline}",
+            action=AuditAction.RETRAINING_SUCCEEDED
+            if status == "Succeeded"
+            else AuditAction.RETRAINING_FAILED,
+            actor="aws.sagemaker",
+            subject=event.pipeline_execution_arn,
+            evidence={"pipeline": pipeline, "status": status},
+            decision_id=f"retraining.finished:{event.pipeline_execution_arn}",
+            event_id=event.id,
+        )
+    if status == "Succeeded":
+        return {"reaction": "pipeline", "ours": ours}
+    failed = _failure(f"pipeline/{pipeline}", "pipeline", None, event, deps)
+    return {"reaction": "pipeline", "ours": ours, **failed}
+
+
+# ---------------------------------------------------------------------------- retraining
+
+
+def _retrain(trigger: RetrainingTrigger, policy: Any, *, subject: str, deps: ReactionDeps) -> dict[str, Any]:
+    """Decide and (maybe) start the pipeline; audit ``retraining.started`` or ``retraining.suppressed``."""
+    outcome = retrain(trigger, policy, deps.retraining, deps.sagemaker, deps.clock())
+    decision = outcome.decision
+    started = outcome.execution_arn is not None
+    deps.audit.append(
+        stream=f"pipeline#{policy.pipeline}",
+        action=AuditAction.RETRAINING_STARTED if started else AuditAction.RETRAINING_SUPPRESSED,
+        actor="mlcp",
+        subject=outcome.execution_arn or subject,
+        evidence={
+            "trigger": trigger.kind,
+            "reason": decision.reason,
+            "parameters": decision.parameters,
+            "client_request_token": decision.client_request_token or None,
+        },
+        decision_id=f"retraining.{'started' if started else 'suppressed'}:{policy.pipeline}:{trigger.kind}:{trigger.event_id}",
+        event_id=trigger.event_id,
+    )
+    logger.info(
+        "retraining decided",
+        extra={"pipeline": policy.pipeline, "started": started, "reason": decision.reason},
+    )
+    return {"started": started, "reason": decision.reason, "execution": outcome.execution_arn}
+
+
+def react_to_data(s3_uri: str, size: int, *, event_id: str, deps: ReactionDeps) -> list[dict[str, Any]]:
+    """New training data: count it in each covering pipeline's debounce window; retrain once the
+    window holds enough and the quiet period passed, else schedule a re-check after the quiet period."""
+    results: list[dict[str, Any]] = []
+    for _rule, retraining in deps.policies.get().retraining_for_object(s3_uri):
+        key = s3_uri.removeprefix("s3://")
+        window = deps.retraining.accumulate_data(retraining.pipeline, size, key, event_id)
+        results.append(
+            recheck_data(retraining.pipeline, deps=deps, window_id=_window_id(window), event_id=event_id)
+        )
+    return results
+
+
+def _window_id(window: Any) -> str:
+    return (window.first_at.isoformat() if window.first_at else "empty").replace(":", "").replace("+", "")
+
+
+def recheck_data(
+    pipeline: str, *, deps: ReactionDeps, window_id: str, event_id: str | None = None
+) -> dict[str, Any]:
+    """Decide on a pipeline's data window now (at arrival, or when a scheduled re-check fires)."""
+    policies = deps.policies.get()
+    retraining = next(
+        (
+            p.monitoring.retraining
+            for p in policies.tiers.values()
+            if p.monitoring.retraining and p.monitoring.retraining.pipeline == pipeline
+        ),
+        None,
+    )
+    if retraining is None or retraining.data is None:
+        return {"pipeline": pipeline, "started": False, "reason": "no data trigger"}
+    window = deps.retraining.data_window(pipeline)
+    if window.objects == 0:
+        return {"pipeline": pipeline, "started": False, "reason": "nothing new", "wait_seconds": 0}
+    trigger = RetrainingTrigger(
+        kind="data", reason="new training data", event_id=event_id or f"window-{window_id}"
+    )
+    outcome = retrain(trigger, retraining, deps.retraining, deps.sagemaker, deps.clock())
+    decision = outcome.decision
+    if outcome.execution_arn is not None:
+        _retrain_audit_started(pipeline, trigger, decision, outcome.execution_arn, deps)
+        return {"pipeline": pipeline, "started": True, "execution": outcome.execution_arn, "wait_seconds": 0}
+    waiting = decision.reason.startswith("waiting for the quiet period")
+    if waiting and deps.schedule_recheck is not None:
+        deps.schedule_recheck(
+            pipeline=pipeline, wait_seconds=retraining.data.quiet_period_seconds, window_id=_window_id(window)
+        )
+    elif not decision.reason.startswith("waiting for data"):
+        deps.audit.append(
+            stream=f"pipeline#{pipeline}",
+            action=AuditAction.RETRAINING_SUPPRESSED,
+            actor="mlcp",
+            subject=f"pipeline/{pipeline}",
+            evidence={
+                "trigger": "data",
+                "reason": decision.reason,
+                "objects": window.objects,
+                "bytes": window.bytes,
+            },
+            decision_id=f"retraining.suppressed:{pipeline}:data:{_window_id(window)}",
+            event_id=event_id,
+        )
+    wait = retraining.data.quiet_period_seconds if waiting else 0
+    return {"pipeline": pipeline, "started": False, "reason": decision.reason, "wait_seconds": wait}
+
+
+def _retrain_audit_started(
+    pipeline: str, trigger: RetrainingTrigger, decision: Any, execution_arn: str, deps: ReactionDeps
+) -> None:
+    deps.audit.append(
+        stream=f"pipeline#{pipeline}",
+        action=AuditAction.RETRAINING_STARTED,
+        actor="mlcp",
+        subject=execution_arn,
+        evidence={"trigger": trigger.kind, "reason": decision.reason, "parameters": decision.parameters},
+        decision_id=f"retraining.started:{pipeline}:{decision.client_request_token}",
+        event_id=trigger.event_id,
+    )
