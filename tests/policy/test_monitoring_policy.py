@@ -234,7 +234,7 @@ def test_example_and_scenario_policies_carry_monitoring() -> None:
             monitoring = policy.tiers[tier_name].monitoring
             assert monitoring.retraining is not None, (path, tier_name)
             assert {r.on for r in monitoring.incidents} == {"alarm", "violation", "failure", "rollback"}
-        assert [r.match for r in policy.rules_for_pipeline("churn-train")] == ["churn-*"]
+        assert [r.match for r in policy.rules_for_pipeline("churn-training")] == ["churn-*"]
         assert [r.match for r in policy.rules_for_pipeline("fraud-train")] == ["fraud-*"]
         medium = policy.tiers["medium"].monitoring.retraining
         assert medium is not None
@@ -263,11 +263,11 @@ def test_explain_shows_monitoring() -> None:
     policy = parse_policy(example_document(), "example")
     explanation = explain(policy, "churn-model")
     monitoring = explanation["monitoring"]
-    assert monitoring["retraining"]["pipeline"] == "churn-train"
+    assert monitoring["retraining"]["pipeline"] == "churn-training"
     assert monitoring["incidents"][1]["summary"] == (
         "violations of 'data_quality' -> severity 3 (at least 3 feature(s), 2 run(s) in a row), resolves itself"
     )
-    assert monitoring["retraining_summary"].startswith("pipeline churn-train on violations of data_quality")
+    assert monitoring["retraining_summary"].startswith("pipeline churn-training on violations of data_quality")
     assert "cooldown 24 h, at most 1 per day" in monitoring["retraining_summary"]
     json.dumps(explanation)
 

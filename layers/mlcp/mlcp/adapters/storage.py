@@ -40,7 +40,13 @@ class S3ObjectStore:
         try:
             head = self._client.head_object(**kwargs)  # type: ignore[arg-type]
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound", "NoSuchVersion"}:
+            if exc.response.get("Error", {}).get("Code") in {
+                "404",
+                "NoSuchKey",
+                "NotFound",
+                "NoSuchVersion",
+                "NoSuchBucket",
+            }:
                 return None
             raise
         return ObjectFacts(

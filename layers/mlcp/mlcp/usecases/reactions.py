@@ -99,7 +99,15 @@ def react_to_monitoring_job(event: ProcessingJobStateChangeEvent, deps: Reaction
     if not event.is_monitoring_job or event.status not in {"Completed", "Stopped"}:
         return {"reaction": "none", "status": event.status}
     name = event.processing_job_arn.rsplit("/", 1)[-1]
-    facts = monitoring_job_facts(deps.sagemaker.describe_processing_job(ProcessingJobName=name))
+    try:
+        described = deps.sagemaker.describe_processing_job(ProcessingJobName=name)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "ValidationException":
+            raise
+        # The event names a job SageMaker does not know: nothing to read, nothing to react to.
+        logger.warning("unknown processing job", extra={"processing_job": name})
+        return {"reaction": "none", "why": f"unknown processing job {name}"}
+    facts = monitoring_job_facts(described)
     if facts.endpoint is None or facts.kind is None:
         return {"reaction": "none", "why": "not a monitoring job of a known endpoint"}
     document = _read_json(deps.s3, facts.violations_uri) if facts.violations_uri else None
@@ -291,8 +299,23 @@ def react_to_pipeline(event: PipelineExecutionStatusChangeEvent, deps: ReactionD
 
 
 def _retrain(trigger: RetrainingTrigger, policy: Any, *, subject: str, deps: ReactionDeps) -> dict[str, Any]:
-    """Decide and (maybe) start the pipeline; audit ``retraining.started`` or ``retraining.suppressed``."""
-    outcome = retrain(trigger, policy, deps.retraining, deps.sagemaker, deps.clock())
+    """Decide and (maybe) start the pipeline; audit ``retraining.started`` or ``retraining.suppressed``
+    (or ``retraining.failed`` when SageMaker refuses the start, e.g. the pipeline does not exist)."""
+    try:
+        outcome = retrain(trigger, policy, deps.retraining, deps.sagemaker, deps.clock())
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") not in {"ValidationException", "ResourceNotFound"}:
+            raise  # throttling, 5xx: let the delivery retry
+        deps.audit.append(
+            stream=f"pipeline#{policy.pipeline}",
+            action=AuditAction.RETRAINING_FAILED,
+            actor="mlcp",
+            subject=f"pipeline/{policy.pipeline}",
+            evidence={"trigger": trigger.kind, "error": str(exc)},
+            decision_id=f"retraining.failed:{policy.pipeline}:{trigger.kind}:{trigger.event_id}",
+            event_id=trigger.event_id,
+        )
+        return {"started": False, "error": str(exc)}
     decision = outcome.decision
     started = outcome.execution_arn is not None
     deps.audit.append(
