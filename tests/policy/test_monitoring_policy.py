@@ -267,7 +267,9 @@ def test_explain_shows_monitoring() -> None:
     assert monitoring["incidents"][1]["summary"] == (
         "violations of 'data_quality' -> severity 3 (at least 3 feature(s), 2 run(s) in a row), resolves itself"
     )
-    assert monitoring["retraining_summary"].startswith("pipeline churn-training on violations of data_quality")
+    assert monitoring["retraining_summary"].startswith(
+        "pipeline churn-training on violations of data_quality"
+    )
     assert "cooldown 24 h, at most 1 per day" in monitoring["retraining_summary"]
     json.dumps(explanation)
 
