@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from datetime import UTC, datetime
 from typing import Any, TextIO
@@ -21,6 +20,7 @@ from mlcp.audit import AuditTrail
 from mlcp.errors import ApprovalNotPending, SeparationOfDutiesViolation
 from mlcp.usecases.approval import ApprovalDeps, caller_identity, decide_approval, expires_in
 from mlcp.usecases.gating import GatingDeps
+from mlcp_cli.commands.stack import add_table_options, client, tables
 
 
 class _NoPolicy:
@@ -77,44 +77,27 @@ def write_approvals(approvals: list[PendingApproval], out: TextIO, *, as_json: b
             out.write(f"    report {a.report_uri}\n")
 
 
-def _tables(args: argparse.Namespace) -> tuple[str, str] | None:
-    state = args.state_table or os.environ.get("MLCP_STATE_TABLE")
-    audit = args.audit_table or os.environ.get("MLCP_AUDIT_TABLE")
-    if not state or not audit:
-        sys.stderr.write(
-            "the control-plane and audit tables are unknown: --state-table/--audit-table or MLCP_*\n"
-        )
-        return None
-    return state, audit
-
-
-def _client(service: str) -> Any:
-    import boto3
-
-    return boto3.client(service)  # type: ignore[call-overload]
-
-
 def _cmd_list(args: argparse.Namespace) -> int:
-    tables = _tables(args)
-    if tables is None:
+    names = tables(args)
+    if names is None:
         return 2
-    state = ControlPlaneState(tables[0], _client("dynamodb"))
+    state = ControlPlaneState(names[0], client("dynamodb"))
     write_approvals(state.list_approvals(None if args.all else "pending"), sys.stdout, as_json=args.json)
     return 0
 
 
 def _cmd_decide(args: argparse.Namespace, *, grant: bool) -> int:
-    tables = _tables(args)
-    if tables is None:
+    names = tables(args)
+    if names is None:
         return 2
     try:
         decided = decide(
-            _client,
+            client,
             args.approval_id,
             grant=grant,
             reason=args.reason,
-            state_table=tables[0],
-            audit_table=tables[1],
+            state_table=names[0],
+            audit_table=names[1],
         )
     except (ApprovalNotPending, SeparationOfDutiesViolation) as exc:
         sys.stderr.write(f"refused: {exc}\n")
@@ -123,23 +106,18 @@ def _cmd_decide(args: argparse.Namespace, *, grant: bool) -> int:
     return 0
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--state-table", help="ControlPlaneTableName output (default $MLCP_STATE_TABLE)")
-    parser.add_argument("--audit-table", help="AuditTableName output (default $MLCP_AUDIT_TABLE)")
-
-
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     approvals = subparsers.add_parser("approvals", help="human approvals the deployment workflow waits for")
     sub = approvals.add_subparsers(dest="approvals_command", required=True)
     listing = sub.add_parser("list", help="pending approvals, oldest first")
     listing.add_argument("--all", action="store_true", help="also decided and expired ones")
     listing.add_argument("--json", action="store_true")
-    _common(listing)
+    add_table_options(listing)
     listing.set_defaults(func=_cmd_list)
 
     for name, grant, text in (("approve", True, "grant"), ("reject", False, "deny")):
         parser = subparsers.add_parser(name, help=f"{text} a pending approval as the caller (STS identity)")
         parser.add_argument("approval_id")
         parser.add_argument("--reason", required=True, help="why; recorded in the audit trail")
-        _common(parser)
+        add_table_options(parser)
         parser.set_defaults(func=lambda args, grant=grant: _cmd_decide(args, grant=grant))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from typing import Any, TextIO
 
@@ -17,6 +16,7 @@ from mlcp.adapters.opscenter import OpsCenter
 from mlcp.audit import AuditTrail
 from mlcp.incidents import Incident, IncidentDeps, get_incident, list_incidents, resolve_by_id
 from mlcp.usecases.approval import caller_identity
+from mlcp_cli.commands.stack import add_table_options, client, tables
 
 
 def incident_deps(client: Any, *, state_table: str, audit_table: str) -> IncidentDeps:
@@ -81,28 +81,11 @@ def write_incident(
                 out.write(f"    {key} = {data.get('Value')}\n")
 
 
-def _tables(args: argparse.Namespace) -> tuple[str, str] | None:
-    state = args.state_table or os.environ.get("MLCP_STATE_TABLE")
-    audit = args.audit_table or os.environ.get("MLCP_AUDIT_TABLE")
-    if not state or not audit:
-        sys.stderr.write(
-            "the control-plane and audit tables are unknown: --state-table/--audit-table or MLCP_*\n"
-        )
-        return None
-    return state, audit
-
-
-def _client(service: str) -> Any:
-    import boto3
-
-    return boto3.client(service)  # type: ignore[call-overload]
-
-
 def _deps(args: argparse.Namespace) -> IncidentDeps | None:
-    tables = _tables(args)
-    if tables is None:
+    names = tables(args)
+    if names is None:
         return None
-    return incident_deps(_client, state_table=tables[0], audit_table=tables[1])
+    return incident_deps(client, state_table=names[0], audit_table=names[1])
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
@@ -130,7 +113,7 @@ def _cmd_resolve(args: argparse.Namespace) -> int:
     deps = _deps(args)
     if deps is None:
         return 2
-    identity = caller_identity(_client("sts"))
+    identity = caller_identity(client("sts"))
     resolved = resolve_by_id(args.incident_id, reason=args.reason, resolved_by=identity, deps=deps)
     if resolved is None:
         known = get_incident(args.incident_id, deps)
@@ -144,11 +127,6 @@ def _cmd_resolve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--state-table", help="ControlPlaneTableName output (default $MLCP_STATE_TABLE)")
-    parser.add_argument("--audit-table", help="AuditTableName output (default $MLCP_AUDIT_TABLE)")
-
-
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     incidents = subparsers.add_parser(
         "incidents", help="incidents (OpsCenter OpsItems) the control plane opened"
@@ -158,17 +136,17 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     listing = sub.add_parser("list", help="open incidents, newest first")
     listing.add_argument("--all", action="store_true", help="also resolved ones")
     listing.add_argument("--json", action="store_true")
-    _common(listing)
+    add_table_options(listing)
     listing.set_defaults(func=_cmd_list)
 
     show = sub.add_parser("show", help="one incident and its OpsItem")
     show.add_argument("incident_id")
     show.add_argument("--json", action="store_true")
-    _common(show)
+    add_table_options(show)
     show.set_defaults(func=_cmd_show)
 
     resolve = sub.add_parser("resolve", help="resolve an open incident as the caller (STS identity)")
     resolve.add_argument("incident_id")
     resolve.add_argument("--reason", required=True, help="why; recorded in the audit trail")
-    _common(resolve)
+    add_table_options(resolve)
     resolve.set_defaults(func=_cmd_resolve)

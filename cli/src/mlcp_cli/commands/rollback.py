@@ -4,7 +4,6 @@ served a package version when it was promoted (as recorded in the audit trail)."
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from typing import Any
@@ -15,12 +14,7 @@ from mlcp.audit import AuditTrail
 from mlcp.errors import DeploymentNotSupported
 from mlcp.usecases.approval import caller_identity
 from mlcp.usecases.deployment import DeploymentDeps, manual_rollback
-
-
-def _client(service: str) -> Any:
-    import boto3
-
-    return boto3.client(service)  # type: ignore[call-overload]
+from mlcp_cli.commands.stack import add_table_options, client, tables
 
 
 def rollback(
@@ -69,16 +63,12 @@ def rollback(
 
 
 def _cmd(args: argparse.Namespace) -> int:
-    state = args.state_table or os.environ.get("MLCP_STATE_TABLE")
-    audit = args.audit_table or os.environ.get("MLCP_AUDIT_TABLE")
-    if not state or not audit:
-        sys.stderr.write(
-            "the control-plane and audit tables are unknown: --state-table/--audit-table or MLCP_*\n"
-        )
+    names = tables(args)
+    if names is None:
         return 2
     try:
         done = rollback(
-            _client, args.endpoint, args.to, reason=args.reason, state_table=state, audit_table=audit
+            client, args.endpoint, args.to, reason=args.reason, state_table=names[0], audit_table=names[1]
         )
     except DeploymentNotSupported as exc:
         sys.stderr.write(f"refused: {exc}\n")
@@ -96,6 +86,5 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "--to", required=True, help="package version to go back to (as promoted on this endpoint)"
     )
     parser.add_argument("--reason", required=True, help="why; recorded in the audit trail")
-    parser.add_argument("--state-table", help="ControlPlaneTableName output (default $MLCP_STATE_TABLE)")
-    parser.add_argument("--audit-table", help="AuditTableName output (default $MLCP_AUDIT_TABLE)")
+    add_table_options(parser)
     parser.set_defaults(func=_cmd)
