@@ -1078,3 +1078,23 @@ def test_the_control_planes_clock_runs_at_the_time_scale_and_is_restored(raw_mot
         assert 150 <= elapsed <= 3600, elapsed  # ~0.05 s x 3600 (plus scheduling slack)
     drift = abs((clock.now() - datetime.now(UTC)).total_seconds())
     assert drift < 1, "the wall clock is back after uninstall"
+
+
+def test_raw_moto_schedule_rules_take_every_event(raw_moto: None) -> None:
+    url, queue_arn = capture_queue("scheduled")
+    events = boto3.client("events")
+    events.put_rule(Name="hourly", ScheduleExpression="rate(1 hour)")
+    events.put_targets(Rule="hourly", Targets=[{"Id": "q", "Arn": queue_arn}])
+    put_event("custom.app", "Thing Happened", {"x": 1})
+    assert len(drain(url)) == 1  # on AWS a schedule-only rule matches no event
+
+
+def test_events_fill_gives_schedule_rules_no_events(fills: GapFills) -> None:
+    from mlcp_cli.emulator.gaps import _state
+
+    arn = create_function("ticker")
+    events = boto3.client("events")
+    events.put_rule(Name="hourly", ScheduleExpression="rate(1 hour)")
+    events.put_targets(Rule="hourly", Targets=[{"Id": "t", "Arn": arn}])
+    put_event("custom.app", "Thing Happened", {"x": 1})
+    assert _state().deliveries.pending() == 0

@@ -63,6 +63,8 @@ ACTIONS = (
     "rollback",
     "monitoring_run",
     "put_objects",
+    "tick",
+    "advance_time",
     "put_event",
     "create_alarm",
     "set_alarm_state",
@@ -95,6 +97,8 @@ class Step(BaseModel):
     rollback: dict[str, Any] | None = None
     monitoring_run: dict[str, Any] | None = None
     put_objects: dict[str, Any] | None = None
+    tick: dict[str, Any] | None = None
+    advance_time: dict[str, Any] | None = None
     put_event: dict[str, Any] | None = None
     create_alarm: dict[str, Any] | None = None
     set_alarm_state: dict[str, Any] | None = None
@@ -193,6 +197,8 @@ class ScenarioRunner:
             "rollback": self._rollback,
             "monitoring_run": self._monitoring_run,
             "put_objects": self._put_objects,
+            "tick": self._tick,
+            "advance_time": self._advance_time,
             "approve_model_package": lambda a: self._set_approval(a, "Approved"),
             "reject_model_package": lambda a: self._set_approval(a, "Rejected"),
             "put_event": self._put_event,
@@ -632,6 +638,37 @@ class ScenarioRunner:
                 Bucket=args["bucket"], Key=f"{args['prefix']}part-{index:05d}.csv", Body=b"0" * size
             )
         return f"{count} objects under s3://{args['bucket']}/{args['prefix']}"
+
+    def _advance_time(self, args: dict[str, Any]) -> str:
+        """Jump the functions' clock (days in an instant); running waits keep their pace."""
+        seconds = float(args["seconds"])
+        self.cp.advance_time(seconds)
+        return f"the clock jumps {seconds / 3600:.1f} h ahead"
+
+    def _tick(self, args: dict[str, Any]) -> str:
+        """A schedule rule fires (moto never fires them): its targets get EventBridge's Scheduled Event."""
+        import uuid
+
+        from mlcp import clock
+
+        rule_name = self.cp.stack.physical_id(args["rule"])
+        events = self._client("events")
+        rule_arn = events.describe_rule(Name=rule_name)["Arn"]
+        scheduled = {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": rule_arn.split(":")[4],
+            "time": clock.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": self.cp.region,
+            "resources": [rule_arn],
+            "detail": {},
+        }
+        targets = events.list_targets_by_rule(Rule=rule_name)["Targets"]
+        for target in targets:
+            self.cp.invoke_async(target["Arn"].split(":function:")[-1], scheduled)
+        return f"{args['rule']} fired ({len(targets)} target(s))"
 
     def _rollback(self, args: dict[str, Any]) -> str:
         from mlcp_cli.commands.rollback import rollback

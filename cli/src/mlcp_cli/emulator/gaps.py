@@ -433,6 +433,8 @@ class _State:
     clock_origin: tuple[dt.datetime, float] = field(
         default_factory=lambda: (dt.datetime.now(dt.UTC), time.monotonic())
     )
+    clock_offset: float = 0.0
+    """Simulated seconds added by ``advance_clock`` (time jumps)."""
 
 
 _ABSENT = object()
@@ -808,13 +810,18 @@ def fill_events_send_to_targets(
     that fails goes to the target's ``DeadLetterConfig`` queue. Disabled rules deliver nothing.
     moto: ``NotImplementedError: Expr not defined`` for those targets (it aborts put_events);
     only ``InputTransformer`` is honoured for the targets it supports.
+    A schedule-only rule (``ScheduleExpression``, no ``EventPattern``) matches no event on AWS;
+    moto matches every event with it (an empty pattern), so its targets would get them all.
     Fill: queue a :class:`Delivery` for Lambda and ``states`` targets (``pump()`` makes it);
-    every other target keeps moto's behaviour.
+    every other target keeps moto's behaviour; schedule-only rules take no events.
     """
     from moto.utilities.arns import parse_arn
 
-    if getattr(self, "state", "ENABLED") == "DISABLED" or not self.event_pattern.matches_event(
-        original_event
+    schedule_only = getattr(self, "scheduled_expression", None) and not self.event_pattern.dump()
+    if (
+        schedule_only
+        or getattr(self, "state", "ENABLED") == "DISABLED"
+        or not self.event_pattern.matches_event(original_event)
     ):
         return
     ours = [t for t in self.targets if parse_arn(t["Arn"]).service in ("lambda", "states")]
@@ -2535,7 +2542,19 @@ def simulated_now() -> dt.datetime:
     if state is None:
         return dt.datetime.now(dt.UTC)
     origin, started = state.clock_origin
-    return origin + dt.timedelta(seconds=(time.monotonic() - started) * state.time_scale)
+    elapsed = (time.monotonic() - started) * state.time_scale + state.clock_offset
+    return origin + dt.timedelta(seconds=elapsed)
+
+
+def advance_clock(seconds: float) -> None:
+    """Jump the simulated clock forward (what the code sees as "now"); waits already running in
+    Step Functions or in a simulated deployment keep their own pace."""
+    if seconds < 0:
+        raise ValueError("time only moves forward")
+    state = _INSTALL.active
+    if state is None:
+        raise RuntimeError("the gap fills are not installed")
+    state.clock_offset += seconds
 
 
 def restore_clock() -> None:

@@ -318,6 +318,12 @@ class LocalControlPlane:
                 report.executions.append(execution)
         return report
 
+    def advance_time(self, seconds: float) -> None:
+        """Jump the control plane's simulated clock forward by ``seconds`` (cooldowns, schedules)."""
+        from mlcp_cli.emulator.gaps import advance_clock
+
+        advance_clock(seconds)
+
     def endpoint_deployments(self, *, in_flight_only: bool = False) -> list[EndpointDeploymentStatus]:
         """Snapshots of the simulated SageMaker endpoint deployments (UpdateEndpoint), oldest first:
         endpoint, from/to config, strategy, stage, traffic on the new fleet, outcome, reason."""

@@ -265,6 +265,9 @@ class RetrainingPolicy(BaseModel):
     consecutive_runs: int = Field(default=1, ge=1, le=100)
     on_alarms: list[str] = Field(default_factory=list, description="globs on CloudWatch alarm names")
     data: DataTrigger | None = None
+    every_hours: int | None = Field(
+        default=None, ge=1, le=24 * 90, description="scheduled retraining: at most once per this many hours"
+    )
     cooldown_hours: float = Field(default=24.0, ge=0, le=24 * 30)
     max_per_day: int = Field(default=1, ge=1, le=100)
     lease_hours: int = Field(

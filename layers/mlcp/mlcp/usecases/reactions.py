@@ -418,3 +418,26 @@ def _retrain_audit_started(
         decision_id=f"retraining.started:{pipeline}:{decision.client_request_token}",
         event_id=trigger.event_id,
     )
+
+
+def scheduled_retraining(*, deps: ReactionDeps, event_id: str) -> list[dict[str, Any]]:
+    """The hourly tick: retrain each pipeline whose policy asks for it every N hours. The period
+    number is the trigger's identity, so ticks within one period start (at most) one run; the
+    cooldown and daily maximum still apply."""
+    results: list[dict[str, Any]] = []
+    now = deps.clock()
+    seen: set[str] = set()
+    for tier in deps.policies.get().tiers.values():
+        retraining = tier.monitoring.retraining
+        if retraining is None or retraining.every_hours is None or retraining.pipeline in seen:
+            continue
+        seen.add(retraining.pipeline)
+        period = int(now.timestamp() // (retraining.every_hours * 3600))
+        trigger = RetrainingTrigger(
+            kind="schedule",
+            reason=f"scheduled: every {retraining.every_hours} h (period {period})",
+            event_id=f"schedule-{retraining.pipeline}-{period}",
+        )
+        outcome = _retrain(trigger, retraining, subject=f"pipeline/{retraining.pipeline}", deps=deps)
+        results.append({"pipeline": retraining.pipeline, "tick": event_id, **outcome})
+    return results
