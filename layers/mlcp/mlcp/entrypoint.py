@@ -76,14 +76,16 @@ def governance_deps(audit: AuditTrail, config: GovernanceConfig | None = None) -
     from mlcp.adapters.registry import SageMakerModelRegistry
     from mlcp.adapters.reports import ReportWriter
     from mlcp.adapters.state import ControlPlaneState
-    from mlcp.policy import PolicyStore
+    from mlcp.policy import PolicyNotConfigured, PolicyStore
     from mlcp.usecases.approval import ApprovalDeps
     from mlcp.usecases.gating import GatingDeps
 
     settings = config or GovernanceConfig.from_env()
     gating = GatingDeps(
         registry=SageMakerModelRegistry(),
-        policies=PolicyStore(settings.policy_parameter) if settings.policy_parameter else _NoPolicy(),
+        policies=PolicyStore(settings.policy_parameter)
+        if settings.policy_parameter
+        else PolicyNotConfigured(),
         reports=ReportWriter(settings.reports_bucket or ""),
         audit=audit,
         s3=clients.s3(),
@@ -91,15 +93,6 @@ def governance_deps(audit: AuditTrail, config: GovernanceConfig | None = None) -
     )
     notifier = ApproverNotifier(settings.approvals_topic_arn) if settings.approvals_topic_arn else None
     return ApprovalDeps(gating=gating, state=ControlPlaneState(settings.state_table), notifier=notifier)
-
-
-class _NoPolicy:
-    """For functions that never evaluate gates: asking them to is a wiring bug."""
-
-    def get(self) -> Any:
-        from mlcp.errors import ConfigurationError
-
-        raise ConfigurationError("MLCP_POLICY_PARAMETER is not set for this function")
 
 
 def deployment_deps(audit: AuditTrail) -> DeploymentDeps:
@@ -144,7 +137,7 @@ def reaction_deps(audit: AuditTrail) -> ReactionDeps:
 
     from botocore.exceptions import ClientError
 
-    from mlcp.policy import PolicyStore
+    from mlcp.policy import PolicyNotConfigured, PolicyStore
     from mlcp.retraining import RetrainingState
     from mlcp.usecases.reactions import ReactionDeps
 
@@ -170,7 +163,7 @@ def reaction_deps(audit: AuditTrail) -> ReactionDeps:
 
     parameter = os.environ.get("MLCP_POLICY_PARAMETER", "")
     return ReactionDeps(
-        policies=PolicyStore(parameter) if parameter else _NoPolicy(),
+        policies=PolicyStore(parameter) if parameter else PolicyNotConfigured(),
         incidents=incident_deps(audit),
         retraining=RetrainingState(state_table, clients.dynamodb()),
         audit=audit,

@@ -18,21 +18,17 @@ from mlcp.adapters.reports import ReportWriter
 from mlcp.adapters.state import ControlPlaneState, PendingApproval
 from mlcp.audit import AuditTrail
 from mlcp.errors import ApprovalNotPending, SeparationOfDutiesViolation
+from mlcp.policy import PolicyNotConfigured
 from mlcp.usecases.approval import ApprovalDeps, caller_identity, decide_approval, expires_in
 from mlcp.usecases.gating import GatingDeps
 from mlcp_cli.commands.stack import add_table_options, client, tables
-
-
-class _NoPolicy:
-    def get(self) -> Any:
-        raise RuntimeError("a human decision does not evaluate gates")
 
 
 def approval_deps(client: Any, *, state_table: str, audit_table: str) -> ApprovalDeps:
     """The governance adapters for an operator: ``client(service)`` makes boto3 clients."""
     gating = GatingDeps(
         registry=SageMakerModelRegistry(client("sagemaker")),
-        policies=_NoPolicy(),
+        policies=PolicyNotConfigured(),  # a human decision evaluates no gates
         reports=ReportWriter("", client("s3")),
         audit=AuditTrail(audit_table, client=client("dynamodb")),
         s3=client("s3"),

@@ -178,6 +178,13 @@ class PolicyStore:
         return policy
 
 
+class PolicyNotConfigured:
+    """The policy source of code that never evaluates a policy (asking it is a wiring bug)."""
+
+    def get(self, *, force_fetch: bool = False) -> Policy:
+        raise ConfigurationError(f"{POLICY_PARAMETER_ENV} is not set: this code path has no policy")
+
+
 # ------------------------------------------------------------------------------------ explain
 
 

@@ -318,20 +318,18 @@ def _retrain(trigger: RetrainingTrigger, policy: Any, *, subject: str, deps: Rea
         return {"started": False, "error": str(exc)}
     decision = outcome.decision
     started = outcome.execution_arn is not None
-    deps.audit.append(
-        stream=f"pipeline#{policy.pipeline}",
-        action=AuditAction.RETRAINING_STARTED if started else AuditAction.RETRAINING_SUPPRESSED,
-        actor="mlcp",
-        subject=outcome.execution_arn or subject,
-        evidence={
-            "trigger": trigger.kind,
-            "reason": decision.reason,
-            "parameters": decision.parameters,
-            "client_request_token": decision.client_request_token or None,
-        },
-        decision_id=f"retraining.{'started' if started else 'suppressed'}:{policy.pipeline}:{trigger.kind}:{trigger.event_id}",
-        event_id=trigger.event_id,
-    )
+    if outcome.execution_arn is not None:
+        _audit_started(policy.pipeline, trigger, decision, outcome.execution_arn, deps)
+    else:
+        deps.audit.append(
+            stream=f"pipeline#{policy.pipeline}",
+            action=AuditAction.RETRAINING_SUPPRESSED,
+            actor="mlcp",
+            subject=subject,
+            evidence={"trigger": trigger.kind, "reason": decision.reason},
+            decision_id=f"retraining.suppressed:{policy.pipeline}:{trigger.kind}:{trigger.event_id}",
+            event_id=trigger.event_id,
+        )
     logger.info(
         "retraining decided",
         extra={"pipeline": policy.pipeline, "started": started, "reason": decision.reason},
@@ -380,7 +378,7 @@ def recheck_data(
     outcome = retrain(trigger, retraining, deps.retraining, deps.sagemaker, deps.clock())
     decision = outcome.decision
     if outcome.execution_arn is not None:
-        _retrain_audit_started(pipeline, trigger, decision, outcome.execution_arn, deps)
+        _audit_started(pipeline, trigger, decision, outcome.execution_arn, deps)
         return {"pipeline": pipeline, "started": True, "execution": outcome.execution_arn, "wait_seconds": 0}
     waiting = decision.reason.startswith("waiting for the quiet period")
     if waiting and deps.schedule_recheck is not None:
@@ -406,15 +404,21 @@ def recheck_data(
     return {"pipeline": pipeline, "started": False, "reason": decision.reason, "wait_seconds": wait}
 
 
-def _retrain_audit_started(
+def _audit_started(
     pipeline: str, trigger: RetrainingTrigger, decision: Any, execution_arn: str, deps: ReactionDeps
 ) -> None:
+    """``retraining.started``, once per ClientRequestToken (the run's identity)."""
     deps.audit.append(
         stream=f"pipeline#{pipeline}",
         action=AuditAction.RETRAINING_STARTED,
         actor="mlcp",
         subject=execution_arn,
-        evidence={"trigger": trigger.kind, "reason": decision.reason, "parameters": decision.parameters},
+        evidence={
+            "trigger": trigger.kind,
+            "reason": decision.reason,
+            "parameters": decision.parameters,
+            "client_request_token": decision.client_request_token,
+        },
         decision_id=f"retraining.started:{pipeline}:{decision.client_request_token}",
         event_id=trigger.event_id,
     )
