@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
 import pytest
 from moto import mock_aws
-from moto.dynamodb.responses import DynamoHandler
 
 from mlcp.audit import AuditTrail
 
@@ -55,25 +54,6 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
-
-
-@pytest.fixture
-def serialized_moto(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Serialize moto's DynamoDB request handling, as the real service is serializable.
-
-    moto's TransactWriteItems snapshots and restores whole tables without a lock, so truly
-    concurrent requests can clobber each other inside the emulator. DynamoDB itself does not
-    behave that way; with one request at a time the emulator is a faithful stand-in and the
-    concurrency test exercises *our* conditional writes, not moto's races.
-    """
-    lock = threading.RLock()
-    original: Callable[..., Any] = DynamoHandler.call_action
-
-    def call_action(self: DynamoHandler) -> Any:
-        with lock:
-            return original(self)
-
-    monkeypatch.setattr(DynamoHandler, "call_action", call_action)
 
 
 @pytest.fixture

@@ -4,14 +4,12 @@ moto SageMaker with the pipelines the policies name."""
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
 from moto import mock_aws
-from moto.dynamodb.responses import DynamoHandler
 
 from mlcp.retraining import RetrainingState
 
@@ -28,20 +26,6 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
-
-
-@pytest.fixture
-def serialized_moto(monkeypatch: pytest.MonkeyPatch) -> None:
-    """One DynamoDB request at a time inside moto (see tests/audit/conftest.py): moto's
-    TransactWriteItems is not thread-safe, DynamoDB is serializable."""
-    lock = threading.RLock()
-    original: Callable[..., Any] = DynamoHandler.call_action
-
-    def call_action(self: DynamoHandler) -> Any:
-        with lock:
-            return original(self)
-
-    monkeypatch.setattr(DynamoHandler, "call_action", call_action)
 
 
 @pytest.fixture
