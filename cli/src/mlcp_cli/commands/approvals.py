@@ -10,9 +10,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import UTC, datetime
 from typing import Any, TextIO
 
+from mlcp import clock
 from mlcp.adapters.registry import SageMakerModelRegistry
 from mlcp.adapters.reports import ReportWriter
 from mlcp.adapters.state import ControlPlaneState, PendingApproval
@@ -53,7 +53,7 @@ def decide(
 
 
 def write_approvals(approvals: list[PendingApproval], out: TextIO, *, as_json: bool) -> None:
-    now = datetime.now(UTC)
+    now = clock.now()  # the simulated clock in local mode, like the expiry it compares with
     if as_json:
         for approval in approvals:
             out.write(json.dumps(approval.model_dump(mode="json"), sort_keys=True) + "\n")

@@ -110,7 +110,7 @@ def evaluate_registration(
             deps=deps,
         )
         return {"outcome": "reject", "reasons": gated.reasons, "report_uri": gated.report_uri}
-    _ask_approvers(gated, event_id=event_id, deps=deps, approval_id=None)
+    _ask_approvers(gated, event_id=event_id, deps=deps)
     return {"outcome": "needs_human", "reasons": gated.reasons, "report_uri": gated.report_uri}
 
 
@@ -132,32 +132,40 @@ def record_rejection(
     return {"outcome": "rejected"}
 
 
-def _ask_approvers(
-    gated: Gated, *, event_id: str | None, deps: ApprovalDeps, approval_id: str | None
-) -> None:
+def _ask_approvers(gated: Gated, *, event_id: str | None, deps: ApprovalDeps) -> None:
+    """A registered package waits for a person in the Model Registry: tell approvers why."""
     candidate = gated.candidate
-    channel = "mlcp approve" if approval_id else "SageMaker Model Registry"
-    message = {
-        "kind": "approval",
-        "model_package_arn": candidate.arn,
-        "group": candidate.group,
-        "version": candidate.version,
-        "tier": gated.tier_name,
-        "reasons": gated.reasons,
-        "report_uri": gated.report_uri,
-        "approval_id": approval_id,
-        "how": f"approve in the {channel}"
-        + (f": mlcp approve {approval_id} --reason ..." if approval_id else ""),
-    }
+    _announce_approval_request(
+        f"mlcp: {candidate.group} v{candidate.version} needs an approver",
+        {
+            "model_package_arn": candidate.arn,
+            "group": candidate.group,
+            "version": candidate.version,
+            "tier": gated.tier_name,
+            "reasons": gated.reasons,
+            "report_uri": gated.report_uri,
+            "approval_id": None,
+            "how": "approve in the SageMaker Model Registry",
+        },
+        decision_id=f"approval.requested:{candidate.arn}:{gated.last_modified_time}:registry",
+        event_id=event_id,
+        deps=deps,
+    )
+
+
+def _announce_approval_request(
+    subject: str, message: dict[str, Any], *, decision_id: str, event_id: str | None, deps: ApprovalDeps
+) -> None:
+    """Notify approvers (SNS) and record ``approval.requested`` with what they were told."""
     if deps.notifier is not None:
-        deps.notifier.notify(f"mlcp: {candidate.group} v{candidate.version} needs an approver", message)
+        deps.notifier.notify(subject, {"kind": "approval", **message})
     deps.gating.audit.append(
-        stream=_stream(candidate.group),
+        stream=_stream(str(message["group"])),
         action=AuditAction.APPROVAL_REQUESTED,
         actor="mlcp",
-        subject=candidate.arn,
-        evidence={k: v for k, v in message.items() if k != "kind"},
-        decision_id=f"approval.requested:{candidate.arn}:{gated.last_modified_time}:{approval_id or 'registry'}",
+        subject=str(message["model_package_arn"]),
+        evidence=message,
+        decision_id=decision_id,
         event_id=event_id,
     )
 
@@ -235,28 +243,22 @@ def request_human_approval(request: dict[str, Any], *, deps: ApprovalDeps) -> di
         execution=request.get("execution"),
     )
     deps.state.put_pending_approval(approval, request["task_token"])
-    message = {
-        "kind": "approval",
-        "approval_id": approval.approval_id,
-        "model_package_arn": approval.model_package_arn,
-        "group": approval.group,
-        "version": approval.version,
-        "tier": approval.tier,
-        "reasons": approval.reasons,
-        "report_uri": approval.report_uri,
-        "expires_at": approval.expires_at,
-        "how": f"mlcp approve {approval.approval_id} --reason ... | mlcp reject {approval.approval_id} --reason ...",
-    }
-    if deps.notifier is not None:
-        deps.notifier.notify(f"mlcp: {approval.group} v{approval.version} waits for your approval", message)
-    deps.gating.audit.append(
-        stream=_stream(approval.group),
-        action=AuditAction.APPROVAL_REQUESTED,
-        actor="mlcp",
-        subject=approval.model_package_arn,
-        evidence={k: v for k, v in message.items() if k != "kind"},
+    _announce_approval_request(
+        f"mlcp: {approval.group} v{approval.version} waits for your approval",
+        {
+            "approval_id": approval.approval_id,
+            "model_package_arn": approval.model_package_arn,
+            "group": approval.group,
+            "version": approval.version,
+            "tier": approval.tier,
+            "reasons": approval.reasons,
+            "report_uri": approval.report_uri,
+            "expires_at": approval.expires_at,
+            "how": f"mlcp approve {approval.approval_id} --reason ... | mlcp reject {approval.approval_id} --reason ...",
+        },
         decision_id=f"approval.requested:{approval.approval_id}",
         event_id=request.get("event_id"),
+        deps=deps,
     )
     logger.info("human approval requested", extra={"approval_id": approval.approval_id})
     return {"approval_id": approval.approval_id}
