@@ -87,6 +87,7 @@ def candidate_from_describe(response: Mapping[str, Any], tags: Mapping[str, str]
         },
         tags=dict(tags),
         generated_by=(response.get("MetadataProperties") or {}).get("GeneratedBy"),
+        approval_description=response.get("ApprovalDescription"),
         model_metrics=model_metrics_uris(response.get("ModelMetrics")),
     )
 

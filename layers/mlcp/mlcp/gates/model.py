@@ -39,6 +39,7 @@ class Candidate(BaseModel):
     customer_metadata: dict[str, str] = Field(default_factory=dict)
     tags: dict[str, str] = Field(default_factory=dict)
     generated_by: str | None = Field(default=None, description="MetadataProperties.GeneratedBy")
+    approval_description: str | None = Field(default=None, description="ApprovalDescription")
     model_metrics: dict[str, str] = Field(
         default_factory=dict,
         description="S3 URIs of the ModelMetrics reports by kind: model_quality_statistics, bias_pre_training, "

@@ -119,13 +119,12 @@ def record_rejection(
 ) -> dict[str, Any]:
     """A package is Rejected in the registry (by mlcp or by a person): remember and audit it once."""
     deps.state.record_status(candidate.arn, "Rejected", modified)
-    raw = deps.gating.registry.describe_raw(candidate.arn)
     deps.gating.audit.append(
         stream=_stream(candidate.group),
         action=AuditAction.PACKAGE_REJECTED,
         actor=candidate.last_modified_by,
         subject=candidate.arn,
-        evidence={"approval_description": raw.get("ApprovalDescription"), "version": candidate.version},
+        evidence={"approval_description": candidate.approval_description, "version": candidate.version},
         decision_id=f"package.rejected:{candidate.arn}:{modified}",
         event_id=event_id,
     )
