@@ -17,12 +17,13 @@ AWS_OFFLINE := AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1 AWS_ACCESS_KEY_
 # sam build checks that the template's runtime is on PATH.
 SAM := PATH="$(PYTHON_BIN_DIR):$$PATH" $(AWS_OFFLINE) $(VENV_SAM)/bin/sam
 
-.PHONY: help demo test lint typecheck cfn-lint sam-validate sam-build asl-check pytest bench clean pipeline
+.PHONY: help demo test lint typecheck cfn-lint sam-validate sam-build asl-check pytest bench reliability clean pipeline
 
 help:
 	@echo "make demo   - run the control plane locally on the embedded emulator (default scenario)"
 	@echo "make test   - every check CI runs: ruff, mypy, cfn-lint, sam validate, sam build, ASL check, pytest"
 	@echo "make bench  - cold start, size and per-event benchmarks"
+	@echo "make reliability - the reliability and security proof suite, full profile (make test runs its quick profile)"
 	@echo "make pipeline - write the reference pipeline's definition (sagemaker SDK in .venv-pipeline, offline)"
 
 $(BIN)/.stamp: requirements/dev.txt layers/mlcp/pyproject.toml cli/pyproject.toml
@@ -76,6 +77,10 @@ asl-check: $(BIN)/.stamp
 
 pytest: $(BIN)/.stamp
 	$(BIN)/pytest -q
+
+# The proof suite at full scale; its quick profile runs inside `make test` (pytest collects tests/reliability).
+reliability: $(BIN)/.stamp
+	MLCP_RELIABILITY_PROFILE=full $(BIN)/pytest -q tests/reliability
 
 bench: $(BIN)/.stamp $(VENV_SAM)/bin/.stamp sam-build
 	$(BIN)/python -m mlcp_cli.bench
