@@ -520,6 +520,126 @@ def test_deployment_config_is_refused_on_serverless_and_multi_variant_endpoints(
     assert done["ProductionVariants"][0]["CurrentServerlessConfig"]["MemorySizeInMB"] == 2048
 
 
+# -- managed traffic shifting: zero weights, weight updates, serverless variants ------------------
+
+SERVERLESS = {"MemorySizeInMB": 2048, "MaxConcurrency": 5}
+
+
+def _two_serverless_variants(sagemaker: Any) -> None:
+    """A serverless endpoint serving ``old`` with a candidate variant ``new`` at weight 0."""
+    sagemaker.create_model(ModelName="churn", ExecutionRoleArn=ROLE, PrimaryContainer={"Image": "img:1"})
+    sagemaker.create_endpoint_config(
+        EndpointConfigName="shift",
+        ProductionVariants=[
+            {
+                "VariantName": "old",
+                "ModelName": "churn",
+                "ServerlessConfig": SERVERLESS,
+                "InitialVariantWeight": 1.0,
+            },
+            {
+                "VariantName": "new",
+                "ModelName": "churn",
+                "ServerlessConfig": SERVERLESS,
+                "InitialVariantWeight": 0.0,
+            },
+        ],
+    )
+    sagemaker.create_endpoint(EndpointName="scoring", EndpointConfigName="shift")
+
+
+def _weights(sagemaker: Any) -> dict[str, tuple[float | None, float | None]]:
+    described = sagemaker.describe_endpoint(EndpointName="scoring")
+    return {
+        v["VariantName"]: (v.get("CurrentWeight"), v.get("DesiredWeight"))
+        for v in described["ProductionVariants"]
+    }
+
+
+def test_raw_moto_drops_zero_weights_and_applies_weight_updates_at_once_without_events(
+    raw_moto: None,
+) -> None:
+    queue = capture_events({"source": ["aws.sagemaker"]})
+    sagemaker = boto3.client("sagemaker")
+    _two_serverless_variants(sagemaker)
+    assert _weights(sagemaker) == {"old": (1.0, 1.0), "new": (None, None)}  # weight 0 is lost
+    sagemaker.update_endpoint_weights_and_capacities(
+        EndpointName="scoring", DesiredWeightsAndCapacities=[{"VariantName": "new", "DesiredWeight": 0.1}]
+    )
+    assert (
+        sagemaker.describe_endpoint(EndpointName="scoring")["EndpointStatus"] == "InService"
+    )  # never Updating
+    assert _weights(sagemaker)["new"] == (0.1, 0.1)
+    sagemaker.update_endpoint_weights_and_capacities(  # no in-progress check either
+        EndpointName="scoring", DesiredWeightsAndCapacities=[{"VariantName": "old", "DesiredWeight": 0.9}]
+    )
+    assert drain(queue) == []
+
+
+def test_zero_weight_variants_keep_their_weight_serverless_included(fast: GapFills) -> None:
+    sagemaker = boto3.client("sagemaker")
+    _two_serverless_variants(sagemaker)
+    assert _weights(sagemaker) == {"old": (1.0, 1.0), "new": (0.0, 0.0)}
+    described = sagemaker.describe_endpoint(EndpointName="scoring")
+    assert described["ProductionVariants"][1]["CurrentServerlessConfig"] == SERVERLESS
+
+
+def test_weight_update_is_updating_then_in_service_with_events(fills_at: Callable[[float], GapFills]) -> None:
+    from mlcp_cli.emulator.gaps import WEIGHTS_UPDATE_SECONDS
+
+    fills = fills_at(WEIGHTS_UPDATE_SECONDS / 0.3)  # the update takes 0.3 real seconds
+    sagemaker = boto3.client("sagemaker")
+    _two_serverless_variants(sagemaker)
+    _record_sagemaker_events(fills)
+    sagemaker.update_endpoint_weights_and_capacities(
+        EndpointName="scoring",
+        DesiredWeightsAndCapacities=[
+            {"VariantName": "old", "DesiredWeight": 0.75},
+            {"VariantName": "new", "DesiredWeight": 0.25},
+        ],
+    )
+    assert sagemaker.describe_endpoint(EndpointName="scoring")["EndpointStatus"] == "Updating"
+    assert _weights(sagemaker) == {"old": (1.0, 0.75), "new": (0.0, 0.25)}  # desired now, current later
+    with pytest.raises(sagemaker.exceptions.ClientError, match="Cannot update in-progress endpoint"):
+        sagemaker.update_endpoint_weights_and_capacities(
+            EndpointName="scoring", DesiredWeightsAndCapacities=[{"VariantName": "new", "DesiredWeight": 1}]
+        )
+    _settle(fills)
+    done = sagemaker.describe_endpoint(EndpointName="scoring")
+    assert (done["EndpointStatus"], done["EndpointConfigName"]) == ("InService", "shift")
+    assert _weights(sagemaker) == {"old": (0.75, 0.75), "new": (0.25, 0.25)}
+    assert done["ProductionVariants"][0]["CurrentServerlessConfig"] == SERVERLESS  # the rest is kept
+    assert "DesiredInstanceCount" not in done["ProductionVariants"][0]
+    assert [_summary(e) for e in _delivered(fills)] == [
+        ("state", "UPDATING", "shift", None),
+        ("state", "IN_SERVICE", "shift", None),
+    ]
+    (status,) = fills.endpoint_deployments()
+    assert (status.strategy, status.outcome) == ("WEIGHTS", "Completed")
+
+
+def test_weight_update_validates_like_aws(fast: GapFills) -> None:
+    sagemaker = boto3.client("sagemaker")
+    _two_serverless_variants(sagemaker)
+
+    def refused(match: str, changes: list[dict[str, Any]], endpoint: str = "scoring") -> None:
+        with pytest.raises(sagemaker.exceptions.ClientError, match=match) as raised:
+            sagemaker.update_endpoint_weights_and_capacities(
+                EndpointName=endpoint, DesiredWeightsAndCapacities=changes
+            )
+        assert raised.value.response["Error"]["Code"] == "ValidationException"
+
+    refused("Could not find endpoint", [{"VariantName": "new", "DesiredWeight": 1}], endpoint="nope")
+    refused("not present within endpoint configuration", [{"VariantName": "nope", "DesiredWeight": 1}])
+    refused(
+        "non-unique", [{"VariantName": "new", "DesiredWeight": 1}, {"VariantName": "new", "DesiredWeight": 0}]
+    )
+    refused("serverless", [{"VariantName": "new", "DesiredInstanceCount": 2}])
+    refused("specify DesiredWeight", [{"VariantName": "new"}])
+    assert fast.endpoint_deployments() == []
+    assert _weights(sagemaker) == {"old": (1.0, 1.0), "new": (0.0, 0.0)}  # nothing half-applied
+
+
 def test_uninstall_stops_deployment_threads(fills_at: Callable[[float], GapFills]) -> None:
     fills = fills_at(1.0)  # real time: the fleet launch alone would take a minute
     sagemaker = boto3.client("sagemaker")

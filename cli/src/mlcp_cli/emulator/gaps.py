@@ -584,6 +584,11 @@ def _patches() -> list[tuple[Any, str, Any]]:
         (CloudWatchBackend, "set_alarm_state", fill_cloudwatch_set_alarm_state),
         (SageMakerModelBackend, "create_endpoint", fill_sagemaker_create_endpoint),
         (SageMakerModelBackend, "update_endpoint", fill_sagemaker_update_endpoint),
+        (
+            SageMakerModelBackend,
+            "update_endpoint_weights_and_capacities",
+            fill_sagemaker_update_endpoint_weights_and_capacities,
+        ),
         (SageMakerResponse, "update_endpoint", fill_sagemaker_update_endpoint_request),
         (ExecutionWorker, "_get_evaluation_environment", fill_sfn_start_time_iso),
         (Timeout, "_eval_body", fill_sfn_scaled_timeout),
@@ -1517,8 +1522,8 @@ class _DeploymentStopped(Exception):
 class EndpointDeploymentStatus:
     """A snapshot of one simulated endpoint deployment (what ``LocalControlPlane`` reports).
 
-    ``strategy`` is ``CANARY``, ``LINEAR``, ``ALL_AT_ONCE`` or ``NONE`` (UpdateEndpoint without a
-    DeploymentConfig); ``stage`` the current variant stage (``Creating``, ``ActivatingTraffic``,
+    ``strategy`` is ``CANARY``, ``LINEAR``, ``ALL_AT_ONCE``, ``NONE`` (UpdateEndpoint without a
+    DeploymentConfig) or ``WEIGHTS`` (UpdateEndpointWeightsAndCapacities); ``stage`` the current variant stage (``Creating``, ``ActivatingTraffic``,
     ``Baking``, ``Deleting``) or the outcome; ``outcome`` is ``None`` while in flight, then
     ``Completed``, ``RolledBack``, ``Stopped`` (control plane closed, endpoint deleted) or ``Error``.
     """
@@ -1598,13 +1603,26 @@ def _emit_endpoint_event(
     )
 
 
-def _default_weights(variants: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """AWS's ``InitialVariantWeight`` defaults to 1.0; moto leaves the weights out."""
+def _default_weights(
+    variants: list[dict[str, Any]], config_variants: list[dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
+    """Each variant's weight is the config's ``InitialVariantWeight`` (0 included), 1.0 when absent.
+
+    AWS: every variant, serverless or not, reports ``CurrentWeight``/``DesiredWeight``; a weight of
+    0 (a variant that takes no traffic yet) is kept. moto copies the weight only when it is truthy,
+    so 0 and a missing weight both come out without weights."""
+    initial = {
+        str(v["VariantName"]): float(v["InitialVariantWeight"])
+        for v in config_variants or []
+        if v.get("InitialVariantWeight") is not None
+    }
     shaped = [dict(variant) for variant in variants]
     for variant in shaped:
-        if "CurrentServerlessConfig" not in variant:
-            variant.setdefault("CurrentWeight", 1.0)
-            variant.setdefault("DesiredWeight", variant["CurrentWeight"])
+        weight = initial.get(str(variant["VariantName"]))
+        if weight is not None:
+            variant["CurrentWeight"] = variant["DesiredWeight"] = weight
+        variant.setdefault("CurrentWeight", 1.0)
+        variant.setdefault("DesiredWeight", variant["CurrentWeight"])
     return shaped
 
 
@@ -1620,8 +1638,9 @@ def fill_sagemaker_create_endpoint(
     weights, and put both events, ``CREATING`` then ``IN_SERVICE``.
     """
     endpoint = _call_original(type(self), "create_endpoint", self, endpoint_name, endpoint_config_name, tags)
+    config_variants = self.describe_endpoint_config(endpoint_config_name)["ProductionVariants"]
     with _ENDPOINTS_LOCK:
-        endpoint.production_variants = _default_weights(endpoint.production_variants)
+        endpoint.production_variants = _default_weights(endpoint.production_variants, config_variants)
     _emit_endpoint_event(self.account_id, self.region_name, endpoint, deployment=False, status="Creating")
     _emit_endpoint_event(self.account_id, self.region_name, endpoint, deployment=False)
     return endpoint
@@ -1766,7 +1785,9 @@ def fill_sagemaker_update_endpoint(
             raise _validation(f'Cannot update in-progress endpoint "{endpoint.arn}".')
         if deployment_config is None and retain_deployment_config:
             deployment_config = getattr(endpoint, "last_deployment_config", None)
-        new_variants = _default_weights(endpoint._process_production_variants(config["ProductionVariants"]))
+        new_variants = _default_weights(
+            endpoint._process_production_variants(config["ProductionVariants"]), config["ProductionVariants"]
+        )
         if retain_all_variant_properties:
             excluded = {p.get("VariantPropertyType", "") for p in exclude_retained_variant_properties or []}
             new_variants = _retained_variants(endpoint.production_variants, new_variants, excluded)
@@ -1777,6 +1798,74 @@ def fill_sagemaker_update_endpoint(
         deployment = EndpointDeployment(
             _state(), self, endpoint, endpoint_config_name, new_variants, deployment_config or None, schedule
         )
+        deployment.begin()
+    deployment.thread.start()
+    return str(endpoint.arn)
+
+
+WEIGHTS_UPDATE_SECONDS = 30.0
+"""Simulated seconds for UpdateEndpointWeightsAndCapacities to take effect."""
+
+
+def fill_sagemaker_update_endpoint_weights_and_capacities(
+    self: Any, endpoint_name: str, desired_weights_and_capacities: list[dict[str, Any]]
+) -> str:
+    """UpdateEndpointWeightsAndCapacities is an endpoint update: ``Updating``, then ``InService``.
+
+    AWS: refused unless the endpoint is ``InService`` ("Cannot update in-progress endpoint"); each
+    named variant must exist once; a weight is >= 0; serverless variants take no instance count.
+    The endpoint is ``Updating`` (DescribeEndpoint: the new ``DesiredWeight``, the old
+    ``CurrentWeight``) until the change is applied, then ``InService`` with current = desired;
+    both status changes put ``SageMaker Endpoint State Change``. A field left out keeps its value.
+    moto 5.2.5: applies the change at once (never ``Updating``, no in-progress check, no event) and
+    writes ``None`` over an instance count or weight the request leaves out.
+    Fill: validate as above, then run the change like a plain UpdateEndpoint
+    (:class:`EndpointDeployment`, strategy ``WEIGHTS``) taking ``WEIGHTS_UPDATE_SECONDS`` simulated
+    seconds. Returns the endpoint ARN.
+    """
+    with _ENDPOINTS_LOCK:
+        endpoint = self.endpoints.get(endpoint_name)
+        if endpoint is None:
+            self.describe_endpoint(endpoint_name)  # moto's "Could not find endpoint" ValidationException
+        if endpoint.endpoint_status != "InService":
+            raise _validation(f'Cannot update in-progress endpoint "{endpoint.arn}".')
+        desired = copy.deepcopy(endpoint.production_variants)
+        by_name = {str(variant["VariantName"]): variant for variant in desired}
+        seen: set[str] = set()
+        for change in desired_weights_and_capacities:
+            name = str(change.get("VariantName"))
+            if name in seen:
+                raise _validation(f'The variant name "{name}" was non-unique within the request.')
+            seen.add(name)
+            variant = by_name.get(name)
+            if variant is None:
+                raise _validation(
+                    f'The variant name(s) "{name}" is/are not present within endpoint configuration '
+                    f'"{endpoint.endpoint_config_name}".'
+                )
+            weight, count = change.get("DesiredWeight"), change.get("DesiredInstanceCount")
+            if weight is None and count is None:
+                raise _validation(f"Variant {name}: specify DesiredWeight, DesiredInstanceCount or both.")
+            if weight is not None:
+                if float(weight) < 0:
+                    raise _validation(
+                        f"1 validation error detected: Value '{weight}' at 'desiredWeightsAndCapacities."
+                        "member.desiredWeight' failed to satisfy constraint: Member must have value "
+                        "greater than or equal to 0"
+                    )
+                variant["DesiredWeight"] = float(weight)
+            if count is not None:
+                if "CurrentServerlessConfig" in variant:
+                    raise _validation(
+                        f"Variant {name} is serverless: DesiredInstanceCount does not apply to serverless variants."
+                    )
+                variant["DesiredInstanceCount"] = int(count)
+        deployment = EndpointDeployment(
+            _state(), self, endpoint, endpoint.endpoint_config_name, desired, None, []
+        )
+        deployment.strategy = "WEIGHTS"
+        deployment.settle_seconds = WEIGHTS_UPDATE_SECONDS
+        endpoint.production_variants = copy.deepcopy(desired)  # desired now, current when applied
         deployment.begin()
     deployment.thread.start()
     return str(endpoint.arn)
@@ -1862,6 +1951,8 @@ class EndpointDeployment:
         policy = (deployment_config or {}).get("BlueGreenUpdatePolicy") or {}
         routing = policy.get("TrafficRoutingConfiguration") or {}
         self.strategy = str(routing.get("Type", "ALL_AT_ONCE")) if deployment_config else "NONE"
+        self.settle_seconds = FLEET_LAUNCH_SECONDS
+        """Simulated seconds an update without a DeploymentConfig takes."""
         self.alarms = [
             str(alarm["AlarmName"])
             for alarm in ((deployment_config or {}).get("AutoRollbackConfiguration") or {}).get("Alarms")
@@ -1931,7 +2022,7 @@ class EndpointDeployment:
             self._finish("Error", f"{type(exc).__name__}: {exc}")
 
     def _plain(self) -> None:
-        self._wait(FLEET_LAUNCH_SECONDS, watch=False)
+        self._wait(self.settle_seconds, watch=False)
         self._complete(deployment_event=False)
 
     def _blue_green(self) -> None:
