@@ -844,6 +844,46 @@ def test_time_scale_fill_runs_waits_and_timeouts_on_a_simulated_clock(raw_moto: 
         assert time.monotonic() - started < 5
 
 
+def _retry_machine(interval_seconds: int) -> dict[str, Any]:
+    """A task that always fails (no such table), retried once after ``interval_seconds``."""
+    return {
+        "StartAt": "Call",
+        "States": {
+            "Call": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::dynamodb:getItem",
+                "Parameters": {"TableName": "nowhere", "Key": {"pk": {"S": "x"}}},
+                "Retry": [
+                    {"ErrorEquals": ["States.ALL"], "IntervalSeconds": interval_seconds, "MaxAttempts": 1}
+                ],
+                "End": True,
+            }
+        },
+    }
+
+
+def test_raw_moto_sleeps_retry_intervals_in_wall_clock_time(raw_moto: None) -> None:
+    started = time.monotonic()
+    execution = boto3.client("stepfunctions").start_execution(
+        stateMachineArn=state_machine("retry", _retry_machine(1)), name="one", input="{}"
+    )
+    assert wait_execution(execution["executionArn"])["status"] == "FAILED"
+    assert time.monotonic() - started >= 1.0
+
+
+def test_time_scale_fill_runs_retry_intervals_on_the_simulated_clock(raw_moto: None) -> None:
+    with install_gap_fills(FunctionRegistry(), time_scale=36_000):
+        started = time.monotonic()
+        execution = boto3.client("stepfunctions").start_execution(
+            stateMachineArn=state_machine("retry", _retry_machine(3600)), name="hour", input="{}"
+        )
+        described = wait_execution(execution["executionArn"], timeout=5)
+        assert described["status"] == "FAILED"
+        history = boto3.client("stepfunctions").get_execution_history(executionArn=execution["executionArn"])
+        assert sum(e["type"] == "TaskScheduled" for e in history["events"]) == 2  # retried once
+        assert time.monotonic() - started < 3
+
+
 # -- k. SSM OpsCenter ------------------------------------------------------------------------------
 
 

@@ -50,6 +50,7 @@ def full_gates() -> dict[str, Any]:
         },
         "lineage": {},
         "required_metadata": {"keys": ["owner", "risk_tier", "cost_center", "data_classification"]},
+        "cost_allocation_tags": {"enabled": True, "keys": ["owner", "cost-center"]},
         "change_freeze": {},
         "separation_of_duties": {},
     }
@@ -95,7 +96,7 @@ def candidate(**overrides: Any) -> Candidate:
             "artifact_sha256": MODEL_SHA,
             "training_data": TRAINING_DATA,
         },
-        "tags": {"team": "fraud"},
+        "tags": {"team": "fraud", "owner": "fraud-risk", "cost-center": "cc-4711"},
         "generated_by": PIPELINE_EXECUTION,
         "model_metrics": {
             "model_quality_statistics": "s3://mlcp-reports/fraud/7/evaluation.json",

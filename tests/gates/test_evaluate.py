@@ -14,6 +14,7 @@ from mlcp.gates.evaluate import (
     bias_gate,
     bias_values,
     change_freeze_gate,
+    cost_allocation_tags_gate,
     evaluate_gates,
     explainability_gate,
     lineage_gate,
@@ -65,6 +66,7 @@ def test_realistic_candidate_passes_every_gate() -> None:
         ("artifact_integrity", PASS),
         ("lineage", PASS),
         ("required_metadata", PASS),
+        ("cost_allocation_tags", PASS),
         ("change_freeze", PASS),
         ("separation_of_duties", PASS),
     ]
@@ -593,6 +595,54 @@ def test_required_metadata(
         assert result.reason == f"missing metadata: {', '.join(missing)}"
 
 
+# --------------------------------------------------------------------------- cost allocation tags
+
+
+@pytest.mark.parametrize(
+    ("tags", "metadata", "outcome", "missing"),
+    [
+        ({"owner": "fraud-risk", "cost-center": "cc-4711"}, {}, PASS, []),
+        # Customer metadata is invisible to AWS Billing: only tags count.
+        ({"owner": "fraud-risk"}, {"cost-center": "cc-4711"}, FAIL, ["cost-center"]),
+        ({"owner": " ", "cost-center": ""}, {}, FAIL, ["owner", "cost-center"]),
+        ({}, {}, FAIL, ["owner", "cost-center"]),
+    ],
+)
+def test_cost_allocation_tags(
+    tags: dict[str, str], metadata: dict[str, str], outcome: GateOutcome, missing: list[str]
+) -> None:
+    result = run(cost_allocation_tags_gate, candidate=f.candidate(tags=tags, customer_metadata=metadata))
+    assert result.outcome == outcome
+    assert result.threshold == ["owner", "cost-center"]
+    if missing:
+        assert result.observed == {"missing": missing}
+        assert result.reason == f"missing cost allocation tags: {', '.join(missing)}"
+    else:
+        assert result.observed == tags
+
+
+def test_cost_allocation_tags_off_by_default_and_hard_failure_rejects() -> None:
+    off = run(cost_allocation_tags_gate, gates={"cost_allocation_tags": {}}, candidate=f.candidate(tags={}))
+    assert off.outcome == SKIP
+    the_tier = f.tier()
+    report = evaluate_gates(
+        f.policy(the_tier), f.rule(), "high", the_tier, f.candidate(tags={"team": "fraud"}), f.evidence()
+    )
+    assert report.decision == "reject"
+    assert [r.gate for r in report.hard_failures] == ["cost_allocation_tags"]
+
+
+def test_cost_allocation_tag_keys_are_validated() -> None:
+    from pydantic import ValidationError
+
+    from mlcp.policy.model import CostAllocationTagsGate
+
+    with pytest.raises(ValidationError, match="aws:createdBy"):
+        CostAllocationTagsGate(keys=["aws:createdBy"])
+    with pytest.raises(ValidationError, match="at least 1"):
+        CostAllocationTagsGate(keys=[])
+
+
 # --------------------------------------------------------------------------- change freeze
 
 FREEZE = {"start": "2026-12-21T00:00:00Z", "end": "2027-01-04T00:00:00Z", "reason": "year-end change freeze"}
@@ -801,7 +851,7 @@ def test_report_document_is_json_and_complete() -> None:
     assert document["hard_failures"] == ["metrics", "regression"]
     assert document["reasons"] == report.reasons()
     assert document["reasons"][0] == f"metrics: {f.AUC} = 0.5, required >= 0.9"
-    assert document["counts"] == {"pass": 7, "fail": 2, "skip": 0}
+    assert document["counts"] == {"pass": 8, "fail": 2, "skip": 0}
     assert [r["gate"] for r in document["results"]] == [name for name, _ in evaluate.GATES]
     first = document["results"][0]
     assert first["outcome"] == "fail"

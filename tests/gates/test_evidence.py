@@ -144,7 +144,7 @@ def _candidate(aws: Aws, *, with_champion_report: bool = True) -> tuple[Candidat
         CustomerMetadataProperties=f.candidate().customer_metadata
         | {"artifact_sha256": hashlib.sha256(ARTIFACT).hexdigest()},
     )
-    return candidate_from_describe(described, {"team": "fraud"}), champion["ModelPackageArn"]
+    return candidate_from_describe(described, f.candidate().tags), champion["ModelPackageArn"]
 
 
 def test_candidate_from_a_real_describe_response(aws: Aws) -> None:
@@ -157,7 +157,7 @@ def test_candidate_from_a_real_describe_response(aws: Aws) -> None:
     assert candidate.containers[0].model_data_url == f"s3://{ARTIFACTS}/fraud/7/model.tar.gz"
     assert candidate.generated_by == f.PIPELINE_EXECUTION
     assert candidate.customer_metadata["owner"] == "fraud-risk"
-    assert candidate.tags == {"team": "fraud"}
+    assert candidate.tags == f.candidate().tags
     assert set(candidate.model_metrics) == {"model_quality_statistics", "bias_report", "explainability"}
     assert candidate.created_by != "unknown"  # moto fills CreatedBy with a (fake) Studio user profile
 

@@ -100,6 +100,7 @@ def test_explain_high_tier(example: Policy) -> None:
         "artifact_integrity",
         "lineage",
         "required_metadata",
+        "cost_allocation_tags",
         "change_freeze",
         "separation_of_duties",
     ]

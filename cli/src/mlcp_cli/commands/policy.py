@@ -144,6 +144,8 @@ def _gate_detail(gate: Mapping[str, Any]) -> str:
         )
     if name == "required_metadata":
         return "keys: " + (", ".join(settings["keys"]) or "none")
+    if name == "cost_allocation_tags":
+        return "tags: " + ", ".join(settings["keys"])
     if name == "change_freeze":
         return "no approval inside a change freeze window"
     if name == "separation_of_duties":
@@ -204,6 +206,15 @@ def write_explanation(explanation: Mapping[str, Any], source: str, out: TextIO) 
     else:
         out.write("change freezes: none\n")
     out.write(f"deployment: {_deployment_line(explanation['deployment'])}\n")
+    retention = tier.get("retention_days")
+    out.write(
+        "retirement: "
+        + (
+            f"models and endpoint configs no longer serving are deleted after {retention} days\n"
+            if retention
+            else "never (no retention_days)\n"
+        )
+    )
     monitoring = explanation.get("monitoring")
     if monitoring is not None:
         out.write("monitoring (incident rules, first match wins):\n")

@@ -26,7 +26,8 @@ Measured and deliberately not filled (moto 5.2.5):
   creates no ``AWS::SQS::QueuePolicy`` (``LocalStack.skipped_types`` lists such types). In-process
   handlers import the layer package ``mlcp`` from the venv, so nothing needs the layer.
 - Step Functions: an execution whose output is a JSON string is returned unquoted by
-  describe_execution; Retry ``IntervalSeconds`` must be >= 1 (as on AWS); Wait/Retry really sleep.
+  describe_execution; Retry ``IntervalSeconds`` must be >= 1 (as on AWS). Wait states, task timeouts
+  and Retry intervals run on the simulated clock (``time_scale``, fill h).
 - Step Functions ``aws-sdk:*`` / optimized integrations sign with a fixed fake key, so they call as
   moto's default identity (``sts::<account>:user/moto``); AWS uses the state machine's role.
   Handlers run by a Task state do call as their function's role (fill i).
@@ -562,6 +563,7 @@ def _patches() -> list[tuple[Any, str, Any]]:
     from moto.sagemaker.models import SageMakerModelBackend
     from moto.sagemaker.responses import SageMakerResponse
     from moto.stepfunctions.models import StateMachine
+    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
     from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import Timeout
     from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
     from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
@@ -593,6 +595,7 @@ def _patches() -> list[tuple[Any, str, Any]]:
         (ExecutionWorker, "_get_evaluation_environment", fill_sfn_start_time_iso),
         (Timeout, "_eval_body", fill_sfn_scaled_timeout),
         (WaitFunction, "_wait_interval", fill_sfn_scaled_wait),
+        (retrier_decl, "time", ScaledRetrySleep()),
         *_ops_center_patches(),
         (
             events_utils,
@@ -1497,6 +1500,21 @@ def fill_sfn_scaled_wait(self: Any, env: Any, wait_seconds: float) -> None:
         if remaining <= 0:
             return
         env.program_state_event.wait(remaining)
+
+
+class ScaledRetrySleep:
+    """Retry intervals on the simulated clock (stands in for the ``time`` module of moto's Retrier).
+
+    AWS: a Retrier waits ``IntervalSeconds * BackoffRate^n`` (jittered) between attempts.
+    moto 5.2.5: ``time.sleep`` of that interval in wall-clock time. Fill: sleep
+    ``interval / time_scale`` real seconds (default 1: unchanged), as Wait states do.
+    """
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(max(0.0, seconds) / _time_scale())
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
 
 
 # --------------------------------------------------------------------------------------------

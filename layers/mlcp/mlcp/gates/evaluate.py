@@ -542,6 +542,24 @@ def required_metadata_gate(
     return _result("required_metadata", settings, GateOutcome.PASS, f"all {len(keys)} keys present", keys, [])
 
 
+def cost_allocation_tags_gate(
+    policy: Policy, rule: GroupRule, tier: Tier, candidate: Candidate, evidence: Evidence
+) -> GateResult:
+    """Each required cost allocation tag present and non-blank among the package's (or group's) tags."""
+    settings = tier.gates.cost_allocation_tags
+    if not settings.enabled:
+        return _result("cost_allocation_tags", settings, GateOutcome.SKIP, "gate disabled")
+    keys = list(settings.keys)
+    missing = [key for key in keys if not (candidate.tags.get(key) or "").strip()]
+    if missing:
+        reason = f"missing cost allocation tags: {', '.join(missing)}"
+        return _result("cost_allocation_tags", settings, GateOutcome.FAIL, reason, keys, {"missing": missing})
+    observed = {key: candidate.tags[key] for key in keys}
+    return _result(
+        "cost_allocation_tags", settings, GateOutcome.PASS, f"all {len(keys)} tags present", keys, observed
+    )
+
+
 def _aware(moment: datetime) -> datetime:
     """A naive time is taken as UTC (freeze windows always carry a timezone)."""
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
@@ -635,6 +653,7 @@ GATES: tuple[tuple[str, Gate], ...] = (
     ("artifact_integrity", artifact_integrity_gate),
     ("lineage", lineage_gate),
     ("required_metadata", required_metadata_gate),
+    ("cost_allocation_tags", cost_allocation_tags_gate),
     ("change_freeze", change_freeze_gate),
     ("separation_of_duties", separation_of_duties_gate),
 )

@@ -334,6 +334,7 @@ def explain(policy: Policy, group: str) -> dict[str, Any]:
             "approval_timeout_hours": tier.approval_timeout_hours,
             "approval": approval_mode(tier),
             "approval_summary": approval_summary(tier),
+            "retention_days": tier.retention_days,
         },
         "gates": _gate_entries(tier.gates),
         "change_freezes": freezes,

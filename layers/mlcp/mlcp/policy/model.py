@@ -25,7 +25,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-_STRICT = ConfigDict(extra="forbid", frozen=True)
+_STRICT = ConfigDict(extra="forbid", frozen=True, defer_build=True)  # built on first use: cold start
+_TAG_KEY = re.compile(r"^[\w .:/=+\-@]{1,128}$")
 
 
 class GateSettings(BaseModel):
@@ -97,6 +98,25 @@ class RequiredMetadataGate(GateSettings):
     keys: list[str] = Field(default_factory=lambda: ["owner", "risk_tier", "cost_center"])
 
 
+class CostAllocationTagsGate(GateSettings):
+    """Tags AWS Billing can allocate cost by: each key must be a non-blank *tag* of the package (or its
+    group); customer metadata does not count, since Cost Explorer never sees it. Off unless a tier
+    turns it on (the keys must also be activated as cost allocation tags in the Billing console)."""
+
+    enabled: bool = False
+    keys: list[str] = Field(
+        default_factory=lambda: ["owner", "cost-center"], min_length=1, description="required tag keys"
+    )
+
+    @field_validator("keys")
+    @classmethod
+    def _tag_keys(cls, keys: list[str]) -> list[str]:
+        for key in keys:
+            if not _TAG_KEY.match(key) or key.startswith("aws:"):
+                raise ValueError(f"{key!r} is not a user tag key (1..128 of letters, digits, space, _.:/=+-@)")
+        return keys
+
+
 class ChangeFreezeGate(GateSettings):
     pass
 
@@ -117,6 +137,7 @@ class Gates(BaseModel):
     artifact_integrity: ArtifactIntegrityGate = Field(default_factory=ArtifactIntegrityGate)
     lineage: LineageGate = Field(default_factory=LineageGate)
     required_metadata: RequiredMetadataGate = Field(default_factory=RequiredMetadataGate)
+    cost_allocation_tags: CostAllocationTagsGate = Field(default_factory=CostAllocationTagsGate)
     change_freeze: ChangeFreezeGate = Field(default_factory=ChangeFreezeGate)
     separation_of_duties: SeparationOfDutiesGate = Field(default_factory=SeparationOfDutiesGate)
 
@@ -321,6 +342,13 @@ class Tier(BaseModel):
     gates: Gates = Field(default_factory=Gates)
     deployment: DeploymentSettings = Field(default_factory=DeploymentSettings)
     monitoring: MonitoringPolicy = Field(default_factory=MonitoringPolicy)
+    retention_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=3650,
+        description="retire (delete) the tier's models and endpoint configs no longer serving after this "
+        "many days; None keeps them",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Tier:
