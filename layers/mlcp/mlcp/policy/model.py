@@ -113,7 +113,9 @@ class CostAllocationTagsGate(GateSettings):
     def _tag_keys(cls, keys: list[str]) -> list[str]:
         for key in keys:
             if not _TAG_KEY.match(key) or key.startswith("aws:"):
-                raise ValueError(f"{key!r} is not a user tag key (1..128 of letters, digits, space, _.:/=+-@)")
+                raise ValueError(
+                    f"{key!r} is not a user tag key (1..128 of letters, digits, space, _.:/=+-@)"
+                )
         return keys
 
 
