@@ -1,0 +1,73 @@
+"""The real template deployed on the local control plane, with every AWS call recorded."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from e2e.conftest import POLICY, ROOT, TEMPLATE
+from mlcp.audit import AuditTrail
+from mlcp_cli.emulator.gaps import InvocationResult, run_function
+from mlcp_cli.emulator.runtime import LocalControlPlane
+
+from .aws_calls import CallLog, recording_aws_calls
+
+EVENTS = ROOT / "events"
+
+
+def sample(relative: str) -> dict[str, Any]:
+    """One event of the contract corpus (``events/<relative>``)."""
+    loaded: dict[str, Any] = json.loads((EVENTS / relative).read_text())
+    return loaded
+
+
+def samples() -> dict[str, dict[str, Any]]:
+    """Every accepted sample of the contract corpus, by path under ``events/``."""
+    return {
+        str(path.relative_to(EVENTS)): json.loads(path.read_text())
+        for path in sorted(EVENTS.glob("*/*.json"))
+        if path.parent.name not in {"negative", "schemas"}
+    }
+
+
+@dataclass
+class RecordedStack:
+    cp: LocalControlPlane
+    calls: CallLog
+
+    @property
+    def audit(self) -> AuditTrail:
+        return AuditTrail(self.cp.stack.physical_id("AuditTable"), client=self.cp.client("dynamodb"))
+
+    def invoke(self, logical_id: str, payload: Any) -> InvocationResult:
+        """Run a function's real handler in-process now (as a synchronous Lambda invoke would)."""
+        spec = self.cp.registry.get(self.cp.stack.function_names[logical_id])
+        assert spec is not None, logical_id
+        return run_function(self.cp.registry, spec, payload)
+
+    def emit(self, event: dict[str, Any]) -> None:
+        """Put a sample-shaped event (``source``, ``detail-type``, ``detail``, ``resources``) on the bus."""
+        self.cp.put_events(
+            [
+                {
+                    "Source": event["source"],
+                    "DetailType": event["detail-type"],
+                    "Detail": event["detail"],
+                    "Resources": event.get("resources", []),
+                }
+            ]
+        )
+
+
+@contextlib.contextmanager
+def recorded_stack(time_scale: float = 36_000, template: Path = TEMPLATE) -> Iterator[RecordedStack]:
+    """The stack with the scenarios' policy published; AWS calls recorded from before it exists."""
+    from mlcp_cli.commands.policy import publish_policy
+
+    with recording_aws_calls() as calls, LocalControlPlane(template, time_scale=time_scale) as cp:
+        publish_policy(cp.client("ssm"), POLICY, "/mlcp/policy")
+        yield RecordedStack(cp, calls)
