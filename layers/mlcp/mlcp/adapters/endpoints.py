@@ -16,6 +16,10 @@ if TYPE_CHECKING:
 
 _NAME = re.compile(r"[^a-zA-Z0-9-]")
 
+MANAGED_TAG = "mlcp:model-package"
+"""Tag on every Model and EndpointConfig the deployment creates: the package it serves. Retirement
+deletes nothing without it (and the retirement role may delete nothing without it)."""
+
 
 def resource_name(*parts: str) -> str:
     """A SageMaker resource name (63 characters of [a-zA-Z0-9-]) derived from ``parts``, stable and
@@ -31,7 +35,7 @@ def resource_name(*parts: str) -> str:
 class EndpointState(BaseModel):
     """What DescribeEndpoint says now."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     name: str
     status: str
@@ -40,6 +44,8 @@ class EndpointState(BaseModel):
     failure_reason: str | None = None
     variant_count: int = 1
     serverless: bool = False
+    weights: dict[str, float] = {}
+    """Each variant's desired weight (what UpdateEndpointWeightsAndCapacities last asked for)."""
 
 
 def _code(exc: ClientError) -> str:
@@ -77,6 +83,10 @@ class SageMakerHosting:
             failure_reason=raw.get("FailureReason"),
             variant_count=max(1, len(variants)),
             serverless=serverless,
+            weights={
+                str(v["VariantName"]): float(v.get("DesiredWeight", v.get("CurrentWeight", 1.0)))
+                for v in variants
+            },
         )
 
     def config_variants(self, config_name: str) -> list[dict[str, Any]]:
@@ -95,14 +105,17 @@ class SageMakerHosting:
                 ModelName=name,
                 PrimaryContainer={"ModelPackageName": model_package_arn},
                 ExecutionRoleArn=role_arn,
-                Tags=[{"Key": "mlcp:model-package", "Value": model_package_arn}],
+                Tags=[{"Key": MANAGED_TAG, "Value": model_package_arn}],
             )
         except ClientError as exc:
             if "already exist" not in _message(exc).lower():
                 raise
 
-    def ensure_endpoint_config(self, name: str, model_name: str, variants: list[dict[str, Any]]) -> None:
-        """CreateEndpointConfig serving ``model_name`` with the given variant capacity, unless it exists."""
+    def ensure_endpoint_config(
+        self, name: str, model_name: str, variants: list[dict[str, Any]], model_package_arn: str | None = None
+    ) -> None:
+        """CreateEndpointConfig serving ``model_name`` with the given variant capacity, unless it exists
+        (tagged with the package it serves, when given)."""
         production = [
             {
                 "VariantName": str(v.get("VariantName", "AllTraffic")),
@@ -114,10 +127,35 @@ class SageMakerHosting:
             for v in variants
         ]
         try:
-            self._client.create_endpoint_config(EndpointConfigName=name, ProductionVariants=production)  # type: ignore[arg-type]
+            tags = [{"Key": MANAGED_TAG, "Value": model_package_arn}] if model_package_arn else []
+            self._client.create_endpoint_config(
+                EndpointConfigName=name,
+                ProductionVariants=production,  # type: ignore[arg-type]
+                Tags=tags,  # type: ignore[arg-type]
+            )
         except ClientError as exc:
             if "already exist" not in _message(exc).lower():
                 raise
+
+    def ensure_endpoint_config_of(self, name: str, production_variants: list[dict[str, Any]]) -> None:
+        """CreateEndpointConfig with exactly these ProductionVariants, unless it exists."""
+        try:
+            self._client.create_endpoint_config(
+                EndpointConfigName=name,
+                ProductionVariants=production_variants,  # type: ignore[arg-type]
+            )
+        except ClientError as exc:
+            if "already exist" not in _message(exc).lower():
+                raise
+
+    def update_weights(self, name: str, weights: dict[str, float]) -> None:
+        """UpdateEndpointWeightsAndCapacities: the variants' traffic weights (capacity unchanged)."""
+        self._client.update_endpoint_weights_and_capacities(
+            EndpointName=name,
+            DesiredWeightsAndCapacities=[
+                {"VariantName": variant, "DesiredWeight": weight} for variant, weight in weights.items()
+            ],
+        )
 
     def create_endpoint(self, name: str, config_name: str) -> None:
         self._client.create_endpoint(EndpointName=name, EndpointConfigName=config_name)

@@ -84,6 +84,12 @@ class AuditAction(StrEnum):
     RETRAINING_SUPPRESSED = "retraining.suppressed"
     RETRAINING_SUCCEEDED = "retraining.succeeded"
     RETRAINING_FAILED = "retraining.failed"
+    MODEL_RETIRED = "model.retired"
+    ENDPOINT_CONFIG_RETIRED = "endpoint_config.retired"
+
+
+_PLAIN_SCALARS = frozenset({str, int, bool, type(None)})
+"""Exact types that are always valid JSON: skipped without a call (verify hashes every record)."""
 
 
 def _check_json(value: Any, path: str) -> None:
@@ -94,15 +100,17 @@ def _check_json(value: Any, path: str) -> None:
         if not math.isfinite(value):
             raise AuditEncodingError(f"{path}: {value!r} is not valid JSON (NaN/Infinity)")
         return
-    if isinstance(value, Mapping):
+    if type(value) is dict or isinstance(value, Mapping):  # exact dict first: the ABC check is slow
         for key, item in value.items():
             if not isinstance(key, str):
                 raise AuditEncodingError(f"{path}: object key {key!r} is not a string")
-            _check_json(item, f"{path}.{key}")
+            if type(item) not in _PLAIN_SCALARS:
+                _check_json(item, f"{path}.{key}")
         return
     if isinstance(value, list | tuple):
         for index, item in enumerate(value):
-            _check_json(item, f"{path}[{index}]")
+            if type(item) not in _PLAIN_SCALARS:
+                _check_json(item, f"{path}[{index}]")
         return
     raise AuditEncodingError(f"{path}: {type(value).__name__} is not a JSON type")
 
@@ -132,7 +140,7 @@ def record_hash(fields: Mapping[str, Any]) -> str:
             value = None
         else:
             raise AuditEncodingError(f"record field {name!r} is missing; cannot hash")
-        if isinstance(value, StrEnum):
+        if type(value) not in _PLAIN_SCALARS and isinstance(value, StrEnum):
             value = value.value
         body[name] = value
     return hashlib.sha256(canonical_json(body)).hexdigest()
@@ -155,7 +163,7 @@ class AuditRecord(BaseModel):
     so a tampered record can still be loaded and reported.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     stream: str = Field(min_length=1)
     seq: int = Field(ge=1)
@@ -209,7 +217,7 @@ class AuditRecord(BaseModel):
 class StreamHead(BaseModel):
     """The stream head item: the seq and hash of the stream's last record."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     stream: str
     seq: int = Field(ge=1)

@@ -1,4 +1,5 @@
-"""Deploy an approved package to its endpoint through SageMaker's deployment guardrails, one
+"""Deploy an approved package to its endpoint through SageMaker's deployment guardrails (or, for
+endpoints guardrails exclude, a managed traffic shift: ``mlcp.usecases.traffic_shift``), one
 deployment per endpoint at a time, and record the outcome.
 
 The deployment workflow calls these as tasks: take the endpoint's lease, start the deployment
@@ -23,6 +24,7 @@ from mlcp.audit import AuditAction, AuditTrail
 from mlcp.errors import DeploymentNotSupported
 from mlcp.incidents import IncidentDeps, IncidentRequest, open_incident
 from mlcp.observability import MetricUnit, logger, metrics
+from mlcp.usecases.traffic_shift import plan_managed_shift
 
 Outcome = Literal["in_progress", "promoted", "rolled_back", "failed"]
 
@@ -158,10 +160,7 @@ def start_deployment(
     model_name = resource_name(package["group"], f"v{version}")
     config_name = resource_name(endpoint, package["group"], f"v{version}")
     current = deps.hosting.endpoint(endpoint)
-    variants = deps.hosting.config_variants(current.config_name) if current else [dict(DEFAULT_VARIANT)]
-
     deps.hosting.ensure_model(model_name, package["arn"], deps.model_role_arn)
-    deps.hosting.ensure_endpoint_config(config_name, model_name, variants)
     result: dict[str, Any] = {
         "model_name": model_name,
         "target_config": config_name,
@@ -170,7 +169,26 @@ def start_deployment(
         "max_polls": max(
             2, int(settings.get("maximum_execution_timeout_seconds", 3600)) // POLL_INTERVAL_SECONDS * 2 + 2
         ),
+        "shift": None,
     }
+    if (
+        current is not None
+        and config_name not in {current.config_name, current.pending_config_name}
+        and (current.serverless or current.variant_count > 1)
+    ):
+        # Guardrails exclude these endpoints: the control plane shifts the traffic itself (ADR 9).
+        shift = plan_managed_shift(
+            package,
+            endpoint,
+            settings,
+            current,
+            model_name=model_name,
+            final_config=config_name,
+            hosting=deps.hosting,
+        )
+        return {**result, "mode": "managed", "previous_config": shift["previous_config"], "shift": shift}
+    variants = deps.hosting.config_variants(current.config_name) if current else [dict(DEFAULT_VARIANT)]
+    deps.hosting.ensure_endpoint_config(config_name, model_name, variants, package["arn"])
     if current is None:
         deps.hosting.create_endpoint(endpoint, config_name)
         return {**result, "mode": "create"}
@@ -180,12 +198,6 @@ def start_deployment(
             "mode": "resumed",
             "previous_config": None if current.config_name == config_name else current.config_name,
         }
-    if current.serverless or current.variant_count > 1:
-        # Guardrails exclude these endpoints; managed traffic shifting is not built yet.
-        raise DeploymentNotSupported(
-            f"endpoint {endpoint}: deployment guardrails do not support "
-            f"{'serverless' if current.serverless else 'multi-variant'} endpoints"
-        )
     deps.hosting.update_endpoint(endpoint, config_name, deployment_config(settings))
     logger.info("deployment started", extra={"endpoint": endpoint, "target_config": config_name})
     return {**result, "mode": "guardrails"}
