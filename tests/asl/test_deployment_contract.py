@@ -15,8 +15,10 @@ TRANSIENT_LAMBDA_ERRORS = {
     "Lambda.SdkClientException",
     "Lambda.TooManyRequestsException",
 }
-#: States that release the lease and/or record the failure.
-COMPENSATION = {"ReleaseLeaseAfterError", "RecordFailure", "DeploymentFailed", "EventRejected"}
+#: States that release the lease and/or record the failure, or take a managed shift's traffic back.
+COMPENSATION = {"ReleaseLeaseAfterError", "RecordFailure", "DeploymentFailed", "EventRejected", "ShiftFailed"}
+#: The managed traffic shift's tasks (ADR 9).
+SHIFT_TASKS = ["ShiftTraffic", "CheckAlarms", "PromoteShift"]
 
 
 def _states() -> dict[str, Any]:
@@ -57,3 +59,41 @@ def test_after_the_lease_every_failure_releases_it() -> None:
         catch_all = [c for c in states[name]["Catch"] if "States.ALL" in c["ErrorEquals"]]
         assert catch_all[0]["Next"] == "ReleaseLeaseAfterError", name
     assert states["FinishDeployment"]["Next"] == "ReleaseLease"
+
+
+def test_a_failed_managed_shift_takes_the_traffic_back_then_releases_the_lease() -> None:
+    states = _states()
+    for name in SHIFT_TASKS:
+        catch_all = [c for c in states[name]["Catch"] if "States.ALL" in c["ErrorEquals"]]
+        assert catch_all[0]["Next"] == "ShiftFailed", name
+    assert states["ShiftFailed"]["Next"] == "RollBackShift"
+    rollback = [c for c in states["RollBackShift"]["Catch"] if "States.ALL" in c["ErrorEquals"]]
+    assert rollback[0]["Next"] == "ReleaseLeaseAfterError"
+
+
+def test_every_managed_shift_path_ends_in_finish_deployment() -> None:
+    """From the mode choice, every path of the shift loop reaches FinishDeployment (which releases
+    the lease) or the rollback, whatever the tasks answer; no path leaves the loop elsewhere."""
+    states = _states()
+    assert {c["Next"] for c in states["DeploymentMode"]["Choices"]} == {"StartShift"}
+    seen: set[str] = set()
+    todo = ["StartShift"]
+    exits: set[str] = set()
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        state = states[name]
+        targets = [state.get("Next"), state.get("Default")]
+        targets += [c["Next"] for c in state.get("Choices", [])]
+        targets += [c["Next"] for c in state.get("Catch", [])]
+        for target in filter(None, targets):
+            if target in {"FinishDeployment", "ReleaseLeaseAfterError"}:
+                exits.add(target)
+            else:
+                todo.append(target)
+    assert exits == {"FinishDeployment", "ReleaseLeaseAfterError"}
+    assert {"ShiftTraffic", "Bake", "CheckAlarms", "PromoteShift", "RollBackShift"} <= seen
+    waits = [n for n in seen if states[n]["Type"] == "Wait"]
+    assert all("SecondsPath" in states[n] for n in waits), "bake and poll times come from the plan"

@@ -9,6 +9,7 @@ import boto3
 from botocore.config import Config
 
 if TYPE_CHECKING:
+    from mypy_boto3_cloudwatch import CloudWatchClient
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sagemaker import SageMakerClient
@@ -25,6 +26,12 @@ _CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeou
 @cache
 def _client(service: str) -> Any:
     return boto3.client(service, config=_CONFIG)  # type: ignore[call-overload]
+
+
+def cloudwatch() -> CloudWatchClient:
+    """The CloudWatch client of this execution environment."""
+    client: CloudWatchClient = _client("cloudwatch")
+    return client
 
 
 def dynamodb() -> DynamoDBClient:

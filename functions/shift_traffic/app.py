@@ -1,0 +1,32 @@
+"""Deployment workflow task for managed traffic shifting (endpoints guardrails exclude): a step of
+the shift, the alarm check after a bake, the promotion or the rollback. Each action reads
+DescribeEndpoint before it acts, so a retry or a redrive never applies a change twice."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from mlcp.adapters.alarms import CloudWatchAlarms
+from mlcp.adapters.endpoints import SageMakerHosting
+from mlcp.errors import InvalidEvent
+from mlcp.observability import logger, metrics
+from mlcp.usecases.traffic_shift import ShiftDeps, check_alarms, promote, roll_back, shift_step
+
+deps = ShiftDeps(hosting=SageMakerHosting(), alarms=CloudWatchAlarms())
+
+
+@logger.inject_lambda_context(correlation_id_path="endpoint")
+@metrics.log_metrics
+def handler(raw: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    action, endpoint, shift = raw.get("action"), str(raw["endpoint"]), dict(raw["shift"])
+    if action == "step":
+        return shift_step(endpoint, shift, int(raw["index"]), deps=deps)
+    if action == "check":
+        return check_alarms(endpoint, shift, int(raw["index"]), deps=deps)
+    if action == "promote":
+        return promote(endpoint, shift, deps=deps)
+    if action == "roll_back":
+        return roll_back(endpoint, shift, raw.get("reason"), deps=deps)
+    raise InvalidEvent(f"shift-traffic: unknown action {action!r} (step, check, promote, roll_back)")

@@ -1,0 +1,290 @@
+"""Managed traffic shifting, for endpoints SageMaker's deployment guardrails exclude (serverless and
+multi-variant endpoints; ADR 9).
+
+The control plane runs the canary itself, one deployment workflow task per call, each idempotent
+and safe to redrive (names derive from the package version; DescribeEndpoint is read before
+anything is changed):
+
+1. ``plan_managed_shift`` (from DeployModel): a *shift* EndpointConfig = the endpoint's variants
+   with their weights + the candidate variant at weight 0, then UpdateEndpoint to it without a
+   DeploymentConfig.
+2. ``shift_step`` (step *i*): once the endpoint is InService on the shift config, check the tier's
+   alarms, then UpdateEndpointWeightsAndCapacities to step *i*'s share (``steps``: the tier's canary
+   or linear settings). The workflow bakes (a Wait state) and calls ``check_alarms``.
+3. ``promote``: a *final* EndpointConfig with only the candidate variant, UpdateEndpoint to it.
+   ``roll_back``: weights back to the old variants, then UpdateEndpoint to a config without the
+   candidate (the previous config when known).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from mlcp.adapters.endpoints import EndpointState, SageMakerHosting, resource_name
+from mlcp.errors import DeploymentNotSupported
+from mlcp.observability import logger
+
+#: Simulated/real seconds between two looks at an endpoint that is applying a change.
+SHIFT_POLL_SECONDS = 30
+
+StepStatus = Literal["updating", "shifted", "ok", "alarm", "failed"]
+ShiftOutcome = Literal["in_progress", "promoted", "rolled_back", "failed"]
+
+
+class AlarmStates(Protocol):
+    def states(self, names: list[str]) -> dict[str, str]: ...
+
+
+@dataclass
+class ShiftDeps:
+    hosting: SageMakerHosting
+    alarms: AlarmStates
+
+
+def shift_steps(settings: dict[str, Any]) -> list[dict[str, int]]:
+    """The tier's deployment settings as traffic steps: percent on the candidate, bake after it.
+
+    ``canary``: ``canary_percent`` baked ``wait_interval_seconds``; ``linear``: every
+    ``linear_step_percent`` baked ``wait_interval_seconds``; ``all_at_once``: straight to 100. The last
+    step (100 %) bakes ``termination_wait_seconds`` with the old variant still deployed, as
+    SageMaker's blue/green keeps the old fleet for TerminationWaitInSeconds.
+    """
+    strategy = settings.get("strategy", "canary")
+    wait = int(settings.get("wait_interval_seconds", 300))
+    percents: list[int] = []
+    if strategy == "canary":
+        percents = [int(settings.get("canary_percent", 10))]
+    elif strategy == "linear":
+        step = int(settings.get("linear_step_percent", 25))
+        percents = list(range(step, 100, step))
+    steps = [{"percent": p, "bake_seconds": wait} for p in percents]
+    return [*steps, {"percent": 100, "bake_seconds": int(settings.get("termination_wait_seconds", 300))}]
+
+
+def _candidate_variant(template: dict[str, Any], variant_name: str, model_name: str) -> dict[str, Any]:
+    """The candidate's ProductionVariant: the capacity of ``template`` (serverless or instances)."""
+    variant: dict[str, Any] = {
+        "VariantName": variant_name,
+        "ModelName": model_name,
+        "InitialVariantWeight": 0.0,
+    }
+    if template.get("ServerlessConfig"):
+        variant["ServerlessConfig"] = dict(template["ServerlessConfig"])
+    else:
+        variant["InstanceType"] = str(template.get("InstanceType", "ml.m5.large"))
+        variant["InitialInstanceCount"] = int(template.get("InitialInstanceCount", 1))
+    return variant
+
+
+def plan_managed_shift(
+    package: dict[str, Any],
+    endpoint: str,
+    settings: dict[str, Any],
+    current: EndpointState,
+    *,
+    model_name: str,
+    final_config: str,
+    hosting: SageMakerHosting,
+) -> dict[str, Any]:
+    """Put the candidate on ``endpoint`` at weight 0 (the shift config) and return the shift plan.
+
+    Idempotent: an endpoint already on (or updating to) the shift config is left alone; the previous
+    config is then unknown here (``None``) and a rollback builds a config without the candidate.
+    """
+    shift_config = resource_name(endpoint, package["group"], f"v{package['version']}", "shift")
+    variant_name = model_name
+    resumed = shift_config in {current.config_name, current.pending_config_name}
+    if not resumed:
+        old_variants = hosting.config_variants(current.config_name)
+        if any(v["VariantName"] == variant_name for v in old_variants):
+            raise DeploymentNotSupported(
+                f"endpoint {endpoint}: config {current.config_name} already has a variant {variant_name}"
+            )
+        shifted = [
+            {
+                **v,
+                "InitialVariantWeight": current.weights.get(
+                    v["VariantName"], v.get("InitialVariantWeight", 1.0)
+                ),
+            }
+            for v in old_variants
+        ]
+        hosting.ensure_endpoint_config_of(
+            shift_config, [*shifted, _candidate_variant(old_variants[0], variant_name, model_name)]
+        )
+        if current.status != "InService":
+            raise DeploymentNotSupported(f"endpoint {endpoint} is {current.status}; it must be InService")
+        hosting.update_endpoint(endpoint, shift_config, None)
+        logger.info("managed shift started", extra={"endpoint": endpoint, "shift_config": shift_config})
+    steps = shift_steps(settings)
+    timeout = int(settings.get("maximum_execution_timeout_seconds", 3600))
+    return {
+        "config": shift_config,
+        "final_config": final_config,
+        "previous_config": None if resumed else current.config_name,
+        "candidate": variant_name,
+        "steps": steps,
+        "step_count": len(steps),
+        "alarms": list(settings.get("alarms") or []),
+        "poll_seconds": SHIFT_POLL_SECONDS,
+        # Polls while the endpoint applies a change (the bakes are Wait states, not polls).
+        "max_polls": max(10, timeout // SHIFT_POLL_SECONDS),
+    }
+
+
+# ---------------------------------------------------------------------------- weights
+
+
+def _old_weights(hosting: SageMakerHosting, shift: dict[str, Any]) -> dict[str, float]:
+    """The old variants' weights as they were before the shift (from the shift config)."""
+    return {
+        str(v["VariantName"]): float(v.get("InitialVariantWeight", 1.0))
+        for v in hosting.config_variants(shift["config"])
+        if v["VariantName"] != shift["candidate"]
+    }
+
+
+def weights_at(percent: int, old: dict[str, float], candidate: str) -> dict[str, float]:
+    """Variant weights that send ``percent`` % of the traffic to ``candidate`` and the rest to the old
+    variants in their original proportions."""
+    total = sum(old.values()) or 1.0
+    rest = (100 - percent) / 100
+    weights = {name: round(weight / total * rest, 6) for name, weight in old.items()}
+    return {**weights, candidate: round(percent / 100, 6)}
+
+
+def _same(a: dict[str, float], b: dict[str, float]) -> bool:
+    return all(abs(a.get(name, -1.0) - weight) < 1e-6 for name, weight in b.items())
+
+
+# ---------------------------------------------------------------------------- steps
+
+
+def _step_result(shift: dict[str, Any], index: int, status: StepStatus, reason: str | None) -> dict[str, Any]:
+    step = shift["steps"][index]
+    return {
+        "status": status,
+        "percent": step["percent"],
+        "bake_seconds": step["bake_seconds"],
+        "last": index >= len(shift["steps"]) - 1,
+        "reason": reason,
+    }
+
+
+def _tripped(shift: dict[str, Any], alarms: AlarmStates) -> str | None:
+    """Why the canary must roll back now: an alarm in ALARM, or one that does not exist (fail closed)."""
+    names = list(shift.get("alarms") or [])
+    if not names:
+        return None
+    states = alarms.states(names)
+    missing = [name for name in names if name not in states]
+    tripped = [name for name in names if states.get(name) == "ALARM"]
+    if tripped:
+        return f"CloudWatch alarm(s) {', '.join(tripped)} in ALARM state"
+    if missing:
+        return f"CloudWatch alarm(s) {', '.join(missing)} do not exist: the canary cannot be checked"
+    return None
+
+
+def shift_step(endpoint: str, shift: dict[str, Any], index: int, *, deps: ShiftDeps) -> dict[str, Any]:
+    """Step ``index``: the candidate's share of the traffic, once the endpoint can take it."""
+    if not 0 <= index < len(shift["steps"]):
+        raise DeploymentNotSupported(f"shift step {index} out of range (0..{len(shift['steps']) - 1})")
+    state = deps.hosting.endpoint(endpoint)
+    if state is None:
+        return _step_result(shift, index, "failed", f"endpoint {endpoint} no longer exists")
+    if state.status != "InService":
+        if state.status in {"Failed", "UpdateRollbackFailed"}:
+            return _step_result(shift, index, "failed", state.failure_reason or state.status)
+        return _step_result(shift, index, "updating", None)
+    if state.config_name != shift["config"]:
+        return _step_result(
+            shift,
+            index,
+            "failed",
+            f"endpoint is on {state.config_name}, not the shift config {shift['config']}",
+        )
+    reason = _tripped(shift, deps.alarms)
+    if reason is not None:
+        return _step_result(shift, index, "alarm", reason)
+    target = weights_at(
+        int(shift["steps"][index]["percent"]), _old_weights(deps.hosting, shift), shift["candidate"]
+    )
+    if _same(state.weights, target):
+        return _step_result(shift, index, "shifted", None)
+    deps.hosting.update_weights(endpoint, target)
+    logger.info("traffic shifted", extra={"endpoint": endpoint, "weights": target})
+    return _step_result(shift, index, "updating", None)
+
+
+def check_alarms(endpoint: str, shift: dict[str, Any], index: int, *, deps: ShiftDeps) -> dict[str, Any]:
+    """After a bake: roll back when one of the tier's alarms is in ALARM (or missing)."""
+    reason = _tripped(shift, deps.alarms)
+    return _step_result(shift, index, "alarm" if reason else "ok", reason)
+
+
+# ---------------------------------------------------------------------------- outcomes
+
+
+def _outcome(outcome: ShiftOutcome, state: EndpointState | None, reason: str | None = None) -> dict[str, Any]:
+    return {"outcome": outcome, "status": state.status if state else "Missing", "failure_reason": reason}
+
+
+def promote(endpoint: str, shift: dict[str, Any], *, deps: ShiftDeps) -> dict[str, Any]:
+    """UpdateEndpoint to the final config (the candidate alone); promoted once InService on it."""
+    state = deps.hosting.endpoint(endpoint)
+    if state is None:
+        return _outcome("failed", None, f"endpoint {endpoint} no longer exists")
+    if state.status in {"Failed", "UpdateRollbackFailed"}:
+        return _outcome("failed", state, state.failure_reason or state.status)
+    if state.config_name == shift["final_config"] and state.status == "InService":
+        return _outcome("promoted", state)
+    if state.status != "InService" or state.pending_config_name == shift["final_config"]:
+        return _outcome("in_progress", state)
+    if state.config_name != shift["config"]:
+        return _outcome("failed", state, f"endpoint is on {state.config_name}, not the shift config")
+    candidate = next(
+        v for v in deps.hosting.config_variants(shift["config"]) if v["VariantName"] == shift["candidate"]
+    )
+    deps.hosting.ensure_endpoint_config_of(
+        shift["final_config"], [{**candidate, "InitialVariantWeight": 1.0}]
+    )
+    deps.hosting.update_endpoint(endpoint, shift["final_config"], None)
+    return _outcome("in_progress", state)
+
+
+def _rollback_config(shift: dict[str, Any]) -> str:
+    return str(shift.get("previous_config") or f"{shift['config'][:54].rstrip('-')}-rollback")
+
+
+def roll_back(endpoint: str, shift: dict[str, Any], reason: str | None, *, deps: ShiftDeps) -> dict[str, Any]:
+    """Traffic back to the old variants, then UpdateEndpoint to a config without the candidate."""
+    state = deps.hosting.endpoint(endpoint)
+    if state is None:
+        return _outcome("failed", None, f"endpoint {endpoint} no longer exists")
+    if state.status in {"Failed", "UpdateRollbackFailed"}:
+        return _outcome("failed", state, state.failure_reason or state.status)
+    target = _rollback_config(shift)
+    if state.status != "InService":
+        return _outcome("in_progress", state, reason)
+    if state.config_name == target:
+        return _outcome("rolled_back", state, reason)
+    if state.config_name == shift["final_config"]:
+        # The promotion finished before the rollback was asked for: the candidate serves.
+        return _outcome("promoted", state)
+    if state.config_name != shift["config"]:
+        # The candidate never received traffic (UpdateEndpoint to the shift config did not take).
+        return _outcome("rolled_back", state, reason)
+    old = _old_weights(deps.hosting, shift)
+    back = weights_at(0, old, shift["candidate"])
+    if not _same(state.weights, back):
+        deps.hosting.update_weights(endpoint, back)
+        return _outcome("in_progress", state, reason)
+    if not shift.get("previous_config"):
+        old_variants = [
+            v for v in deps.hosting.config_variants(shift["config"]) if v["VariantName"] != shift["candidate"]
+        ]
+        deps.hosting.ensure_endpoint_config_of(target, old_variants)
+    deps.hosting.update_endpoint(endpoint, target, None)
+    return _outcome("in_progress", state, reason)
