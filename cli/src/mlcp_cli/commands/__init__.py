@@ -6,7 +6,19 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from mlcp_cli.commands import approvals, asl, audit, events, incidents, local, pipeline, policy, rollback
+from mlcp_cli.commands import (
+    approvals,
+    asl,
+    audit,
+    events,
+    incidents,
+    lineage,
+    local,
+    pipeline,
+    policy,
+    report,
+    rollback,
+)
 
 Registrar = Callable[["argparse._SubParsersAction[Any]"], None]
 
@@ -18,6 +30,8 @@ REGISTRARS: list[Registrar] = [
     incidents.register,
     pipeline.register,
     rollback.register,
+    lineage.register,
+    report.register,
     local.register,
     asl.register,
 ]

@@ -1,0 +1,141 @@
+"""`mlcp report [--since 30d] [--html FILE] [--json]`: operational KPIs from the audit trail, per model
+package group and overall, and a self-contained HTML report with a timeline. Exit 1 when a chain
+is broken (the KPIs are still printed, computed from what was read)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from mlcp.audit import AuditTrail
+from mlcp_cli.audit_view import load_snapshot, parse_time
+from mlcp_cli.commands.lineage import audit_table
+from mlcp_cli.commands.stack import add_table_options, client
+from mlcp_cli.html_report import render_html
+from mlcp_cli.kpis import OVERALL, KpiReport, Kpis, compute_report, format_duration, format_rate
+
+_SPAN = re.compile(r"^(\d+)([mhdw])$")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_since(value: str, now: datetime) -> datetime:
+    """``30d``, ``12h``, ``90m``, ``2w`` before ``now``, or an ISO-8601 date/time (UTC if naive)."""
+    match = _SPAN.fullmatch(value.strip())
+    if match:
+        return now - timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"--since {value!r}: use 30d, 12h, 90m, 2w or an ISO date") from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _row(name: str, k: Kpis) -> tuple[str, ...]:
+    return (
+        name,
+        str(k.deployments),
+        f"{k.promoted}/{k.rolled_back + k.manual_rollbacks}/{k.failed}",
+        f"{k.deployment_frequency_per_week:.2f}",
+        format_duration(k.lead_time_median_seconds),
+        format_rate(k.change_failure_rate),
+        f"{k.incidents_resolved}/{k.incidents_opened}",
+        format_duration(k.time_to_restore_median_seconds),
+        "-" if k.retraining_frequency_per_week is None else f"{k.retraining_frequency_per_week:.2f}",
+    )
+
+
+_HEADER = (
+    "group",
+    "deploys",
+    "ok/rb/fail",
+    "per week",
+    "lead time",
+    "change-fail",
+    "restored",
+    "time to restore",
+    "retrain/wk",
+)
+
+
+def render_text(report: KpiReport) -> str:
+    """The KPI table (overall first, then each group) and the chain verdict."""
+    rows = [_HEADER, _row(OVERALL, report.overall), *(_row(n, k) for n, k in sorted(report.groups.items()))]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(_HEADER))]
+    lines = [f"KPIs {report.start:%Y-%m-%d %H:%M} → {report.end:%Y-%m-%d %H:%M} UTC"]
+    for index, row in enumerate(rows):
+        lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+        if index == 0:
+            lines.append("  ".join("-" * width for width in widths))
+    for name, count in sorted(report.retrainings_by_pipeline.items()):
+        lines.append(f"retraining {name}: {count} started")
+    if report.chain_ok:
+        lines.append(f"audit chain: OK ({report.records} records in {report.streams} streams)")
+    else:
+        lines += [f"BROKEN {problem}" for problem in report.chain_problems]
+    return "\n".join(lines) + "\n"
+
+
+def build_report(audit_table: str, *, client: Callable[[str], Any], since: str, now: datetime) -> KpiReport:
+    """Read and verify the trail; KPIs from ``since`` to now (or to the last record, if later: the
+    emulator's simulated clock runs ahead)."""
+    start = parse_since(since, now)  # bad input fails before anything is read
+    snapshot = load_snapshot(AuditTrail(audit_table, client=client("dynamodb")))
+    latest = max((parse_time(r.at) for records in snapshot.records.values() for r in records), default=now)
+    return compute_report(snapshot, start=start, end=max(now, latest))
+
+
+def run_report(
+    audit_table: str,
+    *,
+    client: Callable[[str], Any],
+    since: str,
+    html: Path | None,
+    as_json: bool,
+    out: Any,
+    now: datetime | None = None,
+) -> int:
+    moment = now or datetime.now(UTC)
+    report = build_report(audit_table, client=client, since=since, now=moment)
+    out.write(
+        json.dumps(report.to_json(), indent=2, sort_keys=True) + "\n" if as_json else render_text(report)
+    )
+    if html is not None:
+        html.parent.mkdir(parents=True, exist_ok=True)
+        html.write_text(render_html(report, generated_at=moment), encoding="utf-8")
+        (sys.stderr if as_json else out).write(f"wrote {html}\n")
+    return 0 if report.chain_ok else 1
+
+
+def _cmd(args: argparse.Namespace) -> int:
+    table = audit_table(args)
+    if table is None:
+        return 2
+    try:
+        return run_report(
+            table,
+            client=client,
+            since=args.since,
+            html=Path(args.html) if args.html else None,
+            as_json=args.json,
+            out=sys.stdout,
+        )
+    except argparse.ArgumentTypeError as exc:
+        sys.stderr.write(f"mlcp report: {exc}\n")
+        return 2
+
+
+def register(subparsers: argparse._SubParsersAction[Any]) -> None:
+    parser = subparsers.add_parser("report", help="KPIs from the audit trail; --html writes the HTML report")
+    parser.add_argument(
+        "--since", default="30d", help="window start: 30d, 12h, 2w or an ISO date (default 30d)"
+    )
+    parser.add_argument("--html", help="also write a self-contained HTML report (timeline chart) here")
+    parser.add_argument("--json", action="store_true", help="print the KPIs as one JSON document")
+    add_table_options(parser)
+    parser.set_defaults(func=_cmd)
