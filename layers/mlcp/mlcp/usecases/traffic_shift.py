@@ -21,6 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+from botocore.exceptions import ClientError
+
 from mlcp.adapters.endpoints import EndpointState, SageMakerHosting, resource_name
 from mlcp.errors import DeploymentNotSupported
 from mlcp.observability import logger
@@ -89,13 +91,21 @@ def plan_managed_shift(
 ) -> dict[str, Any]:
     """Put the candidate on ``endpoint`` at weight 0 (the shift config) and return the shift plan.
 
-    Idempotent: an endpoint already on (or updating to) the shift config is left alone; the previous
-    config is then unknown here (``None``) and a rollback builds a config without the candidate.
+    Idempotent: an endpoint already on (or updating to) the shift config is left alone. Once it is on
+    the shift config the previous config is unknown here (``None``): a rollback then builds a config
+    without the candidate. Refused (nothing changed) while the endpoint is busy with another update.
     """
     shift_config = resource_name(endpoint, package["group"], f"v{package['version']}", "shift")
     variant_name = model_name
-    resumed = shift_config in {current.config_name, current.pending_config_name}
-    if not resumed:
+    previous: str | None = current.config_name
+    if shift_config in {current.config_name, current.pending_config_name}:
+        previous = None  # a redrive after the shift started: the previous config is not known here
+    elif current.status != "InService":
+        # Updating: our own UpdateEndpoint to the shift config (a retry after it was sent) when the
+        # shift config exists; anything else is not ours to interrupt.
+        if not _config_exists(hosting, shift_config):
+            raise DeploymentNotSupported(f"endpoint {endpoint} is {current.status}; it must be InService")
+    else:
         old_variants = hosting.config_variants(current.config_name)
         if any(v["VariantName"] == variant_name for v in old_variants):
             raise DeploymentNotSupported(
@@ -113,8 +123,6 @@ def plan_managed_shift(
         hosting.ensure_endpoint_config_of(
             shift_config, [*shifted, _candidate_variant(old_variants[0], variant_name, model_name)]
         )
-        if current.status != "InService":
-            raise DeploymentNotSupported(f"endpoint {endpoint} is {current.status}; it must be InService")
         hosting.update_endpoint(endpoint, shift_config, None)
         logger.info("managed shift started", extra={"endpoint": endpoint, "shift_config": shift_config})
     steps = shift_steps(settings)
@@ -122,7 +130,7 @@ def plan_managed_shift(
     return {
         "config": shift_config,
         "final_config": final_config,
-        "previous_config": None if resumed else current.config_name,
+        "previous_config": previous,
         "candidate": variant_name,
         "steps": steps,
         "step_count": len(steps),
@@ -131,6 +139,16 @@ def plan_managed_shift(
         # Polls while the endpoint applies a change (the bakes are Wait states, not polls).
         "max_polls": max(10, timeout // SHIFT_POLL_SECONDS),
     }
+
+
+def _config_exists(hosting: SageMakerHosting, name: str) -> bool:
+    try:
+        hosting.config_variants(name)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ValidationException":
+            return False
+        raise
+    return True
 
 
 # ---------------------------------------------------------------------------- weights
