@@ -75,8 +75,18 @@ sam-build: $(VENV_SAM)/bin/.stamp
 asl-check: $(BIN)/.stamp
 	$(BIN)/mlcp asl check template.yaml
 
-pytest: $(BIN)/.stamp
-	$(BIN)/pytest -q
+# The HTML report test renders the page in a real headless Chromium (Debian's package); a clean CI
+# machine starts without it. MLCP_REQUIRE_CHROMIUM makes that test fail, never skip, when it is missing.
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+$(CHROMIUM):
+	@command -v apt-get >/dev/null || { echo "the report test needs chromium at $@ (no apt-get here)" >&2; exit 1; }
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
+
+pytest: $(BIN)/.stamp $(CHROMIUM)
+	MLCP_REQUIRE_CHROMIUM=1 $(BIN)/pytest -q
 
 # The proof suite at full scale; its quick profile runs inside `make test` (pytest collects tests/reliability).
 reliability: $(BIN)/.stamp
