@@ -58,16 +58,7 @@ def _approve(cp: LocalControlPlane, arn: str, principal: str = "reviewer") -> No
 
 
 def _put(cp: LocalControlPlane, event: dict[str, Any]) -> None:
-    cp.put_events(
-        [
-            {
-                "Source": event["source"],
-                "DetailType": event["detail-type"],
-                "Detail": event["detail"],
-                "Resources": event.get("resources", []),
-            }
-        ]
-    )
+    cp.put_event_document(event)
 
 
 def _new_executions(cp: LocalControlPlane, before: int) -> list[dict[str, Any]]:

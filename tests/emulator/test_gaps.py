@@ -318,6 +318,34 @@ def test_events_fill_skips_disabled_rules(fills: GapFills) -> None:
     assert process_pending(fills.deliveries, fills.registry) == 0
 
 
+def _put_entries(*sources: str) -> dict[str, Any]:
+    entries = [
+        {"Source": source, "DetailType": "Thing", "Detail": json.dumps({"n": n})}
+        for n, source in enumerate(sources)
+    ]
+    response: dict[str, Any] = boto3.client("events").put_events(Entries=entries)
+    return response
+
+
+def test_raw_moto_put_events_accepts_an_aws_source_from_anyone(raw_moto: None) -> None:
+    response = _put_entries("aws.sagemaker")
+    assert response["FailedEntryCount"] == 0
+
+
+def test_events_fill_refuses_aws_sources_in_put_events_and_puts_the_rest(fills: GapFills) -> None:
+    queue = capture_events({"detail-type": ["Thing"]})
+
+    response = _put_entries("custom.app", "aws.sagemaker", "aws.s3.evil", "custom.other")
+
+    assert response["FailedEntryCount"] == 2
+    refused = {
+        "ErrorCode": "NotAuthorizedForSourceException",
+        "ErrorMessage": "Not authorized for the source.",
+    }
+    assert [e if "ErrorCode" in e else "put" for e in response["Entries"]] == ["put", refused, refused, "put"]
+    assert sorted(m["body"]["source"] for m in drain(queue)) == ["custom.app", "custom.other"]
+
+
 # -- c. CloudFormation state machines with DefinitionSubstitutions ----------------------------------
 
 SUBSTITUTED_MACHINE = {

@@ -87,3 +87,15 @@ def test_template_alarm_exists_and_pump_is_idle_when_nothing_happens(
 def test_put_events_rejects_malformed_entries(control_plane: LocalControlPlane) -> None:
     with pytest.raises(ValueError, match="Source"):
         control_plane.put_events([{"Source": "", "DetailType": "x", "Detail": {}}])
+
+
+def test_only_put_aws_events_puts_an_aws_source(control_plane: LocalControlPlane) -> None:
+    entry = {"Source": "aws.sagemaker", "DetailType": "Item Requested", "Detail": {"item": "forged"}}
+    with pytest.raises(ValueError, match="NotAuthorizedForSourceException"):
+        control_plane.put_events([entry])
+    with pytest.raises(ValueError, match="AWS sources only"):
+        control_plane.put_aws_events([{**entry, "Source": "fixture.app"}])
+
+    [result] = control_plane.put_aws_events([entry])
+
+    assert result["EventId"]

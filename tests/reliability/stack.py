@@ -49,19 +49,6 @@ class RecordedStack:
         assert spec is not None, logical_id
         return run_function(self.cp.registry, spec, payload)
 
-    def emit(self, event: dict[str, Any]) -> None:
-        """Put a sample-shaped event (``source``, ``detail-type``, ``detail``, ``resources``) on the bus."""
-        self.cp.put_events(
-            [
-                {
-                    "Source": event["source"],
-                    "DetailType": event["detail-type"],
-                    "Detail": event["detail"],
-                    "Resources": event.get("resources", []),
-                }
-            ]
-        )
-
 
 @contextlib.contextmanager
 def recorded_stack(time_scale: float = 36_000, template: Path = TEMPLATE) -> Iterator[RecordedStack]:

@@ -14,6 +14,8 @@ A scenario is a YAML file::
       - approve_model_package: {group: churn, version: 1, description: "looks good"}
         as: reviewer
       - put_event: {file: events/alarm-state-change/ok-to-alarm.json}   # or {event: {...envelope}}
+                                      # an aws.* source is put as that AWS service would; with
+                                      # `as:` it is the principal's PutEvents (refused, as on AWS)
       - create_alarm: {name: churn-latency, endpoint: churn-prod}
       - set_alarm_state: {name: churn-latency, state: ALARM, reason: p99 above 800 ms}
       - call: {service: sagemaker, operation: create_endpoint_config, params: {...}}
@@ -415,7 +417,11 @@ class ScenarioRunner:
             else json.dumps(event.get("detail")),
             "Resources": event.get("resources", []),
         }
-        [result] = self.cp.put_events([entry], principal=self._principal)
+        if str(entry["Source"]).startswith("aws.") and self._principal is None:
+            # The scenario plays the AWS service: a customer's PutEvents with an aws.* source is refused.
+            [result] = self.cp.put_aws_events([entry])
+        else:
+            [result] = self.cp.put_events([entry], principal=self._principal)
         return f"PutEvents {origin}: {entry['Source']} / {entry['DetailType']} -> id {result.get('EventId')}"
 
     def _create_alarm(self, args: dict[str, Any]) -> str:
@@ -617,7 +623,7 @@ class ScenarioRunner:
                 ]
             },
         }
-        self.cp.put_events(
+        self.cp.put_aws_events(
             [
                 {
                     "Source": "aws.sagemaker",

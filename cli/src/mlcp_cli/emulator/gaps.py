@@ -560,6 +560,7 @@ def _patches() -> list[tuple[Any, str, Any]]:
     from moto.awslambda_simple.models import LambdaSimpleBackend
     from moto.cloudwatch.models import CloudWatchBackend
     from moto.events.models import Rule
+    from moto.events.responses import EventsHandler
     from moto.sagemaker.models import SageMakerModelBackend
     from moto.sagemaker.responses import SageMakerResponse
     from moto.stepfunctions.models import StateMachine
@@ -572,6 +573,7 @@ def _patches() -> list[tuple[Any, str, Any]]:
     return [
         (LambdaSimpleBackend, "invoke", fill_lambda_invoke),
         (Rule, "send_to_targets", fill_events_send_to_targets),
+        (EventsHandler, "put_events", fill_events_put_events_aws_source),
         (StateMachine, "create_from_cloudformation_json", classmethod(fill_cfn_state_machine)),
         (StateMachine, "delete_from_cloudformation_json", classmethod(fill_cfn_state_machine_delete)),
         (cfn_parsing, "resource_class_from_type", fill_cfn_resource_class_from_type),
@@ -855,6 +857,36 @@ def fill_events_send_to_targets(
             )
         finally:
             self.targets = all_targets
+
+
+AWS_SOURCE_PREFIX = "aws."
+"""Sources only AWS services may put on an event bus."""
+
+
+def fill_events_put_events_aws_source(self: Any) -> str:
+    """PutEvents refuses entries whose source begins with ``aws.``.
+
+    AWS: only AWS services put events with an ``aws.`` source; a PutEvents entry claiming one fails
+    with ``NotAuthorizedForSourceException`` ("Not authorized for the source.") in its position of
+    the result, and the other entries of the call are put. So nobody can forge ``aws.sagemaker``.
+    moto: accepts any source through the API.
+    Fill: those entries fail as on AWS; the rest go to moto. The emulator's own service events
+    (SageMaker, CloudWatch, S3) are put on the backend directly, as the services do
+    (``LocalControlPlane.put_aws_events`` for a scenario or test playing an AWS service).
+    """
+    entries = self._get_param("Entries") or []
+    forged = [str(entry.get("Source") or "").startswith(AWS_SOURCE_PREFIX) for entry in entries]
+    if not any(forged) or len(entries) > 10:  # moto's own validation answers a batch that is too big
+        return str(_call_original(type(self), "put_events", self))
+    allowed = [entry for entry, refused in zip(entries, forged, strict=True) if not refused]
+    put = iter(self.events_backend.put_events(allowed) if allowed else [])
+    results = [
+        {"ErrorCode": "NotAuthorizedForSourceException", "ErrorMessage": "Not authorized for the source."}
+        if refused
+        else next(put)
+        for refused in forged
+    ]
+    return json.dumps({"FailedEntryCount": sum("ErrorCode" in r for r in results), "Entries": results})
 
 
 def deliver(delivery: Delivery, deliveries: Deliveries, registry: FunctionRegistry) -> str:

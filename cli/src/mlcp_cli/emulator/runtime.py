@@ -8,7 +8,10 @@ API (kept small on purpose; the scenario runner and the tests use only this)::
         cp.client("dynamodb")         # boto3 client bound to the emulator (any service)
         cp.client("sagemaker", principal="reviewer")   # ... signing as that principal
         cp.session_for("reviewer")    # boto3 Session of a principal (created once, then cached)
-        cp.put_events([{...}])        # PutEvents entries (Source, DetailType, Detail as dict or str)
+        cp.put_events([{...}])        # PutEvents entries (Source, DetailType, Detail as dict or str);
+                                      #   an aws.* source is refused, as on AWS
+        cp.put_aws_events([{...}])    # the same entries as an AWS service puts them (aws.* sources)
+        cp.put_event_document(event)  # an event shaped as delivered (events/*.json), by its source
         report = cp.pump(timeout=30)  # deliver queued events, run async invocations, wait for
                                       #   executions; repeat until idle -> PumpReport
         cp.executions()               # every Step Functions execution (describe_execution dicts)
@@ -79,6 +82,24 @@ MOTO_CONFIG: dict[str, Any] = {
     "stepfunctions": {"execute_state_machine": True},
     "lambda": {"use_docker": False},
 }
+
+
+def _shaped(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """PutEvents entries with ``Detail`` as JSON text (callers may give a dict)."""
+    return [
+        {
+            **entry,
+            "Detail": entry["Detail"] if isinstance(entry["Detail"], str) else json.dumps(entry["Detail"]),
+        }
+        for entry in entries
+    ]
+
+
+def _raise_on_failed(result: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    failed = [e for e in result if "ErrorCode" in e]
+    if failed:
+        raise ValueError(f"PutEvents rejected entries: {failed}")
+    return result
 
 
 class PumpTimeout(TimeoutError):
@@ -257,25 +278,47 @@ class LocalControlPlane:
         """PutEvents on the default bus (``Detail`` may be a dict), signed as ``principal`` if
         given; returns the result entries.
 
-        Raises ``ValueError`` when EventBridge rejects an entry (AWS reports it in the entry).
+        Raises ``ValueError`` when EventBridge rejects an entry (AWS reports it in the entry), e.g.
+        ``NotAuthorizedForSourceException`` for an ``aws.`` source: only AWS services put those
+        (see :meth:`put_aws_events`).
         """
-        shaped = [
-            {
-                **entry,
-                "Detail": entry["Detail"]
-                if isinstance(entry["Detail"], str)
-                else json.dumps(entry["Detail"]),
-            }
-            for entry in entries
-        ]
         result: list[dict[str, Any]] = []
-        for start in range(0, len(shaped), 10):
-            response = self.client("events", principal).put_events(Entries=shaped[start : start + 10])
-            result.extend(response["Entries"])
-        failed = [e for e in result if "ErrorCode" in e]
-        if failed:
-            raise ValueError(f"PutEvents rejected entries: {failed}")
-        return result
+        for start in range(0, len(entries), 10):
+            batch = _shaped(entries[start : start + 10])
+            result.extend(self.client("events", principal).put_events(Entries=batch)["Entries"])
+        return _raise_on_failed(result)
+
+    def put_aws_events(self, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Put events the way an AWS service does (on the default bus, source ``aws.<service>``):
+        what a scenario or test does when it plays SageMaker, S3 or CloudWatch. Same entries and
+        result as :meth:`put_events`; raises ``ValueError`` for an entry that is not an AWS source.
+        """
+        from moto.events.models import events_backends
+
+        from mlcp_cli.emulator.gaps import AWS_SOURCE_PREFIX
+
+        others = [e.get("Source") for e in entries if not str(e.get("Source")).startswith(AWS_SOURCE_PREFIX)]
+        if others:
+            raise ValueError(f"put_aws_events takes AWS sources only ({AWS_SOURCE_PREFIX}*), got {others}")
+        backend = events_backends[LOCAL_ACCOUNT_ID][self.region]
+        result: list[dict[str, Any]] = []
+        for start in range(0, len(entries), 10):
+            result.extend(backend.put_events(_shaped(entries[start : start + 10])))
+        return _raise_on_failed(result)
+
+    def put_event_document(self, event: dict[str, Any], principal: str | None = None) -> dict[str, Any]:
+        """Put one event written as EventBridge delivers it (``source``, ``detail-type``, ``detail``,
+        ``resources``, like the samples under ``events/``): an ``aws.`` source as its AWS service
+        puts it, any other with PutEvents (signed as ``principal``). Returns the result entry."""
+        entry = {
+            "Source": event["source"],
+            "DetailType": event["detail-type"],
+            "Detail": event["detail"],
+            "Resources": event.get("resources", []),
+        }
+        if str(entry["Source"]).startswith("aws.") and principal is None:
+            return self.put_aws_events([entry])[0]
+        return self.put_events([entry], principal)[0]
 
     def executions(self) -> list[dict[str, Any]]:
         """describe_execution of every execution of the stack's state machines, oldest first."""
