@@ -74,7 +74,7 @@ def _cards(kpis: Kpis) -> str:
         _card(
             "Change-failure rate",
             format_rate(kpis.change_failure_rate),
-            f"{kpis.rolled_back + kpis.failed + kpis.manual_rollbacks} failed changes / {kpis.deployments}",
+            f"{kpis.rolled_back + kpis.failed + kpis.manual_rollbacks} of {kpis.deployments} changes failed",
             "change_failure_rate",
         ),
         _card(
