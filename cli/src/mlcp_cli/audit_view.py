@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from mlcp.audit import (
@@ -116,6 +117,19 @@ class Snapshot:
     def problems(self) -> list[ChainProblem]:
         return [problem for result in self.verification.values() for problem in result.problems]
 
+    # Derived views, computed once per snapshot (a snapshot never changes).
+    @cached_property
+    def deployments(self) -> list[Deployment]:
+        return _deployments(self)
+
+    @cached_property
+    def manual_rollbacks(self) -> list[ManualRollback]:
+        return _manual_rollbacks(self)
+
+    @cached_property
+    def incidents(self) -> list[Incident]:
+        return _incidents(self)
+
 
 def load_snapshot(trail: AuditTrail) -> Snapshot:
     """Read and verify every stream of ``trail`` (records and head). An unreadable stream has no
@@ -205,6 +219,10 @@ def _endpoint_of(stream: str) -> str:
 def deployments(snapshot: Snapshot) -> list[Deployment]:
     """Every deployment attempt on every endpoint, in the order they started (manual rollbacks
     are not deployments: see ``manual_rollbacks``)."""
+    return snapshot.deployments
+
+
+def _deployments(snapshot: Snapshot) -> list[Deployment]:
     found: list[Deployment] = []
     for stream in snapshot.streams_with("endpoint#"):
         by_execution: dict[str, dict[str, AuditRecord]] = {}
@@ -251,6 +269,10 @@ def _promoted_configs(snapshot: Snapshot) -> dict[tuple[str, str], str]:
 
 def manual_rollbacks(snapshot: Snapshot) -> list[ManualRollback]:
     """Every manual rollback, oldest first, with the packages it went from and to."""
+    return snapshot.manual_rollbacks
+
+
+def _manual_rollbacks(snapshot: Snapshot) -> list[ManualRollback]:
     configs = _promoted_configs(snapshot)
     found: list[ManualRollback] = []
     for stream in snapshot.streams_with("endpoint#"):
@@ -341,6 +363,10 @@ class Incident:
 
 def incidents(snapshot: Snapshot) -> list[Incident]:
     """Every incident with an ``incident.opened`` record, oldest first."""
+    return snapshot.incidents
+
+
+def _incidents(snapshot: Snapshot) -> list[Incident]:
     opened: dict[str, AuditRecord] = {}
     streams: dict[str, str] = {}
     resolved: dict[str, AuditRecord] = {}

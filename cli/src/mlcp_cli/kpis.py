@@ -194,9 +194,13 @@ def compute_report(snapshot: Snapshot, *, start: datetime, end: datetime) -> Kpi
     resolved = [i for i in every_incident if _within(i.resolved_at, start, end)]
     started = [r for r in retrainings(snapshot) if _within(parse_time(r.at), start, end)]
 
-    def incident_group(incident: Incident) -> str | None:
+    incident_groups: dict[str, str | None] = {}
+    for incident in opened + resolved:
         arn = incident_package(snapshot, incident)
-        return package_group(arn) if arn else None
+        incident_groups[incident.incident_id] = package_group(arn) if arn else None
+
+    def incident_group(incident: Incident) -> str | None:
+        return incident_groups[incident.incident_id]
 
     def manual_group(rollback: ManualRollback) -> str | None:
         arn = rollback.to_package_arn or rollback.from_package_arn

@@ -116,7 +116,7 @@ def endpoint_package(snapshot: Snapshot, endpoint: str, current_config: str | No
                 and deployment.outcome == "promoted"
             ):
                 return deployment.package_arn
-    return serving_package(snapshot, endpoint, datetime.now(UTC).replace(year=9999))
+    return serving_package(snapshot, endpoint, datetime.max.replace(tzinfo=UTC))
 
 
 def build_lineage(

@@ -22,7 +22,7 @@ from botocore.exceptions import ClientError
 from mlcp.audit import AuditTrail
 from mlcp.gates.evidence import candidate_from_describe, read_json_report
 from mlcp.gates.model import Candidate
-from mlcp_cli.audit_view import Snapshot, is_package_arn, load_snapshot
+from mlcp_cli.audit_view import Snapshot, is_package_arn, load_snapshot, package_group
 from mlcp_cli.commands.stack import add_table_options, client
 from mlcp_cli.evidence import build_evidence, render_markdown
 from mlcp_cli.lineage import Lineage, build_lineage, endpoint_package, render_tree
@@ -62,15 +62,15 @@ def lineage_of(target: str, *, audit_table: str, client: ClientFactory) -> tuple
     """The lineage of a package ARN, or of the package an endpoint serves; raises ``UnknownTarget``."""
     snapshot = load_snapshot(AuditTrail(audit_table, client=client("dynamodb")))
     sagemaker, s3 = client("sagemaker"), client("s3")
-    if is_package_arn(target):
-        arn: str | None = target
-    else:
-        arn = endpoint_package(snapshot, target, _endpoint_config(sagemaker, target))
-        if arn is None:
-            raise UnknownTarget(f"no deployment to endpoint {target!r} in the audit trail")
-    assert arn is not None
+    arn = (
+        target
+        if is_package_arn(target)
+        else endpoint_package(snapshot, target, _endpoint_config(sagemaker, target))
+    )
+    if arn is None:
+        raise UnknownTarget(f"no deployment to endpoint {target!r} in the audit trail")
     candidate = _candidate(sagemaker, arn)
-    group_stream = f"group#{arn.split(':model-package/', 1)[1].split('/')[0]}"
+    group_stream = f"group#{package_group(arn)}"
     if candidate is None and not any(r.subject == arn for r in snapshot.records.get(group_stream, [])):
         raise UnknownTarget(f"{arn}: not in the Model Registry and not in the audit trail")
     lineage = build_lineage(
