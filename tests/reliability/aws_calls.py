@@ -3,7 +3,9 @@
 The hook is one of botocore's built-in handlers while recording, so every client created meanwhile
 carries it: the handlers' cached clients, Powertools' own (idempotency, parameters) and the test's.
 The hook listens to ``before-parameter-build`` (once per API call, like ``before-call``, but
-with the caller's own parameters rather than the serialized request). Each call is tagged with the Lambda function whose handler made it (the emulator runs handlers
+with the caller's own parameters rather than the serialized request); ``after-call`` notes whether
+it succeeded (a conditional write that lost, or an ExecutionAlreadyExists, is an attempt, not an
+effect). Each call is tagged with the Lambda function whose handler made it (the emulator runs handlers
 in-process and knows which one runs in the calling thread), ``None`` for the test's own calls.
 """
 
@@ -39,16 +41,20 @@ READ_PREFIXES = (
 )
 
 
+_CALL_KEY = "mlcp_recorded_call"
+
+
 def is_mutating(operation: str) -> bool:
     return not operation.startswith(READ_PREFIXES)
 
 
-@dataclass(frozen=True)
+@dataclass
 class AwsCall:
     function: str | None
     service: str
     operation: str
     params: dict[str, Any]
+    succeeded: bool | None = None  # None until the response arrives (``after-call``)
 
     @property
     def mutating(self) -> bool:
@@ -60,11 +66,18 @@ class CallLog:
     calls: list[AwsCall] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def _record(self, model: Any, params: dict[str, Any], **_: Any) -> None:
+    def _record(self, model: Any, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
         spec = running_function()
         call = AwsCall(spec.name if spec else None, model.service_model.service_name, model.name, params)
+        context[_CALL_KEY] = call
         with self._lock:
             self.calls.append(call)
+
+    @staticmethod
+    def _outcome(http_response: Any, parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        call = context.get(_CALL_KEY)
+        if isinstance(call, AwsCall):
+            call.succeeded = http_response.status_code < 300 and "Error" not in parsed
 
     def mark(self) -> int:
         """A position in the log: ``since(mark)`` returns the calls made after it."""
@@ -80,12 +93,13 @@ class CallLog:
 def recording_aws_calls() -> Iterator[CallLog]:
     """Record every AWS call of clients created inside the block (start it before the stack)."""
     log = CallLog()
-    handler = ("before-parameter-build", log._record)
+    handlers = [("before-parameter-build", log._record), ("after-call", log._outcome)]
     saved_default = boto3.DEFAULT_SESSION
-    botocore.handlers.BUILTIN_HANDLERS.append(handler)
-    boto3.DEFAULT_SESSION = None  # the next boto3.client() builds a session with the hook
+    botocore.handlers.BUILTIN_HANDLERS.extend(handlers)
+    boto3.DEFAULT_SESSION = None  # the next boto3.client() builds a session with the hooks
     try:
         yield log
     finally:
-        botocore.handlers.BUILTIN_HANDLERS.remove(handler)
+        for handler in handlers:
+            botocore.handlers.BUILTIN_HANDLERS.remove(handler)
         boto3.DEFAULT_SESSION = saved_default
