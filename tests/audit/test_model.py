@@ -49,6 +49,9 @@ CONTRACT_ACTIONS = {
     "approval.blocked",
     # Added with canary deployments: a deployment waiting for the endpoint's lease.
     "deployment.queued",
+    # Added with retirement: an unused model / endpoint config deleted past the tier's retention.
+    "model.retired",
+    "endpoint_config.retired",
 }
 
 

@@ -33,7 +33,7 @@ def _lines(out: str) -> list[dict[str, Any]]:
 
 def test_validate_accepts_every_sample(run_cli: Any) -> None:
     files = [str(p) for p in positive_samples()]
-    code, out = run_cli("events", "validate", *files)
+    code, out = run_cli("events", "validate", "--json", *files)
     records = _lines(out)
     assert code == 0
     assert [r["file"] for r in records] == files
@@ -43,7 +43,7 @@ def test_validate_accepts_every_sample(run_cli: Any) -> None:
 
 def test_validate_rejects_every_negative_with_its_reason(run_cli: Any) -> None:
     expected = negative_expectations()
-    code, out = run_cli("events", "validate", *(str(NEGATIVE / name) for name in sorted(expected)))
+    code, out = run_cli("events", "validate", "--json", *(str(NEGATIVE / name) for name in sorted(expected)))
     assert code == 1
     for record in _lines(out):
         assert record["accepted"] is False
@@ -55,13 +55,23 @@ def test_validate_exit_code_is_1_if_any_file_is_rejected(run_cli: Any, tmp_path:
     missing = tmp_path / "nope.json"
     binary = tmp_path / "binary.json"
     binary.write_bytes(b"\xff\xfe\x00")
-    code, out = run_cli("events", "validate", str(good), str(missing), str(binary))
+    code, out = run_cli("events", "validate", "--json", str(good), str(missing), str(binary))
     records = _lines(out)
     assert code == 1
     assert records[0] == {"file": str(good), "accepted": True, "detail_type": "CloudWatch Alarm State Change"}
     assert records[1]["accepted"] is False
     assert records[1]["reason"].startswith("cannot read file")
     assert records[2] == {"file": str(binary), "accepted": False, "reason": "file is not UTF-8 text"}
+
+
+def test_validate_prints_a_line_per_file_for_people(run_cli: Any, tmp_path: Path) -> None:
+    good = EVENTS / "alarm-state-change" / "ok-to-alarm.json"
+    missing = tmp_path / "nope.json"
+    code, out = run_cli("events", "validate", str(good), str(missing))
+    assert code == 1
+    lines = out.splitlines()
+    assert lines[0] == f"ACCEPTED {good}: CloudWatch Alarm State Change"
+    assert lines[1].startswith(f"REJECTED {missing}: cannot read file")
 
 
 # --------------------------------------------------------------------------------------- route

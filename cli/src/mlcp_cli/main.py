@@ -18,8 +18,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from mlcp_cli.commands.stack import TargetError, reset_target, resolve_target
+
     parser = build_parser()
     args = parser.parse_args(argv)
+    reset_target()
+    if getattr(args, "resolve_stack", False):
+        try:
+            resolve_target(args)
+        except TargetError as exc:
+            sys.stderr.write(f"mlcp: {exc}\n")
+            return 2
     return int(args.func(args))
 
 

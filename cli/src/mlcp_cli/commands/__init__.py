@@ -10,6 +10,7 @@ from mlcp_cli.commands import (
     approvals,
     asl,
     audit,
+    cost,
     events,
     incidents,
     lineage,
@@ -17,6 +18,7 @@ from mlcp_cli.commands import (
     pipeline,
     policy,
     report,
+    retire,
     rollback,
 )
 
@@ -30,6 +32,8 @@ REGISTRARS: list[Registrar] = [
     incidents.register,
     pipeline.register,
     rollback.register,
+    retire.register,
+    cost.register,
     lineage.register,
     report.register,
     local.register,

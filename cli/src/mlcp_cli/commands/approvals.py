@@ -98,7 +98,10 @@ def _cmd_decide(args: argparse.Namespace, *, grant: bool) -> int:
     except (ApprovalNotPending, SeparationOfDutiesViolation) as exc:
         sys.stderr.write(f"refused: {exc}\n")
         return 1
-    sys.stdout.write(f"{decided.approval_id}: {decided.status} by {decided.decided_by}\n")
+    if args.json:
+        sys.stdout.write(json.dumps(decided.model_dump(mode="json"), sort_keys=True) + "\n")
+    else:
+        sys.stdout.write(f"{decided.approval_id}: {decided.status} by {decided.decided_by}\n")
     return 0
 
 
@@ -115,5 +118,6 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         parser = subparsers.add_parser(name, help=f"{text} a pending approval as the caller (STS identity)")
         parser.add_argument("approval_id")
         parser.add_argument("--reason", required=True, help="why; recorded in the audit trail")
+        parser.add_argument("--json", action="store_true", help="the decided approval as JSON")
         add_table_options(parser)
         parser.set_defaults(func=lambda args, grant=grant: _cmd_decide(args, grant=grant))

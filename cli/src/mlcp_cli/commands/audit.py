@@ -26,6 +26,7 @@ from mlcp.audit import (
     ProblemKind,
     verify_chain,
 )
+from mlcp_cli.commands.stack import add_stack_options, client
 
 TABLE_ENV = "MLCP_AUDIT_TABLE"
 
@@ -128,12 +129,29 @@ def verify_audit(trail: AuditTrail, stream: str | None, out: TextIO) -> int:
     return 1
 
 
+def verify_audit_json(trail: AuditTrail, stream: str | None, out: TextIO) -> int:
+    """``verify_audit`` as one JSON object: ok, records, streams and every problem."""
+    names = _selected_streams(trail, stream)
+    results = [_verify_stream(trail, name) for name in names]
+    problems = [
+        {"stream": p.stream, "seq": p.seq, "kind": p.kind.value, "message": p.message}
+        for result in results
+        for p in result.problems
+    ]
+    total = sum(result.records for result in results)
+    ok = not problems and not (stream and total == 0)
+    out.write(json.dumps({"ok": ok, "records": total, "streams": len(results), "problems": problems}) + "\n")
+    return 0 if ok else 1
+
+
 def _trail(args: argparse.Namespace) -> AuditTrail | None:
-    table = args.table or os.environ.get(TABLE_ENV)
+    table = args.table or args.audit_table or os.environ.get(TABLE_ENV)
     if not table:
-        sys.stderr.write(f"mlcp audit: no table; pass --table or set {TABLE_ENV}\n")
+        sys.stderr.write(
+            f"mlcp audit: no table; pass --table, --stack-name, --config-env, --local or set {TABLE_ENV}\n"
+        )
         return None
-    return AuditTrail(table)
+    return AuditTrail(table, client=client("dynamodb"))
 
 
 def _show(args: argparse.Namespace) -> int:
@@ -147,12 +165,15 @@ def _verify(args: argparse.Namespace) -> int:
     trail = _trail(args)
     if trail is None:
         return 2
+    if args.json:
+        return verify_audit_json(trail, args.stream, sys.stdout)
     return verify_audit(trail, args.stream, sys.stdout)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stream", help="only this stream, e.g. group#churn or control-plane")
-    parser.add_argument("--table", help=f"audit table name (default: ${TABLE_ENV})")
+    parser.add_argument("--table", help=f"audit table name (default: the stack's, ${TABLE_ENV})")
+    add_stack_options(parser)
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -167,4 +188,5 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
     verify = commands.add_parser("verify", help="verify every hash chain; exit 1 if one is broken")
     _common(verify)
+    verify.add_argument("--json", action="store_true", help="one JSON object: ok, records, streams, problems")
     verify.set_defaults(func=_verify)

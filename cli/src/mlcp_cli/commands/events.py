@@ -67,7 +67,12 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     for name in args.files:
         record = validate_file(Path(name))
         all_accepted &= bool(record["accepted"])
-        _emit(record)
+        if args.json:
+            _emit(record)
+        elif record["accepted"]:
+            sys.stdout.write(f"ACCEPTED {record['file']}: {record['detail_type']}\n")
+        else:
+            sys.stdout.write(f"REJECTED {record['file']}: {record['reason']}\n")
     return EXIT_OK if all_accepted else EXIT_REJECTED
 
 
@@ -239,9 +244,15 @@ def _cmd_schemas(args: argparse.Namespace) -> int:
         for stale in directory.glob("*.schema.json"):
             if stale.name not in expected:
                 stale.unlink()
-        sys.stdout.write(f"wrote {len(expected)} schemas to {directory}\n")
+        if args.json:
+            _emit({"dir": str(directory), "written": sorted(expected)})
+        else:
+            sys.stdout.write(f"wrote {len(expected)} schemas to {directory}\n")
         return EXIT_OK
     problems = schema_drift(directory)
+    if args.json:
+        _emit({"dir": str(directory), "match": not problems, "problems": problems})
+        return EXIT_REJECTED if problems else EXIT_OK
     for problem in problems:
         sys.stdout.write(f"{problem}\n")
     if problems:
@@ -258,8 +269,9 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     events = subparsers.add_parser("events", help="check, route and export the event contract")
     sub = events.add_subparsers(dest="events_command", required=True)
 
-    validate = sub.add_parser("validate", help="validate event files against the contract (JSON lines)")
+    validate = sub.add_parser("validate", help="validate event files against the contract")
     validate.add_argument("files", nargs="+", metavar="FILE")
+    validate.add_argument("--json", action="store_true", help="one JSON line per file")
     validate.set_defaults(func=_cmd_validate)
 
     route = sub.add_parser("route", help="which EventBridge rules of the template match each event")
@@ -276,4 +288,5 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     mode.add_argument("--write", action="store_true", help="(re)write the schema files")
     mode.add_argument("--check", action="store_true", help="exit 1 if the files drifted from the models")
     schemas.add_argument("--dir", type=Path, default=DEFAULT_SCHEMA_DIR, help="default: events/schemas")
+    schemas.add_argument("--json", action="store_true", help="one JSON object: match, problems / written")
     schemas.set_defaults(func=_cmd_schemas)

@@ -120,6 +120,9 @@ def _cmd_resolve(args: argparse.Namespace) -> int:
         state = known.status if known else "unknown"
         sys.stderr.write(f"refused: incident {args.incident_id!r} is {state}, not open\n")
         return 1
+    if args.json:
+        write_incident(resolved, None, sys.stdout, as_json=True)
+        return 0
     sys.stdout.write(
         f"{resolved.incident_id}: resolved by {resolved.resolved_by} after "
         f"{_duration(resolved.mttr_seconds or 0.0)} ({resolved.occurrences} occurrences)\n"
@@ -148,5 +151,6 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     resolve = sub.add_parser("resolve", help="resolve an open incident as the caller (STS identity)")
     resolve.add_argument("incident_id")
     resolve.add_argument("--reason", required=True, help="why; recorded in the audit trail")
+    resolve.add_argument("--json", action="store_true", help="the resolved incident as JSON")
     add_table_options(resolve)
     resolve.set_defaults(func=_cmd_resolve)

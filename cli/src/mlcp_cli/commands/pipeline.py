@@ -179,12 +179,13 @@ def write_pipeline(described: dict[str, Any], executions: list[dict[str, Any]], 
 
 
 def _client(service: str) -> Any:
-    import boto3
+    from mlcp_cli.commands.stack import client
 
-    return boto3.client(service)  # type: ignore[call-overload]
+    return client(service)
 
 
 def _cmd_upsert(args: argparse.Namespace) -> int:
+    uploaded: list[str] = []
     try:
         document = load_definition(args.definition)
         if args.code_dir is not None:
@@ -193,15 +194,20 @@ def _cmd_upsert(args: argparse.Namespace) -> int:
                 raise DefinitionError(
                     f"no bucket for the code: --artifact-bucket or a {BUCKET_PARAMETER} default"
                 )
-            for uri in upload_code(_client("s3"), document, args.code_dir, bucket):
-                sys.stdout.write(f"uploaded {uri}\n")
+            uploaded = upload_code(_client("s3"), document, args.code_dir, bucket)
+            if not args.json:
+                sys.stdout.writelines(f"uploaded {uri}\n" for uri in uploaded)
     except DefinitionError as exc:
         sys.stderr.write(f"{exc}\n")
         return 1
     action, arn = upsert_pipeline(
         _client("sagemaker"), args.name, document, args.role_arn, description=args.description
     )
-    sys.stdout.write(f"{action} {arn}\n")
+    if args.json:
+        record = {"action": action, "pipeline_arn": arn, "uploaded": uploaded}
+        sys.stdout.write(json.dumps(record, sort_keys=True) + "\n")
+    else:
+        sys.stdout.write(f"{action} {arn}\n")
     return 0
 
 
@@ -236,6 +242,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     upsert.add_argument(
         "--artifact-bucket", help=f"bucket for the scripts (default: {BUCKET_PARAMETER}'s default)"
     )
+    upsert.add_argument("--json", action="store_true", help="one JSON object: action, pipeline_arn, uploaded")
     upsert.set_defaults(func=_cmd_upsert)
 
     show = sub.add_parser("show", help="a pipeline: status, steps, parameters, latest executions")

@@ -33,6 +33,7 @@ from mlcp.policy import (
     explain,
     parse_policy,
 )
+from mlcp_cli.commands.stack import add_stack_options
 
 EXIT_OK = 0
 EXIT_INVALID = 1
@@ -85,7 +86,21 @@ def validate_files(paths: Sequence[Path | str], out: TextIO) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    return validate_files(args.files, sys.stdout)
+    if not args.json:
+        return validate_files(args.files, sys.stdout)
+    code = EXIT_OK
+    for path in args.files:
+        try:
+            policy = load_policy_file(path)
+        except PolicyError as exc:
+            sys.stdout.write(
+                json.dumps({"file": path, "valid": False, "problems": list(exc.problems)}) + "\n"
+            )
+            code = EXIT_INVALID
+            continue
+        record = {"file": path, "valid": True, "groups": len(policy.groups), "tiers": len(policy.tiers)}
+        sys.stdout.write(json.dumps(record) + "\n")
+    return code
 
 
 # -------------------------------------------------------------------------------------- explain
@@ -284,12 +299,23 @@ def publish_policy(ssm_client: Any, path: Path | str, parameter: str) -> int:
 
 
 def _publish(args: argparse.Namespace) -> int:
+    from mlcp_cli.commands.stack import active_target, client
+
+    parameter = args.parameter or active_target().parameters.get("PolicyParameterName")
+    if not parameter:
+        sys.stderr.write("mlcp policy publish: --parameter, or a stack (its PolicyParameterName)\n")
+        return 2
     try:
-        version = publish_policy(_ssm_client(), args.file, args.parameter)
+        version = publish_policy(client("ssm"), args.file, parameter)
     except PolicyError as exc:
         sys.stderr.write(str(exc) + "\n")
         return EXIT_INVALID
-    sys.stdout.write(f"published {args.file} to {args.parameter}: version {version}\n")
+    if args.json:
+        sys.stdout.write(
+            json.dumps({"file": str(args.file), "parameter": parameter, "version": version}) + "\n"
+        )
+    else:
+        sys.stdout.write(f"published {args.file} to {parameter}: version {version}\n")
     return EXIT_OK
 
 
@@ -303,6 +329,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
     validate = commands.add_parser("validate", help="validate policy files; exit 1 if one is invalid")
     validate.add_argument("files", nargs="+", metavar="FILE", help="YAML policy files")
+    validate.add_argument("--json", action="store_true", help="one JSON line per file")
     validate.set_defaults(func=_validate)
 
     explain_cmd = commands.add_parser(
@@ -319,5 +346,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
     publish = commands.add_parser("publish", help="validate a policy file and write it to its SSM parameter")
     publish.add_argument("file", metavar="FILE", type=Path, help="YAML policy file")
-    publish.add_argument("--parameter", required=True, help="SSM parameter name, e.g. /mlcp/policy")
+    publish.add_argument("--parameter", help="SSM parameter name (default: the stack's PolicyParameterName)")
+    publish.add_argument("--json", action="store_true", help="one JSON object: file, parameter, version")
+    add_stack_options(publish)
     publish.set_defaults(func=_publish)

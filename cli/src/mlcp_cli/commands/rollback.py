@@ -4,6 +4,7 @@ served a package version when it was promoted (as recorded in the audit trail)."
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from typing import Any
@@ -14,7 +15,7 @@ from mlcp.audit import AuditTrail
 from mlcp.errors import DeploymentNotSupported
 from mlcp.usecases.approval import caller_identity
 from mlcp.usecases.deployment import DeploymentDeps, manual_rollback
-from mlcp_cli.commands.stack import add_table_options, client, tables
+from mlcp_cli.commands.stack import add_table_options, client, progress, tables
 
 
 def rollback(
@@ -50,6 +51,8 @@ def rollback(
                 raise DeploymentNotSupported(
                     f"{name} did not return to service ({state.status if state else 'gone'})"
                 )
+            if timeout > 60:
+                progress(f"waiting for {name} to return to service ({state.status}) ...")
             time.sleep(5 if timeout > 60 else 0.05)
 
     return manual_rollback(
@@ -73,7 +76,10 @@ def _cmd(args: argparse.Namespace) -> int:
     except DeploymentNotSupported as exc:
         sys.stderr.write(f"refused: {exc}\n")
         return 1
-    sys.stdout.write(f"{done['endpoint']}: {done['from_config']} -> {done['config']}\n")
+    if args.json:
+        sys.stdout.write(json.dumps(done, sort_keys=True, default=str) + "\n")
+    else:
+        sys.stdout.write(f"{done['endpoint']}: {done['from_config']} -> {done['config']}\n")
     return 0
 
 
@@ -86,5 +92,6 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "--to", required=True, help="package version to go back to (as promoted on this endpoint)"
     )
     parser.add_argument("--reason", required=True, help="why; recorded in the audit trail")
+    parser.add_argument("--json", action="store_true", help="endpoint, from_config, config as JSON")
     add_table_options(parser)
     parser.set_defaults(func=_cmd)

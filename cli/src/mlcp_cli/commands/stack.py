@@ -1,17 +1,184 @@
-"""What every command that works on a deployed stack shares: its tables and boto3 clients."""
+"""Which stack a command works on, and the shared output conventions of every command.
+
+One option set (``add_stack_options``) and one resolver (``resolve_target``) for every command that
+talks to a deployed control plane. The target comes from, in this order:
+
+- ``--local``: the emulator's stack (``mlcp-local``, us-east-1) on the moto this process runs
+  (scenarios, tests), or on a moto server named by ``$AWS_ENDPOINT_URL``;
+- ``--config-env dev|prod``: ``stack_name``, ``region`` and ``profile`` of that environment in
+  ``samconfig.toml`` (``[<env>.deploy.parameters]``, then ``[<env>.global.parameters]``);
+- ``--stack-name``, ``--region``, ``--profile`` (each also overrides what samconfig says);
+- nothing: the standard AWS configuration, tables from ``$MLCP_STATE_TABLE`` / ``$MLCP_AUDIT_TABLE``.
+
+A targeted stack's tables come from its outputs (``ControlPlaneTableName``, ``AuditTableName``) via
+CloudFormation DescribeStacks; ``--state-table`` / ``--audit-table`` still win. ``main`` resolves
+the target once per invocation; ``client(service)`` then signs with its profile and region.
+
+Output: human tables by default, ``--json`` for machines (``add_json_option``, ``write_json``,
+``write_table``); progress on long work goes to stderr (``progress``), never into the output.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
-from typing import Any
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+LOCAL_STACK_NAME = "mlcp-local"
+"""The emulator's stack (``mlcp_cli.emulator.stack.DEFAULT_STACK_NAME``)."""
+LOCAL_REGION = "us-east-1"
+DEFAULT_SAMCONFIG = Path("samconfig.toml")
+STATE_TABLE_OUTPUT = "ControlPlaneTableName"
+AUDIT_TABLE_OUTPUT = "AuditTableName"
 
 
-def add_table_options(parser: argparse.ArgumentParser) -> None:
-    """``--state-table`` and ``--audit-table`` (defaults: $MLCP_STATE_TABLE, $MLCP_AUDIT_TABLE)."""
-    parser.add_argument("--state-table", help="ControlPlaneTableName output (default $MLCP_STATE_TABLE)")
-    parser.add_argument("--audit-table", help="AuditTableName output (default $MLCP_AUDIT_TABLE)")
+class TargetError(Exception):
+    """The stack cannot be resolved: what is missing or wrong, in words an operator can act on."""
+
+
+@dataclass
+class StackTarget:
+    """Where a command's AWS calls go."""
+
+    source: str
+    """how it was chosen: local | samconfig:<env> | flags | environment"""
+    stack_name: str | None = None
+    region: str | None = None
+    profile: str | None = None
+    outputs: dict[str, str] = field(default_factory=dict)
+    parameters: dict[str, str] = field(default_factory=dict)
+
+    def session(self) -> Any:
+        import boto3
+
+        return boto3.Session(profile_name=self.profile, region_name=self.region)
+
+
+class _Active:
+    """The target of the running invocation (one per process: ``main`` resets and resolves it)."""
+
+    target = StackTarget(source="environment")
+
+
+# ------------------------------------------------------------------------------------ options
+
+
+def add_stack_options(parser: argparse.ArgumentParser) -> None:
+    """The one target option set: --local | --config-env, --stack-name/--region/--profile, tables."""
+    group = parser.add_argument_group("target stack (default: the standard AWS configuration)")
+    group.add_argument("--local", action="store_true", help="the emulator's stack (mlcp-local)")
+    group.add_argument(
+        "--config-env", metavar="ENV", help="stack_name/region/profile of ENV in samconfig.toml"
+    )
+    group.add_argument("--samconfig", type=Path, default=DEFAULT_SAMCONFIG, help="default: %(default)s")
+    group.add_argument("--stack-name", help="the deployed CloudFormation stack (its outputs name the tables)")
+    group.add_argument("--region", help="AWS region (default: the AWS configuration's)")
+    group.add_argument("--profile", help="AWS named profile (default: the AWS configuration's)")
+    group.add_argument(
+        "--state-table", help="ControlPlaneTableName output (default: the stack's, $MLCP_STATE_TABLE)"
+    )
+    group.add_argument(
+        "--audit-table", help="AuditTableName output (default: the stack's, $MLCP_AUDIT_TABLE)"
+    )
+    parser.set_defaults(resolve_stack=True)
+
+
+add_table_options = add_stack_options
+"""The name the first commands used; the same option set."""
+
+
+def add_json_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="machine output: JSON (one object per line)")
+
+
+# ------------------------------------------------------------------------------------ resolving
+
+
+def samconfig_target(path: Path, env: str) -> StackTarget:
+    """stack_name / region / profile of ``env`` in a SAM CLI config file."""
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise TargetError(f"{path}: not found (--samconfig PATH)") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise TargetError(f"{path}: not valid TOML: {exc}") from exc
+    section = document.get(env)
+    if not isinstance(section, Mapping):
+        known = ", ".join(sorted(k for k, v in document.items() if isinstance(v, Mapping))) or "none"
+        raise TargetError(f"{path}: no environment {env!r} (environments: {known})")
+    merged: dict[str, Any] = {}
+    for command in ("global", "deploy"):  # deploy's parameters win over global ones, as in sam
+        parameters = (section.get(command) or {}).get("parameters") or {}
+        merged.update(parameters)
+    if not merged.get("stack_name"):
+        raise TargetError(f"{path}: [{env}.deploy.parameters] has no stack_name")
+    return StackTarget(
+        source=f"samconfig:{env}",
+        stack_name=str(merged["stack_name"]),
+        region=str(merged["region"]) if merged.get("region") else None,
+        profile=str(merged["profile"]) if merged.get("profile") else None,
+    )
+
+
+def target_of(args: argparse.Namespace) -> StackTarget:
+    """The target the flags choose (no AWS call yet)."""
+    if args.local and (args.config_env or args.stack_name or args.profile):
+        raise TargetError("--local targets the emulator: it takes no --config-env, --stack-name or --profile")
+    if args.local:
+        target = StackTarget(source="local", stack_name=LOCAL_STACK_NAME, region=LOCAL_REGION)
+    elif args.config_env:
+        target = samconfig_target(args.samconfig, args.config_env)
+    else:
+        target = StackTarget(source="flags" if args.stack_name else "environment")
+    target.stack_name = args.stack_name or target.stack_name
+    target.region = args.region or target.region
+    target.profile = args.profile or target.profile
+    return target
+
+
+def describe_stack(target: StackTarget) -> tuple[dict[str, str], dict[str, str]]:
+    """The stack's outputs and parameters (CloudFormation DescribeStacks)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        cfn = target.session().client("cloudformation")
+        stacks = cfn.describe_stacks(StackName=target.stack_name)["Stacks"]
+    except ClientError as exc:
+        message = exc.response.get("Error", {}).get("Message", str(exc))
+        where = f"region {target.region or '(default)'}, profile {target.profile or '(default)'}"
+        raise TargetError(f"stack {target.stack_name!r} ({where}): {message}") from exc
+    except BotoCoreError as exc:
+        raise TargetError(f"stack {target.stack_name!r}: {exc}") from exc
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
+    parameters = {p["ParameterKey"]: p.get("ParameterValue", "") for p in stacks[0].get("Parameters", [])}
+    return outputs, parameters
+
+
+def resolve_target(args: argparse.Namespace) -> StackTarget:
+    """Resolve the target and fill ``args.state_table`` / ``args.audit_table`` from it; make it the
+    one ``client()`` uses. Raises ``TargetError``."""
+    target = target_of(args)
+    if target.stack_name:
+        target.outputs, target.parameters = describe_stack(target)
+        args.state_table = args.state_table or target.outputs.get(STATE_TABLE_OUTPUT)
+        args.audit_table = args.audit_table or target.outputs.get(AUDIT_TABLE_OUTPUT)
+    _Active.target = target
+    return target
+
+
+def reset_target() -> None:
+    """Back to the standard AWS configuration (``main`` calls it before each command)."""
+    _Active.target = StackTarget(source="environment")
+
+
+def active_target() -> StackTarget:
+    return _Active.target
 
 
 def tables(args: argparse.Namespace) -> tuple[str, str] | None:
@@ -20,14 +187,44 @@ def tables(args: argparse.Namespace) -> tuple[str, str] | None:
     audit = args.audit_table or os.environ.get("MLCP_AUDIT_TABLE")
     if not state or not audit:
         sys.stderr.write(
-            "the control-plane and audit tables are unknown: --state-table/--audit-table or MLCP_*\n"
+            "the control-plane and audit tables are unknown: --stack-name, --config-env, --local, "
+            "--state-table/--audit-table or MLCP_STATE_TABLE/MLCP_AUDIT_TABLE\n"
         )
         return None
     return state, audit
 
 
 def client(service: str) -> Any:
-    """A boto3 client with the caller's credentials and region (standard AWS configuration)."""
-    import boto3
+    """A boto3 client for the resolved target (its profile and region), else the standard AWS
+    configuration."""
+    target = _Active.target
+    if target.profile is None and target.region is None:
+        import boto3
 
-    return boto3.client(service)  # type: ignore[call-overload]
+        return boto3.client(service)  # type: ignore[call-overload]
+    return target.session().client(service)
+
+
+# -------------------------------------------------------------------------------------- output
+
+
+def write_json(records: Sequence[Mapping[str, Any]] | Mapping[str, Any], out: TextIO) -> None:
+    """One compact JSON object per line (a mapping is one line)."""
+    for record in [records] if isinstance(records, Mapping) else records:
+        out.write(json.dumps(record, sort_keys=True, default=str) + "\n")
+
+
+def write_table(rows: Sequence[Sequence[Any]], columns: Sequence[str], out: TextIO) -> None:
+    """Left-aligned columns under a header and a rule."""
+    cells = [list(columns), *([str(cell) for cell in row] for row in rows)]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
+    for index, row in enumerate(cells):
+        out.write("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() + "\n")
+        if index == 0:
+            out.write("  ".join("-" * w for w in widths) + "\n")
+
+
+def progress(message: str) -> None:
+    """A progress line for long work: stderr, so that --json output stays clean."""
+    sys.stderr.write(message + "\n")
+    sys.stderr.flush()

@@ -187,6 +187,6 @@ def retire(deps: RetirementDeps, *, apply: bool, actor: str, event_id: str | Non
             event_id=event_id,
         )
         deleted = deps.inventory.delete(item.kind, item.name)
-        logger.info("retired", extra={"kind": item.kind, "name": item.name, "deleted": deleted})
+        logger.info("retired", extra={"kind": item.kind, "resource": item.name, "deleted": deleted})
         done.append(item.model_copy(update={"deleted": deleted}))
     return done

@@ -1,0 +1,191 @@
+"""The operator commands against the real stack on the emulator (``--local``): tables resolved from
+the stack's outputs, --json output, retirement (dry run, apply, idempotent) and the idle-endpoint
+report from CloudWatch Invocations."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+from mlcp import clock
+from mlcp.adapters.inventory import SageMakerInventory
+from mlcp.audit import AuditTrail
+from mlcp_cli.emulator.runtime import LocalControlPlane
+from mlcp_cli.seeding import deploy_champion
+
+DAY = 86400.0
+
+
+def _lines(out: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+def test_local_resolves_the_tables_from_the_stack_outputs(cp: LocalControlPlane, cli: Any) -> None:
+    code, out, _ = cli("audit", "verify", "--local", "--json")
+    assert code == 0
+    verdict = json.loads(out)
+    assert verdict["ok"] is True
+    assert verdict["records"] > 0
+    assert verdict["problems"] == []
+    assert cli("approvals", "list", "--local", "--json")[0] == 0
+    code, out, _ = cli("incidents", "list", "--all", "--local", "--json")
+    assert code == 0
+
+
+def test_an_unknown_stack_is_a_clear_error(cp: LocalControlPlane, cli: Any) -> None:
+    code, out, err = cli("approvals", "list", "--stack-name", "mlcp-nope", "--region", "us-east-1")
+    assert code == 2
+    assert out == ""
+    assert "stack 'mlcp-nope'" in err
+    assert "does not exist" in err
+
+
+def _names(cp: LocalControlPlane) -> set[str]:
+    return {f"{r.kind}/{r.name}" for r in SageMakerInventory(cp.client("sagemaker")).managed_resources()}
+
+
+def test_retire_dry_run_then_apply_then_nothing_more(cp: LocalControlPlane, cli: Any) -> None:
+    everything = {
+        f"{kind}/{name}"
+        for version in (1, 2, 3)
+        for kind, name in (
+            ("model", f"churn-model-v{version}"),
+            ("endpoint_config", f"churn-prod-churn-model-v{version}"),
+        )
+    }
+    assert _names(cp) == everything
+
+    code, out, _ = cli("retire", "--local", "--json")  # the same day: everything is young
+    assert code == 0
+    assert {v["action"] for v in _lines(out)} == {"keep"}
+
+    cp.advance_time(31 * DAY)
+    code, out, err = cli("retire", "--local", "--json")
+    assert code == 0
+    assert "listing models" in err  # progress goes to stderr, the JSON stays clean
+    verdicts = {f"{v['kind']}/{v['name']}": v for v in _lines(out)}
+    retire = {name for name, v in verdicts.items() if v["action"] == "retire"}
+    assert retire == {"model/churn-model-v1", "endpoint_config/churn-prod-churn-model-v1"}
+    assert verdicts["endpoint_config/churn-prod-churn-model-v3"]["reason"] == "used by endpoint churn-prod"
+    assert (
+        verdicts["endpoint_config/churn-prod-churn-model-v2"]["reason"]
+        == "rollback target of endpoint churn-prod"
+    )
+    assert verdicts["model/churn-model-v2"]["reason"].startswith("served by churn-prod-churn-model-v2")
+    assert verdicts["model/churn-model-v1"]["retention_days"] == 30
+    assert verdicts["model/churn-model-v1"]["tier"] == "medium"
+    assert _names(cp) == everything  # a dry run deletes nothing
+
+    code, out, _ = cli("retire", "--local")
+    assert code == 0
+    assert "2 to retire, 4 kept (dry run: --apply deletes)" in out
+
+    code, out, _ = cli("retire", "--local", "--apply")
+    assert code == 0
+    assert "2 retired, 4 kept" in out
+    assert _names(cp) == everything - retire
+    trail = AuditTrail(cp.stack.physical_id("AuditTable"), client=cp.client("dynamodb"))
+    retired = [r for r in trail.read("group#churn-model") if r.action.value.endswith(".retired")]
+    assert [(r.action.value, r.evidence["name"]) for r in retired] == [
+        ("endpoint_config.retired", "churn-prod-churn-model-v1"),
+        ("model.retired", "churn-model-v1"),
+    ]
+    assert all(r.actor.endswith(":user/moto") for r in retired)  # the caller, as STS says
+
+    code, out, _ = cli("retire", "--local", "--apply", "--json")
+    assert code == 0
+    assert [v for v in _lines(out) if v["action"] == "retire"] == []
+    assert len([r for r in trail.read("group#churn-model") if r.action.value.endswith(".retired")]) == 2
+    assert cli("audit", "verify", "--local")[0] == 0
+
+
+def test_retire_with_a_draft_policy_file(cp: LocalControlPlane, cli: Any, tmp_path: Any) -> None:
+    draft = tmp_path / "policy.yaml"
+    draft.write_text(
+        "version: 1\ntiers: {t: {retention_days: 3650}}\ngroups: [{match: 'churn-*', tier: t}]\n",
+        encoding="utf-8",
+    )
+    code, out, _ = cli("retire", "--local", "--json", "--policy-file", str(draft))
+    assert code == 0
+    assert {v["action"] for v in _lines(out)} == {"keep"}
+
+
+def test_idle_endpoints_from_cloudwatch_invocations(cp: LocalControlPlane, cli: Any) -> None:
+    sagemaker = cp.client("sagemaker")
+    package = "arn:aws:sagemaker:us-east-1:123456789012:model-package/churn-model/1"
+    deploy_champion(sagemaker, "idle-prod", package)  # 1 x ml.m5.large, never invoked
+    sagemaker.create_model(
+        ModelName="scoring-serverless",
+        PrimaryContainer={"ModelPackageName": package},
+        ExecutionRoleArn="arn:aws:iam::123456789012:role/mlcp-sagemaker-execution",
+    )
+    sagemaker.create_endpoint_config(
+        EndpointConfigName="scoring-serverless-config",
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": "scoring-serverless",
+                "ServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": 5},
+            }
+        ],
+    )
+    sagemaker.create_endpoint(
+        EndpointName="scoring-serverless", EndpointConfigName="scoring-serverless-config"
+    )
+    now = clock.now()
+    cp.client("cloudwatch").put_metric_data(
+        Namespace="AWS/SageMaker",
+        MetricData=[
+            {
+                "MetricName": "Invocations",
+                "Dimensions": [
+                    {"Name": "EndpointName", "Value": "churn-prod"},
+                    {"Name": "VariantName", "Value": "AllTraffic"},
+                ],
+                "Timestamp": now - timedelta(hours=2),
+                "Value": 42.0,
+                "Unit": "None",
+            },
+            {  # outside a 24 h window: does not count
+                "MetricName": "Invocations",
+                "Dimensions": [
+                    {"Name": "EndpointName", "Value": "idle-prod"},
+                    {"Name": "VariantName", "Value": "AllTraffic"},
+                ],
+                "Timestamp": now - timedelta(hours=30),
+                "Value": 7.0,
+                "Unit": "None",
+            },
+        ],
+    )
+
+    code, out, err = cli("cost", "idle-endpoints", "--local", "--json", "--all")
+    assert code == 0
+    assert "reading Invocations" in err
+    report = {r["endpoint"]: r for r in _lines(out)}
+    assert report["churn-prod"]["idle"] is False
+    assert report["churn-prod"]["invocations"] == 42.0
+    assert report["idle-prod"]["idle"] is True
+    assert report["idle-prod"]["hourly_usd"] == 0.115  # 1 x ml.m5.large
+    assert report["idle-prod"]["variants"][0]["instance_type"] == "ml.m5.large"
+    assert report["scoring-serverless"]["idle"] is True
+    assert report["scoring-serverless"]["hourly_usd"] == 0.0  # serverless costs nothing idle
+
+    code, out, _ = cli("cost", "idle-endpoints", "--local", "--window-hours", "48", "--json")
+    assert {r["endpoint"] for r in _lines(out)} == {"scoring-serverless"}  # idle-prod's 7 count now
+
+    code, out, _ = cli("cost", "idle-endpoints", "--local")
+    assert code == 0
+    assert "2 of 3 endpoints idle over the last 24 h: $0.115/h, about $83.95/month" in out
+    assert "idle-prod" in out
+    assert "churn-prod" not in out
+
+
+def test_idle_endpoints_rejects_bad_input(cp: LocalControlPlane, cli: Any, tmp_path: Any) -> None:
+    assert cli("cost", "idle-endpoints", "--local", "--window-hours", "0")[0] == 2
+    prices = tmp_path / "prices.json"
+    prices.write_text('{"ml.m5.large": "cheap"}', encoding="utf-8")
+    code, _, err = cli("cost", "idle-endpoints", "--local", "--prices", str(prices))
+    assert code == 2
+    assert "instance type -> USD per hour" in err
