@@ -13,6 +13,7 @@ from e2e.conftest import POLICY, ROOT, TEMPLATE
 from mlcp.audit import AuditTrail
 from mlcp_cli.emulator.gaps import InvocationResult, run_function
 from mlcp_cli.emulator.runtime import LocalControlPlane
+from mlcp_cli.seeding import PackageSpec, register_package
 
 from .aws_calls import CallLog, recording_aws_calls
 
@@ -48,6 +49,36 @@ class RecordedStack:
         spec = self.cp.registry.get(self.cp.stack.function_names[logical_id])
         assert spec is not None, logical_id
         return run_function(self.cp.registry, spec, payload)
+
+    def settle(self) -> None:
+        """Until nothing is queued, running or deploying (simulated deployments end on their own)."""
+        for _ in range(20):
+            self.cp.pump(timeout=300)
+            if self.cp.wait_endpoint_deployments(timeout=60) and self.cp.deliveries.pending() == 0:
+                self.cp.pump(timeout=300)
+                return
+        raise AssertionError("the control plane did not settle")
+
+    def states_entered(self, execution_arn: str) -> set[str]:
+        """Names of the states an execution entered."""
+        history = self.cp.client("stepfunctions").get_execution_history(
+            executionArn=execution_arn, maxResults=1000
+        )["events"]
+        return {e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e}
+
+    def register(self, group: str, **spec: Any) -> str:
+        """A package registered by an ML engineer the way the reference pipeline does; its ARN."""
+        return register_package(
+            self.cp.client("s3", principal="ml-engineer"),
+            self.cp.client("sagemaker", principal="ml-engineer"),
+            PackageSpec(group=group, **spec),
+        )
+
+    def set_status(self, arn: str, status: str, principal: str = "reviewer") -> None:
+        """A reviewer sets the package's approval status in the Model Registry."""
+        self.cp.client("sagemaker", principal=principal).update_model_package(
+            ModelPackageArn=arn, ModelApprovalStatus=status
+        )
 
 
 @contextlib.contextmanager

@@ -18,7 +18,6 @@ import pytest
 
 from mlcp.audit import AuditAction, AuditTrail
 from mlcp_cli.emulator.gaps import Delivery, deliver
-from mlcp_cli.seeding import PackageSpec, register_package
 
 from .conftest import Profile
 from .stack import RecordedStack, recorded_stack, sample
@@ -69,24 +68,12 @@ def _snapshot(stack: RecordedStack) -> Snapshot:
         for call in stack.calls.since(0)
         if call.function is not None and call.mutating and call.succeeded and call.service != "dynamodb"
     )
-    sfn = stack.cp.client("stepfunctions")
     acted = 0
     for execution in stack.cp.executions():
-        history = sfn.get_execution_history(executionArn=execution["executionArn"], maxResults=1000)["events"]
-        entered = {e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e}
+        entered = stack.states_entered(execution["executionArn"])
         # A deployment run acts once it records the approval; the debounce workflow acts at all.
         acted += bool(entered & {"RecordApproval", "DeployModel"}) or "VerifyApproval" not in entered
     return Snapshot(records, effects, acted)
-
-
-def _settle(stack: RecordedStack) -> None:
-    """Until nothing is queued, running or deploying (simulated deployments end on their own)."""
-    for _ in range(20):
-        stack.cp.pump(timeout=300)
-        if stack.cp.wait_endpoint_deployments(timeout=60) and stack.cp.deliveries.pending() == 0:
-            stack.cp.pump(timeout=300)
-            return
-    raise AssertionError("the control plane did not settle")
 
 
 def _taken(stack: RecordedStack) -> list[Delivery]:
@@ -96,20 +83,6 @@ def _taken(stack: RecordedStack) -> list[Delivery]:
         assert isinstance(item, Delivery), item
         taken.append(item)
     return taken
-
-
-def _registered(stack: RecordedStack, group: str) -> str:
-    return register_package(
-        stack.cp.client("s3", principal="ml-engineer"),
-        stack.cp.client("sagemaker", principal="ml-engineer"),
-        PackageSpec(group=group),
-    )
-
-
-def _set_status(stack: RecordedStack, arn: str, status: str) -> None:
-    stack.cp.client("sagemaker", principal="reviewer").update_model_package(
-        ModelPackageArn=arn, ModelApprovalStatus=status
-    )
 
 
 def _unique_sample(relative: str, **detail: Any) -> Callable[[RecordedStack], None]:
@@ -127,14 +100,14 @@ def _new_object(stack: RecordedStack) -> None:
 
 
 def _pending_package(stack: RecordedStack) -> None:
-    _registered(stack, f"churn-dup-{uuid.uuid4().hex[:6]}")
+    stack.register(f"churn-dup-{uuid.uuid4().hex[:6]}")
 
 
 def _package_then(status: str) -> Callable[[RecordedStack], None]:
     def change(stack: RecordedStack) -> None:
-        arn = _registered(stack, f"churn-dup-{uuid.uuid4().hex[:6]}")
-        _settle(stack)
-        _set_status(stack, arn, status)
+        arn = stack.register(f"churn-dup-{uuid.uuid4().hex[:6]}")
+        stack.settle()
+        stack.set_status(arn, status)
 
     return change
 
@@ -160,7 +133,7 @@ def _redeliver(stack: RecordedStack, deliveries: list[Delivery], times: int) -> 
     for _ in range(times):
         for delivery in deliveries:
             stack.cp.deliveries.enqueue(copy.deepcopy(delivery))
-    _settle(stack)
+    stack.settle()
 
 
 def _redeliver_from_threads(stack: RecordedStack, deliveries: list[Delivery], times: int) -> None:
@@ -182,7 +155,7 @@ def _redeliver_from_threads(stack: RecordedStack, deliveries: list[Delivery], ti
     for thread in threads:
         thread.join()
     assert not errors, errors
-    _settle(stack)
+    stack.settle()
 
 
 def _re_emit(stack: RecordedStack, deliveries: list[Delivery], times: int) -> None:
@@ -191,7 +164,7 @@ def _re_emit(stack: RecordedStack, deliveries: list[Delivery], times: int) -> No
     for _ in range(times):
         for event in events.values():
             stack.cp.put_event_document(event)
-    _settle(stack)
+    stack.settle()
 
 
 def test_each_event_type_has_one_effect_however_often_it_is_delivered(
@@ -201,14 +174,14 @@ def test_each_event_type_has_one_effect_however_often_it_is_delivered(
     failures = []
     total_deliveries = duplicated = ignored_noted = 0
     for name, trigger in EVENT_TYPES.items():
-        _settle(stack)
+        stack.settle()
         trigger(stack)
         first = _taken(stack)
         assert first, f"{name}: the event reached no target"
         before = _snapshot(stack)
         for delivery in first:
             stack.cp.deliveries.enqueue(copy.deepcopy(delivery))
-        _settle(stack)
+        stack.settle()
         once = _snapshot(stack).minus(before)
 
         _redeliver(stack, first, times)
