@@ -1,0 +1,66 @@
+"""The README's deploy guide documents every template parameter, and samconfig.toml sets only
+parameters the template has."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+_Loader.add_multi_constructor("!", lambda loader, suffix, node: None)  # CloudFormation intrinsics
+
+
+def _template_parameters() -> dict[str, Any]:
+    template = yaml.load((ROOT / "template.yaml").read_text(encoding="utf-8"), Loader=_Loader)
+    return dict(template["Parameters"])
+
+
+def _deploy_guide() -> str:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = readme.index("## Deploying to AWS")
+    end = readme.find("\n## ", start + 1)
+    return readme[start : end if end != -1 else None]
+
+
+def test_the_deploy_guide_lists_every_template_parameter_with_its_default() -> None:
+    guide = _deploy_guide()
+    rows = dict(re.findall(r"^\| `(\w+)` \| `?([^|`]*)`? \|", guide, flags=re.MULTILINE))
+    parameters = _template_parameters()
+    assert set(parameters) <= set(rows), f"not in the README's parameter table: {set(parameters) - set(rows)}"
+    for name, spec in parameters.items():
+        assert rows[name] == str(spec.get("Default", "")), name
+
+
+def test_the_deploy_guide_covers_the_steps() -> None:
+    guide = _deploy_guide()
+    for needle in (
+        "### Prerequisites",
+        "sam deploy --guided",
+        "--config-env dev",
+        "mlcp policy publish",
+        "docs/pipeline-contract.md",
+        "### Tear down",
+        "ControlPlaneKey",
+    ):
+        assert needle in guide, needle
+
+
+def test_samconfig_overrides_only_template_parameters() -> None:
+    config = tomllib.loads((ROOT / "samconfig.toml").read_text(encoding="utf-8"))
+    parameters = set(_template_parameters())
+    for env, section in config.items():
+        if not isinstance(section, dict):
+            continue
+        overrides = (section.get("deploy") or {}).get("parameters", {}).get("parameter_overrides", "")
+        names = {pair.split("=", 1)[0] for pair in overrides.split()}
+        assert names <= parameters, f"{env}: {names - parameters}"
