@@ -351,6 +351,7 @@ def gate_workload() -> tuple[Any, ...]:
                         "required_metadata": {
                             "keys": ["owner", "risk_tier", "cost_center", "data_classification"]
                         },
+                        "cost_allocation_tags": {"enabled": True, "keys": ["owner", "cost-center"]},
                     },
                 }
             },
@@ -421,6 +422,7 @@ def gate_workload() -> tuple[Any, ...]:
             "training_data": "s3://mlcp-training-data/fraud/2026-05.parquet?versionId=3HL4kqtJlcpXroDTDmJ,"
             "s3://mlcp-training-data/fraud/labels.csv?versionId=Wn2x8tcmLq0cJ2MyQ8a0",
         },
+        tags={"owner": "fraud-risk", "cost-center": "cc-4711"},
         generated_by=f"arn:aws:sagemaker:{region}:{account}:pipeline/fraud-training/execution/7b2lqg8k3v1x",
         model_metrics={"model_quality_statistics": "s3://mlcp-reports/fraud/7/evaluation.json"},
     )
