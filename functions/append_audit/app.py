@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.parser import ValidationError
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
 
+from mlcp.adapters import clients
 from mlcp.audit import AuditTrail
 from mlcp.config import CoreConfig
 from mlcp.errors import InvalidEvent
@@ -14,7 +15,8 @@ from mlcp.observability import logger, metrics
 from mlcp.usecases.append_audit import AuditAppendRequest, append_audit
 
 config = CoreConfig.from_env()
-audit = AuditTrail(config.audit_table)
+# The one client configuration (standard retries, bounded timeouts) every function uses.
+audit = AuditTrail(config.audit_table, client=clients.dynamodb())
 
 
 @logger.inject_lambda_context(correlation_id_path="event_id")

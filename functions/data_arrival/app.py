@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.idempotency import idempotent_function
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mlcp.adapters.storage import S3ObjectStore
@@ -19,14 +18,11 @@ runtime = Runtime("data-arrival")
 training_data = TrainingDataConfig.from_env()
 objects = S3ObjectStore()
 reactions = reaction_deps(runtime.audit)
+
+
 # One object version is one arrival, whatever EventBridge id or delivery carries it.
-idempotency = runtime.idempotency(
+@runtime.idempotent(
     '[detail.bucket.name, detail.object.key, detail.object."version-id" || detail.object.etag]'
-)
-
-
-@idempotent_function(
-    data_keyword_argument="raw", config=idempotency, persistence_store=runtime.idempotency_store
 )
 def _record(*, raw: dict[str, Any], event: S3ObjectCreatedEvent) -> dict[str, object]:
     outcome = record_data_arrival(event, config=training_data, objects=objects, audit=runtime.audit)
@@ -40,7 +36,7 @@ def _record(*, raw: dict[str, Any], event: S3ObjectCreatedEvent) -> dict[str, ob
 @logger.inject_lambda_context(correlation_id_path=EVENT_ID_PATH)
 @metrics.log_metrics
 def handler(raw: dict[str, Any], context: LambdaContext) -> dict[str, object]:
-    idempotency.register_lambda_context(context)
+    runtime.register_lambda_context(context)
     event = runtime.parse_or_reject(raw, S3ObjectCreatedEvent)
     if event is None:
         return {"status": "rejected"}

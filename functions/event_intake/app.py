@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.idempotency import idempotent_function
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mlcp.entrypoint import Runtime, reaction_deps
@@ -26,8 +25,6 @@ from mlcp.usecases.reactions import react
 
 runtime = Runtime("event-intake")
 deps = reaction_deps(runtime.audit)
-# The business key is what the event says, not its EventBridge id: a re-emitted copy is a duplicate.
-idempotency = runtime.idempotency('[source, "detail-type", detail]')
 
 ACCEPTED = (
     ModelPackageStateChangeEvent,
@@ -41,9 +38,8 @@ ACCEPTED = (
 )
 
 
-@idempotent_function(
-    data_keyword_argument="raw", config=idempotency, persistence_store=runtime.idempotency_store
-)
+# The business key is what the event says, not its EventBridge id: a re-emitted copy is a duplicate.
+@runtime.idempotent('[source, "detail-type", detail]')
 def _record(*, raw: dict[str, Any], event: ControlPlaneEvent) -> dict[str, object]:
     result = record_event_received(event, audit=runtime.audit)
     reaction = react(event, deps)
@@ -58,7 +54,7 @@ def _record(*, raw: dict[str, Any], event: ControlPlaneEvent) -> dict[str, objec
 @logger.inject_lambda_context(correlation_id_path=EVENT_ID_PATH)
 @metrics.log_metrics
 def handler(raw: dict[str, Any], context: LambdaContext) -> dict[str, object]:
-    idempotency.register_lambda_context(context)
+    runtime.register_lambda_context(context)
     event = runtime.parse_or_reject(raw, *ACCEPTED)
     if event is None:
         return {"status": "rejected"}

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.idempotency import idempotent_function
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mlcp.entrypoint import Runtime, governance_deps
@@ -16,14 +15,11 @@ from mlcp.usecases.approval import handle_package_status
 
 runtime = Runtime("model-package-status")
 deps = governance_deps(runtime.audit)
+
+
 # One decision per package status change, whatever the delivery or EventBridge id.
-idempotency = runtime.idempotency(
+@runtime.idempotent(
     "[detail.ModelPackageArn, detail.ModelApprovalStatus, detail.LastModifiedTime || detail.CreationTime]"
-)
-
-
-@idempotent_function(
-    data_keyword_argument="raw", config=idempotency, persistence_store=runtime.idempotency_store
 )
 def _handle(*, raw: dict[str, Any], event: ModelPackageStateChangeEvent) -> dict[str, Any]:
     return handle_package_status(event, deps)
@@ -32,7 +28,7 @@ def _handle(*, raw: dict[str, Any], event: ModelPackageStateChangeEvent) -> dict
 @logger.inject_lambda_context(correlation_id_path=EVENT_ID_PATH)
 @metrics.log_metrics
 def handler(raw: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    idempotency.register_lambda_context(context)
+    runtime.register_lambda_context(context)
     event = runtime.parse_or_reject(raw, ModelPackageStateChangeEvent)
     if event is None:
         return {"status": "rejected"}

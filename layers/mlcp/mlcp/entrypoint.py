@@ -4,21 +4,23 @@ way an entry point turns a raw event into a model or a rejection.
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
-
-from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
 
 from mlcp.adapters import clients
 from mlcp.adapters.parking import SqsParking
 from mlcp.audit import AuditTrail
 from mlcp.config import CoreConfig, GovernanceConfig
 from mlcp.errors import InvalidEvent
-from mlcp.events import ControlPlaneEvent, parse_event
 from mlcp.usecases.reject_event import reject_event
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from mlcp.events import ControlPlaneEvent
     from mlcp.incidents import IncidentDeps
     from mlcp.usecases.approval import ApprovalDeps
     from mlcp.usecases.deployment import DeploymentDeps
@@ -36,18 +38,66 @@ class Runtime:
         self.config = config or CoreConfig.from_env()
         self.audit = AuditTrail(self.config.audit_table, client=clients.dynamodb())
         self.parking = SqsParking(self.config.rejected_events_queue_url)
-        self.idempotency_store = DynamoDBPersistenceLayer(table_name=self.config.idempotency_table)
+        self._idempotency_store: DynamoDBPersistenceLayer | None = None
+        self._context: LambdaContext | None = None
+
+    @property
+    def idempotency_store(self) -> DynamoDBPersistenceLayer:
+        """Powertools' DynamoDB persistence layer, built on first use (it creates its own client)."""
+        if self._idempotency_store is None:
+            from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+            self._idempotency_store = DynamoDBPersistenceLayer(table_name=self.config.idempotency_table)
+        return self._idempotency_store
 
     def idempotency(self, business_key_jmespath: str) -> IdempotencyConfig:
         """Idempotency keyed on a business key of the raw event (never on its EventBridge id)."""
+        from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+
         return IdempotencyConfig(
             event_key_jmespath=business_key_jmespath,
             raise_on_no_idempotency_key=True,
             expires_after_seconds=IDEMPOTENCY_WINDOW_SECONDS,
         )
 
+    def idempotent[**P, R](self, business_key_jmespath: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+        """Powertools ``idempotent_function`` on the ``raw`` keyword argument, keyed on a business key
+        of the raw event. Powertools' idempotency utility and its store load on the first call, not
+        at import: paths that reject an event before it never pay for them (cold start budget)."""
+
+        def decorate(function: Callable[P, R]) -> Callable[P, R]:
+            built: list[tuple[IdempotencyConfig, Callable[P, R]]] = []
+
+            @functools.wraps(function)
+            def call(*args: P.args, **kwargs: P.kwargs) -> R:
+                if not built:
+                    from aws_lambda_powertools.utilities.idempotency import idempotent_function
+
+                    config = self.idempotency(business_key_jmespath)
+                    wrapped: Callable[P, R] = idempotent_function(
+                        function,
+                        data_keyword_argument="raw",
+                        config=config,
+                        persistence_store=self.idempotency_store,
+                    )
+                    built.append((config, wrapped))
+                config, wrapped = built[0]
+                if self._context is not None:
+                    config.register_lambda_context(self._context)
+                return wrapped(*args, **kwargs)
+
+            return call
+
+        return decorate
+
+    def register_lambda_context(self, context: LambdaContext) -> None:
+        """The invocation's context: idempotency bounds an in-progress record by its remaining time."""
+        self._context = context
+
     def parse_or_reject[T: ControlPlaneEvent](self, raw: object, *expected: type[T]) -> T | None:
         """The event as one of ``expected``, or None after rejecting it with the reason."""
+        from mlcp.events import parse_event  # the event models load with the first event: tasks have none
+
         try:
             if not isinstance(raw, Mapping | str | bytes):
                 raise InvalidEvent(f"event must be a JSON object, got {type(raw).__name__}")

@@ -37,10 +37,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from mlcp.events.monitoring import ModelMonitoringReportEvent
 from mlcp.policy.model import MonitoringKind
+
+if TYPE_CHECKING:
+    from mlcp.events.monitoring import ModelMonitoringReportEvent
 
 VIOLATIONS_FILE: Final = "constraint_violations.json"
 MODEL_LEVEL: Final = "*"

@@ -1,9 +1,15 @@
-"""boto3 clients created once per execution environment (and per region), reused across invocations."""
+"""boto3 clients created once per execution environment (and per region), reused across invocations.
+
+Each accessor returns a :class:`LazyClient`: the botocore client (its service model is a large JSON
+file to load) is built on the first API call, not when a handler module wires its adapters at import.
+A function pays only for the clients the path it runs uses (cold start budget, docs/adr).
+"""
 
 from __future__ import annotations
 
+import threading
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import boto3
 from botocore.config import Config
@@ -28,6 +34,30 @@ def _client(service: str) -> Any:
     return boto3.client(service, config=_CONFIG)  # type: ignore[call-overload]
 
 
+class LazyClient:
+    """Stands in for ``boto3.client(service)``: the first attribute read builds (once, thread-safe)
+    the execution environment's client and forwards to it; ``clients.reset()`` is honoured."""
+
+    __slots__ = ("_lock", "_service")
+
+    def __init__(self, service: str) -> None:
+        self._service = service
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        with self._lock:
+            client = _client(self._service)
+        return getattr(client, name)
+
+    def __repr__(self) -> str:
+        return f"LazyClient({self._service!r})"
+
+
+@cache
+def _lazy(service: str) -> Any:
+    return LazyClient(service)
+
+
 def cloudwatch() -> CloudWatchClient:
     """The CloudWatch client of this execution environment."""
     client: CloudWatchClient = _client("cloudwatch")
@@ -36,50 +66,42 @@ def cloudwatch() -> CloudWatchClient:
 
 def dynamodb() -> DynamoDBClient:
     """The DynamoDB client of this execution environment."""
-    client: DynamoDBClient = _client("dynamodb")
-    return client
+    return cast("DynamoDBClient", _lazy("dynamodb"))
 
 
 def s3() -> S3Client:
     """The S3 client of this execution environment."""
-    client: S3Client = _client("s3")
-    return client
+    return cast("S3Client", _lazy("s3"))
 
 
 def sagemaker() -> SageMakerClient:
     """The SageMaker client of this execution environment."""
-    client: SageMakerClient = _client("sagemaker")
-    return client
+    return cast("SageMakerClient", _lazy("sagemaker"))
 
 
 def sqs() -> SQSClient:
     """The SQS client of this execution environment."""
-    client: SQSClient = _client("sqs")
-    return client
+    return cast("SQSClient", _lazy("sqs"))
 
 
 def sns() -> SNSClient:
     """The SNS client of this execution environment."""
-    client: SNSClient = _client("sns")
-    return client
+    return cast("SNSClient", _lazy("sns"))
 
 
 def stepfunctions() -> SFNClient:
     """The Step Functions client of this execution environment."""
-    client: SFNClient = _client("stepfunctions")
-    return client
+    return cast("SFNClient", _lazy("stepfunctions"))
 
 
 def ssm() -> SSMClient:
     """The SSM client of this execution environment."""
-    client: SSMClient = _client("ssm")
-    return client
+    return cast("SSMClient", _lazy("ssm"))
 
 
 def sts() -> STSClient:
     """The STS client of this execution environment."""
-    client: STSClient = _client("sts")
-    return client
+    return cast("STSClient", _lazy("sts"))
 
 
 def reset() -> None:

@@ -21,7 +21,7 @@ UNKNOWN_IDENTITY = "unknown"
 class ModelPackageState(BaseModel):
     """A model package as DescribeModelPackage returns it, reduced to what the control plane uses."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     model_package_arn: str
     model_package_group_name: str

@@ -23,7 +23,7 @@ STATUS_SK = "status"
 class PendingApproval(BaseModel):
     """A human approval the deployment workflow waits for."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     approval_id: str
     model_package_arn: str

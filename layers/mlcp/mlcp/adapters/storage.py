@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 class ObjectFacts(BaseModel):
     """What S3 says about an object now."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     bucket: str
     key: str

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from aws_lambda_powertools.utilities.parser.models.event_bridge import EventBridgeModel
 from pydantic import Field
 
-from mlcp.events._base import AwsDetail, AwsPart, Timestamp
+from mlcp.events._base import AwsDetail, AwsEvent, AwsPart, Timestamp
 
 CLOUDWATCH_SOURCE = "aws.cloudwatch"
 
@@ -59,7 +58,7 @@ class AlarmStateChangeDetail(AwsDetail):
     configuration: AlarmConfiguration | None = None
 
 
-class AlarmStateChangeEvent(EventBridgeModel):
+class AlarmStateChangeEvent(AwsEvent):
     source: Literal["aws.cloudwatch"]
     detail_type: Literal["CloudWatch Alarm State Change"] = Field(alias="detail-type")
     detail: AlarmStateChangeDetail

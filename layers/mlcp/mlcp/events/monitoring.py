@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from aws_lambda_powertools.utilities.parser.models.event_bridge import EventBridgeModel
 from pydantic import Field
 
-from mlcp.events._base import AwsDetail, AwsPart, Timestamp
+from mlcp.events._base import AwsDetail, AwsEvent, AwsPart, Timestamp
 
 MONITORING_REPORT_SOURCE = "mlcp.monitoring"
 MONITORING_REPORT_DETAIL_TYPE = "Model Monitoring Report"
@@ -59,7 +58,7 @@ class ModelMonitoringReportDetail(AwsDetail):
     report_uri: str = Field(alias="reportUri", max_length=1024, pattern=_S3_URI)
 
 
-class ModelMonitoringReportEvent(EventBridgeModel):
+class ModelMonitoringReportEvent(AwsEvent):
     source: Literal["mlcp.monitoring"]
     detail_type: Literal["Model Monitoring Report"] = Field(alias="detail-type")
     detail: ModelMonitoringReportDetail

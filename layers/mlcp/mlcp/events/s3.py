@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from aws_lambda_powertools.utilities.parser.models.event_bridge import EventBridgeModel
 from pydantic import Field
 
-from mlcp.events._base import AwsDetail, AwsPart
+from mlcp.events._base import AwsDetail, AwsEvent, AwsPart
 
 S3_SOURCE = "aws.s3"
 OBJECT_CREATED = "Object Created"
@@ -39,7 +38,7 @@ class S3ObjectCreatedDetail(AwsDetail):
     )
 
 
-class S3ObjectCreatedEvent(EventBridgeModel):
+class S3ObjectCreatedEvent(AwsEvent):
     """An object was created in a bucket that sends its notifications to EventBridge."""
 
     source: Literal["aws.s3"]

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from aws_lambda_powertools.utilities.parser.models.event_bridge import EventBridgeModel
 from pydantic import Field
 
-from mlcp.events._base import AwsDetail, AwsPart, Timestamp, arn_resource_tail, normalise_status
+from mlcp.events._base import AwsDetail, AwsEvent, AwsPart, Timestamp, arn_resource_tail, normalise_status
 
 SAGEMAKER_SOURCE = "aws.sagemaker"
 
@@ -80,7 +79,7 @@ class ModelPackageDetail(AwsDetail):
     tags: dict[str, str] | list[dict[str, str]] | None = Field(default=None, alias="Tags")
 
 
-class ModelPackageStateChangeEvent(EventBridgeModel):
+class ModelPackageStateChangeEvent(AwsEvent):
     """A model package (a version in a model package group) changed: registered, approved,
     rejected, its metadata updated."""
 
@@ -206,7 +205,7 @@ class _EndpointHelpers:
         return self.status == "ROLLINGBACK"
 
 
-class EndpointStateChangeEvent(_EndpointHelpers, EventBridgeModel):
+class EndpointStateChangeEvent(_EndpointHelpers, AwsEvent):
     """A real-time endpoint changed status (created, in service, updating, failed, deleted)."""
 
     source: Literal["aws.sagemaker"]
@@ -214,7 +213,7 @@ class EndpointStateChangeEvent(_EndpointHelpers, EventBridgeModel):
     detail: EndpointDetail
 
 
-class EndpointDeploymentStateChangeEvent(_EndpointHelpers, EventBridgeModel):
+class EndpointDeploymentStateChangeEvent(_EndpointHelpers, AwsEvent):
     """A deployment (blue/green, canary, linear, capacity change) on an endpoint progressed."""
 
     source: Literal["aws.sagemaker"]
@@ -270,7 +269,7 @@ class TrainingJobDetail(AwsDetail):
     tags: dict[str, str] | list[dict[str, str]] | None = Field(default=None, alias="Tags")
 
 
-class TrainingJobStateChangeEvent(EventBridgeModel):
+class TrainingJobStateChangeEvent(AwsEvent):
     source: Literal["aws.sagemaker"]
     detail_type: Literal["SageMaker Training Job State Change"] = Field(alias="detail-type")
     detail: TrainingJobDetail
@@ -316,7 +315,7 @@ class PipelineExecutionDetail(AwsDetail):
     failure_reason: str | None = Field(default=None, alias="failureReason")
 
 
-class PipelineExecutionStatusChangeEvent(EventBridgeModel):
+class PipelineExecutionStatusChangeEvent(AwsEvent):
     source: Literal["aws.sagemaker"]
     detail_type: Literal["SageMaker Model Building Pipeline Execution Status Change"] = Field(
         alias="detail-type"
@@ -400,7 +399,7 @@ MONITOR_ENV_ENDPOINT = "sagemaker_endpoint_name"
 MONITOR_ENV_SCHEDULE = "sagemaker_monitoring_schedule_name"
 
 
-class ProcessingJobStateChangeEvent(EventBridgeModel):
+class ProcessingJobStateChangeEvent(AwsEvent):
     """A processing job changed status. Model Monitor executions are processing jobs too: they
     carry ``MonitoringScheduleArn`` and monitor hints in ``Environment``."""
 

@@ -24,7 +24,7 @@ class IncidentRequest(BaseModel):
     makes a redelivered event count once.
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     resource: str = Field(min_length=1, description='what is affected, e.g. "endpoint/churn-prod"')
     cause: str = Field(
@@ -51,7 +51,7 @@ class IncidentRequest(BaseModel):
 class Incident(BaseModel):
     """One incident as the control-plane table keeps it."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     incident_id: str
     resource: str
@@ -81,7 +81,7 @@ class IncidentOutcome(BaseModel):
 
     ``duplicate``: the event was seen before (a redelivery); nothing was counted."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     incident_id: str
     ops_item_id: str | None

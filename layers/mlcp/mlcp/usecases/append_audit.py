@@ -13,7 +13,7 @@ from mlcp.observability import MetricUnit, metrics
 class AuditAppendRequest(BaseModel):
     """What a state machine asks to record. Unknown fields are refused: the ASL and this agree."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     action: AuditAction
     stream: str = Field(min_length=3, max_length=512, pattern=r"^[a-z-]+#.+$|^control-plane$")

@@ -9,17 +9,19 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from mlcp import clock
 from mlcp.adapters.state import ControlPlaneState, PendingApproval
 from mlcp.audit import AuditAction
 from mlcp.errors import ApprovalDenied, SeparationOfDutiesViolation
-from mlcp.events import ModelPackageStateChangeEvent
 from mlcp.gates.evaluate import same_identity
 from mlcp.gates.model import Candidate
 from mlcp.observability import MetricUnit, logger, metrics
 from mlcp.usecases.gating import Gated, GatingDeps, approval_id_for, evaluate_candidate, read_candidate
+
+if TYPE_CHECKING:
+    from mlcp.events import ModelPackageStateChangeEvent
 
 Outcome = Literal["proceed", "needs_human", "reject", "ignore"]
 UNKNOWN = "unknown"

@@ -13,21 +13,12 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import ClientError
 
 from mlcp import clock as mlcp_clock
 from mlcp.audit import AuditAction, AuditTrail
-from mlcp.events import (
-    AlarmStateChangeEvent,
-    ControlPlaneEvent,
-    EndpointStateChangeEvent,
-    ModelMonitoringReportEvent,
-    PipelineExecutionStatusChangeEvent,
-    ProcessingJobStateChangeEvent,
-    TrainingJobStateChangeEvent,
-)
 from mlcp.incidents import IncidentDeps, IncidentRequest, open_incident, resolve_incident
 from mlcp.monitoring import (
     Violation,
@@ -40,6 +31,14 @@ from mlcp.monitoring import (
 from mlcp.observability import logger
 from mlcp.policy import MonitoringPolicy, Policy
 from mlcp.retraining import RetrainingState, RetrainingTrigger, retrain, streak_check
+
+if TYPE_CHECKING:
+    from mlcp.events import (
+        AlarmStateChangeEvent,
+        ControlPlaneEvent,
+        PipelineExecutionStatusChangeEvent,
+        ProcessingJobStateChangeEvent,
+    )
 
 
 class PolicySource(Protocol):
@@ -73,6 +72,16 @@ def _monitoring(deps: ReactionDeps, endpoint: str | None) -> MonitoringPolicy:
 
 def react(event: ControlPlaneEvent, deps: ReactionDeps) -> dict[str, Any]:
     """Dispatch one validated event to its reaction (most events need none)."""
+    # Here, not at import: the debounce and schedule tasks use this module but never see an event.
+    from mlcp.events import (
+        AlarmStateChangeEvent,
+        EndpointStateChangeEvent,
+        ModelMonitoringReportEvent,
+        PipelineExecutionStatusChangeEvent,
+        ProcessingJobStateChangeEvent,
+        TrainingJobStateChangeEvent,
+    )
+
     match event:
         case ProcessingJobStateChangeEvent():
             return react_to_monitoring_job(event, deps)
