@@ -88,21 +88,26 @@ class AuditAction(StrEnum):
     ENDPOINT_CONFIG_RETIRED = "endpoint_config.retired"
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+"""The canonical encoder, built once (``json.dumps`` with options builds one per call)."""
+
 _PLAIN_SCALARS = frozenset({str, int, bool, type(None)})
 """Exact types that are always valid JSON: skipped without a call (verify hashes every record)."""
 
 
 def _check_json(value: Any, path: str) -> None:
     """Reject what the canonical encoding does not accept, naming where it sits."""
-    if value is None or isinstance(value, str | bool | int):
-        return
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise AuditEncodingError(f"{path}: {value!r} is not valid JSON (NaN/Infinity)")
-        return
-    if type(value) is dict or isinstance(value, Mapping):  # exact dict first: the ABC check is slow
+    is_dict = type(value) is dict  # checked first: verify hashes every record, the ABC check is slow
+    if not is_dict:
+        if value is None or isinstance(value, str | bool | int):
+            return
+        if isinstance(value, float):
+            if not math.isfinite(value):
+                raise AuditEncodingError(f"{path}: {value!r} is not valid JSON (NaN/Infinity)")
+            return
+    if is_dict or isinstance(value, Mapping):
         for key, item in value.items():
-            if not isinstance(key, str):
+            if type(key) is not str and not isinstance(key, str):
                 raise AuditEncodingError(f"{path}: object key {key!r} is not a string")
             if type(item) not in _PLAIN_SCALARS:
                 _check_json(item, f"{path}.{key}")
@@ -122,8 +127,7 @@ def canonical_json(obj: Any) -> bytes:
     Enum members that are ``str``/``int`` subclasses (``AuditAction``) encode as their value.
     """
     _check_json(obj, "$")
-    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    return text.encode("utf-8")
+    return _CANONICAL.encode(obj).encode("utf-8")
 
 
 def record_hash(fields: Mapping[str, Any]) -> str:
@@ -203,7 +207,9 @@ class AuditRecord(BaseModel):
 
     def hashed_fields(self) -> dict[str, Any]:
         """The fields the hash covers, JSON-ready (action as its string value)."""
-        return {name: getattr(self, name) for name in HASHED_FIELDS} | {"action": self.action.value}
+        fields = {name: getattr(self, name) for name in HASHED_FIELDS}
+        fields["action"] = self.action.value
+        return fields
 
     def computed_hash(self) -> str:
         """The hash this record's content should carry."""

@@ -81,15 +81,21 @@ def verify_chain(
     expected_prev = GENESIS_HASH
     highest = 0
     seen: set[int] = set()
-    for position, record in enumerate(records):
-        before = "genesis" if position == 0 else f"the record before it (seq {records[position - 1].seq})"
+    previous_seq: int | None = None
+    for record in records:
         for kind, message in _record_findings(
-            record, stream=stream, expected_prev=expected_prev, before=before, highest=highest, seen=seen
+            record,
+            stream=stream,
+            expected_prev=expected_prev,
+            previous_seq=previous_seq,
+            highest=highest,
+            seen=seen,
         ):
             problems.append(ChainProblem(stream=stream, seq=record.seq, kind=kind, message=message))
         seen.add(record.seq)
         highest = max(highest, record.seq)
         expected_prev = record.hash
+        previous_seq = record.seq
     if head is not None:
         problems.extend(_head_findings(stream, records, head))
     elif require_head and records:
@@ -100,9 +106,16 @@ def verify_chain(
 
 
 def _record_findings(
-    record: AuditRecord, *, stream: str, expected_prev: str, before: str, highest: int, seen: set[int]
+    record: AuditRecord,
+    *,
+    stream: str,
+    expected_prev: str,
+    previous_seq: int | None,
+    highest: int,
+    seen: set[int],
 ) -> list[tuple[ProblemKind, str]]:
-    """What is wrong with one record given what came before it in the chain."""
+    """What is wrong with one record given what came before it in the chain (``previous_seq``:
+    the seq of the record stored before it, None for the first)."""
     findings: list[tuple[ProblemKind, str]] = []
     if record.stream != stream:
         findings.append((ProblemKind.WRONG_STREAM, f"record belongs to stream {record.stream!r}"))
@@ -128,6 +141,7 @@ def _record_findings(
         )
         findings.append((ProblemKind.SEQ_GAP, f"{missing} missing before this record"))
     if record.prev_hash != expected_prev:
+        before = "genesis" if previous_seq is None else f"the record before it (seq {previous_seq})"
         findings.append(
             (
                 ProblemKind.BROKEN_LINK,
