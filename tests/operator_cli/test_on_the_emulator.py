@@ -189,3 +189,14 @@ def test_idle_endpoints_rejects_bad_input(cp: LocalControlPlane, cli: Any, tmp_p
     code, _, err = cli("cost", "idle-endpoints", "--local", "--prices", str(prices))
     assert code == 2
     assert "instance type -> USD per hour" in err
+
+
+def test_the_retirement_function_rejects_anything_but_a_scheduled_event(cp: LocalControlPlane) -> None:
+    trail = AuditTrail(cp.stack.physical_id("AuditTable"), client=cp.client("dynamodb"))
+    before = len(trail.read("control-plane"))
+    forged = {"id": "x-1", "source": "mlcp.monitoring", "detail-type": "Scheduled Event", "detail": {}}
+    cp.invoke_async(cp.stack.function_names["RetirementFunction"], forged)
+    cp.pump()
+    records = trail.read("control-plane")[before:]
+    assert [r.action.value for r in records] == ["event.rejected"]
+    assert "source" in records[0].evidence["reason"]
