@@ -587,7 +587,7 @@ def test_zero_weight_variants_keep_their_weight_serverless_included(fast: GapFil
 def test_weight_update_is_updating_then_in_service_with_events(fills_at: Callable[[float], GapFills]) -> None:
     from mlcp_cli.emulator.gaps import WEIGHTS_UPDATE_SECONDS
 
-    fills = fills_at(WEIGHTS_UPDATE_SECONDS / 0.3)  # the update takes 0.3 real seconds
+    fills = fills_at(WEIGHTS_UPDATE_SECONDS / 0.5)  # the update takes half a real second
     sagemaker = boto3.client("sagemaker")
     _two_serverless_variants(sagemaker)
     _record_sagemaker_events(fills)

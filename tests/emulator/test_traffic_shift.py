@@ -168,9 +168,6 @@ def test_serverless_canary_is_promoted_and_every_task_is_safe_to_repeat(
     _endpoint(serverless=True)
     shift = _plan(deps)
     assert shift["previous_config"] == "scoring-v1"
-    again = _plan(deps)  # a retry of DeployModel while the endpoint is updating to the shift config
-    assert again["config"] == shift["config"]
-    assert again["previous_config"] == "scoring-v1"  # still the config the endpoint reports
     assert fills.wait_endpoint_deployments(5.0)
     assert _variants() == {"v1-0": 1.0, "scoring-model-v2": 0.0}  # candidate added at weight 0
     assert _plan(deps)["previous_config"] is None  # a redrive once on the shift config: nothing to do
@@ -216,6 +213,24 @@ def test_an_alarm_rolls_a_multi_variant_endpoint_back_to_its_previous_config(
     assert described["EndpointConfigName"] == "scoring-v1"
     assert _variants() == {"v1-0": 1.0, "v1-1": 1.0}
     assert _updates(fills) == ["NONE", "WEIGHTS", "WEIGHTS", "NONE"]  # shift, 10%, weights back, old config
+
+
+def test_a_retry_while_the_endpoint_updates_to_the_shift_config_resumes_it(raw_moto: None) -> None:
+    with install_gap_fills(FunctionRegistry(), time_scale=120.0) as slow:  # the update takes 0.5 s
+        deps = ShiftDeps(
+            hosting=SageMakerHosting(boto3.client("sagemaker")),
+            alarms=CloudWatchAlarms(boto3.client("cloudwatch")),
+        )
+        _endpoint(serverless=True)
+        shift = _plan(deps)
+        again = _plan(deps)  # DeployModel retried after its UpdateEndpoint went out
+        assert (
+            boto3.client("sagemaker").describe_endpoint(EndpointName="scoring-prod")["EndpointStatus"]
+            == "Updating"
+        )
+        assert again["config"] == shift["config"]
+        assert again["previous_config"] == "scoring-v1"  # the endpoint still reports the old config
+        assert _updates(slow) == ["NONE"]
 
 
 def test_rollback_without_a_known_previous_config_removes_the_candidate(
