@@ -38,5 +38,6 @@ def handler(raw: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return {"status": "rejected"}
     verdicts = retire(deps, apply=True, actor="mlcp", event_id=tick.id)
     retired = [f"{v.kind}/{v.name}" for v in verdicts if v.action == "retire"]
+    logger.info("retirement done", extra={"retired": retired, "tick": tick.id})
     metrics.add_metric(name="ResourcesRetired", unit="Count", value=len(retired))
     return {"status": "ticked", "retired": retired, "kept": sum(v.action == "keep" for v in verdicts)}

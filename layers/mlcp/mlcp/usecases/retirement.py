@@ -24,7 +24,6 @@ from pydantic import BaseModel, ConfigDict
 from mlcp import clock as mlcp_clock
 from mlcp.adapters.inventory import HostedResource, ResourceKind, Serving
 from mlcp.audit import AuditAction, AuditTrail
-from mlcp.observability import logger
 from mlcp.policy import Policy
 
 
@@ -187,6 +186,5 @@ def retire(deps: RetirementDeps, *, apply: bool, actor: str, event_id: str | Non
             event_id=event_id,
         )
         deleted = deps.inventory.delete(item.kind, item.name)
-        logger.info("retired", extra={"kind": item.kind, "resource": item.name, "deleted": deleted})
         done.append(item.model_copy(update={"deleted": deleted}))
     return done
