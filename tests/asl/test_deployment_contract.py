@@ -16,7 +16,15 @@ TRANSIENT_LAMBDA_ERRORS = {
     "Lambda.TooManyRequestsException",
 }
 #: States that release the lease and/or record the failure, or take a managed shift's traffic back.
-COMPENSATION = {"ReleaseLeaseAfterError", "RecordFailure", "DeploymentFailed", "EventRejected", "ShiftFailed"}
+COMPENSATION = {
+    "ReleaseLeaseAfterError",
+    "FinishAfterError",
+    "RecordFailure",
+    "RecordVerifyFailure",
+    "DeploymentFailed",
+    "EventRejected",
+    "ShiftFailed",
+}
 #: The managed traffic shift's tasks (ADR 9).
 SHIFT_TASKS = ["ShiftTraffic", "CheckAlarms", "PromoteShift"]
 
@@ -59,6 +67,23 @@ def test_after_the_lease_every_failure_releases_it() -> None:
         catch_all = [c for c in states[name]["Catch"] if "States.ALL" in c["ErrorEquals"]]
         assert catch_all[0]["Next"] == "ReleaseLeaseAfterError", name
     assert states["FinishDeployment"]["Next"] == "ReleaseLease"
+
+
+def test_a_failure_while_holding_the_lease_is_finished_as_a_failed_deployment() -> None:
+    """Released, then deployment.failed on the endpoint's stream, package tagged, incident opened."""
+    states = _states()
+    assert states["ReleaseLeaseAfterError"]["Next"] == "FinishAfterError"
+    finish = states["FinishAfterError"]
+    assert finish["Parameters"]["FunctionName"] == "${FinishDeploymentFunctionArn}"
+    assert finish["Parameters"]["Payload"]["outcome"] == "failed"
+    assert finish["Next"] == "DeploymentFailed"
+
+
+def test_a_verification_failure_is_recorded() -> None:
+    states = _states()
+    catch_all = [c for c in states["VerifyApproval"]["Catch"] if "States.ALL" in c["ErrorEquals"]]
+    assert catch_all[0]["Next"] == "RecordVerifyFailure"
+    assert states["RecordVerifyFailure"]["Parameters"]["Payload"]["action"] == "deployment.failed"
 
 
 def test_a_failed_managed_shift_takes_the_traffic_back_then_releases_the_lease() -> None:
