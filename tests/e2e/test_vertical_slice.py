@@ -7,6 +7,7 @@ VerifyApproval (DescribeModelPackage, gates) -> RecordApproval -> StartDeploymen
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from typing import Any
@@ -112,6 +113,12 @@ def test_approval_runs_the_deployment_workflow_and_records_package_approved(
     assert approved.evidence["created_by"] == "arn:aws:iam::123456789012:user/ml-engineer"
     assert approved.evidence["execution"] == execution["executionArn"]
     assert str(approved.evidence["report_uri"]).startswith("s3://")
+    # The chain anchors the gate report's bytes, not only its address.
+    gated = records[2].evidence
+    bucket, _, key = str(gated["report_uri"]).removeprefix("s3://").partition("/")
+    key, _, version = key.partition("?versionId=")
+    body = cp.client("s3").get_object(Bucket=bucket, Key=key, **({"VersionId": version} if version else {}))
+    assert hashlib.sha256(body["Body"].read()).hexdigest() == gated["report_sha256"]
     assert verify_chain(records).ok
     mine = [r.action for r in audit.read("endpoint#churn-prod") if r.subject == arn]
     assert mine[0] == AuditAction.DEPLOYMENT_STARTED

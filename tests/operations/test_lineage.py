@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from mlcp.adapters.reports import report_sha256
 from mlcp.gates.model import Candidate, Container
 from mlcp_cli.lineage import UNRECORDED, UNVERIFIED, VERIFIED, Lineage, build_lineage, endpoint_package
 
@@ -44,7 +45,7 @@ def candidate(**overrides: Any) -> Candidate:
     return Candidate(**(fields | overrides))
 
 
-def trail() -> Trail:
+def trail(**gate_evidence: Any) -> Trail:
     t = Trail()
     t.add("data#data", "data.arrived", at(-1), "s3://data/train/a.csv", key="train/a.csv", version_id="v1")
     t.add("data#data", "data.arrived", at(-1, 1), "s3://data/train/a.csv", key="train/a.csv", version_id="v2")
@@ -61,7 +62,9 @@ def trail() -> Trail:
         reason="50 files",
     )
     t.add("pipeline#churn-training", "retraining.succeeded", at(-1, 4), EXECUTION, status="Succeeded")
-    t.registered("churn", 2, at(0), tier="medium", report_uri=REPORT, results=RESULTS, approver=None)
+    t.registered(
+        "churn", 2, at(0), tier="medium", report_uri=REPORT, results=RESULTS, approver=None, **gate_evidence
+    )
     t.add(
         "group#churn", "package.approved", at(0, 1), package("churn", 2), actor="arn:aws:iam::1:user/reviewer",
         approved_by="arn:aws:iam::1:user/reviewer", created_by="arn:aws:iam::1:user/ml-engineer",
@@ -116,6 +119,21 @@ def test_a_gate_report_that_differs_from_the_audit_record_is_unverified() -> Non
     assert gates.status == UNVERIFIED
     assert "differs" in (gates.problem or "")
     assert not lineage.ok
+
+
+def test_a_gate_report_edited_beyond_its_results_breaks_the_anchored_digest() -> None:
+    t = trail(report_sha256=report_sha256(STORED))
+    assert links(lineage_of(t), "gate_report")[0].status == VERIFIED
+    # Same gate outcomes, a loosened threshold: only the digest in the hash chain tells.
+    loosened = {
+        "results": [
+            STORED["results"][0] | {"threshold": [{"metric": "auc", "min": 0.5}]},
+            STORED["results"][1],
+        ]
+    }
+    (gates,) = links(lineage_of(t, stored=loosened), "gate_report")
+    assert gates.status == UNVERIFIED
+    assert "SHA-256 differs" in (gates.problem or "")
 
 
 def test_an_unreadable_gate_report_keeps_the_audited_outcomes() -> None:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from mlcp.adapters.reports import report_sha256
 from mlcp.audit import AuditAction, AuditRecord
 from mlcp.gates.evaluate import parse_s3_uri, training_data
 from mlcp.gates.model import Candidate
@@ -252,7 +253,11 @@ def _gate_link(snapshot: Snapshot, record: AuditRecord, read_report: ReportReade
         note = "gate report not readable in S3: thresholds and observed values unknown" if uri else None
     else:
         stored = [r for r in document.get("results", []) if isinstance(r, dict)]
-        if [{k: r.get(k) for k in _GATE_FIELDS} for r in stored] != [
+        anchored = evidence.get("report_sha256")
+        if anchored and report_sha256(document) != anchored:
+            # Records written before the digest existed carry none; their results are still compared.
+            problem = "the gate report in S3 is not the one the audit record anchors (SHA-256 differs)"
+        elif [{k: r.get(k) for k in _GATE_FIELDS} for r in stored] != [
             {k: r.get(k) for k in _GATE_FIELDS} for r in audited
         ]:
             problem = "the gate report in S3 differs from the results in the audit record"

@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from mlcp.adapters import clients
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+
+
+def report_body(document: dict[str, Any]) -> bytes:
+    """The bytes a gate report is stored as: sorted keys, so a re-serialized read gives the same bytes."""
+    return json.dumps(document, indent=2, sort_keys=True, default=str).encode()
+
+
+def report_sha256(document: dict[str, Any]) -> str:
+    """SHA-256 of the stored report; the ``gates.evaluated`` audit record carries it, so the hash chain
+    anchors the report's thresholds and observed values, not only its URI."""
+    return hashlib.sha256(report_body(document)).hexdigest()
+
+
+class StoredReport(NamedTuple):
+    uri: str
+    sha256: str
 
 
 class ReportWriter:
@@ -18,15 +35,14 @@ class ReportWriter:
         self._bucket = bucket
         self._client = client or clients.s3()
 
-    def write(self, key: str, document: dict[str, Any]) -> str:
-        """Write ``document`` at ``gate-reports/<key>``; returns its s3:// URI (with the version id)."""
+    def write(self, key: str, document: dict[str, Any]) -> StoredReport:
+        """Write ``document`` at ``gate-reports/<key>``; returns its s3:// URI (with the version id)
+        and the SHA-256 of the stored bytes."""
         full_key = f"gate-reports/{key}"
+        body = report_body(document)
         response = self._client.put_object(
-            Bucket=self._bucket,
-            Key=full_key,
-            Body=json.dumps(document, indent=2, sort_keys=True, default=str).encode(),
-            ContentType="application/json",
+            Bucket=self._bucket, Key=full_key, Body=body, ContentType="application/json"
         )
         version = response.get("VersionId")
         suffix = f"?versionId={version}" if version and version != "null" else ""
-        return f"s3://{self._bucket}/{full_key}{suffix}"
+        return StoredReport(f"s3://{self._bucket}/{full_key}{suffix}", hashlib.sha256(body).hexdigest())

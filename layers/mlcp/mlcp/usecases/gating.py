@@ -115,7 +115,7 @@ def evaluate_candidate(
     )
     report = evaluate_gates(policy, rule, rule.tier, tier, candidate, evidence)
     stamp = now.strftime("%Y%m%dT%H%M%S%fZ")
-    report_uri = deps.reports.write(
+    stored = deps.reports.write(
         f"{candidate.group}/{candidate.version}/{stamp}-{'approval' if approver else 'registration'}.json",
         report_document(report),
     )
@@ -127,7 +127,8 @@ def evaluate_candidate(
         evidence={
             "decision": report.decision,
             "tier": rule.tier,
-            "report_uri": report_uri,
+            "report_uri": stored.uri,
+            "report_sha256": stored.sha256,
             "approver": approver,
             "results": [
                 {"gate": r.gate, "outcome": r.outcome.value, "hard": r.hard, "reason": r.reason}
@@ -143,4 +144,4 @@ def evaluate_candidate(
         "gates evaluated",
         extra={"model_package_arn": candidate.arn, "decision": report.decision, "failures": report.reasons()},
     )
-    return Gated(candidate, last_modified_time, rule, rule.tier, tier, report, report_uri)
+    return Gated(candidate, last_modified_time, rule, rule.tier, tier, report, stored.uri)
