@@ -407,6 +407,7 @@ def test_plain_update_is_updating_then_in_service_on_the_new_config(
     during = sagemaker.describe_endpoint(EndpointName="churn-prod")
     assert during["EndpointStatus"] == "Updating"
     assert "PendingDeploymentSummary" not in during
+    assert [d.finished for d in fills.endpoint_deployments()] == [None]
     with pytest.raises(sagemaker.exceptions.ClientError, match="Cannot update in-progress endpoint"):
         sagemaker.update_endpoint(EndpointName="churn-prod", EndpointConfigName="churn-v1")
     _settle(fills)
@@ -419,6 +420,9 @@ def test_plain_update_is_updating_then_in_service_on_the_new_config(
     ]
     (status,) = fills.endpoint_deployments()
     assert (status.strategy, status.outcome) == ("NONE", "Completed")
+    # The interval the endpoint was being updated: what proves updates never overlap.
+    assert status.finished is not None
+    assert status.started < status.finished
 
 
 def _validation_error(sagemaker: Any, match: str, **kwargs: Any) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,14 +51,21 @@ class RecordedStack:
         assert spec is not None, logical_id
         return run_function(self.cp.registry, spec, payload)
 
-    def settle(self) -> None:
-        """Until nothing is queued, running or deploying (simulated deployments end on their own)."""
-        for _ in range(20):
+    def settle(self, timeout: float = 600.0) -> None:
+        """Until nothing is queued, deploying or running, except executions parked on a task token
+        (waiting for a human): ``pump()`` alone returns while executions sit in Wait states."""
+        deadline = time.monotonic() + timeout
+        while True:
             self.cp.pump(timeout=300)
-            if self.cp.wait_endpoint_deployments(timeout=60) and self.cp.deliveries.pending() == 0:
-                self.cp.pump(timeout=300)
+            self.cp.wait_endpoint_deployments(timeout=60)
+            running = [e["executionArn"] for e in self.cp.executions() if e["status"] == "RUNNING"]
+            if self.cp.deliveries.pending() == 0 and all(
+                self.cp.waits_for_task_token(arn, wait_states=False) for arn in running
+            ):
                 return
-        raise AssertionError("the control plane did not settle")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the control plane did not settle in {timeout}s: {running}")
+            time.sleep(0.02)
 
     def states_entered(self, execution_arn: str) -> set[str]:
         """Names of the states an execution entered."""

@@ -1588,6 +1588,8 @@ class EndpointDeploymentStatus:
     reason: str | None
     started: dt.datetime
     stages: tuple[str, ...]
+    finished: dt.datetime | None = None
+    """When it reached its outcome: with ``started``, the interval the endpoint was being updated."""
 
     @property
     def in_flight(self) -> bool:
@@ -2011,6 +2013,7 @@ class EndpointDeployment:
         timeout = policy.get("MaximumExecutionTimeoutInSeconds")
         self.max_seconds = float(timeout) if timeout is not None else None
         self.started = dt.datetime.now(dt.UTC)
+        self.finished: dt.datetime | None = None
         self.stage = "Creating"
         self.stages: list[str] = []
         self.traffic = 0.0
@@ -2037,6 +2040,7 @@ class EndpointDeployment:
             reason=self.reason,
             started=self.started,
             stages=tuple(self.stages),
+            finished=self.finished,
         )
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -2205,6 +2209,7 @@ class EndpointDeployment:
         self.reason = reason
         self.stage = outcome
         self.stages.append(outcome)
+        self.finished = dt.datetime.now(dt.UTC)
         self.outcome = outcome
 
     # -- clock, alarms, events -----------------------------------------------------------------

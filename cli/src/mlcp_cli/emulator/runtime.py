@@ -145,6 +145,7 @@ class LocalControlPlane:
         self._stack: LocalStack | None = None
         self._reported: dict[str, str] = {}
         self._principals: dict[str, boto3.Session] = {}
+        self._pump_sfn: Any = None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -180,6 +181,7 @@ class LocalControlPlane:
         if self._mock is not None:
             self._mock.stop()
             self._mock = None
+        self._pump_sfn = None
         for key, value in self._saved_env.items():
             if value is None:
                 os.environ.pop(key, None)
@@ -320,9 +322,16 @@ class LocalControlPlane:
             return self.put_aws_events([entry])[0]
         return self.put_events([entry], principal)[0]
 
+    def _pump_stepfunctions(self) -> Any:
+        """The Step Functions client ``pump()`` polls with, created once: a client per poll cost
+        more than the rest of a scenario (``make bench`` times the full scenario)."""
+        if self._pump_sfn is None:
+            self._pump_sfn = self.client("stepfunctions")
+        return self._pump_sfn
+
     def executions(self) -> list[dict[str, Any]]:
         """describe_execution of every execution of the stack's state machines, oldest first."""
-        sfn = self.client("stepfunctions")
+        sfn = self._pump_stepfunctions()
         found: list[dict[str, Any]] = []
         for arn in self.stack.state_machine_arns.values():
             for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=arn):
@@ -391,16 +400,32 @@ class LocalControlPlane:
             if execution.status == "RUNNING" and not self.waits_for_task_token(execution.execution_arn)
         ]
 
-    def waits_for_task_token(self, execution_arn: str) -> bool:
+    def _history_events(self, execution_arn: str) -> list[dict[str, Any]]:
+        """The execution's history events, read from moto's backend rather than the API: pump()
+        asks for them on every turn for every running execution, and GetExecutionHistory
+        (serialised, deep-copied whole) dominated a scenario's run time. The events are moto's own
+        dicts: read them, never change them."""
+        from moto.stepfunctions.responses import get_backend
+
+        backend = get_backend(LOCAL_ACCOUNT_ID, self.region)
+        execution = backend.describe_execution(execution_arn)
+        env = getattr(getattr(execution, "exec_worker", None), "env", None)
+        manager = getattr(env, "event_manager", None)
+        events = getattr(manager, "_history_event_list", None)
+        mutex = getattr(manager, "_mutex", None)
+        if env is None or events is None or mutex is None:  # not started, or moto changed: the API
+            return list(backend.get_execution_history(execution_arn)["events"])
+        with mutex:
+            return list(events)
+
+    def waits_for_task_token(self, execution_arn: str, *, wait_states: bool = True) -> bool:
         """Whether the execution is parked: on a ``.waitForTaskToken`` task (waiting for a callback)
-        or in a Wait state (waiting for simulated time, which the scenario's ``wait`` step passes)."""
+        or, unless ``wait_states`` is False, in a Wait state (waiting for simulated time, which the
+        scenario's ``wait`` step passes)."""
         # moto ignores reverseOrder: read the history and walk it backwards.
-        history = self.client("stepfunctions").get_execution_history(
-            executionArn=execution_arn, maxResults=1000
-        )["events"]
-        for event in reversed(history):
+        for event in reversed(self._history_events(execution_arn)):
             if event["type"] == "WaitStateEntered":
-                return True
+                return wait_states
             if event["type"] == "TaskSubmitted":
                 return "waitForTaskToken" in event.get("taskSubmittedEventDetails", {}).get("resource", "")
             if event["type"] in {"TaskScheduled", "TaskStarted"}:

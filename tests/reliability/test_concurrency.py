@@ -1,0 +1,126 @@
+"""Concurrency: many approvals racing for one endpoint update it one at a time.
+
+16 package versions approved at once (16 deployment executions running together) -> the endpoint's
+lease lets one UpdateEndpoint run at a time (the emulator records each update's in-flight interval;
+none overlaps, and no UpdateEndpoint is refused as "in progress"), the others record
+``deployment.queued`` and wait, and every execution ends.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from mlcp.audit import AuditAction
+
+from .conftest import Profile
+from .stack import RecordedStack, recorded_stack
+
+pytestmark = pytest.mark.reliability_property("concurrency")
+
+ENDPOINT = "churn-prod"  # where the policy deploys churn-* groups
+ENDPOINT_CALLS = {"CreateEndpoint", "UpdateEndpoint"}
+# Simulated seconds per real second. Faster clocks make the lease's TTL (hours, simulated) expire
+# in under a second of real time while 16 executions queue for the emulator's one-at-a-time
+# Lambda runtime: a lease lost to the emulator's clock, not to the control plane.
+TIME_SCALE = 600
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[RecordedStack]:
+    with recorded_stack(time_scale=TIME_SCALE) as recorded:
+        yield recorded
+
+
+def _max_overlap(intervals: list[tuple[dt.datetime, dt.datetime]]) -> int:
+    """The most intervals in flight at one instant (an end and a start at the same instant do not overlap)."""
+    edges = sorted([(start, 1) for start, _ in intervals] + [(end, -1) for _, end in intervals])
+    # Ends sort before starts at the same instant (-1 < 1): a handover is not an overlap.
+    most = current = 0
+    for _, step in edges:
+        current += step
+        most = max(most, current)
+    return most
+
+
+def test_simultaneous_approvals_update_the_endpoint_one_at_a_time(
+    stack: RecordedStack, profile: Profile, figure: Callable[..., None], serialized_moto: None
+) -> None:
+    count = profile.scale(full=16, quick=4)
+    group = f"churn-conc-{uuid.uuid4().hex[:6]}"
+    arns = [stack.register(group) for _ in range(count)]
+    stack.settle()
+    before = {e["executionArn"] for e in stack.cp.executions()}
+    mark = stack.calls.mark()
+
+    # Every reviewer approves at the same moment; the 16 events start 16 executions together.
+    # (boto3 sessions are not thread-safe to build clients from: one client per thread, made here.)
+    clients = [stack.cp.client("sagemaker", principal="reviewer") for _ in arns]
+    barrier = threading.Barrier(count)
+    errors: list[BaseException] = []
+
+    def approve(arn: str, sagemaker: Any) -> None:
+        try:
+            barrier.wait()
+            sagemaker.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Approved")
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=approve, args=pair) for pair in zip(arns, clients, strict=True)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    stack.settle()
+
+    executions = [e for e in stack.cp.executions() if e["executionArn"] not in before]
+    deployments = [d for d in stack.cp.endpoint_deployments() if d.endpoint_name == ENDPOINT]
+    intervals = [(d.started, d.finished) for d in deployments if d.finished is not None]
+    calls = [c for c in stack.calls.since(mark) if c.operation in ENDPOINT_CALLS]
+    refused = [c for c in calls if not c.succeeded]
+    records = [r for r in stack.audit.read(f"endpoint#{ENDPOINT}") if r.subject in arns]
+    queued = {r.subject for r in records if r.action == AuditAction.DEPLOYMENT_QUEUED}
+    started = [r for r in records if r.action == AuditAction.DEPLOYMENT_STARTED]
+    ended = [
+        r
+        for r in records
+        if r.action
+        in {
+            AuditAction.DEPLOYMENT_PROMOTED,
+            AuditAction.DEPLOYMENT_ROLLED_BACK,
+            AuditAction.DEPLOYMENT_FAILED,
+        }
+    ]
+    running = [e for e in executions if e["status"] == "RUNNING"]
+    most = _max_overlap(intervals)
+
+    figure("approvals at once", count)
+    figure("deployment executions", len(executions), target=str(count), ok=len(executions) == count)
+    figure("CreateEndpoint + UpdateEndpoint calls", len(calls))
+    figure("endpoint updates (in-flight intervals recorded)", len(deployments))
+    figure("max concurrent endpoint updates", most, target="1", ok=most <= 1)
+    figure("UpdateEndpoint refused (in progress)", len(refused), target="0", ok=not refused)
+    figure("deployments queued (deployment.queued)", len(queued), target=">0", ok=len(queued) > 0)
+    figure(
+        "deployments started / ended",
+        f"{len(started)} / {len(ended)}",
+        target="equal",
+        ok=len(started) == len(ended),
+    )
+    figure("executions still running", len(running), target="0", ok=not running)
+    statuses = sorted({e["status"] for e in executions})
+    figure("execution outcomes", ", ".join(statuses), target="SUCCEEDED", ok=statuses == ["SUCCEEDED"])
+
+    assert len(executions) == count
+    assert all(d.finished is not None for d in deployments)
+    assert most <= 1
+    assert not refused
+    assert queued
+    assert len(started) == len(ended)
+    assert statuses == ["SUCCEEDED"]
