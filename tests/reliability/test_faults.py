@@ -1,0 +1,390 @@
+"""Faults: throttling, 5xx and timeouts injected at each AWS call of the deployment workflow and the
+endpoint event handlers (the emulator's botocore ``before-send`` hook, on top of moto).
+
+Within budget (botocore's 5 attempts in a handler; the ASL Retry of a Lambda task for Step Functions'
+own Invoke) the deployment goes through; beyond it the Catch runs the compensation (the lease is
+released, ``deployment.failed`` recorded, an incident opened once the endpoint was touched) and every
+audit stream still verifies. A redriven execution duplicates no side effect.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from mlcp.audit import AuditAction, AuditTrail, verify_chain
+from mlcp_cli.emulator.faults import FaultInjector, FaultRule
+from mlcp_cli.emulator.runtime import LocalControlPlane
+from mlcp_cli.seeding import PackageSpec, deploy_champion, register_package
+
+from .conftest import Profile
+
+pytestmark = pytest.mark.reliability_property("faults")
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "template.yaml"
+GROUP, ENDPOINT = "faults-model", "faults-prod"
+BOTOCORE_ATTEMPTS = 6  # mlcp.adapters.clients: standard retry mode, max_attempts=5 retries
+ASL_RETRIES = 3  # Lambda.* Retry of every Task of statemachines/deployment.asl.json
+ASYNC_ATTEMPTS = 3  # EventBridge -> Lambda async invocation: 1 + MaximumRetryAttempts 2
+
+#: One fault of each family per call site (the family's two variants alternate across sites).
+FAMILIES = {
+    "throttle": ("throttle",),
+    "5xx": ("unavailable", "internal"),
+    "timeout": ("read-timeout", "connect-timeout"),
+}
+
+#: Functions the deployment workflow invokes, and the event handlers that resume it.
+WORKFLOW_FUNCTIONS = (
+    "VerifyApprovalFunction",
+    "AppendAuditFunction",
+    "EndpointLeaseFunction",
+    "DeployModelFunction",
+    "AwaitEndpointFunction",
+    "CheckDeploymentFunction",
+    "FinishDeploymentFunction",
+)
+EVENT_FUNCTIONS = ("EndpointEventsFunction",)
+#: Steps after which the endpoint was touched: a failure there opens an incident.
+HOLDING_LEASE = {
+    "DeployModelFunction",
+    "AwaitEndpointFunction",
+    "CheckDeploymentFunction",
+    "FinishDeploymentFunction",
+}
+
+
+@dataclass(frozen=True)
+class Site:
+    """A call site: ``caller`` (logical function id, or ``states`` for Step Functions' own Invoke)
+    calls ``service.operation`` (``target``: the function a Step Functions Invoke names)."""
+
+    caller: str
+    service: str
+    operation: str
+    target: str | None = None
+
+    @property
+    def label(self) -> str:
+        who = f"states->{self.target}" if self.caller == "states" else self.caller.removesuffix("Function")
+        return f"{who} {self.service}:{self.operation}"
+
+
+@dataclass
+class Trial:
+    execution: dict[str, Any]
+    states: list[str]
+    package_arn: str
+    lease_holder: str | None
+    incidents: int
+    failed_records: int
+    streams_ok: bool
+    serves_candidate: bool
+    faults_given: int = 0
+
+
+class FaultBench:
+    """One control plane with a champion on ``faults-prod``; each trial approves a new version."""
+
+    def __init__(self, cp: LocalControlPlane, faults: FaultInjector) -> None:
+        self.cp, self.faults = cp, faults
+        self.logical = {physical: logical for logical, physical in cp.stack.function_names.items()}
+        self.audit = AuditTrail(cp.stack.physical_id("AuditTable"), client=cp.client("dynamodb"))
+        self.state_table = cp.stack.physical_id("ControlPlaneTable")
+
+    def register(self) -> str:
+        return register_package(
+            self.cp.client("s3", principal="ml-engineer"),
+            self.cp.client("sagemaker", principal="ml-engineer"),
+            PackageSpec(group=GROUP),
+        )
+
+    def rule(self, site: Site, kind: str, times: int) -> FaultRule:
+        physical = {v: k for k, v in self.logical.items()}
+        if site.caller == "states":
+            return FaultRule(site.service, site.operation, kind, times, target=physical[site.target or ""])
+        return FaultRule(site.service, site.operation, kind, times, caller=physical[site.caller])
+
+    def settle(self) -> None:
+        """Pump until no execution runs and no endpoint deployment is in flight."""
+        for _ in range(200):
+            self.cp.pump(timeout=60)
+            self.cp.wait_endpoint_deployments(10)
+            running = [e for e in self.cp.executions() if e["status"] == "RUNNING"]
+            if not running and not self.cp.endpoint_deployments(in_flight_only=True):
+                self.cp.pump(timeout=60)
+                if not [e for e in self.cp.executions() if e["status"] == "RUNNING"]:
+                    return
+        raise AssertionError(f"not settled: {running}")
+
+    def approve(self, arn: str, rules: list[FaultRule]) -> Trial:
+        before = {e["executionArn"] for e in self.cp.executions()}
+        incidents_before, injected_before = self.incidents(), self.faults.injected
+        for rule in rules:
+            self.faults.arm(rule)
+        self.cp.client("sagemaker", principal="reviewer").update_model_package(
+            ModelPackageArn=arn, ModelApprovalStatus="Approved"
+        )
+        self.settle()
+        self.faults.disarm()
+        [execution] = [e for e in self.cp.executions() if e["executionArn"] not in before]
+        trial = self.observe(execution, arn)
+        trial.incidents -= incidents_before
+        trial.faults_given = self.faults.injected - injected_before
+        return trial
+
+    def incidents(self) -> int:
+        """Occurrences of the endpoint's deployment.failed incident (one incident, counted repeats)."""
+        item = self.cp.client("dynamodb").get_item(
+            TableName=self.state_table,
+            Key={"pk": {"S": f"incident#endpoint/{ENDPOINT}#deployment.failed"}, "sk": {"S": "incident"}},
+            ConsistentRead=True,
+        )
+        return int(item.get("Item", {}).get("occurrences", {}).get("N", "0"))
+
+    def observe(self, execution: dict[str, Any], arn: str) -> Trial:
+        sfn = self.cp.client("stepfunctions")
+        history = sfn.get_execution_history(executionArn=execution["executionArn"], maxResults=1000)["events"]
+        states = [e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e]
+        lease = self.cp.client("dynamodb").get_item(
+            TableName=self.state_table,
+            Key={"pk": {"S": f"lease#endpoint#{ENDPOINT}"}, "sk": {"S": "lease"}},
+            ConsistentRead=True,
+        )
+        holder = lease.get("Item", {}).get("holder", {}).get("S")
+        streams = self.audit.streams()
+        records = [r for stream in streams for r in self.audit.read(stream)]
+        failed = [
+            r
+            for r in records
+            if r.action == AuditAction.DEPLOYMENT_FAILED
+            and r.evidence.get("execution") == execution["executionArn"]
+        ]
+        streams_ok = all(
+            verify_chain(self.audit.read(s), self.audit.head(s), require_head=True).ok for s in streams
+        )
+        serving = self.serves(arn)
+        return Trial(execution, states, arn, holder, self.incidents(), len(failed), streams_ok, serving)
+
+    def serves(self, arn: str) -> bool:
+        sm = self.cp.client("sagemaker")
+        endpoint = sm.describe_endpoint(EndpointName=ENDPOINT)
+        config = sm.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
+        model = sm.describe_model(ModelName=config["ProductionVariants"][0]["ModelName"])
+        return bool(model["PrimaryContainer"].get("ModelPackageName") == arn)
+
+
+def _policy(tmp: Path) -> Path:
+    policy = yaml.safe_load((ROOT / "scenarios" / "policy.yaml").read_text())
+    tier = policy["tiers"]["medium"]
+    tier["deployment"] = {"strategy": "canary", "canary_percent": 10}
+    tier.pop("monitoring")
+    policy["groups"] = [{"match": "faults-*", "tier": "medium", "endpoint": ENDPOINT}]
+    path = tmp / "policy.yaml"
+    path.write_text(yaml.safe_dump(policy))
+    return path
+
+
+@pytest.fixture(scope="module")
+def bench(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultBench]:
+    from mlcp_cli.commands.policy import publish_policy
+
+    with FaultInjector() as faults, LocalControlPlane(TEMPLATE, time_scale=600) as cp:
+        publish_policy(cp.client("ssm"), _policy(tmp_path_factory.mktemp("faults")), "/mlcp/policy")
+        fb = FaultBench(cp, faults)
+        deploy_champion(cp.client("sagemaker"), ENDPOINT, fb.register())
+        fb.settle()
+        yield fb
+
+
+def _sites(fb: FaultBench) -> list[Site]:
+    """The call sites of one clean deployment, as the injector saw them."""
+    start = len(fb.faults.calls)
+    trial = fb.approve(fb.register(), [])
+    assert trial.states[-1] == "Deployed", (trial.states, trial.execution)
+    found: dict[Site, None] = {}
+    for call in fb.faults.calls[start:]:
+        if call.caller is None and call.service == "lambda" and call.operation == "Invoke" and call.target:
+            logical = fb.logical.get(call.target)
+            if logical in WORKFLOW_FUNCTIONS:
+                found.setdefault(Site("states", "lambda", "Invoke", logical), None)
+        elif call.caller is not None:
+            logical = fb.logical.get(call.caller, "")
+            if logical in WORKFLOW_FUNCTIONS or logical in EVENT_FUNCTIONS:
+                found.setdefault(Site(logical, call.service, call.operation), None)
+    return list(found)
+
+
+#: Calls whose failure the code handles on purpose (the gate evidence reads tags best effort).
+TOLERATED = {Site("VerifyApprovalFunction", "sagemaker", "ListTags")}
+
+
+def _applies(site: Site, family: str) -> bool:
+    """Step Functions' own Invoke gets Lambda's API errors (throttling, ServiceException), not timeouts."""
+    return not (site.caller == "states" and family == "timeout")
+
+
+def _budget(site: Site) -> int:
+    """Consecutive faults a site absorbs: ASL retries for Step Functions' Invoke, botocore's
+    attempts in a handler (times the async attempts for an event handler)."""
+    if site.caller == "states":
+        return ASL_RETRIES
+    if site.caller in EVENT_FUNCTIONS:
+        return BOTOCORE_ATTEMPTS * ASYNC_ATTEMPTS - 1
+    return BOTOCORE_ATTEMPTS - 1
+
+
+def _compensated(site: Site, trial: Trial) -> tuple[bool, str]:
+    """Beyond budget: whether the compensation held, and the outcome's name for the matrix."""
+    status, last = trial.execution["status"], trial.states[-1]
+    if site.caller in EVENT_FUNCTIONS:
+        # The event goes to the function's OnFailure queue; polling finishes the deployment.
+        return (
+            status == "SUCCEEDED" and last == "Deployed" and trial.lease_holder is None,
+            "polling -> Deployed",
+        )
+    step = site.target if site.caller == "states" else site.caller
+    failed = status == "FAILED" and trial.failed_records >= 1
+    if site == Site("EndpointLeaseFunction", "dynamodb", "DeleteItem"):
+        # The release itself failed after the outcome was recorded: the lease is left to its expiry.
+        return failed and trial.lease_holder == trial.execution[
+            "executionArn"
+        ], "catch -> failed, lease expires"
+    if step in HOLDING_LEASE:
+        ok = failed and trial.lease_holder is None and trial.incidents >= 1
+        return ok, "catch -> lease released, failed, incident"
+    ok = failed and trial.lease_holder is None and not trial.serves_candidate
+    return ok, "catch -> failed"
+
+
+def test_faults_within_budget_are_retried_and_beyond_it_compensated(
+    bench: FaultBench, profile: Profile, figure: Callable[..., None]
+) -> None:
+    sites = _sites(bench)
+    assert {s.target for s in sites if s.caller == "states"} >= {
+        "VerifyApprovalFunction",
+        "DeployModelFunction",
+    }
+    assert any(s.operation == "UpdateEndpoint" for s in sites)
+    if not profile.full:  # quick: one site per phase
+        wanted = {
+            ("DeployModelFunction", "UpdateEndpoint"),
+            ("AppendAuditFunction", "TransactWriteItems"),
+            ("states", "Invoke"),
+        }
+        picked = {(s.caller, s.operation): s for s in reversed(sites) if (s.caller, s.operation) in wanted}
+        sites = list(picked.values())
+    figure("call sites", len(sites), target="each")
+    failures: list[str] = []
+
+    # Within budget: every site of one deployment faulted at once, one family at a time -> deployed.
+    for family, kinds in FAMILIES.items():
+        rules = [
+            bench.rule(site, kinds[n % len(kinds)], _budget(site))
+            for n, site in enumerate(sites)
+            if _applies(site, family)
+        ]
+        injected = bench.faults.injected
+        trial = bench.approve(bench.register(), rules)
+        given = bench.faults.injected - injected
+        ok = trial.states[-1] == "Deployed" and trial.serves_candidate and trial.streams_ok
+        figure(
+            f"all sites {family} within budget",
+            f"{given} faults -> {trial.states[-1]}",
+            target="Deployed",
+            ok=ok,
+        )
+        if not ok:
+            failures.append(f"{family} within budget: {trial.states}")
+
+    # Beyond budget: one site at a time.
+    outcomes: Counter[str] = Counter()
+    for n, site in enumerate(sites):
+        for family, kinds in FAMILIES.items():
+            if not _applies(site, family):
+                continue
+            kind = kinds[n % len(kinds)]
+            times = _budget(site) + 1
+            trial = bench.approve(bench.register(), [bench.rule(site, kind, times)])
+            if trial.faults_given < times:
+                # This run took the other path (an endpoint event and the poll race to the callback).
+                outcome = f"not reached ({trial.faults_given}/{times} faults)"
+                ok = trial.states[-1] == "Deployed"
+                outcomes["not reached"] += 1
+            elif trial.states[-1] == "Deployed" and site in TOLERATED:
+                outcome, ok = "tolerated by the code -> Deployed", True
+                outcomes["compensated"] += 1
+            else:
+                ok, outcome = _compensated(site, trial)
+                outcomes["compensated" if ok else "not compensated"] += 1
+            ok = ok and trial.streams_ok
+            figure(f"{site.label} x{times} {kind}", f"{trial.states[-1]}: {outcome}", ok=ok)
+            if not ok:
+                failures.append(f"{site.label} {kind}: {trial.states} {trial}")
+    compensated = outcomes["compensated"]
+    figure(
+        "beyond budget compensated",
+        f"{compensated}/{compensated + outcomes['not compensated']}",
+        target="100%",
+        ok=not outcomes["not compensated"],
+    )
+    figure("beyond budget, site not reached (raced)", outcomes["not reached"])
+    assert not failures, "\n".join(failures)
+
+
+def test_a_rerun_of_a_failed_execution_duplicates_no_side_effect(
+    bench: FaultBench, figure: Callable[..., None]
+) -> None:
+    """moto 5.2.5 has no RedriveExecution: the failed execution's input (the same event, so the same
+    idempotency keys and decision ids) is started again, as a redelivery or an operator would."""
+    arn = bench.register()
+    finish = Site("FinishDeploymentFunction", "sagemaker", "AddTags")
+    # Beyond budget after UpdateEndpoint and deployment.promoted: the execution fails in FinishDeployment.
+    failed = bench.approve(arn, [bench.rule(finish, "throttle", _budget(finish) + 1)])
+    assert failed.execution["status"] == "FAILED", failed.states
+    assert "FinishAfterError" in failed.states
+
+    def effects() -> Counter[str]:
+        counted: Counter[str] = Counter()
+        for call in bench.faults.calls:
+            if call.fault is None and call.operation in {
+                "CreateEndpoint",
+                "UpdateEndpoint",
+                "CreateModel",
+                "Publish",
+            }:
+                counted[call.operation] += 1
+        for stream in bench.audit.streams():
+            counted.update(f"audit {r.action.value}" for r in bench.audit.read(stream) if r.subject == arn)
+        counted["incident occurrences"] = bench.incidents()
+        return counted
+
+    before = effects()
+    sfn = bench.cp.client("stepfunctions")
+    rerun = sfn.start_execution(
+        stateMachineArn=failed.execution["stateMachineArn"],
+        name=f"{failed.execution['name'][:60]}-rerun",
+        input=failed.execution["input"],
+    )
+    bench.settle()
+    trial = bench.observe(sfn.describe_execution(executionArn=rerun["executionArn"]), arn)
+    figure("re-run path", " > ".join(trial.states[:3]) + f" ... {trial.states[-1]}")
+    after = effects()
+    duplicated = {k: after[k] - before[k] for k in after if after[k] != before[k]}
+    figure("side effects before the re-run", sum(before.values()))
+    figure("side effects duplicated by the re-run", sum(duplicated.values()), target="0", ok=not duplicated)
+    for operation in ("UpdateEndpoint", "CreateModel", "audit deployment.started", "audit package.approved"):
+        figure(
+            f"{operation} after failure + re-run",
+            after[operation],
+            target="unchanged",
+            ok=operation not in duplicated,
+        )
+    assert not duplicated, duplicated
