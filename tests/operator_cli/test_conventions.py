@@ -4,12 +4,13 @@ or the emulator (no AWS call needed for these)."""
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 import pytest
 
 from mlcp_cli.commands.stack import LOCAL_STACK_NAME, TargetError, samconfig_target, target_of
-from mlcp_cli.main import build_parser
+from mlcp_cli.main import build_parser, main
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -117,3 +118,18 @@ def test_local_and_flag_targets() -> None:
     assert target_of(_args()).source == "environment"
     with pytest.raises(TargetError, match="--local targets the emulator"):
         target_of(_args("--local", "--config-env", "dev"))
+
+
+def test_use_case_logs_go_to_stderr_so_json_output_stays_parseable(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from mlcp.observability import logger
+
+    assert (
+        main(["events", "validate", "--json", str(ROOT / "events/s3-object-created/other-bucket.json")]) == 0
+    )
+    logger.info("a use case's log line")
+    out, err = capsys.readouterr()
+    assert "a use case's log line" in err
+    assert "a use case's log line" not in out
+    assert all(json.loads(line) for line in out.splitlines())

@@ -3,8 +3,31 @@
 from __future__ import annotations
 
 import argparse
+import io
 import sys
 from collections.abc import Sequence
+
+
+class _CurrentStderr(io.TextIOBase):
+    """Whatever ``sys.stderr`` is at write time (the emulator swaps it to capture a function's logs)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+    def writable(self) -> bool:
+        return True
+
+
+def route_logs_to_stderr() -> None:
+    """The use cases the CLI calls log JSON through Powertools to stdout, which is Lambda's log stream;
+    on the command line stdout is the command's output (``--json`` must stay parseable), so their logs
+    go to stderr."""
+    from mlcp.observability import logger
+
+    logger.registered_handler.setStream(_CurrentStderr())
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,6 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    route_logs_to_stderr()
     reset_target()
     if getattr(args, "resolve_stack", False):
         try:
