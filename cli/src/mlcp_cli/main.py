@@ -25,9 +25,13 @@ def route_logs_to_stderr() -> None:
     """The use cases the CLI calls log JSON through Powertools to stdout, which is Lambda's log stream;
     on the command line stdout is the command's output (``--json`` must stay parseable), so their logs
     go to stderr."""
+    import logging
+
     from mlcp.observability import logger
 
-    logger.registered_handler.setStream(_CurrentStderr())
+    handler = logger.registered_handler
+    if isinstance(handler, logging.StreamHandler):
+        handler.setStream(_CurrentStderr())
 
 
 def build_parser() -> argparse.ArgumentParser:
