@@ -27,22 +27,6 @@ def test_gate_evaluation_cost_reports_per_evaluation_cpu() -> None:
     json.dumps(cost)
 
 
-def test_render_gates() -> None:
-    gates = {
-        "evaluations": 2000,
-        "cpu_seconds": 0.5,
-        "us_per_evaluation": 250.0,
-        "gates": 9,
-        "decision": "approve",
-    }
-    lines = bench.render_gates(gates)
-    assert (
-        lines[-1]
-        == "     250.0 us CPU per evaluation (2000 evaluations, 0.500 s CPU, 9 gates, decision approve)"
-    )
-    assert bench.render_gates(None) == []
-
-
 def test_gate_evaluations_must_be_positive(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         bench.main(["--gate-evaluations", "0"])

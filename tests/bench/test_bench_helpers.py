@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import os
@@ -159,45 +160,21 @@ def test_measure_import_collects_samples_and_reports_failures(tmp_path: Path) ->
     assert "KeyError" in missing.error
 
 
-def test_render_and_json_of_a_result_document() -> None:
-    results = {
-        "python": "3.13.0",
-        "runs": 5,
-        "imports": {
-            "baseline": {"label": "import boto3", "samples_ms": [1.0], "median_ms": 100.0, "error": None},
-            "handlers": [
-                {"label": "functions/a/app.py", "median_ms": 150.0, "error": None, "over_boto3_ms": 50.0},
-                {"label": "functions/b/app.py", "median_ms": None, "error": "exit 1: KeyError: 'X'"},
-            ],
-        },
-        "sizes": [
-            {
-                "logical_id": "RuntimeLayer",
-                "kind": "layer",
-                "files": 2,
-                "zipped_bytes": 1048576,
-                "zipped_mib": 1.0,
-                "unzipped_bytes": 3145728,
-                "unzipped_mib": 3.0,
-            },
-            {
-                "logical_id": "AFunction",
-                "kind": "function",
-                "files": 1,
-                "zipped_bytes": 10,
-                "zipped_mib": 0.0,
-                "unzipped_bytes": 20,
-                "unzipped_mib": 0.0,
-                "unzipped_with_layers_bytes": 3145748,
-            },
-            {"logical_id": "BFunction", "kind": "function", "error": "not built"},
-        ],
-        "tracer": {"aws_xray_sdk": "not installed"},
-    }
-    text = bench.render(results)
-    assert "+50.0 ms" in text
-    assert "exit 1: KeyError: 'X'" in text
-    assert any(line.split()[:3] == ["BFunction", "function", "not"] for line in text.splitlines())
-    assert "aws-xray-sdk: not installed" in text
-    assert "3.00 MiB (Lambda limit 250 MiB)" in text
-    json.dumps(results)
+def test_timing_snippet_reports_cpu_seconds_too() -> None:
+    program = bench.timing_snippet("x = sum(range(1000))")
+    out = io.StringIO()
+    stdout, sys.stdout = sys.stdout, out
+    try:
+        exec(program, {})
+    finally:
+        sys.stdout = stdout
+    assert bench.parse_seconds(out.getvalue(), bench._CPU_MARKER) >= 0
+    assert bench.parse_seconds(out.getvalue()) >= 0
+
+
+def test_measure_import_keeps_wall_and_cpu_samples(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text("VALUE = 1\n")
+    timing = bench.measure_import("app", "import app", env={}, runs=3, sys_path=[str(tmp_path)], cwd=tmp_path)
+    assert len(timing.samples_ms) == len(timing.cpu_samples_ms) == 3
+    assert timing.cpu_median_ms == bench.median(timing.cpu_samples_ms)
+    json.dumps(dataclasses.asdict(timing))

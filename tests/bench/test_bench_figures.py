@@ -1,0 +1,287 @@
+"""The figures, budgets, table and JSON of `python -m mlcp_cli.bench`, and the pure parts of its
+workloads (record/replay stubbing, transition counting, the audit chain). No timing assertions."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from botocore.stub import Stubber
+
+from mlcp.audit.verify import verify_chain
+from mlcp_cli import bench
+from mlcp_cli import bench_workloads as workloads
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+# ------------------------------------------------------------------ budgets and figures
+
+
+def test_budgets_compare_inclusively_and_print_their_sense() -> None:
+    assert bench.at_most(1.3).met(1.3)
+    assert not bench.at_most(1.3).met(1.31)
+    assert bench.at_least(1000).met(1000)
+    assert not bench.at_least(1000).met(999.9)
+    assert str(bench.at_most(1.3)) == "<= 1.3"
+    assert str(bench.at_least(100_000)) == ">= 100000"
+
+
+def test_a_figure_is_ok_only_against_a_budget_and_unmeasured_misses() -> None:
+    assert bench.Figure("a", 1.0, "ms").ok is None
+    assert bench.Figure("b", 1.0, "x", bench.at_most(1.3)).ok is True
+    assert bench.Figure("c", 2.0, "x", bench.at_most(1.3)).ok is False
+    assert bench.Figure("d", None, "x", bench.at_most(1.3)).ok is False
+    assert bench.Figure("e", None, "ms").ok is None
+
+
+def test_figure_json_carries_value_unit_budget_ok() -> None:
+    assert bench.Figure("b", 1.25, "x boto3", bench.at_most(1.3)).to_json() == {
+        "value": 1.25,
+        "unit": "x boto3",
+        "budget": "<= 1.3",
+        "ok": True,
+    }
+    assert bench.Figure("a", 3.0, "ms", note="why").to_json() == {
+        "value": 3.0,
+        "unit": "ms",
+        "budget": None,
+        "ok": None,
+        "note": "why",
+    }
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [(None, "-"), (123456.7, "123,457"), (250.04, "250.0"), (1.256, "1.26"), (0.000635, "0.000635")],
+)
+def test_format_value(value: float | None, shown: str) -> None:
+    assert bench.format_value(value) == shown
+
+
+def test_table_has_the_five_columns_flags_misses_and_ends_with_the_verdict() -> None:
+    figures = [
+        bench.Figure("cold import: import boto3", 120.0, "ms CPU"),
+        bench.Figure("cold import ratio: a", 1.2, "x boto3", bench.at_most(1.3)),
+        bench.Figure("cold import ratio: b", 1.5, "x boto3", bench.at_most(1.3)),
+        bench.Figure("cold import ratio: c", 1.6, "x boto3", bench.at_most(1.3)),
+        bench.Figure(
+            "audit verify", 90_000.0, "records/s", bench.at_least(100_000), "chain of 100000 records"
+        ),
+    ]
+    lines = bench.render_table(figures).splitlines()
+    assert lines[0].split() == ["figure", "value", "unit", "budget", "ok"]
+    row = {line.split("  ")[0].strip(): line for line in lines[2:7]}
+    assert row["cold import ratio: a"].endswith("ok")
+    assert row["cold import ratio: b"].endswith("MISS")
+    assert row["cold import: import boto3"].rstrip().endswith("ms CPU")
+    assert "  audit verify: chain of 100000 records" in lines
+    assert lines[-1] == "1 of 4 budgets met; missed: cold import ratio (2), audit verify"
+    assert bench.verdict(figures[:2]) == "1 of 1 budgets met"
+
+
+def test_results_document_keeps_table_order_and_details() -> None:
+    figures = [bench.Figure("z", 1.0, "s", bench.at_most(5)), bench.Figure("a", 2.0, "ms")]
+    document = bench.results_document(figures, {"raw": [1, 2]}, {"python": "3.13.0", "runs": 10})
+    assert list(document["figures"]) == ["z", "a"]
+    assert document["figures"]["z"] == {"value": 1.0, "unit": "s", "budget": "<= 5", "ok": True}
+    assert document["details"] == {"raw": [1, 2]}
+    assert document["python"] == "3.13.0"
+    json.dumps(document)
+
+
+# ------------------------------------------------------------------ figures from details
+
+
+def test_import_figures_give_each_handler_its_ms_and_a_budgeted_ratio() -> None:
+    imports = {
+        "baseline": {"label": "import boto3", "cpu_median_ms": 100.0, "error": None},
+        "handlers": [
+            {"function": "a", "cpu_median_ms": 125.0, "ratio": 1.25, "error": None},
+            {"function": "b", "cpu_median_ms": None, "error": "exit 1: KeyError: 'X'"},
+        ],
+    }
+    figures = {f.name: f for f in bench.import_figures(imports)}
+    assert figures["cold import: import boto3"].value == 100.0
+    assert figures["cold import ratio: a"].ok is True
+    assert figures["cold import ratio: b"].ok is False
+    assert figures["cold import: b"].note == "exit 1: KeyError: 'X'"
+
+
+def test_size_figures_total_is_budgeted_and_needs_every_artifact() -> None:
+    built = [
+        {"logical_id": "RuntimeLayer", "kind": "layer", "zipped_bytes": 3_500_000},
+        {"logical_id": "AFunction", "kind": "function", "zipped_bytes": 1_000},
+        {"logical_id": "Other", "kind": "other", "zipped_bytes": 9_000_000},
+    ]
+    figures = {f.name: f for f in bench.size_figures(built)}
+    assert figures["zipped size: AFunction"].value == 1.0  # kB
+    assert figures["zipped size: total"].value == pytest.approx(3.501)
+    assert figures["zipped size: total"].ok is True
+    assert "zipped size: Other" not in figures
+    missing = bench.size_figures(
+        [*built, {"logical_id": "BFunction", "kind": "function", "error": "not built"}]
+    )
+    total = {f.name: f for f in missing}["zipped size: total"]
+    assert total.value is None
+    assert total.ok is False
+    assert "BFunction" in total.note
+
+
+def test_path_figures_budget_cpu_on_every_path_and_the_gate_rate() -> None:
+    paths = {
+        "gates": {"us_per_event": 200.0, "events_per_second": 5000.0},
+        "routing": {"us_per_event": 30.0, "events_per_second": 33000.0},
+        "incident dedup": {"error": "incident dedup: RuntimeError: boom"},
+    }
+    figures = {f.name: f for f in bench.path_figures(paths)}
+    assert figures["CPU per event: gates"].budget == bench.at_most(2000)
+    assert figures["events per second: gates"].budget == bench.at_least(1000)
+    assert figures["events per second: routing"].budget is None
+    assert figures["CPU per event: incident dedup"].ok is False
+    assert "boom" in figures["CPU per event: incident dedup"].note
+
+
+def test_transition_figures_keep_the_worst_execution_per_mode_and_cost_it() -> None:
+    runs: list[dict[str, Any]] = [
+        {
+            "scenario": "full-loop",
+            "executions": [
+                {"mode": "create", "transitions": 17},
+                {"mode": "canary rolled back", "transitions": 17},
+            ],
+        },
+        {"scenario": "canary-success", "executions": [{"mode": "create", "transitions": 21}]},
+        {"scenario": "canary-queue", "error": "canary-queue: PumpTimeout: not idle"},
+    ]
+    assert bench.transitions_by_mode(runs)["create"] == {"transitions": 21, "scenario": "canary-success"}
+    figures = {f.name: f for f in bench.transition_figures(runs, workloads.USD_PER_TRANSITION)}
+    assert figures["transitions: canary rolled back"].budget == bench.at_most(25)
+    assert figures["transitions: create"].budget is None
+    assert figures["cost: create"].value == pytest.approx(21 * 0.025 / 1000)
+    assert figures["transitions: canary-queue"].ok is False
+
+
+def test_scenario_figure_is_the_play_time_of_a_passing_run() -> None:
+    run = {
+        "ok": True,
+        "failures": [],
+        "play_seconds": 3.2,
+        "deploy_seconds": 3.0,
+        "waits_seconds": 0.5,
+        "time_scale": 3600,
+    }
+    figure, deploy = bench.scenario_figures(run)
+    assert figure.value == 3.2
+    assert figure.ok is True
+    assert "0.50 s" in figure.note
+    assert deploy.budget is None
+    failed = bench.scenario_figures({**run, "ok": False, "failures": ["endpoint: wrong"]})[0]
+    assert failed.ok is False
+    assert "endpoint: wrong" in failed.note
+
+
+def test_main_validates_counts(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        bench.main(["--events", "0"])
+    assert "--events must be at least 1" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ workloads
+
+
+def test_deployment_mode_from_states_and_deploy_mode() -> None:
+    done = ["DeployModel", "FinishDeployment", "ReleaseLease", "DeploymentResult"]
+    assert workloads.deployment_mode([*done, "Deployed"], "create") == "create"
+    assert workloads.deployment_mode([*done, "Deployed"], "guardrails") == "canary promoted"
+    assert workloads.deployment_mode([*done, "RolledBack"], "guardrails") == "canary rolled back"
+    assert (
+        workloads.deployment_mode(["ShiftTraffic", *done, "Deployed"], "managed")
+        == "traffic shifting promoted"
+    )
+    assert (
+        workloads.deployment_mode(["AcquireLease", "WaitForLease", *done, "Deployed"], "guardrails")
+        == "queued"
+    )
+    assert workloads.deployment_mode(["VerifyApproval", "Rejected"], None) == "no deployment Rejected"
+
+
+def test_count_transitions_counts_states_entered_and_finds_the_deploy_mode() -> None:
+    history = [
+        {"type": "ExecutionStarted"},
+        {"type": "TaskStateEntered", "stateEnteredEventDetails": {"name": "DeployModel"}},
+        {"type": "TaskScheduled"},
+        {
+            "type": "TaskStateExited",
+            "stateExitedEventDetails": {
+                "name": "DeployModel",
+                "output": json.dumps({"deploy": {"mode": "guardrails"}}),
+            },
+        },
+        {"type": "SucceedStateEntered", "stateEnteredEventDetails": {"name": "Deployed"}},
+        {"type": "ExecutionSucceeded"},
+    ]
+    counted = workloads.count_transitions(history)
+    assert counted == {"transitions": 2, "states": ["DeployModel", "Deployed"], "deploy_mode": "guardrails"}
+
+
+def test_recorded_calls_replay_through_stubber_including_modeled_errors(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    calls = [
+        workloads.RecordedCall("ddb", "GetItem", 200, {"Item": {"pk": {"S": "a"}}, "ResponseMetadata": {}}),
+        workloads.RecordedCall(
+            "ddb",
+            "TransactWriteItems",
+            400,
+            {
+                "Error": {"Code": "TransactionCanceledException", "Message": "cancelled"},
+                "CancellationReasons": [{"Code": "ConditionalCheckFailed"}],
+            },
+        ),
+    ]
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    stubber = Stubber(client)
+    workloads.queue_replies({"ddb": stubber}, calls, times=2)
+    with stubber:
+        for _ in range(2):
+            assert client.get_item(TableName="t", Key={"pk": {"S": "a"}})["Item"] == {"pk": {"S": "a"}}
+            with pytest.raises(ClientError) as raised:
+                client.transact_write_items(
+                    TransactItems=[{"Delete": {"TableName": "t", "Key": {"pk": {"S": "a"}}}}]
+                )
+            assert raised.value.response["Error"]["Code"] == "TransactionCanceledException"
+            assert raised.value.response["CancellationReasons"] == [{"Code": "ConditionalCheckFailed"}]
+        stubber.assert_no_pending_responses()
+
+
+def test_call_recorder_counts_operations(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    recorder = workloads.CallRecorder()
+    client = recorder.attach("ddb", boto3.client("dynamodb", region_name="us-east-1"))
+    with Stubber(client) as stubber:
+        stubber.add_response("list_tables", {"TableNames": ["xyz"]})
+        client.list_tables()
+    assert recorder.count("ListTables") == 1
+    assert recorder.calls[0].parsed["TableNames"] == ["xyz"]
+
+
+def test_audit_chain_verifies_and_a_tampered_one_does_not() -> None:
+    chain = workloads.audit_chain(50)
+    assert verify_chain(chain).ok
+    tampered = chain[:]
+    tampered[10] = tampered[10].model_copy(update={"subject": "edited"})
+    assert not verify_chain(tampered).ok
+
+
+def test_routing_samples_are_the_accepted_corpus() -> None:
+    samples = workloads.routing_samples(ROOT / "events")
+    assert len({sample["detail-type"] for sample in samples}) >= 9
+    assert all("detail-type" in sample for sample in samples)
