@@ -100,7 +100,8 @@ def test_every_managed_shift_path_ends_in_finish_deployment() -> None:
     """From the mode choice, every path of the shift loop reaches FinishDeployment (which releases
     the lease) or the rollback, whatever the tasks answer; no path leaves the loop elsewhere."""
     states = _states()
-    assert {c["Next"] for c in states["DeploymentMode"]["Choices"]} == {"StartShift"}
+    modes = {c["StringEquals"]: c["Next"] for c in states["DeploymentMode"]["Choices"]}
+    assert modes == {"managed": "StartShift", "superseded": "ReleaseLeaseSuperseded"}
     seen: set[str] = set()
     todo = ["StartShift"]
     exits: set[str] = set()
@@ -122,3 +123,16 @@ def test_every_managed_shift_path_ends_in_finish_deployment() -> None:
     assert {"ShiftTraffic", "Bake", "CheckAlarms", "PromoteShift", "RollBackShift"} <= seen
     waits = [n for n in seen if states[n]["Type"] == "Wait"]
     assert all("SecondsPath" in states[n] for n in waits), "bake and poll times come from the plan"
+
+
+def test_a_superseded_deployment_releases_the_lease_and_ends_without_touching_the_endpoint() -> None:
+    """DeployModel found a newer champion of the group on the endpoint (it audited the approval as
+    ignored): the workflow releases the lease and succeeds; a failing release is recorded, not lost."""
+    states = _states()
+    release = states["ReleaseLeaseSuperseded"]
+    assert release["Parameters"]["Payload"]["action"] == "release"
+    assert release["Parameters"]["FunctionName"] == "${EndpointLeaseFunctionArn}"
+    assert release["Next"] == "Superseded"
+    assert states["Superseded"]["Type"] == "Succeed"
+    catch_all = [c for c in release["Catch"] if "States.ALL" in c["ErrorEquals"]]
+    assert catch_all[0]["Next"] == "RecordFailure"

@@ -90,10 +90,12 @@ class RecordedStack:
 
 
 @contextlib.contextmanager
-def recorded_stack(time_scale: float = 36_000, template: Path = TEMPLATE) -> Iterator[RecordedStack]:
-    """The stack with the scenarios' policy published; AWS calls recorded from before it exists."""
+def recorded_stack(
+    time_scale: float = 36_000, template: Path = TEMPLATE, policy: Path = POLICY
+) -> Iterator[RecordedStack]:
+    """The stack with a policy (the scenarios' by default) published; AWS calls recorded from before it exists."""
     from mlcp_cli.commands.policy import publish_policy
 
     with recording_aws_calls() as calls, LocalControlPlane(template, time_scale=time_scale) as cp:
-        publish_policy(cp.client("ssm"), POLICY, "/mlcp/policy")
+        publish_policy(cp.client("ssm"), policy, "/mlcp/policy")
         yield RecordedStack(cp, calls)

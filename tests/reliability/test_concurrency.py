@@ -3,7 +3,8 @@
 16 package versions approved at once (16 deployment executions running together) -> the endpoint's
 lease lets one UpdateEndpoint run at a time (the emulator records each update's in-flight interval;
 none overlaps, and no UpdateEndpoint is refused as "in progress"), the others record
-``deployment.queued`` and wait, and every execution ends.
+``deployment.queued`` and wait, every execution ends, and the endpoint ends on the newest version
+(an older one that gets the lease after a newer one was promoted is superseded, not deployed).
 """
 
 from __future__ import annotations
@@ -97,6 +98,16 @@ def test_simultaneous_approvals_update_the_endpoint_one_at_a_time(
             AuditAction.DEPLOYMENT_FAILED,
         }
     ]
+    # An approval that gets the lease after a newer version of the group was promoted leaves the
+    # endpoint alone (audited as ignored: superseded); that ends its deployment too.
+    superseded = [
+        r
+        for r in records
+        if r.action == AuditAction.EVENT_IGNORED
+        and str(r.evidence.get("reason", "")).startswith("superseded")
+    ]
+    serving = stack.cp.client("sagemaker").describe_endpoint(EndpointName=ENDPOINT)["EndpointConfigName"]
+    newest = f"v{count}"
     running = [e for e in executions if e["status"] == "RUNNING"]
     most = _max_overlap(intervals)
 
@@ -108,10 +119,20 @@ def test_simultaneous_approvals_update_the_endpoint_one_at_a_time(
     figure("UpdateEndpoint refused (in progress)", len(refused), target="0", ok=not refused)
     figure("deployments queued (deployment.queued)", len(queued), target=">0", ok=len(queued) > 0)
     figure(
-        "deployments started / ended",
-        f"{len(started)} / {len(ended)}",
+        "promoted, rolled back or failed / superseded by a newer version", f"{len(ended)} / {len(superseded)}"
+    )
+    resolved = len(ended) + len(superseded)
+    figure(
+        "deployments started / resolved",
+        f"{len(started)} / {resolved}",
         target="equal",
-        ok=len(started) == len(ended),
+        ok=len(started) == resolved,
+    )
+    figure(
+        "endpoint serves the newest version",
+        serving.rsplit("-", 1)[-1],
+        target=newest,
+        ok=serving.endswith(newest),
     )
     figure("executions still running", len(running), target="0", ok=not running)
     statuses = sorted({e["status"] for e in executions})
@@ -122,5 +143,6 @@ def test_simultaneous_approvals_update_the_endpoint_one_at_a_time(
     assert most <= 1
     assert not refused
     assert queued
-    assert len(started) == len(ended)
+    assert len(started) == resolved
+    assert serving.endswith(f"-{newest}")
     assert statuses == ["SUCCEEDED"]

@@ -89,6 +89,12 @@ class SageMakerHosting:
             },
         )
 
+    def serving_package(self, endpoint: str) -> str | None:
+        """The model package the endpoint's (first) production variant serves, when it came from one."""
+        from mlcp.gates.evidence import champion_package
+
+        return champion_package(self._client, endpoint)[1]
+
     def config_variants(self, config_name: str) -> list[dict[str, Any]]:
         """The production variants of an endpoint config."""
         return [

@@ -11,6 +11,7 @@ incident on a rollback or failure) and release the lease.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol
@@ -160,6 +161,9 @@ def start_deployment(
     model_name = resource_name(package["group"], f"v{version}")
     config_name = resource_name(endpoint, package["group"], f"v{version}")
     current = deps.hosting.endpoint(endpoint)
+    champion = newer_champion(package, endpoint, deps) if current is not None else None
+    if champion is not None:
+        return superseded(package, endpoint, champion, model_name, config_name, deps=deps)
     deps.hosting.ensure_model(model_name, package["arn"], deps.model_role_arn)
     result: dict[str, Any] = {
         "model_name": model_name,
@@ -201,6 +205,53 @@ def start_deployment(
     deps.hosting.update_endpoint(endpoint, config_name, deployment_config(settings))
     logger.info("deployment started", extra={"endpoint": endpoint, "target_config": config_name})
     return {**result, "mode": "guardrails"}
+
+
+_PACKAGE_ARN = re.compile(r"arn:[^:]+:sagemaker:[^:]*:\d*:model-package/(?P<group>[^/]+)/(?P<version>\d+)$")
+
+
+def newer_champion(package: dict[str, Any], endpoint: str, deps: DeploymentDeps) -> str | None:
+    """The newer version of the package's group that the endpoint already serves, if any.
+
+    Approvals reach the endpoint in any order (queued behind the lease, redelivered, out of order):
+    the check runs under the lease, just before the update, so an older version never replaces a
+    newer champion of its group. Another group's model on the endpoint is not comparable: it is replaced.
+    """
+    match = _PACKAGE_ARN.match(deps.hosting.serving_package(endpoint) or "")
+    if match is None or match["group"] != package["group"]:
+        return None
+    return match.string if int(match["version"]) > int(package["version"]) else None
+
+
+def superseded(
+    package: dict[str, Any],
+    endpoint: str,
+    champion: str,
+    model_name: str,
+    config_name: str,
+    *,
+    deps: DeploymentDeps,
+) -> dict[str, Any]:
+    """Leave the endpoint alone (no model, config or update) and audit the approval as stale."""
+    deps.audit.append(
+        stream=_stream(endpoint),
+        action=AuditAction.EVENT_IGNORED,
+        actor="mlcp",
+        subject=package["arn"],
+        evidence={"reason": "superseded: the endpoint serves a newer version", "champion": champion},
+        decision_id=f"event.ignored:superseded:{package['arn']}",
+    )
+    metrics.add_metric(name="DeploymentsSuperseded", unit=MetricUnit.Count, value=1)
+    return {
+        "mode": "superseded",
+        "model_name": model_name,
+        "target_config": config_name,
+        "previous_config": None,
+        "poll_interval_seconds": POLL_INTERVAL_SECONDS,
+        "max_polls": 0,
+        "shift": None,
+        "champion": champion,
+    }
 
 
 # ---------------------------------------------------------------------------- wait and check
