@@ -524,29 +524,67 @@ def test_deployment_config_is_refused_on_serverless_and_multi_variant_endpoints(
     assert done["ProductionVariants"][0]["CurrentServerlessConfig"]["MemorySizeInMB"] == 2048
 
 
-# -- managed traffic shifting: zero weights, weight updates, serverless variants ------------------
+# -- serverless: one production variant -----------------------------------------------------------
 
 SERVERLESS = {"MemorySizeInMB": 2048, "MaxConcurrency": 5}
 
 
-def _two_serverless_variants(sagemaker: Any) -> None:
-    """A serverless endpoint serving ``old`` with a candidate variant ``new`` at weight 0."""
+def _serverless_variants(count: int) -> list[dict[str, Any]]:
+    return [
+        {"VariantName": f"v{i}", "ModelName": "churn", "ServerlessConfig": SERVERLESS} for i in range(count)
+    ]
+
+
+def test_raw_moto_accepts_a_serverless_config_with_two_production_variants(raw_moto: None) -> None:
+    sagemaker = boto3.client("sagemaker")
+    sagemaker.create_model(ModelName="churn", ExecutionRoleArn=ROLE, PrimaryContainer={"Image": "img:1"})
+    sagemaker.create_endpoint_config(EndpointConfigName="two", ProductionVariants=_serverless_variants(2))
+    described = sagemaker.describe_endpoint_config(EndpointConfigName="two")
+    assert len(described["ProductionVariants"]) == 2
+
+
+def test_a_serverless_config_takes_one_production_variant(fast: GapFills) -> None:
+    sagemaker = boto3.client("sagemaker")
+    sagemaker.create_model(ModelName="churn", ExecutionRoleArn=ROLE, PrimaryContainer={"Image": "img:1"})
+    instance = {
+        "VariantName": "i",
+        "ModelName": "churn",
+        "InstanceType": "ml.m5.large",
+        "InitialInstanceCount": 1,
+    }
+    for name, variants in (
+        ("two", _serverless_variants(2)),
+        ("mixed", [*_serverless_variants(1), instance]),
+    ):
+        with pytest.raises(
+            sagemaker.exceptions.ClientError, match="exactly one production variant"
+        ) as raised:
+            sagemaker.create_endpoint_config(EndpointConfigName=name, ProductionVariants=variants)
+        assert raised.value.response["Error"]["Code"] == "ValidationException"
+    assert sagemaker.list_endpoint_configs()["EndpointConfigs"] == []  # nothing created
+    sagemaker.create_endpoint_config(EndpointConfigName="one", ProductionVariants=_serverless_variants(1))
+    sagemaker.create_endpoint_config(
+        EndpointConfigName="instances", ProductionVariants=[instance, {**instance, "VariantName": "j"}]
+    )
+    assert {c["EndpointConfigName"] for c in sagemaker.list_endpoint_configs()["EndpointConfigs"]} == {
+        "one",
+        "instances",
+    }
+
+
+# -- managed traffic shifting: zero weights, weight updates ----------------------------------------
+
+INSTANCES = {"InstanceType": "ml.m5.large", "InitialInstanceCount": 1}
+
+
+def _two_variants(sagemaker: Any) -> None:
+    """An instance endpoint serving ``old`` with a candidate variant ``new`` at weight 0."""
     sagemaker.create_model(ModelName="churn", ExecutionRoleArn=ROLE, PrimaryContainer={"Image": "img:1"})
     sagemaker.create_endpoint_config(
         EndpointConfigName="shift",
         ProductionVariants=[
-            {
-                "VariantName": "old",
-                "ModelName": "churn",
-                "ServerlessConfig": SERVERLESS,
-                "InitialVariantWeight": 1.0,
-            },
-            {
-                "VariantName": "new",
-                "ModelName": "churn",
-                "ServerlessConfig": SERVERLESS,
-                "InitialVariantWeight": 0.0,
-            },
+            {"VariantName": "old", "ModelName": "churn", "InitialVariantWeight": 1.0, **INSTANCES},
+            {"VariantName": "new", "ModelName": "churn", "InitialVariantWeight": 0.0, **INSTANCES},
         ],
     )
     sagemaker.create_endpoint(EndpointName="scoring", EndpointConfigName="shift")
@@ -565,7 +603,7 @@ def test_raw_moto_drops_zero_weights_and_applies_weight_updates_at_once_without_
 ) -> None:
     queue = capture_events({"source": ["aws.sagemaker"]})
     sagemaker = boto3.client("sagemaker")
-    _two_serverless_variants(sagemaker)
+    _two_variants(sagemaker)
     assert _weights(sagemaker) == {"old": (1.0, 1.0), "new": (None, None)}  # weight 0 is lost
     sagemaker.update_endpoint_weights_and_capacities(
         EndpointName="scoring", DesiredWeightsAndCapacities=[{"VariantName": "new", "DesiredWeight": 0.1}]
@@ -580,12 +618,12 @@ def test_raw_moto_drops_zero_weights_and_applies_weight_updates_at_once_without_
     assert drain(queue) == []
 
 
-def test_zero_weight_variants_keep_their_weight_serverless_included(fast: GapFills) -> None:
+def test_zero_weight_variants_keep_their_weight(fast: GapFills) -> None:
     sagemaker = boto3.client("sagemaker")
-    _two_serverless_variants(sagemaker)
+    _two_variants(sagemaker)
     assert _weights(sagemaker) == {"old": (1.0, 1.0), "new": (0.0, 0.0)}
     described = sagemaker.describe_endpoint(EndpointName="scoring")
-    assert described["ProductionVariants"][1]["CurrentServerlessConfig"] == SERVERLESS
+    assert described["ProductionVariants"][1]["CurrentInstanceCount"] == 1
 
 
 def test_weight_update_is_updating_then_in_service_with_events(fills_at: Callable[[float], GapFills]) -> None:
@@ -593,7 +631,7 @@ def test_weight_update_is_updating_then_in_service_with_events(fills_at: Callabl
 
     fills = fills_at(WEIGHTS_UPDATE_SECONDS / 0.5)  # the update takes half a real second
     sagemaker = boto3.client("sagemaker")
-    _two_serverless_variants(sagemaker)
+    _two_variants(sagemaker)
     _record_sagemaker_events(fills)
     sagemaker.update_endpoint_weights_and_capacities(
         EndpointName="scoring",
@@ -612,8 +650,7 @@ def test_weight_update_is_updating_then_in_service_with_events(fills_at: Callabl
     done = sagemaker.describe_endpoint(EndpointName="scoring")
     assert (done["EndpointStatus"], done["EndpointConfigName"]) == ("InService", "shift")
     assert _weights(sagemaker) == {"old": (0.75, 0.75), "new": (0.25, 0.25)}
-    assert done["ProductionVariants"][0]["CurrentServerlessConfig"] == SERVERLESS  # the rest is kept
-    assert "DesiredInstanceCount" not in done["ProductionVariants"][0]
+    assert done["ProductionVariants"][0]["CurrentInstanceCount"] == 1  # the rest is kept
     assert [_summary(e) for e in _delivered(fills)] == [
         ("state", "UPDATING", "shift", None),
         ("state", "IN_SERVICE", "shift", None),
@@ -624,7 +661,7 @@ def test_weight_update_is_updating_then_in_service_with_events(fills_at: Callabl
 
 def test_weight_update_validates_like_aws(fast: GapFills) -> None:
     sagemaker = boto3.client("sagemaker")
-    _two_serverless_variants(sagemaker)
+    _two_variants(sagemaker)
 
     def refused(match: str, changes: list[dict[str, Any]], endpoint: str = "scoring") -> None:
         with pytest.raises(sagemaker.exceptions.ClientError, match=match) as raised:
@@ -638,7 +675,11 @@ def test_weight_update_validates_like_aws(fast: GapFills) -> None:
     refused(
         "non-unique", [{"VariantName": "new", "DesiredWeight": 1}, {"VariantName": "new", "DesiredWeight": 0}]
     )
-    refused("serverless", [{"VariantName": "new", "DesiredInstanceCount": 2}])
+    sagemaker.create_endpoint_config(
+        EndpointConfigName="serverless", ProductionVariants=_serverless_variants(1)
+    )
+    sagemaker.create_endpoint(EndpointName="serverless", EndpointConfigName="serverless")
+    refused("serverless", [{"VariantName": "v0", "DesiredInstanceCount": 2}], endpoint="serverless")
     refused("specify DesiredWeight", [{"VariantName": "new"}])
     assert fast.endpoint_deployments() == []
     assert _weights(sagemaker) == {"old": (1.0, 1.0), "new": (0.0, 0.0)}  # nothing half-applied

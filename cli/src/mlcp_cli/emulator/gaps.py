@@ -587,6 +587,7 @@ def _patches() -> list[tuple[Any, str, Any]]:
         (STSBackend, "get_caller_identity", fill_sts_get_caller_identity),
         (CloudWatchBackend, "set_alarm_state", fill_cloudwatch_set_alarm_state),
         (SageMakerModelBackend, "create_endpoint", fill_sagemaker_create_endpoint),
+        (SageMakerModelBackend, "create_endpoint_config", fill_sagemaker_create_endpoint_config),
         (SageMakerModelBackend, "update_endpoint", fill_sagemaker_update_endpoint),
         (
             SageMakerModelBackend,
@@ -1696,6 +1697,28 @@ def fill_sagemaker_create_endpoint(
     _emit_endpoint_event(self.account_id, self.region_name, endpoint, deployment=False, status="Creating")
     _emit_endpoint_event(self.account_id, self.region_name, endpoint, deployment=False)
     return endpoint
+
+
+def fill_sagemaker_create_endpoint_config(
+    self: Any, endpoint_config_name: str, production_variants: list[dict[str, Any]], *args: Any, **kwargs: Any
+) -> Any:
+    """CreateEndpointConfig refuses a serverless config with more than one production variant.
+
+    AWS: SageMaker Serverless Inference's feature exclusions (Developer Guide, "Serverless
+    Inference") include multiple production variants, so a config with a ``ServerlessConfig``
+    variant takes that variant alone (no weight-0 candidate next to it). moto 5.2.5 accepts any
+    number of serverless variants. Fill: refuse such a config with a ValidationException (our
+    wording: AWS's exact message is not documented), before anything is created.
+    """
+    variants = production_variants or []
+    if len(variants) > 1 and any(v.get("ServerlessConfig") for v in variants):
+        raise _validation(
+            f"Serverless endpoint configuration {endpoint_config_name!r} has {len(variants)} production "
+            "variants: serverless inference supports exactly one production variant."
+        )
+    return _call_original(
+        type(self), "create_endpoint_config", self, endpoint_config_name, production_variants, *args, **kwargs
+    )
 
 
 def fill_sagemaker_update_endpoint_request(self: Any) -> Any:
