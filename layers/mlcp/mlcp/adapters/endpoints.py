@@ -56,6 +56,22 @@ def _message(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Message", ""))
 
 
+def _variant_serving(template: dict[str, Any], model_name: str) -> dict[str, Any]:
+    """``template``'s variant (name, weight, capacity) serving ``model_name``: the same variant name,
+    as blue/green deployments require, and a serverless variant stays serverless."""
+    variant: dict[str, Any] = {
+        "VariantName": str(template.get("VariantName", "AllTraffic")),
+        "ModelName": model_name,
+        "InitialVariantWeight": float(template.get("InitialVariantWeight", 1.0)),
+    }
+    if template.get("ServerlessConfig"):
+        variant["ServerlessConfig"] = dict(template["ServerlessConfig"])
+    else:
+        variant["InitialInstanceCount"] = int(template.get("InitialInstanceCount", 1))
+        variant["InstanceType"] = str(template.get("InstanceType", "ml.m5.large"))
+    return variant
+
+
 class SageMakerHosting:
     """CreateModel / CreateEndpointConfig / CreateEndpoint / UpdateEndpoint / DescribeEndpoint."""
 
@@ -120,18 +136,9 @@ class SageMakerHosting:
     def ensure_endpoint_config(
         self, name: str, model_name: str, variants: list[dict[str, Any]], model_package_arn: str | None = None
     ) -> None:
-        """CreateEndpointConfig serving ``model_name`` with the given variant capacity, unless it exists
-        (tagged with the package it serves, when given)."""
-        production = [
-            {
-                "VariantName": str(v.get("VariantName", "AllTraffic")),
-                "ModelName": model_name,
-                "InitialInstanceCount": int(v.get("InitialInstanceCount", 1)),
-                "InstanceType": str(v.get("InstanceType", "ml.m5.large")),
-                "InitialVariantWeight": float(v.get("InitialVariantWeight", 1.0)),
-            }
-            for v in variants
-        ]
+        """CreateEndpointConfig serving ``model_name`` with the given variants' names and capacity
+        (serverless or instances), unless it exists (tagged with the package it serves, when given)."""
+        production = [_variant_serving(v, model_name) for v in variants]
         try:
             tags = [{"Key": MANAGED_TAG, "Value": model_package_arn}] if model_package_arn else []
             self._client.create_endpoint_config(

@@ -1,5 +1,5 @@
 """Deploy an approved package to its endpoint through SageMaker's deployment guardrails (or, for
-endpoints guardrails exclude, a managed traffic shift: ``mlcp.usecases.traffic_shift``), one
+serverless and multi-variant endpoints, a managed deployment: ``mlcp.usecases.traffic_shift``), one
 deployment per endpoint at a time, and record the outcome.
 
 The deployment workflow calls these as tasks: take the endpoint's lease, start the deployment
@@ -25,7 +25,7 @@ from mlcp.audit import AuditAction, AuditTrail
 from mlcp.errors import DeploymentNotSupported
 from mlcp.incidents import IncidentDeps, IncidentRequest, open_incident
 from mlcp.observability import MetricUnit, logger, metrics
-from mlcp.usecases.traffic_shift import plan_managed_shift
+from mlcp.usecases.traffic_shift import plan_managed_bake, plan_managed_shift
 
 Outcome = Literal["in_progress", "promoted", "rolled_back", "failed"]
 
@@ -175,12 +175,25 @@ def start_deployment(
         ),
         "shift": None,
     }
+    if current is not None and current.serverless:
+        # One production variant only (Serverless Inference): all at once, baked, checked (ADR 9).
+        # Even when already on the candidate config (a retry): the bake has not been done.
+        bake = plan_managed_bake(
+            package,
+            endpoint,
+            settings,
+            current,
+            model_name=model_name,
+            final_config=config_name,
+            hosting=deps.hosting,
+        )
+        return {**result, "mode": "managed", "previous_config": bake["previous_config"], "shift": bake}
     if (
         current is not None
         and config_name not in {current.config_name, current.pending_config_name}
-        and (current.serverless or current.variant_count > 1)
+        and current.variant_count > 1
     ):
-        # Guardrails exclude these endpoints: the control plane shifts the traffic itself (ADR 9).
+        # The candidate joins as a variant and the control plane shifts the weights itself (ADR 9).
         shift = plan_managed_shift(
             package,
             endpoint,
@@ -356,6 +369,9 @@ def finish_deployment(
         "model_package_arn": package["arn"],
         "version": package["version"],
         "mode": deploy.get("mode"),
+        # Which managed strategy ran and why (serverless: bake; multi-variant: shift).
+        "strategy": (deploy.get("shift") or {}).get("strategy"),
+        "strategy_reason": (deploy.get("shift") or {}).get("strategy_reason"),
         "target_config": deploy.get("target_config"),
         "previous_config": deploy.get("previous_config"),
         "failure_reason": failure_reason,

@@ -1,19 +1,20 @@
-"""Managed traffic shifting, for endpoints SageMaker's deployment guardrails exclude (serverless and
-multi-variant endpoints; ADR 9).
+"""Managed deployments for endpoints SageMaker's deployment guardrails do not cover (ADR 9).
 
-The control plane runs the canary itself, one deployment workflow task per call, each idempotent
-and safe to redrive (names derive from the package version; DescribeEndpoint is read before
-anything is changed):
+Two strategies, one deployment workflow loop (Task -> Wait -> Task), each task idempotent and safe
+to redrive (names derive from the package version; DescribeEndpoint is read before anything is
+changed):
 
-1. ``plan_managed_shift`` (from DeployModel): a *shift* EndpointConfig = the endpoint's variants
-   with their weights + the candidate variant at weight 0, then UpdateEndpoint to it without a
-   DeploymentConfig.
-2. ``shift_step`` (step *i*): once the endpoint is InService on the shift config, check the tier's
-   alarms, then UpdateEndpointWeightsAndCapacities to step *i*'s share (``steps``: the tier's canary
-   or linear settings). The workflow bakes (a Wait state) and calls ``check_alarms``.
-3. ``promote``: a *final* EndpointConfig with only the candidate variant, UpdateEndpoint to it.
-   ``roll_back``: weights back to the old variants, then UpdateEndpoint to a config without the
-   candidate (the previous config when known).
+- **shift** (multi-variant instance endpoints): ``plan_managed_shift`` adds the candidate variant at
+  weight 0 (a *shift* EndpointConfig, UpdateEndpoint without a DeploymentConfig); ``shift_step``
+  moves step *i*'s share with UpdateEndpointWeightsAndCapacities; ``promote`` leaves the candidate
+  alone on the endpoint; ``roll_back`` takes the weights back, then the previous config.
+- **bake** (serverless endpoints, which take one production variant): ``plan_managed_bake``
+  updates the endpoint to the candidate's single-variant config at once; ``shift_step`` only waits
+  for it to be InService (no weights); the workflow bakes and ``check_alarms``; ``promote`` finds it
+  done; ``roll_back`` updates the endpoint back to the previous config.
+
+Both check the tier's alarms (DescribeAlarms; a missing alarm fails closed) before and after each
+bake (a Wait state in the workflow).
 """
 
 from __future__ import annotations
@@ -32,6 +33,16 @@ SHIFT_POLL_SECONDS = 30
 
 StepStatus = Literal["updating", "shifted", "ok", "alarm", "failed"]
 ShiftOutcome = Literal["in_progress", "promoted", "rolled_back", "failed"]
+Strategy = Literal["shift", "bake"]
+
+#: Why each strategy runs (recorded with the deployment's outcome).
+STRATEGY_REASONS: dict[Strategy, str] = {
+    "shift": (
+        "multi-variant endpoint: the candidate joins as a variant at weight 0 and the traffic "
+        "shifts by variant weight (UpdateEndpointWeightsAndCapacities)"
+    ),
+    "bake": "serverless endpoints take one production variant: all at once with a bake",
+}
 
 
 class AlarmStates(Protocol):
@@ -64,19 +75,49 @@ def shift_steps(settings: dict[str, Any]) -> list[dict[str, int]]:
     return [*steps, {"percent": 100, "bake_seconds": int(settings.get("termination_wait_seconds", 300))}]
 
 
+def bake_seconds(settings: dict[str, Any]) -> int:
+    """How long a serverless candidate bakes with all the traffic: as long as the tier's steps would
+    have watched it in total (canary: ``wait_interval_seconds`` + ``termination_wait_seconds``;
+    ``all_at_once``: ``termination_wait_seconds``)."""
+    return sum(step["bake_seconds"] for step in shift_steps(settings))
+
+
 def _candidate_variant(template: dict[str, Any], variant_name: str, model_name: str) -> dict[str, Any]:
-    """The candidate's ProductionVariant: the capacity of ``template`` (serverless or instances)."""
-    variant: dict[str, Any] = {
+    """The candidate's ProductionVariant at weight 0, with the instance capacity of ``template``."""
+    return {
         "VariantName": variant_name,
         "ModelName": model_name,
         "InitialVariantWeight": 0.0,
+        "InstanceType": str(template.get("InstanceType", "ml.m5.large")),
+        "InitialInstanceCount": int(template.get("InitialInstanceCount", 1)),
     }
-    if template.get("ServerlessConfig"):
-        variant["ServerlessConfig"] = dict(template["ServerlessConfig"])
-    else:
-        variant["InstanceType"] = str(template.get("InstanceType", "ml.m5.large"))
-        variant["InitialInstanceCount"] = int(template.get("InitialInstanceCount", 1))
-    return variant
+
+
+def _plan(
+    strategy: Strategy,
+    settings: dict[str, Any],
+    steps: list[dict[str, int]],
+    *,
+    config: str,
+    final_config: str,
+    previous: str | None,
+    candidate: str,
+) -> dict[str, Any]:
+    timeout = int(settings.get("maximum_execution_timeout_seconds", 3600))
+    return {
+        "strategy": strategy,
+        "strategy_reason": STRATEGY_REASONS[strategy],
+        "config": config,
+        "final_config": final_config,
+        "previous_config": previous,
+        "candidate": candidate,
+        "steps": steps,
+        "step_count": len(steps),
+        "alarms": list(settings.get("alarms") or []),
+        "poll_seconds": SHIFT_POLL_SECONDS,
+        # Polls while the endpoint applies a change (the bakes are Wait states, not polls).
+        "max_polls": max(10, timeout // SHIFT_POLL_SECONDS),
+    }
 
 
 def plan_managed_shift(
@@ -125,20 +166,63 @@ def plan_managed_shift(
         )
         hosting.update_endpoint(endpoint, shift_config, None)
         logger.info("managed shift started", extra={"endpoint": endpoint, "shift_config": shift_config})
-    steps = shift_steps(settings)
-    timeout = int(settings.get("maximum_execution_timeout_seconds", 3600))
-    return {
-        "config": shift_config,
-        "final_config": final_config,
-        "previous_config": previous,
-        "candidate": variant_name,
-        "steps": steps,
-        "step_count": len(steps),
-        "alarms": list(settings.get("alarms") or []),
-        "poll_seconds": SHIFT_POLL_SECONDS,
-        # Polls while the endpoint applies a change (the bakes are Wait states, not polls).
-        "max_polls": max(10, timeout // SHIFT_POLL_SECONDS),
-    }
+    return _plan(
+        "shift",
+        settings,
+        shift_steps(settings),
+        config=shift_config,
+        final_config=final_config,
+        previous=previous,
+        candidate=variant_name,
+    )
+
+
+def plan_managed_bake(
+    package: dict[str, Any],
+    endpoint: str,
+    settings: dict[str, Any],
+    current: EndpointState,
+    *,
+    model_name: str,
+    final_config: str,
+    hosting: SageMakerHosting,
+) -> dict[str, Any]:
+    """Update a serverless ``endpoint`` to the candidate's config at once and return the bake plan.
+
+    The candidate config has the endpoint's one variant (its name and ServerlessConfig) serving the
+    candidate model: SageMaker Serverless Inference does not take a second production variant.
+    Idempotent: an endpoint already on (or updating to) the candidate config is left alone; when it
+    is already on it, the previous config is not known here (``None``: a rollback then fails closed).
+    Refused (nothing changed) while the endpoint is busy with another update.
+    """
+    previous: str | None = current.config_name
+    if final_config in {current.config_name, current.pending_config_name}:
+        previous = None if current.config_name == final_config else current.config_name
+    elif current.status != "InService":
+        # Updating: our own UpdateEndpoint (a retry after it was sent) when the candidate config
+        # exists; DescribeEndpoint still names the previous config until the update is done.
+        if not _config_exists(hosting, final_config):
+            raise DeploymentNotSupported(f"endpoint {endpoint} is {current.status}; it must be InService")
+    else:
+        old_variants = hosting.config_variants(current.config_name)
+        if len(old_variants) != 1:
+            raise DeploymentNotSupported(
+                f"serverless endpoint {endpoint}: config {current.config_name} has "
+                f"{len(old_variants)} production variants, expected 1"
+            )
+        hosting.ensure_endpoint_config(final_config, model_name, old_variants, package["arn"])
+        hosting.update_endpoint(endpoint, final_config, None)
+        logger.info("managed bake started", extra={"endpoint": endpoint, "config": final_config})
+    candidate = str(hosting.config_variants(final_config)[0]["VariantName"])
+    return _plan(
+        "bake",
+        settings,
+        [{"percent": 100, "bake_seconds": bake_seconds(settings)}],
+        config=final_config,
+        final_config=final_config,
+        previous=previous,
+        candidate=candidate,
+    )
 
 
 def _config_exists(hosting: SageMakerHosting, name: str) -> bool:
@@ -226,6 +310,8 @@ def shift_step(endpoint: str, shift: dict[str, Any], index: int, *, deps: ShiftD
     reason = _tripped(shift, deps.alarms)
     if reason is not None:
         return _step_result(shift, index, "alarm", reason)
+    if shift.get("strategy") == "bake":
+        return _step_result(shift, index, "shifted", None)  # all the traffic since the update
     target = weights_at(
         int(shift["steps"][index]["percent"]), _old_weights(deps.hosting, shift), shift["candidate"]
     )
@@ -283,9 +369,11 @@ def roll_back(endpoint: str, shift: dict[str, Any], reason: str | None, *, deps:
         return _outcome("failed", None, f"endpoint {endpoint} no longer exists")
     if state.status in {"Failed", "UpdateRollbackFailed"}:
         return _outcome("failed", state, state.failure_reason or state.status)
-    target = _rollback_config(shift)
     if state.status != "InService":
         return _outcome("in_progress", state, reason)
+    if shift.get("strategy") == "bake":
+        return _roll_back_bake(endpoint, shift, reason, state, deps=deps)
+    target = _rollback_config(shift)
     if state.config_name == target:
         return _outcome("rolled_back", state, reason)
     if state.config_name == shift["final_config"]:
@@ -305,4 +393,27 @@ def roll_back(endpoint: str, shift: dict[str, Any], reason: str | None, *, deps:
         ]
         deps.hosting.ensure_endpoint_config_of(target, old_variants)
     deps.hosting.update_endpoint(endpoint, target, None)
+    return _outcome("in_progress", state, reason)
+
+
+def _roll_back_bake(
+    endpoint: str, shift: dict[str, Any], reason: str | None, state: EndpointState, *, deps: ShiftDeps
+) -> dict[str, Any]:
+    """UpdateEndpoint from the candidate's config back to the previous one (the endpoint is InService)."""
+    previous = shift.get("previous_config")
+    if previous and state.config_name == previous:
+        return _outcome("rolled_back", state, reason)
+    if state.config_name != shift["config"]:
+        # The candidate never served (the update to its config did not take).
+        return _outcome("rolled_back", state, reason)
+    if not previous:
+        return _outcome(
+            "failed",
+            state,
+            f"{reason or 'rollback asked'}; the previous config of {endpoint} is not known (the "
+            "deployment was redriven after the update), so the candidate keeps serving: roll back "
+            "with mlcp rollback",
+        )
+    deps.hosting.update_endpoint(endpoint, str(previous), None)
+    logger.info("managed bake rolling back", extra={"endpoint": endpoint, "config": previous})
     return _outcome("in_progress", state, reason)
