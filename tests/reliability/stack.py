@@ -4,21 +4,53 @@ from __future__ import annotations
 
 import contextlib
 import json
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hypothesis import HealthCheck, settings
+
 from e2e.conftest import POLICY, ROOT, TEMPLATE
 from mlcp.audit import AuditTrail
-from mlcp_cli.emulator.gaps import InvocationResult, run_function
+from mlcp_cli.emulator.gaps import Delivery, InvocationResult, run_function
 from mlcp_cli.emulator.runtime import LocalControlPlane
 from mlcp_cli.seeding import PackageSpec, register_package
 
 from .aws_calls import CallLog, recording_aws_calls
 
 EVENTS = ROOT / "events"
+
+
+def examples(count: int) -> settings:
+    """Hypothesis settings of a property: ``count`` examples, reproducible, no deadline (the stack is slow)."""
+    return settings(
+        max_examples=count,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+    )
+
+
+def run_in_threads(work: Callable[..., None], args: list[tuple[Any, ...]]) -> None:
+    """``work(*a)`` for each ``a`` of ``args``, each in its own thread, all at once; re-raises failures."""
+    errors: list[BaseException] = []
+
+    def guarded(*arguments: Any) -> None:
+        try:
+            work(*arguments)
+        except BaseException as exc:  # surfaced below: a thread must not fail silently
+            errors.append(exc)
+
+    threads = [threading.Thread(target=guarded, args=a) for a in args]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
 
 
 def sample(relative: str) -> dict[str, Any]:
@@ -51,6 +83,15 @@ class RecordedStack:
         assert spec is not None, logical_id
         return run_function(self.cp.registry, spec, payload)
 
+    def take_deliveries(self) -> list[Delivery]:
+        """The EventBridge deliveries queued so far, taken off the queue (to make when, and as
+        often as, a test likes: ``cp.deliveries.enqueue``)."""
+        taken = []
+        while (item := self.cp.deliveries.take()) is not None:
+            assert isinstance(item, Delivery), item
+            taken.append(item)
+        return taken
+
     def settle(self, timeout: float = 600.0) -> None:
         """Until nothing is queued, deploying or running, except executions parked on a task token
         (waiting for a human): ``pump()`` alone returns while executions sit in Wait states."""
@@ -58,7 +99,7 @@ class RecordedStack:
         while True:
             self.cp.pump(timeout=300)
             self.cp.wait_endpoint_deployments(timeout=60)
-            running = [e["executionArn"] for e in self.cp.executions() if e["status"] == "RUNNING"]
+            running = self.running_executions()
             if self.cp.deliveries.pending() == 0 and all(
                 self.cp.waits_for_task_token(arn, wait_states=False) for arn in running
             ):
@@ -66,6 +107,18 @@ class RecordedStack:
             if time.monotonic() > deadline:
                 raise AssertionError(f"the control plane did not settle in {timeout}s: {running}")
             time.sleep(0.02)
+
+    def running_executions(self) -> list[str]:
+        """ARNs of the stack's executions still running (one ListExecutions per state machine)."""
+        sfn = self.cp.client("stepfunctions")
+        return [
+            execution["executionArn"]
+            for arn in self.cp.stack.state_machine_arns.values()
+            for page in sfn.get_paginator("list_executions").paginate(
+                stateMachineArn=arn, statusFilter="RUNNING"
+            )
+            for execution in page["executions"]
+        ]
 
     def states_entered(self, execution_arn: str) -> set[str]:
         """Names of the states an execution entered."""

@@ -20,7 +20,7 @@ import pytest
 from mlcp.audit import AuditAction
 
 from .conftest import Profile
-from .stack import RecordedStack, recorded_stack
+from .stack import RecordedStack, recorded_stack, run_in_threads
 
 pytestmark = pytest.mark.reliability_property("concurrency")
 
@@ -63,21 +63,12 @@ def test_simultaneous_approvals_update_the_endpoint_one_at_a_time(
     # (boto3 sessions are not thread-safe to build clients from: one client per thread, made here.)
     clients = [stack.cp.client("sagemaker", principal="reviewer") for _ in arns]
     barrier = threading.Barrier(count)
-    errors: list[BaseException] = []
 
     def approve(arn: str, sagemaker: Any) -> None:
-        try:
-            barrier.wait()
-            sagemaker.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Approved")
-        except BaseException as exc:  # surfaced below
-            errors.append(exc)
+        barrier.wait()
+        sagemaker.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Approved")
 
-    threads = [threading.Thread(target=approve, args=pair) for pair in zip(arns, clients, strict=True)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not errors, errors
+    run_in_threads(approve, list(zip(arns, clients, strict=True)))
     stack.settle()
 
     executions = [e for e in stack.cp.executions() if e["executionArn"] not in before]

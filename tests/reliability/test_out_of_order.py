@@ -18,14 +18,14 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from mlcp.audit import AuditAction
 from mlcp_cli.emulator.gaps import Delivery
 
 from .conftest import Profile
-from .stack import POLICY, RecordedStack, recorded_stack, sample
+from .stack import POLICY, RecordedStack, examples, recorded_stack, sample
 
 pytestmark = pytest.mark.reliability_property("out of order")
 
@@ -55,14 +55,6 @@ class EndState:
     open_incidents: int
 
 
-def _deliveries(stack: RecordedStack) -> list[Delivery]:
-    taken = []
-    while (item := stack.cp.deliveries.take()) is not None:
-        assert isinstance(item, Delivery), item
-        taken.append(item)
-    return taken
-
-
 def _happen(stack: RecordedStack, world: int) -> dict[str, list[Delivery]]:
     """Make the story happen in world ``world``; the deliveries of each of its EVENTS, undelivered."""
     group, endpoint = f"ooo{world}-model", f"ooo{world}-prod"
@@ -75,7 +67,7 @@ def _happen(stack: RecordedStack, world: int) -> dict[str, list[Delivery]]:
         ("reject v2", arns[1], "Rejected"),
     ):
         stack.set_status(arn, status)
-        taken[name] = _deliveries(stack)
+        taken[name] = stack.take_deliveries()
     cloudwatch = stack.cp.client("cloudwatch")
     alarm = f"{endpoint}-latency"
     cloudwatch.put_metric_alarm(
@@ -93,12 +85,12 @@ def _happen(stack: RecordedStack, world: int) -> dict[str, list[Delivery]]:
         ComparisonOperator="GreaterThanThreshold",
     )
     cloudwatch.set_alarm_state(AlarmName=alarm, StateValue="ALARM", StateReason="p99 above 800 ms")
-    taken["alarm"] = _deliveries(stack)
+    taken["alarm"] = stack.take_deliveries()
     in_service = sample("endpoint-state-change/in-service.json")
     in_service["detail"]["EndpointName"] = endpoint
     in_service["resources"] = [f"arn:aws:sagemaker:us-east-1:123456789012:endpoint/{endpoint}"]
     stack.cp.put_event_document(in_service)
-    taken["deploy-complete"] = _deliveries(stack)
+    taken["deploy-complete"] = stack.take_deliveries()
     assert all(taken.values()), {name: len(d) for name, d in taken.items()}
     return taken
 
@@ -147,13 +139,7 @@ def test_any_delivery_order_reaches_the_in_order_end_state(
     assert _promoted_versions(stack, 0) == [1, 3]
     worlds: list[tuple[tuple[str, ...], EndState, list[int], int]] = []
 
-    @settings(
-        max_examples=profile.scale(full=WORLDS - 1, quick=2),
-        deadline=None,
-        database=None,
-        derandomize=True,
-        suppress_health_check=list(HealthCheck),
-    )
+    @examples(profile.scale(full=WORLDS - 1, quick=2))
     @given(order=st.permutations(EVENTS))
     def one_order(order: list[str]) -> None:
         world = len(worlds) + 1

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from mlcp.audit import AuditAction, verify_chain
@@ -19,7 +19,7 @@ from mlcp.usecases.reject_event import REJECTED_STREAM, event_digest
 
 from .aws_calls import AwsCall
 from .conftest import Profile
-from .stack import EVENTS, RecordedStack, recorded_stack, samples
+from .stack import EVENTS, RecordedStack, examples, recorded_stack, samples
 
 pytestmark = pytest.mark.reliability_property("poison input")
 
@@ -214,13 +214,7 @@ def test_every_bad_event_is_rejected_with_a_reason_and_changes_nothing(
     parked_before = _queue_depth(stack, queue_url)
     tally = Tally()
 
-    @settings(
-        max_examples=profile.scale(full=1_000, quick=60),
-        deadline=None,
-        database=None,
-        derandomize=True,
-        suppress_health_check=list(HealthCheck),
-    )
+    @examples(profile.scale(full=1_000, quick=60))
     @given(data=st.data())
     def one_bad_event(data: st.DataObject) -> None:
         entry = data.draw(st.sampled_from(ENTRY_POINTS))
@@ -288,13 +282,7 @@ def test_the_generator_only_makes_events_the_contract_rejects() -> None:
     from mlcp.errors import InvalidEvent
     from mlcp.events import parse_event
 
-    @settings(
-        max_examples=200,
-        deadline=None,
-        database=None,
-        derandomize=True,
-        suppress_health_check=list(HealthCheck),
-    )
+    @examples(200)
     @given(data=st.data())
     def check(data: st.DataObject) -> None:
         entry = data.draw(st.sampled_from(ENTRY_POINTS))
