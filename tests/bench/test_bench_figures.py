@@ -204,6 +204,9 @@ def test_deployment_mode_from_states_and_deploy_mode() -> None:
         == "traffic shifting promoted"
     )
     assert (
+        workloads.deployment_mode(["ShiftTraffic", *done, "RolledBack"], "bake") == "managed bake rolled back"
+    )
+    assert (
         workloads.deployment_mode(["AcquireLease", "WaitForLease", *done, "Deployed"], "guardrails")
         == "queued"
     )
@@ -227,6 +230,10 @@ def test_count_transitions_counts_states_entered_and_finds_the_deploy_mode() -> 
     ]
     counted = workloads.count_transitions(history)
     assert counted == {"transitions": 2, "states": ["DeployModel", "Deployed"], "deploy_mode": "guardrails"}
+    history[3]["stateExitedEventDetails"]["output"] = json.dumps(
+        {"deploy": {"mode": "managed", "shift": {"strategy": "bake"}}}
+    )
+    assert workloads.count_transitions(history)["deploy_mode"] == "bake"
 
 
 def test_recorded_calls_replay_through_stubber_including_modeled_errors(

@@ -60,7 +60,7 @@ DEFAULT_VERIFY_RECORDS = 100_000
 MB = 1000 * 1000
 FULL_SCENARIO = "full-loop"
 #: Scenarios whose deployment executions give the transitions of each mode (those present are run).
-MODE_SCENARIOS = ("canary-success", "canary-queue", "canary-managed")
+MODE_SCENARIOS = ("canary-success", "canary-queue", "canary-managed", "serverless-bake")
 
 POWERTOOLS_BASE = (
     "from aws_lambda_powertools import Logger, Metrics\n"

@@ -421,6 +421,8 @@ def deployment_mode(states: Sequence[str], deploy_mode: str | None) -> str:
     outcome = {"Deployed": "promoted", "RolledBack": "rolled back"}.get(ending, ending or "unknown")
     if deploy_mode == "create":
         return "create" if ending == "Deployed" else f"create {outcome}"
+    if deploy_mode == "bake":
+        return f"managed bake {outcome}"
     if deploy_mode == "managed" or "ShiftTraffic" in states:
         return f"traffic shifting {outcome}"
     if deploy_mode == "guardrails":
@@ -429,10 +431,14 @@ def deployment_mode(states: Sequence[str], deploy_mode: str | None) -> str:
 
 
 def _find_mode(value: Any) -> str | None:
-    """DeployModel's ``mode`` wherever the workflow put its result."""
+    """DeployModel's ``mode`` wherever the workflow put its result (``bake``: a managed deployment
+    whose strategy is the serverless all-at-once bake, ADR 9)."""
     if isinstance(value, dict):
         mode = value.get("mode")
         if isinstance(mode, str) and mode in {"create", "guardrails", "managed", "resumed"}:
+            shift = value.get("shift")
+            if mode == "managed" and isinstance(shift, dict) and shift.get("strategy") == "bake":
+                return "bake"
             return mode
         for item in value.values():
             found = _find_mode(item)
