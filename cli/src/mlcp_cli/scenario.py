@@ -187,6 +187,7 @@ class ScenarioRunner:
         self._logical_ids: dict[str, str] | None = None
         self._principal: str | None = None
         self._principal_arns: dict[str, str] = {}
+        self._clients: dict[tuple[str, str | None], Any] = {}
         self._handlers: dict[str, Callable[[dict[str, Any]], str]] = {
             "create_bucket": self._create_bucket,
             "put_object": self._put_object,
@@ -215,8 +216,21 @@ class ScenarioRunner:
         return AuditTrail(self.cp.stack.physical_id("AuditTable"), client=self._client("dynamodb"))
 
     def _client(self, service: str) -> Any:
-        """A client signing as the current step's principal (``as:``), else the default identity."""
-        return self.cp.client(service, principal=self._principal)
+        """A client signing as the current step's principal (``as:``), else the default identity;
+        one per (service, principal) for the run: creating a client costs more than most steps."""
+        key = (service, self._principal)
+        client = self._clients.get(key)
+        if client is None:
+            client = self._clients[key] = self.cp.client(service, principal=self._principal)
+        return client
+
+    def _default_client(self, service: str) -> Any:
+        """A client of the default identity, whatever the current step's principal."""
+        principal, self._principal = self._principal, None
+        try:
+            return self._client(service)
+        finally:
+            self._principal = principal
 
     def principal_arn(self, principal: str) -> str:
         """The caller ARN a principal signs as (what SageMaker and STS report for its calls)."""
@@ -282,7 +296,7 @@ class ScenarioRunner:
                 f"           -> {self._logical(delivery.rule)} => {self._logical(delivery.target)}: "
                 f"{delivery.outcome}{detail}"
             )
-        sfn = self.cp.client("stepfunctions")
+        sfn = self._default_client("stepfunctions")
         for execution in report.executions:
             self.result.executions.append(execution)
             events = sfn.get_execution_history(executionArn=execution["executionArn"], maxResults=1000)[

@@ -16,7 +16,8 @@ from mlcp.errors import ConfigurationError
 
 
 class _EnvConfig(BaseModel):
-    model_config = ConfigDict(frozen=True, populate_by_name=True)
+    # Built on first use: a function validates the one or two configs it reads, not all of them.
+    model_config = ConfigDict(frozen=True, populate_by_name=True, defer_build=True)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
