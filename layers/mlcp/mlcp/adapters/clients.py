@@ -2,7 +2,7 @@
 
 Each accessor returns a :class:`LazyClient`: the botocore client (its service model is a large JSON
 file to load) is built on the first API call, not when a handler module wires its adapters at import.
-A function pays only for the clients the path it runs uses (cold start budget, docs/adr).
+A function pays only for the clients the path it runs uses (cold start, docs/adr/0013).
 """
 
 from __future__ import annotations

@@ -53,7 +53,7 @@ class AwsDetail(BaseModel):
     rejected; attributes are snake_case, aliases are AWS's own spelling."""
 
     # defer_build: a model's validator is built when it first validates, not at import, so a
-    # function pays only for the events it parses (docs/adr: cold start within 1.3x boto3).
+    # function pays only for the events it parses (cold start, docs/adr/0013).
     model_config = ConfigDict(extra="allow", populate_by_name=True, defer_build=True)
 
 
