@@ -124,7 +124,19 @@ class FaultBench:
                     return
         raise AssertionError(f"not settled: {running}")
 
+    def cold_start(self) -> None:
+        """Fresh execution environments (new clients) for every function. A warm botocore client
+        keeps its standard-mode retry quota (500 tokens, 5 per retry, 10 per timeout) across
+        invocations, so after a few hundred faults it stops retrying at all: each trial starts cold
+        to measure one site's budget, not what earlier trials drained."""
+        registry = self.cp.registry
+        for name in registry.names():
+            spec = registry.get(name)
+            assert spec is not None
+            registry.register(spec)
+
     def approve(self, arn: str, rules: list[FaultRule]) -> Trial:
+        self.cold_start()
         before = {e["executionArn"] for e in self.cp.executions()}
         incidents_before, injected_before = self.incidents(), self.faults.injected
         for rule in rules:
