@@ -316,8 +316,8 @@ def routing_samples(events_dir: Path) -> list[dict[str, Any]]:
 
 
 def routing_cost(events: int, events_dir: Path) -> PathCost:
-    """``parse_event`` (detail-type -> model, validation) then the reaction ``react`` would pick,
-    round-robin over the corpus samples; no I/O on this path."""
+    """``parse_event``: the route decision (detail-type and source -> the one model that takes it)
+    and the validation, round-robin over the corpus samples; no I/O on this path."""
     from mlcp.events import parse_event
 
     samples = routing_samples(events_dir)
