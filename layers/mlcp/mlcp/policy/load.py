@@ -154,7 +154,11 @@ class PolicyStore:
 
     def _get_provider(self) -> SSMProvider:
         if self._provider is None:
-            self._provider = SSMProvider(boto3_client=self._ssm_client)
+            # The one client configuration (standard retries, bounded timeouts) of every function:
+            # Powertools' own default client would retry fewer times than every other call.
+            from mlcp.adapters import clients
+
+            self._provider = SSMProvider(boto3_client=self._ssm_client or clients.ssm())
         return self._provider
 
     def get(self, *, force_fetch: bool = False) -> Policy:
