@@ -234,8 +234,12 @@ def _sites(fb: FaultBench) -> list[Site]:
     return list(found)
 
 
-#: Calls whose failure the code handles on purpose (the gate evidence reads tags best effort).
-TOLERATED = {Site("VerifyApprovalFunction", "sagemaker", "ListTags")}
+#: Calls whose failure the code handles on purpose (the gate evidence reads tags best effort), or
+#: that race with the endpoint event completing the same task token (then the deployment goes on).
+TOLERATED = {
+    Site("VerifyApprovalFunction", "sagemaker", "ListTags"),
+    Site("AwaitEndpointFunction", "sagemaker", "DescribeEndpoint"),
+}
 
 
 def _applies(site: Site, family: str) -> bool:
@@ -331,7 +335,7 @@ def test_faults_within_budget_are_retried_and_beyond_it_compensated(
                 ok = trial.states[-1] == "Deployed"
                 outcomes["not reached"] += 1
             elif trial.states[-1] == "Deployed" and site in TOLERATED:
-                outcome, ok = "tolerated by the code -> Deployed", True
+                outcome, ok = "tolerated (best effort or event won) -> Deployed", trial.lease_holder is None
                 outcomes["compensated"] += 1
             else:
                 ok, outcome = _compensated(site, trial)
