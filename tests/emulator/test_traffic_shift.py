@@ -12,7 +12,7 @@ import boto3
 import pytest
 
 from mlcp.adapters.alarms import CloudWatchAlarms
-from mlcp.adapters.endpoints import SageMakerHosting
+from mlcp.adapters.endpoints import MANAGED_TAG, SageMakerHosting
 from mlcp.errors import DeploymentNotSupported
 from mlcp.usecases.traffic_shift import (
     ShiftDeps,
@@ -191,6 +191,12 @@ def test_multi_variant_canary_is_promoted_and_every_task_is_safe_to_repeat(
     assert (variant["VariantName"], variant["CurrentInstanceCount"]) == ("scoring-model-v2", 2)
     # shift config, two weight steps, final config: one API call each, however often the tasks ran
     assert _updates(fills) == ["NONE", "WEIGHTS", "WEIGHTS", "NONE"]
+    # Both configs the shift created carry the package tag: retirement finds them once unused.
+    sagemaker = boto3.client("sagemaker")
+    for config in ("scoring-prod-scoring-model-v2-shift", "scoring-prod-scoring-model-v2"):
+        arn = sagemaker.describe_endpoint_config(EndpointConfigName=config)["EndpointConfigArn"]
+        tags = {t["Key"]: t["Value"] for t in sagemaker.list_tags(ResourceArn=arn)["Tags"]}
+        assert tags == {MANAGED_TAG: shift["package_arn"]}
 
 
 def test_an_alarm_rolls_a_multi_variant_endpoint_back_to_its_previous_config(

@@ -13,6 +13,7 @@ from mlcp.adapters import clients
 
 if TYPE_CHECKING:
     from mypy_boto3_sagemaker import SageMakerClient
+    from mypy_boto3_sagemaker.type_defs import TagTypeDef
 
 _NAME = re.compile(r"[^a-zA-Z0-9-]")
 
@@ -50,6 +51,11 @@ class EndpointState(BaseModel):
 
 def _code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _managed_tags(model_package_arn: str | None) -> list[TagTypeDef]:
+    """The tag that marks what a deployment created for a package (retirement only deletes those)."""
+    return [{"Key": MANAGED_TAG, "Value": model_package_arn}] if model_package_arn else []
 
 
 def _message(exc: ClientError) -> str:
@@ -127,7 +133,7 @@ class SageMakerHosting:
                 ModelName=name,
                 PrimaryContainer={"ModelPackageName": model_package_arn},
                 ExecutionRoleArn=role_arn,
-                Tags=[{"Key": MANAGED_TAG, "Value": model_package_arn}],
+                Tags=_managed_tags(model_package_arn),
             )
         except ClientError as exc:
             if "already exist" not in _message(exc).lower():
@@ -140,22 +146,25 @@ class SageMakerHosting:
         (serverless or instances), unless it exists (tagged with the package it serves, when given)."""
         production = [_variant_serving(v, model_name) for v in variants]
         try:
-            tags = [{"Key": MANAGED_TAG, "Value": model_package_arn}] if model_package_arn else []
             self._client.create_endpoint_config(
                 EndpointConfigName=name,
                 ProductionVariants=production,  # type: ignore[arg-type]
-                Tags=tags,  # type: ignore[arg-type]
+                Tags=_managed_tags(model_package_arn),
             )
         except ClientError as exc:
             if "already exist" not in _message(exc).lower():
                 raise
 
-    def ensure_endpoint_config_of(self, name: str, production_variants: list[dict[str, Any]]) -> None:
-        """CreateEndpointConfig with exactly these ProductionVariants, unless it exists."""
+    def ensure_endpoint_config_of(
+        self, name: str, production_variants: list[dict[str, Any]], model_package_arn: str | None = None
+    ) -> None:
+        """CreateEndpointConfig with exactly these ProductionVariants, unless it exists (tagged with the
+        package it serves, when given)."""
         try:
             self._client.create_endpoint_config(
                 EndpointConfigName=name,
                 ProductionVariants=production_variants,  # type: ignore[arg-type]
+                Tags=_managed_tags(model_package_arn),
             )
         except ClientError as exc:
             if "already exist" not in _message(exc).lower():

@@ -102,6 +102,7 @@ def _plan(
     final_config: str,
     previous: str | None,
     candidate: str,
+    package_arn: str,
 ) -> dict[str, Any]:
     timeout = int(settings.get("maximum_execution_timeout_seconds", 3600))
     return {
@@ -111,6 +112,8 @@ def _plan(
         "final_config": final_config,
         "previous_config": previous,
         "candidate": candidate,
+        # Tags the configs the shift creates, so retirement can find them once nothing serves them.
+        "package_arn": package_arn,
         "steps": steps,
         "step_count": len(steps),
         "alarms": list(settings.get("alarms") or []),
@@ -162,7 +165,9 @@ def plan_managed_shift(
             for v in old_variants
         ]
         hosting.ensure_endpoint_config_of(
-            shift_config, [*shifted, _candidate_variant(old_variants[0], variant_name, model_name)]
+            shift_config,
+            [*shifted, _candidate_variant(old_variants[0], variant_name, model_name)],
+            package["arn"],
         )
         hosting.update_endpoint(endpoint, shift_config, None)
         logger.info("managed shift started", extra={"endpoint": endpoint, "shift_config": shift_config})
@@ -174,6 +179,7 @@ def plan_managed_shift(
         final_config=final_config,
         previous=previous,
         candidate=variant_name,
+        package_arn=package["arn"],
     )
 
 
@@ -222,6 +228,7 @@ def plan_managed_bake(
         final_config=final_config,
         previous=previous,
         candidate=candidate,
+        package_arn=package["arn"],
     )
 
 
@@ -352,7 +359,7 @@ def promote(endpoint: str, shift: dict[str, Any], *, deps: ShiftDeps) -> dict[st
         v for v in deps.hosting.config_variants(shift["config"]) if v["VariantName"] == shift["candidate"]
     )
     deps.hosting.ensure_endpoint_config_of(
-        shift["final_config"], [{**candidate, "InitialVariantWeight": 1.0}]
+        shift["final_config"], [{**candidate, "InitialVariantWeight": 1.0}], shift.get("package_arn")
     )
     deps.hosting.update_endpoint(endpoint, shift["final_config"], None)
     return _outcome("in_progress", state)
