@@ -56,7 +56,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType, TracebackType
-from typing import Any
+from typing import Any, cast
 
 DEFAULT_ASYNC_RETRIES = 2
 """Lambda's default ``MaximumRetryAttempts`` for asynchronous invocations."""
@@ -568,6 +568,7 @@ def _patches() -> list[tuple[Any, str, Any]]:
     from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import Timeout
     from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
     from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+    from moto.stepfunctions.responses import StepFunctionResponse
     from moto.sts.models import STSBackend
 
     return [
@@ -598,6 +599,8 @@ def _patches() -> list[tuple[Any, str, Any]]:
         (ExecutionWorker, "_get_evaluation_environment", fill_sfn_start_time_iso),
         (Timeout, "_eval_body", fill_sfn_scaled_timeout),
         (WaitFunction, "_wait_interval", fill_sfn_scaled_wait),
+        (StepFunctionResponse, "redrive_execution", fill_sfn_redrive_execution),
+        (StepFunctionResponse, "describe_execution", fill_sfn_describe_execution_redrive),
         (retrier_decl, "time", ScaledRetrySleep()),
         *_ops_center_patches(),
         (
@@ -2747,3 +2750,160 @@ def use_simulated_clock() -> None:
     module = sys.modules.get("mlcp.clock")
     if module is not None and getattr(module, "now", None) is not simulated_now:
         module.now = simulated_now  # type: ignore[attr-defined]
+
+
+# --------------------------------------------------------------------------------------------
+# o. Step Functions: RedriveExecution
+# --------------------------------------------------------------------------------------------
+
+REDRIVABLE_STATUSES = ("FAILED", "TIMED_OUT", "ABORTED")
+REDRIVE_PERIOD = dt.timedelta(days=14)
+_REDRIVE_LOCK = threading.Lock()
+"""Serialises redrives: the status check and the switch back to RUNNING are one step."""
+
+
+def _not_redrivable(message: str) -> Exception:
+    from moto.core.exceptions import AWSError
+
+    class ExecutionNotRedrivable(AWSError):
+        TYPE = "ExecutionNotRedrivable"
+        STATUS = 400
+
+    return ExecutionNotRedrivable(message)
+
+
+def unsuccessful_state(definition: dict[str, Any], history: list[dict[str, Any]]) -> tuple[str, Any]:
+    """The top-level state an unsuccessful execution stopped in (entered, never exited) and the
+    input it was entered with, from the execution's history."""
+    states: dict[str, Any] = definition["States"]
+    entered: dict[str, dict[str, Any]] = {}
+    for event in history:
+        if (details := event.get("stateEnteredEventDetails")) and details["name"] in states:
+            entered[details["name"]] = event
+        elif (details := event.get("stateExitedEventDetails")) and details["name"] in states:
+            entered.pop(details["name"], None)
+    if not entered:
+        raise _not_redrivable("Execution has no unsuccessful state to redrive from.")
+    last = max(entered.values(), key=lambda event: int(event["id"]))
+    name = last["stateEnteredEventDetails"]["name"]
+    if states[name]["Type"] in {"Map", "Parallel"}:
+        # AWS redrives only the failed iterations/branches; the fill does not model that.
+        raise _not_redrivable(
+            f"state {name!r} is a {states[name]['Type']}: redriving inside it is not emulated"
+        )
+    return name, json.loads(last["stateEnteredEventDetails"]["input"])
+
+
+def redrive_execution(execution: Any, client_token: str | None = None) -> dt.datetime:
+    """Resume an unsuccessful execution of moto's interpreter at its unsuccessful state.
+
+    Same execution (ARN, definition snapshot, history); the state is re-entered with the input it
+    had; an ``ExecutionRedriven`` event (with ``redriveCount``) precedes it. A Fail state is
+    re-entered too, so an execution a Catch led to a Fail state fails again, as on AWS.
+    """
+    from moto.stepfunctions.parser.api import (
+        ExecutionRedrivenEventDetails,
+        ExecutionStatus,
+        HistoryEventType,
+    )
+    from moto.stepfunctions.parser.asl.component.common.flow.start_at import StartAt
+    from moto.stepfunctions.parser.asl.eval.event.event_manager import EventHistoryContext
+
+    with _REDRIVE_LOCK:
+        if client_token is not None and client_token == getattr(execution, "redrive_client_token", None):
+            redriven: dt.datetime = execution.redrive_date
+            return redriven  # the same request again: AWS answers it once
+        reason = redrive_status_reason(execution)
+        if reason:
+            raise _not_redrivable(reason)
+        previous = execution.exec_worker
+        history = previous.env.event_manager.get_event_history()
+        state_name, state_input = unsuccessful_state(json.loads(execution.state_machine.definition), history)
+
+        worker = execution._get_start_execution_worker()
+        program = worker._get_evaluation_entrypoint()
+        program.start_at = StartAt(state_name)
+        env = worker._get_evaluation_environment()
+        env.event_manager = previous.env.event_manager  # one history, its event ids continue
+        env.event_history_context = EventHistoryContext(previous_event_id=int(history[-1]["id"]))
+        env.states.reset(input_value=state_input)
+        worker.env = env
+        count = int(getattr(execution, "redrive_count", 0)) + 1
+        env.event_manager.add_event(
+            context=env.event_history_context,
+            event_type=HistoryEventType.ExecutionRedriven,
+            # moto's EventDetails TypedDict has no key for it, its HistoryEvent does
+            event_details=cast(
+                Any, {"executionRedrivenEventDetails": ExecutionRedrivenEventDetails(redriveCount=count)}
+            ),
+        )
+        execution.exec_worker = worker
+        execution.exec_status = ExecutionStatus.RUNNING
+        execution.stop_date = execution.error = execution.cause = execution.output = None
+        execution.redrive_count = count
+        execution.redrive_date = dt.datetime.now(dt.UTC)
+        execution.redrive_client_token = client_token
+
+        def resume() -> None:
+            program.eval(env)
+            worker._execution_communication.terminated()
+
+        thread = threading.Thread(target=resume, daemon=True, name=f"redrive-{execution.name}")
+        thread.start()
+        redrive_date: dt.datetime = execution.redrive_date
+        return redrive_date
+
+
+def redrive_status_reason(execution: Any) -> str | None:
+    """Why AWS would refuse to redrive ``execution`` (its ``redriveStatusReason``); None if it can."""
+    if execution.sm_type == "EXPRESS":
+        return "Express executions are not redrivable."
+    if execution.status == "RUNNING":
+        return "Execution is RUNNING and cannot be redriven"
+    if execution.status == "SUCCEEDED":
+        return "Execution is SUCCEEDED and cannot be redriven"
+    if execution.status not in REDRIVABLE_STATUSES or getattr(execution, "exec_worker", None) is None:
+        return f"Execution is {execution.status} and cannot be redriven"
+    stopped = execution.stop_date
+    if stopped is not None and dt.datetime.now(dt.UTC) - stopped > REDRIVE_PERIOD:
+        return "Execution redrivable period exceeded"
+    return None
+
+
+def fill_sfn_redrive_execution(self: Any) -> Any:
+    """RedriveExecution restarts an unsuccessful Standard execution from its unsuccessful state.
+
+    AWS: a FAILED, TIMED_OUT or ABORTED Standard execution (stopped within 14 days) continues from
+    the state that did not succeed, with the input that state had; states that succeeded are not
+    re-run; same execution ARN; ``redriveCount`` goes up, the history gets ``ExecutionRedriven``;
+    anything else is ``ExecutionNotRedrivable``.
+    moto 5.2.5: no RedriveExecution (``NotImplementedError``).
+    Fill: :func:`redrive_execution` on moto's interpreter (Map/Parallel-internal failures: refused
+    with a clear ``ExecutionNotRedrivable``, the fill does not redrive single branches).
+    """
+    from moto.core.responses import ActionResult
+
+    execution = self.stepfunction_backend.describe_execution(self._get_param("executionArn"))
+    if not hasattr(execution, "exec_worker"):
+        raise _not_redrivable("the state machine interpreter is off (moto's execute_state_machine)")
+    redriven = redrive_execution(execution, self._get_param("clientToken"))
+    return ActionResult({"redriveDate": redriven})
+
+
+def fill_sfn_describe_execution_redrive(self: Any) -> Any:
+    """DescribeExecution reports redrives: ``redriveCount``, ``redriveStatus`` (and its reason),
+    ``redriveDate`` once redriven. moto 5.2.5 reports none of them. Fill: add them."""
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    response = _call_original(StepFunctionResponse, "describe_execution", self)
+    execution = self.stepfunction_backend.describe_execution(self._get_param("executionArn"))
+    if hasattr(execution, "exec_worker"):
+        described = response.result
+        reason = redrive_status_reason(execution)
+        described["redriveCount"] = int(getattr(execution, "redrive_count", 0))
+        described["redriveStatus"] = "NOT_REDRIVABLE" if reason else "REDRIVABLE"
+        if reason:
+            described["redriveStatusReason"] = reason
+        if getattr(execution, "redrive_date", None) is not None:
+            described["redriveDate"] = execution.redrive_date
+    return response
