@@ -9,6 +9,7 @@ audit stream still verifies. A redriven execution duplicates no side effect.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -151,6 +152,29 @@ class FaultBench:
         trial.incidents -= incidents_before
         trial.faults_given = self.faults.injected - injected_before
         return trial
+
+    def start_and_stop_after(self, arn: str, state: str) -> str:
+        """Approve ``arn`` and StopExecution its deployment as soon as ``state`` has exited."""
+        self.cold_start()
+        before = {e["executionArn"] for e in self.cp.executions()}
+        self.cp.client("sagemaker", principal="reviewer").update_model_package(
+            ModelPackageArn=arn, ModelApprovalStatus="Approved"
+        )
+        self.cp.pump(timeout=60)  # delivers the approval; returns once the execution is parked
+        [execution] = [e["executionArn"] for e in self.cp.executions() if e["executionArn"] not in before]
+        sfn = self.cp.client("stepfunctions")
+        for _ in range(2000):
+            events = sfn.get_execution_history(executionArn=execution, maxResults=1000)["events"]
+            if any(e.get("stateExitedEventDetails", {}).get("name") == state for e in events):
+                sfn.stop_execution(executionArn=execution, error="Operator", cause="stopped mid-deployment")
+                # moto reports ABORTED once the interrupted state returns (AWS: at once).
+                for _ in range(2000):
+                    if sfn.describe_execution(executionArn=execution)["status"] != "RUNNING":
+                        return execution
+                    time.sleep(0.005)
+                raise AssertionError("StopExecution did not stop the execution")
+            time.sleep(0.005)
+        raise AssertionError(f"{state} never exited")
 
     def incidents(self) -> int:
         """Occurrences of the endpoint's deployment.failed incident (one incident, counted repeats)."""
@@ -357,52 +381,114 @@ def test_faults_within_budget_are_retried_and_beyond_it_compensated(
     assert not failures, "\n".join(failures)
 
 
-def test_a_rerun_of_a_failed_execution_duplicates_no_side_effect(
+#: Calls that change AWS state, counted per operation (faulted attempts never reach moto).
+EFFECTS = {
+    "CreateModel",
+    "CreateEndpointConfig",
+    "CreateEndpoint",
+    "UpdateEndpoint",
+    "Publish",
+    "CreateOpsItem",
+}
+
+
+def _effects(fb: FaultBench) -> Counter[str]:
+    """Side effects so far: successful mutating calls, audit records per action, incident repeats."""
+    counted: Counter[str] = Counter(
+        call.operation for call in fb.faults.calls if call.fault is None and call.operation in EFFECTS
+    )
+    for stream in fb.audit.streams():
+        counted.update(f"audit {r.action.value}" for r in fb.audit.read(stream))
+    counted["incident occurrences"] = fb.incidents()
+    return counted
+
+
+def _delta(after: Counter[str], before: Counter[str]) -> dict[str, int]:
+    return {k: after[k] - before[k] for k in after.keys() | before.keys() if after[k] != before[k]}
+
+
+def _redrive(fb: FaultBench, execution_arn: str, package_arn: str) -> Trial:
+    sfn = fb.cp.client("stepfunctions")
+    sfn.redrive_execution(executionArn=execution_arn)
+    fb.settle()
+    return fb.observe(sfn.describe_execution(executionArn=execution_arn), package_arn)
+
+
+def test_a_redriven_execution_duplicates_no_side_effect(
     bench: FaultBench, figure: Callable[..., None]
 ) -> None:
-    """moto 5.2.5 has no RedriveExecution: the failed execution's input (the same event, so the same
-    idempotency keys and decision ids) is started again, as a redelivery or an operator would."""
-    arn = bench.register()
-    finish = Site("FinishDeploymentFunction", "sagemaker", "AddTags")
-    # Beyond budget after UpdateEndpoint and deployment.promoted: the execution fails in FinishDeployment.
-    failed = bench.approve(arn, [bench.rule(finish, "throttle", _budget(finish) + 1)])
-    assert failed.execution["status"] == "FAILED", failed.states
-    assert "FinishAfterError" in failed.states
+    """RedriveExecution (emulator fill o) resumes the same execution at its unsuccessful state.
 
-    def effects() -> Counter[str]:
-        counted: Counter[str] = Counter()
-        for call in bench.faults.calls:
-            if call.fault is None and call.operation in {
-                "CreateEndpoint",
-                "UpdateEndpoint",
-                "CreateModel",
-                "Publish",
-            }:
-                counted[call.operation] += 1
-        for stream in bench.audit.streams():
-            counted.update(f"audit {r.action.value}" for r in bench.audit.read(stream) if r.subject == arn)
-        counted["incident occurrences"] = bench.incidents()
-        return counted
-
-    before = effects()
+    1. Faults beyond budget after UpdateEndpoint and deployment.promoted (FinishDeployment's AddTags):
+       the Catch compensates and ends in the Fail state ``DeploymentFailed``, which is then the
+       unsuccessful state: the redrive re-enters it and fails again, re-running nothing.
+    2. An execution stopped (ABORTED) mid-deployment, after DeployModel's CreateModel /
+       CreateEndpointConfig / UpdateEndpoint, holding the lease: the redrive resumes the endpoint
+       wait and finishes the deployment with exactly the side effects of an uninterrupted one.
+    """
     sfn = bench.cp.client("stepfunctions")
-    rerun = sfn.start_execution(
-        stateMachineArn=failed.execution["stateMachineArn"],
-        name=f"{failed.execution['name'][:60]}-rerun",
-        input=failed.execution["input"],
+
+    # Baseline: the side effects of one clean deployment.
+    start = _effects(bench)
+    clean = bench.approve(bench.register(), [])
+    assert clean.states[-1] == "Deployed", clean.states
+    baseline = _delta(_effects(bench), start)
+    figure("side effects of one clean deployment", sum(baseline.values()))
+
+    # 1. Caught failure -> Fail state: the redrive fails again and duplicates nothing.
+    finish = Site("FinishDeploymentFunction", "sagemaker", "AddTags")
+    failed = bench.approve(bench.register(), [bench.rule(finish, "throttle", _budget(finish) + 1)])
+    assert failed.execution["status"] == "FAILED", failed.states
+    before = _effects(bench)
+    again = _redrive(bench, failed.execution["executionArn"], failed.package_arn)
+    refailed = _delta(_effects(bench), before)
+    redriven_states = again.states[len(failed.states) :]
+    figure("redrive after a caught failure", f"{' > '.join(redriven_states)}: {again.execution['status']}")
+    figure("side effects duplicated by that redrive", sum(refailed.values()), target="0", ok=not refailed)
+    assert again.execution["status"] == "FAILED"
+    assert again.execution["redriveCount"] == 1
+    assert redriven_states == ["DeploymentFailed"], redriven_states
+    assert not refailed, refailed
+
+    # 2. Stopped mid-deployment (after DeployModel), then redriven.
+    start = _effects(bench)
+    arn = bench.register()
+    execution = bench.start_and_stop_after(arn, "DeployModel")
+    stopped = bench.observe(sfn.describe_execution(executionArn=execution), arn)
+    # AWS: ABORTED. moto ends a stop that lands in a .waitForTaskToken wait as FAILED (States.Timeout,
+    # no Catch runs); either way the execution is unsuccessful, stopped in that state.
+    assert stopped.execution["status"] in {"ABORTED", "FAILED"}, stopped.states
+    assert stopped.lease_holder == execution  # an abort runs no compensation
+    bench.settle()  # the endpoint finishes its update; its events find no running execution
+    resumed = _redrive(bench, execution, arn)
+    total = _delta(_effects(bench), start)
+    extra = {k: total.get(k, 0) - baseline.get(k, 0) for k in total.keys() | baseline.keys()}
+    duplicated = {k: v for k, v in extra.items() if v}
+    resumed_at = resumed.states[len(stopped.states)]
+    figure(
+        "stopped in",
+        f"{stopped.states[-1]} (after DeployModel): {stopped.execution['status']}",
+        target="after side effects",
     )
-    bench.settle()
-    trial = bench.observe(sfn.describe_execution(executionArn=rerun["executionArn"]), arn)
-    figure("re-run path", " > ".join(trial.states[:3]) + f" ... {trial.states[-1]}")
-    after = effects()
-    duplicated = {k: after[k] - before[k] for k in after if after[k] != before[k]}
-    figure("side effects before the re-run", sum(before.values()))
-    figure("side effects duplicated by the re-run", sum(duplicated.values()), target="0", ok=not duplicated)
-    for operation in ("UpdateEndpoint", "CreateModel", "audit deployment.started", "audit package.approved"):
+    figure(
+        "redrive after the stop",
+        f"resumes at {resumed_at}, {len(resumed.states) - len(stopped.states)} states -> {resumed.states[-1]}",
+        target="Deployed",
+        ok=resumed.states[-1] == "Deployed",
+    )
+    for effect in ("CreateModel", "CreateEndpointConfig", "UpdateEndpoint", "audit deployment.started"):
         figure(
-            f"{operation} after failure + re-run",
-            after[operation],
-            target="unchanged",
-            ok=operation not in duplicated,
+            f"{effect}: stopped + redriven vs clean", f"{total.get(effect, 0)} vs {baseline.get(effect, 0)}"
         )
+    figure(
+        "side effects beyond a clean deployment's", sum(duplicated.values()), target="0", ok=not duplicated
+    )
+    assert resumed.execution["status"] == "SUCCEEDED", resumed.states
+    assert resumed.execution["redriveCount"] == 1
+    assert resumed.states[-1] == "Deployed"
+    assert "DeployModel" not in resumed.states[len(stopped.states) :]
+    assert resumed.serves_candidate
+    assert resumed.lease_holder is None
+    assert resumed.streams_ok
+    assert total.get("UpdateEndpoint") == 1
     assert not duplicated, duplicated
