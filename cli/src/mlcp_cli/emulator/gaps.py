@@ -2881,6 +2881,8 @@ def fill_sfn_redrive_execution(self: Any) -> Any:
     moto 5.2.5: no RedriveExecution (``NotImplementedError``).
     Fill: :func:`redrive_execution` on moto's interpreter (Map/Parallel-internal failures: refused
     with a clear ``ExecutionNotRedrivable``, the fill does not redrive single branches).
+    Not filled: moto ends a StopExecution that lands in a ``.waitForTaskToken`` wait as FAILED
+    (``States.Timeout``) where AWS says ABORTED; it is redriven the same way.
     """
     from moto.core.responses import ActionResult
 
