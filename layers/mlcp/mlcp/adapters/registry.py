@@ -17,6 +17,9 @@ if TYPE_CHECKING:
 #: Who did something, when the registry cannot say: separation-of-duty checks fail closed on it.
 UNKNOWN_IDENTITY = "unknown"
 
+#: ListTags error codes that mean "this ARN has no tags to read", not "try again".
+NO_READABLE_TAGS = frozenset({"ValidationException", "ResourceNotFound", "ResourceNotFoundException"})
+
 
 class ModelPackageState(BaseModel):
     """A model package as DescribeModelPackage returns it, reduced to what the control plane uses."""
@@ -70,14 +73,23 @@ class SageMakerModelRegistry:
             raise
 
     def tags(self, model_package_arn: str) -> dict[str, str]:
-        """The package's tags (its group's tags when the versioned ARN takes none)."""
+        """The package's tags; ``{}`` only when SageMaker says the ARN has none to read.
+
+        ValidationException ("Could not find ...", an ARN that takes no tags) and
+        ResourceNotFound mean no readable tags. Anything else (throttling or a 5xx beyond
+        botocore's retries, AccessDenied) propagates: read as "no tags", a transient error would
+        make the ``cost_allocation_tags`` gate reject a good package for good; failing the
+        Lambda lets the caller's retry (Step Functions Retry/Catch, async redelivery) decide.
+        """
         tags: dict[str, str] = {}
         try:
             paginator = self._client.get_paginator("list_tags")
             for page in paginator.paginate(ResourceArn=model_package_arn):
                 tags.update({t["Key"]: t["Value"] for t in page.get("Tags", [])})
-        except ClientError:
-            return {}
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in NO_READABLE_TAGS:
+                return {}
+            raise
         return tags
 
     def set_status(self, model_package_arn: str, status: str, description: str) -> None:
