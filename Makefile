@@ -22,7 +22,7 @@ SAM := PATH="$(PYTHON_BIN_DIR):$$PATH" $(AWS_OFFLINE) $(VENV_SAM)/bin/sam
 
 help:
 	@echo "make demo   - run the control plane locally on the embedded emulator (default scenario)"
-	@echo "make test   - every check CI runs: ruff, mypy, cfn-lint, sam validate, sam build, ASL check, pytest"
+	@echo "make test   - every check CI runs: ruff, mypy, cfn-lint, sam validate, sam build, ASL check, checkov, pytest"
 	@echo "make bench  - cold start, size and per-event benchmarks"
 	@echo "make reliability - the reliability and security proof suite, full profile (make test runs its quick profile)"
 	@echo "make pipeline - write the reference pipeline's definition (sagemaker SDK in .venv-pipeline, offline)"
