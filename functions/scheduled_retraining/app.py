@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mlcp.entrypoint import Runtime, reaction_deps
 from mlcp.observability import EVENT_ID_PATH, logger, metrics
@@ -15,22 +14,10 @@ runtime = Runtime("scheduled-retraining")
 deps = reaction_deps(runtime.audit)
 
 
-class ScheduledEvent(BaseModel):
-    """EventBridge's ``Scheduled Event`` (only a schedule rule of this stack can send it)."""
-
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
-
-    id: str = Field(min_length=1)
-    source: Literal["aws.events"]
-    detail_type: Literal["Scheduled Event"] = Field(alias="detail-type")
-
-
 @logger.inject_lambda_context(correlation_id_path=EVENT_ID_PATH)
 @metrics.log_metrics
 def handler(raw: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    try:
-        tick = ScheduledEvent.model_validate(raw)
-    except ValidationError as exc:
-        runtime.reject(raw, "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+    tick = runtime.parse_schedule_or_reject(raw)
+    if tick is None:
         return {"status": "rejected"}
     return {"status": "ticked", "retraining": scheduled_retraining(deps=deps, event_id=tick.id)}

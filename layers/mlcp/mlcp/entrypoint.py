@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
     from mlcp.events import ControlPlaneEvent
+    from mlcp.events.schedule import ScheduledEvent
     from mlcp.incidents import IncidentDeps
     from mlcp.usecases.approval import ApprovalDeps
     from mlcp.usecases.deployment import DeploymentDeps
@@ -109,6 +110,19 @@ class Runtime:
             self.reject(raw, exc.reason)
             return None
         return event
+
+    def parse_schedule_or_reject(self, raw: object) -> ScheduledEvent | None:
+        """The tick of a schedule rule, or None after rejecting ``raw`` with the reason."""
+        from pydantic import ValidationError
+
+        from mlcp.events import validation_reason
+        from mlcp.events.schedule import ScheduledEvent
+
+        try:
+            return ScheduledEvent.model_validate(raw)
+        except ValidationError as exc:
+            self.reject(raw, validation_reason(exc))
+            return None
 
     def reject(self, raw: object, reason: str) -> str:
         """Reject ``raw`` with ``reason`` (log, count, park, audit); returns its digest."""

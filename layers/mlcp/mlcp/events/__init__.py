@@ -52,6 +52,7 @@ __all__ = [
     "TrainingJobStateChangeEvent",
     "Violation",
     "parse_event",
+    "validation_reason",
 ]
 
 type ControlPlaneEvent = (
@@ -137,7 +138,8 @@ def _describe_input(value: Any) -> str:
     return f" (got {type(value).__name__})"
 
 
-def _validation_reason(exc: ValidationError) -> str:
+def validation_reason(exc: ValidationError) -> str:
+    """Why pydantic refused an event: the first problems, each with where it is and what was given."""
     parts = []
     errors = exc.errors(include_url=False, include_context=False)
     for error in errors[:_MAX_REPORTED_ERRORS]:
@@ -192,4 +194,4 @@ def parse_event(raw: Mapping[str, Any] | str | bytes) -> ControlPlaneEvent:
     try:
         return model.model_validate(dict(event))
     except ValidationError as exc:
-        raise InvalidEvent(_validation_reason(exc)) from None
+        raise InvalidEvent(validation_reason(exc)) from None
