@@ -144,16 +144,9 @@ class SageMakerHosting:
     ) -> None:
         """CreateEndpointConfig serving ``model_name`` with the given variants' names and capacity
         (serverless or instances), unless it exists (tagged with the package it serves, when given)."""
-        production = [_variant_serving(v, model_name) for v in variants]
-        try:
-            self._client.create_endpoint_config(
-                EndpointConfigName=name,
-                ProductionVariants=production,  # type: ignore[arg-type]
-                Tags=_managed_tags(model_package_arn),
-            )
-        except ClientError as exc:
-            if "already exist" not in _message(exc).lower():
-                raise
+        self.ensure_endpoint_config_of(
+            name, [_variant_serving(v, model_name) for v in variants], model_package_arn
+        )
 
     def ensure_endpoint_config_of(
         self, name: str, production_variants: list[dict[str, Any]], model_package_arn: str | None = None
