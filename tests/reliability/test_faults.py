@@ -1,5 +1,7 @@
 """Faults: throttling, 5xx and timeouts injected at each AWS call of the deployment workflow and the
-endpoint event handlers (the emulator's botocore ``before-send`` hook, on top of moto).
+endpoint event handlers (the emulator's botocore ``before-send`` hook, on top of moto), on both
+deployment paths: SageMaker's guardrails (a single-variant endpoint, canary) and the managed weight
+shift the workflow runs itself (a multi-variant endpoint, ADR 9).
 
 Within budget (botocore's 6 attempts in a handler; the ASL Retry of a Lambda task for Step Functions'
 own Invoke) the deployment goes through; beyond it the Catch runs the compensation (the lease is
@@ -31,6 +33,9 @@ pytestmark = pytest.mark.reliability_property("faults")
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
 GROUP, ENDPOINT = "faults-model", "faults-prod"
+#: The managed lane: an A/B (two-variant) instance endpoint, so DeployModel picks the weight shift.
+SHIFT_GROUP, SHIFT_ENDPOINT, SHIFT_ALARM = "shift-model", "shift-prod", "shift-prod-5xx"
+SHIFT_AB_CONFIG = "shift-prod-ab"
 BOTOCORE_ATTEMPTS = 6  # mlcp.adapters.clients: standard retry mode, max_attempts=5 retries
 ASL_RETRIES = 3  # Lambda.* Retry of every Task of statemachines/deployment.asl.json
 ASYNC_ATTEMPTS = 3  # EventBridge -> Lambda async invocation: 1 + MaximumRetryAttempts 2
@@ -51,6 +56,7 @@ WORKFLOW_FUNCTIONS = (
     "AwaitEndpointFunction",
     "CheckDeploymentFunction",
     "FinishDeploymentFunction",
+    "ShiftTrafficFunction",
 )
 EVENT_FUNCTIONS = ("EndpointEventsFunction",)
 #: Steps after which the endpoint was touched: a failure there opens an incident.
@@ -59,6 +65,7 @@ HOLDING_LEASE = {
     "AwaitEndpointFunction",
     "CheckDeploymentFunction",
     "FinishDeploymentFunction",
+    "ShiftTrafficFunction",
 }
 
 
@@ -78,6 +85,19 @@ class Site:
         return f"{who} {self.service}:{self.operation}"
 
 
+@dataclass(frozen=True)
+class Lane:
+    """A model package group and the endpoint its approvals deploy to."""
+
+    group: str
+    endpoint: str
+
+
+GUARDRAILS, MANAGED = Lane(GROUP, ENDPOINT), Lane(SHIFT_GROUP, SHIFT_ENDPOINT)
+#: Incident causes a failed deployment opens (guardrails: failed; managed: failed or rolled back).
+INCIDENT_CAUSES = ("deployment.failed", "deployment.rolled_back")
+
+
 @dataclass
 class Trial:
     execution: dict[str, Any]
@@ -88,11 +108,13 @@ class Trial:
     failed_records: int
     streams_ok: bool
     serves_candidate: bool
+    rolled_back_records: int = 0
     faults_given: int = 0
 
 
 class FaultBench:
-    """One control plane with a champion on ``faults-prod``; each trial approves a new version."""
+    """One control plane with a champion on ``faults-prod`` and an A/B split on ``shift-prod``;
+    each trial approves a new version in one lane."""
 
     def __init__(self, cp: LocalControlPlane, faults: FaultInjector) -> None:
         self.cp, self.faults = cp, faults
@@ -100,12 +122,21 @@ class FaultBench:
         self.audit = AuditTrail(cp.stack.physical_id("AuditTable"), client=cp.client("dynamodb"))
         self.state_table = cp.stack.physical_id("ControlPlaneTable")
 
-    def register(self) -> str:
+    def register(self, lane: Lane = GUARDRAILS) -> str:
         return register_package(
             self.cp.client("s3", principal="ml-engineer"),
             self.cp.client("sagemaker", principal="ml-engineer"),
-            PackageSpec(group=GROUP),
+            PackageSpec(group=lane.group),
         )
+
+    def split_traffic(self) -> None:
+        """Put ``shift-prod`` back on its A/B config when a promotion left one variant (the candidate)
+        there: the next approval then takes the managed weight shift again."""
+        sm = self.cp.client("sagemaker")
+        config = sm.describe_endpoint(EndpointName=SHIFT_ENDPOINT)["EndpointConfigName"]
+        if len(sm.describe_endpoint_config(EndpointConfigName=config)["ProductionVariants"]) < 2:
+            sm.update_endpoint(EndpointName=SHIFT_ENDPOINT, EndpointConfigName=SHIFT_AB_CONFIG)
+            self.settle()
 
     def rule(self, site: Site, kind: str, times: int) -> FaultRule:
         physical = {v: k for k, v in self.logical.items()}
@@ -113,9 +144,11 @@ class FaultBench:
             return FaultRule(site.service, site.operation, kind, times, target=physical[site.target or ""])
         return FaultRule(site.service, site.operation, kind, times, caller=physical[site.caller])
 
-    def settle(self) -> None:
-        """Pump until no execution runs and no endpoint deployment is in flight."""
-        for _ in range(200):
+    def settle(self, timeout: float = 300.0) -> None:
+        """Pump until no execution runs and no endpoint deployment is in flight (a managed shift's
+        Wait states, bakes and polls, pass in scaled time: ``pump`` returns while they wait)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
             self.cp.pump(timeout=60)
             self.cp.wait_endpoint_deployments(10)
             running = [e for e in self.cp.executions() if e["status"] == "RUNNING"]
@@ -123,6 +156,7 @@ class FaultBench:
                 self.cp.pump(timeout=60)
                 if not [e for e in self.cp.executions() if e["status"] == "RUNNING"]:
                     return
+            time.sleep(0.02)
         raise AssertionError(f"not settled: {running}")
 
     def cold_start(self) -> None:
@@ -136,10 +170,12 @@ class FaultBench:
             assert spec is not None
             registry.register(spec)
 
-    def approve(self, arn: str, rules: list[FaultRule]) -> Trial:
+    def approve(self, arn: str, rules: list[FaultRule], lane: Lane = GUARDRAILS) -> Trial:
+        if lane == MANAGED:
+            self.split_traffic()
         self.cold_start()
         before = {e["executionArn"] for e in self.cp.executions()}
-        incidents_before, injected_before = self.incidents(), self.faults.injected
+        incidents_before, injected_before = self.incidents(lane), self.faults.injected
         for rule in rules:
             self.faults.arm(rule)
         self.cp.client("sagemaker", principal="reviewer").update_model_package(
@@ -148,7 +184,7 @@ class FaultBench:
         self.settle()
         self.faults.disarm()
         [execution] = [e for e in self.cp.executions() if e["executionArn"] not in before]
-        trial = self.observe(execution, arn)
+        trial = self.observe(execution, arn, lane)
         trial.incidents -= incidents_before
         trial.faults_given = self.faults.injected - injected_before
         return trial
@@ -176,45 +212,57 @@ class FaultBench:
             time.sleep(0.005)
         raise AssertionError(f"{state} never exited")
 
-    def incidents(self) -> int:
-        """Occurrences of the endpoint's deployment.failed incident (one incident, counted repeats)."""
-        item = self.cp.client("dynamodb").get_item(
-            TableName=self.state_table,
-            Key={"pk": {"S": f"incident#endpoint/{ENDPOINT}#deployment.failed"}, "sk": {"S": "incident"}},
-            ConsistentRead=True,
-        )
-        return int(item.get("Item", {}).get("occurrences", {}).get("N", "0"))
+    def incidents(self, lane: Lane = GUARDRAILS) -> int:
+        """Occurrences of the endpoint's deployment.failed / rolled_back incidents (one incident per
+        cause, counted repeats)."""
+        occurrences = 0
+        for cause in INCIDENT_CAUSES:
+            item = self.cp.client("dynamodb").get_item(
+                TableName=self.state_table,
+                Key={"pk": {"S": f"incident#endpoint/{lane.endpoint}#{cause}"}, "sk": {"S": "incident"}},
+                ConsistentRead=True,
+            )
+            occurrences += int(item.get("Item", {}).get("occurrences", {}).get("N", "0"))
+        return occurrences
 
-    def observe(self, execution: dict[str, Any], arn: str) -> Trial:
+    def observe(self, execution: dict[str, Any], arn: str, lane: Lane = GUARDRAILS) -> Trial:
         sfn = self.cp.client("stepfunctions")
         history = sfn.get_execution_history(executionArn=execution["executionArn"], maxResults=1000)["events"]
         states = [e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e]
         lease = self.cp.client("dynamodb").get_item(
             TableName=self.state_table,
-            Key={"pk": {"S": f"lease#endpoint#{ENDPOINT}"}, "sk": {"S": "lease"}},
+            Key={"pk": {"S": f"lease#endpoint#{lane.endpoint}"}, "sk": {"S": "lease"}},
             ConsistentRead=True,
         )
         holder = lease.get("Item", {}).get("holder", {}).get("S")
         streams = self.audit.streams()
         records = [r for stream in streams for r in self.audit.read(stream)]
-        failed = [
-            r
-            for r in records
-            if r.action == AuditAction.DEPLOYMENT_FAILED
-            and r.evidence.get("execution") == execution["executionArn"]
-        ]
+        outcomes = Counter(
+            r.action for r in records if r.evidence.get("execution") == execution["executionArn"]
+        )
         streams_ok = all(
             verify_chain(self.audit.read(s), self.audit.head(s), require_head=True).ok for s in streams
         )
-        serving = self.serves(arn)
-        return Trial(execution, states, arn, holder, self.incidents(), len(failed), streams_ok, serving)
+        return Trial(
+            execution,
+            states,
+            arn,
+            holder,
+            self.incidents(lane),
+            outcomes[AuditAction.DEPLOYMENT_FAILED],
+            streams_ok,
+            self.serves(arn, lane),
+            rolled_back_records=outcomes[AuditAction.DEPLOYMENT_ROLLED_BACK],
+        )
 
-    def serves(self, arn: str) -> bool:
+    def serves(self, arn: str, lane: Lane = GUARDRAILS) -> bool:
+        """Whether a variant of the lane's endpoint serves the package (a managed shift's config
+        carries the candidate next to the old variants)."""
         sm = self.cp.client("sagemaker")
-        endpoint = sm.describe_endpoint(EndpointName=ENDPOINT)
+        endpoint = sm.describe_endpoint(EndpointName=lane.endpoint)
         config = sm.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
-        model = sm.describe_model(ModelName=config["ProductionVariants"][0]["ModelName"])
-        return bool(model["PrimaryContainer"].get("ModelPackageName") == arn)
+        models = [sm.describe_model(ModelName=v["ModelName"]) for v in config["ProductionVariants"]]
+        return any(m["PrimaryContainer"].get("ModelPackageName") == arn for m in models)
 
 
 def _policy(tmp: Path) -> Path:
@@ -222,7 +270,14 @@ def _policy(tmp: Path) -> Path:
     tier = policy["tiers"]["medium"]
     tier["deployment"] = {"strategy": "canary", "canary_percent": 10}
     tier.pop("monitoring")
-    policy["groups"] = [{"match": "faults-*", "tier": "medium", "endpoint": ENDPOINT}]
+    managed = policy["tiers"]["managed"]  # weight shift: 10 % for a bake, 100 %, promote (ADR 9)
+    managed["deployment"]["alarms"] = [SHIFT_ALARM]
+    managed["auto_approve"] = False  # each trial approves (arms its faults first), as in medium
+    managed.pop("monitoring", None)
+    policy["groups"] = [
+        {"match": "faults-*", "tier": "medium", "endpoint": ENDPOINT},
+        {"match": "shift-*", "tier": "managed", "endpoint": SHIFT_ENDPOINT},
+    ]
     path = tmp / "policy.yaml"
     path.write_text(yaml.safe_dump(policy))
     return path
@@ -236,15 +291,53 @@ def bench(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultBench]:
         publish_policy(cp.client("ssm"), _policy(tmp_path_factory.mktemp("faults")), "/mlcp/policy")
         fb = FaultBench(cp, faults)
         deploy_champion(cp.client("sagemaker"), ENDPOINT, fb.register())
+        _ab_endpoint(cp)
         fb.settle()
         yield fb
 
 
-def _sites(fb: FaultBench) -> list[Site]:
-    """The call sites of one clean deployment, as the injector saw them."""
+def _ab_endpoint(cp: LocalControlPlane) -> None:
+    """``shift-prod``: two instance variants at 50/50 (as canary-managed.yaml), and its 5xx alarm."""
+    sm = cp.client("sagemaker")
+    variants = []
+    for name in ("Baseline", "Challenger"):
+        sm.create_model(
+            ModelName=f"shift-{name.lower()}",
+            PrimaryContainer={
+                "Image": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+            },
+            ExecutionRoleArn="arn:aws:iam::123456789012:role/mlcp-sagemaker-execution",
+        )
+        variants.append(
+            {
+                "VariantName": name,
+                "ModelName": f"shift-{name.lower()}",
+                "InstanceType": "ml.m5.large",
+                "InitialInstanceCount": 2,
+                "InitialVariantWeight": 0.5,
+            }
+        )
+    sm.create_endpoint_config(EndpointConfigName=SHIFT_AB_CONFIG, ProductionVariants=variants)
+    sm.create_endpoint(EndpointName=SHIFT_ENDPOINT, EndpointConfigName=SHIFT_AB_CONFIG)
+    cp.client("cloudwatch").put_metric_alarm(
+        AlarmName=SHIFT_ALARM,
+        Namespace="AWS/SageMaker",
+        MetricName="Invocation5XXErrors",
+        Dimensions=[{"Name": "EndpointName", "Value": SHIFT_ENDPOINT}],
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=3,
+        Threshold=5,
+        ComparisonOperator="GreaterThanThreshold",
+    )
+
+
+def _sites(fb: FaultBench, lane: Lane = GUARDRAILS) -> list[Site]:
+    """The call sites of one clean deployment in ``lane``, as the injector saw them."""
     start = len(fb.faults.calls)
-    trial = fb.approve(fb.register(), [])
+    trial = fb.approve(fb.register(lane), [], lane)
     assert trial.states[-1] == "Deployed", (trial.states, trial.execution)
+    assert trial.serves_candidate
     found: dict[Site, None] = {}
     for call in fb.faults.calls[start:]:
         if call.caller is None and call.service == "lambda" and call.operation == "Invoke" and call.target:
@@ -264,6 +357,8 @@ TOLERATED: set[Site] = set()
 #: AwaitEndpoint's failure races with the endpoint event completing its token and with its own
 #: timeout (the polling fallback): when either wins, the deployment goes on, which is as valid.
 RACING_STEP = "AwaitEndpointFunction"
+#: The managed lane's shift task (step / check / promote / roll_back); its Catch is ShiftFailed.
+SHIFT_STEP = "ShiftTrafficFunction"
 
 
 def _applies(site: Site, family: str) -> bool:
@@ -297,11 +392,86 @@ def _compensated(site: Site, trial: Trial) -> tuple[bool, str]:
         return failed and trial.lease_holder == trial.execution[
             "executionArn"
         ], "catch -> failed, lease expires"
+    if step == SHIFT_STEP:
+        rolled = {"ShiftFailed", "RollBackShift"} <= set(trial.states) and trial.lease_holder is None
+        if last == "RolledBack":
+            ok = rolled and status == "SUCCEEDED" and trial.rolled_back_records >= 1 and trial.incidents >= 1
+            return ok and not trial.serves_candidate, "catch -> RollBackShift -> rolled back, incident"
+        if last == "Deployed":
+            # PromoteShift's UpdateEndpoint had taken: the rollback finds the candidate alone, InService.
+            return rolled and trial.serves_candidate, "catch -> RollBackShift finds it promoted -> Deployed"
+        ok = rolled and failed and trial.incidents >= 1
+        return ok, "catch -> RollBackShift -> failed, incident"
     if step in HOLDING_LEASE:
         ok = failed and trial.lease_holder is None and trial.incidents >= 1
         return ok, "catch -> lease released, failed, incident"
     ok = failed and trial.lease_holder is None and not trial.serves_candidate
     return ok, "catch -> failed"
+
+
+def _matrix(bench: FaultBench, sites: list[Site], lane: Lane, figure: Callable[..., None]) -> list[str]:
+    """Within budget, every site at once per family -> Deployed; beyond it, one site at a time ->
+    compensated. Records the rows (prefixed ``managed`` for the managed lane); returns the failures."""
+    prefix = "managed " if lane == MANAGED else ""
+    figure(f"{prefix}call sites", len(sites), target="each")
+    failures: list[str] = []
+
+    # Within budget: every site of one deployment faulted at once, one family at a time -> deployed.
+    for family, kinds in FAMILIES.items():
+        rules = [
+            bench.rule(site, kinds[n % len(kinds)], _budget(site))
+            for n, site in enumerate(sites)
+            if _applies(site, family)
+        ]
+        injected = bench.faults.injected
+        trial = bench.approve(bench.register(lane), rules, lane)
+        given = bench.faults.injected - injected
+        ok = trial.states[-1] == "Deployed" and trial.serves_candidate and trial.streams_ok
+        figure(
+            f"{prefix}all sites {family} within budget",
+            f"{given} faults -> {trial.states[-1]}",
+            target="Deployed",
+            ok=ok,
+        )
+        if not ok:
+            failures.append(f"{prefix}{family} within budget: {trial.states}")
+
+    # Beyond budget: one site at a time.
+    outcomes: Counter[str] = Counter()
+    for n, site in enumerate(sites):
+        for family, kinds in FAMILIES.items():
+            if not _applies(site, family):
+                continue
+            kind = kinds[n % len(kinds)]
+            times = _budget(site) + 1
+            trial = bench.approve(bench.register(lane), [bench.rule(site, kind, times)], lane)
+            if trial.faults_given < times:
+                # This run took the other path (an endpoint event and the poll race to the callback).
+                outcome = f"not reached ({trial.faults_given}/{times} faults)"
+                ok = trial.states[-1] == "Deployed"
+                outcomes["not reached"] += 1
+            elif trial.states[-1] == "Deployed" and site in TOLERATED:
+                outcome, ok = "tolerated (best effort) -> Deployed", trial.lease_holder is None
+                outcomes["compensated"] += 1
+            elif trial.states[-1] == "Deployed" and RACING_STEP in {site.caller, site.target}:
+                outcome, ok = "event or poll won the race -> Deployed", trial.lease_holder is None
+                outcomes["compensated"] += 1
+            else:
+                ok, outcome = _compensated(site, trial)
+                outcomes["compensated" if ok else "not compensated"] += 1
+            ok = ok and trial.streams_ok
+            figure(f"{prefix}{site.label} x{times} {kind}", f"{trial.states[-1]}: {outcome}", ok=ok)
+            if not ok:
+                failures.append(f"{prefix}{site.label} {kind}: {trial.states} {trial}")
+    compensated = outcomes["compensated"]
+    figure(
+        f"{prefix}beyond budget handled (compensated, tolerated or raced)",
+        f"{compensated}/{compensated + outcomes['not compensated']}",
+        target="100%",
+        ok=not outcomes["not compensated"],
+    )
+    figure(f"{prefix}beyond budget, site not reached (raced)", outcomes["not reached"])
+    return failures
 
 
 def test_faults_within_budget_are_retried_and_beyond_it_compensated(
@@ -321,64 +491,29 @@ def test_faults_within_budget_are_retried_and_beyond_it_compensated(
         }
         picked = {(s.caller, s.operation): s for s in reversed(sites) if (s.caller, s.operation) in wanted}
         sites = list(picked.values())
-    figure("call sites", len(sites), target="each")
-    failures: list[str] = []
+    failures = _matrix(bench, sites, GUARDRAILS, figure)
+    assert not failures, "\n".join(failures)
 
-    # Within budget: every site of one deployment faulted at once, one family at a time -> deployed.
-    for family, kinds in FAMILIES.items():
-        rules = [
-            bench.rule(site, kinds[n % len(kinds)], _budget(site))
-            for n, site in enumerate(sites)
-            if _applies(site, family)
-        ]
-        injected = bench.faults.injected
-        trial = bench.approve(bench.register(), rules)
-        given = bench.faults.injected - injected
-        ok = trial.states[-1] == "Deployed" and trial.serves_candidate and trial.streams_ok
-        figure(
-            f"all sites {family} within budget",
-            f"{given} faults -> {trial.states[-1]}",
-            target="Deployed",
-            ok=ok,
-        )
-        if not ok:
-            failures.append(f"{family} within budget: {trial.states}")
 
-    # Beyond budget: one site at a time.
-    outcomes: Counter[str] = Counter()
-    for n, site in enumerate(sites):
-        for family, kinds in FAMILIES.items():
-            if not _applies(site, family):
-                continue
-            kind = kinds[n % len(kinds)]
-            times = _budget(site) + 1
-            trial = bench.approve(bench.register(), [bench.rule(site, kind, times)])
-            if trial.faults_given < times:
-                # This run took the other path (an endpoint event and the poll race to the callback).
-                outcome = f"not reached ({trial.faults_given}/{times} faults)"
-                ok = trial.states[-1] == "Deployed"
-                outcomes["not reached"] += 1
-            elif trial.states[-1] == "Deployed" and site in TOLERATED:
-                outcome, ok = "tolerated (best effort) -> Deployed", trial.lease_holder is None
-                outcomes["compensated"] += 1
-            elif trial.states[-1] == "Deployed" and RACING_STEP in {site.caller, site.target}:
-                outcome, ok = "event or poll won the race -> Deployed", trial.lease_holder is None
-                outcomes["compensated"] += 1
-            else:
-                ok, outcome = _compensated(site, trial)
-                outcomes["compensated" if ok else "not compensated"] += 1
-            ok = ok and trial.streams_ok
-            figure(f"{site.label} x{times} {kind}", f"{trial.states[-1]}: {outcome}", ok=ok)
-            if not ok:
-                failures.append(f"{site.label} {kind}: {trial.states} {trial}")
-    compensated = outcomes["compensated"]
-    figure(
-        "beyond budget handled (compensated, tolerated or raced)",
-        f"{compensated}/{compensated + outcomes['not compensated']}",
-        target="100%",
-        ok=not outcomes["not compensated"],
-    )
-    figure("beyond budget, site not reached (raced)", outcomes["not reached"])
+def test_managed_shift_faults_within_budget_are_retried_and_beyond_it_compensated(
+    bench: FaultBench, profile: Profile, figure: Callable[..., None]
+) -> None:
+    """The managed lane: a weight shift on the A/B endpoint (10 % bake, 100 %, promote), run by the
+    workflow's ShiftTraffic / CheckAlarms / PromoteShift tasks under the lease. Beyond budget a shift
+    task's Catch runs ShiftFailed -> RollBackShift: weights back, the candidate's variant removed,
+    ``deployment.rolled_back`` audited, an incident opened and the lease released."""
+    sites = _sites(bench, MANAGED)
+    shift = [s for s in sites if SHIFT_STEP in {s.caller, s.target}]
+    assert Site("states", "lambda", "Invoke", SHIFT_STEP) in shift
+    assert {s.operation for s in shift} >= {"UpdateEndpointWeightsAndCapacities", "UpdateEndpoint"}
+    if not profile.full:  # quick: the shift task's Invoke, its weight update and its promotion
+        wanted = {
+            Site(SHIFT_STEP, "sagemaker", "UpdateEndpointWeightsAndCapacities"),
+            Site(SHIFT_STEP, "sagemaker", "UpdateEndpoint"),
+            Site("states", "lambda", "Invoke", SHIFT_STEP),
+        }
+        sites = [s for s in sites if s in wanted]
+    failures = _matrix(bench, sites, MANAGED, figure)
     assert not failures, "\n".join(failures)
 
 
