@@ -285,6 +285,7 @@ def _policy(tmp: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def bench(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultBench]:
+    """Both lanes: a champion on the single-variant ``faults-prod``, an A/B split on ``shift-prod``."""
     from mlcp_cli.commands.policy import publish_policy
 
     with FaultInjector() as faults, LocalControlPlane(TEMPLATE, time_scale=600) as cp:
@@ -495,28 +496,6 @@ def test_faults_within_budget_are_retried_and_beyond_it_compensated(
     assert not failures, "\n".join(failures)
 
 
-def test_managed_shift_faults_within_budget_are_retried_and_beyond_it_compensated(
-    bench: FaultBench, profile: Profile, figure: Callable[..., None]
-) -> None:
-    """The managed lane: a weight shift on the A/B endpoint (10 % bake, 100 %, promote), run by the
-    workflow's ShiftTraffic / CheckAlarms / PromoteShift tasks under the lease. Beyond budget a shift
-    task's Catch runs ShiftFailed -> RollBackShift: weights back, the candidate's variant removed,
-    ``deployment.rolled_back`` audited, an incident opened and the lease released."""
-    sites = _sites(bench, MANAGED)
-    shift = [s for s in sites if SHIFT_STEP in {s.caller, s.target}]
-    assert Site("states", "lambda", "Invoke", SHIFT_STEP) in shift
-    assert {s.operation for s in shift} >= {"UpdateEndpointWeightsAndCapacities", "UpdateEndpoint"}
-    if not profile.full:  # quick: the shift task's Invoke, its weight update and its promotion
-        wanted = {
-            Site(SHIFT_STEP, "sagemaker", "UpdateEndpointWeightsAndCapacities"),
-            Site(SHIFT_STEP, "sagemaker", "UpdateEndpoint"),
-            Site("states", "lambda", "Invoke", SHIFT_STEP),
-        }
-        sites = [s for s in sites if s in wanted]
-    failures = _matrix(bench, sites, MANAGED, figure)
-    assert not failures, "\n".join(failures)
-
-
 #: Calls that change AWS state, counted per operation (faulted attempts never reach moto).
 EFFECTS = {
     "CreateModel",
@@ -628,3 +607,26 @@ def test_a_redriven_execution_duplicates_no_side_effect(
     assert resumed.streams_ok
     assert total.get("UpdateEndpoint") == 1
     assert not duplicated, duplicated
+
+
+def test_managed_shift_faults_within_budget_are_retried_and_beyond_it_compensated(
+    bench: FaultBench, profile: Profile, figure: Callable[..., None]
+) -> None:
+    """The managed lane: a weight shift on the A/B endpoint (10 % bake, 100 %, promote), run by the
+    workflow's ShiftTraffic / CheckAlarms / PromoteShift tasks under the lease. Beyond budget a shift
+    task's Catch runs ShiftFailed -> RollBackShift: weights back, the candidate's variant removed,
+    ``deployment.rolled_back`` audited, an incident opened and the lease released. Last in the file:
+    its trials grow the shared control plane, which slows the redrive test's stop-in-time race."""
+    sites = _sites(bench, MANAGED)
+    shift = [s for s in sites if SHIFT_STEP in {s.caller, s.target}]
+    assert Site("states", "lambda", "Invoke", SHIFT_STEP) in shift
+    assert {s.operation for s in shift} >= {"UpdateEndpointWeightsAndCapacities", "UpdateEndpoint"}
+    if not profile.full:  # quick: the shift task's Invoke, its weight update and its promotion
+        wanted = {
+            Site(SHIFT_STEP, "sagemaker", "UpdateEndpointWeightsAndCapacities"),
+            Site(SHIFT_STEP, "sagemaker", "UpdateEndpoint"),
+            Site("states", "lambda", "Invoke", SHIFT_STEP),
+        }
+        sites = [s for s in sites if s in wanted]
+    failures = _matrix(bench, sites, MANAGED, figure)
+    assert not failures, "\n".join(failures)
