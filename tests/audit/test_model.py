@@ -116,6 +116,15 @@ def test_canonical_json_rejects_non_json(bad: object) -> None:
         canonical_json(bad)
 
 
+def test_a_built_records_hash_is_the_checked_hash_and_still_refuses_what_json_cannot_encode() -> None:
+    record = make_record("group#churn", 3, "a" * 64)
+    assert record.computed_hash() == record_hash(record.hashed_fields()) == record.hash
+    # model_copy skips validation: the encoder itself still refuses NaN and non-JSON types.
+    for evidence in ({"x": float("nan")}, {"s": {1, 2}}):
+        with pytest.raises(AuditEncodingError):
+            record.model_copy(update={"evidence": evidence}).computed_hash()
+
+
 def test_encoding_error_is_a_control_plane_error() -> None:
     assert issubclass(AuditEncodingError, ControlPlaneError)
 

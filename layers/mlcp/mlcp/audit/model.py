@@ -130,11 +130,13 @@ def canonical_json(obj: Any) -> bytes:
     return _CANONICAL.encode(obj).encode("utf-8")
 
 
-def record_hash(fields: Mapping[str, Any]) -> str:
+def record_hash(fields: Mapping[str, Any], *, checked: bool = False) -> str:
     """SHA-256 (lowercase hex) over the canonical JSON of every field in ``HASHED_FIELDS``.
 
     ``fields`` may carry a ``hash`` key (it is ignored); a missing optional ``event_id`` counts as
     ``null``. Any other missing field is an error, so a hash is never computed over half a record.
+    ``checked``: the caller already validated the values (a built ``AuditRecord``); the JSON walk
+    that names where a bad value sits is skipped.
     """
     body: dict[str, Any] = {}
     for name in HASHED_FIELDS:
@@ -147,7 +149,13 @@ def record_hash(fields: Mapping[str, Any]) -> str:
         if type(value) not in _PLAIN_SCALARS and isinstance(value, StrEnum):
             value = value.value
         body[name] = value
-    return hashlib.sha256(canonical_json(body)).hexdigest()
+    if not checked:
+        return hashlib.sha256(canonical_json(body)).hexdigest()
+    try:  # the encoder itself still refuses NaN/Infinity and non-JSON types
+        encoded = _CANONICAL.encode(body).encode("utf-8")
+    except (TypeError, ValueError) as exc:
+        raise AuditEncodingError(f"$: {exc}") from None
+    return hashlib.sha256(encoded).hexdigest()
 
 
 def format_timestamp(moment: datetime) -> str:
@@ -213,7 +221,9 @@ class AuditRecord(BaseModel):
 
     def computed_hash(self) -> str:
         """The hash this record's content should carry."""
-        return record_hash(self.hashed_fields())
+        # The fields were checked when the record was built (types; evidence by _json_evidence) and
+        # the record is frozen: verify hashes every record, so it skips the second walk (~20 %).
+        return record_hash(self.hashed_fields(), checked=True)
 
     def to_json_dict(self) -> dict[str, Any]:
         """Every field, JSON-ready (what ``mlcp audit show --json`` prints)."""
