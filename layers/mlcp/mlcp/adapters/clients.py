@@ -60,8 +60,7 @@ def _lazy(service: str) -> Any:
 
 def cloudwatch() -> CloudWatchClient:
     """The CloudWatch client of this execution environment."""
-    client: CloudWatchClient = _client("cloudwatch")
-    return client
+    return cast("CloudWatchClient", _lazy("cloudwatch"))
 
 
 def dynamodb() -> DynamoDBClient:
