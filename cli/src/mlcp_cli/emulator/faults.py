@@ -244,6 +244,10 @@ def fault_response(service_id: str, kind: str, request: Any) -> Any:
         code, status = _INTERNAL_CODES.get(service_id, "InternalFailure"), 500
     message = f"injected fault: {kind}"
     headers: dict[str, str]
+    if protocol == "smithy-rpc-v2-cbor" and "json" in str(request.headers.get("Content-Type") or ""):
+        # CloudWatch's model lists several protocols and botocore speaks JSON to it: answer in JSON
+        # (before, the fault raised ValueError here, which no retry handles).
+        protocol = "json"
     if protocol in {"json", "rest-json"}:
         body = json.dumps({"__type": code, "message": message})
         headers = {"Content-Type": "application/x-amz-json-1.0", "x-amzn-ErrorType": code}
