@@ -131,22 +131,24 @@ class Snapshot:
         return _incidents(self)
 
 
-def load_snapshot(trail: AuditTrail) -> Snapshot:
-    """Read and verify every stream of ``trail`` (records and head). An unreadable stream has no
+def read_verified(trail: AuditTrail, name: str) -> tuple[list[AuditRecord], ChainVerification]:
+    """One stream's records and its verification (records and head). An unreadable stream has no
     records and one ``unreadable`` problem."""
+    try:
+        records = trail.read(name)
+        head = trail.head(name)
+    except InvalidAuditItem as exc:
+        problem = ChainProblem(stream=name, seq=None, kind=ProblemKind.UNREADABLE, message=str(exc))
+        return [], ChainVerification(stream=name, records=0, problems=(problem,))
+    return records, verify_chain(records, head, require_head=True)
+
+
+def load_snapshot(trail: AuditTrail) -> Snapshot:
+    """Read and verify every stream of ``trail`` (see :func:`read_verified`)."""
     records: dict[str, list[AuditRecord]] = {}
     verification: dict[str, ChainVerification] = {}
     for name in trail.streams():
-        try:
-            stream_records = trail.read(name)
-            head = trail.head(name)
-        except InvalidAuditItem as exc:
-            problem = ChainProblem(stream=name, seq=None, kind=ProblemKind.UNREADABLE, message=str(exc))
-            records[name] = []
-            verification[name] = ChainVerification(stream=name, records=0, problems=(problem,))
-            continue
-        records[name] = stream_records
-        verification[name] = verify_chain(stream_records, head, require_head=True)
+        records[name], verification[name] = read_verified(trail, name)
     return Snapshot(records=records, verification=verification)
 
 

@@ -20,12 +20,10 @@ from typing import Any, TextIO
 from mlcp.audit import (
     AuditRecord,
     AuditTrail,
-    ChainProblem,
     ChainVerification,
     InvalidAuditItem,
-    ProblemKind,
-    verify_chain,
 )
+from mlcp_cli.audit_view import read_verified
 from mlcp_cli.commands.stack import add_stack_options, client
 
 TABLE_ENV = "MLCP_AUDIT_TABLE"
@@ -94,13 +92,7 @@ def show_audit(trail: AuditTrail, stream: str | None, as_json: bool, out: TextIO
 
 
 def _verify_stream(trail: AuditTrail, name: str) -> ChainVerification:
-    try:
-        records = trail.read(name)
-        head = trail.head(name)
-    except InvalidAuditItem as exc:
-        problem = ChainProblem(stream=name, seq=None, kind=ProblemKind.UNREADABLE, message=str(exc))
-        return ChainVerification(stream=name, records=0, problems=(problem,))
-    return verify_chain(records, head, require_head=True)
+    return read_verified(trail, name)[1]
 
 
 def verify_audit(trail: AuditTrail, stream: str | None, out: TextIO) -> int:
