@@ -100,6 +100,9 @@ def test_results_document_keeps_table_order_and_details() -> None:
 def test_import_figures_give_each_handler_its_ms_and_a_budgeted_ratio() -> None:
     imports = {
         "baseline": {"label": "import boto3", "cpu_median_ms": 100.0, "error": None},
+        "floors": [
+            {"label": "boto3 + pydantic BaseModel", "cpu_median_ms": 130.0, "ratio": 1.3, "error": None}
+        ],
         "handlers": [
             {"function": "a", "cpu_median_ms": 125.0, "ratio": 1.25, "error": None},
             {"function": "b", "cpu_median_ms": None, "error": "exit 1: KeyError: 'X'"},
@@ -110,6 +113,8 @@ def test_import_figures_give_each_handler_its_ms_and_a_budgeted_ratio() -> None:
     assert figures["cold import ratio: a"].ok is True
     assert figures["cold import ratio: b"].ok is False
     assert figures["cold import: b"].note == "exit 1: KeyError: 'X'"
+    floor = figures["cold import floor: boto3 + pydantic BaseModel"]
+    assert (floor.value, floor.unit, floor.budget) == (1.3, "x boto3", None)
 
 
 def test_size_figures_total_is_budgeted_and_needs_every_artifact() -> None:

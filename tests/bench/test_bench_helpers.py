@@ -143,18 +143,16 @@ def test_parse_seconds_needs_the_marker() -> None:
         bench.parse_seconds("0.25\n")
 
 
-def test_measure_import_collects_samples_and_reports_failures(tmp_path: Path) -> None:
+def test_time_imports_collects_samples_and_reports_failures(tmp_path: Path) -> None:
     (tmp_path / "app.py").write_text("import os\nVALUE = os.environ['MLCP_AUDIT_TABLE']\n")
-    ok = bench.measure_import(
-        "app", "import app", env={"MLCP_AUDIT_TABLE": "t"}, runs=2, sys_path=[str(tmp_path)], cwd=tmp_path
+    job = bench.ImportJob(
+        bench.ImportTiming("app"), "import app", {"MLCP_AUDIT_TABLE": "t"}, [str(tmp_path)], tmp_path
     )
+    failing = bench.ImportJob(bench.ImportTiming("app"), "import app", {}, [str(tmp_path)], tmp_path)
+    ok, missing = bench.time_imports([job, failing], runs=2)
     assert ok.error is None
     assert len(ok.samples_ms) == 2
     assert ok.median_ms == bench.median(ok.samples_ms)
-
-    missing = bench.measure_import(
-        "app", "import app", env={}, runs=2, sys_path=[str(tmp_path)], cwd=tmp_path
-    )
     assert missing.median_ms is None
     assert missing.error is not None
     assert "KeyError" in missing.error
@@ -172,9 +170,11 @@ def test_timing_snippet_reports_cpu_seconds_too() -> None:
     assert bench.parse_seconds(out.getvalue()) >= 0
 
 
-def test_measure_import_keeps_wall_and_cpu_samples(tmp_path: Path) -> None:
+def test_time_imports_keeps_wall_and_cpu_samples(tmp_path: Path) -> None:
     (tmp_path / "app.py").write_text("VALUE = 1\n")
-    timing = bench.measure_import("app", "import app", env={}, runs=3, sys_path=[str(tmp_path)], cwd=tmp_path)
+    (timing,) = bench.time_imports(
+        [bench.ImportJob(bench.ImportTiming("app"), "import app", {}, [str(tmp_path)], tmp_path)], runs=3
+    )
     assert len(timing.samples_ms) == len(timing.cpu_samples_ms) == 3
     assert timing.cpu_median_ms == bench.median(timing.cpu_samples_ms)
     json.dumps(dataclasses.asdict(timing))

@@ -6,7 +6,9 @@ unit, budget, ok; the raw samples under ``details``).
   each in fresh interpreters (median of ``--runs``, interleaved so drift hits all alike), with the
   environment template.yaml gives the function. The figure is the importing process's CPU time
   (``time.process_time``): on a shared machine wall time measures the neighbours; both are kept.
-  Budget: each handler within 1.3x boto3.
+  Budget: each handler within 1.3x boto3. The floors (``IMPORT_FLOORS``: boto3 with pydantic, and
+  with one pydantic model and Powertools' Logger and Metrics) are timed in the same rounds, so the
+  table says how much of a handler's ratio is its own code.
 * **Package size**: the layer and each function as ``sam build`` left them, zipped with deflate;
   budget: all of them together within 5 MB.
 * **CPU per event** of each decision path (gates, routing, incident dedup, retraining guard), botocore
@@ -72,6 +74,22 @@ TRACER_IMPORT = "from aws_lambda_powertools import Tracer\n"
 # (it then patches boto3/botocore), hence LAMBDA_TASK_ROOT in that measurement's environment.
 TRACER_INIT = TRACER_IMPORT + 'Tracer(service="bench")\n'
 LAMBDA_LIKE_ENV = {"LAMBDA_TASK_ROOT": "/var/task", "AWS_LAMBDA_FUNCTION_NAME": "bench"}
+#: What a handler that validates events with pydantic models and logs with Powertools imports
+#: before a line of its own: the floor of its cold import ratio (docs/adr/0013), timed in the same
+#: rounds as the handlers.
+IMPORT_FLOORS = {
+    "boto3 + pydantic BaseModel": "import boto3\nfrom pydantic import BaseModel\n",
+    "boto3 + pydantic, one model + Powertools Logger, Metrics": (
+        "import boto3\n"
+        "from pydantic import BaseModel, ConfigDict\n"
+        "class Event(BaseModel):\n"
+        "    model_config = ConfigDict(defer_build=True)\n"
+        "    id: str\n"
+        "from aws_lambda_powertools import Logger, Metrics\n"
+        'Logger(service="bench")\n'
+        'Metrics(namespace="bench", service="bench")\n'
+    ),
+}
 
 
 # --------------------------------------------------------------------------- pure helpers
@@ -232,23 +250,24 @@ def _clean_environ() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
 
 
-def measure_import(
-    label: str,
-    statements: str,
-    *,
-    env: Mapping[str, str],
-    runs: int = DEFAULT_RUNS,
-    sys_path: Sequence[str] = (),
-    python: str = sys.executable,
-    cwd: Path | None = None,
-) -> ImportTiming:
-    """Time ``statements`` in ``runs`` fresh interpreters; keep every sample and the medians."""
-    result = ImportTiming(label)
+@dataclass(frozen=True)
+class ImportJob:
+    """Statements to time in fresh interpreters, and where their samples go."""
+
+    timing: ImportTiming
+    statements: str
+    env: Mapping[str, str]
+    sys_path: Sequence[str] = ()
+    cwd: Path | None = None
+
+
+def time_imports(jobs: Sequence[ImportJob], runs: int = DEFAULT_RUNS) -> list[ImportTiming]:
+    """Every job ``runs`` times, round-robin (a busy moment of the machine hits every job alike,
+    so differences between them are of one moment), then their medians."""
     for _ in range(runs):
-        sample_import(result, statements, env=env, sys_path=sys_path, python=python, cwd=cwd)
-        if result.error:
-            return result
-    return result.finish()
+        for job in jobs:
+            sample_import(job.timing, job.statements, env=job.env, sys_path=job.sys_path, cwd=job.cwd)
+    return [job.timing.finish() for job in jobs]
 
 
 def sample_import(
@@ -282,47 +301,65 @@ def module_available(module: str, python: str = sys.executable) -> bool:
 
 
 def handler_imports(root: Path, template: Mapping[str, Any], runs: int) -> dict[str, Any]:
-    """Bare ``import boto3`` and every handler module, round-robin ``runs`` times (so a busy
-    moment of the machine hits every measurement alike), then medians."""
+    """Bare ``import boto3``, the floors (``IMPORT_FLOORS``) and every handler module, timed
+    together (``time_imports``); each with its CPU time over boto3's and its ratio."""
     by_dir = functions_by_code_dir(template)
-    baseline = ImportTiming("import boto3")
+    plain_env = handler_environment(template, None)
+    baseline = ImportJob(ImportTiming("import boto3"), "import boto3", plain_env)
+    floors = [ImportJob(ImportTiming(label), code, plain_env) for label, code in IMPORT_FLOORS.items()]
     apps = sorted((root / "functions").glob("*/app.py"))
-    timings = [ImportTiming(f"functions/{app.parent.name}/app.py") for app in apps]
     logical_ids = [by_dir.get(_norm_dir(app.parent.relative_to(root).as_posix())) for app in apps]
-    for _ in range(runs):
-        sample_import(baseline, "import boto3", env=handler_environment(template, None))
-        for app, timing, logical_id in zip(apps, timings, logical_ids, strict=True):
-            sample_import(
-                timing,
-                "import app",
-                env=handler_environment(template, logical_id),
-                sys_path=[str(app.parent)],
-                cwd=app.parent,
-            )
-    baseline.finish()
-    handlers: list[dict[str, Any]] = []
-    for app, timing, logical_id in zip(apps, timings, logical_ids, strict=True):
-        timing.finish()
-        entry = {"function": app.parent.name, "logical_id": logical_id, **asdict(timing)}
-        if timing.cpu_median_ms is not None and baseline.cpu_median_ms:
-            entry["over_boto3_ms"] = timing.cpu_median_ms - baseline.cpu_median_ms
-            entry["ratio"] = timing.cpu_median_ms / baseline.cpu_median_ms
-        handlers.append(entry)
-    return {"baseline": asdict(baseline), "handlers": handlers}
+    handlers = [
+        ImportJob(
+            ImportTiming(f"functions/{app.parent.name}/app.py"),
+            "import app",
+            handler_environment(template, logical_id),
+            sys_path=[str(app.parent)],
+            cwd=app.parent,
+        )
+        for app, logical_id in zip(apps, logical_ids, strict=True)
+    ]
+    time_imports([baseline, *floors, *handlers], runs)
+    boto3_ms = baseline.timing.cpu_median_ms
+
+    def over_boto3(timing: ImportTiming) -> dict[str, Any]:
+        entry: dict[str, Any] = asdict(timing)
+        if timing.cpu_median_ms is not None and boto3_ms:
+            entry["over_boto3_ms"] = timing.cpu_median_ms - boto3_ms
+            entry["ratio"] = timing.cpu_median_ms / boto3_ms
+        return entry
+
+    return {
+        "baseline": asdict(baseline.timing),
+        "floors": [over_boto3(job.timing) for job in floors],
+        "handlers": [
+            {"function": app.parent.name, "logical_id": logical_id, **over_boto3(job.timing)}
+            for app, logical_id, job in zip(apps, logical_ids, handlers, strict=True)
+        ],
+    }
 
 
 def tracer_cost(runs: int) -> dict[str, Any]:
+    """Powertools Tracer: its import, and building it in Lambda (aws_xray_sdk, boto3 patched),
+    each the difference of two measurements timed together."""
     if not module_available("aws_xray_sdk"):
         return {"aws_xray_sdk": "not installed"}
     env = dict(BASE_ENV)
-    base = measure_import("Logger, Metrics + parser", POWERTOOLS_BASE, env=env, runs=runs)
-    imported = measure_import("... + import Tracer", POWERTOOLS_BASE + TRACER_IMPORT, env=env, runs=runs)
-    with_boto3 = "import boto3\n" + POWERTOOLS_BASE
     lambda_env = {**env, **LAMBDA_LIKE_ENV}
-    boto = measure_import("boto3 + Logger, Metrics + parser", with_boto3, env=lambda_env, runs=runs)
-    built = measure_import("... + Tracer() in Lambda", with_boto3 + TRACER_INIT, env=lambda_env, runs=runs)
-    rows = [asdict(timing) for timing in (base, imported, boto, built)]
-    result: dict[str, Any] = {"aws_xray_sdk": "installed", "rows": rows}
+    with_boto3 = "import boto3\n" + POWERTOOLS_BASE
+    base, imported, boto, built = time_imports(
+        [
+            ImportJob(ImportTiming("Logger, Metrics + parser"), POWERTOOLS_BASE, env),
+            ImportJob(ImportTiming("... + import Tracer"), POWERTOOLS_BASE + TRACER_IMPORT, env),
+            ImportJob(ImportTiming("boto3 + Logger, Metrics + parser"), with_boto3, lambda_env),
+            ImportJob(ImportTiming("... + Tracer() in Lambda"), with_boto3 + TRACER_INIT, lambda_env),
+        ],
+        runs,
+    )
+    result: dict[str, Any] = {
+        "aws_xray_sdk": "installed",
+        "rows": [asdict(timing) for timing in (base, imported, boto, built)],
+    }
     if base.cpu_median_ms is not None and imported.cpu_median_ms is not None:
         result["import_cost_ms"] = imported.cpu_median_ms - base.cpu_median_ms
     if boto.cpu_median_ms is not None and built.cpu_median_ms is not None:
@@ -658,6 +695,15 @@ def import_figures(imports: Mapping[str, Any]) -> list[Figure]:
                 f"cold import: {name}", handler.get("cpu_median_ms"), "ms CPU", note=handler["error"] or ""
             )
         )
+    for floor in imports.get("floors", []):
+        figures.append(
+            Figure(
+                f"cold import floor: {floor['label']}",
+                floor.get("ratio"),
+                "x boto3",
+                note=floor["error"] or "what any handler validating with pydantic imports first",
+            )
+        )
     for handler in imports["handlers"]:
         figures.append(
             Figure(
@@ -802,7 +848,12 @@ def tracer_figures(tracer: Mapping[str, Any]) -> list[Figure]:
     if tracer.get("aws_xray_sdk") != "installed":
         return []
     return [
-        Figure("Tracer import (lazy)", tracer.get("import_cost_ms"), "ms CPU"),
+        Figure(
+            "Tracer import (lazy)",
+            tracer.get("import_cost_ms"),
+            "ms CPU",
+            note="difference of two medians: around 0 (either sign) means the import costs nothing",
+        ),
         Figure("Tracer() in Lambda (loads aws_xray_sdk)", tracer.get("init_cost_ms"), "ms CPU"),
     ]
 

@@ -180,8 +180,12 @@ class FunctionRegistry:
         return handler
 
 
+_LAYER_TOP_LEVEL = frozenset(LAYER_PACKAGES)
+
+
 def _is_layer_module(name: str) -> bool:
-    return any(name == package or name.startswith(package + ".") for package in LAYER_PACKAGES)
+    # Called for every module in sys.modules twice per invocation: one set lookup, not a scan.
+    return name.partition(".")[0] in _LAYER_TOP_LEVEL
 
 
 @dataclass(frozen=True)
