@@ -11,6 +11,7 @@ audit stream still verifies. A redriven execution duplicates no side effect.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -190,27 +191,53 @@ class FaultBench:
         return trial
 
     def start_and_stop_after(self, arn: str, state: str) -> str:
-        """Approve ``arn`` and StopExecution its deployment as soon as ``state`` has exited."""
+        """Approve ``arn`` and StopExecution its deployment as soon as ``state`` has exited.
+
+        A watcher thread reads the history and stops the execution while this thread delivers the
+        approval with ``pump()``. Waiting for the pump to return first loses the race: it returns
+        at a moment the execution is parked, and at 600x AwaitEndpoint's 30-second poll is 50 ms
+        of real time; such a moment may come only after the canary (about 1.2 s here) has ended."""
         self.cold_start()
         before = {e["executionArn"] for e in self.cp.executions()}
-        self.cp.client("sagemaker", principal="reviewer").update_model_package(
-            ModelPackageArn=arn, ModelApprovalStatus="Approved"
-        )
-        self.cp.pump(timeout=60)  # delivers the approval; returns once the execution is parked
-        [execution] = [e["executionArn"] for e in self.cp.executions() if e["executionArn"] not in before]
+        machine = self.cp.stack.physical_id("DeploymentStateMachine")
         sfn = self.cp.client("stepfunctions")
+        stopped: list[str] = []
+        done = threading.Event()
+
+        def stop_after_state() -> None:
+            while not done.is_set():
+                for listed in sfn.list_executions(stateMachineArn=machine)["executions"]:
+                    execution = listed["executionArn"]
+                    if execution in before:
+                        continue
+                    events = sfn.get_execution_history(executionArn=execution, maxResults=1000)["events"]
+                    if any(e.get("stateExitedEventDetails", {}).get("name") == state for e in events):
+                        sfn.stop_execution(
+                            executionArn=execution, error="Operator", cause="stopped mid-deployment"
+                        )
+                        stopped.append(execution)
+                        return
+                time.sleep(0.005)
+
+        watcher = threading.Thread(target=stop_after_state, daemon=True)
+        watcher.start()
+        try:
+            self.cp.client("sagemaker", principal="reviewer").update_model_package(
+                ModelPackageArn=arn, ModelApprovalStatus="Approved"
+            )
+            self.cp.pump(timeout=60)
+        finally:
+            done.set()
+            watcher.join(10)
+        if not stopped:
+            raise AssertionError(f"{state} never exited, or the deployment ended before it was seen")
+        [execution] = stopped
+        # moto reports ABORTED once the interrupted state returns (AWS: at once).
         for _ in range(2000):
-            events = sfn.get_execution_history(executionArn=execution, maxResults=1000)["events"]
-            if any(e.get("stateExitedEventDetails", {}).get("name") == state for e in events):
-                sfn.stop_execution(executionArn=execution, error="Operator", cause="stopped mid-deployment")
-                # moto reports ABORTED once the interrupted state returns (AWS: at once).
-                for _ in range(2000):
-                    if sfn.describe_execution(executionArn=execution)["status"] != "RUNNING":
-                        return execution
-                    time.sleep(0.005)
-                raise AssertionError("StopExecution did not stop the execution")
+            if sfn.describe_execution(executionArn=execution)["status"] != "RUNNING":
+                return execution
             time.sleep(0.005)
-        raise AssertionError(f"{state} never exited")
+        raise AssertionError("StopExecution did not stop the execution")
 
     def incidents(self, lane: Lane = GUARDRAILS) -> int:
         """Occurrences of the endpoint's deployment.failed / rolled_back incidents (one incident per
@@ -268,10 +295,18 @@ class FaultBench:
 def _policy(tmp: Path) -> Path:
     policy = yaml.safe_load((ROOT / "scenarios" / "policy.yaml").read_text())
     tier = policy["tiers"]["medium"]
-    tier["deployment"] = {"strategy": "canary", "canary_percent": 10}
+    # The longest deployment timeout the policy allows (14,400 simulated seconds, 24 s here): a
+    # trial faulted everywhere within budget is slow under load, and SageMaker's timeout rollback
+    # (tested with the emulator's deployments) is not what the matrix is about.
+    tier["deployment"] = {
+        "strategy": "canary",
+        "canary_percent": 10,
+        "maximum_execution_timeout_seconds": 14400,
+    }
     tier.pop("monitoring")
     managed = policy["tiers"]["managed"]  # weight shift: 10 % for a bake, 100 %, promote (ADR 9)
     managed["deployment"]["alarms"] = [SHIFT_ALARM]
+    managed["deployment"]["maximum_execution_timeout_seconds"] = 14400
     managed["auto_approve"] = False  # each trial approves (arms its faults first), as in medium
     managed.pop("monitoring", None)
     policy["groups"] = [
@@ -435,7 +470,12 @@ def _matrix(bench: FaultBench, sites: list[Site], lane: Lane, figure: Callable[.
             ok=ok,
         )
         if not ok:
-            failures.append(f"{prefix}{family} within budget: {trial.states}")
+            reason = (
+                bench.cp.client("sagemaker")
+                .describe_endpoint(EndpointName=lane.endpoint)
+                .get("FailureReason")
+            )
+            failures.append(f"{prefix}{family} within budget: {trial.states} (endpoint: {reason})")
 
     # Beyond budget: one site at a time.
     outcomes: Counter[str] = Counter()
