@@ -1166,3 +1166,51 @@ def test_events_fill_gives_schedule_rules_no_events(fills: GapFills) -> None:
     events.put_targets(Rule="hourly", Targets=[{"Id": "t", "Arn": arn}])
     put_event("custom.app", "Thing Happened", {"x": 1})
     assert _state().deliveries.pending() == 0
+
+
+# -- p. One parse per definition -------------------------------------------------------------------
+
+
+@pytest.fixture
+def parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The definitions moto's ASL parser is asked to parse, from now on."""
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+
+    parse = AmazonStateLanguageParser.parse
+    seen: list[str] = []
+
+    def counted(definition: str) -> Any:
+        seen.append(definition)
+        return parse(definition)
+
+    monkeypatch.setattr(AmazonStateLanguageParser, "parse", staticmethod(counted))
+    return seen
+
+
+def _run_twice_at_once(machine: str) -> list[dict[str, Any]]:
+    """Two executions started together; each one's history, once both have ended."""
+    sfn = boto3.client("stepfunctions")
+    arns = [
+        sfn.start_execution(stateMachineArn=machine, name=name, input="{}")["executionArn"]
+        for name in ("first", "second")
+    ]
+    for arn in arns:
+        assert wait_execution(arn, timeout=5)["status"] == "FAILED"
+    return [sfn.get_execution_history(executionArn=arn)["events"] for arn in arns]
+
+
+def test_raw_moto_parses_the_definition_for_every_execution(raw_moto: None, parses: list[str]) -> None:
+    machine = state_machine("retry", _retry_machine(1))
+    parses.clear()
+    _run_twice_at_once(machine)
+    assert len(parses) == 2
+
+
+def test_parse_once_fill_shares_one_program_and_no_execution_state(raw_moto: None, parses: list[str]) -> None:
+    with install_gap_fills(FunctionRegistry(), time_scale=3600):
+        machines = [state_machine("retry", _retry_machine(1)), state_machine("again", _retry_machine(2))]
+        parses.clear()
+        histories = [events for machine in machines for events in _run_twice_at_once(machine)]
+    assert len(parses) == 2  # one per definition text, not one per execution
+    for events in histories:  # each execution retried once on its own attempt count
+        assert sum(e["type"] == "TaskScheduled" for e in events) == 2

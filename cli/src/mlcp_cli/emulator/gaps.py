@@ -441,6 +441,9 @@ class _State:
     )
     clock_offset: float = 0.0
     """Simulated seconds added by ``advance_clock`` (time jumps)."""
+    programs: dict[str, Any] = field(default_factory=dict)
+    """Definition text -> parsed program (fill p)."""
+    programs_lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 _ABSENT = object()
@@ -602,6 +605,7 @@ def _patches() -> list[tuple[Any, str, Any]]:
         ),
         (SageMakerResponse, "update_endpoint", fill_sagemaker_update_endpoint_request),
         (ExecutionWorker, "_get_evaluation_environment", fill_sfn_start_time_iso),
+        (ExecutionWorker, "_get_evaluation_entrypoint", fill_sfn_parse_once),
         (Timeout, "_eval_body", fill_sfn_scaled_timeout),
         (WaitFunction, "_wait_interval", fill_sfn_scaled_wait),
         (StepFunctionResponse, "redrive_execution", fill_sfn_redrive_execution),
@@ -2826,7 +2830,8 @@ def redrive_execution(execution: Any, client_token: str | None = None) -> dt.dat
         state_name, state_input = unsuccessful_state(json.loads(execution.state_machine.definition), history)
 
         worker = execution._get_start_execution_worker()
-        program = worker._get_evaluation_entrypoint()
+        # A copy: the parsed program is shared by every execution of the definition (fill p).
+        program = copy.copy(worker._get_evaluation_entrypoint())
         program.start_at = StartAt(state_name)
         env = worker._get_evaluation_environment()
         env.event_manager = previous.env.event_manager  # one history, its event ids continue
@@ -2914,3 +2919,57 @@ def fill_sfn_describe_execution_redrive(self: Any) -> Any:
         if getattr(execution, "redrive_date", None) is not None:
             described["redriveDate"] = execution.redrive_date
     return response
+
+
+# --------------------------------------------------------------------------------------------
+# p. Step Functions parses a definition once
+# --------------------------------------------------------------------------------------------
+
+
+def fill_sfn_parse_once(self: Any) -> Any:
+    """A state machine's definition is parsed once, not once per execution.
+
+    AWS: the definition is validated and compiled when the state machine is created or updated;
+    starting an execution does not parse it again.
+    moto 5.2.5: every execution parses the definition text with its ANTLR grammar (about 0.2 s of
+    CPU for the deployment workflow, the largest single cost of a local deployment). The parsed
+    program holds no state of an execution: retry attempts, inputs and outputs live in the
+    execution's ``Environment`` (under each component's ``heap_key``).
+    Fill: parse each definition text once per installation and hand every execution the same
+    program. The heap keys (each component draws a random one on first use) are drawn right after
+    the parse, so two executions starting at once cannot draw two keys for one component. A
+    redrive copies the program before pointing it at the state it resumes (fill o).
+    """
+    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+
+    definition = self._evaluation_details.state_machine_details.definition
+    state = _state()
+    with state.programs_lock:
+        program = state.programs.get(definition)
+        if program is None:
+            program = _call_original(ExecutionWorker, "_get_evaluation_entrypoint", self)
+            _draw_heap_keys(program)
+            state.programs[definition] = program
+    return program
+
+
+def _draw_heap_keys(program: Any) -> None:
+    """Touch ``heap_key`` on every evaluable component reachable from ``program``."""
+    from moto.stepfunctions.parser.asl.component.component import Component
+    from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
+
+    seen: set[int] = set()
+    stack: list[Any] = [program]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, EvalComponent):
+            _ = node.heap_key
+        if isinstance(node, Component):
+            stack.extend(getattr(node, "__dict__", {}).values())
+        elif isinstance(node, list | tuple | set | frozenset):
+            stack.extend(node)
+        elif isinstance(node, dict):
+            stack.extend(node.values())
