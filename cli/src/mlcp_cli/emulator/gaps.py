@@ -2932,7 +2932,7 @@ def fill_sfn_parse_once(self: Any) -> Any:
     AWS: the definition is validated and compiled when the state machine is created or updated;
     starting an execution does not parse it again.
     moto 5.2.5: every execution parses the definition text with its ANTLR grammar (about 0.2 s of
-    CPU for the deployment workflow, the largest single cost of a local deployment). The parsed
+    CPU for the deployment workflow, one of the largest costs of a local deployment). The parsed
     program holds no state of an execution: retry attempts, inputs and outputs live in the
     execution's ``Environment`` (under each component's ``heap_key``).
     Fill: parse each definition text once per installation and hand every execution the same
