@@ -2868,10 +2868,6 @@ def redrive_status_reason(execution: Any) -> str | None:
     """Why AWS would refuse to redrive ``execution`` (its ``redriveStatusReason``); None if it can."""
     if execution.sm_type == "EXPRESS":
         return "Express executions are not redrivable."
-    if execution.status == "RUNNING":
-        return "Execution is RUNNING and cannot be redriven"
-    if execution.status == "SUCCEEDED":
-        return "Execution is SUCCEEDED and cannot be redriven"
     if execution.status not in REDRIVABLE_STATUSES or getattr(execution, "exec_worker", None) is None:
         return f"Execution is {execution.status} and cannot be redriven"
     stopped = execution.stop_date
