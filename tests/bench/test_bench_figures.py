@@ -297,3 +297,46 @@ def test_routing_samples_are_the_accepted_corpus() -> None:
     samples = workloads.routing_samples(ROOT / "events")
     assert len({sample["detail-type"] for sample in samples}) >= 9
     assert all("detail-type" in sample for sample in samples)
+
+
+def test_contention_figures_budget_only_the_data_arrival_cap() -> None:
+    template = bench.load_template(ROOT / "template.yaml")
+    assert bench.data_arrival_writers(template) == 5
+    assert str(bench.audit_retry_budget()) == "<= 50"
+    runs = [
+        {
+            "writers": 5,
+            "budgeted": True,
+            "appends": 200,
+            "conflicts": 0,
+            "attempts_mean": 2.4,
+            "attempts_p99": 9,
+            "attempts_max": 13,
+        },
+        {
+            "writers": 10,
+            "budgeted": False,
+            "appends": 200,
+            "conflicts": 1,
+            "attempts_mean": 9.0,
+            "attempts_p99": 50,
+            "attempts_max": 51,
+        },
+        {"writers": 5, "budgeted": True, "error": "contention: boom"},
+    ]
+    capped, doubled, failed = bench.audit_figures({}, {}, runs)[3:]
+    assert (capped.name, capped.value, capped.ok) == (
+        "audit attempts per append, 5 writers on one stream",
+        13,
+        True,
+    )
+    assert capped.note == "mean 2.40, p99 9 over 200 appends; 0 AuditConflict"
+    assert (doubled.value, doubled.ok) == (51, None)
+    assert (failed.value, failed.ok, failed.note) == (None, False, "contention: boom")
+
+
+def test_audit_contention_counts_every_attempt_of_concurrent_writers() -> None:
+    result = workloads.audit_contention(writers=3, appends_per_writer=4)
+    assert (result["writers"], result["appends"], result["conflicts"]) == (3, 12, 0)
+    assert 1 <= result["attempts_mean"] <= result["attempts_max"]
+    assert result["attempts_p99"] <= result["attempts_max"] <= 50

@@ -92,3 +92,21 @@ def test_local_control_plane_restores_environment_and_moto_on_exit(monkeypatch: 
     assert os.environ["AWS_DEFAULT_REGION"] == "eu-west-3"
     assert "AWS_ACCESS_KEY_ID" not in os.environ
     assert not installed()
+
+
+@pytest.mark.parametrize(("value", "reserved"), [(None, 5), ("12", 12), ("0", None)])
+def test_data_arrival_concurrency_reserves_and_caps_the_function(
+    value: str | None, reserved: int | None
+) -> None:
+    """DataArrivalConcurrency bounds the writers on the data#<bucket> audit stream; 0 reserves nothing."""
+    parameters = {} if value is None else {"DataArrivalConcurrency": value}
+    with LocalControlPlane(Path(__file__).parents[2] / "template.yaml", parameters) as cp:
+        name = cp.stack.function_names["DataArrivalFunction"]
+        concurrency = cp.client("lambda").get_function_concurrency(FunctionName=name)
+        assert concurrency.get("ReservedConcurrentExecutions") == reserved
+        others = set(cp.stack.function_names.values()) - {name}
+        assert not [
+            fn
+            for fn in others
+            if "ReservedConcurrentExecutions" in cp.client("lambda").get_function_concurrency(FunctionName=fn)
+        ]

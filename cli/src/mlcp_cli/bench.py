@@ -798,7 +798,23 @@ def transition_figures(runs: Sequence[Mapping[str, Any]], usd_per_transition: fl
     return figures
 
 
-def audit_figures(appends: Mapping[str, Any], verify: Mapping[str, Any]) -> list[Figure]:
+def audit_retry_budget() -> Budget:
+    """At most ``AuditTrail``'s default ``max_attempts``: a writer past it raises AuditConflict."""
+    import inspect
+
+    from mlcp.audit import AuditTrail
+
+    return at_most(inspect.signature(AuditTrail).parameters["max_attempts"].default)
+
+
+def data_arrival_writers(template: Mapping[str, Any]) -> int:
+    """The template's default ``DataArrivalConcurrency``: how many writers share the data stream."""
+    return int(template.get("Parameters", {}).get("DataArrivalConcurrency", {}).get("Default", 5))
+
+
+def audit_figures(
+    appends: Mapping[str, Any], verify: Mapping[str, Any], contention: Sequence[Mapping[str, Any]] = ()
+) -> list[Figure]:
     return [
         Figure(
             "audit appends per second",
@@ -819,6 +835,20 @@ def audit_figures(appends: Mapping[str, Any], verify: Mapping[str, Any]) -> list
             "records/s (1 core)",
             VERIFY_RATE_BUDGET,
             verify.get("error", f"chain of {verify.get('records')} records"),
+        ),
+        *(
+            Figure(
+                f"audit attempts per append, {run_.get('writers')} writers on one stream",
+                run_.get("attempts_max"),
+                "max",
+                audit_retry_budget() if run_.get("budgeted") else None,
+                run_.get("error")
+                or (
+                    f"mean {run_['attempts_mean']:.2f}, p99 {run_['attempts_p99']} over {run_['appends']}"
+                    f" appends; {run_['conflicts']} AuditConflict"
+                ),
+            )
+            for run_ in contention
         ),
     ]
 
@@ -927,6 +957,18 @@ def run(options: BenchOptions, progress: Any = sys.stderr) -> tuple[list[Figure]
     say("audit trail")
     details["audit_appends"] = _guarded("appends", lambda: workloads.audit_append_rate(options.audit_appends))
     details["audit_verify"] = _guarded("verify", lambda: workloads.audit_verify_rate(options.verify_records))
+    # At the data-arrival cap (budgeted: no append may exhaust the retries), and at twice the cap.
+    cap = data_arrival_writers(template)
+    details["audit_contention"] = [
+        {
+            "writers": writers,
+            "budgeted": writers == cap,
+            **_guarded(
+                "contention", lambda writers=writers: workloads.audit_contention(writers, 200 // writers)
+            ),
+        }
+        for writers in (cap, 2 * cap)
+    ]
     runs_: list[dict[str, Any]] = []
     full: dict[str, Any] | None = None
     if options.scenarios:
@@ -948,7 +990,7 @@ def run(options: BenchOptions, progress: Any = sys.stderr) -> tuple[list[Figure]
         *size_figures(details["sizes"]),
         *path_figures(details["paths"]),
         *transition_figures(runs_, workloads.USD_PER_TRANSITION),
-        *audit_figures(details["audit_appends"], details["audit_verify"]),
+        *audit_figures(details["audit_appends"], details["audit_verify"], details["audit_contention"]),
         *(scenario_figures(full) if options.scenarios else []),
         *tracer_figures(details["tracer"]),
     ]

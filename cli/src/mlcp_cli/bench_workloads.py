@@ -373,6 +373,87 @@ def audit_append_rate(appends: int) -> dict[str, Any]:
     }
 
 
+@contextmanager
+def _serialized_dynamodb() -> Iterator[None]:
+    """One moto DynamoDB request at a time, as the real service is serializable (moto's
+    TransactWriteItems snapshots whole tables without a lock)."""
+    import threading
+
+    from moto.dynamodb.responses import DynamoHandler
+
+    lock = threading.Lock()
+    original = DynamoHandler.call_action
+
+    def call_action(self: Any) -> Any:
+        with lock:
+            return original(self)
+
+    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        DynamoHandler.call_action = original  # type: ignore[method-assign]
+
+
+def audit_contention(writers: int, appends_per_writer: int) -> dict[str, Any]:
+    """TransactWriteItems attempts per append when ``writers`` threads append to one stream at once,
+    back to back (no think time: harsher than any handler). Each writer has its own client, as
+    concurrent Lambda invocations would."""
+    import statistics
+    import threading
+
+    from mlcp.audit import AuditAction, AuditTrail
+    from mlcp.errors import AuditConflict
+
+    attempts: list[int] = []
+    conflicts: list[str] = []
+    with _moto_with_tables(AUDIT_TABLE), _serialized_dynamodb():
+        start = threading.Barrier(writers)
+
+        def write(index: int) -> None:
+            client = _client("dynamodb")
+            calls = [0]
+
+            def count(**_: Any) -> None:
+                calls[0] += 1
+
+            client.meta.events.register("before-call.dynamodb.TransactWriteItems", count)
+            trail = AuditTrail(AUDIT_TABLE, client=client)
+            start.wait()
+            for number in range(appends_per_writer):
+                calls[0] = 0
+                try:
+                    trail.append(
+                        stream="data#bench",
+                        action=AuditAction.DATA_ARRIVED,
+                        actor="bench",
+                        subject=f"s3://bench/training-data/{index}/{number}.csv",
+                        evidence={"n": number},
+                        decision_id=f"bench-{index}-{number}",
+                    )
+                except AuditConflict as exc:
+                    conflicts.append(str(exc))
+                attempts.append(calls[0])
+
+        threads = [threading.Thread(target=write, args=(index,)) for index in range(writers)]
+        began = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        seconds = time.perf_counter() - began
+    ordered = sorted(attempts)
+    return {
+        "writers": writers,
+        "appends": len(attempts),
+        "conflicts": len(conflicts),
+        "attempts_mean": statistics.fmean(ordered),
+        "attempts_p99": ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))],
+        "attempts_max": ordered[-1],
+        "wall_seconds": seconds,
+    }
+
+
 def audit_chain(records: int, stream: str = "group#bench") -> list[Any]:
     """A valid chain of ``records`` records, hashed as ``AuditTrail.append`` hashes them."""
     from mlcp.audit.model import GENESIS_HASH, AuditAction, AuditRecord, format_timestamp, record_hash

@@ -165,7 +165,7 @@ class AuditTrail:
         client: DynamoDBClient | None = None,
         clock: Callable[[], datetime] | None = None,
         *,
-        max_attempts: int = 25,
+        max_attempts: int = 50,
         base_delay: float = 0.005,
         max_delay: float = 0.25,
     ) -> None:
@@ -175,6 +175,11 @@ class AuditTrail:
         AWS environment/config); ``clock`` to ``datetime.now(UTC)``. An append that loses the race
         for the stream head retries up to ``max_attempts`` times in all, sleeping a full-jitter
         exponential backoff (``base_delay`` doubling, capped at ``max_delay`` seconds) in between.
+
+        With the defaults an append that loses every time sleeps about 11 s at most, inside the
+        functions' 30 s timeout. Optimistic retries on one head are a lottery among the writers in flight, so the
+        budget is sized for a handful of them: the functions that can fan out on one stream have
+        their concurrency bounded instead (``DataArrivalConcurrency``, ADR 4).
         """
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
