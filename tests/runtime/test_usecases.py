@@ -140,6 +140,8 @@ def test_reject_event_takes_input_that_is_not_json(stores: Stores) -> None:
         ("model-monitoring-report/with-violations.json", "endpoint#"),
         ("pipeline-execution-status-change/failed.json", "pipeline#"),
         ("training-job-state-change/failed.json", "training#"),
+        ("processing-job-state-change/failed.json", "processing#"),
+        ("processing-job-state-change/monitoring-completed.json", "endpoint#"),
         ("alarm-state-change/ok-to-alarm.json", ""),
     ],
 )
@@ -158,6 +160,13 @@ def test_intake_files_each_event_under_its_resource(stores: Stores, relative: st
     assert not second.appended
     assert second.record == first.record
     assert verify_chain(stores.audit.read(expected_stream)).ok
+
+
+def test_an_unmonitored_processing_job_has_its_own_stream() -> None:
+    event = parse_event(sample("processing-job-state-change/failed.json"))
+    stream, subject = stream_and_subject(event)
+    assert stream == "processing#churn-preprocess-2024-11-19-03-02-15"
+    assert subject.endswith(":processing-job/churn-preprocess-2024-11-19-03-02-15")
 
 
 def test_identity_prefers_iam_then_profile_and_fails_closed() -> None:

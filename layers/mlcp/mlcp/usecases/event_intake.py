@@ -47,8 +47,11 @@ def stream_and_subject(event: ControlPlaneEvent) -> tuple[str, str]:
                 f"training-job/{event.training_job_name}",
             )
         case ProcessingJobStateChangeEvent():
+            # Per job, like training: one shared "processing" head would be a hot stream for a
+            # pipeline that fans out into many jobs (ADR 4 addendum).
             endpoint = event.monitored_endpoint_name
-            stream = f"endpoint#{endpoint}" if endpoint else "processing"
+            job = event.processing_job_arn.rsplit("/", 1)[-1]
+            stream = f"endpoint#{endpoint}" if endpoint else f"processing#{job}"
             return stream, event.processing_job_arn
         case S3ObjectCreatedEvent():
             return f"data#{event.bucket}", event.s3_uri
