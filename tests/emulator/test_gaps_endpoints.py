@@ -694,7 +694,7 @@ def test_uninstall_stops_deployment_threads(fills_at: Callable[[float], GapFills
     assert status.stage == "Creating"
     started = time.monotonic()
     fills.uninstall()
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 30  # not the minute the launch takes: a behaviour bound, not speed
     (stopped,) = fills.endpoint_deployments()
     assert stopped.outcome == "Stopped"
 
@@ -709,7 +709,7 @@ def test_control_plane_reports_deployments_and_pump_does_not_wait_for_them(
 
     started = time.monotonic()
     report = control_plane.pump(timeout=5)
-    assert time.monotonic() - started < 2.0
+    assert time.monotonic() - started < 30  # not the simulated minute (real time here) of the update
     assert [(d.endpoint_name, d.to_config, d.in_flight) for d in report.deployments] == [
         ("cp-endpoint", "cp-v2", True)
     ]
