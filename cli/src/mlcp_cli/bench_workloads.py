@@ -373,28 +373,6 @@ def audit_append_rate(appends: int) -> dict[str, Any]:
     }
 
 
-@contextmanager
-def _serialized_dynamodb() -> Iterator[None]:
-    """One moto DynamoDB request at a time, as the real service is serializable (moto's
-    TransactWriteItems snapshots whole tables without a lock)."""
-    import threading
-
-    from moto.dynamodb.responses import DynamoHandler
-
-    lock = threading.Lock()
-    original = DynamoHandler.call_action
-
-    def call_action(self: Any) -> Any:
-        with lock:
-            return original(self)
-
-    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        DynamoHandler.call_action = original  # type: ignore[method-assign]
-
-
 def audit_contention(writers: int, appends_per_writer: int) -> dict[str, Any]:
     """TransactWriteItems attempts per append when ``writers`` threads append to one stream at once,
     back to back (no think time: harsher than any handler). Each writer has its own client, as
@@ -404,10 +382,11 @@ def audit_contention(writers: int, appends_per_writer: int) -> dict[str, Any]:
 
     from mlcp.audit import AuditAction, AuditTrail
     from mlcp.errors import AuditConflict
+    from mlcp_cli.emulator.gaps import serialized_dynamodb
 
     attempts: list[int] = []
     conflicts: list[str] = []
-    with _moto_with_tables(AUDIT_TABLE), _serialized_dynamodb():
+    with _moto_with_tables(AUDIT_TABLE), serialized_dynamodb():
         start = threading.Barrier(writers)
 
         def write(index: int) -> None:

@@ -547,6 +547,32 @@ def installed() -> bool:
     return _INSTALL.count > 0
 
 
+@contextlib.contextmanager
+def serialized_dynamodb() -> Iterator[None]:
+    """Serialize moto's DynamoDB request handling while the context is open, as the real service
+    is serializable.
+
+    moto's TransactWriteItems snapshots and restores whole tables without a lock, so truly
+    concurrent requests can clobber each other inside the emulator. DynamoDB itself does not
+    behave that way; with one request at a time the emulator is a faithful stand-in, and
+    concurrent writers (tests, ``make bench``) exercise *our* conditional writes, not moto's races.
+    """
+    from moto.dynamodb.responses import DynamoHandler
+
+    lock = threading.RLock()
+    original = DynamoHandler.__dict__["call_action"]  # its own, so restoring it undoes exactly this
+
+    def call_action(self: DynamoHandler) -> Any:
+        with lock:
+            return original(self)
+
+    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        DynamoHandler.call_action = original  # type: ignore[method-assign]
+
+
 def _original(owner: Any, name: str) -> Any:
     """The unpatched attribute (as stored in the class ``__dict__``), for fills that wrap it."""
     for patched_owner, patched_name, original in _INSTALL.originals:
