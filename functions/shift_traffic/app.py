@@ -10,11 +10,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mlcp.adapters.alarms import CloudWatchAlarms
 from mlcp.adapters.endpoints import SageMakerHosting
+from mlcp.config import CoreConfig
 from mlcp.errors import InvalidEvent
 from mlcp.observability import logger, metrics
 from mlcp.usecases.traffic_shift import ShiftDeps, check_alarms, promote, roll_back, shift_step
 
-deps = ShiftDeps(hosting=SageMakerHosting(), alarms=CloudWatchAlarms())
+deps = ShiftDeps(hosting=SageMakerHosting(owner=CoreConfig.from_env().audit_table), alarms=CloudWatchAlarms())
 
 
 @logger.inject_lambda_context(correlation_id_path="endpoint")

@@ -12,7 +12,7 @@ import boto3
 import pytest
 
 from mlcp.adapters.alarms import CloudWatchAlarms
-from mlcp.adapters.endpoints import MANAGED_TAG, SageMakerHosting
+from mlcp.adapters.endpoints import MANAGED_TAG, OWNER_TAG, SageMakerHosting
 from mlcp.errors import DeploymentNotSupported
 from mlcp.usecases.traffic_shift import (
     ShiftDeps,
@@ -43,6 +43,7 @@ SETTINGS = {
     "alarms": ["scoring-5xx"],
 }
 SERVERLESS = {"MemorySizeInMB": 2048, "MaxConcurrency": 5}
+OWNER = "mlcp-test-AuditTable"
 
 
 @pytest.fixture
@@ -54,7 +55,7 @@ def fills(raw_moto: None) -> Iterator[GapFills]:
 @pytest.fixture
 def deps(fills: GapFills) -> ShiftDeps:
     return ShiftDeps(
-        hosting=SageMakerHosting(boto3.client("sagemaker")),
+        hosting=SageMakerHosting(boto3.client("sagemaker"), owner=OWNER),
         alarms=CloudWatchAlarms(boto3.client("cloudwatch")),
     )
 
@@ -191,12 +192,13 @@ def test_multi_variant_canary_is_promoted_and_every_task_is_safe_to_repeat(
     assert (variant["VariantName"], variant["CurrentInstanceCount"]) == ("scoring-model-v2", 2)
     # shift config, two weight steps, final config: one API call each, however often the tasks ran
     assert _updates(fills) == ["NONE", "WEIGHTS", "WEIGHTS", "NONE"]
-    # Both configs the shift created carry the package tag: retirement finds them once unused.
+    # Both configs the shift created carry the package and owner tags: this stack's retirement (and
+    # no other's) finds them once unused.
     sagemaker = boto3.client("sagemaker")
     for config in ("scoring-prod-scoring-model-v2-shift", "scoring-prod-scoring-model-v2"):
         arn = sagemaker.describe_endpoint_config(EndpointConfigName=config)["EndpointConfigArn"]
         tags = {t["Key"]: t["Value"] for t in sagemaker.list_tags(ResourceArn=arn)["Tags"]}
-        assert tags == {MANAGED_TAG: shift["package_arn"]}
+        assert tags == {MANAGED_TAG: shift["package_arn"], OWNER_TAG: OWNER}
 
 
 def test_an_alarm_rolls_a_multi_variant_endpoint_back_to_its_previous_config(

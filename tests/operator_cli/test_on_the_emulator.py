@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from mlcp import clock
+from mlcp.adapters.endpoints import MANAGED_TAG, OWNER_TAG
 from mlcp.adapters.inventory import SageMakerInventory
 from mlcp.audit import AuditTrail
 from mlcp_cli.emulator.runtime import LocalControlPlane
@@ -99,6 +100,83 @@ def test_retire_dry_run_then_apply_then_nothing_more(cp: LocalControlPlane, cli:
     assert "0 retired, 4 kept" in out
     assert len([r for r in trail.read("group#churn-model") if r.action.value.endswith(".retired")]) == 2
     assert cli("audit", "verify", "--local")[0] == 0
+
+
+def test_retire_judges_only_what_this_stack_deployed(cp: LocalControlPlane, cli: Any) -> None:
+    """Another stack in the same account (another audit table) and resources older than the owner
+    tag are listed as kept, never deleted - and so are our models their configs serve."""
+    ours = cp.stack.physical_id("AuditTable")
+    sagemaker = cp.client("sagemaker")
+    inventory = SageMakerInventory(sagemaker)
+    deployed = [r for r in inventory.managed_resources() if r.name.startswith("churn-")]
+    assert deployed
+    assert {r.owner for r in deployed} == {ours}  # the deployment tags with its audit table
+
+    package = "arn:aws:sagemaker:us-east-1:123456789012:model-package/churn-model/1"
+    role = "arn:aws:iam::123456789012:role/mlcp-sagemaker-execution"
+
+    def tags(owner: str | None) -> list[dict[str, str]]:
+        return [{"Key": MANAGED_TAG, "Value": package}] + (
+            [{"Key": OWNER_TAG, "Value": owner}] if owner else []
+        )
+
+    def config(name: str, model: str, owner: str | None) -> None:
+        sagemaker.create_endpoint_config(
+            EndpointConfigName=name,
+            ProductionVariants=[
+                {
+                    "VariantName": "AllTraffic",
+                    "ModelName": model,
+                    "InstanceType": "ml.m5.large",
+                    "InitialInstanceCount": 1,
+                }
+            ],
+            Tags=tags(owner),
+        )
+
+    made = {
+        "model/other-churn-model-v1": "mlcp-dev-AuditTable-1",
+        "model/legacy-churn-model-v1": None,
+        "model/shared-churn-model-v1": ours,
+    }
+    for resource, owner in made.items():
+        sagemaker.create_model(
+            ModelName=resource.split("/")[1],
+            PrimaryContainer={"ModelPackageName": package},
+            ExecutionRoleArn=role,
+            Tags=tags(owner),
+        )
+    config("other-prod-churn-model-v1", "other-churn-model-v1", "mlcp-dev-AuditTable-1")
+    config("legacy-prod-churn-model-v1", "legacy-churn-model-v1", None)
+    # the other stack's config serves a model of ours: deleting it would break their config
+    config("other-prod-shared-churn-model-v1", "shared-churn-model-v1", "mlcp-dev-AuditTable-1")
+    configs = {
+        "endpoint_config/other-prod-churn-model-v1",
+        "endpoint_config/legacy-prod-churn-model-v1",
+        "endpoint_config/other-prod-shared-churn-model-v1",
+    }
+    try:
+        cp.advance_time(31 * DAY)  # old enough for any retention in the policy
+        code, out, _ = cli("retire", "--local", "--apply", "--json")
+        assert code == 0
+        verdicts = {f"{v['kind']}/{v['name']}": v for v in _lines(out)}
+        for name in [*made, *configs]:
+            assert verdicts[name]["action"] == "keep", verdicts[name]
+            assert not verdicts[name]["deleted"]
+        other = "created by another control plane (audit table mlcp-dev-AuditTable-1)"
+        assert verdicts["model/other-churn-model-v1"]["reason"] == other
+        assert verdicts["endpoint_config/other-prod-churn-model-v1"]["reason"] == other
+        assert verdicts["model/legacy-churn-model-v1"]["reason"].startswith(f"no {OWNER_TAG} tag")
+        assert (
+            verdicts["model/shared-churn-model-v1"]["reason"]
+            == "served by kept config other-prod-shared-churn-model-v1"
+        )
+        assert _names(cp) >= set(made) | configs
+    finally:
+        for name in configs:
+            sagemaker.delete_endpoint_config(EndpointConfigName=name.split("/")[1])
+        for name in made:
+            sagemaker.delete_model(ModelName=name.split("/")[1])
 
 
 def test_retire_with_a_draft_policy_file(cp: LocalControlPlane, cli: Any, tmp_path: Any) -> None:

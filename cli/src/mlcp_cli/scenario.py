@@ -572,6 +572,22 @@ class ScenarioRunner:
                 self.result.failures.append(
                     f"endpoint {spec['name']}: serves {state.config_name}, expected {wanted}"
                 )
+            else:
+                self._expect_owned(spec["name"], state.config_name)
+
+    def _expect_owned(self, endpoint: str, config_name: str) -> None:
+        """A config the control plane deployed carries this stack's owner tag (else its retirement
+        would never judge it); a seeded config (no ``mlcp:model-package`` tag) is not checked."""
+        from mlcp.adapters.endpoints import MANAGED_TAG, OWNER_TAG
+
+        sagemaker = self._client("sagemaker")
+        arn = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)["EndpointConfigArn"]
+        tags = {t["Key"]: t["Value"] for t in sagemaker.list_tags(ResourceArn=arn).get("Tags", [])}
+        if MANAGED_TAG in tags and tags.get(OWNER_TAG) != self.audit.table_name:
+            self.result.failures.append(
+                f"endpoint {endpoint}: config {config_name} has {OWNER_TAG}={tags.get(OWNER_TAG)!r}, "
+                f"expected {self.audit.table_name!r}"
+            )
 
     def _expect_incidents(self, spec: dict[str, Any]) -> None:
         """``{resource, cause?, open: N}``: how many open incidents a resource has (for a cause)."""

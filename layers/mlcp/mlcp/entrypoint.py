@@ -168,7 +168,7 @@ def deployment_deps(audit: AuditTrail) -> DeploymentDeps:
 
     settings = DeploymentEnvConfig.from_env()
     return DeploymentDeps(
-        hosting=SageMakerHosting(),
+        hosting=SageMakerHosting(owner=audit.table_name),
         state=ControlPlaneState(settings.state_table),
         audit=audit,
         model_role_arn=settings.model_role_arn,

@@ -21,6 +21,11 @@ MANAGED_TAG = "mlcp:model-package"
 """Tag on every Model and EndpointConfig the deployment creates: the package it serves. Retirement
 deletes nothing without it (and the retirement role may delete nothing without it)."""
 
+OWNER_TAG = "mlcp:audit-table"
+"""Tag beside ``MANAGED_TAG``: the audit table of the control plane that created the resource. Only
+that control plane's trail knows the resource's rollback role, so only its retirement may delete it
+(another stack in the same account and region leaves it alone; docs/adr/0010)."""
+
 
 def resource_name(*parts: str) -> str:
     """A SageMaker resource name (63 characters of [a-zA-Z0-9-]) derived from ``parts``, stable and
@@ -53,9 +58,15 @@ def _code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 
 
-def _managed_tags(model_package_arn: str | None) -> list[TagTypeDef]:
-    """The tag that marks what a deployment created for a package (retirement only deletes those)."""
-    return [{"Key": MANAGED_TAG, "Value": model_package_arn}] if model_package_arn else []
+def _managed_tags(model_package_arn: str | None, owner: str | None) -> list[TagTypeDef]:
+    """The tags that mark what a deployment created for a package, and which control plane created
+    it (retirement only deletes what its own control plane created)."""
+    if not model_package_arn:
+        return []
+    tags: list[TagTypeDef] = [{"Key": MANAGED_TAG, "Value": model_package_arn}]
+    if owner:
+        tags.append({"Key": OWNER_TAG, "Value": owner})
+    return tags
 
 
 def _message(exc: ClientError) -> str:
@@ -79,10 +90,15 @@ def _variant_serving(template: dict[str, Any], model_name: str) -> dict[str, Any
 
 
 class SageMakerHosting:
-    """CreateModel / CreateEndpointConfig / CreateEndpoint / UpdateEndpoint / DescribeEndpoint."""
+    """CreateModel / CreateEndpointConfig / CreateEndpoint / UpdateEndpoint / DescribeEndpoint.
 
-    def __init__(self, client: SageMakerClient | None = None) -> None:
+    ``owner`` (the control plane's audit table) goes on what it creates as ``OWNER_TAG``; a hosting
+    adapter without one (operators' reads, tests) creates resources no retirement will delete.
+    """
+
+    def __init__(self, client: SageMakerClient | None = None, *, owner: str | None = None) -> None:
         self._client = client or clients.sagemaker()
+        self._owner = owner
 
     def endpoint(self, name: str) -> EndpointState | None:
         """The endpoint's state, or None when it does not exist."""
@@ -133,7 +149,7 @@ class SageMakerHosting:
                 ModelName=name,
                 PrimaryContainer={"ModelPackageName": model_package_arn},
                 ExecutionRoleArn=role_arn,
-                Tags=_managed_tags(model_package_arn),
+                Tags=_managed_tags(model_package_arn, self._owner),
             )
         except ClientError as exc:
             if "already exist" not in _message(exc).lower():
@@ -157,7 +173,7 @@ class SageMakerHosting:
             self._client.create_endpoint_config(
                 EndpointConfigName=name,
                 ProductionVariants=production_variants,  # type: ignore[arg-type]
-                Tags=_managed_tags(model_package_arn),
+                Tags=_managed_tags(model_package_arn, self._owner),
             )
         except ClientError as exc:
             if "already exist" not in _message(exc).lower():

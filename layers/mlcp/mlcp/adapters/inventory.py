@@ -1,5 +1,6 @@
 """What the control plane has hosted: its Models and EndpointConfigs, what every endpoint serves,
-and their deletion (retirement). Only resources carrying ``MANAGED_TAG`` are ever listed as ours."""
+and their deletion (retirement). Only resources carrying ``MANAGED_TAG`` are listed; ``OWNER_TAG``
+says which control plane (audit table) created each."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict
 
 from mlcp.adapters import clients
-from mlcp.adapters.endpoints import MANAGED_TAG
+from mlcp.adapters.endpoints import MANAGED_TAG, OWNER_TAG
 
 if TYPE_CHECKING:
     from mypy_boto3_sagemaker import SageMakerClient
@@ -19,7 +20,7 @@ ResourceKind = Literal["model", "endpoint_config"]
 
 
 class HostedResource(BaseModel):
-    """A Model or EndpointConfig the control plane created (it carries ``MANAGED_TAG``)."""
+    """A Model or EndpointConfig a control plane created (it carries ``MANAGED_TAG``)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -28,6 +29,8 @@ class HostedResource(BaseModel):
     arn: str
     created: datetime
     model_package_arn: str
+    owner: str | None = None
+    """The audit table of the control plane that created it (``OWNER_TAG``); None when untagged."""
 
 
 class Serving(BaseModel):
@@ -53,7 +56,8 @@ class SageMakerInventory:
         self._client = client or clients.sagemaker()
 
     def managed_resources(self) -> list[HostedResource]:
-        """Every Model and EndpointConfig tagged ``MANAGED_TAG``, oldest first."""
+        """Every Model and EndpointConfig tagged ``MANAGED_TAG`` (whichever control plane created
+        it), oldest first."""
         found: list[HostedResource] = []
         for page in self._client.get_paginator("list_models").paginate():
             for model in page.get("Models", []):
@@ -78,7 +82,16 @@ class SageMakerInventory:
         if not package:
             return []
         aware = created if created.tzinfo else created.replace(tzinfo=UTC)
-        return [HostedResource(kind=kind, name=name, arn=arn, created=aware, model_package_arn=package)]
+        return [
+            HostedResource(
+                kind=kind,
+                name=name,
+                arn=arn,
+                created=aware,
+                model_package_arn=package,
+                owner=tags.get(OWNER_TAG) or None,
+            )
+        ]
 
     def serving(self) -> Serving:
         """Every endpoint's current and pending config (any status: a failed endpoint still holds

@@ -1,6 +1,10 @@
 """Retirement: delete the Models and EndpointConfigs the control plane created that nothing needs any
 more, once they are older than their tier's ``retention_days``.
 
+Judged only when this control plane created them (``OWNER_TAG`` = its audit table): only its own trail
+knows which config an endpoint's rollback returns to, so another stack's resources in the same account
+and region, and untagged older ones, are listed as kept (and the models their configs serve with them).
+
 Kept, whatever their age: every endpoint's current and pending config and the models they serve (the
 champion among them); the config an endpoint's latest promotion replaced (``previous_config`` of its
 last ``deployment.promoted`` record: where a rollback returns) and its models; any model a kept config
@@ -22,6 +26,7 @@ from typing import Literal, Protocol
 from pydantic import BaseModel, ConfigDict
 
 from mlcp import clock as mlcp_clock
+from mlcp.adapters.endpoints import OWNER_TAG
 from mlcp.adapters.inventory import HostedResource, ResourceKind, Serving
 from mlcp.audit import AuditAction, AuditTrail
 from mlcp.policy import Policy
@@ -84,6 +89,12 @@ def rollback_configs(endpoints: set[str], audit: AuditTrail) -> dict[str, str]:
     return found
 
 
+def _not_ours(owner: str | None) -> str:
+    if owner is None:
+        return f"no {OWNER_TAG} tag (created before ownership tags): tag it with this stack's audit table to have it judged"
+    return f"created by another control plane (audit table {owner})"
+
+
 def plan_retirement(deps: RetirementDeps) -> list[Verdict]:
     """Every managed Model and EndpointConfig with its verdict (nothing is changed)."""
     policy = deps.policies.get()
@@ -117,6 +128,8 @@ def plan_retirement(deps: RetirementDeps) -> list[Verdict]:
         )
 
     def by_age(resource: HostedResource, in_use: str | None) -> Verdict:
+        if resource.owner != deps.audit.table_name:
+            return verdict(resource, "keep", _not_ours(resource.owner))
         if in_use:
             return verdict(resource, "keep", in_use)
         group = group_of(resource.model_package_arn)
