@@ -179,6 +179,15 @@ def test_retire_judges_only_what_this_stack_deployed(cp: LocalControlPlane, cli:
             sagemaker.delete_model(ModelName=name.split("/")[1])
 
 
+def test_policy_explain_reads_the_target_stacks_deployed_policy(cp: LocalControlPlane, cli: Any) -> None:
+    parameter = cp.parameters.get("PolicyParameterName") or "/mlcp/policy"
+    code, out, _ = cli("policy", "explain", "churn-model", "--local", "--json")
+    assert code == 0
+    explanation = json.loads(out)
+    assert parameter in explanation["source"]  # the stack's parameter, not the example file
+    assert explanation["tier"]["name"] == "medium"
+
+
 def test_retire_with_a_draft_policy_file(cp: LocalControlPlane, cli: Any, tmp_path: Any) -> None:
     draft = tmp_path / "policy.yaml"
     draft.write_text(

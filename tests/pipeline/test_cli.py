@@ -156,3 +156,16 @@ def test_bad_definition_is_refused_before_any_call(
 def test_missing_definition_file(aws: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["pipeline", "upsert", "--role-arn", ROLE, "--definition", str(tmp_path / "x.json")]) == 1
     assert "cannot read file" in capsys.readouterr().err
+
+
+def test_upsert_and_show_go_where_the_target_options_say(
+    aws: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # --region (like --config-env / --stack-name / --profile) picks the account and region of the calls
+    assert main(["pipeline", "upsert", "--region", "eu-west-1", "--role-arn", ROLE]) == 0
+    assert ":eu-west-1:" in capsys.readouterr().out
+    in_ireland = boto3.client("sagemaker", region_name="eu-west-1").list_pipelines()["PipelineSummaries"]
+    assert [p["PipelineName"] for p in in_ireland] == ["churn-training"]
+    assert sagemaker().list_pipelines()["PipelineSummaries"] == []
+    assert main(["pipeline", "show", "churn-training", "--region", "eu-west-1"]) == 0
+    assert main(["pipeline", "show", "churn-training"]) == 1  # not in the default region

@@ -2,7 +2,9 @@
 
 The model builders' pipeline definition (pipelines/churn_training/definition.json, written offline by
 `make pipeline`) goes to SageMaker with boto3 only: CreatePipeline when the name is new, UpdatePipeline
-otherwise. The sagemaker SDK is not needed here (nor installed: it lives in .venv-pipeline).
+otherwise. The sagemaker SDK is not needed here (nor installed: it lives in .venv-pipeline). Both take
+the target options (`--config-env prod`, `--stack-name/--region/--profile`, `--local`) for the account
+and region the calls go to.
 
 `--code-dir` also uploads the step scripts the definition references. Processing inputs named ``code``
 point at content-addressed keys (``.../<sha256>/<script>``): each script is looked up by name in the
@@ -20,6 +22,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
+
+from mlcp_cli.commands.stack import add_stack_options, client
 
 DEFAULT_NAME = "churn-training"
 DEFAULT_DEFINITION = Path("pipelines/churn_training/definition.json")
@@ -178,12 +182,6 @@ def write_pipeline(described: dict[str, Any], executions: list[dict[str, Any]], 
         )
 
 
-def _client(service: str) -> Any:
-    from mlcp_cli.commands.stack import client
-
-    return client(service)
-
-
 def _cmd_upsert(args: argparse.Namespace) -> int:
     uploaded: list[str] = []
     try:
@@ -194,14 +192,14 @@ def _cmd_upsert(args: argparse.Namespace) -> int:
                 raise DefinitionError(
                     f"no bucket for the code: --artifact-bucket or a {BUCKET_PARAMETER} default"
                 )
-            uploaded = upload_code(_client("s3"), document, args.code_dir, bucket)
+            uploaded = upload_code(client("s3"), document, args.code_dir, bucket)
             if not args.json:
                 sys.stdout.writelines(f"uploaded {uri}\n" for uri in uploaded)
     except DefinitionError as exc:
         sys.stderr.write(f"{exc}\n")
         return 1
     action, arn = upsert_pipeline(
-        _client("sagemaker"), args.name, document, args.role_arn, description=args.description
+        client("sagemaker"), args.name, document, args.role_arn, description=args.description
     )
     if args.json:
         record = {"action": action, "pipeline_arn": arn, "uploaded": uploaded}
@@ -212,7 +210,7 @@ def _cmd_upsert(args: argparse.Namespace) -> int:
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
-    sagemaker = _client("sagemaker")
+    sagemaker = client("sagemaker")
     if not pipeline_exists(sagemaker, args.name):
         sys.stderr.write(f"no pipeline named {args.name}\n")
         return 1
@@ -243,10 +241,12 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "--artifact-bucket", help=f"bucket for the scripts (default: {BUCKET_PARAMETER}'s default)"
     )
     upsert.add_argument("--json", action="store_true", help="one JSON object: action, pipeline_arn, uploaded")
+    add_stack_options(upsert)
     upsert.set_defaults(func=_cmd_upsert)
 
     show = sub.add_parser("show", help="a pipeline: status, steps, parameters, latest executions")
     show.add_argument("name")
     show.add_argument("--executions", type=int, default=5, help="how many recent executions (default 5)")
     show.add_argument("--json", action="store_true")
+    add_stack_options(show)
     show.set_defaults(func=_cmd_show)

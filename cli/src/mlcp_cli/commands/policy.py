@@ -4,12 +4,15 @@
                         field path; exit 1 when any file is invalid.
 - ``explain GROUP [--file F | --parameter NAME] [--json]``  which rule matches the group, its tier,
                         approval rule, gates with thresholds, freezes, deployment and monitoring; exit 1 when
-                        no rule matches. Default source: ``--file policy/example.yaml``.
+                        no rule matches. Default source: a target stack's deployed policy (``--local``,
+                        ``--config-env``, ``--stack-name``: its PolicyParameterName), else
+                        ``--file policy/example.yaml``.
 - ``publish FILE --parameter NAME``  validate, then write the canonical JSON to the SSM parameter
                         (String, Intelligent-Tiering, overwrite) and print the new version.
 
 ``load_policy_file`` and ``publish_policy`` are plain functions for in-process callers (the local
-scenario runner). Region and endpoint come from the standard AWS environment/config.
+scenario runner). Region and account come from the target options (the standard AWS configuration
+without them).
 """
 
 from __future__ import annotations
@@ -250,16 +253,16 @@ def explain_group(policy: Policy, group: str, source: str, as_json: bool, out: T
     return EXIT_OK if explanation["matched"] else EXIT_INVALID
 
 
-def _ssm_client() -> Any:
-    import boto3
-
-    return boto3.client("ssm")
-
-
 def _explain(args: argparse.Namespace) -> int:
+    from mlcp_cli.commands.stack import active_target, client
+
+    # --parameter, else a target stack's deployed policy (its PolicyParameterName), else the file.
+    parameter = args.parameter or (
+        None if args.file else active_target().parameters.get("PolicyParameterName")
+    )
     try:
-        if args.parameter:
-            store = PolicyStore(args.parameter, max_age_seconds=0, ssm_client=_ssm_client())
+        if parameter:
+            store = PolicyStore(parameter, max_age_seconds=0, ssm_client=client("ssm"))
             policy, source = store.get(), store.source
         else:
             path = args.file or DEFAULT_POLICY_FILE
@@ -340,8 +343,12 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     source.add_argument(
         "--file", type=Path, help=f"policy file (YAML); default {DEFAULT_POLICY_FILE} when no --parameter"
     )
-    source.add_argument("--parameter", help="SSM parameter holding the deployed policy (JSON)")
+    source.add_argument(
+        "--parameter",
+        help="SSM parameter holding the deployed policy (JSON); default: the target stack's, if one is given",
+    )
     explain_cmd.add_argument("--json", action="store_true", help="print the explanation as JSON")
+    add_stack_options(explain_cmd)
     explain_cmd.set_defaults(func=_explain)
 
     publish = commands.add_parser("publish", help="validate a policy file and write it to its SSM parameter")
