@@ -110,3 +110,48 @@ def test_data_arrival_concurrency_reserves_and_caps_the_function(
             for fn in others
             if "ReservedConcurrentExecutions" in cp.client("lambda").get_function_concurrency(FunctionName=fn)
         ]
+
+
+def test_what_is_parked_or_stopped_alarms_on_call() -> None:
+    """The control plane's own alarms, as deployed: each parking queue's depth and the deployment
+    workflow's aborted / timed-out executions notify the incidents topic; an alarm's state change
+    reaches intake like any alarm (audited on its stream, an incident opened, nothing rejected)."""
+    from mlcp.audit import AuditTrail
+
+    with LocalControlPlane(Path(__file__).parents[2] / "template.yaml") as cp:
+        alarms = {a["AlarmName"]: a for a in cp.client("cloudwatch").describe_alarms()["MetricAlarms"]}
+        topic = cp.stack.physical_id("IncidentsTopic")
+        queues = {
+            url.rsplit("/", 1)[-1]
+            for url in (
+                cp.stack.physical_id(q)
+                for q in ("EventDeliveryDLQ", "FunctionFailureQueue", "RejectedEventsQueue")
+            )
+        }
+        watched_queues = {
+            a["Dimensions"][0]["Value"]
+            for a in alarms.values()
+            if a["MetricName"] == "ApproximateNumberOfMessagesVisible"
+        }
+        assert watched_queues == queues
+        deployment = cp.stack.state_machine_arns["DeploymentStateMachine"]
+        watched_machine = {
+            a["MetricName"] for a in alarms.values() if a["Dimensions"][0]["Value"] == deployment
+        }
+        assert watched_machine == {"ExecutionsAborted", "ExecutionsTimedOut"}
+        for alarm in alarms.values():
+            assert alarm["AlarmActions"] == [topic], alarm["AlarmName"]
+            assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (0, "GreaterThanThreshold")
+            assert alarm["AlarmDescription"]
+
+        trail = AuditTrail(cp.stack.physical_id("AuditTable"), client=cp.client("dynamodb"))
+        name = next(n for n in alarms if n.endswith("-rejected-events"))
+        cp.client("cloudwatch").set_alarm_state(
+            AlarmName=name, StateValue="ALARM", StateReason="1 message parked"
+        )
+        cp.pump()
+        # like any alarm without an endpoint: an OpsCenter incident of its own (resource alarm/<name>)
+        records = trail.read(f"alarm#{name}")
+        assert [r.action.value for r in records] == ["event.received", "incident.opened"]
+        assert records[1].evidence["resource"] == f"alarm/{name}"
+        assert trail.read("control-plane") == []  # nothing rejected

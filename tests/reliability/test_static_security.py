@@ -1,7 +1,8 @@
 """Static security: the translated template (what CloudFormation receives) against checkov and the
 control plane's own assertions: KMS customer-managed keys, table protection, a dead-letter path for
 every asynchronous target, no wildcard outside a short allow-list, state machine logs and traces,
-and code signing enforced when a signing profile is given.
+an alarm to on-call on every parking queue and state machine, and code signing enforced when a
+signing profile is given.
 
 cfn-lint (with the serverless rules) and checkov also run in ``make test`` (targets ``cfn-lint``,
 ``checkov``); the full profile runs checkov here too and records its figures.
@@ -36,6 +37,8 @@ WILDCARD_ALLOWED = {
     ("ControlPlaneKey", "CloudWatchLogsEncrypts"): "AWS's documented statement for encrypted log groups "
     "('*' = this key; scoped by the logs encryption context)",
     ("ControlPlaneKey", "EventBridgeWritesEncryptedDeadLetters"): "'*' in a key policy is this key",
+    ("ControlPlaneKey", "CloudWatchAlarmsNotify"): "'*' in a key policy is this key (scoped to this "
+    "account's mlcp-<env>-* alarms)",
     ("SageMakerModelRole", "EcrLogin"): "ecr:GetAuthorizationToken has no resource-level permissions",
     ("RetirementPolicy", "ListHosting"): "SageMaker List* calls have no resource-level permissions",
     ("DeploymentStateMachineRole", "DeliverExecutionLogs"): "CloudWatch Logs delivery APIs take only '*'",
@@ -215,6 +218,43 @@ def test_state_machines_log_and_trace(cfn: dict[str, Any], figure: Callable[...,
         assert logging["Destinations"][0]["CloudWatchLogsLogGroup"]["LogGroupArn"], name
         assert props["TracingConfiguration"]["Enabled"] is True, name
     figure("state machines with logging + tracing", f"{len(machines)}/{len(machines)}", target="all")
+
+
+def test_what_is_parked_or_stopped_alarms_on_call(cfn: dict[str, Any], figure: Callable[..., None]) -> None:
+    """Every queue (where events are parked) has a depth alarm and every state machine an alarm on
+    the executions no Catch compensates; all notify the incidents topic, which the key lets
+    CloudWatch use."""
+    alarms = _of_type(cfn, "AWS::CloudWatch::Alarm")
+    for name, props in alarms.items():
+        assert props["AlarmActions"] == [{"Ref": "IncidentsTopic"}], name
+        assert (props["Threshold"], props["ComparisonOperator"]) == (0, "GreaterThanThreshold"), name
+        assert props["TreatMissingData"] == "notBreaching", name
+        assert len(props["AlarmDescription"]) > 80, name  # the runbook
+    watched_queues = {
+        props["Dimensions"][0]["Value"]["Fn::GetAtt"][0]
+        for props in alarms.values()
+        if props["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    }
+    queues = set(_of_type(cfn, "AWS::SQS::Queue"))
+    assert watched_queues == queues
+    watched: dict[str, set[str]] = {}
+    for props in alarms.values():
+        if props["Namespace"] == "AWS/States":
+            watched.setdefault(props["Dimensions"][0]["Value"]["Ref"], set()).add(props["MetricName"])
+    machines = set(_of_type(cfn, "AWS::StepFunctions::StateMachine"))
+    assert set(watched) == machines
+    assert watched["DeploymentStateMachine"] == {"ExecutionsAborted", "ExecutionsTimedOut"}
+    [grant] = [
+        st
+        for st in _of_type(cfn, "AWS::KMS::Key")["ControlPlaneKey"]["KeyPolicy"]["Statement"]
+        if st["Principal"].get("Service") == "cloudwatch.amazonaws.com"
+    ]
+    assert set(grant["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}
+    assert grant["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    figure("queues with a depth alarm to on-call", f"{len(watched_queues)}/{len(queues)}", target="all")
+    figure(
+        "state machines with an alarm on uncompensated ends", f"{len(watched)}/{len(machines)}", target="all"
+    )
 
 
 def test_every_function_has_a_log_group_with_retention(
