@@ -195,3 +195,25 @@ def test_parked_needs_a_stack(cli: Any) -> None:
     code, _, err = cli("parked", "list")
     assert code == 2
     assert "which stack?" in err
+
+
+def test_every_function_rejects_under_its_service_name() -> None:
+    """A rejection names its function by ``Runtime(name)``; ``mlcp parked`` maps that back through
+    POWERTOOLS_SERVICE_NAME, so the two must agree for every function."""
+    import re
+
+    from mlcp_cli.template import load_template
+
+    template = load_template(ROOT / "template.yaml")
+    checked = 0
+    for resource in template["Resources"].values():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        app = (ROOT / resource["Properties"]["CodeUri"] / "app.py").read_text(encoding="utf-8")
+        named = re.search(r'Runtime\("([a-z-]+)"\)', app)
+        if named is None:
+            continue  # rejects nothing (no Runtime)
+        service = resource["Properties"]["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"]
+        assert named.group(1) == service, resource["Properties"]["CodeUri"]
+        checked += 1
+    assert checked >= 15
