@@ -138,6 +138,7 @@ def test_retire_judges_only_what_this_stack_deployed(cp: LocalControlPlane, cli:
         "model/other-churn-model-v1": "mlcp-dev-AuditTable-1",
         "model/legacy-churn-model-v1": None,
         "model/shared-churn-model-v1": ours,
+        "model/handmade-churn-model-v1": ours,
     }
     for resource, owner in made.items():
         sagemaker.create_model(
@@ -150,6 +151,18 @@ def test_retire_judges_only_what_this_stack_deployed(cp: LocalControlPlane, cli:
     config("legacy-prod-churn-model-v1", "legacy-churn-model-v1", None)
     # the other stack's config serves a model of ours: deleting it would break their config
     config("other-prod-shared-churn-model-v1", "shared-churn-model-v1", "mlcp-dev-AuditTable-1")
+    # a config made by hand (no mlcp tags at all) serves another model of ours
+    sagemaker.create_endpoint_config(
+        EndpointConfigName="handmade-config",
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": "handmade-churn-model-v1",
+                "InstanceType": "ml.m5.large",
+                "InitialInstanceCount": 1,
+            }
+        ],
+    )
     configs = {
         "endpoint_config/other-prod-churn-model-v1",
         "endpoint_config/legacy-prod-churn-model-v1",
@@ -171,8 +184,13 @@ def test_retire_judges_only_what_this_stack_deployed(cp: LocalControlPlane, cli:
             verdicts["model/shared-churn-model-v1"]["reason"]
             == "served by kept config other-prod-shared-churn-model-v1"
         )
+        assert (
+            verdicts["model/handmade-churn-model-v1"]["reason"]
+            == "served by config handmade-config (not created by a control plane)"
+        )
         assert _names(cp) >= set(made) | configs
     finally:
+        sagemaker.delete_endpoint_config(EndpointConfigName="handmade-config")
         for name in configs:
             sagemaker.delete_endpoint_config(EndpointConfigName=name.split("/")[1])
         for name in made:

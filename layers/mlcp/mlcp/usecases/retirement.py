@@ -8,7 +8,8 @@ and region, and untagged older ones, are listed as kept (and the models their co
 Kept, whatever their age: every endpoint's current and pending config and the models they serve (the
 champion among them); the config an endpoint's latest promotion replaced (``previous_config`` of its
 last ``deployment.promoted`` record: where a rollback returns) and its models; any model a kept config
-serves; anything of a group no policy rule covers, or whose tier has no ``retention_days``.
+serves, another control plane's or a hand-made one included; anything of a group no policy rule
+covers, or whose tier has no ``retention_days``.
 
 Each deletion is audited first (``model.retired`` / ``endpoint_config.retired`` on the group's stream,
 decision id = resource ARN + creation time), then made: a crash in between leaves a record whose
@@ -38,6 +39,7 @@ class PolicySource(Protocol):
 
 class Inventory(Protocol):
     def managed_resources(self) -> list[HostedResource]: ...
+    def unmanaged_configs(self) -> list[str]: ...
     def serving(self) -> Serving: ...
     def config_models(self, config_name: str) -> list[str]: ...
     def delete(self, kind: ResourceKind, name: str) -> bool: ...
@@ -162,8 +164,18 @@ def plan_retirement(deps: RetirementDeps) -> list[Verdict]:
         if v.action == "keep"
         for model in deps.inventory.config_models(v.name)
     }
+    outside_config_models = {
+        model: f"served by config {config} (not created by a control plane)"
+        for config in deps.inventory.unmanaged_configs()
+        for model in deps.inventory.config_models(config)
+    }
     models = [
-        by_age(r, protected_models.get(r.name) or kept_config_models.get(r.name))
+        by_age(
+            r,
+            protected_models.get(r.name)
+            or kept_config_models.get(r.name)
+            or outside_config_models.get(r.name),
+        )
         for r in resources
         if r.kind == "model"
     ]
