@@ -15,7 +15,7 @@ from mlcp.audit import AuditTrail
 from mlcp_cli.commands.policy import publish_policy
 from mlcp_cli.emulator.faults import FaultInjector, FaultRule
 from mlcp_cli.emulator.runtime import LocalControlPlane
-from mlcp_cli.parked import parse_message, send_again, stack_targets
+from mlcp_cli.parked import StackTargets, parse_message, send_again, stack_targets
 
 ROOT = Path(__file__).resolve().parents[2]
 ALARM_EVENT = json.loads((ROOT / "events" / "alarm-state-change" / "ok-to-alarm.json").read_text())
@@ -217,3 +217,22 @@ def test_every_function_rejects_under_its_service_name() -> None:
         assert named.group(1) == service, resource["Properties"]["CodeUri"]
         checked += 1
     assert checked >= 15
+
+
+def test_a_message_without_an_event_is_kept_with_the_reason() -> None:
+    stack = StackTargets(
+        queue_urls={},
+        functions={"intake": "arn:aws:lambda:us-east-1:123456789012:function:intake"},
+        state_machines=set(),
+    )
+    record = {
+        "requestContext": {"functionArn": "arn:aws:lambda:us-east-1:123456789012:function:intake:$LATEST"},
+        "responsePayload": {"errorType": "Boom", "errorMessage": "x"},
+    }
+    raw = {"MessageId": "m", "ReceiptHandle": "h", "Body": json.dumps(record)}
+    message = parse_message("failed", raw, stack)
+    assert message.target == "intake"
+    assert message.reason == "Boom: x"
+    assert message.problem == "the message carries no event (a JSON object) to send"
+    raw["Body"] = "not json"
+    assert parse_message("failed", raw, stack).problem == "the body is not JSON"

@@ -169,6 +169,8 @@ def parse_message(kind: QueueKind, message: dict[str, Any], stack: StackTargets)
             else f"rejected by {rejected_by or '(unknown)'}, not an event target of this stack "
             "(a workflow task: redrive its execution instead)"
         )
+    if problem is None and not isinstance(event, dict):
+        problem = "the message carries no event (a JSON object) to send"
     return ParkedMessage(
         **base, reason=reason, what=_what(event), event=event, target=target, problem=problem
     )
