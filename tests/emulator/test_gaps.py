@@ -1214,3 +1214,53 @@ def test_parse_once_fill_shares_one_program_and_no_execution_state(raw_moto: Non
     assert len(parses) == 2  # one per definition text, not one per execution
     for events in histories:  # each execution retried once on its own attempt count
         assert sum(e["type"] == "TaskScheduled" for e in events) == 2
+
+
+# -- q. DynamoDB handles one request at a time ------------------------------------------------------
+
+
+def _transact_from_threads(threads: int = 4, each: int = 40) -> tuple[list[str], int]:
+    """Concurrent single-Put TransactWriteItems on a table of 300 items: (errors, items written)."""
+    import threading
+
+    ddb = boto3.client("dynamodb")
+    ddb.create_table(
+        TableName="busy",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    for i in range(300):
+        ddb.put_item(TableName="busy", Item={"pk": {"S": f"seed-{i}"}})
+    errors: list[str] = []
+
+    def writer(n: int) -> None:
+        client = boto3.client("dynamodb")
+        for j in range(each):
+            try:
+                client.transact_write_items(
+                    TransactItems=[{"Put": {"TableName": "busy", "Item": {"pk": {"S": f"w{n}-{j}"}}}}]
+                )
+            except Exception as exc:  # counting what the race raises
+                errors.append(type(exc).__name__)
+
+    workers = [threading.Thread(target=writer, args=(n,)) for n in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    written = ddb.scan(TableName="busy", Select="COUNT")["Count"] - 300
+    return errors, written
+
+
+def test_raw_moto_transactions_race_each_other(raw_moto: None) -> None:
+    errors, written = _transact_from_threads()
+    # measured: about 2 in 3 transactions fail ("dictionary changed size during iteration")
+    assert errors
+    assert written < 4 * 40
+
+
+def test_serialized_fill_gives_every_transaction_its_turn(fills: GapFills) -> None:
+    errors, written = _transact_from_threads()
+    assert errors == []
+    assert written == 4 * 40

@@ -547,23 +547,26 @@ def installed() -> bool:
     return _INSTALL.count > 0
 
 
+_DYNAMODB_LOCK = threading.RLock()
+"""One DynamoDB request at a time: fill q and ``serialized_dynamodb`` share it (re-entrant)."""
+
+
 @contextlib.contextmanager
 def serialized_dynamodb() -> Iterator[None]:
-    """Serialize moto's DynamoDB request handling while the context is open, as the real service
-    is serializable.
+    """Serialize moto's DynamoDB request handling while the context is open, for plain moto (no
+    gap fills: the audit and incident tests, ``make bench``); the gap fills do the same (fill q).
 
     moto's TransactWriteItems snapshots and restores whole tables without a lock, so truly
     concurrent requests can clobber each other inside the emulator. DynamoDB itself does not
     behave that way; with one request at a time the emulator is a faithful stand-in, and
-    concurrent writers (tests, ``make bench``) exercise *our* conditional writes, not moto's races.
+    concurrent writers exercise *our* conditional writes, not moto's races.
     """
     from moto.dynamodb.responses import DynamoHandler
 
-    lock = threading.RLock()
     original = DynamoHandler.__dict__["call_action"]  # its own, so restoring it undoes exactly this
 
     def call_action(self: DynamoHandler) -> Any:
-        with lock:
+        with _DYNAMODB_LOCK:
             return original(self)
 
     DynamoHandler.call_action = call_action  # type: ignore[method-assign]
@@ -593,6 +596,7 @@ def _patches() -> list[tuple[Any, str, Any]]:
     import moto.events.utils as events_utils
     from moto.awslambda_simple.models import LambdaSimpleBackend
     from moto.cloudwatch.models import CloudWatchBackend
+    from moto.dynamodb.responses import DynamoHandler
     from moto.events.models import Rule
     from moto.events.responses import EventsHandler
     from moto.sagemaker.models import SageMakerModelBackend
@@ -637,6 +641,7 @@ def _patches() -> list[tuple[Any, str, Any]]:
         (StepFunctionResponse, "redrive_execution", fill_sfn_redrive_execution),
         (StepFunctionResponse, "describe_execution", fill_sfn_describe_execution_redrive),
         (retrier_decl, "time", ScaledRetrySleep()),
+        (DynamoHandler, "call_action", fill_dynamodb_one_request_at_a_time),
         *_ops_center_patches(),
         (
             events_utils,
@@ -2995,3 +3000,24 @@ def _draw_heap_keys(program: Any) -> None:
             stack.extend(node)
         elif isinstance(node, dict):
             stack.extend(node.values())
+
+
+# --------------------------------------------------------------------------------------------
+# q. DynamoDB handles one request at a time
+# --------------------------------------------------------------------------------------------
+
+
+def fill_dynamodb_one_request_at_a_time(self: Any) -> Any:
+    """Every DynamoDB request is handled alone, as the real service's requests are serializable.
+
+    AWS: concurrent requests on a table never corrupt each other; a TransactWriteItems is atomic
+    and isolated. moto 5.2.5: TransactWriteItems deep-copies the tables to roll back on failure,
+    without a lock, while other threads (Lambda handlers, Step Functions tasks) write: the copy
+    fails with ``RuntimeError: dictionary changed size during iteration``, which the control plane
+    sees as a failed call (a deployment failed beyond its retries in an e2e test, 1 run in 4).
+    Fill: a re-entrant lock around the DynamoDB request handler.
+    """
+    from moto.dynamodb.responses import DynamoHandler
+
+    with _DYNAMODB_LOCK:
+        return _call_original(DynamoHandler, "call_action", self)
