@@ -74,24 +74,18 @@ class SageMakerInventory:
                 )
         return sorted(found, key=lambda r: (r.created, r.kind, r.name))
 
-    def unmanaged_configs(self) -> list[str]:
-        """The EndpointConfigs no control plane created (no ``MANAGED_TAG``): made by hand or by
-        other tools, they may still serve a model the control plane created."""
+    def endpoint_configs(self) -> list[str]:
+        """The names of every EndpointConfig in the account and region, whoever created it."""
         return [
             config["EndpointConfigName"]
             for page in self._client.get_paginator("list_endpoint_configs").paginate()
             for config in page.get("EndpointConfigs", [])
-            if MANAGED_TAG not in self._tags(config["EndpointConfigArn"])
         ]
 
-    def _tags(self, arn: str) -> dict[str, str]:
+    def _if_managed(self, kind: ResourceKind, name: str, arn: str, created: datetime) -> list[HostedResource]:
         tags: dict[str, str] = {}
         for page in self._client.get_paginator("list_tags").paginate(ResourceArn=arn):
             tags.update({t["Key"]: t["Value"] for t in page.get("Tags", [])})
-        return tags
-
-    def _if_managed(self, kind: ResourceKind, name: str, arn: str, created: datetime) -> list[HostedResource]:
-        tags = self._tags(arn)
         package = tags.get(MANAGED_TAG)
         if not package:
             return []

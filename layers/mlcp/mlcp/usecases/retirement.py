@@ -39,7 +39,7 @@ class PolicySource(Protocol):
 
 class Inventory(Protocol):
     def managed_resources(self) -> list[HostedResource]: ...
-    def unmanaged_configs(self) -> list[str]: ...
+    def endpoint_configs(self) -> list[str]: ...
     def serving(self) -> Serving: ...
     def config_models(self, config_name: str) -> list[str]: ...
     def delete(self, kind: ResourceKind, name: str) -> bool: ...
@@ -164,9 +164,12 @@ def plan_retirement(deps: RetirementDeps) -> list[Verdict]:
         if v.action == "keep"
         for model in deps.inventory.config_models(v.name)
     }
+    # Configs without MANAGED_TAG (made by hand or by other tools) may serve one of our models too.
+    managed_configs = {r.name for r in resources if r.kind == "endpoint_config"}
     outside_config_models = {
         model: f"served by config {config} (not created by a control plane)"
-        for config in deps.inventory.unmanaged_configs()
+        for config in deps.inventory.endpoint_configs()
+        if config not in managed_configs
         for model in deps.inventory.config_models(config)
     }
     models = [
