@@ -44,6 +44,10 @@ SETTINGS = {
 }
 SERVERLESS = {"MemorySizeInMB": 2048, "MaxConcurrency": 5}
 OWNER = "mlcp-test-AuditTable"
+SLOW = 2.0
+"""Time scale for tests that act while an update is in flight: the update takes 30 real seconds
+(stopped when the fills are uninstalled), so a loaded machine cannot finish it first. At 120
+(0.5 s) CI once saw the endpoint InService before the second plan."""
 
 
 @pytest.fixture
@@ -227,7 +231,7 @@ def test_an_alarm_rolls_a_multi_variant_endpoint_back_to_its_previous_config(
 
 
 def test_a_retry_while_the_endpoint_updates_to_the_shift_config_resumes_it(raw_moto: None) -> None:
-    with install_gap_fills(FunctionRegistry(), time_scale=120.0) as slow:  # the update takes 0.5 s
+    with install_gap_fills(FunctionRegistry(), time_scale=SLOW) as slow:
         deps = ShiftDeps(
             hosting=SageMakerHosting(boto3.client("sagemaker")),
             alarms=CloudWatchAlarms(boto3.client("cloudwatch")),
@@ -387,7 +391,7 @@ def test_a_bake_without_a_known_previous_config_fails_rather_than_guessing(
 
 
 def test_a_retry_while_the_serverless_endpoint_updates_resumes_it(raw_moto: None) -> None:
-    with install_gap_fills(FunctionRegistry(), time_scale=120.0) as slow:  # the update takes 0.5 s
+    with install_gap_fills(FunctionRegistry(), time_scale=SLOW) as slow:
         deps = ShiftDeps(
             hosting=SageMakerHosting(boto3.client("sagemaker")),
             alarms=CloudWatchAlarms(boto3.client("cloudwatch")),
@@ -404,7 +408,7 @@ def test_a_retry_while_the_serverless_endpoint_updates_resumes_it(raw_moto: None
 
 
 def test_a_bake_is_refused_while_the_endpoint_is_busy_with_another_update(raw_moto: None) -> None:
-    with install_gap_fills(FunctionRegistry(), time_scale=120.0) as slow:
+    with install_gap_fills(FunctionRegistry(), time_scale=SLOW) as slow:
         deps = ShiftDeps(
             hosting=SageMakerHosting(boto3.client("sagemaker")),
             alarms=CloudWatchAlarms(boto3.client("cloudwatch")),
