@@ -862,11 +862,11 @@ def test_time_scale_fill_runs_waits_and_timeouts_on_a_simulated_clock(raw_moto: 
         baked = sfn.start_execution(
             stateMachineArn=state_machine("bake", LONG_WAIT_MACHINE), name="hour", input="{}"
         )
-        assert wait_execution(baked["executionArn"], timeout=5)["status"] == "SUCCEEDED"
+        assert wait_execution(baked["executionArn"], timeout=30)["status"] == "SUCCEEDED"
 
         machine = state_machine("ask", _callback_machine(create_function("asker")))
         asked = sfn.start_execution(stateMachineArn=machine, name="nobody-answers", input="{}")
-        described = wait_execution(asked["executionArn"], timeout=5)
+        described = wait_execution(asked["executionArn"], timeout=30)
         assert described["status"] == "SUCCEEDED"
         assert json.loads(described["output"]) == {"outcome": "timed out"}  # the 2 h timeout fired
         assert time.monotonic() - started < 5
@@ -905,7 +905,7 @@ def test_time_scale_fill_runs_retry_intervals_on_the_simulated_clock(raw_moto: N
         execution = boto3.client("stepfunctions").start_execution(
             stateMachineArn=state_machine("retry", _retry_machine(3600)), name="hour", input="{}"
         )
-        described = wait_execution(execution["executionArn"], timeout=5)
+        described = wait_execution(execution["executionArn"], timeout=30)
         assert described["status"] == "FAILED"
         history = boto3.client("stepfunctions").get_execution_history(executionArn=execution["executionArn"])
         assert sum(e["type"] == "TaskScheduled" for e in history["events"]) == 2  # retried once
@@ -1195,7 +1195,7 @@ def _run_twice_at_once(machine: str) -> list[dict[str, Any]]:
         for name in ("first", "second")
     ]
     for arn in arns:
-        assert wait_execution(arn, timeout=5)["status"] == "FAILED"
+        assert wait_execution(arn, timeout=30)["status"] == "FAILED"
     return [sfn.get_execution_history(executionArn=arn)["events"] for arn in arns]
 
 

@@ -145,7 +145,7 @@ def _settle(fills: GapFills, timeout: float = 5.0) -> None:
     assert fills.wait_endpoint_deployments(timeout), fills.endpoint_deployments()
 
 
-def _wait_for_stage(fills: GapFills, stage: str, timeout: float = 5.0) -> None:
+def _wait_for_stage(fills: GapFills, stage: str, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         (status,) = fills.endpoint_deployments()
@@ -708,7 +708,7 @@ def test_control_plane_reports_deployments_and_pump_does_not_wait_for_them(
     sagemaker.update_endpoint(EndpointName="cp-endpoint", EndpointConfigName="cp-v2")  # a simulated minute
 
     started = time.monotonic()
-    report = control_plane.pump(timeout=5)
+    report = control_plane.pump(timeout=30)
     assert time.monotonic() - started < 30  # not the simulated minute (real time here) of the update
     assert [(d.endpoint_name, d.to_config, d.in_flight) for d in report.deployments] == [
         ("cp-endpoint", "cp-v2", True)
@@ -717,6 +717,6 @@ def test_control_plane_reports_deployments_and_pump_does_not_wait_for_them(
         "cp-endpoint"
     ]
     sagemaker.delete_endpoint(EndpointName="cp-endpoint")  # the deployment thread notices and stops
-    assert control_plane.wait_endpoint_deployments(timeout=2)
+    assert control_plane.wait_endpoint_deployments(timeout=30)
     (stopped,) = [d for d in control_plane.endpoint_deployments() if d.endpoint_name == "cp-endpoint"]
     assert (stopped.outcome, stopped.reason) == ("Stopped", "the endpoint was deleted during the deployment")

@@ -78,7 +78,7 @@ def test_template_alarm_exists_and_pump_is_idle_when_nothing_happens(
 ) -> None:
     (alarm,) = control_plane.client("cloudwatch").describe_alarms()["MetricAlarms"]
     assert alarm["AlarmName"] == "fixture-unit-failures"
-    report = control_plane.pump(timeout=5)
+    report = control_plane.pump(timeout=30)
     assert report.idle
     assert len(control_plane.executions()) == 2
     assert all(r.rule and r.target for r in control_plane.delivery_log)

@@ -128,7 +128,7 @@ def _run_step(fills: GapFills, deps: ShiftDeps, shift: dict[str, Any], index: in
         result = shift_step("scoring-prod", shift, index, deps=deps)
         if result["status"] != "updating":
             return result
-        assert fills.wait_endpoint_deployments(5.0)
+        assert fills.wait_endpoint_deployments(30.0)
     raise AssertionError("the step never settled")
 
 
@@ -137,7 +137,7 @@ def _run(fills: GapFills, action: Any, *args: Any, **kwargs: Any) -> dict[str, A
         result: dict[str, Any] = action(*args, **kwargs)
         if result["outcome"] != "in_progress":
             return result
-        assert fills.wait_endpoint_deployments(5.0)
+        assert fills.wait_endpoint_deployments(30.0)
     raise AssertionError("never finished")
 
 
@@ -176,7 +176,7 @@ def test_multi_variant_canary_is_promoted_and_every_task_is_safe_to_repeat(
     _endpoint(serverless=False, variants=2)
     shift = _plan(deps)
     assert (shift["strategy"], shift["previous_config"]) == ("shift", "scoring-v1")
-    assert fills.wait_endpoint_deployments(5.0)
+    assert fills.wait_endpoint_deployments(30.0)
     assert _variants() == {"v1-0": 1.0, "v1-1": 1.0, "scoring-model-v2": 0.0}  # candidate at weight 0
     assert _plan(deps)["previous_config"] is None  # a redrive once on the shift config: nothing to do
 
@@ -211,7 +211,7 @@ def test_an_alarm_rolls_a_multi_variant_endpoint_back_to_its_previous_config(
     _alarm()
     _endpoint(serverless=False, variants=2)
     shift = _plan(deps)
-    assert fills.wait_endpoint_deployments(5.0)
+    assert fills.wait_endpoint_deployments(30.0)
     assert _run_step(fills, deps, shift, 0)["status"] == "shifted"
     assert _variants() == {"v1-0": 0.45, "v1-1": 0.45, "scoring-model-v2": 0.1}
 
@@ -254,7 +254,7 @@ def test_rollback_without_a_known_previous_config_removes_the_candidate(
     _alarm()
     _endpoint(serverless=False, variants=2)
     shift = {**_plan(deps), "previous_config": None}  # as planned by a redriven DeployModel
-    assert fills.wait_endpoint_deployments(5.0)
+    assert fills.wait_endpoint_deployments(30.0)
     assert _run_step(fills, deps, shift, 0)["status"] == "shifted"
     assert _run(fills, roll_back, "scoring-prod", shift, "test", deps=deps)["outcome"] == "rolled_back"
     described = boto3.client("sagemaker").describe_endpoint(EndpointName="scoring-prod")
@@ -265,7 +265,7 @@ def test_rollback_without_a_known_previous_config_removes_the_candidate(
 def test_a_missing_alarm_fails_closed_and_nothing_shifts(fills: GapFills, deps: ShiftDeps) -> None:
     _endpoint(serverless=False, variants=2)
     shift = _plan(deps)
-    assert fills.wait_endpoint_deployments(5.0)
+    assert fills.wait_endpoint_deployments(30.0)
     step = shift_step("scoring-prod", shift, 0, deps=deps)
     assert step["status"] == "alarm"
     assert "do not exist" in step["reason"]
@@ -334,7 +334,7 @@ def test_serverless_bake_is_promoted_and_every_task_is_safe_to_repeat(
     assert (bake["strategy"], bake["previous_config"], bake["config"]) == ("bake", "scoring-v1", FINAL)
     assert "one production variant" in bake["strategy_reason"]
     assert bake["steps"] == [{"percent": 100, "bake_seconds": 900}]
-    assert fills.wait_endpoint_deployments(5.0)
+    assert fills.wait_endpoint_deployments(30.0)
     # the candidate alone, under the endpoint's variant name, still serverless
     assert _serving() == (FINAL, [("v1-0", "scoring-model-v2")])
     described = boto3.client("sagemaker").describe_endpoint(EndpointName="scoring-prod")
@@ -382,7 +382,7 @@ def test_a_bake_without_a_known_previous_config_fails_rather_than_guessing(
     _alarm()
     _endpoint(serverless=True)
     bake = {**_plan_bake(deps), "previous_config": None}  # as planned by a redriven DeployModel
-    assert fills.wait_endpoint_deployments(5.0)
+    assert fills.wait_endpoint_deployments(30.0)
     result = roll_back("scoring-prod", bake, "alarm", deps=deps)
     assert result["outcome"] == "failed"
     assert "mlcp rollback" in result["failure_reason"]
