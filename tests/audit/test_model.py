@@ -52,6 +52,8 @@ CONTRACT_ACTIONS = {
     # Added with retirement: an unused model / endpoint config deleted past the tier's retention.
     "model.retired",
     "endpoint_config.retired",
+    # Added with alarms on the control plane: an answer to an approval whose execution had ended.
+    "approval.abandoned",
 }
 
 

@@ -299,6 +299,71 @@ def test_mlcp_approve_resumes_the_waiting_deployment(
     assert "not pending" in capsys.readouterr().err
 
 
+def _approval_of(cp: LocalControlPlane, group: str, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
+    """The group's approval, whatever its status, as `mlcp approvals list --all --json` shows it
+    (output captured before is dropped)."""
+    capsys.readouterr()
+    assert main(["approvals", "list", "--all", "--json", *_tables(cp)]) == 0
+    listed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    [approval] = [a for a in listed if a["group"] == group]
+    return approval
+
+
+def test_an_answer_to_a_stopped_deployment_is_refused_recorded_and_asked_again_on_redrive(
+    cp: LocalControlPlane, audit: AuditTrail, capsys: pytest.CaptureFixture[str]
+) -> None:
+    group, arn = _pending_fraud_approval(cp, creator="ml-engineer")
+    approval = _approval_of(cp, group, capsys)
+    sfn = cp.client("stepfunctions")
+    sfn.stop_execution(executionArn=approval["execution"], error="Operator", cause="stopped by hand")
+    cp.pump()
+    assert sfn.describe_execution(executionArn=approval["execution"])["status"] == "ABORTED"
+
+    assert main(["approve", approval["approval_id"], "--reason", "reviewed", *_tables(cp)]) == 1
+    assert "the deployment that asked for it has ended" in capsys.readouterr().err
+    assert _approval_of(cp, group, capsys)["status"] == "abandoned"
+    actions = [r.action for r in audit.read(f"group#{group}")]
+    assert actions[-1] == AuditAction.APPROVAL_ABANDONED
+    assert AuditAction.APPROVAL_GRANTED not in actions
+    assert not [r for r in audit.read("endpoint#fraud-prod") if r.subject == arn]
+    # Answering again is refused as abandoned, and recorded once.
+    assert main(["reject", approval["approval_id"], "--reason", "late", *_tables(cp)]) == 1
+    assert "is abandoned, not pending" in capsys.readouterr().err
+    assert [r.action for r in audit.read(f"group#{group}")].count(AuditAction.APPROVAL_ABANDONED) == 1
+
+    # Redriven (ADR 11), the deployment asks again: pending once more, with a live token.
+    sfn.redrive_execution(executionArn=approval["execution"])
+    cp.pump()
+    assert _approval_of(cp, group, capsys)["status"] == "pending"
+    assert main(["approve", approval["approval_id"], "--reason", "reviewed", *_tables(cp)]) == 0
+    cp.pump()
+    assert sfn.describe_execution(executionArn=approval["execution"])["status"] == "SUCCEEDED"
+    deployed = [r.action for r in audit.read("endpoint#fraud-prod") if r.subject == arn]
+    assert deployed.count(AuditAction.DEPLOYMENT_STARTED) == 1
+
+
+def test_an_answer_that_does_not_reach_the_workflow_leaves_the_approval_pending(
+    cp: LocalControlPlane, audit: AuditTrail, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mlcp_cli.emulator.faults import FaultInjector, FaultRule
+
+    group, arn = _pending_fraud_approval(cp, creator="ml-engineer")
+    approval_id = _approval_of(cp, group, capsys)["approval_id"]
+    with FaultInjector() as faults:
+        faults.arm(FaultRule("sfn", "SendTaskSuccess", "internal", times=20))  # beyond botocore's retries
+        assert main(["approve", approval_id, "--reason", "reviewed", *_tables(cp)]) == 1
+    assert faults.injected > 0
+    assert "still pending" in capsys.readouterr().err
+    assert _approval_of(cp, group, capsys)["status"] == "pending"
+    assert AuditAction.APPROVAL_GRANTED not in [r.action for r in audit.read(f"group#{group}")]
+
+    assert main(["approve", approval_id, "--reason", "reviewed", *_tables(cp)]) == 0
+    cp.pump()
+    assert _approval_of(cp, group, capsys)["status"] == "granted"
+    deployed = [r.action for r in audit.read("endpoint#fraud-prod") if r.subject == arn]
+    assert deployed.count(AuditAction.DEPLOYMENT_STARTED) == 1
+
+
 def test_mlcp_approve_by_the_creator_is_refused_and_audited(
     cp: LocalControlPlane, audit: AuditTrail, capsys: pytest.CaptureFixture[str]
 ) -> None:

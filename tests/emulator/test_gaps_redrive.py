@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import boto3
@@ -161,3 +162,74 @@ def test_redrive_fill_answers_a_repeated_client_token_once(fills: GapFills) -> N
     second = sfn.redrive_execution(executionArn=arn, clientToken="t-1")
     assert second["redriveDate"] == first["redriveDate"]
     assert sfn.describe_execution(executionArn=arn)["redriveCount"] == 1
+
+
+# -- r. StopExecution ends a task-token wait ---------------------------------------------------
+
+#: Parks its task token in a queue and waits for it (the approval and endpoint waits do the same).
+ASK = {
+    "StartAt": "Ask",
+    "States": {
+        "Ask": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+            "Parameters": {"QueueUrl": "QUEUE", "MessageBody": {"token.$": "$$.Task.Token"}},
+            "TimeoutSeconds": 7200,
+            "End": True,
+        }
+    },
+}
+
+
+def _asking(name: str) -> tuple[str, str, str]:
+    """A started execution parked on its token: (execution ARN, token, queue URL)."""
+    sqs = boto3.client("sqs")
+    url = sqs.create_queue(QueueName=f"asks-{name}")["QueueUrl"]
+    definition = json.loads(json.dumps(ASK).replace("QUEUE", url))
+    started = boto3.client("stepfunctions").start_execution(
+        stateMachineArn=state_machine(name, definition), name=name, input="{}"
+    )
+    return started["executionArn"], _next_token(url), url
+
+
+def _next_token(url: str) -> str:
+    for _ in range(300):
+        messages = boto3.client("sqs").receive_message(QueueUrl=url, WaitTimeSeconds=0).get("Messages", [])
+        if messages:
+            return str(json.loads(messages[0]["Body"])["token"])
+        time.sleep(0.01)
+    raise AssertionError("the task never sent its token")
+
+
+def test_raw_moto_keeps_a_stopped_execution_waiting_and_takes_its_token(raw_moto: None) -> None:
+    arn, token, _ = _asking("raw")
+    sfn = boto3.client("stepfunctions")
+    sfn.stop_execution(executionArn=arn, error="Operator", cause="by hand")
+    time.sleep(0.3)
+    assert sfn.describe_execution(executionArn=arn)["status"] == "RUNNING"  # AWS: ABORTED at once
+    sfn.send_task_success(taskToken=token, output="{}")  # AWS: TaskTimedOut
+    ended = wait_execution(arn, timeout=30)
+    assert ended["status"] == "ABORTED"
+    types = [e["type"] for e in sfn.get_execution_history(executionArn=arn)["events"]]
+    assert "TaskSucceeded" in types  # the answer landed in a stopped execution
+
+
+def test_stop_fill_aborts_the_wait_refuses_its_token_and_a_redrive_asks_again(fills: GapFills) -> None:
+    arn, token, url = _asking("filled")
+    sfn = boto3.client("stepfunctions")
+    sfn.stop_execution(executionArn=arn, error="Operator", cause="by hand")
+    stopped = wait_execution(arn, timeout=30)
+    assert stopped["status"] == "ABORTED"
+    types = [e["type"] for e in sfn.get_execution_history(executionArn=arn)["events"]]
+    assert types[-1] == "ExecutionAborted"
+    assert "TaskSucceeded" not in types
+    with pytest.raises(ClientError) as refused:
+        sfn.send_task_success(taskToken=token, output="{}")
+    assert refused.value.response["Error"]["Code"] in {"TaskTimedOut", "InvalidToken"}
+
+    sfn.redrive_execution(executionArn=arn)
+    again = _next_token(url)
+    assert again != token
+    sfn.send_task_success(taskToken=again, output=json.dumps({"answer": "yes"}))
+    done = wait_execution(arn, timeout=30)
+    assert (done["status"], json.loads(done["output"])) == ("SUCCEEDED", {"answer": "yes"})

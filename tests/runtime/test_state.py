@@ -91,3 +91,27 @@ def test_pending_approvals_are_listed_and_decided_at_most_once(state: ControlPla
     assert {a.approval_id for a in state.list_approvals(None)} == {"a1", "a2"}
     # A retried request for a decided approval does not reopen it.
     assert not state.put_pending_approval(_approval("a1"), "token-3")
+
+
+def test_an_undelivered_answer_reopens_and_an_abandoned_approval_can_be_asked_again(
+    state: ControlPlaneState,
+) -> None:
+    assert state.put_pending_approval(_approval("a1"), "token-1")
+    state.decide("a1", "granted", "arn:aws:iam::123456789012:user/risk", "reviewed")
+    reopened = state.reopen("a1", "granted")  # SendTaskSuccess throttled: answer again
+    assert (reopened.status, reopened.decided_by, reopened.reason) == ("pending", None, None)
+    assert [a.approval_id for a in state.list_approvals()] == ["a1"]
+    with pytest.raises(ApprovalNotPending, match="is pending, not granted"):
+        state.reopen("a1", "granted")
+
+    state.decide("a1", "denied", "arn:aws:iam::123456789012:user/risk", "no")
+    abandoned = state.abandon("a1", "denied", "the deployment has ended")
+    assert (abandoned.status, abandoned.reason) == ("abandoned", "the deployment has ended")
+    assert state.list_approvals() == []
+    with pytest.raises(ApprovalNotPending, match="is abandoned, not pending"):
+        state.decide("a1", "granted", "someone", "late")
+    # A redriven execution asks again with a live token: pending once more.
+    assert state.put_pending_approval(_approval("a1"), "token-2")
+    found = state.get_approval("a1")
+    assert found is not None
+    assert (found[0].status, found[1]) == ("pending", "token-2")

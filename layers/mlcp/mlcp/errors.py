@@ -5,6 +5,10 @@ Class names are part of the ASL contract: state machines name them in Retry/Catc
 Rename one only together with every state machine that names it.
 """
 
+TASK_TOKEN_GONE = frozenset({"InvalidToken", "TaskTimedOut", "TaskDoesNotExist"})
+"""Step Functions error codes of SendTask* that mean no execution waits on the token any more
+(its wait timed out or closed, or the execution ended): there is nothing left to resume."""
+
 
 class ControlPlaneError(Exception):
     """Base class of every error the control plane raises on purpose."""
@@ -39,7 +43,7 @@ class SeparationOfDutiesViolation(ControlPlaneError):
 
 
 class ApprovalNotPending(ControlPlaneError):
-    """The approval was already decided, expired, or does not exist."""
+    """The approval was already decided, expired or abandoned, or does not exist."""
 
 
 class DeploymentNotSupported(ControlPlaneError):

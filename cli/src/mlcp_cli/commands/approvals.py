@@ -12,6 +12,8 @@ import json
 import sys
 from typing import Any, TextIO
 
+from botocore.exceptions import ClientError
+
 from mlcp import clock
 from mlcp.adapters.registry import SageMakerModelRegistry
 from mlcp.adapters.reports import ReportWriter
@@ -97,6 +99,9 @@ def _cmd_decide(args: argparse.Namespace, *, grant: bool) -> int:
         )
     except (ApprovalNotPending, SeparationOfDutiesViolation) as exc:
         sys.stderr.write(f"refused: {exc}\n")
+        return 1
+    except ClientError as exc:  # the answer did not reach the workflow; the approval is pending again
+        sys.stderr.write(f"failed, still pending (answer again): {exc}\n")
         return 1
     if args.json:
         sys.stdout.write(json.dumps(decided.model_dump(mode="json"), sort_keys=True) + "\n")

@@ -8,7 +8,7 @@ most recent registry/delivery queue is the one the patched code uses.
 
 Each fill has a test in ``tests/emulator/test_gaps.py`` (the SageMaker endpoint fills, j: in
 ``tests/emulator/test_gaps_endpoints.py``; RedriveExecution, o: in
-``tests/emulator/test_gaps_redrive.py``) that first shows moto's raw behaviour still has the gap
+``tests/emulator/test_gaps_redrive.py``; StopExecution, r: there too) that first shows moto's raw behaviour still has the gap
 (so a moto upgrade that fixes it makes that test fail: drop the fill then), and then shows the
 fill gives AWS's behaviour.
 
@@ -605,6 +605,8 @@ def _patches() -> list[tuple[Any, str, Any]]:
     from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
     from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import Timeout
     from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+    from moto.stepfunctions.parser.asl.eval.environment import Environment
+    from moto.stepfunctions.parser.backend.execution import Execution
     from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
     from moto.stepfunctions.responses import StepFunctionResponse
     from moto.sts.models import STSBackend
@@ -642,6 +644,8 @@ def _patches() -> list[tuple[Any, str, Any]]:
         (StepFunctionResponse, "describe_execution", fill_sfn_describe_execution_redrive),
         (retrier_decl, "time", ScaledRetrySleep()),
         (DynamoHandler, "call_action", fill_dynamodb_one_request_at_a_time),
+        (Execution, "stop", fill_sfn_stop_ends_callback_waits),
+        (Environment, "set_error", fill_sfn_stopped_stays_stopped),
         *_ops_center_patches(),
         (
             events_utils,
@@ -2916,9 +2920,9 @@ def fill_sfn_redrive_execution(self: Any) -> Any:
     anything else is ``ExecutionNotRedrivable``.
     moto 5.2.5: no RedriveExecution (``NotImplementedError``).
     Fill: :func:`redrive_execution` on moto's interpreter (Map/Parallel-internal failures: refused
-    with a clear ``ExecutionNotRedrivable``, the fill does not redrive single branches).
-    Not filled: moto ends a StopExecution that lands in a ``.waitForTaskToken`` wait as FAILED
-    (``States.Timeout``) where AWS says ABORTED; it is redriven the same way.
+    with a clear ``ExecutionNotRedrivable``, the fill does not redrive single branches). A
+    StopExecution during a ``.waitForTaskToken`` wait ends ABORTED (fill r) and is redriven at
+    that task, which asks for a new token.
     """
     from moto.core.responses import ActionResult
 
@@ -3021,3 +3025,55 @@ def fill_dynamodb_one_request_at_a_time(self: Any) -> Any:
 
     with _DYNAMODB_LOCK:
         return _call_original(DynamoHandler, "call_action", self)
+
+
+# --------------------------------------------------------------------------------------------
+# r. Step Functions: StopExecution ends a task-token wait
+# --------------------------------------------------------------------------------------------
+
+
+def fill_sfn_stop_ends_callback_waits(
+    self: Any, stop_date: dt.datetime, error: str | None, cause: str | None
+) -> None:
+    """StopExecution ends the execution now, including a ``.waitForTaskToken`` wait.
+
+    AWS: the execution is ABORTED at once (history ends ``ExecutionAborted``); a later
+    SendTaskSuccess/Failure/Heartbeat with the token of its open task answers ``TaskTimedOut``
+    ("Provided task does not exist anymore").
+    moto 5.2.5: marks the program stopped, but the task keeps waiting (the execution stays RUNNING
+    until the task's timeout, then ends FAILED), and a SendTaskSuccess meanwhile is accepted
+    (TaskSucceeded, then aborted): an approval answered after its deployment was stopped looks
+    delivered.
+    Fill: after moto's stop, every callback still open in the execution is closed, so SendTask*
+    answers ``TaskTimedOut`` and the wait returns; with :func:`fill_sfn_stopped_stays_stopped` the
+    execution then ends ABORTED. Differences left: the history shows a ``TaskTimedOut`` before
+    ``ExecutionAborted``; once the execution has ended, moto answers ``InvalidToken`` (it only looks
+    at running executions) where AWS keeps answering ``TaskTimedOut``. Both tell a caller the same:
+    nothing waits on the token.
+    """
+    from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackConsumerTimeout
+    from moto.stepfunctions.parser.backend.execution import Execution
+
+    _call_original(Execution, "stop", self, stop_date, error, cause)
+    worker = self.exec_worker
+    if worker is None or getattr(worker, "env", None) is None:
+        return
+    for endpoint in list(worker.env.callback_pool_manager._pool.values()):
+        if endpoint.get_outcome() is None and endpoint.consumer_error is None:
+            endpoint.report(CallbackConsumerTimeout())
+            endpoint.interrupt_all()
+
+
+def fill_sfn_stopped_stays_stopped(self: Any, error: Any) -> None:
+    """A stopped execution's program stays stopped.
+
+    AWS: once StopExecution has aborted an execution, nothing it was doing can fail it. moto 5.2.5:
+    an error raised by the interrupted state afterwards overwrites the stopped state (the execution
+    ends FAILED, not ABORTED). Fill: an error on a stopped program is ignored.
+    """
+    from moto.stepfunctions.parser.asl.eval.environment import Environment
+    from moto.stepfunctions.parser.asl.eval.program_state import ProgramStopped
+
+    if isinstance(self._program_state, ProgramStopped):
+        return
+    _call_original(Environment, "set_error", self, error)

@@ -111,7 +111,10 @@ class ControlPlaneState:
     # ------------------------------------------------------------ pending approvals
 
     def put_pending_approval(self, approval: PendingApproval, task_token: str) -> bool:
-        """Store a pending approval with its task token; False if it exists (a retried request)."""
+        """Store a pending approval with its task token; False if it was decided or expired meanwhile.
+
+        A pending one is overwritten (a retried request, or a redrive: the new token is the live
+        one), and so is an abandoned one (its execution ended; the redriven run asks again)."""
         item: dict[str, Any] = {
             "pk": {"S": f"approval#{approval.approval_id}"},
             "sk": {"S": APPROVAL_SK},
@@ -123,9 +126,9 @@ class ControlPlaneState:
             self._client.put_item(
                 TableName=self.table_name,
                 Item=item,
-                ConditionExpression="attribute_not_exists(pk) OR #status = :pending",
+                ConditionExpression="attribute_not_exists(pk) OR #status IN (:pending, :abandoned)",
                 ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={":pending": {"S": "pending"}},
+                ExpressionAttributeValues={":pending": {"S": "pending"}, ":abandoned": {"S": "abandoned"}},
             )
         except ClientError as exc:
             if _is_conditional_failure(exc):
@@ -160,33 +163,52 @@ class ControlPlaneState:
 
     def decide(self, approval_id: str, status: str, decided_by: str, reason: str) -> PendingApproval:
         """Move a pending approval to ``status`` (granted|denied); ApprovalNotPending otherwise."""
+        return self._move(
+            approval_id,
+            "pending",
+            {"status": status, "decided_by": decided_by, "decided_at": _now(), "reason": reason},
+        )
+
+    def reopen(self, approval_id: str, decided: str) -> PendingApproval:
+        """Undo a decision whose answer never reached the workflow (``decided`` -> pending), so that
+        the approver can answer again; ApprovalNotPending if it is no longer ``decided``."""
+        return self._move(
+            approval_id,
+            decided,
+            {"status": "pending", "decided_by": None, "decided_at": None, "reason": None},
+        )
+
+    def abandon(self, approval_id: str, decided: str, why: str) -> PendingApproval:
+        """``decided`` -> abandoned: the workflow that asked for it has ended, so no answer can reach it."""
+        return self._move(approval_id, decided, {"status": "abandoned", "reason": why})
+
+    def _move(self, approval_id: str, expected: str, update: dict[str, Any]) -> PendingApproval:
+        """Set ``update`` on the approval if its status is ``expected`` (one conditional write)."""
         current = self.get_approval(approval_id)
         if current is None:
             raise ApprovalNotPending(f"no approval {approval_id!r}")
         approval, _ = current
-        decided = approval.model_copy(
-            update={"status": status, "decided_by": decided_by, "decided_at": _now(), "reason": reason}
-        )
+        moved = approval.model_copy(update=update)
         try:
             self._client.update_item(
                 TableName=self.table_name,
                 Key={"pk": {"S": f"approval#{approval_id}"}, "sk": {"S": APPROVAL_SK}},
                 UpdateExpression="SET #status = :status, body = :body",
-                ConditionExpression="#status = :pending",
+                ConditionExpression="#status = :expected",
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues={
-                    ":status": {"S": status},
-                    ":pending": {"S": "pending"},
-                    ":body": {"S": decided.model_dump_json()},
+                    ":status": {"S": moved.status},
+                    ":expected": {"S": expected},
+                    ":body": {"S": moved.model_dump_json()},
                 },
             )
         except ClientError as exc:
             if _is_conditional_failure(exc):
                 latest = self.get_approval(approval_id)
                 state = latest[0].status if latest else "gone"
-                raise ApprovalNotPending(f"approval {approval_id!r} is {state}, not pending") from exc
+                raise ApprovalNotPending(f"approval {approval_id!r} is {state}, not {expected}") from exc
             raise
-        return decided
+        return moved
 
     # ------------------------------------------------------------ endpoint leases
 

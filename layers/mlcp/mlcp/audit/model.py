@@ -72,6 +72,7 @@ class AuditAction(StrEnum):
     APPROVAL_GRANTED = "approval.granted"
     APPROVAL_DENIED = "approval.denied"
     APPROVAL_BLOCKED = "approval.blocked"
+    APPROVAL_ABANDONED = "approval.abandoned"
     DEPLOYMENT_STARTED = "deployment.started"
     DEPLOYMENT_QUEUED = "deployment.queued"
     DEPLOYMENT_PROMOTED = "deployment.promoted"

@@ -9,12 +9,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, NoReturn, Protocol
+
+from botocore.exceptions import ClientError
 
 from mlcp import clock
 from mlcp.adapters.state import ControlPlaneState, PendingApproval
 from mlcp.audit import AuditAction
-from mlcp.errors import ApprovalDenied, SeparationOfDutiesViolation
+from mlcp.errors import TASK_TOKEN_GONE, ApprovalDenied, ApprovalNotPending, SeparationOfDutiesViolation
 from mlcp.gates.evaluate import same_identity
 from mlcp.gates.model import Candidate
 from mlcp.observability import MetricUnit, logger, metrics
@@ -312,8 +314,6 @@ def decide_approval(
     """
     current = deps.state.get_approval(approval_id)
     if current is None:
-        from mlcp.errors import ApprovalNotPending
-
         raise ApprovalNotPending(f"no approval {approval_id!r}")
     approval, token = current
     candidate, _ = read_candidate(approval.model_package_arn, deps.gating)
@@ -339,18 +339,28 @@ def decide_approval(
         raise SeparationOfDutiesViolation(f"approval {approval_id}: {why}")
 
     status = "granted" if grant else "denied"
+    # Claim first (one conditional write: one answer wins), then answer the workflow.
     decided = deps.state.decide(approval_id, status, identity, reason)
-    if grant:
-        callbacks.send_task_success(
-            taskToken=token,
-            output=json.dumps(
-                {"decision": status, "decided_by": identity, "reason": reason, "approval_id": approval_id}
-            ),
-        )
-    else:
-        callbacks.send_task_failure(
-            taskToken=token, error=ApprovalDenied.__name__, cause=f"denied by {identity}: {reason}"[:32768]
-        )
+    try:
+        if grant:
+            callbacks.send_task_success(
+                taskToken=token,
+                output=json.dumps(
+                    {"decision": status, "decided_by": identity, "reason": reason, "approval_id": approval_id}
+                ),
+            )
+        else:
+            callbacks.send_task_failure(
+                taskToken=token,
+                error=ApprovalDenied.__name__,
+                cause=f"denied by {identity}: {reason}"[:32768],
+            )
+    except ClientError as exc:
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        if code not in TASK_TOKEN_GONE:
+            deps.state.reopen(approval_id, status)  # the answer did not land: leave it to answer again
+            raise
+        _abandon(approval, status, identity, code, deps)
     deps.gating.audit.append(
         stream=_stream(approval.group),
         action=AuditAction.APPROVAL_GRANTED if grant else AuditAction.APPROVAL_DENIED,
@@ -360,6 +370,32 @@ def decide_approval(
         decision_id=f"approval.{status}:{approval_id}",
     )
     return decided
+
+
+def _abandon(
+    approval: PendingApproval, answer: str, identity: str, code: str, deps: ApprovalDeps
+) -> NoReturn:
+    """The execution that asked for ``approval`` no longer waits (stopped, timed out, or failed
+    outside the approval's own timeout): record that nothing was resumed, and refuse the answer."""
+    why = (
+        f"the deployment that asked for it has ended (Step Functions: {code}); nothing was resumed. "
+        "Approve the package in the registry again to start a new deployment"
+    )
+    deps.state.abandon(approval.approval_id, answer, why)
+    deps.gating.audit.append(
+        stream=_stream(approval.group),
+        action=AuditAction.APPROVAL_ABANDONED,
+        actor=identity,
+        subject=approval.model_package_arn,
+        evidence={
+            "approval_id": approval.approval_id,
+            "answer": answer,
+            "why": why,
+            "execution": approval.execution,
+        },
+        decision_id=f"approval.abandoned:{approval.approval_id}",
+    )
+    raise ApprovalNotPending(f"approval {approval.approval_id}: {why}")
 
 
 def caller_identity(sts: Any) -> str:

@@ -22,7 +22,7 @@ from mlcp import clock
 from mlcp.adapters.endpoints import EndpointState, SageMakerHosting, resource_name
 from mlcp.adapters.state import ControlPlaneState
 from mlcp.audit import AuditAction, AuditTrail
-from mlcp.errors import DeploymentNotSupported
+from mlcp.errors import TASK_TOKEN_GONE, DeploymentNotSupported
 from mlcp.incidents import IncidentDeps, IncidentRequest, open_incident
 from mlcp.observability import MetricUnit, logger, metrics
 from mlcp.usecases.traffic_shift import plan_managed_bake, plan_managed_shift
@@ -332,11 +332,7 @@ def complete_callback(endpoint: str, *, deps: DeploymentDeps, callbacks: TaskCal
         )
     except ClientError as exc:
         # The wait already timed out (the workflow is describing the endpoint itself): nothing to resume.
-        if exc.response.get("Error", {}).get("Code") not in {
-            "InvalidToken",
-            "TaskTimedOut",
-            "TaskDoesNotExist",
-        }:
+        if exc.response.get("Error", {}).get("Code") not in TASK_TOKEN_GONE:
             raise
         logger.info("deployment callback was stale", extra={"endpoint": endpoint})
         return {"resumed": False, "outcome": outcome, "stale": True}
