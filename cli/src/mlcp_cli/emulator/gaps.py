@@ -3032,6 +3032,10 @@ def fill_dynamodb_one_request_at_a_time(self: Any) -> Any:
 # --------------------------------------------------------------------------------------------
 
 
+STOP_SETTLE_SECONDS = 10.0
+"""Longest a StopExecution waits for a closed callback wait to end the execution (real seconds)."""
+
+
 def fill_sfn_stop_ends_callback_waits(
     self: Any, stop_date: dt.datetime, error: str | None, cause: str | None
 ) -> None:
@@ -3046,11 +3050,12 @@ def fill_sfn_stop_ends_callback_waits(
     delivered.
     Fill: after moto's stop, every callback still open in the execution is closed, so SendTask*
     answers ``TaskTimedOut`` and the wait returns; with :func:`fill_sfn_stopped_stays_stopped` the
-    execution then ends ABORTED. Differences left: the history shows a ``TaskTimedOut`` before
-    ``ExecutionAborted``; once the execution has ended, moto answers ``InvalidToken`` (it only looks
-    at running executions) where AWS keeps answering ``TaskTimedOut``. Both tell a caller the same:
-    nothing waits on the token.
+    execution then ends ABORTED, before StopExecution answers. Differences left: the history shows
+    a ``TaskTimedOut`` before ``ExecutionAborted``; once the execution has ended, moto answers
+    ``InvalidToken`` (it only looks at running executions) where AWS keeps answering
+    ``TaskTimedOut``. Both tell a caller the same: nothing waits on the token.
     """
+    from moto.stepfunctions.parser.api import ExecutionStatus
     from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackConsumerTimeout
     from moto.stepfunctions.parser.backend.execution import Execution
 
@@ -3058,10 +3063,17 @@ def fill_sfn_stop_ends_callback_waits(
     worker = self.exec_worker
     if worker is None or getattr(worker, "env", None) is None:
         return
+    closed = 0
     for endpoint in list(worker.env.callback_pool_manager._pool.values()):
         if endpoint.get_outcome() is None and endpoint.consumer_error is None:
             endpoint.report(CallbackConsumerTimeout())
             endpoint.interrupt_all()
+            closed += 1
+    # AWS answers StopExecution with the execution already ABORTED: wait (bounded) for the
+    # interpreter to notice, so a DescribeExecution right after sees it.
+    deadline = time.monotonic() + STOP_SETTLE_SECONDS
+    while closed and self.exec_status == ExecutionStatus.RUNNING and time.monotonic() < deadline:
+        time.sleep(0.002)
 
 
 def fill_sfn_stopped_stays_stopped(self: Any, error: Any) -> None:
