@@ -7,8 +7,8 @@ Installing twice is harmless: the patches are applied once and reference-counted
 most recent registry/delivery queue is the one the patched code uses.
 
 Each fill has a test in ``tests/emulator/test_gaps.py`` (the SageMaker endpoint fills, j: in
-``tests/emulator/test_gaps_endpoints.py``; RedriveExecution, o: in
-``tests/emulator/test_gaps_redrive.py``; StopExecution, r: there too) that first shows moto's raw behaviour still has the gap
+``tests/emulator/test_gaps_endpoints.py``; RedriveExecution and StopExecution, o and r: in
+``tests/emulator/test_gaps_redrive.py``) that first shows moto's raw behaviour still has the gap
 (so a moto upgrade that fixes it makes that test fail: drop the fill then), and then shows the
 fill gives AWS's behaviour.
 
