@@ -318,6 +318,12 @@ def test_an_answer_to_a_stopped_deployment_is_refused_recorded_and_asked_again_o
     sfn.stop_execution(executionArn=approval["execution"], error="Operator", cause="stopped by hand")
     cp.pump()
     assert sfn.describe_execution(executionArn=approval["execution"])["status"] == "ABORTED"
+    # The listing tells the approver before anyone answers.
+    assert _approval_of(cp, group, capsys)["execution_status"] == "ABORTED"
+    assert main(["approvals", "list", *_tables(cp)]) == 0
+    listed = capsys.readouterr().out
+    assert f"{approval['approval_id']}  {group}" in listed
+    assert "its deployment is ABORTED: an answer cannot resume it" in listed
 
     assert main(["approve", approval["approval_id"], "--reason", "reviewed", *_tables(cp)]) == 1
     assert "the deployment that asked for it has ended" in capsys.readouterr().err
@@ -334,7 +340,9 @@ def test_an_answer_to_a_stopped_deployment_is_refused_recorded_and_asked_again_o
     # Redriven (ADR 11), the deployment asks again: pending once more, with a live token.
     sfn.redrive_execution(executionArn=approval["execution"])
     cp.pump()
-    assert _approval_of(cp, group, capsys)["status"] == "pending"
+    again = _approval_of(cp, group, capsys)
+    assert again["status"] == "pending"
+    assert "execution_status" not in again  # its deployment runs again
     assert main(["approve", approval["approval_id"], "--reason", "reviewed", *_tables(cp)]) == 0
     cp.pump()
     assert sfn.describe_execution(executionArn=approval["execution"])["status"] == "SUCCEEDED"

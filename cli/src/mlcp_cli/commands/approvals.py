@@ -54,11 +54,36 @@ def decide(
     )
 
 
-def write_approvals(approvals: list[PendingApproval], out: TextIO, *, as_json: bool) -> None:
+def ended_executions(approvals: list[PendingApproval], sfn: Any) -> dict[str, str]:
+    """approval id -> status of its execution, for pending approvals whose deployment no longer
+    runs (stopped or timed out: an answer would be abandoned; a redrive asks again). An execution
+    that cannot be described is left out: the listing does not guess."""
+    ended: dict[str, str] = {}
+    for approval in approvals:
+        if approval.status != "pending" or not approval.execution:
+            continue
+        try:
+            status = str(sfn.describe_execution(executionArn=approval.execution)["status"])
+        except ClientError as exc:
+            sys.stderr.write(f"{approval.approval_id}: cannot read its execution: {exc}\n")
+            continue
+        if status != "RUNNING":
+            ended[approval.approval_id] = status
+    return ended
+
+
+def write_approvals(
+    approvals: list[PendingApproval], out: TextIO, *, as_json: bool, ended: dict[str, str] | None = None
+) -> None:
+    """One approval per line (JSON: plus ``execution_status`` where its deployment has ended)."""
+    ended = ended or {}
     now = clock.now()  # the simulated clock in local mode, like the expiry it compares with
     if as_json:
         for approval in approvals:
-            out.write(json.dumps(approval.model_dump(mode="json"), sort_keys=True) + "\n")
+            row = approval.model_dump(mode="json")
+            if approval.approval_id in ended:
+                row["execution_status"] = ended[approval.approval_id]
+            out.write(json.dumps(row, sort_keys=True) + "\n")
         return
     if not approvals:
         out.write("no approvals\n")
@@ -69,6 +94,11 @@ def write_approvals(approvals: list[PendingApproval], out: TextIO, *, as_json: b
         out.write(
             f"{a.approval_id}  {a.group} v{a.version}  tier {a.tier}  {due}  created by {a.created_by}\n"
         )
+        if a.approval_id in ended:
+            out.write(
+                f"    ! its deployment is {ended[a.approval_id]}: an answer cannot resume it; "
+                "redrive the execution to ask again\n"
+            )
         for reason in a.reasons:
             out.write(f"    - {reason}\n")
         if a.report_uri:
@@ -80,7 +110,9 @@ def _cmd_list(args: argparse.Namespace) -> int:
     if names is None:
         return 2
     state = ControlPlaneState(names[0], client("dynamodb"))
-    write_approvals(state.list_approvals(None if args.all else "pending"), sys.stdout, as_json=args.json)
+    approvals = state.list_approvals(None if args.all else "pending")
+    ended = ended_executions(approvals, client("stepfunctions"))
+    write_approvals(approvals, sys.stdout, as_json=args.json, ended=ended)
     return 0
 
 
