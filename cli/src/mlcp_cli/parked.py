@@ -136,6 +136,7 @@ def parse_message(kind: QueueKind, message: dict[str, Any], stack: StackTargets)
         body = json.loads(message["Body"])
     except (json.JSONDecodeError, TypeError):
         return ParkedMessage(**base, reason="-", what="-", problem="the body is not JSON")
+    fields: dict[str, Any] = body if isinstance(body, dict) else {}  # a Lambda record or a rejection
     if kind == "undelivered":
         event = body
         target_arn = _attribute(message, "TARGET_ARN")
@@ -145,9 +146,9 @@ def parse_message(kind: QueueKind, message: dict[str, Any], stack: StackTargets)
         )
         problem = None if target else f"target {target_arn or '(none)'} is not an event target of this stack"
     elif kind == "failed":
-        context = body.get("requestContext", {}) if isinstance(body, dict) else {}
-        event = body.get("requestPayload") if isinstance(body, dict) else None
-        response = body.get("responsePayload") if isinstance(body, dict) else None
+        context = fields.get("requestContext", {})
+        event = fields.get("requestPayload")
+        response = fields.get("responsePayload")
         reason = (
             f"{response.get('errorType')}: {response.get('errorMessage')}"
             if isinstance(response, dict)
@@ -159,9 +160,9 @@ def parse_message(kind: QueueKind, message: dict[str, Any], stack: StackTargets)
             None if target else f"function {function_arn or '(none)'} is not an event target of this stack"
         )
     else:
-        event = body.get("event") if isinstance(body, dict) else None
-        reason = str(body.get("reason", "-")) if isinstance(body, dict) else "-"
-        rejected_by = str(body.get("rejected_by", "")) if isinstance(body, dict) else ""
+        event = fields.get("event")
+        reason = str(fields.get("reason", "-"))
+        rejected_by = str(fields.get("rejected_by", ""))
         target = stack.service_names.get(rejected_by)
         problem = (
             None
