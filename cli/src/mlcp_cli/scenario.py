@@ -186,6 +186,7 @@ class ScenarioRunner:
         self.settle_seconds = settle_seconds
         self.show_logs = show_logs
         self._logs_shown = 0
+        self._iam_shown = 0
         self.started = time.monotonic()
         self.result = ScenarioResult()
         self._logical_ids: dict[str, str] | None = None
@@ -291,6 +292,7 @@ class ScenarioRunner:
             for entry in self.cp.registry.logs[self._logs_shown :]:
                 self._say(f"           | {self._logical(entry.function)}: {entry.line}")
         self._logs_shown = len(self.cp.registry.logs)
+        self._show_iam_denials()
         self.result.deliveries += len(report.deliveries)
         for delivery in report.deliveries:
             detail = (
@@ -309,6 +311,27 @@ class ScenarioRunner:
             path = [e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e]
             machine = self._logical(execution["stateMachineArn"])
             self._say(f"           -> {machine} {execution['status']}: {' > '.join(path)}")
+
+    def _show_iam_denials(self) -> None:
+        """Each call IAM denied since the last step, in the timeline and as a failure (the shipped
+        template makes none: a denial is a permission AWS would refuse)."""
+        iam = self.cp.iam
+        if iam is None:
+            return
+        denials = iam.denials()
+        for denial in denials[self._iam_shown :]:
+            line = (
+                f"IAM AccessDenied: {self._logical(denial.caller)} {denial.action} on {denial.resource}"
+                + (f" ({denial.implicit})" if denial.implicit else "")
+                + (
+                    f" [unknown condition keys: {', '.join(denial.unknown_keys)}]"
+                    if denial.unknown_keys
+                    else ""
+                )
+            )
+            self._say(f"           !! {line}")
+            self.result.failures.append(line)
+        self._iam_shown = len(denials)
 
     # ---------------------------------------------------------------- actions
 

@@ -12,6 +12,7 @@ from mlcp_cli.commands import (
     audit,
     cost,
     events,
+    iam,
     incidents,
     lineage,
     local,
@@ -39,5 +40,6 @@ REGISTRARS: list[Registrar] = [
     lineage.register,
     report.register,
     local.register,
+    iam.register,
     asl.register,
 ]

@@ -11,11 +11,22 @@ DEFAULT_SCENARIO = Path("scenarios/default.yaml")
 
 
 def run_local(
-    scenario_path: Path, *, template: Path, root: Path, as_json: bool, show_logs: bool = False
+    scenario_path: Path,
+    *,
+    template: Path,
+    root: Path,
+    as_json: bool,
+    show_logs: bool = False,
+    iam: bool = True,
+    iam_report: Path | None = None,
 ) -> int:
     """Deploy ``template`` on the emulator, play the scenario, print timeline, audit and verify.
 
-    Exit status: 0 when every expectation held and the audit chain verifies, 1 otherwise.
+    IAM is enforced (every call of a function or state machine checked against its role) unless
+    ``iam`` is False; ``iam_report`` names a file for this run's ``mlcp iam report --from`` data.
+
+    Exit status: 0 when every expectation held, IAM denied nothing and the audit chain verifies,
+    1 otherwise.
     """
     from mlcp_cli.commands.audit import show_audit, verify_audit
     from mlcp_cli.emulator.runtime import LocalControlPlane
@@ -26,13 +37,19 @@ def run_local(
     timeline = None if as_json else out
     if timeline is not None:
         timeline.write(f"deploying {template} on the embedded emulator ...\n")
-    with LocalControlPlane(template, parameters=scenario.parameters, time_scale=scenario.time_scale) as cp:
+    with LocalControlPlane(
+        template, parameters=scenario.parameters, time_scale=scenario.time_scale, iam=iam
+    ) as cp:
         # The timeline is the progress report; with --json, progress goes to stderr.
         runner = ScenarioRunner(
             cp, root=root, timeline=timeline, progress=sys.stderr if as_json else None, show_logs=show_logs
         )
         result = runner.run(scenario)
         trail = runner.audit
+        if cp.iam is not None:
+            _iam_summary(cp, scenario_path, iam_report, sys.stderr if as_json else out)
+        elif timeline is not None:
+            timeline.write("\nIAM: not enforced (--no-iam): AWS may refuse calls this run made\n")
         if as_json:
             show_audit(trail, None, True, out)
             verified = verify_audit(trail, None, sys.stderr)
@@ -51,6 +68,23 @@ def run_local(
     return 0 if result.ok and verified == 0 else 1
 
 
+def _iam_summary(cp: Any, scenario_path: Path, iam_report: Path | None, out: Any) -> None:
+    import json
+
+    from mlcp_cli.emulator.iam.report import logical_namer, run_report
+
+    enforcer = cp.iam
+    logical = logical_namer(cp.stack)
+    denials = enforcer.denials()
+    out.write(f"\n== IAM ==\n{len(enforcer.decisions)} authorizations checked, {len(denials)} denied\n")
+    for denial in denials:
+        out.write(f"  AccessDenied: {logical(denial.caller)} {denial.action} on {denial.resource}\n")
+    if iam_report is not None:
+        report = run_report(enforcer, logical, scenario_path.stem)
+        iam_report.parent.mkdir(parents=True, exist_ok=True)
+        iam_report.write_text(json.dumps(report, indent=1, sort_keys=True), encoding="utf-8")
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from mlcp_cli.scenario import ScenarioError
 
@@ -61,6 +95,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
             root=Path(args.root),
             as_json=args.json,
             show_logs=args.logs,
+            iam=not args.no_iam,
+            iam_report=Path(args.iam_report) if args.iam_report else None,
         )
     except ScenarioError as exc:
         sys.stderr.write(f"mlcp local run: {exc}\n")
@@ -78,4 +114,10 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     run.add_argument("--root", default=".", help="directory that scenario file paths are relative to")
     run.add_argument("--json", action="store_true", help="print the audit records as JSON lines instead")
     run.add_argument("--logs", action="store_true", help="show what each function logged, in the timeline")
+    run.add_argument(
+        "--no-iam",
+        action="store_true",
+        help="do not check calls against IAM (only to see the difference: AWS always checks)",
+    )
+    run.add_argument("--iam-report", help="write this run's IAM usage to FILE (for mlcp iam report --from)")
     run.set_defaults(func=_cmd_run)

@@ -62,6 +62,7 @@ from mlcp_cli.emulator.gaps import (
     invoke_async,
     process_pending,
 )
+from mlcp_cli.emulator.iam import IamEnforcer, enforcer_for
 from mlcp_cli.emulator.stack import DEFAULT_STACK_NAME, LocalStack, deploy_local_stack
 
 LOCAL_ACCOUNT_ID = "123456789012"
@@ -130,8 +131,12 @@ class LocalControlPlane:
         region: str = "us-east-1",
         stack_name: str = DEFAULT_STACK_NAME,
         time_scale: float = 1.0,
+        iam: bool = True,
     ) -> None:
         self.template_path = Path(template_path)
+        self.iam_enforced = iam
+        self.iam: IamEnforcer | None = None
+        """The IAM enforcer (None with ``iam=False``): its ``decisions`` feed ``mlcp iam report``."""
         self.time_scale = time_scale
         self.parameters = dict(parameters or {})
         self.region = region
@@ -163,6 +168,9 @@ class LocalControlPlane:
             self._stack = deploy_local_stack(
                 self.template_path, self.parameters, self._session, self.registry, self.stack_name
             )
+            if self.iam_enforced:
+                self.iam = enforcer_for(self._stack)
+                self.iam.install()
         except BaseException:
             self.close()
             raise
@@ -175,6 +183,8 @@ class LocalControlPlane:
 
     def close(self) -> None:
         """Stop moto, remove the gap fills and restore the environment (idempotent)."""
+        if self.iam is not None:
+            self.iam.uninstall()
         if self._fills is not None:
             self._fills.uninstall()
             self._fills = None

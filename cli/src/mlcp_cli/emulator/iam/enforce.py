@@ -1,0 +1,589 @@
+"""IAM enforcement in local mode: every AWS call made by a function or a state machine is checked
+against its role's policies before moto sees it, and denied exactly as AWS denies it.
+
+Where: ``botocore.client.BaseClient._make_api_call`` (every boto3 client in the process, with the
+operation's unserialised parameters). Who is calling:
+
+- a Step Functions service integration (Task state): the state machine's role; moto's
+  interpreter creates those clients with ``boto_client_for``, which is wrapped to tag each client
+  with the execution's state machine;
+- a Lambda handler running in-process (:func:`mlcp_cli.emulator.gaps.running_function`): the
+  function's execution role (from its Lambda configuration);
+- anything else (the operator, a test, the scenario runner): not checked, unless
+  :meth:`IamEnforcer.attach_principal_policy` gave that principal a policy.
+
+A denial raises the service's own error (``AccessDeniedException`` for JSON services,
+``AccessDenied`` 403 for S3/SQS/CloudWatch, ``AuthorizationError`` for SNS, KMS errors as the
+service wraps them) with AWS's message naming the principal, the action and the resource. S3
+GetObject/HeadObject of a missing key answers 403 unless the caller may ``s3:ListBucket``.
+
+Every decision is recorded (:attr:`IamEnforcer.decisions`) for ``mlcp iam report``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+
+from mlcp_cli.emulator.iam import calls
+from mlcp_cli.emulator.iam.policy import (
+    ALLOW,
+    EXPLICIT_DENY,
+    Decision,
+    Policy,
+    Request,
+    combine_key_policy,
+    evaluate,
+)
+
+_JSON_DENIED = ("AccessDeniedException", 400)
+_ERRORS: dict[str, tuple[str, int]] = {
+    "s3": ("AccessDenied", 403),
+    "sqs": ("AccessDenied", 403),
+    "sns": ("AuthorizationError", 403),
+    "cloudwatch": ("AccessDenied", 403),
+    "lambda": ("AccessDeniedException", 403),
+    "iam": ("AccessDenied", 403),
+    "sts": ("AccessDenied", 403),
+}
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who makes a call: ``function`` / ``state machine`` (its name) / ``principal``."""
+
+    kind: str
+    name: str
+    role_arn: str
+    session_arn: str
+
+
+@dataclass(frozen=True)
+class DecisionRecord:
+    caller_kind: str
+    caller: str
+    role_arn: str
+    operation: str
+    """``service:Operation`` as called (``sagemaker:CreateEndpointConfig``)."""
+    action: str
+    resource: str
+    effect: str
+    allowed_by: tuple[str, ...]
+    denied_by: tuple[str, ...]
+    unknown_keys: tuple[str, ...]
+    implicit: str
+    time: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "caller_kind": self.caller_kind,
+            "caller": self.caller,
+            "role_arn": self.role_arn,
+            "operation": self.operation,
+            "action": self.action,
+            "resource": self.resource,
+            "effect": self.effect,
+            "allowed_by": list(self.allowed_by),
+            "denied_by": list(self.denied_by),
+            "unknown_keys": list(self.unknown_keys),
+            "implicit": self.implicit,
+            "time": self.time,
+        }
+
+
+class _Bypass(threading.local):
+    depth = 0
+
+
+_BYPASS = _Bypass()
+
+
+class _SfnCaller(threading.local):
+    state_machine_arn: str | None = None
+
+
+def denial_message(principal: str, action: str, resource: str, decision: Decision) -> str:
+    """AWS's AccessDenied message (the form with the reason, as IAM writes it since 2021)."""
+    if decision.unknown_keys:
+        reason = (
+            "with an explicit deny: the local IAM evaluator cannot evaluate condition key(s) "
+            + ", ".join(decision.unknown_keys)
+        )
+    elif decision.effect == EXPLICIT_DENY:
+        reason = f"with an explicit deny in an identity-based policy ({', '.join(decision.denied_by)})"
+    else:
+        reason = f"because no identity-based policy allows the {action} action"
+    return f"User: {principal} is not authorized to perform: {action} on resource: {resource} {reason}"
+
+
+# --------------------------------------------------------------------------------------------
+# What the emulator knows about resources
+# --------------------------------------------------------------------------------------------
+
+
+class MotoLookups:
+    """Tags, encryption keys and key policies, read from moto's backends (no API call, no check)."""
+
+    def _kms(self, site: calls.CallSite) -> Any:
+        from moto.kms.models import kms_backends
+
+        return kms_backends[site.account][site.region]
+
+    def key_arn(self, key: str, site: calls.CallSite) -> str:
+        try:
+            backend = self._kms(site)
+            return str(backend.describe_key(backend.any_id_to_key_id(key)).arn)
+        except Exception:
+            return (
+                key
+                if key.startswith("arn:")
+                else f"arn:{site.partition}:kms:{site.region}:{site.account}:key/{key}"
+            )
+
+    def key_id(self, key: str, site: calls.CallSite) -> str:
+        return self.key_arn(key, site).rsplit("/", 1)[-1]
+
+    def key_policy(self, key_arn: str, site: calls.CallSite) -> dict[str, Any] | None:
+        try:
+            backend = self._kms(site)
+            raw = backend.describe_key(backend.any_id_to_key_id(key_arn)).policy
+            parsed: dict[str, Any] = json.loads(raw) if isinstance(raw, str) else raw
+            return parsed
+        except Exception:
+            return None
+
+    def resource_tags(self, resource: str, site: calls.CallSite) -> dict[str, str] | None:
+        if not resource.startswith("arn:") or site.prefix != "sagemaker":
+            return None
+        from moto.sagemaker.models import sagemaker_backends
+
+        try:
+            tags = sagemaker_backends[site.account][site.region].list_tags(resource)
+        except Exception:
+            return {}  # not there (yet): no tags
+        if isinstance(tags, dict):
+            return {str(k): str(v) for k, v in tags.items()}
+        out: dict[str, str] = {}
+        for tag in tags or []:
+            if isinstance(tag, dict) and "Key" in tag:
+                out[str(tag["Key"])] = str(tag.get("Value", ""))
+            elif isinstance(tag, list | tuple) and len(tag) == 2:
+                out[str(tag[0])] = str(tag[1])
+        return out
+
+    def table_key(self, table: str, site: calls.CallSite) -> tuple[str, dict[str, str]]:
+        from moto.dynamodb.models import dynamodb_backends
+
+        try:
+            spec = dynamodb_backends[site.account][site.region].get_table(table).sse_specification or {}
+        except Exception:
+            return "", {}
+        if not spec.get("Enabled") or not spec.get("KMSMasterKeyId"):
+            return "", {}
+        return self.key_arn(str(spec["KMSMasterKeyId"]), site), {}
+
+    def encryption_of(self, site: calls.CallSite) -> tuple[str, dict[str, str]]:
+        params = site.params
+        try:
+            if site.prefix == "sqs":
+                from moto.sqs.models import sqs_backends
+
+                name = str(params["QueueUrl"]).rsplit("/", 1)[-1]
+                queue = sqs_backends[site.account][site.region].get_queue(name)
+                key = getattr(queue, "kms_master_key_id", None)
+                return (self.key_arn(str(key), site), {"aws:sqs:arn": queue.queue_arn}) if key else ("", {})
+            if site.prefix == "sns":
+                from moto.sns.models import sns_backends
+
+                topic = sns_backends[site.account][site.region].get_topic(str(params["TopicArn"]))
+                key = topic.kms_master_key_id
+                return (self.key_arn(str(key), site), {"aws:sns:topicArn": topic.arn}) if key else ("", {})
+            if site.prefix == "s3":
+                from moto.s3.models import s3_backends
+
+                bucket_name = str(params["Bucket"])
+                backend = s3_backends[site.account][site.partition]
+                rule = (backend.get_bucket_encryption(bucket_name) or {}).get("Rule") or {}
+                default = rule.get("ApplyServerSideEncryptionByDefault") or {}
+                if site.operation == "GetObject":
+                    obj = backend.get_object(bucket_name, str(params["Key"]))
+                    if obj is None or obj.encryption != "aws:kms" or not obj.kms_key_id:
+                        return "", {}
+                    key = str(obj.kms_key_id)
+                elif params.get("SSEKMSKeyId"):
+                    key = str(params["SSEKMSKeyId"])
+                elif default.get("SSEAlgorithm") == "aws:kms" and default.get("KMSMasterKeyID"):
+                    key = str(default["KMSMasterKeyID"])
+                else:
+                    return "", {}
+                bucket_arn = f"arn:{site.partition}:s3:::{bucket_name}"
+                return self.key_arn(key, site), {"aws:s3:arn": bucket_arn}
+        except Exception:
+            return "", {}
+        return "", {}
+
+    def object_exists(self, site: calls.CallSite) -> bool:
+        from moto.s3.models import s3_backends
+
+        try:
+            obj = s3_backends[site.account][site.partition].get_object(
+                str(site.params["Bucket"]), str(site.params["Key"]), version_id=site.params.get("VersionId")
+            )
+        except Exception:
+            return False
+        return obj is not None
+
+
+# --------------------------------------------------------------------------------------------
+# The enforcer
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class IamEnforcer:
+    """Install with ``with`` (or ``install()``/``uninstall()``); see the module docstring."""
+
+    account: str = "123456789012"
+    decisions: list[DecisionRecord] = field(default_factory=list)
+    lookups: MotoLookups = field(default_factory=MotoLookups)
+    principal_policies: dict[str, list[Policy]] = field(default_factory=dict)
+    """Policies given to operator/scenario principals (by caller ARN), checked as for roles."""
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _role_policies: dict[str, list[Policy]] = field(default_factory=dict)
+    _saved: list[tuple[Any, str, Any]] = field(default_factory=list)
+    _sfn: _SfnCaller = field(default_factory=_SfnCaller)
+    policy_names: dict[str, str] = field(default_factory=dict)
+    """Managed policy ARN or physical name -> the template's logical id (for reports)."""
+
+    # -- installation ------------------------------------------------------------------------
+
+    def install(self) -> None:
+        if self._saved:
+            return
+        import botocore.client
+
+        enforcer = self
+        make_api_call: Callable[..., Any] = getattr(botocore.client.BaseClient, "_make_api_call")  # noqa: B009
+
+        def checked_call(client: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
+            enforcer.check(client, operation_name, api_params)
+            return make_api_call(client, operation_name, api_params)
+
+        self._saved.append((botocore.client.BaseClient, "_make_api_call", make_api_call))
+        setattr(botocore.client.BaseClient, "_make_api_call", checked_call)  # noqa: B010
+        self._wrap_sfn_clients()
+
+    def _wrap_sfn_clients(self) -> None:
+        """Tag the clients moto's ASL interpreter creates with the running state machine."""
+        import importlib
+
+        from moto.stepfunctions.parser.asl.utils import boto_client as module
+
+        original: Callable[..., Any] = module.boto_client_for
+        enforcer = self
+
+        def tagged_client(*args: Any, **kwargs: Any) -> Any:
+            client = original(*args, **kwargs)
+            arn = _state_machine_in_stack()
+            if arn is not None:
+                client.meta.mlcp_iam_state_machine = arn
+            return client
+
+        for name in (
+            "moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils",
+            "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk",
+            "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_dynamodb",
+            "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sns",
+            "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sqs",
+            "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_events",
+            "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_lambda",
+            "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn",
+            "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_unsupported",
+        ):
+            try:
+                importlib.import_module(name)
+            except ImportError:
+                continue
+        for name, loaded in list(sys.modules.items()):
+            if (
+                name.startswith("moto.stepfunctions.parser")
+                and getattr(loaded, "boto_client_for", None) is original
+            ):
+                self._saved.append((loaded, "boto_client_for", original))
+                setattr(loaded, "boto_client_for", tagged_client)  # noqa: B010
+        del enforcer
+
+    def uninstall(self) -> None:
+        for owner, name, original in reversed(self._saved):
+            setattr(owner, name, original)
+        self._saved = []
+
+    def __enter__(self) -> IamEnforcer:
+        self.install()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.uninstall()
+
+    # -- policies ----------------------------------------------------------------------------
+
+    def attach_principal_policy(
+        self, principal_arn: str, document: dict[str, Any], name: str = "scenario"
+    ) -> None:
+        self.principal_policies.setdefault(principal_arn, []).append(Policy(name, document))
+
+    def role_policies(self, role_arn: str) -> list[Policy]:
+        """The role's inline and attached managed policies, as moto's IAM holds them."""
+        with self._lock:
+            cached = self._role_policies.get(role_arn)
+        if cached is not None:
+            return cached
+        from moto.iam.models import iam_backends
+
+        policies: list[Policy] = []
+        try:
+            role = iam_backends[self.account]["aws"].get_role_by_arn(role_arn)
+        except Exception:
+            role = None
+        if role is not None:
+            for name, document in role.policies.items():
+                policies.append(Policy.parse(f"{role.name}/{name}", document))
+            for arn, managed in role.managed_policies.items():
+                document = next(
+                    (v.document for v in managed.versions if v.is_default), managed.versions[-1].document
+                )
+                policies.append(Policy.parse(self.policy_names.get(arn, managed.name), document))
+        with self._lock:
+            self._role_policies[role_arn] = policies
+        return policies
+
+    def forget_policies(self) -> None:
+        with self._lock:
+            self._role_policies.clear()
+
+    # -- the check ---------------------------------------------------------------------------
+
+    def caller(self, client: Any) -> Caller | None:
+        arn = getattr(client.meta, "mlcp_iam_state_machine", None)
+        if arn is not None:
+            return self._state_machine_caller(str(arn))
+        from mlcp_cli.emulator.gaps import running_function
+
+        spec = running_function()
+        if spec is not None:
+            return self._function_caller(spec)
+        return self._principal_caller(client)
+
+    def _function_caller(self, spec: Any) -> Caller | None:
+        from moto.awslambda.utils import get_backend
+
+        parts = str(spec.arn).split(":")
+        region = parts[3] if len(parts) > 4 and parts[3] else _region()
+        try:
+            role = str(get_backend(self.account, region).get_function(spec.name).role)
+        except Exception:  # registered but not a moto function: nothing to sign as
+            return None
+        return Caller("function", spec.name, role, _session(role, spec.name))
+
+    def _state_machine_caller(self, arn: str) -> Caller | None:
+        from moto.stepfunctions.models import stepfunctions_backends
+
+        try:
+            machine = stepfunctions_backends[self.account][arn.split(":")[3]].describe_state_machine(arn)
+        except Exception:
+            return None
+        role = str(machine.roleArn)
+        return Caller("state machine", str(machine.name), role, _session(role, "states-execution"))
+
+    def _principal_caller(self, client: Any) -> Caller | None:
+        if not self.principal_policies:
+            return None
+        try:
+            credentials = client._request_signer._credentials
+            access_key = credentials.access_key if credentials is not None else None
+        except AttributeError:
+            return None
+        if access_key is None:
+            return None
+        from moto.sts.models import sts_backends
+
+        try:
+            _, arn, _ = sts_backends[self.account]["aws"].get_caller_identity(access_key, _region())
+        except Exception:
+            return None
+        if arn not in self.principal_policies:
+            return None
+        return Caller("principal", arn.rsplit("/", 1)[-1], arn, arn)
+
+    def policies_of(self, caller: Caller) -> list[Policy]:
+        if caller.kind == "principal":
+            return self.principal_policies.get(caller.role_arn, [])
+        return self.role_policies(caller.role_arn)
+
+    def check(self, client: Any, operation_name: str, api_params: dict[str, Any]) -> None:
+        """Raise the service's access-denied error if the caller may not make this call."""
+        if _BYPASS.depth:
+            return
+        _BYPASS.depth += 1
+        try:
+            caller = self.caller(client)
+            if caller is None:
+                return
+            model = client.meta.service_model
+            prefix = calls.iam_prefix(str(model.signing_name))
+            site = calls.CallSite(prefix, operation_name, api_params, client.meta.region_name, self.account)
+            now = dt.datetime.now(dt.UTC)
+            policies = self.policies_of(caller)
+            for auth in calls.authorizations(caller.session_arn, site, self.lookups, now):
+                decision = self._decide(caller, auth, policies, site)
+                self._record(caller, site, auth, decision, now)
+                if not decision.allowed:
+                    code, status = auth.error or _ERRORS.get(prefix, _JSON_DENIED)
+                    message = denial_message(caller.session_arn, auth.action, auth.resource, decision)
+                    if auth.key_arn:
+                        message = f"KMS key access denied: {message}"
+                    raise _client_error(client, operation_name, code, status, message)
+            if (
+                prefix == "s3"
+                and operation_name in {"GetObject", "HeadObject"}
+                and not self.lookups.object_exists(site)
+            ):
+                self._missing_key(client, caller, site, policies, now)
+        finally:
+            _BYPASS.depth -= 1
+
+    def _decide(
+        self, caller: Caller, auth: calls.AuthRequest, policies: list[Policy], site: calls.CallSite
+    ) -> Decision:
+        request = Request(
+            caller.session_arn,
+            auth.action,
+            auth.resource,
+            auth.context,
+            frozenset(auth.known_keys),
+            principal_account=self.account,
+        )
+        identity = evaluate(policies, request)
+        if not auth.key_arn:
+            return identity
+        key_document = self.lookups.key_policy(auth.key_arn, site)
+        if key_document is None:
+            return identity
+        key_decision = evaluate([Policy("key policy", key_document)], request, resource_policy=True)
+        return combine_key_policy(identity, key_decision, key_document, request)
+
+    def _missing_key(
+        self, client: Any, caller: Caller, site: calls.CallSite, policies: list[Policy], now: dt.datetime
+    ) -> None:
+        """AWS answers 403, not 404, for a missing key when the caller may not list the bucket."""
+        bucket_arn = f"arn:{site.partition}:s3:::{site.params.get('Bucket')}"
+        listing = calls.AuthRequest(
+            "s3:ListBucket", bucket_arn, {}, set(calls.GLOBAL_KEYS), implicit="missing key"
+        )
+        listing.context.update(calls._base_context(caller.session_arn, site, now))
+        listing.context["s3:prefix"] = str(site.params.get("Key", ""))
+        listing.known_keys.add("s3:prefix")
+        decision = self._decide(caller, listing, policies, site)
+        self._record(caller, site, listing, decision, now)
+        if decision.allowed:
+            return
+        if site.operation == "HeadObject":
+            raise _client_error(client, site.operation, "403", 403, "Forbidden")
+        raise _client_error(client, site.operation, "AccessDenied", 403, "Access Denied")
+
+    def _record(
+        self,
+        caller: Caller,
+        site: calls.CallSite,
+        auth: calls.AuthRequest,
+        decision: Decision,
+        now: dt.datetime,
+    ) -> None:
+        record = DecisionRecord(
+            caller.kind,
+            caller.name,
+            caller.role_arn,
+            f"{site.prefix}:{site.operation}",
+            auth.action,
+            auth.resource,
+            decision.effect,
+            decision.allowed_by,
+            decision.denied_by,
+            decision.unknown_keys,
+            auth.implicit,
+            now.isoformat(),
+        )
+        with self._lock:
+            self.decisions.append(record)
+
+    # -- results -----------------------------------------------------------------------------
+
+    def denials(self) -> list[DecisionRecord]:
+        return [d for d in self.decisions if d.effect != ALLOW and d.implicit != "missing key"]
+
+    def grants(self) -> dict[tuple[str, str], list[tuple[str, Policy]]]:
+        """(caller kind, caller name) -> [(role ARN, policy)] for every caller seen."""
+        seen: dict[tuple[str, str], list[tuple[str, Policy]]] = {}
+        for record in self.decisions:
+            key = (record.caller_kind, record.caller)
+            if key not in seen:
+                caller = Caller(record.caller_kind, record.caller, record.role_arn, record.role_arn)
+                seen[key] = [(record.role_arn, policy) for policy in self.policies_of(caller)]
+        return seen
+
+
+def _client_error(client: Any, operation_name: str, code: str, status: int, message: str) -> Exception:
+    response = {
+        "Error": {"Code": code, "Message": message, "Type": "Sender"},
+        "ResponseMetadata": {"HTTPStatusCode": status, "RequestId": "local-iam"},
+        "message": message,
+    }
+    error_class = client.exceptions.from_code(code)
+    error: Exception = error_class(response, operation_name)
+    return error
+
+
+def _region() -> str:
+    import os
+
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+
+
+def _session(role_arn: str, session_name: str) -> str:
+    parts = role_arn.split(":")
+    role_name = role_arn.rsplit("/", 1)[-1]
+    return f"arn:{parts[1]}:sts::{parts[4]}:assumed-role/{role_name}/{session_name}"
+
+
+def _state_machine_in_stack() -> str | None:
+    """The state machine whose execution is creating a client (the interpreter's ``env``)."""
+    frame = sys._getframe(2)
+    depth = 0
+    while frame is not None and depth < 40:
+        env = frame.f_locals.get("env")
+        if env is not None:
+            try:
+                data = env.states.context_object.context_object_data
+                return str(data["StateMachine"]["Id"])
+            except (AttributeError, KeyError, TypeError):
+                pass
+        frame = frame.f_back  # type: ignore[assignment]
+        depth += 1
+    return None
+
+
+@dataclass
+class Installed:
+    enforcer: IamEnforcer
+
+
+def iter_denials(decisions: list[DecisionRecord]) -> Iterator[DecisionRecord]:
+    yield from (d for d in decisions if d.effect != ALLOW and d.implicit != "missing key")
