@@ -41,9 +41,12 @@ WILDCARD_ALLOWED = {
     "account's mlcp-<env>-* alarms)",
     ("SageMakerModelRole", "EcrLogin"): "ecr:GetAuthorizationToken has no resource-level permissions",
     ("RetirementPolicy", "ListHosting"): "SageMaker List* calls have no resource-level permissions",
-    ("IncidentPolicy", "OpenAndFindOpsItems"): "ssm:CreateOpsItem and ssm:DescribeOpsItems have no "
+    ("IncidentPolicy", "OpenOpsItems"): "ssm:CreateOpsItem has no "
     "resource-level permissions (local IAM enforcement denied the opsitem/* scope)",
-    ("DeploymentPolicy", "ResumeTheDeploymentWorkflow"): "states:SendTaskSuccess has no resource-level "
+    (
+        "DeploymentProgressPolicy",
+        "ResumeTheDeploymentWorkflow",
+    ): "states:SendTaskSuccess has no resource-level "
     "permissions; the task token is the scope (local IAM enforcement denied the state machine ARN)",
     ("DeploymentStateMachineRole", "DeliverExecutionLogs"): "CloudWatch Logs delivery APIs take only '*'",
     ("DeploymentStateMachineRole", "TraceExecutions"): "X-Ray PutTraceSegments takes only '*'",

@@ -34,6 +34,10 @@ because handlers take real time the simulated clock does not count.
 Without ``as`` calls sign as moto's default identity. ``expect: {model_package: ...}`` checks the
 package's ``CreatedBy`` / ``LastModifiedBy`` IAM identities (a principal as in ``as``, or an
 ``arn:aws:sts::...`` role session ARN such as a function's).
+
+``principals: {<principal>: {policy: <IAM policy document>}}`` (top level) gives a principal a
+policy: its ``as`` calls are then checked against it as AWS would (local IAM enforcement); a
+principal without one is not checked.
 """
 
 from __future__ import annotations
@@ -126,6 +130,20 @@ class Step(BaseModel):
         return value
 
 
+class PrincipalPolicy(BaseModel):
+    """What a scenario principal is allowed: an IAM policy document its ``as`` calls are checked against."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    policy: dict[str, Any]
+
+    @model_validator(mode="after")
+    def _has_statements(self) -> PrincipalPolicy:
+        if not self.policy.get("Statement"):
+            raise ValueError("policy: an IAM policy document with a Statement")
+        return self
+
+
 class Scenario(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -136,6 +154,7 @@ class Scenario(BaseModel):
         default=3600.0, gt=0, description="simulated seconds per real second (waits, timeouts, `wait` steps)"
     )
     steps: list[Step] = Field(min_length=1)
+    principals: dict[str, PrincipalPolicy] = Field(default_factory=dict)
 
 
 def load_scenario(path: Path) -> Scenario:
@@ -251,6 +270,9 @@ class ScenarioRunner:
     def run(self, scenario: Scenario) -> ScenarioResult:
         total = len(scenario.steps)
         self._say(f"scenario {scenario.name}: {scenario.description.strip()}".rstrip(": "))
+        for principal, given in scenario.principals.items():
+            if self.cp.iam is not None:
+                self.cp.iam.attach_principal_policy(self.principal_arn(principal), given.policy, principal)
         for number, step in enumerate(scenario.steps, start=1):
             label = step.title or step.action.replace("_", " ")
             if self.progress is not None:

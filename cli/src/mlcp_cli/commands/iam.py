@@ -9,6 +9,11 @@ from pathlib import Path
 from typing import Any
 
 
+def shipped_scenarios(root: Path) -> list[Path]:
+    """scenarios/*.yaml except the policy document that lives beside them."""
+    return sorted(p for p in (root / "scenarios").glob("*.yaml") if p.name != "policy.yaml")
+
+
 def _play(scenario_path: Path, template: Path, root: Path) -> dict[str, Any]:
     """Play one scenario quietly with IAM enforced; its report."""
     from mlcp_cli.emulator.iam.report import logical_namer, run_report
@@ -17,9 +22,12 @@ def _play(scenario_path: Path, template: Path, root: Path) -> dict[str, Any]:
 
     scenario = load_scenario(scenario_path)
     with LocalControlPlane(template, parameters=scenario.parameters, time_scale=scenario.time_scale) as cp:
-        ScenarioRunner(cp, root=root, timeline=None).run(scenario)
-        assert cp.iam is not None
-        return run_report(cp.iam, logical_namer(cp.stack), scenario_path.stem)
+        result = ScenarioRunner(cp, root=root, timeline=None).run(scenario)
+        if cp.iam is None:
+            raise RuntimeError("IAM enforcement is off")
+        report = run_report(cp.iam, logical_namer(cp.stack), scenario_path.stem)
+        report["failed_expectations"] = {scenario_path.stem: result.failures} if result.failures else {}
+        return report
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
@@ -30,7 +38,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     for path in args.from_ or []:
         reports.append(json.loads(Path(path).read_text(encoding="utf-8")))
     if not args.from_:
-        scenarios = [Path(s) for s in args.scenarios] or sorted((root / "scenarios").glob("*.yaml"))
+        scenarios = [Path(s) for s in args.scenarios] or shipped_scenarios(root)
         for scenario in scenarios:
             sys.stderr.write(f"playing {scenario} with IAM enforced ...\n")
             reports.append(_play(scenario, Path(args.template), root))

@@ -8,11 +8,16 @@ import datetime as dt
 import json
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from mlcp_cli.emulator.gaps.awslambda import FunctionRegistry, _function_name_of, _send_sqs, invoke_async
 from mlcp_cli.emulator.gaps.deliveries import AsyncInvocation, Deliveries, Delivery
 from mlcp_cli.emulator.gaps.state import _call_original, _state
+
+DELIVERY_CHECKS: list[Callable[[Delivery, str], None]] = []
+"""Authorization of a delivery, called with ``"target"`` before the target and ``"dead-letter"``
+before its DLQ; raises what AWS would refuse it with (installed by :mod:`mlcp_cli.emulator.iam`)."""
 
 
 def _aws_event(event: dict[str, Any]) -> dict[str, Any]:
@@ -137,6 +142,8 @@ def deliver(delivery: Delivery, deliveries: Deliveries, registry: FunctionRegist
     rule_name = delivery.rule_arn.rsplit("/", 1)[-1]
     service = parse_arn(target_arn).service
     try:
+        for check in DELIVERY_CHECKS:
+            check(delivery, "target")
         if service == "lambda":
             backend = lambda_backend(delivery.account_id, delivery.region)
             backend.get_function(target_arn)
@@ -150,6 +157,12 @@ def deliver(delivery: Delivery, deliveries: Deliveries, registry: FunctionRegist
     except Exception as exc:
         code = type(exc).__name__
         dlq = delivery.target.get("DeadLetterConfig", {}).get("Arn")
+        try:
+            for check in DELIVERY_CHECKS if dlq else []:
+                check(delivery, "dead-letter")
+        except Exception as refused:  # AWS drops the event (InvocationsFailedToBeSentToDlq)
+            deliveries.record(rule_name, target_arn, "dropped", f"{code}: {exc}; DLQ refused: {refused}")
+            return "dropped"
         if dlq:
             _send_sqs(
                 dlq,

@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from typing import TYPE_CHECKING, Any
 
 from mlcp_cli.emulator.iam.enforce import DecisionRecord, IamEnforcer
@@ -20,6 +22,7 @@ def enforcer_for(stack: LocalStack, account: str = "123456789012") -> IamEnforce
         if resource_type == "AWS::IAM::ManagedPolicy":
             enforcer.policy_names[stack.physical_ids[logical_id]] = logical_id
     attach_managed_policies(stack, account)
+    apply_queue_policies(stack, account)
     return enforcer
 
 
@@ -76,3 +79,95 @@ def _resolved(entry: object, stack: LocalStack) -> str | None:
 
 
 __all__ = ["DecisionRecord", "IamEnforcer", "enforcer_for"]
+
+
+class _Unresolvable(ValueError):
+    pass
+
+
+def apply_queue_policies(stack: LocalStack, account: str) -> None:
+    """Set each ``AWS::SQS::QueuePolicy`` on its queues in moto.
+
+    AWS: CloudFormation sets the queue's Policy attribute. moto (5.2.5): its CloudFormation skips
+    the resource type, so a queue has no policy and EventBridge's dead-letter sends could not be
+    checked. The policy's intrinsics (Ref, GetAtt ...Arn, Sub) are resolved from the deployed
+    stack; a policy that cannot be resolved is left unset (its sends are then denied: visible).
+    """
+    from moto.sqs.models import sqs_backends
+
+    region = _region_of(stack)
+    for resource in (stack.template.get("Resources") or {}).values():
+        if resource.get("Type") != "AWS::SQS::QueuePolicy":
+            continue
+        properties = resource.get("Properties") or {}
+        try:
+            document = _resolve(properties.get("PolicyDocument"), stack, account, region)
+            queues = [_resolve(q, stack, account, region) for q in properties.get("Queues") or []]
+        except _Unresolvable:
+            continue
+        for url in queues:
+            backend = sqs_backends[account][region]
+            backend.set_queue_attributes(str(url).rsplit("/", 1)[-1], {"Policy": json.dumps(document)})
+
+
+def _region_of(stack: LocalStack) -> str:
+    for physical in stack.physical_ids.values():
+        if physical.startswith("arn:") and physical.split(":")[3]:
+            return physical.split(":")[3]
+    return "us-east-1"
+
+
+def _arn_of(logical: str, stack: LocalStack, account: str, region: str) -> str:
+    physical = stack.physical_ids.get(logical)
+    kind = stack.resource_types.get(logical, "")
+    if physical is None:
+        raise _Unresolvable(logical)
+    if physical.startswith("arn:"):
+        return physical
+    if kind == "AWS::SQS::Queue":
+        return f"arn:aws:sqs:{region}:{account}:{physical.rsplit('/', 1)[-1]}"
+    if kind == "AWS::Events::Rule":
+        return f"arn:aws:events:{region}:{account}:rule/{physical}"
+    if kind == "AWS::Lambda::Function":
+        return f"arn:aws:lambda:{region}:{account}:function:{physical}"
+    raise _Unresolvable(f"{logical}.Arn")
+
+
+def _resolve(value: Any, stack: LocalStack, account: str, region: str) -> Any:
+    pseudo = {"AWS::Region": region, "AWS::AccountId": account, "AWS::Partition": "aws"}
+    if isinstance(value, list):
+        return [_resolve(v, stack, account, region) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if set(value) == {"Ref"}:
+        name = str(value["Ref"])
+        if name in pseudo:
+            return pseudo[name]
+        if name not in stack.physical_ids:
+            raise _Unresolvable(name)
+        return stack.physical_ids[name]
+    if set(value) == {"Fn::GetAtt"}:
+        logical, attribute = (
+            value["Fn::GetAtt"]
+            if isinstance(value["Fn::GetAtt"], list)
+            else str(value["Fn::GetAtt"]).split(".", 1)
+        )
+        if attribute != "Arn":
+            raise _Unresolvable(f"{logical}.{attribute}")
+        return _arn_of(str(logical), stack, account, region)
+    if set(value) == {"Fn::Sub"} and isinstance(value["Fn::Sub"], str):
+
+        def substitute(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name in pseudo:
+                return pseudo[name]
+            if name.endswith(".Arn"):
+                return _arn_of(name[: -len(".Arn")], stack, account, region)
+            if name in stack.physical_ids:
+                return stack.physical_ids[name]
+            raise _Unresolvable(name)
+
+        return re.sub(r"\$\{([^}!]+)\}", substitute, value["Fn::Sub"])
+    if any(key.startswith("Fn::") for key in value):
+        raise _Unresolvable(str(list(value)))
+    return {k: _resolve(v, stack, account, region) for k, v in value.items()}

@@ -35,6 +35,7 @@ from mlcp_cli.emulator.iam import calls
 from mlcp_cli.emulator.iam.policy import (
     ALLOW,
     EXPLICIT_DENY,
+    IMPLICIT_DENY,
     Decision,
     Policy,
     Request,
@@ -95,6 +96,10 @@ class DecisionRecord:
             "implicit": self.implicit,
             "time": self.time,
         }
+
+
+class DeliveryDenied(Exception):
+    """EventBridge may not deliver to the target (or its DLQ): AWS's AccessDenied for a rule."""
 
 
 class _Bypass(threading.local):
@@ -158,6 +163,32 @@ class MotoLookups:
         except Exception:
             return None
 
+    def function_policy(self, name: str, site: calls.CallSite) -> dict[str, Any] | None:
+        from moto.awslambda.utils import get_backend
+
+        try:
+            wire: dict[str, Any] = json.loads(get_backend(site.account, site.region).get_policy(name))
+        except Exception:  # no resource policy at all
+            return None
+        policy = wire.get("Policy", wire)  # GetPolicy's answer wraps the document as a string
+        parsed: dict[str, Any] = json.loads(policy) if isinstance(policy, str) else policy
+        return parsed
+
+    def queue_policy(self, site: calls.CallSite) -> dict[str, Any] | None:
+        from moto.sqs.models import sqs_backends
+
+        try:
+            queue = sqs_backends[site.account][site.region].get_queue(
+                str(site.params["QueueUrl"]).rsplit("/", 1)[-1]
+            )
+            raw = queue.policy
+        except Exception:
+            return None
+        if not raw:
+            return None
+        parsed: dict[str, Any] = json.loads(raw) if isinstance(raw, str) else raw
+        return parsed
+
     def resource_tags(self, resource: str, site: calls.CallSite) -> dict[str, str] | None:
         if not resource.startswith("arn:") or site.prefix != "sagemaker":
             return None
@@ -170,11 +201,13 @@ class MotoLookups:
         if isinstance(tags, dict):
             return {str(k): str(v) for k, v in tags.items()}
         out: dict[str, str] = {}
-        for tag in tags or []:
+        pending: list[Any] = list(tags or [])
+        while pending:  # moto keeps some resources' tags as a list of tag lists
+            tag = pending.pop(0)
             if isinstance(tag, dict) and "Key" in tag:
                 out[str(tag["Key"])] = str(tag.get("Value", ""))
-            elif isinstance(tag, list | tuple) and len(tag) == 2:
-                out[str(tag[0])] = str(tag[1])
+            elif isinstance(tag, list | tuple):
+                pending.extend(tag)
         return out
 
     def table_key(self, table: str, site: calls.CallSite) -> tuple[str, dict[str, str]]:
@@ -184,7 +217,8 @@ class MotoLookups:
             spec = dynamodb_backends[site.account][site.region].get_table(table).sse_specification or {}
         except Exception:
             return "", {}
-        if not spec.get("Enabled") or not spec.get("KMSMasterKeyId"):
+        enabled = spec.get("Enabled", spec.get("SSEEnabled"))  # CloudFormation's name is SSEEnabled
+        if not enabled or not spec.get("KMSMasterKeyId"):
             return "", {}
         return self.key_arn(str(spec["KMSMasterKeyId"]), site), {}
 
@@ -278,6 +312,9 @@ class IamEnforcer:
         self._saved.append((botocore.client.BaseClient, "_make_api_call", make_api_call))
         setattr(botocore.client.BaseClient, "_make_api_call", checked_call)  # noqa: B010
         self._wrap_sfn_clients()
+        from mlcp_cli.emulator.gaps.events import DELIVERY_CHECKS
+
+        DELIVERY_CHECKS.append(self.check_delivery)
 
     def _wrap_sfn_clients(self) -> None:
         """Tag the clients moto's ASL interpreter creates with the running state machine."""
@@ -320,6 +357,10 @@ class IamEnforcer:
         del enforcer
 
     def uninstall(self) -> None:
+        from mlcp_cli.emulator.gaps.events import DELIVERY_CHECKS
+
+        if self.check_delivery in DELIVERY_CHECKS:
+            DELIVERY_CHECKS.remove(self.check_delivery)
         for owner, name, original in reversed(self._saved):
             setattr(owner, name, original)
         self._saved = []
@@ -354,8 +395,8 @@ class IamEnforcer:
         except Exception:
             role = None
         if role is not None:
-            for name, document in role.policies.items():
-                policies.append(Policy.parse(f"{role.name}/{name}", document))
+            for name, document in role.policies.items():  # SAM names them <Function>RolePolicy<n>
+                policies.append(Policy.parse(str(name), document))
             for arn, managed in role.managed_policies.items():
                 document = next(
                     (v.document for v in managed.versions if v.is_default), managed.versions[-1].document
@@ -394,10 +435,10 @@ class IamEnforcer:
         return Caller("function", spec.name, role, _session(role, spec.name))
 
     def _state_machine_caller(self, arn: str) -> Caller | None:
-        from moto.stepfunctions.models import stepfunctions_backends
+        from moto.stepfunctions.responses import get_backend  # the executing backend (parser)
 
         try:
-            machine = stepfunctions_backends[self.account][arn.split(":")[3]].describe_state_machine(arn)
+            machine = get_backend(self.account, arn.split(":")[3]).describe_state_machine(arn)
         except Exception:
             return None
         role = str(machine.roleArn)
@@ -523,6 +564,121 @@ class IamEnforcer:
         )
         with self._lock:
             self.decisions.append(record)
+
+    # -- EventBridge deliveries --------------------------------------------------------------
+
+    def check_delivery(self, delivery: Any, stage: str) -> None:
+        """What EventBridge is allowed to do for a rule: start a state machine as the target's
+        role, invoke a function its resource policy lets events.amazonaws.com invoke for this
+        rule, send to a DLQ whose queue policy (and key policy) allows it. Raises AccessDenied."""
+        rule_arn = str(delivery.rule_arn)
+        rule = rule_arn.rsplit("/", 1)[-1]
+        target_arn = str(delivery.target["Arn"])
+        now = dt.datetime.now(dt.UTC)
+        site = calls.CallSite("events", "Deliver", {}, str(delivery.region), str(delivery.account_id))
+        service_context: dict[str, Any] = {
+            "aws:SourceArn": rule_arn,
+            "aws:SourceAccount": site.account,
+            "aws:SecureTransport": True,
+        }
+        known = frozenset({"aws:sourcearn", "aws:sourceaccount", "aws:securetransport"})
+        if stage == "dead-letter":
+            dlq = str(delivery.target["DeadLetterConfig"]["Arn"])
+            queue_site = calls.CallSite(
+                "sqs", "SendMessage", {"QueueUrl": dlq.rsplit(":", 1)[-1]}, site.region, site.account
+            )
+            request = Request(
+                "events.amazonaws.com",
+                "sqs:SendMessage",
+                dlq,
+                service_context,
+                known,
+                site.account,
+                "Service",
+            )
+            self._service_check(
+                rule, "sqs:SendMessage", request, self.lookups.queue_policy(queue_site), "queue policy"
+            )
+            key_arn, _ = self.lookups.encryption_of(queue_site)
+            if key_arn:
+                for action in ("kms:GenerateDataKey", "kms:Decrypt"):
+                    key_request = Request(
+                        "events.amazonaws.com",
+                        action,
+                        key_arn,
+                        service_context,
+                        known,
+                        site.account,
+                        "Service",
+                    )
+                    self._service_check(
+                        rule,
+                        "sqs:SendMessage",
+                        key_request,
+                        self.lookups.key_policy(key_arn, site),
+                        "key policy",
+                    )
+            return
+        if ":lambda:" in target_arn:
+            name = target_arn.split(":function:", 1)[1].split(":", 1)[0]
+            function_arn = f"arn:aws:lambda:{site.region}:{site.account}:function:{name}"
+            request = Request(
+                "events.amazonaws.com",
+                "lambda:InvokeFunction",
+                function_arn,
+                service_context,
+                known,
+                site.account,
+                "Service",
+            )
+            self._service_check(
+                rule, "lambda:Invoke", request, self.lookups.function_policy(name, site), "function policy"
+            )
+            return
+        role = delivery.target.get("RoleArn")
+        caller = Caller(
+            "rule",
+            rule,
+            str(role or ""),
+            _session(str(role), "events-rule") if role else "events.amazonaws.com",
+        )
+        auth = calls.AuthRequest(
+            "states:StartExecution",
+            target_arn,
+            calls._base_context(caller.session_arn, site, now),
+            set(calls.GLOBAL_KEYS),
+        )
+        decision = self._decide(caller, auth, self.role_policies(str(role)) if role else [], site)
+        self._record(
+            caller,
+            calls.CallSite("states", "StartExecution", {}, site.region, site.account),
+            auth,
+            decision,
+            now,
+        )
+        if not decision.allowed:
+            raise DeliveryDenied(denial_message(caller.session_arn, auth.action, auth.resource, decision))
+
+    def _service_check(
+        self, rule: str, operation: str, request: Request, document: dict[str, Any] | None, what: str
+    ) -> None:
+        now = dt.datetime.now(dt.UTC)
+        decision = (
+            evaluate([Policy(what, document)], request, resource_policy=True)
+            if document
+            else Decision(IMPLICIT_DENY)
+        )
+        caller = Caller("rule", rule, "", request.principal)
+        auth = calls.AuthRequest(
+            request.action, request.resource, dict(request.context), set(request.known_keys)
+        )
+        prefix, _, name = operation.partition(":")
+        self._record(caller, calls.CallSite(prefix, name, {}, "", self.account), auth, decision, now)
+        if not decision.allowed:
+            raise DeliveryDenied(
+                f"{request.principal} is not authorized to perform: {request.action} on resource: {request.resource} "
+                f"because no {what} allows it (rule {rule})"
+            )
 
     # -- results -----------------------------------------------------------------------------
 

@@ -70,7 +70,11 @@ def run_report(enforcer: IamEnforcer, logical: Callable[[str], str], scenario: s
                     grant["action"], record.action, ignore_case=True
                 ):
                     grant["used"] += 1
-        elif record.implicit != "missing key":
+        elif record.implicit == "missing key":
+            entry.setdefault("missing_key_403", []).append(
+                {"resource": record.resource, "scenario": scenario}
+            )
+        else:
             entry["denials"].append(
                 {
                     "operation": record.operation,
@@ -88,20 +92,23 @@ def run_report(enforcer: IamEnforcer, logical: Callable[[str], str], scenario: s
 def merge(reports: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     """Several runs' reports as one: usage counts add up, grants match by (grant, action)."""
     scenarios: list[str] = []
+    failed: dict[str, Any] = {}
     callers: dict[str, dict[str, Any]] = {}
     for report in reports:
         scenarios.extend(report.get("scenarios", []))
+        failed.update(report.get("failed_expectations") or {})
         for name, entry in report["callers"].items():
             into = callers.setdefault(name, {"kind": entry["kind"], "used": {}, "denials": [], "grants": {}})
             for action, count in entry["used"].items():
                 into["used"][action] = into["used"].get(action, 0) + count
             into["denials"].extend(entry["denials"])
+            into.setdefault("missing_key_403", []).extend(entry.get("missing_key_403", []))
             for grant in entry["grants"]:
                 key = (grant["grant"], grant["action"])
                 into["grants"][key] = into["grants"].get(key, 0) + grant["used"]
     for entry in callers.values():
         entry["grants"] = [{"grant": g, "action": a, "used": n} for (g, a), n in entry["grants"].items()]
-    return {"scenarios": scenarios, "callers": callers}
+    return {"scenarios": scenarios, "callers": callers, "failed_expectations": failed}
 
 
 def load_justifications(root: Path) -> dict[str, str]:
@@ -114,6 +121,20 @@ def load_justifications(root: Path) -> dict[str, str]:
     return {str(k): str(v) for k, v in data.items()}
 
 
+def justification_of(grant: str, action: str, justifications: Mapping[str, str]) -> str | None:
+    """The reason a grant stays although unused: keyed ``Policy/Sid action`` or ``Policy/Sid``,
+    either with ``*`` wildcards (SAM names some inline policies after their function)."""
+    for key in (f"{grant} {action}", grant):
+        if key in justifications:
+            return justifications[key]
+    for pattern, reason in justifications.items():
+        if "*" in pattern and (
+            wildcard_match(pattern, f"{grant} {action}") or wildcard_match(pattern, grant)
+        ):
+            return reason
+    return None
+
+
 def finish(report: dict[str, Any], justifications: Mapping[str, str]) -> dict[str, Any]:
     """Add ``unused`` (each with its justification or null) and the totals."""
     denials = 0
@@ -123,8 +144,7 @@ def finish(report: dict[str, Any], justifications: Mapping[str, str]) -> dict[st
         for grant in entry["grants"]:
             if grant["used"]:
                 continue
-            key = f"{grant['grant']} {grant['action']}"
-            reason = justifications.get(key) or justifications.get(grant["grant"])
+            reason = justification_of(grant["grant"], grant["action"], justifications)
             unused.append({"grant": grant["grant"], "action": grant["action"], "justification": reason})
             unjustified += reason is None
         entry["unused"] = unused
@@ -150,6 +170,8 @@ def render(report: Mapping[str, Any]) -> str:
             lines.append(
                 f"  DENIED: {denial['action']} on {denial['resource']}{extra} [{denial['scenario']}]"
             )
+    for scenario, failures in (report.get("failed_expectations") or {}).items():
+        lines.append(f"scenario {scenario} failed: " + "; ".join(failures))
     lines.append(
         f"\n{len(report['callers'])} callers over {len(report['scenarios'])} scenario(s): "
         f"{report['denials']} denials, {report['unjustified_unused_grants']} unjustified unused grants"
