@@ -76,7 +76,11 @@ def _iam_summary(cp: Any, scenario_path: Path, iam_report: Path | None, out: Any
     enforcer = cp.iam
     logical = logical_namer(cp.stack)
     denials = enforcer.denials()
-    out.write(f"\n== IAM ==\n{len(enforcer.decisions)} authorizations checked, {len(denials)} denied\n")
+    missing = sum(1 for d in enforcer.decisions if d.implicit == "missing key" and d.effect != "Allow")
+    out.write(
+        f"\n== IAM ==\n{len(enforcer.decisions)} authorizations checked, {len(denials)} denied, "
+        f"{missing} missing S3 keys answered 403 (no s3:ListBucket)\n"
+    )
     for denial in denials:
         out.write(f"  AccessDenied: {logical(denial.caller)} {denial.action} on {denial.resource}\n")
     if iam_report is not None:
