@@ -21,7 +21,7 @@ def _play(scenario_path: Path, template: Path, root: Path) -> dict[str, Any]:
     from mlcp_cli.scenario import ScenarioRunner, load_scenario
 
     scenario = load_scenario(scenario_path)
-    with LocalControlPlane(template, parameters=scenario.parameters, time_scale=scenario.time_scale) as cp:
+    with LocalControlPlane(template, parameters=scenario.parameters, start=scenario.start) as cp:
         result = ScenarioRunner(cp, root=root, timeline=None).run(scenario)
         if cp.iam is None:
             raise RuntimeError("IAM enforcement is off")
