@@ -535,6 +535,7 @@ def run_scenario(root: Path, template: Path, scenario_path: Path) -> dict[str, A
 
     from mlcp_cli.emulator.runtime import LocalControlPlane
     from mlcp_cli.scenario import ScenarioRunner, load_scenario
+    from mlcp_cli.scenario.steps import Wait
 
     scenario = load_scenario(scenario_path)
     started = time.perf_counter()
@@ -558,7 +559,7 @@ def run_scenario(root: Path, template: Path, scenario_path: Path) -> dict[str, A
                     **counted,
                 }
             )
-    wait_seconds = sum(float(step.args["seconds"]) for step in scenario.steps if step.action == "wait")
+    wait_seconds = sum(step.args.seconds for step in scenario.steps if isinstance(step.args, Wait))
     return {
         "scenario": scenario.name,
         "ok": result.ok,

@@ -1,154 +1,34 @@
-"""Scenarios: what `mlcp local run` plays against the control plane running on the emulator.
-
-A scenario is a YAML file::
-
-    name: default
-    description: ...
-    parameters: {TrainingDataPrefix: training-data/}   # template parameter overrides
-    steps:
-      - title: Platform team enables EventBridge notifications on the data bucket
-        create_bucket: {name: mlcp-training-data, eventbridge: true, versioning: true}
-      - put_object: {bucket: mlcp-training-data, key: training-data/a.csv, body: "x,y\\n1,2\\n"}
-      - register_model_package: {group: churn, metrics: {auc: 0.91}}
-        as: ml-engineer                                      # optional on any step, see below
-      - approve_model_package: {group: churn, version: 1, description: "looks good"}
-        as: reviewer
-      - put_event: {file: events/alarm-state-change/ok-to-alarm.json}   # or {event: {...envelope}}
-                                      # an aws.* source is put as that AWS service would; with
-                                      # `as:` it is the principal's PutEvents (refused, as on AWS)
-      - create_alarm: {name: churn-latency, endpoint: churn-prod}
-      - set_alarm_state: {name: churn-latency, state: ALARM, reason: p99 above 800 ms}
-      - call: {service: sagemaker, operation: create_endpoint_config, params: {...}}
-      - expect: {audit: {stream: "group#churn", actions: [package.approved]}}
-      - expect: {model_package: {group: churn, version: 1, created_by: ml-engineer, last_modified_by: reviewer}}
+"""Plays a scenario step by step on a running LocalControlPlane, printing the timeline.
 
 Each step is followed by a pump: EventBridge deliveries, Lambda invocations and Step Functions
 executions run until the control plane is idle, and the timeline shows what happened. ``expect``
 steps make a scenario a test: a failed expectation fails the run. An expectation that does not
 hold at once is re-checked, pumping in between, for up to ``settle_seconds`` of real time (20 s),
-because handlers take real time the simulated clock does not count.
+because handlers take real time the simulated clock does not count. A step with
+``expect_failure:`` must raise that error (else the run fails); its error is not the run's.
 
 ``as: <principal>`` makes the step's API calls sign as that principal: an IAM user name
 (created once, with an access key), an IAM user ARN or an IAM role ARN (assumed); see
 :meth:`LocalControlPlane.session_for`. The timeline names it (``as arn:aws:iam::...:user/reviewer``).
-Without ``as`` calls sign as moto's default identity. ``expect: {model_package: ...}`` checks the
-package's ``CreatedBy`` / ``LastModifiedBy`` IAM identities (a principal as in ``as``, or an
-``arn:aws:sts::...`` role session ARN such as a function's).
+Without ``as`` calls sign as moto's default identity.
+
+The format (every step kind, every expectation) is in ``docs/scenarios.md``.
 """
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
-
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from typing import TYPE_CHECKING, Any, TextIO
 
 from mlcp.audit import AuditTrail
-from mlcp.errors import SeparationOfDutiesViolation
+from mlcp_cli.emulator.calls import CallRecorder
 from mlcp_cli.emulator.runtime import LocalControlPlane, PumpReport
-from mlcp_cli.seeding import PackageSpec, deploy_champion, register_package
+from mlcp_cli.scenario.format import ExpectFailure, Scenario, ScenarioError, Step
 
-ACTIONS = (
-    "create_bucket",
-    "put_object",
-    "publish_policy",
-    "register_model_package",
-    "approve_model_package",
-    "reject_model_package",
-    "deploy_champion",
-    "tamper_artifact",
-    "decide_approval",
-    "wait",
-    "rollback",
-    "monitoring_run",
-    "put_objects",
-    "tick",
-    "advance_time",
-    "put_event",
-    "create_alarm",
-    "set_alarm_state",
-    "call",
-    "expect",
-)
-
-
-class ScenarioError(ValueError):
-    """A scenario file is malformed; the message names the file and the step."""
-
-
-class Step(BaseModel):
-    """One step: an optional title and exactly one action."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    title: str | None = None
-    as_: str | None = Field(default=None, alias="as", min_length=1)
-    create_bucket: dict[str, Any] | None = None
-    put_object: dict[str, Any] | None = None
-    publish_policy: dict[str, Any] | None = None
-    register_model_package: dict[str, Any] | None = None
-    approve_model_package: dict[str, Any] | None = None
-    reject_model_package: dict[str, Any] | None = None
-    deploy_champion: dict[str, Any] | None = None
-    tamper_artifact: dict[str, Any] | None = None
-    decide_approval: dict[str, Any] | None = None
-    wait: dict[str, Any] | None = None
-    rollback: dict[str, Any] | None = None
-    monitoring_run: dict[str, Any] | None = None
-    put_objects: dict[str, Any] | None = None
-    tick: dict[str, Any] | None = None
-    advance_time: dict[str, Any] | None = None
-    put_event: dict[str, Any] | None = None
-    create_alarm: dict[str, Any] | None = None
-    set_alarm_state: dict[str, Any] | None = None
-    call: dict[str, Any] | None = None
-    expect: dict[str, Any] | None = None
-
-    @model_validator(mode="after")
-    def _one_action(self) -> Step:
-        given = [name for name in ACTIONS if getattr(self, name) is not None]
-        if len(given) != 1:
-            raise ValueError(f"a step takes exactly one of {', '.join(ACTIONS)}; got {given or 'none'}")
-        return self
-
-    @property
-    def action(self) -> str:
-        return next(name for name in ACTIONS if getattr(self, name) is not None)
-
-    @property
-    def args(self) -> dict[str, Any]:
-        value: dict[str, Any] = getattr(self, self.action)
-        return value
-
-
-class Scenario(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: str
-    description: str = ""
-    parameters: dict[str, str] = Field(default_factory=dict)
-    time_scale: float = Field(
-        default=3600.0, gt=0, description="simulated seconds per real second (waits, timeouts, `wait` steps)"
-    )
-    steps: list[Step] = Field(min_length=1)
-
-
-def load_scenario(path: Path) -> Scenario:
-    """Parse and validate a scenario file."""
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        raise ScenarioError(f"{path}: {exc}") from exc
-    try:
-        return Scenario.model_validate(raw)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise ScenarioError(f"{path}: {problems}") from exc
+if TYPE_CHECKING:
+    from mlcp_cli.scenario.expect import Expect
 
 
 @dataclass
@@ -162,6 +42,21 @@ class ScenarioResult:
     @property
     def ok(self) -> bool:
         return not self.failures
+
+
+def error_names(exc: BaseException) -> list[str]:
+    """What an ``expect_failure: {error: ...}`` may name: the exception's class names (and its
+    bases'), the AWS error code of a botocore ClientError, a ``code`` attribute."""
+    names = [cls.__name__ for cls in type(exc).__mro__ if cls not in (BaseException, Exception, object)]
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        code = response.get("Error", {}).get("Code")
+        if code:
+            names.append(str(code))
+    code = getattr(exc, "code", None)
+    if isinstance(code, str):
+        names.append(code)
+    return names
 
 
 class ScenarioRunner:
@@ -188,53 +83,36 @@ class ScenarioRunner:
         self._logs_shown = 0
         self.started = time.monotonic()
         self.result = ScenarioResult()
+        self.calls = CallRecorder()
+        """Every AWS call while a scenario runs, by caller and step (``expect: {calls: ...}``)."""
         self._logical_ids: dict[str, str] | None = None
-        self._principal: str | None = None
+        self.principal: str | None = None
+        """The current step's ``as:`` principal (None: the default identity)."""
         self._principal_arns: dict[str, str] = {}
         self._clients: dict[tuple[str, str | None], Any] = {}
-        self._handlers: dict[str, Callable[[dict[str, Any]], str]] = {
-            "create_bucket": self._create_bucket,
-            "put_object": self._put_object,
-            "register_model_package": self._register_model_package,
-            "publish_policy": self._publish_policy,
-            "deploy_champion": self._deploy_champion,
-            "tamper_artifact": self._tamper_artifact,
-            "decide_approval": self._decide_approval,
-            "wait": self._wait,
-            "rollback": self._rollback,
-            "monitoring_run": self._monitoring_run,
-            "put_objects": self._put_objects,
-            "tick": self._tick,
-            "advance_time": self._advance_time,
-            "approve_model_package": lambda a: self._set_approval(a, "Approved"),
-            "reject_model_package": lambda a: self._set_approval(a, "Rejected"),
-            "put_event": self._put_event,
-            "create_alarm": self._create_alarm,
-            "set_alarm_state": self._set_alarm_state,
-            "call": self._call,
-            "expect": self._expect,
-        }
+        self._step_events: dict[int, list[str]] = {}
+        self._step = 0
 
     @property
     def audit(self) -> AuditTrail:
-        return AuditTrail(self.cp.stack.physical_id("AuditTable"), client=self._client("dynamodb"))
+        return AuditTrail(self.cp.stack.physical_id("AuditTable"), client=self._default_client("dynamodb"))
 
-    def _client(self, service: str) -> Any:
+    def client(self, service: str) -> Any:
         """A client signing as the current step's principal (``as:``), else the default identity;
         one per (service, principal) for the run: creating a client costs more than most steps."""
-        key = (service, self._principal)
+        key = (service, self.principal)
         client = self._clients.get(key)
         if client is None:
-            client = self._clients[key] = self.cp.client(service, principal=self._principal)
+            client = self._clients[key] = self.cp.client(service, principal=self.principal)
         return client
 
     def _default_client(self, service: str) -> Any:
         """A client of the default identity, whatever the current step's principal."""
-        principal, self._principal = self._principal, None
+        principal, self.principal = self.principal, None
         try:
-            return self._client(service)
+            return self.client(service)
         finally:
-            self._principal = principal
+            self.principal = principal
 
     def principal_arn(self, principal: str) -> str:
         """The caller ARN a principal signs as (what SageMaker and STS report for its calls)."""
@@ -250,24 +128,55 @@ class ScenarioRunner:
     def run(self, scenario: Scenario) -> ScenarioResult:
         total = len(scenario.steps)
         self._say(f"scenario {scenario.name}: {scenario.description.strip()}".rstrip(": "))
-        for number, step in enumerate(scenario.steps, start=1):
-            label = step.title or step.action.replace("_", " ")
-            if self.progress is not None:
-                self.progress.write(f"[{number}/{total}] {label}\n")
-                self.progress.flush()
-            try:
-                caller = f" as {self.principal_arn(step.as_)}" if step.as_ else ""
-                self._principal = step.as_
-                summary = self._handlers[step.action](step.args)
-            except Exception as exc:
-                raise ScenarioError(f"step {number} ({step.action}): {type(exc).__name__}: {exc}") from exc
-            finally:
-                self._principal = None
-            self._say(f"\n{self._clock()} step {number}: {label}{caller}")
-            if summary:
-                self._say(f"           {summary}")
-            self._show(self.cp.pump(timeout=self.pump_timeout))
+        self.calls = CallRecorder()
+        self._step_events = {}
+        with self.calls:
+            for number, step in enumerate(scenario.steps, start=1):
+                self._step = self.calls.step = number
+                label = step.title or step.action.replace("_", " ")
+                if self.progress is not None:
+                    self.progress.write(f"[{number}/{total}] {label}\n")
+                    self.progress.flush()
+                caller = ""
+                marked = self.cp.delivery_mark()
+                try:
+                    caller = f" as {self.principal_arn(step.as_)}" if step.as_ else ""
+                    self.principal = step.as_
+                    summary = self._play(step)
+                except ScenarioError as exc:
+                    raise ScenarioError(f"{step.label(number)}: {exc}") from exc
+                except Exception as exc:
+                    raise ScenarioError(f"{step.label(number)}: {type(exc).__name__}: {exc}") from exc
+                finally:
+                    self.principal = None
+                    self._step_events.setdefault(self._step, []).extend(self.cp.delivered_event_ids(marked))
+                self._say(f"\n{self._clock()} step {number}: {label}{caller}")
+                if summary:
+                    self._say(f"           {summary}")
+                self._show(self.cp.pump(timeout=self.pump_timeout))
         return self.result
+
+    def _play(self, step: Step) -> str:
+        """Run the step; with ``expect_failure``, its error is the expected outcome."""
+        if step.expect_failure is None:
+            return step.args.run(self)
+        wanted: ExpectFailure = step.expect_failure
+        try:
+            step.args.run(self)
+        except Exception as exc:
+            names = error_names(exc)
+            if wanted.error in names and (
+                wanted.message is None or wanted.message.lower() in str(exc).lower()
+            ):
+                return f"failed as expected: {type(exc).__name__}: {exc}"
+            failure = f"step {self._step}: expected {wanted.error}" + (
+                f" mentioning {wanted.message!r}" if wanted.message else ""
+            )
+            self.result.failures.append(f"{failure}, got {type(exc).__name__}: {exc}")
+            return f"EXPECTATION FAILED: {failure}, got {type(exc).__name__}: {exc}"
+        failure = f"step {self._step}: expected {wanted.error}, but the step succeeded"
+        self.result.failures.append(failure)
+        return f"EXPECTATION FAILED: {failure}"
 
     def _clock(self) -> str:
         return f"[+{time.monotonic() - self.started:6.2f}s]"
@@ -310,457 +219,72 @@ class ScenarioRunner:
             machine = self._logical(execution["stateMachineArn"])
             self._say(f"           -> {machine} {execution['status']}: {' > '.join(path)}")
 
-    # ---------------------------------------------------------------- actions
+    # ---------------------------------------------------------------- what steps use
 
-    def _create_bucket(self, args: dict[str, Any]) -> str:
-        s3 = self._client("s3")
-        name = args["name"]
-        s3.create_bucket(Bucket=name)
-        if args.get("versioning", True):
-            s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
-        if args.get("eventbridge", True):
-            s3.put_bucket_notification_configuration(
-                Bucket=name, NotificationConfiguration={"EventBridgeConfiguration": {}}
-            )
-        return f"bucket {name} (versioning, EventBridge notifications)"
-
-    def _put_object(self, args: dict[str, Any]) -> str:
-        body = args.get("body")
-        data = body.encode() if isinstance(body, str) else b"0" * int(args.get("size", 1024))
-        response = self._client("s3").put_object(Bucket=args["bucket"], Key=args["key"], Body=data)
-        return f"s3://{args['bucket']}/{args['key']} ({len(data)} bytes, version {response.get('VersionId')})"
-
-    def _register_model_package(self, args: dict[str, Any]) -> str:
-        """Register as the reference pipeline does (artifact, SHA-256, reports, lineage); every
-        PackageSpec field can be overridden, e.g. ``metrics: {auc: 0.7}`` or ``wrong_sha256: true``."""
-        known = set(PackageSpec.__dataclass_fields__)
-        unknown = set(args) - known
-        if unknown:
-            raise ScenarioError(
-                f"register_model_package: unknown fields {sorted(unknown)}; known: {sorted(known)}"
-            )
-        spec = PackageSpec(**args)
-        arn = register_package(self._client("s3"), self._client("sagemaker"), spec)
-        return f"model package {arn}"
-
-    def _publish_policy(self, args: dict[str, Any]) -> str:
-        from mlcp_cli.commands.policy import publish_policy
-
-        parameter = args.get("parameter") or self._template_parameter("PolicyParameterName")
-        version = publish_policy(self._client("ssm"), self.root / args["file"], parameter)
-        return f"policy {args['file']} -> ssm:{parameter} (version {version})"
-
-    def _template_parameter(self, name: str) -> str:
-        if name in self.cp.parameters:
-            return self.cp.parameters[name]
-        return str(self.cp.stack.template["Parameters"][name]["Default"])
-
-    def _deploy_champion(self, args: dict[str, Any]) -> str:
-        arn = self._package_arn(args)
-        deploy_champion(self._client("sagemaker"), args["endpoint"], arn)
-        return f"{arn} is in production on endpoint {args['endpoint']}"
-
-    def _tamper_artifact(self, args: dict[str, Any]) -> str:
-        arn = self._package_arn(args)
-        described = self._client("sagemaker").describe_model_package(ModelPackageName=arn)
-        url = described["InferenceSpecification"]["Containers"][0]["ModelDataUrl"]
-        bucket, key = url.removeprefix("s3://").split("/", 1)
-        self._client("s3").put_object(Bucket=bucket, Key=key, Body=b"a different model")
-        return f"{url} overwritten after registration"
-
-    def _decide_approval(self, args: dict[str, Any]) -> str:
-        from mlcp.adapters.state import ControlPlaneState
-        from mlcp_cli.commands.approvals import decide
-
-        arn = self._package_arn(args)
-        state_table = self.cp.stack.physical_id("ControlPlaneTable")
-        pending = [
-            a
-            for a in ControlPlaneState(state_table, self._client("dynamodb")).list_approvals()
-            if a.model_package_arn == arn
-        ]
-        if not pending:
-            raise ScenarioError(f"no pending approval for {arn}")
-        grant = args.get("decision", "grant") == "grant"
-        try:
-            decided = decide(
-                self._client,
-                pending[-1].approval_id,
-                grant=grant,
-                reason=str(args.get("reason", "decided in scenario")),
-                state_table=state_table,
-                audit_table=self.cp.stack.physical_id("AuditTable"),
-            )
-        except SeparationOfDutiesViolation as exc:
-            return f"refused: {exc}"
-        return f"approval {decided.approval_id}: {decided.status} by {decided.decided_by}"
-
-    def _wait(self, args: dict[str, Any]) -> str:
+    def wait(self, seconds: float) -> str:
         """Let simulated time pass (Wait states, task timeouts) at the scenario's time scale."""
-        seconds = float(args["seconds"])
         time.sleep(seconds / self.cp.time_scale)
         return f"{seconds:.0f} simulated seconds pass"
 
-    def _package_arn(self, args: Mapping[str, Any]) -> str:
-        if "arn" in args:
-            return str(args["arn"])
-        sm = self._client("sagemaker")
-        packages = sm.list_model_packages(ModelPackageGroupName=args["group"])["ModelPackageSummaryList"]
-        for package in packages:
-            if int(package.get("ModelPackageVersion", 0)) == int(args["version"]):
-                return str(package["ModelPackageArn"])
-        raise ScenarioError(f"no version {args['version']} in model package group {args['group']}")
-
-    def _set_approval(self, args: dict[str, Any], status: str) -> str:
-        arn = self._package_arn(args)
-        self._client("sagemaker").update_model_package(
-            ModelPackageArn=arn,
-            ModelApprovalStatus=status,
-            ApprovalDescription=args.get("description", f"{status} in scenario"),
-        )
-        return f"{arn} -> {status}"
-
-    def _put_event(self, args: dict[str, Any]) -> str:
-        if "file" in args:
-            event = json.loads((self.root / args["file"]).read_text())
-            origin = args["file"]
-        else:
-            event = args["event"]
-            origin = "inline event"
-        entry: dict[str, Any] = {
-            "Source": event.get("source"),
-            "DetailType": event.get("detail-type"),
-            "Detail": event.get("detail")
-            if isinstance(event.get("detail"), dict)
-            else json.dumps(event.get("detail")),
-            "Resources": event.get("resources", []),
-        }
-        if str(entry["Source"]).startswith("aws.") and self._principal is None:
-            # The scenario plays the AWS service: a customer's PutEvents with an aws.* source is refused.
-            [result] = self.cp.put_aws_events([entry])
-        else:
-            [result] = self.cp.put_events([entry], principal=self._principal)
-        return f"PutEvents {origin}: {entry['Source']} / {entry['DetailType']} -> id {result.get('EventId')}"
-
-    def _create_alarm(self, args: dict[str, Any]) -> str:
-        name = args["name"]
-        self._client("cloudwatch").put_metric_alarm(
-            AlarmName=name,
-            Namespace=args.get("namespace", "AWS/SageMaker"),
-            MetricName=args.get("metric", "ModelLatency"),
-            Dimensions=[
-                {"Name": "EndpointName", "Value": args["endpoint"]},
-                {"Name": "VariantName", "Value": args.get("variant", "AllTraffic")},
-            ],
-            Statistic="Average",
-            Period=60,
-            EvaluationPeriods=int(args.get("evaluation_periods", 3)),
-            Threshold=float(args.get("threshold", 800_000)),
-            ComparisonOperator="GreaterThanThreshold",
-        )
-        return f"alarm {name} on endpoint {args['endpoint']}"
-
-    def _set_alarm_state(self, args: dict[str, Any]) -> str:
-        self._client("cloudwatch").set_alarm_state(
-            AlarmName=args["name"],
-            StateValue=args["state"],
-            StateReason=args.get("reason", "set by scenario"),
-        )
-        return f"alarm {args['name']} -> {args['state']}"
-
-    def _call(self, args: dict[str, Any]) -> str:
-        client = self._client(args["service"])
-        getattr(client, args["operation"])(**args.get("params", {}))
-        return f"{args['service']}.{args['operation']}"
-
-    def _expect(self, args: dict[str, Any]) -> str:
+    def settle(self, expect: Expect) -> str:
         """Check the expectations; while any fails, pump and re-check for up to ``settle_seconds``
         of real time. The handlers' own run time is not simulated (at 600x, 0.5 s of CPU is five
         simulated minutes), so a ``wait`` is a lower bound on simulated time, and a loaded machine
         may still be finishing a canary when it ends. What held at once is not waited for."""
-        before = len(self.result.failures)
         started = time.monotonic()
         while True:
-            self._check_expectations(args)
-            failed = self.result.failures[before:]
+            failed = expect.check(self)
             if not failed or time.monotonic() - started >= self.settle_seconds:
                 break
-            del self.result.failures[before:]
             time.sleep(0.05)
             self._show(self.cp.pump(timeout=self.pump_timeout))
         if failed:
+            self.result.failures.extend(failed)
             return "EXPECTATION FAILED: " + "; ".join(failed)
         settled = time.monotonic() - started
         return "expectations held" + (f" (after {settled:.1f} s of settling)" if settled >= 0.05 else "")
 
-    def _check_expectations(self, args: dict[str, Any]) -> None:
-        if "audit" in args:
-            self._expect_audit(args["audit"])
-        if "executions" in args:
-            self._expect_executions(args["executions"])
-        if "endpoint" in args:
-            self._expect_endpoint(args["endpoint"])
-        if "incidents" in args:
-            self._expect_incidents(args["incidents"])
-        if "queue" in args:
-            self._expect_queue(args["queue"])
-        if "model_package" in args:
-            self._expect_model_package(args["model_package"])
+    def package_arn(self, group: str | None, version: int | None, arn: str | None = None) -> str:
+        """The ARN of a model package named by group and version (or given)."""
+        if arn is not None:
+            return arn
+        sm = self.client("sagemaker")
+        packages = sm.list_model_packages(ModelPackageGroupName=group)["ModelPackageSummaryList"]
+        for package in packages:
+            if int(package.get("ModelPackageVersion", 0)) == version:
+                return str(package["ModelPackageArn"])
+        raise ScenarioError(f"no version {version} in model package group {group}")
 
-    def _expect_audit(self, spec: dict[str, Any]) -> None:
-        """``actions``: exactly these records, in order; ``includes``: these in this order, others
-        (e.g. endpoint events that arrive asynchronously) allowed in between."""
-        stream = spec["stream"]
-        actions = [str(record.action) for record in self.audit.read(stream)]
-        if "actions" in spec and actions != list(spec["actions"]):
-            self.result.failures.append(
-                f"audit stream {stream}: expected {list(spec['actions'])}, found {actions}"
-            )
-        if "count" in spec:
-            counted = {str(a): actions.count(str(a)) for a in spec["count"]}
-            wanted_counts = {str(a): int(n) for a, n in spec["count"].items()}
-            if counted != wanted_counts:
-                self.result.failures.append(
-                    f"audit stream {stream}: counted {counted}, expected {wanted_counts}"
-                )
-        if "excludes" in spec:
-            unwanted = sorted(set(map(str, spec["excludes"])) & set(actions))
-            if unwanted:
-                self.result.failures.append(f"audit stream {stream}: unexpected {unwanted}")
-        if "includes" in spec:
-            remaining = iter(actions)
-            wanted = [str(action) for action in spec["includes"]]
-            if not all(action in remaining for action in wanted):
-                self.result.failures.append(
-                    f"audit stream {stream}: expected {wanted} in order within {actions}"
-                )
+    def template_parameter(self, name: str) -> str:
+        """A template parameter's value: the scenario's override, else its default."""
+        if name in self.cp.parameters:
+            return self.cp.parameters[name]
+        return str(self.cp.stack.template["Parameters"][name]["Default"])
 
-    def _expect_executions(self, spec: dict[str, Any]) -> None:
-        statuses = [e["status"] for e in self.cp.executions()]
-        wanted = list(spec.get("statuses", []))
-        if statuses != wanted:
-            self.result.failures.append(f"executions: expected {wanted}, found {statuses}")
+    def note_event(self, event_id: str | None) -> None:
+        """Remember that the current step put the event ``event_id`` (for ``redeliver``)."""
+        if event_id and event_id not in self._step_events.setdefault(self._step, []):
+            self._step_events[self._step].append(event_id)
 
-    def _expect_endpoint(self, spec: dict[str, Any]) -> None:
-        """``{name, status, serves: {group, version}}``: the endpoint serves that package version."""
-        from mlcp.adapters.endpoints import SageMakerHosting, resource_name
-
-        state = SageMakerHosting(self._client("sagemaker")).endpoint(spec["name"])
-        if state is None:
-            self.result.failures.append(f"endpoint {spec['name']}: does not exist")
-            return
-        if "status" in spec and state.status != spec["status"]:
-            self.result.failures.append(
-                f"endpoint {spec['name']}: status {state.status}, expected {spec['status']}"
-            )
-        if "updates" in spec:
-            # Every UpdateEndpoint the emulator simulated for this endpoint, by outcome.
-            outcomes = [
-                d.outcome or "InFlight"
-                for d in self.cp.endpoint_deployments()
-                if d.endpoint_name == spec["name"]
+    def redeliver(self, step: int | None, times: int) -> list[str]:
+        """Deliver again, ``times`` times, the events step ``step`` put (default: the last step that
+        put any); returns their ids. A step that put none, or a later step, is an error."""
+        if step is not None:
+            if step >= self._step:
+                raise ScenarioError(f"redeliver: step {step} is not an earlier step")
+            ids = self._step_events.get(step, [])
+            if not ids:
+                raise ScenarioError(f"redeliver: step {step} put no event on the bus")
+        else:
+            earlier = [
+                number
+                for number in sorted(self._step_events)
+                if number < self._step and self._step_events[number]
             ]
-            counted = {outcome: outcomes.count(outcome) for outcome in set(outcomes)}
-            wanted_counts = {str(k): int(v) for k, v in spec["updates"].items()}
-            if counted != wanted_counts:
-                self.result.failures.append(
-                    f"endpoint {spec['name']}: updates {counted}, expected {wanted_counts}"
-                )
-        if "serves" in spec:
-            wanted = resource_name(spec["name"], spec["serves"]["group"], f"v{spec['serves']['version']}")
-            if state.config_name != wanted:
-                self.result.failures.append(
-                    f"endpoint {spec['name']}: serves {state.config_name}, expected {wanted}"
-                )
-            else:
-                self._expect_owned(spec["name"], state.config_name)
-
-    def _expect_owned(self, endpoint: str, config_name: str) -> None:
-        """A config the control plane deployed carries this stack's owner tag (else its retirement
-        would never judge it); a seeded config (no ``mlcp:model-package`` tag) is not checked."""
-        from mlcp.adapters.endpoints import MANAGED_TAG, OWNER_TAG
-
-        sagemaker = self._client("sagemaker")
-        arn = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)["EndpointConfigArn"]
-        tags = {t["Key"]: t["Value"] for t in sagemaker.list_tags(ResourceArn=arn).get("Tags", [])}
-        if MANAGED_TAG in tags and tags.get(OWNER_TAG) != self.audit.table_name:
-            self.result.failures.append(
-                f"endpoint {endpoint}: config {config_name} has {OWNER_TAG}={tags.get(OWNER_TAG)!r}, "
-                f"expected {self.audit.table_name!r}"
-            )
-
-    def _expect_incidents(self, spec: dict[str, Any]) -> None:
-        """``{resource, cause?, open: N}``: how many open incidents a resource has (for a cause)."""
-        from mlcp.adapters.opscenter import OpsCenter
-        from mlcp.incidents import IncidentDeps, list_incidents
-
-        deps = IncidentDeps(
-            ops=OpsCenter(self._client("ssm")),
-            table_name=self.cp.stack.physical_id("ControlPlaneTable"),
-            dynamodb=self._client("dynamodb"),
-            audit=self.audit,
-        )
-        found = [
-            i
-            for i in list_incidents(deps, "open")
-            if i.resource == spec["resource"] and ("cause" not in spec or i.cause == spec["cause"])
-        ]
-        if len(found) != int(spec["open"]):
-            causes = [i.cause for i in found]
-            self.result.failures.append(
-                f"incidents on {spec['resource']}: expected {spec['open']} open, found {len(found)} {causes}"
-            )
-
-    def _monitoring_run(self, args: dict[str, Any]) -> str:
-        """A Model Monitor run on ``endpoint``: the processing job (as SageMaker creates it), its
-        ``constraint_violations.json`` (``violations:`` a file of the repo, or none for a clean run)
-        and the Processing Job State Change event SageMaker sends when it completes."""
-        endpoint, schedule, hour = args["endpoint"], args["schedule"], int(args.get("run", 1))
-        bucket = args.get("bucket", "mlcp-monitoring")
-        s3, sm = self._client("s3"), self._client("sagemaker")
-        if bucket not in {b["Name"] for b in s3.list_buckets()["Buckets"]}:
-            s3.create_bucket(Bucket=bucket)
-        output = f"s3://{bucket}/reports/{endpoint}/{schedule}/2026/11/26/{hour:02d}"
-        if args.get("violations"):
-            body = (self.root / args["violations"]).read_bytes()
-            s3.put_object(
-                Bucket=bucket, Key=output.split("/", 3)[3] + "/constraint_violations.json", Body=body
-            )
-        name = f"model-monitoring-{schedule}-{hour:02d}"[:63]
-        sm.create_processing_job(
-            ProcessingJobName=name,
-            ProcessingResources={
-                "ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 20}
-            },
-            AppSpecification={
-                "ImageUri": "156813124566.dkr.ecr.us-east-1.amazonaws.com/sagemaker-model-monitor-analyzer"
-            },
-            RoleArn="arn:aws:iam::123456789012:role/mlcp-monitoring",
-            ProcessingOutputConfig={
-                "Outputs": [
-                    {
-                        "OutputName": "result",
-                        "S3Output": {
-                            "S3Uri": output,
-                            "LocalPath": "/opt/ml/processing/output",
-                            "S3UploadMode": "EndOfJob",
-                        },
-                    }
-                ]
-            },
-            Environment={"sagemaker_endpoint_name": endpoint, "sagemaker_monitoring_schedule_name": schedule},
-        )
-        arn = sm.describe_processing_job(ProcessingJobName=name)["ProcessingJobArn"]
-        detail = {
-            "ProcessingJobName": name,
-            "ProcessingJobArn": arn,
-            "ProcessingJobStatus": "Completed",
-            "ExitMessage": "CompletedWithViolations" if args.get("violations") else "Completed",
-            "MonitoringScheduleArn": f"arn:aws:sagemaker:us-east-1:123456789012:monitoring-schedule/{schedule}",
-            "Environment": {
-                "sagemaker_endpoint_name": endpoint,
-                "sagemaker_monitoring_schedule_name": schedule,
-            },
-            "ProcessingOutputConfig": {
-                "Outputs": [
-                    {
-                        "OutputName": "result",
-                        "S3Output": {
-                            "S3Uri": output,
-                            "LocalPath": "/opt/ml/processing/output",
-                            "S3UploadMode": "EndOfJob",
-                        },
-                    }
-                ]
-            },
-        }
-        self.cp.put_aws_events(
-            [
-                {
-                    "Source": "aws.sagemaker",
-                    "DetailType": "SageMaker Processing Job State Change",
-                    "Detail": detail,
-                    "Resources": [arn],
-                }
-            ]
-        )
-        return f"Model Monitor run {name} on {endpoint}: {'violations ' + args['violations'] if args.get('violations') else 'clean'}"
-
-    def _put_objects(self, args: dict[str, Any]) -> str:
-        """``count`` objects of ``size`` bytes under ``prefix`` (new data landing in a burst)."""
-        s3 = self._client("s3")
-        count, size = int(args["count"]), int(args.get("size", 1024))
-        for index in range(count):
-            s3.put_object(
-                Bucket=args["bucket"], Key=f"{args['prefix']}part-{index:05d}.csv", Body=b"0" * size
-            )
-        return f"{count} objects under s3://{args['bucket']}/{args['prefix']}"
-
-    def _advance_time(self, args: dict[str, Any]) -> str:
-        """Jump the functions' clock (days in an instant); running waits keep their pace."""
-        seconds = float(args["seconds"])
-        self.cp.advance_time(seconds)
-        return f"the clock jumps {seconds / 3600:.1f} h ahead"
-
-    def _tick(self, args: dict[str, Any]) -> str:
-        """A schedule rule fires (moto never fires them): its targets get EventBridge's Scheduled Event."""
-        import uuid
-
-        from mlcp import clock
-
-        rule_name = self.cp.stack.physical_id(args["rule"])
-        events = self._client("events")
-        rule_arn = events.describe_rule(Name=rule_name)["Arn"]
-        scheduled = {
-            "version": "0",
-            "id": str(uuid.uuid4()),
-            "detail-type": "Scheduled Event",
-            "source": "aws.events",
-            "account": rule_arn.split(":")[4],
-            "time": clock.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "region": self.cp.region,
-            "resources": [rule_arn],
-            "detail": {},
-        }
-        targets = events.list_targets_by_rule(Rule=rule_name)["Targets"]
-        for target in targets:
-            self.cp.invoke_async(target["Arn"].split(":function:")[-1], scheduled)
-        return f"{args['rule']} fired ({len(targets)} target(s))"
-
-    def _rollback(self, args: dict[str, Any]) -> str:
-        from mlcp_cli.commands.rollback import rollback
-
-        done = rollback(
-            self._client,
-            args["endpoint"],
-            str(args["to"]),
-            reason=str(args.get("reason", "rolled back in scenario")),
-            state_table=self.cp.stack.physical_id("ControlPlaneTable"),
-            audit_table=self.cp.stack.physical_id("AuditTable"),
-            timeout=60,
-        )
-        return f"{done['endpoint']}: {done['from_config']} -> {done['config']} (mlcp rollback)"
-
-    def _expect_queue(self, spec: dict[str, Any]) -> None:
-        url = self.cp.stack.queue_urls[spec["name"]]
-        attributes = self._client("sqs").get_queue_attributes(
-            QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"]
-        )["Attributes"]
-        found = int(attributes["ApproximateNumberOfMessages"])
-        if found != int(spec["messages"]):
-            self.result.failures.append(
-                f"queue {spec['name']}: expected {spec['messages']} messages, found {found}"
-            )
-
-    def _expect_model_package(self, spec: dict[str, Any]) -> None:
-        arn = self._package_arn(spec)
-        described = self._client("sagemaker").describe_model_package(ModelPackageName=arn)
-        for key, field_name in (("created_by", "CreatedBy"), ("last_modified_by", "LastModifiedBy")):
-            if key not in spec:
-                continue
-            wanted = self.principal_arn(str(spec[key]))
-            found = (described.get(field_name) or {}).get("IamIdentity", {}).get("Arn")
-            if found != wanted:
-                self.result.failures.append(
-                    f"model package {arn}: {field_name} expected {wanted}, found {found}"
-                )
+            if not earlier:
+                raise ScenarioError("redeliver: no earlier step put an event on the bus")
+            ids = self._step_events[earlier[-1]]
+        for _ in range(times):
+            for event_id in ids:
+                self.cp.redeliver(event_id)
+        return list(ids)
