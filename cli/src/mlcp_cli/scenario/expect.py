@@ -262,7 +262,7 @@ class ApprovalExpectation(Check):
     group: str | None = None
     version: int | None = Field(default=None, ge=1)
     arn: str | None = None
-    status: Literal["pending", "granted", "denied", "abandoned", "none"]
+    status: Literal["pending", "granted", "denied", "expired", "abandoned", "none"]
     decided_by: str | None = None
 
     @model_validator(mode="after")
