@@ -39,11 +39,7 @@ def test_a_shipped_scenario_asserting_a_wrong_package_status_fails(cp: LocalCont
     raw = yaml.safe_load((ROOT / "scenarios" / "gates-and-approvals.yaml").read_text())
     first = next(i for i, step in enumerate(raw["steps"]) if "model_package" in (step.get("expect") or {}))
     steps = raw["steps"][: first + 1]
-    assert steps[-1]["expect"]["model_package"] == {
-        "group": "churn-model",
-        "version": 2,
-        "status": "Rejected",
-    }
+    assert steps[-1]["expect"]["model_package"]["status"] == "Rejected"
     steps[-1]["expect"]["model_package"]["status"] = "Approved"  # what the scenario would wrongly claim
     result, _ = play(cp, steps)
     assert result.failures == [f"model package {CHURN_PACKAGE}: status Rejected, expected Approved"]

@@ -7,7 +7,7 @@ returns the failures it found, and the runner re-checks, pumping in between, unt
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -398,6 +398,8 @@ class RejectedEventsExpectation(Check):
 class Expect(StepKind):
     """What must hold now; a failed expectation fails the run. An expectation that does not hold at
     once is re-checked, pumping in between, for up to ``settle_seconds`` of real time."""
+
+    puts_events: ClassVar[bool] = False
 
     audit: AuditExpectation | None = None
     executions: ExecutionsExpectation | None = None

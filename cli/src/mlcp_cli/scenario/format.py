@@ -58,6 +58,9 @@ class StepKind(Strict):
     """The arguments of one kind of step, and what it does (``run``)."""
 
     kind: ClassVar[str] = ""
+    puts_events: ClassVar[bool] = True
+    """Whether the events put on the bus while the step runs are its own (``redeliver`` replays
+    them); not for a step that pumps the control plane itself (``expect`` while settling)."""
 
     def run(self, runner: ScenarioRunner) -> str:
         """Do the step on the runner's control plane; returns the timeline's summary line."""

@@ -149,7 +149,9 @@ class ScenarioRunner:
                     raise ScenarioError(f"{step.label(number)}: {type(exc).__name__}: {exc}") from exc
                 finally:
                     self.principal = None
-                    self._step_events.setdefault(self._step, []).extend(self.cp.delivered_event_ids(marked))
+                    if step.args.puts_events:
+                        for event_id in self.cp.delivered_event_ids(marked):
+                            self.note_event(event_id)
                 self._say(f"\n{self._clock()} step {number}: {label}{caller}")
                 if summary:
                     self._say(f"           {summary}")
