@@ -52,7 +52,6 @@ from typing import Any
 
 import boto3
 
-from mlcp_cli.emulator import sfn_callbacks
 from mlcp_cli.emulator.gaps import (
     AsyncInvocation,
     Deliveries,
@@ -168,7 +167,6 @@ class LocalControlPlane:
         self._saved_env: dict[str, str | None] = {}
         self._mock: Any = None
         self._fills: GapFills | None = None
-        self._callbacks_fill = False
         self._session: boto3.Session | None = None
         self._stack: LocalStack | None = None
         self._reported: dict[str, str] = {}
@@ -187,8 +185,6 @@ class LocalControlPlane:
             self._mock = mock_aws(config=MOTO_CONFIG)  # type: ignore[call-overload]
             self._mock.start()
             self._fills = install_gap_fills(self.registry, self.deliveries, time_scale=self.time_scale)
-            sfn_callbacks.install()
-            self._callbacks_fill = True
             self._session = boto3.Session(region_name=self.region)
             self._stack = deploy_local_stack(
                 self.template_path, self.parameters, self._session, self.registry, self.stack_name
@@ -205,9 +201,6 @@ class LocalControlPlane:
 
     def close(self) -> None:
         """Stop moto, remove the gap fills and restore the environment (idempotent)."""
-        if self._callbacks_fill:
-            sfn_callbacks.uninstall()
-            self._callbacks_fill = False
         if self._fills is not None:
             self._fills.uninstall()
             self._fills = None

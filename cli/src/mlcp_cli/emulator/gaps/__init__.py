@@ -14,7 +14,8 @@ most recent registry/delivery queue is the one the patched code uses.
 
 Each fill has a test in ``tests/emulator/test_gaps.py`` (the SageMaker endpoint fills, j: in
 ``tests/emulator/test_gaps_endpoints.py``; RedriveExecution and StopExecution, o and r: in
-``tests/emulator/test_gaps_redrive.py``) that first shows moto's raw behaviour still has the gap
+``tests/emulator/test_gaps_redrive.py``; SendTaskFailure's cause, s: in
+``tests/emulator/test_gaps_task_failure.py``) that first shows moto's raw behaviour still has the gap
 (so a moto upgrade that fixes it makes that test fail: drop the fill then), and then shows the
 fill gives AWS's behaviour.
 
@@ -121,6 +122,7 @@ from mlcp_cli.emulator.gaps.stepfunctions import (
     fill_sfn_redrive_execution,
     fill_sfn_scaled_timeout,
     fill_sfn_scaled_wait,
+    fill_sfn_send_task_failure_cause,
     fill_sfn_start_time_iso,
     fill_sfn_stop_ends_callback_waits,
     fill_sfn_stopped_stays_stopped,
@@ -189,6 +191,7 @@ __all__ = [
     "fill_sfn_redrive_execution",
     "fill_sfn_scaled_timeout",
     "fill_sfn_scaled_wait",
+    "fill_sfn_send_task_failure_cause",
     "fill_sfn_start_time_iso",
     "fill_sfn_stop_ends_callback_waits",
     "fill_sfn_stopped_stays_stopped",

@@ -1,4 +1,4 @@
-"""Gap fill: SendTaskFailure keeps its cause (moto's API drops it), so a Catch sees the cause as on AWS."""
+"""Gap fill s: SendTaskFailure keeps its cause (moto's API drops it), so a Catch sees the cause as on AWS."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from mlcp_cli.emulator import sfn_callbacks
+from mlcp_cli.emulator.gaps import FunctionRegistry, install_gap_fills
 from mlcp_cli.emulator.runtime import MOTO_CONFIG
 
 DEFINITION = {
@@ -62,11 +62,6 @@ def test_moto_drops_the_cause(aws: None) -> None:
 
 
 def test_the_fill_keeps_the_cause(aws: None) -> None:
-    sfn_callbacks.install()
-    try:
-        assert denial_seen_by_the_catch() == {
-            "Error": "ApprovalDenied",
-            "Cause": "denied by risk-officer: DPL",
-        }
-    finally:
-        sfn_callbacks.uninstall()
+    with install_gap_fills(FunctionRegistry()):
+        denial = denial_seen_by_the_catch()
+    assert denial == {"Error": "ApprovalDenied", "Cause": "denied by risk-officer: DPL"}
