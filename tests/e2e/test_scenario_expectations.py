@@ -142,7 +142,7 @@ def test_each_expectation_holds_and_fails(cp: LocalControlPlane) -> None:
         [
             "has severity 2, expected 1",
             "pipeline churn-training: 1 executions, expected 2",
-            "calls: sagemaker.StartPipelineExecution was made 1 time(s)",
+            "calls: sagemaker.StartPipelineExecution was made 1 time(s), by EventIntakeFunction",
             "calls since step 4: counted {'sagemaker.StartPipelineExecution': 0}",
             "has occurrences 1, expected 2",
             "expected 0 resolved, found 1",

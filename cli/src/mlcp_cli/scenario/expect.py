@@ -320,7 +320,7 @@ class CallsExpectation(Check):
         names = [call.name for call in made]
         failures = []
         for name in self.absent:
-            callers = sorted({call.caller for call in made if call.name == name})
+            callers = sorted({runner.logical(call.caller) for call in made if call.name == name})
             if callers:
                 failures.append(
                     f"calls: {name} was made {names.count(name)} time(s), by {', '.join(callers)}"

@@ -195,7 +195,7 @@ class ScenarioRunner:
         if self.timeline is not None:
             self.timeline.write(line + "\n")
 
-    def _logical(self, physical: str) -> str:
+    def logical(self, physical: str) -> str:
         """The template's logical id for a physical name or ARN (what a reader knows)."""
         if self._logical_ids is None:
             self._logical_ids = {}
@@ -208,7 +208,7 @@ class ScenarioRunner:
     def _show(self, report: PumpReport) -> None:
         if self.show_logs:
             for entry in self.cp.registry.logs[self._logs_shown :]:
-                self._say(f"           | {self._logical(entry.function)}: {entry.line}")
+                self._say(f"           | {self.logical(entry.function)}: {entry.line}")
         self._logs_shown = len(self.cp.registry.logs)
         self.result.deliveries += len(report.deliveries)
         for delivery in report.deliveries:
@@ -216,7 +216,7 @@ class ScenarioRunner:
                 f" ({delivery.detail})" if delivery.detail and not delivery.detail.startswith("arn:") else ""
             )
             self._say(
-                f"           -> {self._logical(delivery.rule)} => {self._logical(delivery.target)}: "
+                f"           -> {self.logical(delivery.rule)} => {self.logical(delivery.target)}: "
                 f"{delivery.outcome}{detail}"
             )
         sfn = self._default_client("stepfunctions")
@@ -226,7 +226,7 @@ class ScenarioRunner:
                 "events"
             ]
             path = [e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e]
-            machine = self._logical(execution["stateMachineArn"])
+            machine = self.logical(execution["stateMachineArn"])
             self._say(f"           -> {machine} {execution['status']}: {' > '.join(path)}")
 
     # ---------------------------------------------------------------- what steps use
