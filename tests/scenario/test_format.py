@@ -90,9 +90,9 @@ def test_malformed_steps_are_refused(tmp_path: Path, step: str, wanted: str) -> 
 
 
 def test_an_unknown_scenario_key_is_refused(tmp_path: Path) -> None:
-    assert refused(tmp_path, "name: x\ntime_scael: 3\nsteps:\n  - wait: {seconds: 1}\n").startswith(
-        "unknown key 'time_scael' (did you mean 'time_scale'?)"
-    )
+    assert refused(
+        tmp_path, "name: x\nstrat: 2026-01-05T09:00:00Z\nsteps:\n  - wait: {seconds: 1}\n"
+    ).startswith("unknown key 'strat' (did you mean 'start'?)")
 
 
 def test_two_kinds_in_one_step_are_refused(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, InstanceOf, ValidationError, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, InstanceOf, ValidationError, model_validator
 
 if TYPE_CHECKING:
     from mlcp_cli.scenario.runner import ScenarioRunner
@@ -163,8 +163,9 @@ class Scenario(BaseModel):
     name: str
     description: str = ""
     parameters: dict[str, str] = Field(default_factory=dict)
-    time_scale: float = Field(
-        default=3600.0, gt=0, description="simulated seconds per real second (waits, timeouts, `wait` steps)"
+    start: AwareDatetime | None = Field(
+        default=None,
+        description="the simulated clock's start (e.g. 2026-01-05T09:00:00Z; default: now, to the second)",
     )
     steps: list[Step] = Field(min_length=1)
 

@@ -227,7 +227,8 @@ class DecideApproval(PackageRef):
 
 @step_kind("wait")
 class Wait(StepKind):
-    """Let ``seconds`` of simulated time pass (Wait states, task timeouts, deployments, bakes)."""
+    """Let ``seconds`` of simulated time pass: every timer falling due on the way runs, in order
+    (Wait states, task timeouts, retries, endpoint deployment stages and bakes)."""
 
     seconds: float = Field(gt=0)
 
@@ -237,12 +238,13 @@ class Wait(StepKind):
 
 @step_kind("advance_time")
 class AdvanceTime(StepKind):
-    """Jump the functions' clock ``seconds`` ahead (days in an instant); running waits keep their pace."""
+    """Move the clock ``seconds`` ahead (days in an instant), running every timer that falls due on
+    the way."""
 
     seconds: float = Field(gt=0)
 
     def run(self, runner: ScenarioRunner) -> str:
-        runner.cp.advance_time(self.seconds)
+        runner.cp.advance_time(self.seconds, timeout=runner.pump_timeout)
         return f"the clock jumps {self.seconds / 3600:.1f} h ahead"
 
 
@@ -294,7 +296,7 @@ class Rollback(StepKind):
             reason=self.reason,
             state_table=runner.cp.stack.physical_id("ControlPlaneTable"),
             audit_table=runner.cp.stack.physical_id("AuditTable"),
-            timeout=60,
+            wait_for=lambda settled: runner.cp.run_until(settled, limit=86_400, timeout=runner.pump_timeout),
         )
         return f"{done['endpoint']}: {done['from_config']} -> {done['config']} (mlcp rollback)"
 
