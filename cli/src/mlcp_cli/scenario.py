@@ -39,6 +39,7 @@ package's ``CreatedBy`` / ``LastModifiedBy`` IAM identities (a principal as in `
 from __future__ import annotations
 
 import json
+import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -347,8 +348,19 @@ class ScenarioRunner:
         from mlcp_cli.commands.policy import publish_policy
 
         parameter = args.get("parameter") or self._template_parameter("PolicyParameterName")
-        version = publish_policy(self._client("ssm"), self.root / args["file"], parameter)
-        return f"policy {args['file']} -> ssm:{parameter} (version {version})"
+        path = self.root / args["file"]
+        if "change_freezes" not in args:
+            version = publish_policy(self._client("ssm"), path, parameter)
+            return f"policy {args['file']} -> ssm:{parameter} (version {version})"
+        # The file with these freeze windows instead of its own (a freeze published mid-scenario).
+        document = yaml.safe_load(path.read_text())
+        document["change_freezes"] = args["change_freezes"]
+        with tempfile.TemporaryDirectory() as scratch:
+            overlaid = Path(scratch) / path.name
+            overlaid.write_text(yaml.safe_dump(document))
+            version = publish_policy(self._client("ssm"), overlaid, parameter)
+        windows = len(args["change_freezes"])
+        return f"policy {args['file']} with {windows} change freeze(s) -> ssm:{parameter} (version {version})"
 
     def _template_parameter(self, name: str) -> str:
         if name in self.cp.parameters:

@@ -196,6 +196,8 @@ def verify_approval(
         "approval_id": approval_id_for(candidate.arn, modified),
         "approval_timeout_seconds": 3600,
         "deployment": None,
+        # The named approver's answer, when the tier asks for one (RequestHumanApproval sets it).
+        "human": None,
     }
     if candidate.approval_status != "Approved":
         reason = f"the event says {event.approval_status}; the registry says {candidate.approval_status}"
