@@ -41,6 +41,7 @@ from __future__ import annotations
 import json
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,6 +65,7 @@ ACTIONS = (
     "deploy_champion",
     "tamper_artifact",
     "decide_approval",
+    "console_decision",
     "wait",
     "rollback",
     "monitoring_run",
@@ -98,6 +100,7 @@ class Step(BaseModel):
     deploy_champion: dict[str, Any] | None = None
     tamper_artifact: dict[str, Any] | None = None
     decide_approval: dict[str, Any] | None = None
+    console_decision: dict[str, Any] | None = None
     wait: dict[str, Any] | None = None
     rollback: dict[str, Any] | None = None
     monitoring_run: dict[str, Any] | None = None
@@ -201,6 +204,7 @@ class ScenarioRunner:
             "deploy_champion": self._deploy_champion,
             "tamper_artifact": self._tamper_artifact,
             "decide_approval": self._decide_approval,
+            "console_decision": self._console_decision,
             "wait": self._wait,
             "rollback": self._rollback,
             "monitoring_run": self._monitoring_run,
@@ -349,18 +353,20 @@ class ScenarioRunner:
 
         parameter = args.get("parameter") or self._template_parameter("PolicyParameterName")
         path = self.root / args["file"]
-        if "change_freezes" not in args:
+        if "change_freezes" not in args and "approvers" not in args:
             version = publish_policy(self._client("ssm"), path, parameter)
             return f"policy {args['file']} -> ssm:{parameter} (version {version})"
-        # The file with these freeze windows instead of its own (a freeze published mid-scenario).
+        # The file with these freeze windows, or these tiers' approvers, instead of its own.
         document = yaml.safe_load(path.read_text())
-        document["change_freezes"] = args["change_freezes"]
+        if "change_freezes" in args:
+            document["change_freezes"] = args["change_freezes"]
+        for tier, approvers in dict(args.get("approvers") or {}).items():
+            document["tiers"][tier]["approvers"] = approvers
         with tempfile.TemporaryDirectory() as scratch:
             overlaid = Path(scratch) / path.name
             overlaid.write_text(yaml.safe_dump(document))
             version = publish_policy(self._client("ssm"), overlaid, parameter)
-        windows = len(args["change_freezes"])
-        return f"policy {args['file']} with {windows} change freeze(s) -> ssm:{parameter} (version {version})"
+        return f"policy {args['file']} (overlaid) -> ssm:{parameter} (version {version})"
 
     def _template_parameter(self, name: str) -> str:
         if name in self.cp.parameters:
@@ -380,24 +386,30 @@ class ScenarioRunner:
         self._client("s3").put_object(Bucket=bucket, Key=key, Body=b"a different model")
         return f"{url} overwritten after registration"
 
-    def _decide_approval(self, args: dict[str, Any]) -> str:
+    def _approval_id(self, args: Mapping[str, Any], status: str | None = "pending") -> str:
+        """The id of the package's latest approval (``status`` None: whatever its status)."""
         from mlcp.adapters.state import ControlPlaneState
-        from mlcp_cli.commands.approvals import decide
 
         arn = self._package_arn(args)
         state_table = self.cp.stack.physical_id("ControlPlaneTable")
-        pending = [
+        found = [
             a
-            for a in ControlPlaneState(state_table, self._client("dynamodb")).list_approvals()
+            for a in ControlPlaneState(state_table, self._default_client("dynamodb")).list_approvals(status)
             if a.model_package_arn == arn
         ]
-        if not pending:
-            raise ScenarioError(f"no pending approval for {arn}")
+        if not found:
+            raise ScenarioError(f"no {status or ''} approval for {arn}".replace("  ", " "))
+        return found[-1].approval_id
+
+    def _decide_approval(self, args: dict[str, Any]) -> str:
+        from mlcp_cli.commands.approvals import decide
+
+        state_table = self.cp.stack.physical_id("ControlPlaneTable")
         grant = args.get("decision", "grant") == "grant"
         try:
             decided = decide(
                 self._client,
-                pending[-1].approval_id,
+                self._approval_id(args),
                 grant=grant,
                 reason=str(args.get("reason", "decided in scenario")),
                 state_table=state_table,
@@ -406,6 +418,66 @@ class ScenarioRunner:
         except SeparationOfDutiesViolation as exc:
             return f"refused: {exc}"
         return f"approval {decided.approval_id}: {decided.status} by {decided.decided_by}"
+
+    def _console_decision(self, args: dict[str, Any]) -> str:
+        """An approver answers in the Step Functions console: "Start execution" of the
+        approval-decision state machine with ``{approval_id, decision, reason}``, signed as the step's
+        principal (``as:``; the control plane learns who from CloudTrail, never from the input).
+
+        ``{group, version}`` names the package's latest approval (``answered: true``: whatever its
+        status), or ``approval_id`` any id. ``verdict`` (granted | denied | refused) is what the
+        decision execution must end with, and ``why`` words its refusal must contain.
+        """
+        known = {"group", "version", "answered", "approval_id", "decision", "reason", "verdict", "why"}
+        unknown = set(args) - known
+        if unknown or "verdict" not in args or args["verdict"] not in {"granted", "denied", "refused"}:
+            raise ScenarioError(
+                f"console_decision takes {sorted(known)} with verdict granted|denied|refused; got {sorted(args)}"
+            )
+        approval_id = args.get("approval_id") or self._approval_id(
+            args, None if args.get("answered") else "pending"
+        )
+        document = {
+            "approval_id": approval_id,
+            "decision": args.get("decision", "grant"),
+            "reason": args.get("reason", "decided in the console"),
+        }
+        machine = self.cp.stack.physical_id("ApprovalDecisionStateMachine")
+        execution = self._client("stepfunctions").start_execution(
+            stateMachineArn=machine, name=str(uuid.uuid4()), input=json.dumps(document)
+        )["executionArn"]
+        sfn = self._default_client("stepfunctions")
+        started = time.monotonic()
+        described = sfn.describe_execution(executionArn=execution)
+        while described["status"] == "RUNNING" and time.monotonic() - started < self.settle_seconds:
+            self._show(self.cp.pump(timeout=self.pump_timeout))
+            described = sfn.describe_execution(executionArn=execution)
+        status = described["status"]
+        if status == "SUCCEEDED":
+            verdict, detail = json.loads(described.get("output") or "{}").get("verdict"), ""
+        else:
+            history = sfn.get_execution_history(executionArn=execution, maxResults=1000)
+            failed: dict[str, Any] = next(
+                (
+                    e["executionFailedEventDetails"]
+                    for e in history["events"]
+                    if "executionFailedEventDetails" in e
+                ),
+                {},
+            )
+            refused = failed.get("error") == "DecisionRefused"
+            verdict, detail = ("refused" if refused else status.lower()), str(failed.get("cause", ""))
+        problems = []
+        if verdict != args["verdict"]:
+            problems.append(f"verdict {verdict}, expected {args['verdict']}")
+        if args.get("why") and str(args["why"]) not in detail:
+            problems.append(f"why {detail!r} does not contain {args['why']!r}")
+        if problems:
+            self.result.failures.append(f"console decision {execution}: {'; '.join(problems)}")
+        name = execution.rsplit(":", 1)[-1]
+        return f"console decision {name} on {approval_id}: {status}, {verdict}" + (
+            f" ({detail})" if detail else ""
+        )
 
     def _wait(self, args: dict[str, Any]) -> str:
         """Let simulated time pass (Wait states, task timeouts) at the scenario's time scale."""

@@ -611,6 +611,9 @@ def _patches() -> list[tuple[Any, str, Any]]:
     from moto.stepfunctions.responses import StepFunctionResponse
     from moto.sts.models import STSBackend
 
+    from mlcp_cli.emulator.cloudtrail import cloudtrail_patches
+    from mlcp_cli.emulator.sfn_callbacks import callback_patches
+
     return [
         (LambdaSimpleBackend, "invoke", fill_lambda_invoke),
         (Rule, "send_to_targets", fill_events_send_to_targets),
@@ -647,6 +650,8 @@ def _patches() -> list[tuple[Any, str, Any]]:
         (Execution, "stop", fill_sfn_stop_ends_callback_waits),
         (Environment, "set_error", fill_sfn_stopped_stays_stopped),
         *_ops_center_patches(),
+        *cloudtrail_patches(),  # fills s and t, in their own modules
+        *callback_patches(),
         (
             events_utils,
             "_BASE_EVENT_MESSAGE",

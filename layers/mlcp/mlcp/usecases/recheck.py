@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from mlcp.observability import logger
-from mlcp.usecases.approval import ApprovalDeps
+from mlcp.usecases.approval import ApprovalDeps, is_approver
 from mlcp.usecases.deployment import Recheck, Refusal
 from mlcp.usecases.gating import evaluate_candidate, read_candidate
 
@@ -51,6 +51,11 @@ def recheck_approval(
         phase=f"deployment:{execution}",
         fresh_policy=True,
     )
+    if granted_by and gated.tier is not None and not is_approver(granted_by, gated.tier.approvers):
+        reason = f"granted by {granted_by}, who is not an approver of tier {gated.tier_name} now"
+        return Refusal(
+            [reason], reject_package=False, report_uri=gated.report_uri, evidence={"granted_by": granted_by}
+        )
     if gated.tier is None or gated.report is None or gated.report.hard_failures:
         logger.info("approval no longer holds", extra={"reasons": gated.reasons})
         hard = (
