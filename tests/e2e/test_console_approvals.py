@@ -8,7 +8,7 @@ import json
 import pytest
 
 from mlcp.audit import AuditAction
-from mlcp_cli.emulator.cloudtrail import start_execution_record, user_identity
+from mlcp_cli.emulator.gaps.cloudtrail import start_execution_record, user_identity
 from mlcp_cli.emulator.runtime import LocalControlPlane
 from mlcp_cli.scenario import ScenarioRunner, load_scenario
 

@@ -17,8 +17,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from collections.abc import Callable
 from typing import Any
+
+from mlcp_cli.emulator.gaps.identity import caller_identity
+from mlcp_cli.emulator.gaps.state import _call_original
 
 HIDDEN = "HIDDEN_DUE_TO_SECURITY_REASONS"
 
@@ -91,48 +93,34 @@ def start_execution_record(
     }
 
 
-def fill_sfn_start_execution_cloudtrail(original: Callable[..., Any]) -> Callable[..., Any]:
-    """StepFunctionResponse.start_execution, then CloudTrail's event for the call (see the module)."""
+def fill_sfn_start_execution_cloudtrail(self: Any) -> Any:
+    """StartExecution request, then CloudTrail's event for the call (see the module)."""
+    from moto.events.models import events_backends
 
-    def start_execution(self: Any) -> Any:
-        from moto.events.models import events_backends
-
-        from mlcp_cli.emulator.gaps import caller_identity
-
-        result = original(self)  # raises on a failed call: nothing recorded then
-        response = getattr(result, "result", None) or {}
-        execution_arn = response.get("executionArn") if isinstance(response, dict) else None
-        if not execution_arn:
-            return result
-        key = self.get_access_key()
-        caller = caller_identity(key, self.current_account, self.region)
-        record = start_execution_record(
-            identity=user_identity(caller["Arn"], caller["PrincipalId"], self.current_account, key),
-            region=self.region,
-            account_id=self.current_account,
-            state_machine_arn=str(self._get_param("stateMachineArn")),
-            name=self._get_param("name"),
-            execution_arn=str(execution_arn),
-            start_date=response.get("startDate"),
-        )
-        events_backends[self.current_account][self.region].put_events(
-            [
-                {
-                    "Source": "aws.states",
-                    "DetailType": "AWS API Call via CloudTrail",
-                    "Resources": [],
-                    "Detail": json.dumps(record),
-                }
-            ]
-        )
+    result = _call_original(type(self), "start_execution", self)  # a failed call raises: nothing recorded
+    response = getattr(result, "result", None)
+    execution_arn = response.get("executionArn") if isinstance(response, dict) else None
+    if not execution_arn or not isinstance(response, dict):
         return result
-
-    return start_execution
-
-
-def cloudtrail_patches() -> list[tuple[Any, str, Any]]:
-    """The (owner, attribute, replacement) patches of this fill."""
-    from moto.stepfunctions.responses import StepFunctionResponse
-
-    original = StepFunctionResponse.__dict__["start_execution"]
-    return [(StepFunctionResponse, "start_execution", fill_sfn_start_execution_cloudtrail(original))]
+    key = self.get_access_key()
+    caller = caller_identity(key, self.current_account, self.region)
+    record = start_execution_record(
+        identity=user_identity(caller["Arn"], caller["PrincipalId"], self.current_account, key),
+        region=self.region,
+        account_id=self.current_account,
+        state_machine_arn=str(self._get_param("stateMachineArn")),
+        name=self._get_param("name"),
+        execution_arn=str(execution_arn),
+        start_date=response.get("startDate"),
+    )
+    events_backends[self.current_account][self.region].put_events(
+        [
+            {
+                "Source": "aws.states",
+                "DetailType": "AWS API Call via CloudTrail",
+                "Resources": [],
+                "Detail": json.dumps(record),
+            }
+        ]
+    )
+    return result
