@@ -177,14 +177,18 @@ def test_scenario_figure_is_the_play_time_of_a_passing_run() -> None:
         "failures": [],
         "play_seconds": 3.2,
         "deploy_seconds": 3.0,
-        "waits_seconds": 0.5,
-        "time_scale": 3600,
+        "simulated_seconds": 5400.0,
+        "skipping": True,
     }
     figure, deploy = bench.scenario_figures(run)
     assert figure.value == 3.2
     assert figure.ok is True
-    assert "0.50 s" in figure.note
+    assert "5400 simulated seconds" in figure.note
     assert deploy.budget is None
+    *_, ratio = bench.scenario_figures(run, {**run, "play_seconds": 6.4, "skipping": False, "rate": 3600})
+    assert ratio.value == 0.5
+    assert ratio.unit == "x"
+    assert "6.40 s wall with skipping disabled" in ratio.note
     failed = bench.scenario_figures({**run, "ok": False, "failures": ["endpoint: wrong"]})[0]
     assert failed.ok is False
     assert "endpoint: wrong" in failed.note

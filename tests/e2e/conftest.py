@@ -22,7 +22,7 @@ def cp() -> Iterator[LocalControlPlane]:
     """The stack with the scenarios' policy published (churn-* medium, fraud-* high, sandbox-* low)."""
     from mlcp_cli.commands.policy import publish_policy
 
-    with LocalControlPlane(TEMPLATE, time_scale=36_000) as control_plane:
+    with LocalControlPlane(TEMPLATE) as control_plane:
         publish_policy(control_plane.client("ssm"), POLICY, "/mlcp/policy")
         yield control_plane
 

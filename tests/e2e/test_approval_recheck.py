@@ -14,7 +14,7 @@ SCENARIO = ROOT / "scenarios" / "approval-recheck.yaml"
 
 def test_a_rejection_or_a_freeze_during_the_wait_deploys_nothing_and_says_why() -> None:
     scenario = load_scenario(SCENARIO)
-    with LocalControlPlane(TEMPLATE, parameters=scenario.parameters, time_scale=scenario.time_scale) as cp:
+    with LocalControlPlane(TEMPLATE, parameters=scenario.parameters, start=scenario.start) as cp:
         runner = ScenarioRunner(cp, root=ROOT, timeline=None)
         result = runner.run(scenario)
         assert result.ok, result.failures

@@ -36,7 +36,7 @@ def _cloudtrail_event(machine: str, execution: str, signer: str) -> dict[str, ob
 
 def test_a_console_only_approval_deploys_with_the_approvers_identity_and_resists_replays() -> None:
     scenario = load_scenario(SCENARIO)
-    with LocalControlPlane(TEMPLATE, parameters=scenario.parameters, time_scale=scenario.time_scale) as cp:
+    with LocalControlPlane(TEMPLATE, parameters=scenario.parameters, start=scenario.start) as cp:
         runner = ScenarioRunner(cp, root=ROOT, timeline=None)
         result = runner.run(scenario)
         assert result.ok, result.failures

@@ -61,7 +61,7 @@ class Played:
 @pytest.fixture(scope="module")
 def played() -> Iterator[Played]:
     scenario = load_scenario(ROOT / "scenarios" / "canary-rollback.yaml")
-    with LocalControlPlane(TEMPLATE, time_scale=scenario.time_scale) as cp:
+    with LocalControlPlane(TEMPLATE, start=scenario.start) as cp:
         runner = ScenarioRunner(cp, root=ROOT, timeline=None)
         assert runner.run(scenario).ok
         data = load_scenario_text(

@@ -40,7 +40,7 @@ def test_each_managed_strategy_does_what_its_endpoint_takes_and_says_why(
     scenario: str, strategy: str, why: str, updates: list[str]
 ) -> None:
     played = load_scenario(ROOT / "scenarios" / f"{scenario}.yaml")
-    with LocalControlPlane(TEMPLATE, parameters=played.parameters, time_scale=played.time_scale) as cp:
+    with LocalControlPlane(TEMPLATE, parameters=played.parameters, start=played.start) as cp:
         result = ScenarioRunner(cp, root=ROOT, timeline=io.StringIO()).run(played)
         assert result.ok, result.failures
         assert [d.strategy for d in cp.endpoint_deployments() if d.endpoint_name == "scoring-prod"] == updates

@@ -21,7 +21,7 @@ EVENTS = ROOT / "events"
 def storm_cp() -> Iterator[LocalControlPlane]:
     from mlcp_cli.commands.policy import publish_policy
 
-    with LocalControlPlane(TEMPLATE, time_scale=600) as cp:
+    with LocalControlPlane(TEMPLATE) as cp:
         publish_policy(cp.client("ssm"), POLICY, "/mlcp/policy")
         cp.client("sagemaker").create_pipeline(
             PipelineName="churn-training",
@@ -73,9 +73,7 @@ def test_a_storm_opens_one_incident_per_cause_and_few_pipelines(storm_cp: LocalC
         )
     cp.pump(timeout=300)
     # Let the quiet period pass (60 s simulated) and the debounce workflow decide.
-    import time
-
-    time.sleep(600 / cp.time_scale * 3)
+    cp.advance_time(600, timeout=300)
     cp.pump(timeout=300)
 
     endpoint = [str(r.action) for r in audit.read("endpoint#churn-prod")]

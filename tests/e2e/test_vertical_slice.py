@@ -351,8 +351,12 @@ def test_an_answer_to_a_stopped_deployment_is_refused_recorded_and_asked_again_o
     assert again["status"] == "pending"
     assert "execution_status" not in again  # its deployment runs again
     assert main(["approve", approval["approval_id"], "--reason", "reviewed", *_tables(cp)]) == 0
-    cp.pump()
-    assert sfn.describe_execution(executionArn=approval["execution"])["status"] == "SUCCEEDED"
+
+    def status() -> str:
+        return str(sfn.describe_execution(executionArn=approval["execution"])["status"])
+
+    cp.run_until(lambda: status() != "RUNNING")  # the endpoint update runs on the virtual clock
+    assert status() == "SUCCEEDED"
     deployed = [r.action for r in audit.read("endpoint#fraud-prod") if r.subject == arn]
     assert deployed.count(AuditAction.DEPLOYMENT_STARTED) == 1
 

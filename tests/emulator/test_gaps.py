@@ -3,17 +3,25 @@ such a test fail, the fill can go) and the fill's behaviour (what AWS does)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
 import sys
 import time
-from typing import Any
+from typing import Any, cast
 
 import boto3
 import pytest
 
-from mlcp_cli.emulator.gaps import FunctionRegistry, GapFills, install_gap_fills, installed, process_pending
+from mlcp_cli.emulator.gaps import (
+    FunctionRegistry,
+    GapFills,
+    install_gap_fills,
+    installed,
+    process_pending,
+    settle,
+)
 
 from .helpers import (
     capture_events,
@@ -56,7 +64,13 @@ def state_machine(name: str, definition: dict[str, Any]) -> str:
 
 
 def wait_execution(arn: str, timeout: float = 10.0) -> dict[str, Any]:
+    """The execution once it no longer runs without simulated time passing: with the fills, once
+    everything has settled (no real time involved); on raw moto (its own threads, wall-clock
+    waits), polled until it ends, ``timeout`` only bounding a hang."""
     sfn = boto3.client("stepfunctions")
+    if installed():
+        settle(timeout)
+        return cast(dict[str, Any], sfn.describe_execution(executionArn=arn))
     deadline = time.monotonic() + timeout
     while True:
         described: dict[str, Any] = sfn.describe_execution(executionArn=arn)
@@ -847,30 +861,50 @@ def _callback_machine(function_arn: str) -> dict[str, Any]:
     }
 
 
+def _seconds_between(arn: str, first: str, then: str) -> float:
+    """Seconds between the first ``first`` and the next ``then`` event of the execution's history
+    (moto stamps them with its own wall clock)."""
+    events = boto3.client("stepfunctions").get_execution_history(executionArn=arn)["events"]
+    start = next(e["timestamp"] for e in events if e["type"] == first)
+    end = next(e["timestamp"] for e in events if e["type"] == then and e["timestamp"] >= start)
+    return float((end - start).total_seconds())
+
+
 def test_raw_moto_waits_in_wall_clock_time(raw_moto: None) -> None:
-    started = time.monotonic()
     execution = boto3.client("stepfunctions").start_execution(
         stateMachineArn=state_machine("bake", WAIT_MACHINE), name="one", input="{}"
     )
     assert wait_execution(execution["executionArn"])["status"] == "SUCCEEDED"
-    assert time.monotonic() - started >= 1.0
+    # A lower bound on moto's own stamps: the second really passed (no host is too fast for that).
+    assert _seconds_between(execution["executionArn"], "WaitStateEntered", "WaitStateExited") >= 1.0
 
 
-def test_time_scale_fill_runs_waits_and_timeouts_on_a_simulated_clock(raw_moto: None) -> None:
-    with install_gap_fills(FunctionRegistry(), time_scale=36_000):  # ten simulated hours per second
-        sfn = boto3.client("stepfunctions")
-        started = time.monotonic()
-        baked = sfn.start_execution(
-            stateMachineArn=state_machine("bake", LONG_WAIT_MACHINE), name="hour", input="{}"
-        )
-        assert wait_execution(baked["executionArn"], timeout=30)["status"] == "SUCCEEDED"
+def _status(arn: str) -> str:
+    return str(boto3.client("stepfunctions").describe_execution(executionArn=arn)["status"])
 
-        machine = state_machine("ask", _callback_machine(create_function("asker")))
-        asked = sfn.start_execution(stateMachineArn=machine, name="nobody-answers", input="{}")
-        described = wait_execution(asked["executionArn"], timeout=30)
-        assert described["status"] == "SUCCEEDED"
-        assert json.loads(described["output"]) == {"outcome": "timed out"}  # the 2 h timeout fired
-        assert time.monotonic() - started < 5
+
+def test_clock_fill_runs_waits_and_timeouts_on_the_virtual_clock(fills: GapFills) -> None:
+    sfn = boto3.client("stepfunctions")
+    start = fills.clock.now()
+    baked = sfn.start_execution(
+        stateMachineArn=state_machine("bake", LONG_WAIT_MACHINE), name="hour", input="{}"
+    )["executionArn"]
+    fills.settle()
+    assert _status(baked) == "RUNNING"  # blocked on the clock: no time passes by itself
+    fills.advance(3599)
+    assert _status(baked) == "RUNNING"
+    fills.advance(1)
+    assert _status(baked) == "SUCCEEDED"
+
+    machine = state_machine("ask", _callback_machine(create_function("asker")))
+    asked = sfn.start_execution(stateMachineArn=machine, name="nobody-answers", input="{}")["executionArn"]
+    fills.advance(7199)
+    assert _status(asked) == "RUNNING"
+    fills.advance(1)  # the 2 h TimeoutSeconds of the task-token wait falls due
+    described = sfn.describe_execution(executionArn=asked)
+    assert described["status"] == "SUCCEEDED"
+    assert json.loads(described["output"]) == {"outcome": "timed out"}
+    assert fills.clock.now() - start == dt.timedelta(hours=3)
 
 
 def _retry_machine(interval_seconds: int) -> dict[str, Any]:
@@ -892,25 +926,28 @@ def _retry_machine(interval_seconds: int) -> dict[str, Any]:
 
 
 def test_raw_moto_sleeps_retry_intervals_in_wall_clock_time(raw_moto: None) -> None:
-    started = time.monotonic()
     execution = boto3.client("stepfunctions").start_execution(
         stateMachineArn=state_machine("retry", _retry_machine(1)), name="one", input="{}"
     )
     assert wait_execution(execution["executionArn"])["status"] == "FAILED"
-    assert time.monotonic() - started >= 1.0
+    assert _seconds_between(execution["executionArn"], "TaskFailed", "TaskScheduled") >= 1.0
 
 
-def test_time_scale_fill_runs_retry_intervals_on_the_simulated_clock(raw_moto: None) -> None:
-    with install_gap_fills(FunctionRegistry(), time_scale=36_000):
-        started = time.monotonic()
-        execution = boto3.client("stepfunctions").start_execution(
-            stateMachineArn=state_machine("retry", _retry_machine(3600)), name="hour", input="{}"
+def test_clock_fill_runs_retry_intervals_on_the_virtual_clock(fills: GapFills) -> None:
+    sfn = boto3.client("stepfunctions")
+    arn = sfn.start_execution(
+        stateMachineArn=state_machine("retry", _retry_machine(3600)), name="hour", input="{}"
+    )["executionArn"]
+
+    def attempts() -> int:
+        return sum(
+            e["type"] == "TaskScheduled" for e in sfn.get_execution_history(executionArn=arn)["events"]
         )
-        described = wait_execution(execution["executionArn"], timeout=30)
-        assert described["status"] == "FAILED"
-        history = boto3.client("stepfunctions").get_execution_history(executionArn=execution["executionArn"])
-        assert sum(e["type"] == "TaskScheduled" for e in history["events"]) == 2  # retried once
-        assert time.monotonic() - started < 3
+
+    fills.advance(3599)
+    assert (_status(arn), attempts()) == ("RUNNING", 1)  # in its retry interval, on the clock
+    fills.advance(1)
+    assert (_status(arn), attempts()) == ("FAILED", 2)  # retried once, an hour later
 
 
 # -- k. SSM OpsCenter ------------------------------------------------------------------------------
@@ -1135,17 +1172,15 @@ def test_processing_job_fill_keeps_the_environment(fills: GapFills) -> None:
 # -- n. one simulated clock -----------------------------------------------------------------------
 
 
-def test_the_control_planes_clock_runs_at_the_time_scale_and_is_restored(raw_moto: None) -> None:
-    from datetime import UTC, datetime
-
+def test_the_control_planes_clock_is_the_virtual_clock_and_is_restored(raw_moto: None) -> None:
     from mlcp import clock
 
-    with install_gap_fills(FunctionRegistry(), time_scale=3600):
-        start = clock.now()
-        time.sleep(0.05)
-        elapsed = (clock.now() - start).total_seconds()
-        assert 150 <= elapsed <= 3600, elapsed  # ~0.05 s x 3600 (plus scheduling slack)
-    drift = abs((clock.now() - datetime.now(UTC)).total_seconds())
+    start = dt.datetime(2026, 1, 5, 9, tzinfo=dt.UTC)
+    with install_gap_fills(FunctionRegistry(), start=start) as fills:
+        assert clock.now() == start
+        fills.advance(6 * 3600)  # a 6 h cooldown, in an instant
+        assert clock.now() == start + dt.timedelta(hours=6)
+    drift = abs((clock.now() - dt.datetime.now(dt.UTC)).total_seconds())
     assert drift < 1, "the wall clock is back after uninstall"
 
 
@@ -1188,13 +1223,16 @@ def parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return seen
 
 
-def _run_twice_at_once(machine: str) -> list[dict[str, Any]]:
-    """Two executions started together; each one's history, once both have ended."""
+def _run_twice_at_once(machine: str, fills: GapFills | None = None) -> list[dict[str, Any]]:
+    """Two executions started together; each one's history, once both have ended (with the
+    fills, their retry intervals pass on the virtual clock)."""
     sfn = boto3.client("stepfunctions")
     arns = [
         sfn.start_execution(stateMachineArn=machine, name=name, input="{}")["executionArn"]
         for name in ("first", "second")
     ]
+    if fills is not None:
+        fills.advance(60)
     for arn in arns:
         assert wait_execution(arn, timeout=30)["status"] == "FAILED"
     return [sfn.get_execution_history(executionArn=arn)["events"] for arn in arns]
@@ -1208,10 +1246,10 @@ def test_raw_moto_parses_the_definition_for_every_execution(raw_moto: None, pars
 
 
 def test_parse_once_fill_shares_one_program_and_no_execution_state(raw_moto: None, parses: list[str]) -> None:
-    with install_gap_fills(FunctionRegistry(), time_scale=3600):
+    with install_gap_fills(FunctionRegistry()) as fills:
         machines = [state_machine("retry", _retry_machine(1)), state_machine("again", _retry_machine(2))]
         parses.clear()
-        histories = [events for machine in machines for events in _run_twice_at_once(machine)]
+        histories = [events for machine in machines for events in _run_twice_at_once(machine, fills)]
     assert len(parses) == 2  # one per definition text, not one per execution
     for events in histories:  # each execution retried once on its own attempt count
         assert sum(e["type"] == "TaskScheduled" for e in events) == 2

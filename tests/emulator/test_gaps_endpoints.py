@@ -4,7 +4,6 @@ the fill's simulated blue/green deployments on the simulated clock, with the eve
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -24,7 +23,6 @@ from mlcp_cli.emulator.runtime import LocalControlPlane
 from .helpers import capture_events, create_function, drain, register_fixture_function
 from .test_gaps import recorded
 
-FAST = 36000.0
 """Simulated seconds per real second for most tests: an hour of baking takes 0.1 s."""
 
 ROLE = "arn:aws:iam::123456789012:role/sagemaker"
@@ -33,12 +31,12 @@ DEPLOYMENT = "SageMaker Endpoint Deployment State Change"
 
 
 @pytest.fixture
-def fills_at(raw_moto: None) -> Iterator[Callable[[float], GapFills]]:
-    """Install the fills at a given time scale (uninstalled, threads stopped, after the test)."""
+def fills_at(raw_moto: None) -> Iterator[Callable[[], GapFills]]:
+    """Install the fills on a fresh virtual clock (uninstalled, threads stopped, after the test)."""
     installed: list[GapFills] = []
 
-    def install(time_scale: float) -> GapFills:
-        installed.append(install_gap_fills(FunctionRegistry(), time_scale=time_scale))
+    def install() -> GapFills:
+        installed.append(install_gap_fills(FunctionRegistry()))
         return installed[-1]
 
     yield install
@@ -47,8 +45,8 @@ def fills_at(raw_moto: None) -> Iterator[Callable[[float], GapFills]]:
 
 
 @pytest.fixture
-def fast(fills_at: Callable[[float], GapFills]) -> GapFills:
-    return fills_at(FAST)
+def fast(fills_at: Callable[[], GapFills]) -> GapFills:
+    return fills_at()
 
 
 def _model_and_configs(sagemaker: Any, instances: int = 4, *configs: str) -> None:
@@ -141,18 +139,15 @@ def _summary(event: dict[str, Any]) -> tuple[str, str, str, str | None]:
     return kind, detail["EndpointStatus"], detail["EndpointConfigName"], stage
 
 
-def _settle(fills: GapFills, timeout: float = 5.0) -> None:
-    assert fills.wait_endpoint_deployments(timeout), fills.endpoint_deployments()
+def _settle(fills: GapFills) -> None:
+    """Run the virtual clock until no deployment is in flight."""
+    assert fills.wait_endpoint_deployments(), fills.endpoint_deployments()
 
 
-def _wait_for_stage(fills: GapFills, stage: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        (status,) = fills.endpoint_deployments()
-        if status.stage == stage:
-            return
-        time.sleep(0.001)
-    raise AssertionError(f"never reached {stage}: {fills.endpoint_deployments()}")
+def _wait_for_stage(fills: GapFills, stage: str) -> None:
+    """Run the virtual clock, timer by timer, until the (only) deployment reaches ``stage``."""
+    reached = fills.run_until(lambda: fills.endpoint_deployments()[0].stage == stage, limit=86_400)
+    assert reached, f"never reached {stage}: {fills.endpoint_deployments()}"
 
 
 # -- raw moto -------------------------------------------------------------------------------------
@@ -201,9 +196,9 @@ def test_create_endpoint_emits_creating_then_in_service_with_default_weights(fas
 
 
 def test_canary_deployment_ends_in_service_on_the_new_config(
-    fills_at: Callable[[float], GapFills],
+    fills_at: Callable[[], GapFills],
 ) -> None:
-    fast = fills_at(1200.0)  # the whole deployment (1260 simulated seconds) takes about 1 s
+    fast = fills_at()
     sagemaker = boto3.client("sagemaker")
     _endpoint(sagemaker)
     _alarm()
@@ -259,9 +254,9 @@ def test_canary_deployment_ends_in_service_on_the_new_config(
 
 
 def test_alarm_in_alarm_while_baking_rolls_back_to_the_old_config(
-    fills_at: Callable[[float], GapFills],
+    fills_at: Callable[[], GapFills],
 ) -> None:
-    fills = fills_at(600.0)  # the hour-long canary bake lasts 6 real s (the alarm ends it early)
+    fills = fills_at()
     sagemaker = boto3.client("sagemaker")
     _endpoint(sagemaker)
     _alarm()
@@ -396,9 +391,9 @@ def test_all_at_once_and_retained_deployment_config(fast: GapFills) -> None:
 
 
 def test_plain_update_is_updating_then_in_service_on_the_new_config(
-    fills_at: Callable[[float], GapFills],
+    fills_at: Callable[[], GapFills],
 ) -> None:
-    fills = fills_at(FLEET_LAUNCH_SECONDS / 1.5)  # the launch takes 1.5 real s: margin on a busy host
+    fills = fills_at()
     sagemaker = boto3.client("sagemaker")
     _endpoint(sagemaker)
     _record_sagemaker_events(fills)
@@ -422,7 +417,7 @@ def test_plain_update_is_updating_then_in_service_on_the_new_config(
     assert (status.strategy, status.outcome) == ("NONE", "Completed")
     # The interval the endpoint was being updated: what proves updates never overlap.
     assert status.finished is not None
-    assert status.started < status.finished
+    assert (status.finished - status.started).total_seconds() == FLEET_LAUNCH_SECONDS  # on the virtual clock
 
 
 def _validation_error(sagemaker: Any, match: str, **kwargs: Any) -> None:
@@ -431,8 +426,8 @@ def _validation_error(sagemaker: Any, match: str, **kwargs: Any) -> None:
     assert raised.value.response["Error"]["Code"] == "ValidationException"
 
 
-def test_update_endpoint_validates_like_aws(fills_at: Callable[[float], GapFills]) -> None:
-    fast = fills_at(600.0)  # the accepted deployment below is still in flight when the test ends
+def test_update_endpoint_validates_like_aws(fills_at: Callable[[], GapFills]) -> None:
+    fast = fills_at()
     sagemaker = boto3.client("sagemaker")
     _endpoint(sagemaker)
     _validation_error(
@@ -626,10 +621,9 @@ def test_zero_weight_variants_keep_their_weight(fast: GapFills) -> None:
     assert described["ProductionVariants"][1]["CurrentInstanceCount"] == 1
 
 
-def test_weight_update_is_updating_then_in_service_with_events(fills_at: Callable[[float], GapFills]) -> None:
-    from mlcp_cli.emulator.gaps import WEIGHTS_UPDATE_SECONDS
+def test_weight_update_is_updating_then_in_service_with_events(fills_at: Callable[[], GapFills]) -> None:
 
-    fills = fills_at(WEIGHTS_UPDATE_SECONDS / 1.5)  # 1.5 real s: margin on a busy host
+    fills = fills_at()
     sagemaker = boto3.client("sagemaker")
     _two_variants(sagemaker)
     _record_sagemaker_events(fills)
@@ -685,18 +679,17 @@ def test_weight_update_validates_like_aws(fast: GapFills) -> None:
     assert _weights(sagemaker) == {"old": (1.0, 1.0), "new": (0.0, 0.0)}  # nothing half-applied
 
 
-def test_uninstall_stops_deployment_threads(fills_at: Callable[[float], GapFills]) -> None:
-    fills = fills_at(1.0)  # real time: the fleet launch alone would take a minute
+def test_uninstall_stops_deployment_threads(fills_at: Callable[[], GapFills]) -> None:
+    fills = fills_at()
     sagemaker = boto3.client("sagemaker")
     _endpoint(sagemaker)
     sagemaker.update_endpoint(EndpointName="churn-prod", EndpointConfigName="churn-v2")
     (status,) = fills.endpoint_deployments(in_flight_only=True)
     assert status.stage == "Creating"
-    started = time.monotonic()
-    fills.uninstall()
-    assert time.monotonic() - started < 30  # not the minute the launch takes: a behaviour bound, not speed
+    fills.uninstall()  # the fleet launch's simulated minute never passes: the thread stops at once
     (stopped,) = fills.endpoint_deployments()
     assert stopped.outcome == "Stopped"
+    assert not any(d.thread.is_alive() for d in fills._state.deployments)
 
 
 def test_control_plane_reports_deployments_and_pump_does_not_wait_for_them(
@@ -707,9 +700,9 @@ def test_control_plane_reports_deployments_and_pump_does_not_wait_for_them(
     sagemaker.create_endpoint(EndpointName="cp-endpoint", EndpointConfigName="cp-v1")
     sagemaker.update_endpoint(EndpointName="cp-endpoint", EndpointConfigName="cp-v2")  # a simulated minute
 
-    started = time.monotonic()
+    before = control_plane.now()
     report = control_plane.pump(timeout=30)
-    assert time.monotonic() - started < 30  # not the simulated minute (real time here) of the update
+    assert control_plane.now() == before  # pump never moves time: the simulated minute has not passed
     assert [(d.endpoint_name, d.to_config, d.in_flight) for d in report.deployments] == [
         ("cp-endpoint", "cp-v2", True)
     ]
@@ -717,6 +710,6 @@ def test_control_plane_reports_deployments_and_pump_does_not_wait_for_them(
         "cp-endpoint"
     ]
     sagemaker.delete_endpoint(EndpointName="cp-endpoint")  # the deployment thread notices and stops
-    assert control_plane.wait_endpoint_deployments(timeout=30)
+    assert control_plane.wait_endpoint_deployments()
     (stopped,) = [d for d in control_plane.endpoint_deployments() if d.endpoint_name == "cp-endpoint"]
     assert (stopped.outcome, stopped.reason) == ("Stopped", "the endpoint was deleted during the deployment")

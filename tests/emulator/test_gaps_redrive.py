@@ -10,7 +10,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from mlcp_cli.emulator.gaps import GapFills
+from mlcp_cli.emulator.gaps import GapFills, installed, settle
 
 from .test_gaps import state_machine, wait_execution
 
@@ -193,6 +193,10 @@ def _asking(name: str) -> tuple[str, str, str]:
 
 
 def _next_token(url: str) -> str:
+    """The token the task sent to the queue: with the fills, once everything has settled; on raw
+    moto polled (its threads run on their own), a bound only on a hang."""
+    if installed():
+        settle()
     for _ in range(300):
         messages = boto3.client("sqs").receive_message(QueueUrl=url, WaitTimeSeconds=0).get("Messages", [])
         if messages:
@@ -205,7 +209,6 @@ def test_raw_moto_keeps_a_stopped_execution_waiting_and_takes_its_token(raw_moto
     arn, token, _ = _asking("raw")
     sfn = boto3.client("stepfunctions")
     sfn.stop_execution(executionArn=arn, error="Operator", cause="by hand")
-    time.sleep(0.3)
     assert sfn.describe_execution(executionArn=arn)["status"] == "RUNNING"  # AWS: ABORTED at once
     sfn.send_task_success(taskToken=token, output="{}")  # AWS: TaskTimedOut
     ended = wait_execution(arn, timeout=30)

@@ -44,15 +44,11 @@ SETTINGS = {
 }
 SERVERLESS = {"MemorySizeInMB": 2048, "MaxConcurrency": 5}
 OWNER = "mlcp-test-AuditTable"
-SLOW = 2.0
-"""Time scale for tests that act while an update is in flight: the update takes 30 real seconds
-(stopped when the fills are uninstalled), so a loaded machine cannot finish it first. At 120
-(0.5 s) CI once saw the endpoint InService before the second plan."""
 
 
 @pytest.fixture
 def fills(raw_moto: None) -> Iterator[GapFills]:
-    with install_gap_fills(FunctionRegistry(), time_scale=36000.0) as installed:
+    with install_gap_fills(FunctionRegistry()) as installed:
         yield installed
 
 
@@ -128,7 +124,7 @@ def _run_step(fills: GapFills, deps: ShiftDeps, shift: dict[str, Any], index: in
         result = shift_step("scoring-prod", shift, index, deps=deps)
         if result["status"] != "updating":
             return result
-        assert fills.wait_endpoint_deployments(30.0)
+        assert fills.wait_endpoint_deployments()
     raise AssertionError("the step never settled")
 
 
@@ -137,7 +133,7 @@ def _run(fills: GapFills, action: Any, *args: Any, **kwargs: Any) -> dict[str, A
         result: dict[str, Any] = action(*args, **kwargs)
         if result["outcome"] != "in_progress":
             return result
-        assert fills.wait_endpoint_deployments(30.0)
+        assert fills.wait_endpoint_deployments()
     raise AssertionError("never finished")
 
 
@@ -176,7 +172,7 @@ def test_multi_variant_canary_is_promoted_and_every_task_is_safe_to_repeat(
     _endpoint(serverless=False, variants=2)
     shift = _plan(deps)
     assert (shift["strategy"], shift["previous_config"]) == ("shift", "scoring-v1")
-    assert fills.wait_endpoint_deployments(30.0)
+    assert fills.wait_endpoint_deployments()
     assert _variants() == {"v1-0": 1.0, "v1-1": 1.0, "scoring-model-v2": 0.0}  # candidate at weight 0
     assert _plan(deps)["previous_config"] is None  # a redrive once on the shift config: nothing to do
 
@@ -211,7 +207,7 @@ def test_an_alarm_rolls_a_multi_variant_endpoint_back_to_its_previous_config(
     _alarm()
     _endpoint(serverless=False, variants=2)
     shift = _plan(deps)
-    assert fills.wait_endpoint_deployments(30.0)
+    assert fills.wait_endpoint_deployments()
     assert _run_step(fills, deps, shift, 0)["status"] == "shifted"
     assert _variants() == {"v1-0": 0.45, "v1-1": 0.45, "scoring-model-v2": 0.1}
 
@@ -231,7 +227,7 @@ def test_an_alarm_rolls_a_multi_variant_endpoint_back_to_its_previous_config(
 
 
 def test_a_retry_while_the_endpoint_updates_to_the_shift_config_resumes_it(raw_moto: None) -> None:
-    with install_gap_fills(FunctionRegistry(), time_scale=SLOW) as slow:
+    with install_gap_fills(FunctionRegistry()) as slow:  # the update stays in flight: no time passes
         deps = ShiftDeps(
             hosting=SageMakerHosting(boto3.client("sagemaker")),
             alarms=CloudWatchAlarms(boto3.client("cloudwatch")),
@@ -254,7 +250,7 @@ def test_rollback_without_a_known_previous_config_removes_the_candidate(
     _alarm()
     _endpoint(serverless=False, variants=2)
     shift = {**_plan(deps), "previous_config": None}  # as planned by a redriven DeployModel
-    assert fills.wait_endpoint_deployments(30.0)
+    assert fills.wait_endpoint_deployments()
     assert _run_step(fills, deps, shift, 0)["status"] == "shifted"
     assert _run(fills, roll_back, "scoring-prod", shift, "test", deps=deps)["outcome"] == "rolled_back"
     described = boto3.client("sagemaker").describe_endpoint(EndpointName="scoring-prod")
@@ -265,7 +261,7 @@ def test_rollback_without_a_known_previous_config_removes_the_candidate(
 def test_a_missing_alarm_fails_closed_and_nothing_shifts(fills: GapFills, deps: ShiftDeps) -> None:
     _endpoint(serverless=False, variants=2)
     shift = _plan(deps)
-    assert fills.wait_endpoint_deployments(30.0)
+    assert fills.wait_endpoint_deployments()
     step = shift_step("scoring-prod", shift, 0, deps=deps)
     assert step["status"] == "alarm"
     assert "do not exist" in step["reason"]
@@ -334,7 +330,7 @@ def test_serverless_bake_is_promoted_and_every_task_is_safe_to_repeat(
     assert (bake["strategy"], bake["previous_config"], bake["config"]) == ("bake", "scoring-v1", FINAL)
     assert "one production variant" in bake["strategy_reason"]
     assert bake["steps"] == [{"percent": 100, "bake_seconds": 900}]
-    assert fills.wait_endpoint_deployments(30.0)
+    assert fills.wait_endpoint_deployments()
     # the candidate alone, under the endpoint's variant name, still serverless
     assert _serving() == (FINAL, [("v1-0", "scoring-model-v2")])
     described = boto3.client("sagemaker").describe_endpoint(EndpointName="scoring-prod")
@@ -382,7 +378,7 @@ def test_a_bake_without_a_known_previous_config_fails_rather_than_guessing(
     _alarm()
     _endpoint(serverless=True)
     bake = {**_plan_bake(deps), "previous_config": None}  # as planned by a redriven DeployModel
-    assert fills.wait_endpoint_deployments(30.0)
+    assert fills.wait_endpoint_deployments()
     result = roll_back("scoring-prod", bake, "alarm", deps=deps)
     assert result["outcome"] == "failed"
     assert "mlcp rollback" in result["failure_reason"]
@@ -391,7 +387,7 @@ def test_a_bake_without_a_known_previous_config_fails_rather_than_guessing(
 
 
 def test_a_retry_while_the_serverless_endpoint_updates_resumes_it(raw_moto: None) -> None:
-    with install_gap_fills(FunctionRegistry(), time_scale=SLOW) as slow:
+    with install_gap_fills(FunctionRegistry()) as slow:  # the update stays in flight: no time passes
         deps = ShiftDeps(
             hosting=SageMakerHosting(boto3.client("sagemaker")),
             alarms=CloudWatchAlarms(boto3.client("cloudwatch")),
@@ -408,7 +404,7 @@ def test_a_retry_while_the_serverless_endpoint_updates_resumes_it(raw_moto: None
 
 
 def test_a_bake_is_refused_while_the_endpoint_is_busy_with_another_update(raw_moto: None) -> None:
-    with install_gap_fills(FunctionRegistry(), time_scale=SLOW) as slow:
+    with install_gap_fills(FunctionRegistry()) as slow:  # the update stays in flight: no time passes
         deps = ShiftDeps(
             hosting=SageMakerHosting(boto3.client("sagemaker")),
             alarms=CloudWatchAlarms(boto3.client("cloudwatch")),

@@ -23,9 +23,7 @@ def cp() -> Iterator[LocalControlPlane]:
     scenario = load_scenario(SCENARIO)
     first_tick = next(i for i, step in enumerate(scenario.steps) if step.tick is not None)
     deployed = scenario.model_copy(update={"steps": scenario.steps[:first_tick]})
-    with LocalControlPlane(
-        TEMPLATE, parameters=scenario.parameters, time_scale=scenario.time_scale
-    ) as control:
+    with LocalControlPlane(TEMPLATE, parameters=scenario.parameters, start=scenario.start) as control:
         result = ScenarioRunner(control, root=ROOT, timeline=None, progress=None).run(deployed)
         assert result.ok, result.failures
         yield control

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,21 +91,18 @@ class RecordedStack:
             taken.append(item)
         return taken
 
-    def settle(self, timeout: float = 600.0) -> None:
-        """Until nothing is queued, deploying or running, except executions parked on a task token
-        (waiting for a human): ``pump()`` alone returns while executions sit in Wait states."""
-        deadline = time.monotonic() + timeout
-        while True:
-            self.cp.pump(timeout=300)
-            self.cp.wait_endpoint_deployments(timeout=60)
-            running = self.running_executions()
-            if self.cp.deliveries.pending() == 0 and all(
-                self.cp.waits_for_task_token(arn, wait_states=False) for arn in running
-            ):
-                return
-            if time.monotonic() > deadline:
-                raise AssertionError(f"the control plane did not settle in {timeout}s: {running}")
-            time.sleep(0.02)
+    def settle(self, limit: float = 30 * 86_400.0) -> None:
+        """Run the virtual clock, timer by timer, until nothing is queued, deploying or running,
+        except executions parked on a task token (waiting for a human): ``pump()`` alone returns
+        while executions sit in Wait states or retry intervals."""
+
+        def settled() -> bool:
+            return not self.cp.endpoint_deployments(in_flight_only=True) and all(
+                self.cp.waits_for_task_token(arn, wait_states=False) for arn in self.running_executions()
+            )
+
+        if not self.cp.run_until(settled, limit=limit, timeout=300):
+            raise AssertionError(f"the control plane did not settle: {self.running_executions()}")
 
     def running_executions(self) -> list[str]:
         """ARNs of the stack's executions still running (one ListExecutions per state machine)."""
@@ -143,12 +139,10 @@ class RecordedStack:
 
 
 @contextlib.contextmanager
-def recorded_stack(
-    time_scale: float = 36_000, template: Path = TEMPLATE, policy: Path = POLICY
-) -> Iterator[RecordedStack]:
+def recorded_stack(template: Path = TEMPLATE, policy: Path = POLICY) -> Iterator[RecordedStack]:
     """The stack with a policy (the scenarios' by default) published; AWS calls recorded from before it exists."""
     from mlcp_cli.commands.policy import publish_policy
 
-    with recording_aws_calls() as calls, LocalControlPlane(template, time_scale=time_scale) as cp:
+    with recording_aws_calls() as calls, LocalControlPlane(template) as cp:
         publish_policy(cp.client("ssm"), policy, "/mlcp/policy")
         yield RecordedStack(cp, calls)

@@ -26,15 +26,11 @@ pytestmark = pytest.mark.reliability_property("concurrency")
 
 ENDPOINT = "churn-prod"  # where the policy deploys churn-* groups
 ENDPOINT_CALLS = {"CreateEndpoint", "UpdateEndpoint"}
-# Simulated seconds per real second. Faster clocks make the lease's TTL (hours, simulated) expire
-# in under a second of real time while 16 executions queue for the emulator's one-at-a-time
-# Lambda runtime: a lease lost to the emulator's clock, not to the control plane.
-TIME_SCALE = 600
 
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[RecordedStack]:
-    with recorded_stack(time_scale=TIME_SCALE) as recorded:
+    with recorded_stack() as recorded:
         yield recorded
 
 

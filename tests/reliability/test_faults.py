@@ -145,20 +145,18 @@ class FaultBench:
             return FaultRule(site.service, site.operation, kind, times, target=physical[site.target or ""])
         return FaultRule(site.service, site.operation, kind, times, caller=physical[site.caller])
 
-    def settle(self, timeout: float = 300.0) -> None:
-        """Pump until no execution runs and no endpoint deployment is in flight (a managed shift's
-        Wait states, bakes and polls, pass in scaled time: ``pump`` returns while they wait)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            self.cp.pump(timeout=60)
-            self.cp.wait_endpoint_deployments(10)
+    def settle(self, limit: float = 30 * 86_400.0) -> None:
+        """Run the virtual clock, timer by timer, until no execution runs and no endpoint deployment
+        is in flight (a managed shift's Wait states, bakes and polls: ``pump`` returns while they wait)."""
+
+        def settled() -> bool:
             running = [e for e in self.cp.executions() if e["status"] == "RUNNING"]
-            if not running and not self.cp.endpoint_deployments(in_flight_only=True):
-                self.cp.pump(timeout=60)
-                if not [e for e in self.cp.executions() if e["status"] == "RUNNING"]:
-                    return
-            time.sleep(0.02)
-        raise AssertionError(f"not settled: {running}")
+            return not running and not self.cp.endpoint_deployments(in_flight_only=True)
+
+        if not self.cp.run_until(settled, limit=limit, timeout=300):
+            raise AssertionError(
+                f"not settled: {[e for e in self.cp.executions() if e['status'] == 'RUNNING']}"
+            )
 
     def cold_start(self) -> None:
         """Fresh execution environments (new clients) for every function. A warm botocore client
@@ -323,7 +321,7 @@ def bench(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultBench]:
     """Both lanes: a champion on the single-variant ``faults-prod``, an A/B split on ``shift-prod``."""
     from mlcp_cli.commands.policy import publish_policy
 
-    with FaultInjector() as faults, LocalControlPlane(TEMPLATE, time_scale=600) as cp:
+    with FaultInjector() as faults, LocalControlPlane(TEMPLATE) as cp:
         publish_policy(cp.client("ssm"), _policy(tmp_path_factory.mktemp("faults")), "/mlcp/policy")
         fb = FaultBench(cp, faults)
         deploy_champion(cp.client("sagemaker"), ENDPOINT, fb.register())

@@ -70,7 +70,7 @@ def test_a_newer_version_or_another_group_is_deployed(stores: Stores) -> None:
     other = _package(stores, "churn-other")
     start_deployment(v1, ENDPOINT, {}, deps=deps)
 
-    with install_gap_fills(FunctionRegistry(), time_scale=36_000) as fills:  # moto has no UpdateEndpoint
+    with install_gap_fills(FunctionRegistry()) as fills:  # moto has no UpdateEndpoint
         assert start_deployment(v2, ENDPOINT, {}, deps=deps)["mode"] == "guardrails"
-        assert fills.wait_endpoint_deployments(30)
+        assert fills.wait_endpoint_deployments()
         assert start_deployment(other, ENDPOINT, {}, deps=deps)["mode"] == "guardrails"

@@ -853,7 +853,11 @@ def audit_figures(
     ]
 
 
-def scenario_figures(run_: Mapping[str, Any] | None) -> list[Figure]:
+def scenario_figures(
+    run_: Mapping[str, Any] | None, reference: Mapping[str, Any] | None = None
+) -> list[Figure]:
+    """The full scenario's wall time; with ``reference`` (the same run with the virtual clock's
+    skipping disabled: real time passes at its rate), the ratio of the two."""
     if run_ is None:
         return [
             Figure(f"full local scenario ({FULL_SCENARIO})", None, "s", FULL_SCENARIO_BUDGET_S, "not run")
@@ -864,14 +868,31 @@ def scenario_figures(run_: Mapping[str, Any] | None) -> list[Figure]:
         ]
     played = run_["play_seconds"] if run_["ok"] else None
     note = (
-        f"{run_['waits_seconds']:.2f} s of it are its wait steps at time scale {run_['time_scale']:g}"
+        f"{run_['simulated_seconds']:.0f} simulated seconds on the virtual clock"
         if run_["ok"]
         else "expectations failed: " + "; ".join(run_["failures"])
     )
-    return [
+    figures = [
         Figure(f"full local scenario ({FULL_SCENARIO})", played, "s wall", FULL_SCENARIO_BUDGET_S, note),
         Figure("stack deploy on the emulator", run_["deploy_seconds"], "s wall"),
     ]
+    if reference is not None and "error" not in reference:
+        unskipped = reference["play_seconds"] if reference["ok"] else None
+        ratio = played / unskipped if played is not None and unskipped else None
+        figures.append(
+            Figure(
+                f"full local scenario ({FULL_SCENARIO}) / same run without time skipping",
+                ratio,
+                "x",
+                note=(
+                    f"{unskipped:.2f} s wall with skipping disabled (real time at "
+                    f"{reference.get('rate', 0):g} simulated s per s)"
+                    if unskipped is not None
+                    else "the reference run failed: " + "; ".join(reference.get("failures", []))
+                ),
+            )
+        )
+    return figures
 
 
 def tracer_figures(tracer: Mapping[str, Any]) -> list[Figure]:
@@ -971,6 +992,7 @@ def run(options: BenchOptions, progress: Any = sys.stderr) -> tuple[list[Figure]
     ]
     runs_: list[dict[str, Any]] = []
     full: dict[str, Any] | None = None
+    reference: dict[str, Any] | None = None
     if options.scenarios:
         for name in (FULL_SCENARIO, *MODE_SCENARIOS):
             path = options.root / "scenarios" / f"{name}.yaml"
@@ -984,6 +1006,13 @@ def run(options: BenchOptions, progress: Any = sys.stderr) -> tuple[list[Figure]
             runs_.append(result)
             if name == FULL_SCENARIO:
                 full = result
+                say(f"scenario {name} again, with the virtual clock's skipping disabled")
+                reference = _guarded(
+                    name,
+                    lambda path=path: workloads.run_scenario(
+                        options.root, options.template, path, skipping=False
+                    ),
+                )
     details["scenarios"] = runs_
     figures = [
         *import_figures(details["imports"]),
@@ -991,7 +1020,7 @@ def run(options: BenchOptions, progress: Any = sys.stderr) -> tuple[list[Figure]
         *path_figures(details["paths"]),
         *transition_figures(runs_, workloads.USD_PER_TRANSITION),
         *audit_figures(details["audit_appends"], details["audit_verify"], details["audit_contention"]),
-        *(scenario_figures(full) if options.scenarios else []),
+        *(scenario_figures(full, reference) if options.scenarios else []),
         *tracer_figures(details["tracer"]),
     ]
     return figures, details

@@ -529,8 +529,9 @@ def count_transitions(history: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     return {"transitions": len(states), "states": states, "deploy_mode": deploy_mode}
 
 
-def run_scenario(root: Path, template: Path, scenario_path: Path) -> dict[str, Any]:
-    """Deploy the stack on the emulator, play the scenario; wall times and deployment executions."""
+def run_scenario(root: Path, template: Path, scenario_path: Path, *, skipping: bool = True) -> dict[str, Any]:
+    """Deploy the stack on the emulator, play the scenario; wall times and deployment executions.
+    ``skipping=False``: the virtual clock lets real time pass instead of jumping (the reference)."""
     import io
 
     from mlcp_cli.emulator.runtime import LocalControlPlane
@@ -538,12 +539,15 @@ def run_scenario(root: Path, template: Path, scenario_path: Path) -> dict[str, A
 
     scenario = load_scenario(scenario_path)
     started = time.perf_counter()
-    with LocalControlPlane(template, parameters=scenario.parameters, time_scale=scenario.time_scale) as cp:
+    with LocalControlPlane(
+        template, parameters=scenario.parameters, start=scenario.start, skipping=skipping
+    ) as cp:
         deployed = time.perf_counter()
         cpu = time.process_time()
         result = ScenarioRunner(cp, root=root, timeline=io.StringIO()).run(scenario)
         played = time.perf_counter()
         cpu = time.process_time() - cpu
+        simulated, rate = cp.clock.elapsed(), cp.clock.rate
         sfn = cp.client("stepfunctions")
         machine = cp.stack.physical_id("DeploymentStateMachine")
         executions = []
@@ -558,7 +562,6 @@ def run_scenario(root: Path, template: Path, scenario_path: Path) -> dict[str, A
                     **counted,
                 }
             )
-    wait_seconds = sum(float(step.args["seconds"]) for step in scenario.steps if step.action == "wait")
     return {
         "scenario": scenario.name,
         "ok": result.ok,
@@ -566,7 +569,8 @@ def run_scenario(root: Path, template: Path, scenario_path: Path) -> dict[str, A
         "deploy_seconds": deployed - started,
         "play_seconds": played - deployed,
         "play_cpu_seconds": cpu,
-        "waits_seconds": wait_seconds / scenario.time_scale,
-        "time_scale": scenario.time_scale,
+        "simulated_seconds": simulated,
+        "skipping": skipping,
+        "rate": rate,
         "executions": executions,
     }

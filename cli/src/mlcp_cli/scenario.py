@@ -5,6 +5,7 @@ A scenario is a YAML file::
     name: default
     description: ...
     parameters: {TrainingDataPrefix: training-data/}   # template parameter overrides
+    start: 2026-01-05T09:00:00Z       # optional: the virtual clock's start (default: now)
     steps:
       - title: Platform team enables EventBridge notifications on the data bucket
         create_bucket: {name: mlcp-training-data, eventbridge: true, versioning: true}
@@ -48,7 +49,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from mlcp.audit import AuditTrail
 from mlcp.errors import SeparationOfDutiesViolation
@@ -136,8 +137,9 @@ class Scenario(BaseModel):
     name: str
     description: str = ""
     parameters: dict[str, str] = Field(default_factory=dict)
-    time_scale: float = Field(
-        default=3600.0, gt=0, description="simulated seconds per real second (waits, timeouts, `wait` steps)"
+    start: AwareDatetime | None = Field(
+        default=None,
+        description="the simulated clock's start (e.g. 2026-01-05T09:00:00Z; default: now, to the second)",
     )
     steps: list[Step] = Field(min_length=1)
 
@@ -480,9 +482,10 @@ class ScenarioRunner:
         )
 
     def _wait(self, args: dict[str, Any]) -> str:
-        """Let simulated time pass (Wait states, task timeouts) at the scenario's time scale."""
+        """Let simulated time pass: every timer falling due on the way runs (Wait states, task
+        timeouts, retries, endpoint deployment stages), in order; costs milliseconds."""
         seconds = float(args["seconds"])
-        time.sleep(seconds / self.cp.time_scale)
+        self.cp.advance_time(seconds, timeout=self.pump_timeout)
         return f"{seconds:.0f} simulated seconds pass"
 
     def _package_arn(self, args: Mapping[str, Any]) -> str:
@@ -781,9 +784,9 @@ class ScenarioRunner:
         return f"{count} objects under s3://{args['bucket']}/{args['prefix']}"
 
     def _advance_time(self, args: dict[str, Any]) -> str:
-        """Jump the functions' clock (days in an instant); running waits keep their pace."""
+        """Move the clock (days in an instant), running every timer that falls due on the way."""
         seconds = float(args["seconds"])
-        self.cp.advance_time(seconds)
+        self.cp.advance_time(seconds, timeout=self.pump_timeout)
         return f"the clock jumps {seconds / 3600:.1f} h ahead"
 
     def _tick(self, args: dict[str, Any]) -> str:
@@ -821,7 +824,7 @@ class ScenarioRunner:
             reason=str(args.get("reason", "rolled back in scenario")),
             state_table=self.cp.stack.physical_id("ControlPlaneTable"),
             audit_table=self.cp.stack.physical_id("AuditTable"),
-            timeout=60,
+            wait_for=lambda settled: self.cp.run_until(settled, limit=86_400, timeout=self.pump_timeout),
         )
         return f"{done['endpoint']}: {done['from_config']} -> {done['config']} (mlcp rollback)"
 

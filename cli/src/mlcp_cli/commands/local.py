@@ -26,7 +26,7 @@ def run_local(
     timeline = None if as_json else out
     if timeline is not None:
         timeline.write(f"deploying {template} on the embedded emulator ...\n")
-    with LocalControlPlane(template, parameters=scenario.parameters, time_scale=scenario.time_scale) as cp:
+    with LocalControlPlane(template, parameters=scenario.parameters, start=scenario.start) as cp:
         # The timeline is the progress report; with --json, progress goes to stderr.
         runner = ScenarioRunner(
             cp, root=root, timeline=timeline, progress=sys.stderr if as_json else None, show_logs=show_logs

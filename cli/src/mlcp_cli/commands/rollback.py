@@ -7,6 +7,7 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 from mlcp.adapters.endpoints import SageMakerHosting
@@ -27,8 +28,13 @@ def rollback(
     state_table: str,
     audit_table: str,
     timeout: float = 3600,
+    wait_for: Callable[[Callable[[], bool]], object] | None = None,
 ) -> dict[str, Any]:
-    """Roll ``endpoint`` back as whoever ``client``'s credentials belong to."""
+    """Roll ``endpoint`` back as whoever ``client``'s credentials belong to.
+
+    ``wait_for(condition)`` waits until ``condition()`` holds (or gives up); by default it polls
+    for up to ``timeout`` real seconds, as against AWS. Local mode passes one that runs the
+    emulator's virtual clock instead (the endpoint's update only progresses there)."""
     hosting = SageMakerHosting(client("sagemaker"))
     deps = DeploymentDeps(
         hosting=hosting,
@@ -37,23 +43,24 @@ def rollback(
         model_role_arn="",
     )
 
-    def wait_until_in_service(name: str) -> None:
+    def poll(settled: Callable[[], bool]) -> None:
         deadline = time.monotonic() + timeout
-        while True:
-            state = hosting.endpoint(name)
-            if state is not None and state.status == "InService":
-                return
-            if (
-                state is None
-                or state.status in {"Failed", "UpdateRollbackFailed"}
-                or time.monotonic() > deadline
-            ):
-                raise DeploymentNotSupported(
-                    f"{name} did not return to service ({state.status if state else 'gone'})"
-                )
+        while not settled() and time.monotonic() <= deadline:
             if timeout > 60:
-                progress(f"waiting for {name} to return to service ({state.status}) ...")
+                progress(f"waiting for {endpoint} to return to service ...")
             time.sleep(5 if timeout > 60 else 0.05)
+
+    def wait_until_in_service(name: str) -> None:
+        def settled() -> bool:
+            state = hosting.endpoint(name)
+            return state is None or state.status in {"InService", "Failed", "UpdateRollbackFailed"}
+
+        (wait_for or poll)(settled)
+        state = hosting.endpoint(name)
+        if state is None or state.status != "InService":
+            raise DeploymentNotSupported(
+                f"{name} did not return to service ({state.status if state else 'gone'})"
+            )
 
     return manual_rollback(
         endpoint,

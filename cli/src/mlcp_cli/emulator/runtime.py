@@ -31,19 +31,25 @@ fake credentials and region in the environment (restored on exit), installs the 
 Everything runs in this process: Lambda handlers in the calling thread during ``pump()`` (or
 in Step Functions' worker threads for Task states), serialised by one lock.
 
+Time is virtual (:class:`~mlcp_cli.emulator.gaps.clock.VirtualClock`, ADR 8): it starts at
+``start`` (default: now) and only moves in ``advance_time(seconds)``, which runs every timer that
+falls due on the way (Wait states, task-token timeouts, retry intervals, SageMaker deployment
+stages) in deadline order, pumping before each jump. ``pump()`` never moves time: an execution
+blocked on the clock (or on a task token) counts as idle.
+
 SageMaker UpdateEndpoint runs as a simulated blue/green deployment in a background thread per
-deployment, on the simulated clock (``time_scale``): ``pump()`` does not wait for it (as for an
-execution parked on a task token); time passes for it as it does for Wait states (a scenario's
-``wait`` step), and the events it puts are delivered by the next ``pump()``. ``close()`` stops
-the deployment threads.
+deployment, blocked on the virtual clock between stages: ``pump()`` waits for a stage's work but
+not for simulated time to pass; ``advance_time`` (a scenario's ``wait`` step) or
+``wait_endpoint_deployments()`` moves it on. ``close()`` stops the deployment threads.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
-import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -58,9 +64,9 @@ from mlcp_cli.emulator.gaps import (
     EndpointDeploymentStatus,
     FunctionRegistry,
     GapFills,
+    VirtualClock,
     install_gap_fills,
     invoke_async,
-    process_pending,
 )
 from mlcp_cli.emulator.stack import DEFAULT_STACK_NAME, LocalStack, deploy_local_stack
 
@@ -129,10 +135,12 @@ class LocalControlPlane:
         parameters: dict[str, str] | None = None,
         region: str = "us-east-1",
         stack_name: str = DEFAULT_STACK_NAME,
-        time_scale: float = 1.0,
+        start: dt.datetime | None = None,
+        skipping: bool = True,
     ) -> None:
         self.template_path = Path(template_path)
-        self.time_scale = time_scale
+        self.start = start
+        self.skipping = skipping
         self.parameters = dict(parameters or {})
         self.region = region
         self.stack_name = stack_name
@@ -146,6 +154,7 @@ class LocalControlPlane:
         self._reported: dict[str, str] = {}
         self._principals: dict[str, boto3.Session] = {}
         self._pump_sfn: Any = None
+        self._log_mark = 0
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -158,7 +167,9 @@ class LocalControlPlane:
         try:
             self._mock = mock_aws(config=MOTO_CONFIG)  # type: ignore[call-overload]
             self._mock.start()
-            self._fills = install_gap_fills(self.registry, self.deliveries, time_scale=self.time_scale)
+            self._fills = install_gap_fills(
+                self.registry, self.deliveries, start=self.start, skipping=self.skipping
+            )
             self._session = boto3.Session(region_name=self.region)
             self._stack = deploy_local_stack(
                 self.template_path, self.parameters, self._session, self.registry, self.stack_name
@@ -347,21 +358,15 @@ class LocalControlPlane:
 
     def pump(self, timeout: float = 30.0) -> PumpReport:
         """Deliver queued EventBridge deliveries and async invocations and wait for running
-        executions to finish, repeatedly, until nothing is pending or running. An execution parked
-        on a task token (waiting for a human or an endpoint) or in a Wait state counts as idle; the
-        report lists each execution whose status changed since the last pump."""
-        deadline = time.monotonic() + timeout
-        log_start = len(self.deliveries.log)
+        executions and endpoint deployments to block on the virtual clock or finish, repeatedly,
+        until nothing can run without simulated time passing (an execution parked on a task token
+        or in a Wait state counts as idle). Time does not move. The report lists what happened
+        since the last ``pump()`` (including what ran during ``advance_time``). ``timeout`` (real
+        seconds) only bounds a hang."""
+        self._settle(timeout)
         report = PumpReport()
-        while True:
-            process_pending(self.deliveries, self.registry)
-            running = self._running_executions()
-            if not running and self.deliveries.pending() == 0:
-                break
-            if time.monotonic() > deadline:
-                raise PumpTimeout(f"not idle after {timeout}s: running executions {running}")
-            time.sleep(0.005)
-        report.deliveries = self.deliveries.log[log_start:]
+        report.deliveries = self.deliveries.log[self._log_mark :]
+        self._log_mark = len(self.deliveries.log)
         report.deployments = self.endpoint_deployments(in_flight_only=True)
         for execution in self.executions():
             arn, status = execution["executionArn"], execution["status"]
@@ -370,11 +375,34 @@ class LocalControlPlane:
                 report.executions.append(execution)
         return report
 
-    def advance_time(self, seconds: float) -> None:
-        """Jump the control plane's simulated clock forward by ``seconds`` (cooldowns, schedules)."""
-        from mlcp_cli.emulator.gaps import advance_clock
+    def _settle(self, timeout: float = 30.0) -> None:
+        if self._fills is None:
+            raise RuntimeError("the local control plane is not running (use it as a context manager)")
+        try:
+            self._fills.settle(timeout)
+        except TimeoutError as exc:
+            raise PumpTimeout(str(exc)) from exc
 
-        advance_clock(seconds)
+    @property
+    def clock(self) -> VirtualClock:
+        """The control plane's virtual clock."""
+        if self._fills is None:
+            raise RuntimeError("the local control plane is not running (use it as a context manager)")
+        return self._fills.clock
+
+    def now(self) -> dt.datetime:
+        """The simulated time."""
+        return self.clock.now()
+
+    def advance_time(self, seconds: float, timeout: float = 60.0) -> None:
+        """Let ``seconds`` of simulated time pass: every timer that falls due on the way runs, in
+        deadline order, with a pump before each jump and at the end. Costs milliseconds."""
+        self.clock.advance(seconds, lambda: self._settle(timeout))
+
+    def run_until(self, done: Callable[[], bool], *, limit: float = 86_400.0, timeout: float = 60.0) -> bool:
+        """Advance timer by timer until ``done()`` holds (True), or ``limit`` simulated seconds have
+        passed or nothing is left to wait for (False)."""
+        return self.clock.run_until(done, lambda: self._settle(timeout), limit=limit)
 
     def endpoint_deployments(self, *, in_flight_only: bool = False) -> list[EndpointDeploymentStatus]:
         """Snapshots of the simulated SageMaker endpoint deployments (UpdateEndpoint), oldest first:
@@ -383,22 +411,10 @@ class LocalControlPlane:
             return []
         return self._fills.endpoint_deployments(in_flight_only=in_flight_only)
 
-    def wait_endpoint_deployments(self, timeout: float = 30.0) -> bool:
-        """Block until no endpoint deployment is in flight (``timeout`` real seconds); True when none is."""
-        if self._fills is None:
-            return True
-        return self._fills.wait_endpoint_deployments(timeout)
-
-    def _running_executions(self) -> list[str]:
-        from moto.stepfunctions.responses import get_backend
-
-        backend = get_backend(LOCAL_ACCOUNT_ID, self.region)
-        return [
-            execution.execution_arn
-            for machine in backend.state_machines
-            for execution in machine.executions
-            if execution.status == "RUNNING" and not self.waits_for_task_token(execution.execution_arn)
-        ]
+    def wait_endpoint_deployments(self, limit: float = 86_400.0) -> bool:
+        """Advance the clock until no endpoint deployment is in flight (at most ``limit`` simulated
+        seconds); True when none is."""
+        return self.run_until(lambda: not self.endpoint_deployments(in_flight_only=True), limit=limit)
 
     def _history_events(self, execution_arn: str) -> list[dict[str, Any]]:
         """The execution's history events, read from moto's backend rather than the API: pump()

@@ -18,8 +18,11 @@ Each fill has a test in ``tests/emulator/test_gaps.py`` (the SageMaker endpoint 
 (so a moto upgrade that fixes it makes that test fail: drop the fill then), and then shows the
 fill gives AWS's behaviour.
 
-Fill j runs each UpdateEndpoint as a background thread on the simulated clock (``time_scale``);
-``GapFills.uninstall()`` stops the threads its installation started.
+Local mode runs on one virtual clock (:mod:`.clock`, ADR 8) that only moves when asked
+(``GapFills.advance``) and then jumps from timer to timer: Step Functions Wait states, task-token
+timeouts and heartbeats, retry intervals (fill h) and the SageMaker deployment stages (fill j) all
+block on it. Fill j runs each UpdateEndpoint as a background thread; ``GapFills.uninstall()``
+stops the threads its installation started.
 
 Measured and deliberately not filled (moto 5.2.5):
 
@@ -33,8 +36,10 @@ Measured and deliberately not filled (moto 5.2.5):
   creates no ``AWS::SQS::QueuePolicy`` (``LocalStack.skipped_types`` lists such types). In-process
   handlers import the layer package ``mlcp`` from the venv, so nothing needs the layer.
 - Step Functions: an execution whose output is a JSON string is returned unquoted by
-  describe_execution; Retry ``IntervalSeconds`` must be >= 1 (as on AWS). Wait states, task timeouts
-  and Retry intervals run on the simulated clock (``time_scale``, fill h).
+  describe_execution; Retry ``IntervalSeconds`` must be >= 1 (as on AWS). Wait states, task-token
+  timeouts and heartbeats and Retry intervals run on the virtual clock (fill h); a state's own
+  TimeoutSeconds around a Lambda task stays on wall-clock time (handler run time is not
+  simulated time).
 - Step Functions ``aws-sdk:*`` / optimized integrations sign with a fixed fake key, so they call as
   moto's default identity (``sts::<account>:user/moto``); AWS uses the state machine's role.
   Handlers run by a Task state do call as their function's role (fill i).
@@ -57,7 +62,14 @@ from mlcp_cli.emulator.gaps.awslambda import (
     run_function,
     running_function,
 )
-from mlcp_cli.emulator.gaps.clock import advance_clock, restore_clock, simulated_now, use_simulated_clock
+from mlcp_cli.emulator.gaps.clock import (
+    VirtualClock,
+    active_clock,
+    advance_clock,
+    restore_clock,
+    simulated_now,
+    use_simulated_clock,
+)
 from mlcp_cli.emulator.gaps.cloudformation import (
     CfnCloudWatchAlarm,
     CfnLambdaEventInvokeConfig,
@@ -89,7 +101,7 @@ from mlcp_cli.emulator.gaps.identity import (
     fill_sts_get_caller_identity,
     stamp_model_package_caller,
 )
-from mlcp_cli.emulator.gaps.install import GapFills, install_gap_fills, installed
+from mlcp_cli.emulator.gaps.install import GapFills, install_gap_fills, installed, runnable_work, settle
 from mlcp_cli.emulator.gaps.s3 import FreshIdEventMessage
 from mlcp_cli.emulator.gaps.sagemaker import (
     fill_sagemaker_create_model_package,
@@ -100,7 +112,6 @@ from mlcp_cli.emulator.gaps.sagemaker import (
     model_package_state_change_detail,
 )
 from mlcp_cli.emulator.gaps.sagemaker_endpoints import (
-    ALARM_POLL_SECONDS,
     FLEET_LAUNCH_SECONDS,
     FLEET_TERMINATE_SECONDS,
     WEIGHTS_UPDATE_SECONDS,
@@ -120,23 +131,26 @@ from mlcp_cli.emulator.gaps.stepfunctions import (
     REDRIVABLE_STATUSES,
     REDRIVE_PERIOD,
     STOP_SETTLE_SECONDS,
-    ScaledRetrySleep,
+    RetrySleepOnClock,
+    clock_patches,
     fill_sfn_describe_execution_redrive,
+    fill_sfn_heartbeat_wait_on_clock,
     fill_sfn_parse_once,
     fill_sfn_redrive_execution,
-    fill_sfn_scaled_timeout,
-    fill_sfn_scaled_wait,
+    fill_sfn_retrier_tags_execution,
     fill_sfn_send_task_failure_cause,
     fill_sfn_start_time_iso,
     fill_sfn_stop_ends_callback_waits,
     fill_sfn_stopped_stays_stopped,
+    fill_sfn_task_token_wait_on_clock,
+    fill_sfn_task_token_wait_tags_execution,
+    fill_sfn_wait_on_clock,
     redrive_execution,
     redrive_status_reason,
     unsuccessful_state,
 )
 
 __all__ = [
-    "ALARM_POLL_SECONDS",
     "AWS_SOURCE_PREFIX",
     "DEFAULT_ASYNC_RETRIES",
     "FLEET_LAUNCH_SECONDS",
@@ -163,10 +177,13 @@ __all__ = [
     "InvocationResult",
     "LambdaContext",
     "OpsItemError",
-    "ScaledRetrySleep",
+    "RetrySleepOnClock",
+    "VirtualClock",
+    "active_clock",
     "advance_clock",
     "alarm_state_change_detail",
     "caller_identity",
+    "clock_patches",
     "deliver",
     "endpoint_event_detail",
     "event_endpoint_status",
@@ -191,15 +208,18 @@ __all__ = [
     "fill_sagemaker_update_model_package_caller",
     "fill_sagemaker_versioned_package_arn",
     "fill_sfn_describe_execution_redrive",
+    "fill_sfn_heartbeat_wait_on_clock",
     "fill_sfn_parse_once",
     "fill_sfn_redrive_execution",
-    "fill_sfn_scaled_timeout",
-    "fill_sfn_scaled_wait",
+    "fill_sfn_retrier_tags_execution",
     "fill_sfn_send_task_failure_cause",
     "fill_sfn_start_execution_cloudtrail",
     "fill_sfn_start_time_iso",
     "fill_sfn_stop_ends_callback_waits",
     "fill_sfn_stopped_stays_stopped",
+    "fill_sfn_task_token_wait_on_clock",
+    "fill_sfn_task_token_wait_tags_execution",
+    "fill_sfn_wait_on_clock",
     "fill_ssm_ops_items",
     "fill_sts_get_caller_identity",
     "install_gap_fills",
@@ -211,8 +231,10 @@ __all__ = [
     "redrive_status_reason",
     "restore_clock",
     "run_function",
+    "runnable_work",
     "running_function",
     "serialized_dynamodb",
+    "settle",
     "simulated_now",
     "stamp_model_package_caller",
     "start_execution_record",

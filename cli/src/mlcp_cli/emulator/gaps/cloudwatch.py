@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from mlcp_cli.emulator.gaps.events import _put_aws_event
-from mlcp_cli.emulator.gaps.state import _call_original
+from mlcp_cli.emulator.gaps.state import _INSTALL, _call_original
 
 
 def _iso_ms(value: dt.datetime) -> str:
@@ -74,3 +74,6 @@ def fill_cloudwatch_set_alarm_state(
             [alarm.alarm_arn],
             alarm_state_change_detail(alarm, previous),
         )
+    state = _INSTALL.active
+    if state is not None:
+        state.clock.poke()  # a deployment baking under this alarm re-reads it now

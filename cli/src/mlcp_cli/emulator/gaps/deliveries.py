@@ -8,6 +8,8 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
+from mlcp_cli.emulator.gaps.clock import simulated_now
+
 
 @dataclass(frozen=True)
 class Delivery:
@@ -64,7 +66,7 @@ class Deliveries:
             return len(self._pending)
 
     def record(self, rule: str, target: str, outcome: str, detail: str = "") -> DeliveryRecord:
-        entry = DeliveryRecord(dt.datetime.now(dt.UTC), rule, target, outcome, detail)
+        entry = DeliveryRecord(simulated_now(), rule, target, outcome, detail)
         with self._lock:
             self.log.append(entry)
         return entry

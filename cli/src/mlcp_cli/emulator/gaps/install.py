@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
 from mlcp_cli.emulator.gaps.awslambda import FunctionRegistry, fill_lambda_invoke
-from mlcp_cli.emulator.gaps.clock import restore_clock, use_simulated_clock
+from mlcp_cli.emulator.gaps.clock import VirtualClock, restore_clock, use_simulated_clock
 from mlcp_cli.emulator.gaps.cloudformation import (
     fill_cfn_resource_class_from_type,
     fill_cfn_state_machine,
@@ -17,7 +19,11 @@ from mlcp_cli.emulator.gaps.cloudtrail import fill_sfn_start_execution_cloudtrai
 from mlcp_cli.emulator.gaps.cloudwatch import fill_cloudwatch_set_alarm_state
 from mlcp_cli.emulator.gaps.deliveries import Deliveries
 from mlcp_cli.emulator.gaps.dynamodb import fill_dynamodb_one_request_at_a_time
-from mlcp_cli.emulator.gaps.events import fill_events_put_events_aws_source, fill_events_send_to_targets
+from mlcp_cli.emulator.gaps.events import (
+    fill_events_put_events_aws_source,
+    fill_events_send_to_targets,
+    process_pending,
+)
 from mlcp_cli.emulator.gaps.identity import (
     fill_sagemaker_create_model_package_caller,
     fill_sagemaker_update_model_package_caller,
@@ -41,14 +47,12 @@ from mlcp_cli.emulator.gaps.sagemaker_endpoints import (
     stop_endpoint_deployments,
 )
 from mlcp_cli.emulator.gaps.ssm import _ops_center_patches
-from mlcp_cli.emulator.gaps.state import _ABSENT, _INSTALL, _State
+from mlcp_cli.emulator.gaps.state import _ABSENT, _INSTALL, _State, _state
 from mlcp_cli.emulator.gaps.stepfunctions import (
-    ScaledRetrySleep,
+    clock_patches,
     fill_sfn_describe_execution_redrive,
     fill_sfn_parse_once,
     fill_sfn_redrive_execution,
-    fill_sfn_scaled_timeout,
-    fill_sfn_scaled_wait,
     fill_sfn_send_task_failure_cause,
     fill_sfn_start_time_iso,
     fill_sfn_stop_ends_callback_waits,
@@ -64,7 +68,7 @@ class GapFills:
     ) -> None:
         self.registry = registry
         self.deliveries = deliveries
-        self._state = state if state is not None else _State(registry, deliveries)
+        self._state = state if state is not None else _State(registry, deliveries, VirtualClock())
         self._installed = True
 
     def endpoint_deployments(self, *, in_flight_only: bool = False) -> list[EndpointDeploymentStatus]:
@@ -72,12 +76,37 @@ class GapFills:
         found = [deployment.status() for deployment in list(self._state.deployments)]
         return [status for status in found if status.in_flight or not in_flight_only]
 
-    def wait_endpoint_deployments(self, timeout: float = 10.0) -> bool:
-        """Block until no deployment is in flight (real seconds); False when ``timeout`` passed first."""
-        deadline = time.monotonic() + timeout
-        for deployment in list(self._state.deployments):
-            deployment.thread.join(max(0.0, deadline - time.monotonic()))
-        return not self.endpoint_deployments(in_flight_only=True)
+    @property
+    def clock(self) -> VirtualClock:
+        """The installation's virtual clock."""
+        return self._state.clock
+
+    def runnable(self) -> list[str]:
+        """What can still run without simulated time passing (empty: every participant is blocked
+        on the clock or idle): queued deliveries, Step Functions executions not blocked on the
+        clock (a Wait state, a retry interval, a task-token wait), endpoint deployments not blocked
+        on it."""
+        return runnable_work(self._state)
+
+    def settle(self, timeout: float = 60.0) -> None:
+        """Run queued deliveries until :meth:`runnable` is empty. ``timeout`` (real seconds) only
+        bounds a hang: it raises ``TimeoutError`` naming what still runs."""
+        settle_state(self._state, timeout)
+
+    def advance(self, seconds: float) -> None:
+        """Let ``seconds`` of simulated time pass, running every timer that falls due in deadline
+        order, settling before each jump and at the end (costs milliseconds, not ``seconds``)."""
+        self._state.clock.advance(seconds, self.settle)
+
+    def run_until(self, done: Callable[[], bool], *, limit: float = 86_400.0) -> bool:
+        """Advance timer by timer until ``done()`` holds (True) or ``limit`` simulated seconds have
+        passed or nothing is left to wait for (False)."""
+        return self._state.clock.run_until(done, self.settle, limit=limit)
+
+    def wait_endpoint_deployments(self, limit: float = 86_400.0) -> bool:
+        """Advance the clock until no deployment is in flight (at most ``limit`` simulated seconds);
+        False when one still is."""
+        return self.run_until(lambda: not self.endpoint_deployments(in_flight_only=True), limit=limit)
 
     def uninstall(self) -> None:
         """Stop this installation's deployment threads; the last uninstall restores moto."""
@@ -108,16 +137,18 @@ class GapFills:
 
 
 def install_gap_fills(
-    registry: FunctionRegistry, deliveries: Deliveries | None = None, *, time_scale: float = 1.0
+    registry: FunctionRegistry,
+    deliveries: Deliveries | None = None,
+    *,
+    start: dt.datetime | None = None,
+    skipping: bool = True,
 ) -> GapFills:
     """Apply every fill (once; later calls only swap in the given registry, deliveries and clock).
 
-    ``time_scale``: simulated seconds per real second for Step Functions waits and timeouts
-    (3600: an hour-long approval timeout fires after one second)."""
-    if time_scale <= 0:
-        raise ValueError("time_scale must be positive")
+    The installation runs on a new :class:`VirtualClock` starting at ``start`` (default: now, to
+    the second); ``skipping=False`` makes it let real time pass instead of jumping (benchmarks)."""
     deliveries = deliveries if deliveries is not None else Deliveries()
-    state = _State(registry, deliveries, time_scale)
+    state = _State(registry, deliveries, VirtualClock(start, skipping=skipping))
     with _INSTALL.lock:
         _INSTALL.active = state
         use_simulated_clock()
@@ -127,6 +158,50 @@ def install_gap_fills(
                 setattr(owner, name, replacement)
         _INSTALL.count += 1
     return GapFills(registry, deliveries, state)
+
+
+def settle_state(state: _State, timeout: float = 60.0) -> None:
+    """See :meth:`GapFills.settle`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        process_pending(state.deliveries, state.registry)
+        busy = runnable_work(state)
+        if not busy:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"not settled after {timeout} s: {busy}")
+        time.sleep(0.002)  # the other participants are threads: let them run
+
+
+def settle(timeout: float = 60.0) -> None:
+    """:meth:`GapFills.settle` for the installation in use (for code that holds no handle)."""
+    settle_state(_state(), timeout)
+
+
+def runnable_work(state: _State) -> list[str]:
+    """See :meth:`GapFills.runnable`."""
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+    blocked = state.clock.blocked_tags()
+    busy: list[str] = []
+    for regions in list(stepfunctions_parser_backends.values()):
+        for backend in list(regions.values()):
+            busy.extend(
+                execution.execution_arn
+                for machine in list(backend.state_machines)
+                for execution in list(machine.executions)
+                if execution.status == "RUNNING" and execution.execution_arn not in blocked
+            )
+    busy.extend(
+        f"endpoint deployment of {deployment.endpoint.endpoint_name}"
+        for deployment in list(state.deployments)
+        if deployment.thread.is_alive() and deployment not in blocked
+    )
+    # Last: a participant seen blocked or finished above queues nothing more, so an event put by
+    # one that was finishing just then is counted here.
+    if state.deliveries.pending():
+        busy.append(f"{state.deliveries.pending()} queued deliveries")
+    return busy
 
 
 def installed() -> bool:
@@ -145,9 +220,6 @@ def _patches() -> list[tuple[Any, str, Any]]:
     from moto.sagemaker.models import SageMakerModelBackend
     from moto.sagemaker.responses import SageMakerResponse
     from moto.stepfunctions.models import StateMachine
-    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
-    from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import Timeout
-    from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
     from moto.stepfunctions.parser.asl.eval.environment import Environment
     from moto.stepfunctions.parser.backend.execution import Execution
     from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
@@ -181,11 +253,9 @@ def _patches() -> list[tuple[Any, str, Any]]:
         (SageMakerResponse, "update_endpoint", fill_sagemaker_update_endpoint_request),
         (ExecutionWorker, "_get_evaluation_environment", fill_sfn_start_time_iso),
         (ExecutionWorker, "_get_evaluation_entrypoint", fill_sfn_parse_once),
-        (Timeout, "_eval_body", fill_sfn_scaled_timeout),
-        (WaitFunction, "_wait_interval", fill_sfn_scaled_wait),
+        *clock_patches(),
         (StepFunctionResponse, "redrive_execution", fill_sfn_redrive_execution),
         (StepFunctionResponse, "describe_execution", fill_sfn_describe_execution_redrive),
-        (retrier_decl, "time", ScaledRetrySleep()),
         (DynamoHandler, "call_action", fill_dynamodb_one_request_at_a_time),
         (Execution, "stop", fill_sfn_stop_ends_callback_waits),
         (Environment, "set_error", fill_sfn_stopped_stays_stopped),

@@ -9,7 +9,6 @@ import json
 import math
 import re
 import threading
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +21,6 @@ FLEET_LAUNCH_SECONDS = 60.0
 FLEET_TERMINATE_SECONDS = 30.0
 """Simulated seconds to terminate the green fleet when a deployment rolls back."""
 
-ALARM_POLL_SECONDS = 0.01
 """Real seconds between two reads of the rollback alarms while a deployment stage waits."""
 
 _ENDPOINTS_LOCK = threading.RLock()
@@ -309,10 +307,10 @@ def fill_sagemaker_update_endpoint(
     moto 5.2.5: no UpdateEndpoint at all ("The update_endpoint action has not been implemented").
     Fill: validate as above (plus: a DeploymentConfig on a serverless or multi-variant endpoint, or
     a new config whose variant name differs, is refused, naming the exclusion), then run the
-    deployment in a background thread (:class:`EndpointDeployment`) on the emulator's simulated
-    clock: each stage waits ``seconds / time_scale`` real seconds and reads the alarms' state in
-    moto's CloudWatch every ``ALARM_POLL_SECONDS``, so an alarm set to ALARM while a stage bakes
-    rolls the deployment back. Without a DeploymentConfig: ``Updating``, then ``InService`` on the
+    deployment in a background thread (:class:`EndpointDeployment`) on the emulator's virtual
+    clock: each stage blocks there for its simulated duration and re-reads the alarms' state in
+    moto's CloudWatch whenever one changes (SetAlarmState pokes the clock), so an alarm set to
+    ALARM while a stage bakes rolls the deployment back. Without a DeploymentConfig: ``Updating``, then ``InService`` on the
     new config after ``FLEET_LAUNCH_SECONDS``. Returns the endpoint ARN.
     """
     with _ENDPOINTS_LOCK:
@@ -499,15 +497,15 @@ class EndpointDeployment:
         ]
         timeout = policy.get("MaximumExecutionTimeoutInSeconds")
         self.max_seconds = float(timeout) if timeout is not None else None
-        self.started = dt.datetime.now(dt.UTC)
+        self.started = state.clock.now()
         self.finished: dt.datetime | None = None
         self.stage = "Creating"
         self.stages: list[str] = []
         self.traffic = 0.0
         self.outcome: str | None = None
         self.reason: str | None = None
-        self._scale = state.time_scale
-        self._begun = time.monotonic()
+        self._clock = state.clock
+        self._begun = self._clock.elapsed()
         self._stop = threading.Event()
         self.thread = threading.Thread(
             target=self._run, name=f"mlcp-endpoint-deployment-{endpoint.endpoint_name}", daemon=True
@@ -542,7 +540,7 @@ class EndpointDeployment:
         endpoint = self.endpoint
         endpoint.endpoint_status = "Updating"
         endpoint.failure_reason = None
-        endpoint.last_modified_time = dt.datetime.now(dt.UTC)
+        endpoint.last_modified_time = self._clock.now()
         self._record("Creating")
         self.state.deployments.append(self)
         self._emit(deployment=False)
@@ -602,7 +600,7 @@ class EndpointDeployment:
         self.stages.append(stage)
 
     def _set_pending(self, on: int, share: float, stage: str, message: str) -> None:
-        now = dt.datetime.now(dt.UTC)
+        now = self._clock.now()
         pending_variants = []
         for variant in self.new_variants:
             weight = float(variant.get("DesiredWeight", 1.0))
@@ -655,7 +653,7 @@ class EndpointDeployment:
             endpoint.production_variants = live
             endpoint.pending_deployment_summary = None
             endpoint.endpoint_status = "InService"
-            endpoint.last_modified_time = dt.datetime.now(dt.UTC)
+            endpoint.last_modified_time = self._clock.now()
             self.traffic = 1.0
             if deployment_event:
                 self._emit(deployment=True)
@@ -668,7 +666,7 @@ class EndpointDeployment:
             endpoint = self.endpoint
             endpoint.endpoint_status = "RollingBack"
             endpoint.failure_reason = reason
-            endpoint.last_modified_time = dt.datetime.now(dt.UTC)
+            endpoint.last_modified_time = self._clock.now()
             endpoint.production_variants = copy.deepcopy(self.old_variants)
             launched = self._fleet()
             self.traffic = 0.0
@@ -687,7 +685,7 @@ class EndpointDeployment:
             endpoint.pending_deployment_summary = None
             endpoint.endpoint_status = "InService"
             endpoint.endpoint_config_name = self.old_config
-            endpoint.last_modified_time = dt.datetime.now(dt.UTC)
+            endpoint.last_modified_time = self._clock.now()
             self._emit(deployment=True)
             self._emit(deployment=False)
             self._finish("RolledBack", reason)
@@ -696,7 +694,7 @@ class EndpointDeployment:
         self.reason = reason
         self.stage = outcome
         self.stages.append(outcome)
-        self.finished = dt.datetime.now(dt.UTC)
+        self.finished = self._clock.now()
         self.outcome = outcome
 
     # -- clock, alarms, events -----------------------------------------------------------------
@@ -710,7 +708,7 @@ class EndpointDeployment:
             raise _DeploymentStopped()
 
     def _simulated_elapsed(self) -> float:
-        return (time.monotonic() - self._begun) * self._scale
+        return self._clock.elapsed() - self._begun
 
     def _check(self) -> str | None:
         """Why the deployment must roll back now (an alarm in ALARM, the timeout), else None."""
@@ -731,20 +729,20 @@ class EndpointDeployment:
         return None
 
     def _wait(self, seconds: float, *, watch: bool) -> str | None:
-        """Let ``seconds`` simulated seconds pass; with ``watch``, end early with the rollback reason."""
-        end = time.monotonic() + max(0.0, seconds) / self._scale
+        """Let ``seconds`` simulated seconds pass on the virtual clock (blocked there, tagged with
+        this deployment); with ``watch``, end early with the rollback reason (an alarm change pokes
+        the clock, so the alarms are re-read at once)."""
+        end = self._clock.elapsed() + max(0.0, seconds)
         if watch and self.max_seconds is not None:
-            end = min(end, self._begun + self.max_seconds / self._scale)
+            end = min(end, self._begun + self.max_seconds)
         while True:
             self._alive()
             reason = self._check() if watch else None
             if reason is not None:
                 return reason
-            remaining = end - time.monotonic()
-            if remaining <= 0:
-                return self._check() if watch else None
-            if self._stop.wait(min(remaining, ALARM_POLL_SECONDS)):
-                raise _DeploymentStopped()
+            if self._clock.elapsed() >= end:
+                return None
+            self._clock.sleep_until(end, event=self._stop, tag=self)
 
     def _emit(self, *, deployment: bool) -> None:
         _emit_endpoint_event(

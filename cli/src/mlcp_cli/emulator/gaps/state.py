@@ -3,14 +3,13 @@ patched moto attributes (every fill module reads it; :mod:`.install` writes it).
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
-import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from mlcp_cli.emulator.gaps.awslambda import FunctionRegistry
+    from mlcp_cli.emulator.gaps.clock import VirtualClock
     from mlcp_cli.emulator.gaps.deliveries import Deliveries
     from mlcp_cli.emulator.gaps.sagemaker_endpoints import EndpointDeployment
 
@@ -19,13 +18,8 @@ if TYPE_CHECKING:
 class _State:
     registry: FunctionRegistry
     deliveries: Deliveries
-    time_scale: float = 1.0
+    clock: VirtualClock
     deployments: list[EndpointDeployment] = field(default_factory=list)
-    clock_origin: tuple[dt.datetime, float] = field(
-        default_factory=lambda: (dt.datetime.now(dt.UTC), time.monotonic())
-    )
-    clock_offset: float = 0.0
-    """Simulated seconds added by ``advance_clock`` (time jumps)."""
     programs: dict[str, Any] = field(default_factory=dict)
     """Definition text -> parsed program (fill p)."""
     programs_lock: threading.Lock = field(default_factory=threading.Lock)

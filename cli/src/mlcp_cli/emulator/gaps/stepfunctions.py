@@ -1,17 +1,20 @@
-"""Step Functions: fills h (``$$.Execution.StartTime``; waits, timeouts and retry intervals on the
-simulated clock), o (RedriveExecution), p (parse a definition once) and r (StopExecution ends a
+"""Step Functions: fills h (``$$.Execution.StartTime``; Wait states, task-token timeouts and
+heartbeats, retry intervals on the virtual clock), o (RedriveExecution), p (parse a definition once) and r (StopExecution ends a
 task-token wait)."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime as dt
 import json
+import math
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any, cast
 
-from mlcp_cli.emulator.gaps.clock import _time_scale
+from mlcp_cli.emulator.gaps.clock import VirtualClock
 from mlcp_cli.emulator.gaps.state import _call_original, _state
 
 
@@ -36,49 +39,149 @@ def fill_sfn_start_time_iso(self: Any) -> Any:
     return env
 
 
-def fill_sfn_scaled_timeout(self: Any, env: Any) -> None:
-    """TimeoutSeconds / TimeoutSecondsPath / HeartbeatSeconds on a simulated clock.
-
-    AWS: a task's timeout fires after that many real seconds (an approval may wait 48 h).
-    moto 5.2.5: the same, in wall-clock time, so a timeout path cannot be exercised locally.
-    Fill: divide explicit timeouts by the emulator's ``time_scale`` (default 1: unchanged);
-    the implicit default timeout is left alone.
-    """
-    seconds = self._eval_seconds(env=env)
-    scale = _time_scale()
-    if scale != 1.0 and not self.is_default_value():
-        seconds = max(0.05, seconds / scale)
-    env.stack.append(seconds)
+class _WaitingExecution(threading.local):
+    arn: str | None = None
 
 
-def fill_sfn_scaled_wait(self: Any, env: Any, wait_seconds: float) -> None:
-    """Wait states on the simulated clock.
+_WAITING = _WaitingExecution()
+"""The execution whose retry interval or task-token wait this thread is in (the clock's tag)."""
+
+
+def _execution_arn(env: Any) -> str | None:
+    try:
+        return str(env.states.context_object.context_object_data["Execution"]["Id"])
+    except (AttributeError, KeyError, TypeError):  # pragma: no cover - moto changed its context object
+        return None
+
+
+@contextlib.contextmanager
+def _waiting_in(env: Any) -> Iterator[None]:
+    previous, _WAITING.arn = _WAITING.arn, _execution_arn(env)
+    try:
+        yield
+    finally:
+        _WAITING.arn = previous
+
+
+def _clock() -> VirtualClock:
+    return _state().clock
+
+
+def fill_sfn_wait_on_clock(self: Any, env: Any, wait_seconds: float) -> None:
+    """Wait states on the virtual clock.
 
     AWS: a Wait state pauses that many seconds. moto 5.2.5: sleeps in wall-clock time (and its
-    re-entry loop truncates to whole seconds, so fractional waits would never end). Fill: wait
-    ``wait_seconds / time_scale`` real seconds, returning early when the execution stops.
+    re-entry loop truncates to whole seconds, so fractional waits would never end). Fill: block on
+    the virtual clock (tagged with the execution ARN, so the runtime knows the execution is parked)
+    until ``wait_seconds`` have passed there, returning early when the execution stops.
     """
-    deadline = time.monotonic() + max(0.0, wait_seconds) / _time_scale()
-    while env.is_running():
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return
-        env.program_state_event.wait(remaining)
+    clock = _clock()
+    clock.sleep(max(0.0, float(wait_seconds)), ready=lambda: not env.is_running(), tag=_execution_arn(env))
 
 
-class ScaledRetrySleep:
-    """Retry intervals on the simulated clock (stands in for the ``time`` module of moto's Retrier).
+class RetrySleepOnClock:
+    """Retry intervals on the virtual clock (stands in for the ``time`` module of moto's Retrier).
 
     AWS: a Retrier waits ``IntervalSeconds * BackoffRate^n`` (jittered) between attempts.
-    moto 5.2.5: ``time.sleep`` of that interval in wall-clock time. Fill: sleep
-    ``interval / time_scale`` real seconds (default 1: unchanged), as Wait states do.
+    moto 5.2.5: ``time.sleep`` of that interval in wall-clock time. Fill: block on the virtual
+    clock for that interval, tagged with the execution (:func:`fill_sfn_retrier_tags_execution`).
     """
 
     def sleep(self, seconds: float) -> None:
-        time.sleep(max(0.0, seconds) / _time_scale())
+        _clock().sleep(max(0.0, float(seconds)), tag=_WAITING.arn)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(time, name)
+
+
+def fill_sfn_retrier_tags_execution(self: Any, env: Any) -> None:
+    """Part of the retry fill: the Retrier's interval sleep knows its execution (the clock's tag)."""
+    from moto.stepfunctions.parser.asl.component.common.retry.retrier_decl import RetrierDecl
+
+    with _waiting_in(env):
+        _call_original(RetrierDecl, "_eval_body", self, env)
+
+
+def fill_sfn_task_token_wait_tags_execution(
+    self: Any, env: Any, timeout_seconds: int, callback_endpoint: Any, heartbeat_endpoint: Any
+) -> Any:
+    """Part of the task-token fill: the callback and heartbeat waits know their execution."""
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback import (
+        StateTaskServiceCallback,
+    )
+
+    with _waiting_in(env):
+        return _call_original(
+            StateTaskServiceCallback,
+            "_eval_wait_for_task_token",
+            self,
+            env,
+            timeout_seconds,
+            callback_endpoint,
+            heartbeat_endpoint,
+        )
+
+
+def fill_sfn_task_token_wait_on_clock(self: Any, timeout: float | None = None) -> Any:
+    """``.waitForTaskToken`` timeouts (TimeoutSeconds) on the virtual clock.
+
+    AWS: a task waiting for its token times out (States.Timeout) after TimeoutSeconds of wall-clock
+    time (an approval may wait 48 h). moto 5.2.5: the same in wall-clock time, so a timeout path
+    cannot be exercised locally. Fill: the callback waits on the virtual clock (tagged with the
+    execution); SendTaskSuccess/Failure and StopExecution poke the clock so it returns at once.
+    The state's own TimeoutSeconds guard around the task stays on wall-clock time: the task's
+    timeout fires first, with the same error.
+    """
+    seconds = math.inf if timeout is None else float(timeout)
+    _clock().sleep(seconds, event=self._notify_event, tag=_WAITING.arn)
+    return self._outcome
+
+
+def fill_sfn_heartbeat_wait_on_clock(self: Any) -> bool:
+    """HeartbeatSeconds on the virtual clock (moto: wall-clock time); True when a heartbeat came."""
+    with self._mutex:
+        if self._next_heartbeat_event.is_set():
+            self._next_heartbeat_event.clear()
+            return True
+    return _clock().sleep(self._heartbeat_seconds, event=self._next_heartbeat_event, tag=_WAITING.arn)
+
+
+def _poking(owner_path: str, class_name: str, name: str) -> Any:
+    def poke_after(self: Any, *args: Any, **kwargs: Any) -> Any:
+        import importlib
+
+        owner = getattr(importlib.import_module(owner_path), class_name)
+        result = _call_original(owner, name, self, *args, **kwargs)
+        _clock().poke()
+        return result
+
+    poke_after.__name__ = f"fill_sfn_{name}_pokes_clock"
+    poke_after.__doc__ = f"{class_name}.{name}, then poke the clock: the waiter re-checks at once."
+    return poke_after
+
+
+def clock_patches() -> list[tuple[Any, str, Any]]:
+    """The moto patches that put Step Functions' waits on the virtual clock (fill h)."""
+    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+    from moto.stepfunctions.parser.asl.component.common.retry.retrier_decl import RetrierDecl
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback import (
+        StateTaskServiceCallback,
+    )
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+    from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint, HeartbeatEndpoint
+
+    callback = "moto.stepfunctions.parser.asl.eval.callback.callback"
+    return [
+        (WaitFunction, "_wait_interval", fill_sfn_wait_on_clock),
+        (retrier_decl, "time", RetrySleepOnClock()),
+        (RetrierDecl, "_eval_body", fill_sfn_retrier_tags_execution),
+        (StateTaskServiceCallback, "_eval_wait_for_task_token", fill_sfn_task_token_wait_tags_execution),
+        (CallbackEndpoint, "wait", fill_sfn_task_token_wait_on_clock),
+        (HeartbeatEndpoint, "clear_and_wait", fill_sfn_heartbeat_wait_on_clock),
+        (CallbackEndpoint, "notify", _poking(callback, "CallbackEndpoint", "notify")),
+        (CallbackEndpoint, "interrupt_all", _poking(callback, "CallbackEndpoint", "interrupt_all")),
+        (HeartbeatEndpoint, "notify", _poking(callback, "HeartbeatEndpoint", "notify")),
+    ]
 
 
 REDRIVABLE_STATUSES = ("FAILED", "TIMED_OUT", "ABORTED")
@@ -312,6 +415,7 @@ def fill_sfn_stop_ends_callback_waits(
     from moto.stepfunctions.parser.backend.execution import Execution
 
     _call_original(Execution, "stop", self, stop_date, error, cause)
+    _clock().poke()  # a Wait state or retry interval of this execution ends now
     worker = self.exec_worker
     if worker is None or getattr(worker, "env", None) is None:
         return
