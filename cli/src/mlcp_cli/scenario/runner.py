@@ -18,6 +18,7 @@ The format (every step kind, every expectation) is in ``docs/scenarios.md``.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -95,7 +96,7 @@ class ScenarioRunner:
 
     @property
     def audit(self) -> AuditTrail:
-        return AuditTrail(self.cp.stack.physical_id("AuditTable"), client=self._default_client("dynamodb"))
+        return AuditTrail(self.cp.stack.physical_id("AuditTable"), client=self.default_client("dynamodb"))
 
     def client(self, service: str) -> Any:
         """A client signing as the current step's principal (``as:``), else the default identity;
@@ -106,7 +107,7 @@ class ScenarioRunner:
             client = self._clients[key] = self.cp.client(service, principal=self.principal)
         return client
 
-    def _default_client(self, service: str) -> Any:
+    def default_client(self, service: str) -> Any:
         """A client of the default identity, whatever the current step's principal."""
         principal, self.principal = self.principal, None
         try:
@@ -211,7 +212,7 @@ class ScenarioRunner:
                 f"           -> {self.logical(delivery.rule)} => {self.logical(delivery.target)}: "
                 f"{delivery.outcome}{detail}"
             )
-        sfn = self._default_client("stepfunctions")
+        sfn = self.default_client("stepfunctions")
         for execution in report.executions:
             self.result.executions.append(execution)
             events = sfn.get_execution_history(executionArn=execution["executionArn"], maxResults=1000)[
@@ -246,6 +247,16 @@ class ScenarioRunner:
             return "EXPECTATION FAILED: " + "; ".join(failed)
         settled = time.monotonic() - started
         return "expectations held" + (f" (after {settled:.1f} s of settling)" if settled >= 0.05 else "")
+
+    def until_settled(self, read: Callable[[], dict[str, Any]], running: str) -> dict[str, Any]:
+        """``read()`` again, pumping in between, while its ``status`` is ``running``, for up to
+        ``settle_seconds`` of real time (as :meth:`settle`); returns the last read."""
+        started = time.monotonic()
+        value = read()
+        while value["status"] == running and time.monotonic() - started < self.settle_seconds:
+            self._show(self.cp.pump(timeout=self.pump_timeout))
+            value = read()
+        return value
 
     def package_arn(self, group: str | None, version: int | None, arn: str | None = None) -> str:
         """The ARN of a model package named by group and version (or given)."""

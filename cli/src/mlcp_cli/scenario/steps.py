@@ -6,9 +6,12 @@ The ``expect`` step kind is in :mod:`mlcp_cli.scenario.expect`.
 from __future__ import annotations
 
 import json
+import tempfile
 import uuid
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+import yaml
 from pydantic import ConfigDict, Field, model_validator
 
 from mlcp.errors import SeparationOfDutiesViolation
@@ -94,13 +97,31 @@ class PublishPolicy(StepKind):
 
     file: str
     parameter: str | None = None
+    change_freezes: list[dict[str, Any]] | None = None
+    """These freeze windows instead of the file's own."""
+    approvers: dict[str, list[str] | None] | None = None
+    """Per tier, these approvers instead of the file's own."""
 
     def run(self, runner: ScenarioRunner) -> str:
         from mlcp_cli.commands.policy import publish_policy
 
         parameter = self.parameter or runner.template_parameter("PolicyParameterName")
-        version = publish_policy(runner.client("ssm"), runner.root / self.file, parameter)
-        return f"policy {self.file} -> ssm:{parameter} (version {version})"
+        path = runner.root / self.file
+        if self.change_freezes is None and self.approvers is None:
+            version = publish_policy(runner.client("ssm"), path, parameter)
+            return f"policy {self.file} -> ssm:{parameter} (version {version})"
+        document = yaml.safe_load(path.read_text())
+        if self.change_freezes is not None:
+            document["change_freezes"] = self.change_freezes
+        for tier, approvers in (self.approvers or {}).items():
+            if tier not in document.get("tiers", {}):
+                raise ScenarioError(f"approvers: no tier {tier!r} in {self.file}")
+            document["tiers"][tier]["approvers"] = approvers
+        with tempfile.TemporaryDirectory() as scratch:
+            overlaid = Path(scratch) / path.name
+            overlaid.write_text(yaml.safe_dump(document))
+            version = publish_policy(runner.client("ssm"), overlaid, parameter)
+        return f"policy {self.file} (overlaid) -> ssm:{parameter} (version {version})"
 
 
 @step_kind("register_model_package")
@@ -199,30 +220,102 @@ class DecideApproval(PackageRef):
     reason: str = "decided in scenario"
 
     def run(self, runner: ScenarioRunner) -> str:
-        from mlcp.adapters.state import ControlPlaneState
         from mlcp_cli.commands.approvals import decide
 
-        arn = runner.package_arn(self.group, self.version, self.arn)
-        state_table = runner.cp.stack.physical_id("ControlPlaneTable")
-        pending = [
-            a
-            for a in ControlPlaneState(state_table, runner.client("dynamodb")).list_approvals()
-            if a.model_package_arn == arn
-        ]
-        if not pending:
-            raise ScenarioError(f"no pending approval for {arn}")
         try:
             decided = decide(
                 runner.client,
-                pending[-1].approval_id,
+                _approval_id(runner, self, "pending"),
                 grant=self.decision == "grant",
                 reason=self.reason,
-                state_table=state_table,
+                state_table=runner.cp.stack.physical_id("ControlPlaneTable"),
                 audit_table=runner.cp.stack.physical_id("AuditTable"),
             )
         except SeparationOfDutiesViolation as exc:
             return f"refused: {exc}"
         return f"approval {decided.approval_id}: {decided.status} by {decided.decided_by}"
+
+
+def _approval_id(runner: ScenarioRunner, ref: PackageRef, status: str | None) -> str:
+    """The id of the package's latest approval with ``status`` (None: whatever its status)."""
+    from mlcp.adapters.state import ControlPlaneState
+
+    arn = runner.package_arn(ref.group, ref.version, ref.arn)
+    state = ControlPlaneState(
+        runner.cp.stack.physical_id("ControlPlaneTable"), runner.default_client("dynamodb")
+    )
+    found = [a for a in state.list_approvals(status) if a.model_package_arn == arn]
+    if not found:
+        raise ScenarioError(f"no {status + ' ' if status else ''}approval for {arn}")
+    return found[-1].approval_id
+
+
+@step_kind("console_decision")
+class ConsoleDecision(StepKind):
+    """An approver answers in the Step Functions console: "Start execution" of the approval-decision
+    state machine with ``{approval_id, decision, reason}``, signed as the step's principal (``as:``;
+    the control plane learns who from CloudTrail, never from the input).
+
+    ``{group, version}`` names the package's latest pending approval (``answered: true``: whatever
+    its status), or ``approval_id`` any id. ``verdict`` is what the decision execution must end
+    with, and ``why`` words its refusal must contain (a mismatch fails the scenario)."""
+
+    group: str | None = None
+    version: int | None = Field(default=None, ge=1)
+    answered: bool = False
+    approval_id: str | None = None
+    decision: Literal["grant", "deny"] = "grant"
+    reason: str = "decided in the console"
+    verdict: Literal["granted", "denied", "refused"]
+    why: str | None = None
+
+    @model_validator(mode="after")
+    def _named(self) -> ConsoleDecision:
+        if self.approval_id is None and (self.group is None or self.version is None):
+            raise ValueError("name the approval: approval_id, or group and version")
+        return self
+
+    def run(self, runner: ScenarioRunner) -> str:
+        approval_id = self.approval_id or _approval_id(
+            runner,
+            PackageRef(group=self.group, version=self.version),
+            None if self.answered else "pending",
+        )
+        document = {"approval_id": approval_id, "decision": self.decision, "reason": self.reason}
+        execution = runner.client("stepfunctions").start_execution(
+            stateMachineArn=runner.cp.stack.physical_id("ApprovalDecisionStateMachine"),
+            name=str(uuid.uuid4()),
+            input=json.dumps(document),
+        )["executionArn"]
+        sfn = runner.default_client("stepfunctions")
+        described = runner.until_settled(lambda: sfn.describe_execution(executionArn=execution), "RUNNING")
+        status = described["status"]
+        detail = ""
+        if status == "SUCCEEDED":
+            verdict = json.loads(described.get("output") or "{}").get("verdict")
+        else:
+            history = sfn.get_execution_history(executionArn=execution, maxResults=1000)
+            failed: dict[str, Any] = next(
+                (
+                    e["executionFailedEventDetails"]
+                    for e in history["events"]
+                    if "executionFailedEventDetails" in e
+                ),
+                {},
+            )
+            verdict = "refused" if failed.get("error") == "DecisionRefused" else status.lower()
+            detail = str(failed.get("cause", ""))
+        problems = []
+        if verdict != self.verdict:
+            problems.append(f"verdict {verdict}, expected {self.verdict}")
+        if self.why and self.why not in detail:
+            problems.append(f"why {detail!r} does not contain {self.why!r}")
+        if problems:
+            runner.result.failures.append(f"console decision {execution}: {'; '.join(problems)}")
+        name = execution.rsplit(":", 1)[-1]
+        return f"console decision {name} on {approval_id}: {status}, {verdict}" + (
+            f" ({detail})" if detail else ""
+        )
 
 
 @step_kind("wait")

@@ -15,6 +15,7 @@ from mlcp_cli.emulator.gaps.cloudformation import (
     fill_cfn_state_machine,
     fill_cfn_state_machine_delete,
 )
+from mlcp_cli.emulator.gaps.cloudtrail import fill_sfn_start_execution_cloudtrail
 from mlcp_cli.emulator.gaps.cloudwatch import fill_cloudwatch_set_alarm_state
 from mlcp_cli.emulator.gaps.deliveries import Deliveries
 from mlcp_cli.emulator.gaps.dynamodb import fill_dynamodb_one_request_at_a_time
@@ -259,6 +260,7 @@ def _patches() -> list[tuple[Any, str, Any]]:
         (DynamoHandler, "call_action", fill_dynamodb_one_request_at_a_time),
         (Execution, "stop", fill_sfn_stop_ends_callback_waits),
         (Environment, "set_error", fill_sfn_stopped_stays_stopped),
+        (StepFunctionResponse, "start_execution", fill_sfn_start_execution_cloudtrail),
         *_ops_center_patches(),
         (
             events_utils,
