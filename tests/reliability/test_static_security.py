@@ -41,6 +41,10 @@ WILDCARD_ALLOWED = {
     "account's mlcp-<env>-* alarms)",
     ("SageMakerModelRole", "EcrLogin"): "ecr:GetAuthorizationToken has no resource-level permissions",
     ("RetirementPolicy", "ListHosting"): "SageMaker List* calls have no resource-level permissions",
+    ("AwaitConsoleDecisionFunctionRole", "CompleteTheDecisionExecution"): "states:SendTask* have no "
+    "resource-level permissions; the task token is the scope (local IAM enforcement denied the ARN)",
+    ("ConsoleDecisionFunctionRole", "AnswerTheWaitingWorkflows"): "states:SendTask* have no "
+    "resource-level permissions; the task token is the scope (local IAM enforcement denied the ARN)",
     ("IncidentPolicy", "OpenOpsItems"): "ssm:CreateOpsItem has no "
     "resource-level permissions (local IAM enforcement denied the opsitem/* scope)",
     (
@@ -55,6 +59,11 @@ WILDCARD_ALLOWED = {
         "DeliverExecutionLogs",
     ): "CloudWatch Logs delivery APIs take only '*'",
     ("RetrainingDebounceStateMachineRole", "TraceExecutions"): "X-Ray PutTraceSegments takes only '*'",
+    (
+        "ApprovalDecisionStateMachineRole",
+        "DeliverExecutionLogs",
+    ): "CloudWatch Logs delivery APIs take only '*'",
+    ("ApprovalDecisionStateMachineRole", "TraceExecutions"): "X-Ray PutTraceSegments takes only '*'",
 }
 #: AWS managed policies attached by SAM (their statements use '*'), and why.
 MANAGED_ALLOWED = {

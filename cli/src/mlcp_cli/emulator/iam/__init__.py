@@ -1,6 +1,6 @@
 """IAM in local mode: the evaluator (:mod:`.policy`), the Service Authorization Reference
 (:mod:`.sar`), the call -> authorizations mapping (:mod:`.calls`) and the enforcement hook
-(:mod:`.enforce`). See docs/adr/0020-local-iam-enforcement.md."""
+(:mod:`.enforce`). See docs/adr/0018-local-mode-enforces-iam.md."""
 
 from __future__ import annotations
 

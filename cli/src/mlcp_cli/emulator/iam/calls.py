@@ -221,11 +221,14 @@ def _resources(action: sar.Action, params: Mapping[str, Any], lookups: Lookups, 
         return ["*"]
     required = [rt for rt in action.resource_types if rt.required]
     if required:
+        # Several required types are either all named by the call (CreateEndpoint: the endpoint
+        # and its config) or alternatives (DescribeExecution: an execution or an express one):
+        # each one the call names is authorized; none named is an unresolved resource (denied).
         out: list[str] = []
         for resource in required:
             filled = _fill(resource, params, lookups, site)
-            out.extend(filled if filled is not None else [f"<unresolved {resource.name}>"])
-        return out
+            out.extend(filled or [])
+        return out or [f"<unresolved {required[0].name}>"]
     for resource in action.resource_types:
         filled = _fill(resource, params, lookups, site)
         if filled is not None:

