@@ -1,4 +1,5 @@
-"""Deployment workflow task: model and endpoint config from the package, then CreateEndpoint or
+"""Deployment workflow task: re-check the approval (registry, gates: it may have waited for a person,
+the lease or a redrive), then model and endpoint config from the package, then CreateEndpoint or
 UpdateEndpoint with SageMaker's deployment guardrails (idempotent on retry and redrive)."""
 
 from __future__ import annotations
@@ -7,15 +8,30 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from mlcp.entrypoint import Runtime, deployment_deps
+from mlcp.entrypoint import Runtime, deployment_deps, governance_deps
 from mlcp.observability import logger, metrics
 from mlcp.usecases.deployment import start_deployment
+from mlcp.usecases.recheck import approval_recheck
 
 runtime = Runtime("deploy-model")
 deps = deployment_deps(runtime.audit)
+governance = governance_deps(runtime.audit)
 
 
 @logger.inject_lambda_context(correlation_id_path="execution")
 @metrics.log_metrics
 def handler(raw: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return start_deployment(raw["package"], str(raw["endpoint"]), dict(raw.get("settings") or {}), deps=deps)
+    execution = str(raw.get("execution", ""))
+    event_id = raw.get("event_id")
+    recheck = approval_recheck(
+        human=raw.get("human"), execution=execution, event_id=event_id, deps=governance
+    )
+    return start_deployment(
+        raw["package"],
+        str(raw["endpoint"]),
+        dict(raw.get("settings") or {}),
+        deps=deps,
+        recheck=recheck,
+        execution=execution,
+        event_id=event_id,
+    )

@@ -101,7 +101,11 @@ def test_every_managed_shift_path_ends_in_finish_deployment() -> None:
     the lease) or the rollback, whatever the tasks answer; no path leaves the loop elsewhere."""
     states = _states()
     modes = {c["StringEquals"]: c["Next"] for c in states["DeploymentMode"]["Choices"]}
-    assert modes == {"managed": "StartShift", "superseded": "ReleaseLeaseSuperseded"}
+    assert modes == {
+        "managed": "StartShift",
+        "superseded": "ReleaseLeaseSuperseded",
+        "refused": "ReleaseLeaseRefused",
+    }
     seen: set[str] = set()
     todo = ["StartShift"]
     exits: set[str] = set()
@@ -136,3 +140,24 @@ def test_a_superseded_deployment_releases_the_lease_and_ends_without_touching_th
     assert states["Superseded"]["Type"] == "Succeed"
     catch_all = [c for c in release["Catch"] if "States.ALL" in c["ErrorEquals"]]
     assert catch_all[0]["Next"] == "RecordFailure"
+
+
+def test_a_refused_approval_releases_the_lease_and_deploys_nothing() -> None:
+    """DeployModel re-checked the approval and it no longer holds (it audited deployment.refused):
+    the lease is released; a failed gate rejects the package, a registry that already says no is
+    left alone. deployment.started is DeployModel's to record, once a deployment really starts."""
+    states = _states()
+    refused = [c for c in states["DeploymentMode"]["Choices"] if c.get("StringEquals") == "refused"]
+    assert refused[0]["Next"] == "ReleaseLeaseRefused"
+    release = states["ReleaseLeaseRefused"]
+    assert release["Parameters"]["Payload"]["action"] == "release"
+    assert release["Next"] == "RefusedBy"
+    [rejects] = states["RefusedBy"]["Choices"]
+    assert (rejects["Variable"], rejects["Next"]) == ("$.deploy.reject_package", "RejectAfterRecheck")
+    assert states["RefusedBy"]["Default"] == "NotDeployed"
+    assert states["RejectAfterRecheck"]["Parameters"]["Payload"]["reasons.$"] == "$.deploy.reasons"
+    assert states["RejectAfterRecheck"]["Next"] == "Rejected"
+    assert "StartDeployment" not in states
+    payload = states["DeployModel"]["Parameters"]["Payload"]
+    assert payload["human.$"] == "$.verdict.human"  # who granted: separation of duties re-checked
+    assert states["RequestHumanApproval"]["ResultPath"] == "$.verdict.human"

@@ -54,6 +54,9 @@ CONTRACT_ACTIONS = {
     "endpoint_config.retired",
     # Added with alarms on the control plane: an answer to an approval whose execution had ended.
     "approval.abandoned",
+    # Added with re-verification at the moment of effect: an approval that no longer holds when its
+    # deployment would start (registry status, a gate such as a change freeze).
+    "deployment.refused",
 }
 
 

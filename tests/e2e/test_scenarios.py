@@ -21,6 +21,6 @@ def test_the_shipped_scenarios_are_found() -> None:
 @pytest.mark.parametrize("path", [p for p in SCENARIOS if p.stem != "default"], ids=lambda p: p.stem)
 def test_scenario_meets_its_expectations(path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     scenario = load_scenario(path)
-    assert any(step.expect for step in scenario.steps), f"{path.name} checks nothing"
+    assert any(step.action == "expect" for step in scenario.steps), f"{path.name} checks nothing"
     assert run_local(path, template=TEMPLATE, root=ROOT, as_json=False) == 0, capsys.readouterr().err
     assert "OK:" in capsys.readouterr().out

@@ -2,7 +2,8 @@
 
 S3 Object Created -> TrainingDataArrivedRule -> DataArrivalFunction -> data.arrived;
 Model Package State Change (Approved) -> ModelPackageApprovedRule -> DeploymentStateMachine ->
-VerifyApproval (DescribeModelPackage, gates) -> RecordApproval -> StartDeployment.
+VerifyApproval (DescribeModelPackage, gates) -> RecordApproval -> ... -> DeployModel (re-check, then
+deployment.started and the deployment).
 """
 
 from __future__ import annotations
@@ -97,7 +98,7 @@ def test_approval_runs_the_deployment_workflow_and_records_package_approved(
     [execution] = _new_executions(cp, before)
     assert execution["status"] == "SUCCEEDED"
     states = _states(cp, execution)
-    assert states[:5] == ["VerifyApproval", "Outcome", "RecordApproval", "HasEndpoint", "StartDeployment"]
+    assert states[:5] == ["VerifyApproval", "Outcome", "RecordApproval", "HasEndpoint", "InitDeployment"]
     assert "DeployModel" in states
     assert states[-1] in {"Deployed", "RolledBack"}
     records = audit.read(f"group#{group}")
@@ -106,8 +107,10 @@ def test_approval_runs_the_deployment_workflow_and_records_package_approved(
         AuditAction.APPROVAL_REQUESTED,
         AuditAction.GATES_EVALUATED,
         AuditAction.PACKAGE_APPROVED,
+        AuditAction.GATES_EVALUATED,  # re-checked by DeployModel, under the lease, before deploying
     ]
-    approved = records[-1]
+    assert str(records[-1].decision_id).endswith(f":deployment:{execution['executionArn']}")
+    approved = records[3]
     assert approved.subject == arn
     assert approved.actor == "arn:aws:iam::123456789012:user/reviewer"
     assert approved.evidence["created_by"] == "arn:aws:iam::123456789012:user/ml-engineer"
@@ -290,7 +293,11 @@ def test_mlcp_approve_resumes_the_waiting_deployment(
     cp.pump()
 
     actions = [r.action for r in audit.read(f"group#{group}")]
-    assert actions[-2:] == [AuditAction.APPROVAL_GRANTED, AuditAction.PACKAGE_APPROVED]
+    assert actions[-3:] == [
+        AuditAction.APPROVAL_GRANTED,
+        AuditAction.PACKAGE_APPROVED,
+        AuditAction.GATES_EVALUATED,  # the re-check before deploying
+    ]
     deployed = [r.action for r in audit.read("endpoint#fraud-prod") if r.subject == arn]
     assert deployed[0] == AuditAction.DEPLOYMENT_STARTED
     assert deployed.count(AuditAction.DEPLOYMENT_STARTED) == 1

@@ -207,6 +207,21 @@ def test_regression_no_champion_skips_with_reason() -> None:
     assert "no endpoint" in result.reason
 
 
+@pytest.mark.parametrize(
+    ("auc", "reason"),
+    [
+        (float("nan"), f"{f.AUC} is not a number in the evaluation report (nan)"),
+        ("NaN", f"{f.AUC} is not a number in the evaluation report ('NaN')"),
+        ("high", f"{f.AUC} is not a number in the evaluation report ('high')"),
+        (None, f"{f.AUC} missing from the evaluation report"),
+    ],
+)
+def test_a_metric_that_is_not_a_number_is_named_so(auc: Any, reason: str) -> None:
+    gates = {"metrics": {"thresholds": [{"metric": f.AUC, "min": 0.5}]}}
+    result = run(metrics_gate, gates=gates, evidence=f.evidence(metrics_report=f.evaluation_report(auc=auc)))
+    assert (result.outcome, result.reason) == (FAIL, reason)
+
+
 def test_regression_champion_without_the_metric_fails() -> None:
     result = run(regression_gate, evidence=f.evidence(champion_metrics_report={"regression_metrics": {}}))
     assert result.outcome == FAIL

@@ -21,7 +21,7 @@ SCENARIO = ROOT / "scenarios" / "retirement.yaml"
 @pytest.fixture(scope="module")
 def cp() -> Iterator[LocalControlPlane]:
     scenario = load_scenario(SCENARIO)
-    first_tick = next(i for i, step in enumerate(scenario.steps) if step.tick is not None)
+    first_tick = next(i for i, step in enumerate(scenario.steps) if step.action == "tick")
     deployed = scenario.model_copy(update={"steps": scenario.steps[:first_tick]})
     with LocalControlPlane(TEMPLATE, parameters=scenario.parameters, start=scenario.start) as control:
         result = ScenarioRunner(control, root=ROOT, timeline=None, progress=None).run(deployed)

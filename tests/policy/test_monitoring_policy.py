@@ -289,3 +289,21 @@ def test_explain_shows_monitoring() -> None:
     out = io.StringIO()
     write_explanation(explain(_policy({"incidents": []}), "g-1"), "t", out)
     assert "  incident: none (nothing opens an incident)\n" in out.getvalue()
+
+
+def test_a_failed_pipeline_is_judged_by_the_tier_that_retrains_with_it() -> None:
+    """The failure rule of the tier whose retraining runs the pipeline (severity 2 for churn-training
+    in the scenarios' policy), not the defaults (severity 3); an unknown pipeline gets the defaults."""
+    from types import SimpleNamespace
+
+    from mlcp.usecases.reactions import _monitoring
+
+    path = ROOT / "scenarios" / "policy.yaml"
+    policy = parse_policy(yaml.safe_load(path.read_text(encoding="utf-8")), str(path))
+    deps: Any = SimpleNamespace(policies=SimpleNamespace(get=lambda: policy))
+    rule = _monitoring(deps, None, "churn-training").incident_rule("failure", "pipeline")
+    assert rule is not None
+    assert rule.severity == 2
+    default = _monitoring(deps, None, "someone-elses-pipeline").incident_rule("failure", "pipeline")
+    assert default is not None
+    assert default.severity == 3

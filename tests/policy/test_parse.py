@@ -151,6 +151,11 @@ BROKEN: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
         _set(("change_freezes", 0, "end"), "next tuesday"),
         "change_freezes[0].end: Input should be a valid datetime",
     ),
+    (
+        "approver that is not an IAM ARN",
+        _set(("tiers", "high", "approvers"), ["risk-officer"]),
+        "tiers.high: approvers: 'risk-officer' is not an IAM user or role ARN",
+    ),
     ("unknown version", _set(("version",), 2), "version: Input should be 1 (got 2)"),
     ("no groups", _set(("groups",), []), "groups: List should have at least 1 item"),
     ("no tiers", _delete(("tiers",)), "tiers: Field required"),

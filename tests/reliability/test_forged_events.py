@@ -38,7 +38,7 @@ LOOKALIKES = (
     "aws",
 )
 DEPLOYING_CALLS = {"CreateEndpoint", "UpdateEndpoint", "CreateEndpointConfig", "CreateModel"}
-PAST_VERIFICATION = {"RecordApproval", "StartDeployment", "DeployModel", "RequestHumanApproval"}
+PAST_VERIFICATION = {"RecordApproval", "InitDeployment", "DeployModel", "RequestHumanApproval"}
 
 
 @pytest.fixture(scope="module")

@@ -48,6 +48,11 @@ WILDCARD_ALLOWED = {
         "DeliverExecutionLogs",
     ): "CloudWatch Logs delivery APIs take only '*'",
     ("RetrainingDebounceStateMachineRole", "TraceExecutions"): "X-Ray PutTraceSegments takes only '*'",
+    (
+        "ApprovalDecisionStateMachineRole",
+        "DeliverExecutionLogs",
+    ): "CloudWatch Logs delivery APIs take only '*'",
+    ("ApprovalDecisionStateMachineRole", "TraceExecutions"): "X-Ray PutTraceSegments takes only '*'",
 }
 #: AWS managed policies attached by SAM (their statements use '*'), and why.
 MANAGED_ALLOWED = {

@@ -53,9 +53,15 @@ def test_an_older_version_of_the_champions_group_is_superseded(stores: Stores) -
     ignored = [r for r in stores.audit.read(f"endpoint#{ENDPOINT}") if r.action == AuditAction.EVENT_IGNORED]
     assert [r.subject for r in ignored] == [v1["arn"], v2["arn"]]
     assert ignored[0].evidence["champion"] == v3["arn"]
-    # A retry of the same task audits nothing new (decision id per package).
+    # A retry of the same task audits nothing new (decision id per package), and a superseded
+    # approval never records deployment.started: only v3's deployment started.
     start_deployment(v1, ENDPOINT, {}, deps=deps)
-    assert len(stores.audit.read(f"endpoint#{ENDPOINT}")) == len(ignored)
+    records = stores.audit.read(f"endpoint#{ENDPOINT}")
+    assert [(r.action, r.subject) for r in records] == [
+        (AuditAction.DEPLOYMENT_STARTED, v3["arn"]),
+        (AuditAction.EVENT_IGNORED, v1["arn"]),
+        (AuditAction.EVENT_IGNORED, v2["arn"]),
+    ]
 
 
 def test_a_newer_version_or_another_group_is_deployed(stores: Stores) -> None:

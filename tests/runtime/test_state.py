@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import boto3
 import pytest
@@ -115,3 +116,72 @@ def test_an_undelivered_answer_reopens_and_an_abandoned_approval_can_be_asked_ag
     found = state.get_approval("a1")
     assert found is not None
     assert (found[0].status, found[1]) == ("pending", "token-2")
+
+
+def _pending(**fields: Any) -> PendingApproval:
+    """A pending approval of fraud-detector v1 (high tier), with ``fields`` overridden."""
+    defaults: dict[str, Any] = {
+        "approval_id": "a",
+        "model_package_arn": "arn:aws:sagemaker:eu-west-1:123456789012:model-package/fraud-detector/1",
+        "group": "fraud-detector",
+        "version": 1,
+        "created_by": "arn:aws:iam::123456789012:user/ml-engineer",
+        "tier": "high",
+        "status": "pending",
+        "requested_at": "2026-12-07T00:00:00+00:00",
+        "expires_at": "2026-12-09T00:00:00+00:00",
+    }
+    return PendingApproval(**(defaults | fields))
+
+
+def test_the_approval_notification_links_the_report_the_waiting_execution_and_the_answer() -> None:
+    from mlcp.usecases.approval import console_links
+
+    approval = _pending(
+        approval_id="0123456789abcdef",
+        report_uri="s3://mlcp-reports/gate-reports/fraud-detector/1/r.json?versionId=abc",
+        execution="arn:aws:states:eu-west-1:123456789012:execution:mlcp-prod-deployment:e1",
+    )
+    machine = "arn:aws:states:eu-west-1:123456789012:stateMachine:mlcp-prod-approval-decision"
+    links = console_links(approval, machine)
+    console = "https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1#/v2/"
+    assert links["report_console_url"] == (
+        "https://s3.console.aws.amazon.com/s3/object/mlcp-reports?prefix=gate-reports/fraud-detector/1/r.json"
+    )
+    assert links["waiting_execution_url"] == f"{console}executions/details/{approval.execution}"
+    assert links["answer_url"] == f"{console}statemachines/view/{machine}"
+    assert links["answer_input"]["approval_id"] == "0123456789abcdef"
+    # Without the decision state machine (an older stack), only the report and the execution.
+    assert set(console_links(approval, None)) == {"report_console_url", "waiting_execution_url"}
+
+
+@pytest.mark.parametrize(
+    ("identity", "grant", "approvers", "why"),
+    [
+        ("arn:aws:iam::123456789012:user/risk", True, [], None),
+        ("arn:aws:iam::123456789012:user/creator", True, [], "the approver created the package"),
+        ("arn:aws:iam::123456789012:user/creator", False, [], None),  # a creator may withdraw
+        ("unknown", True, [], "the approver's identity is unknown"),
+        ("arn:aws:iam::123456789012:user/risk", True, ["arn:aws:iam::123456789012:user/risk"], None),
+        (
+            "arn:aws:iam::123456789012:user/reviewer",
+            False,
+            ["arn:aws:iam::123456789012:user/risk"],
+            "arn:aws:iam::123456789012:user/reviewer is not an approver of tier high",
+        ),
+        # A role on the list covers every session of it.
+        (
+            "arn:aws:sts::123456789012:assumed-role/risk-officers/alice",
+            True,
+            ["arn:aws:iam::123456789012:role/risk-officers"],
+            None,
+        ),
+    ],
+)
+def test_who_may_answer_a_named_approval(
+    identity: str, grant: bool, approvers: list[str], why: str | None
+) -> None:
+    from mlcp.usecases.approval import refusal_of
+
+    approval = _pending(created_by="arn:aws:iam::123456789012:user/creator", approvers=approvers)
+    assert refusal_of(approval, identity, approval.created_by, grant=grant) == why

@@ -54,6 +54,7 @@ class GovernanceConfig(_EnvConfig):
     policy_parameter: str | None = Field(alias="MLCP_POLICY_PARAMETER", default=None)
     reports_bucket: str | None = Field(alias="MLCP_REPORTS_BUCKET", default=None)
     approvals_topic_arn: str | None = Field(alias="MLCP_APPROVALS_TOPIC_ARN", default=None)
+    decision_state_machine_arn: str | None = Field(alias="MLCP_DECISION_STATE_MACHINE_ARN", default=None)
 
 
 class DeploymentEnvConfig(_EnvConfig):

@@ -156,7 +156,12 @@ def governance_deps(audit: AuditTrail, config: GovernanceConfig | None = None) -
         sagemaker=clients.sagemaker(),
     )
     notifier = ApproverNotifier(settings.approvals_topic_arn) if settings.approvals_topic_arn else None
-    return ApprovalDeps(gating=gating, state=ControlPlaneState(settings.state_table), notifier=notifier)
+    return ApprovalDeps(
+        gating=gating,
+        state=ControlPlaneState(settings.state_table),
+        notifier=notifier,
+        decision_state_machine_arn=settings.decision_state_machine_arn,
+    )
 
 
 def deployment_deps(audit: AuditTrail) -> DeploymentDeps:

@@ -49,6 +49,7 @@ import datetime as dt
 import json
 import os
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,6 +61,7 @@ import boto3
 from mlcp_cli.emulator.gaps import (
     AsyncInvocation,
     Deliveries,
+    Delivery,
     DeliveryRecord,
     EndpointDeploymentStatus,
     FunctionRegistry,
@@ -108,6 +110,30 @@ def _raise_on_failed(result: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return result
 
 
+class RememberedDeliveries(Deliveries):
+    """Deliveries that also keep every EventBridge delivery queued, so that the same event (same
+    id) can be delivered again: EventBridge delivers at least once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._history_lock = threading.Lock()
+        self.history: list[Delivery] = []
+
+    def enqueue(self, item: Delivery | AsyncInvocation) -> None:
+        if isinstance(item, Delivery):
+            with self._history_lock:
+                self.history.append(item)
+        super().enqueue(item)
+
+    def again(self, event_id: str) -> int:
+        """Queue once more every delivery made of the event ``event_id``; returns how many."""
+        with self._history_lock:
+            matching = [d for d in self.history if d.event.get("id") == event_id]
+        for delivery in matching:
+            super().enqueue(delivery)
+        return len(matching)
+
+
 class PumpTimeout(TimeoutError):
     """``pump()`` did not reach idle in time; the message lists what was still running."""
 
@@ -145,7 +171,7 @@ class LocalControlPlane:
         self.region = region
         self.stack_name = stack_name
         self.registry = FunctionRegistry()
-        self.deliveries = Deliveries()
+        self.deliveries = RememberedDeliveries()
         self._saved_env: dict[str, str | None] = {}
         self._mock: Any = None
         self._fills: GapFills | None = None
@@ -374,6 +400,22 @@ class LocalControlPlane:
                 self._reported[arn] = status
                 report.executions.append(execution)
         return report
+
+    def delivery_mark(self) -> int:
+        """A position in the deliveries queued so far (see :meth:`delivered_event_ids`)."""
+        return len(self.deliveries.history)
+
+    def delivered_event_ids(self, since: int) -> list[str]:
+        """The ids of the events delivered to a rule's target since ``delivery_mark()`` was ``since``."""
+        found: dict[str, None] = {}
+        for delivery in self.deliveries.history[since:]:
+            found.setdefault(str(delivery.event.get("id")), None)
+        return list(found)
+
+    def redeliver(self, event_id: str) -> int:
+        """EventBridge delivers the event ``event_id`` again to every target it was delivered to
+        (same event, same id: at-least-once delivery); ``pump()`` makes the deliveries."""
+        return self.deliveries.again(event_id)
 
     def _settle(self, timeout: float = 30.0) -> None:
         if self._fills is None:

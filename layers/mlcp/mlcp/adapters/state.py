@@ -36,6 +36,8 @@ class PendingApproval(BaseModel):
     expires_at: str
     report_uri: str | None = None
     reasons: list[str] = []
+    #: Who may answer (the tier's approvers when it was requested); empty: anyone but the creator.
+    approvers: list[str] = []
     execution: str | None = None
     decided_by: str | None = None
     decided_at: str | None = None
@@ -286,6 +288,48 @@ class ControlPlaneState:
         if not old:
             return None
         return {key: str(value.get("S", "")) for key, value in old.items() if "S" in value}
+
+    # ------------------------------------------------------------ console decisions
+
+    def _decision_update(self, execution: str, expression: str, values: dict[str, Any], **extra: Any) -> Any:
+        return self._client.update_item(
+            TableName=self.table_name,
+            Key={"pk": {"S": f"decision#{execution}"}, "sk": {"S": "decision"}},
+            UpdateExpression=expression,
+            ExpressionAttributeValues=values,
+            ReturnValues="ALL_NEW",
+            **extra,
+        )
+
+    def await_decision(self, execution: str, task_token: str) -> dict[str, str]:
+        """The decision execution waits: keep its task token; the item so far (a verdict may be there)."""
+        response = self._decision_update(execution, "SET task_token = :token", {":token": {"S": task_token}})
+        return {k: str(v.get("S", "")) for k, v in response["Attributes"].items() if "S" in v}
+
+    def record_verdict(self, execution: str, verdict: str) -> tuple[bool, dict[str, str]]:
+        """The verdict on a decision execution, written once (a redelivered event finds it there):
+        (written now?, the item: verdict and, if the execution already waits, its task token)."""
+        try:
+            response = self._decision_update(
+                execution,
+                "SET verdict = :verdict, decided_at = :at",
+                {":verdict": {"S": verdict}, ":at": {"S": _now()}},
+                ConditionExpression="attribute_not_exists(verdict)",
+            )
+        except ClientError as exc:
+            if not _is_conditional_failure(exc):
+                raise
+            return False, self.decision(execution)
+        return True, {k: str(v.get("S", "")) for k, v in response["Attributes"].items() if "S" in v}
+
+    def decision(self, execution: str) -> dict[str, str]:
+        """What is known of a decision execution: its verdict and task token, if any yet."""
+        item = self._client.get_item(
+            TableName=self.table_name,
+            Key={"pk": {"S": f"decision#{execution}"}, "sk": {"S": "decision"}},
+            ConsistentRead=True,
+        ).get("Item", {})
+        return {k: str(v.get("S", "")) for k, v in item.items() if "S" in v}
 
     @staticmethod
     def _approval(item: dict[str, Any]) -> PendingApproval:

@@ -75,6 +75,7 @@ class AuditAction(StrEnum):
     APPROVAL_ABANDONED = "approval.abandoned"
     DEPLOYMENT_STARTED = "deployment.started"
     DEPLOYMENT_QUEUED = "deployment.queued"
+    DEPLOYMENT_REFUSED = "deployment.refused"
     DEPLOYMENT_PROMOTED = "deployment.promoted"
     DEPLOYMENT_ROLLED_BACK = "deployment.rolled_back"
     DEPLOYMENT_FAILED = "deployment.failed"

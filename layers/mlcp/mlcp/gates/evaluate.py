@@ -83,19 +83,36 @@ def as_number(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
+_ABSENT = object()
+
+
+def _metric_node(report: Mapping[str, Any] | None, path: str) -> Any:
+    """What sits at dotted ``path`` (a ``{"value": ...}`` object: its value); ``_ABSENT`` if nothing."""
+    node: Any = report
+    for step in path.split("."):
+        if not isinstance(node, Mapping) or step not in node:
+            return _ABSENT
+        node = node[step]
+    if isinstance(node, Mapping):
+        node = node.get("value", _ABSENT)
+    return node
+
+
 def metric_value(report: Mapping[str, Any] | None, path: str) -> float | None:
     """The number at dotted ``path`` of a report; a path ending on a ``{"value": ...}`` object means its value.
 
     None when the report, any step of the path or a finite number there is missing.
     """
-    node: Any = report
-    for step in path.split("."):
-        if not isinstance(node, Mapping) or step not in node:
-            return None
-        node = node[step]
-    if isinstance(node, Mapping):
-        node = node.get("value")
-    return as_number(node)
+    node = _metric_node(report, path)
+    return None if node is _ABSENT else as_number(node)
+
+
+def missing_metric(report: Mapping[str, Any] | None, path: str) -> str:
+    """Why ``metric_value`` found no number: absent, or there but not a (finite) number."""
+    node = _metric_node(report, path)
+    if node is _ABSENT or node is None:
+        return f"{path} missing from the evaluation report"
+    return f"{path} is not a number in the evaluation report ({node!r})"
 
 
 def _bound_text(bound: MetricThreshold) -> str:
@@ -269,7 +286,7 @@ def metrics_gate(
         value = metric_value(evidence.metrics_report, threshold.metric)
         observed[threshold.metric] = value
         if value is None:
-            problems.append(f"{threshold.metric} missing from the evaluation report")
+            problems.append(missing_metric(evidence.metrics_report, threshold.metric))
         elif not _within(value, threshold):
             problems.append(f"{threshold.metric} = {value:g}, required {_bound_text(threshold)}")
     if problems:
@@ -308,7 +325,12 @@ def regression_gate(
         "champion_arn": evidence.champion_arn,
     }
     if candidate_value is None:
-        reason = f"candidate's evaluation report has no {settings.metric}"
+        node = _metric_node(evidence.metrics_report, settings.metric)
+        reason = (
+            f"candidate's evaluation report has no {settings.metric}"
+            if node is _ABSENT or node is None
+            else f"candidate's {settings.metric} is not a number ({node!r})"
+        )
         return _result("regression", settings, GateOutcome.FAIL, reason, threshold, observed)
     if champion_value is None:
         reason = f"champion's evaluation report has no {settings.metric} ({evidence.champion_arn})"

@@ -334,6 +334,9 @@ class MonitoringPolicy(BaseModel):
         return next((rule for rule in self.incidents if rule.matches(source, *names)), None)
 
 
+_APPROVER = re.compile(r"^arn:[a-z-]+:iam::\d{12}:(user|role)/[\w+=,.@/-]+$")
+
+
 class Tier(BaseModel):
     model_config = _STRICT
 
@@ -341,6 +344,12 @@ class Tier(BaseModel):
     auto_approve: bool = False
     human_approval: bool = True
     approval_timeout_hours: int = Field(default=72, ge=1, le=24 * 30)
+    # None, not []: the deployed policy leaves nulls out, and it must fit in one SSM parameter.
+    approvers: list[str] | None = Field(
+        default=None,
+        description="IAM user or role ARNs who may answer this tier's named approvals (a role: any of "
+        "its sessions); none: anyone but the package's creator",
+    )
     gates: Gates = Field(default_factory=Gates)
     deployment: DeploymentSettings = Field(default_factory=DeploymentSettings)
     monitoring: MonitoringPolicy = Field(default_factory=MonitoringPolicy)
@@ -356,6 +365,9 @@ class Tier(BaseModel):
     def _consistent(self) -> Tier:
         if self.auto_approve and self.human_approval:
             raise ValueError("auto_approve and human_approval cannot both be true")
+        for approver in self.approvers or []:
+            if not _APPROVER.match(approver):
+                raise ValueError(f"approvers: {approver!r} is not an IAM user or role ARN")
         return self
 
 

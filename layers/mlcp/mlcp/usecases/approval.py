@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, NoReturn, Protocol
+from urllib.parse import quote
 
 from botocore.exceptions import ClientError
 
@@ -44,6 +45,38 @@ class ApprovalDeps:
     gating: GatingDeps
     state: ControlPlaneState
     notifier: Notifier | None = None
+    #: Where approvers answer in the console (the approval-decision state machine), for the notification.
+    decision_state_machine_arn: str | None = None
+
+
+def _console(region: str, fragment: str) -> str:
+    return f"https://{region}.console.aws.amazon.com/states/home?region={region}#/v2/{fragment}"
+
+
+def console_links(approval: PendingApproval, decision_state_machine_arn: str | None) -> dict[str, Any]:
+    """What an approver needs in the console: the gate report, the waiting execution, and where to
+    answer with which input (an execution of the approval-decision state machine)."""
+    links: dict[str, Any] = {}
+    if approval.report_uri and approval.report_uri.startswith("s3://"):
+        bucket, _, key = approval.report_uri.removeprefix("s3://").partition("/")
+        links["report_console_url"] = (
+            f"https://s3.console.aws.amazon.com/s3/object/{bucket}?prefix={quote(key.partition('?')[0])}"
+        )
+    region = (approval.execution or decision_state_machine_arn or "").split(":")[3:4]
+    if approval.execution and region:
+        links["waiting_execution_url"] = _console(region[0], f"executions/details/{approval.execution}")
+    if decision_state_machine_arn and region:
+        links["answer_url"] = _console(region[0], f"statemachines/view/{decision_state_machine_arn}")
+        links["answer_input"] = {
+            "approval_id": approval.approval_id,
+            "decision": "grant | deny",
+            "reason": "why (required)",
+        }
+        links["answer_how"] = (
+            "open answer_url, choose Start execution, paste answer_input with your decision and reason; "
+            "the execution shows the verdict (granted, denied, or refused and why)"
+        )
+    return links
 
 
 def package_summary(candidate: Candidate, last_modified_time: str) -> dict[str, Any]:
@@ -196,6 +229,9 @@ def verify_approval(
         "approval_id": approval_id_for(candidate.arn, modified),
         "approval_timeout_seconds": 3600,
         "deployment": None,
+        # The named approver's answer, when the tier asks for one (RequestHumanApproval sets it).
+        "human": None,
+        "approvers": [],
     }
     if candidate.approval_status != "Approved":
         reason = f"the event says {event.approval_status}; the registry says {candidate.approval_status}"
@@ -224,6 +260,7 @@ def verify_approval(
         "report_uri": gated.report_uri,
         "approval_timeout_seconds": (gated.tier.approval_timeout_hours * 3600) if gated.tier else 3600,
         "deployment": gated.tier.deployment.model_dump(mode="json") if gated.tier else None,
+        "approvers": list(gated.tier.approvers or []) if gated.tier else [],
     }
 
 
@@ -243,6 +280,7 @@ def request_human_approval(request: dict[str, Any], *, deps: ApprovalDeps) -> di
         expires_at=(now + timedelta(seconds=int(request["timeout_seconds"]))).isoformat(),
         report_uri=request.get("report_uri"),
         reasons=list(request.get("reasons") or []),
+        approvers=list(request.get("approvers") or []),
         execution=request.get("execution"),
     )
     deps.state.put_pending_approval(approval, request["task_token"])
@@ -258,6 +296,7 @@ def request_human_approval(request: dict[str, Any], *, deps: ApprovalDeps) -> di
             "report_uri": approval.report_uri,
             "expires_at": approval.expires_at,
             "how": f"mlcp approve {approval.approval_id} --reason ... | mlcp reject {approval.approval_id} --reason ...",
+            **console_links(approval, deps.decision_state_machine_arn),
         },
         decision_id=f"approval.requested:{approval.approval_id}",
         event_id=request.get("event_id"),
@@ -318,16 +357,8 @@ def decide_approval(
     approval, token = current
     candidate, _ = read_candidate(approval.model_package_arn, deps.gating)
     creator = candidate.created_by or approval.created_by
-    if grant and (
-        not identity or identity == UNKNOWN or creator in {"", UNKNOWN} or same_identity(identity, creator)
-    ):
-        why = (
-            "the approver's identity is unknown"
-            if not identity or identity == UNKNOWN
-            else "the package's creator is unknown"
-            if creator in {"", UNKNOWN}
-            else "the approver created the package"
-        )
+    why = refusal_of(approval, identity, creator, grant=grant)
+    if why is not None:
         deps.gating.audit.append(
             stream=_stream(approval.group),
             action=AuditAction.APPROVAL_BLOCKED,
@@ -370,6 +401,25 @@ def decide_approval(
         decision_id=f"approval.{status}:{approval_id}",
     )
     return decided
+
+
+def is_approver(identity: str, approvers: list[str] | None) -> bool:
+    """``identity`` is on the list (empty list: anyone is); a role entry covers its sessions."""
+    return not approvers or any(same_identity(identity, approver) for approver in approvers)
+
+
+def refusal_of(approval: PendingApproval, identity: str, creator: str, *, grant: bool) -> str | None:
+    """Why ``identity`` may not give this answer (None: it may). Anyone on the list may deny; a grant
+    needs a known identity that did not create the package."""
+    if not identity or identity == UNKNOWN:
+        return "the approver's identity is unknown" if grant else None
+    if grant and creator not in {"", UNKNOWN} and same_identity(identity, creator):
+        return "the approver created the package"
+    if not is_approver(identity, approval.approvers):
+        return f"{identity} is not an approver of tier {approval.tier}"
+    if grant and creator in {"", UNKNOWN}:
+        return "the package's creator is unknown"
+    return None
 
 
 def _abandon(

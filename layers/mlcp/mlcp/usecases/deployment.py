@@ -12,7 +12,8 @@ incident on a rollback or failure) and release the lease.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
@@ -123,6 +124,21 @@ def release_lease(endpoint: str, holder: str, *, deps: DeploymentDeps) -> dict[s
 # ---------------------------------------------------------------------------- start
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """Why an approval may no longer take effect, found when it is re-checked just before deploying."""
+
+    reasons: list[str]
+    #: A gate failed: the workflow sets the package Rejected. False: the registry already says no.
+    reject_package: bool
+    report_uri: str | None = None
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
+#: Re-reads what can have changed since the approval was verified (registry, gates); None: still valid.
+Recheck = Callable[[dict[str, Any]], Refusal | None]
+
+
 def deployment_config(settings: dict[str, Any]) -> dict[str, Any]:
     """SageMaker's blue/green DeploymentConfig from the tier's deployment settings."""
     strategy = settings.get("strategy", "canary")
@@ -150,12 +166,25 @@ def deployment_config(settings: dict[str, Any]) -> dict[str, Any]:
 
 
 def start_deployment(
-    package: dict[str, Any], endpoint: str, settings: dict[str, Any], *, deps: DeploymentDeps
+    package: dict[str, Any],
+    endpoint: str,
+    settings: dict[str, Any],
+    *,
+    deps: DeploymentDeps,
+    recheck: Recheck | None = None,
+    execution: str | None = None,
+    event_id: str | None = None,
 ) -> dict[str, Any]:
     """Create the model and endpoint config from the package and start the deployment.
 
+    Runs under the endpoint's lease, after every wait of the workflow (a human answer, the lease
+    queue, a redrive): ``recheck`` re-reads the registry and re-runs the gates first, and a refusal
+    leaves the endpoint alone (mode ``refused``). ``deployment.started`` is recorded only when a
+    deployment really starts (never for a superseded or refused approval).
+
     Idempotent: names derive from the package version, existing resources are reused, and an
-    endpoint already on (or updating to) the target config is not updated again.
+    endpoint already on (or updating to) the target config is not updated again (nor re-checked:
+    that deployment has already taken effect).
     """
     version = str(package["version"])
     model_name = resource_name(package["group"], f"v{version}")
@@ -164,6 +193,26 @@ def start_deployment(
     champion = newer_champion(package, endpoint, deps) if current is not None else None
     if champion is not None:
         return superseded(package, endpoint, champion, model_name, config_name, deps=deps)
+    in_effect = current is not None and config_name in {current.config_name, current.pending_config_name}
+    refusal = recheck(package) if recheck is not None and not in_effect else None
+    if refusal is not None:
+        return refused(package, endpoint, refusal, model_name, config_name, execution=execution, deps=deps)
+    deps.audit.append(
+        stream=_stream(endpoint),
+        action=AuditAction.DEPLOYMENT_STARTED,
+        actor="mlcp",
+        subject=package["arn"],
+        evidence={
+            "model_package_arn": package["arn"],
+            "endpoint": endpoint,
+            "deployment": settings,
+            "execution": execution,
+            "rechecked": recheck is not None and not in_effect,
+        },
+        # Once per approval transition, whatever the retries and redrives.
+        decision_id=f"deployment.started:{package['arn']}:{package.get('last_modified_time')}",
+        event_id=event_id,
+    )
     deps.hosting.ensure_model(model_name, package["arn"], deps.model_role_arn)
     result: dict[str, Any] = {
         "model_name": model_name,
@@ -174,6 +223,7 @@ def start_deployment(
             2, int(settings.get("maximum_execution_timeout_seconds", 3600)) // POLL_INTERVAL_SECONDS * 2 + 2
         ),
         "shift": None,
+        **_NO_REFUSAL,
     }
     if current is not None and current.serverless:
         # One production variant only (Serverless Inference): all at once, baked, checked (ADR 9).
@@ -220,6 +270,8 @@ def start_deployment(
     return {**result, "mode": "guardrails"}
 
 
+_NO_REFUSAL: dict[str, Any] = {"reasons": [], "reject_package": False, "report_uri": None}
+
 _PACKAGE_ARN = re.compile(r"arn:[^:]+:sagemaker:[^:]*:\d*:model-package/(?P<group>[^/]+)/(?P<version>\d+)$")
 
 
@@ -255,15 +307,54 @@ def superseded(
         decision_id=f"event.ignored:superseded:{package['arn']}",
     )
     metrics.add_metric(name="DeploymentsSuperseded", unit=MetricUnit.Count, value=1)
+    return {**_untouched("superseded", model_name, config_name), "champion": champion, **_NO_REFUSAL}
+
+
+def _untouched(mode: str, model_name: str, config_name: str) -> dict[str, Any]:
+    """DeployModel's result when it left the endpoint alone (nothing to wait for)."""
     return {
-        "mode": "superseded",
+        "mode": mode,
         "model_name": model_name,
         "target_config": config_name,
         "previous_config": None,
         "poll_interval_seconds": POLL_INTERVAL_SECONDS,
         "max_polls": 0,
         "shift": None,
-        "champion": champion,
+    }
+
+
+def refused(
+    package: dict[str, Any],
+    endpoint: str,
+    refusal: Refusal,
+    model_name: str,
+    config_name: str,
+    *,
+    execution: str | None,
+    deps: DeploymentDeps,
+) -> dict[str, Any]:
+    """Leave the endpoint alone and audit why the approval could not take effect (``deployment.refused``)."""
+    deps.audit.append(
+        stream=_stream(endpoint),
+        action=AuditAction.DEPLOYMENT_REFUSED,
+        actor="mlcp",
+        subject=package["arn"],
+        evidence={
+            "reasons": refusal.reasons,
+            "report_uri": refusal.report_uri,
+            "rejects_package": refusal.reject_package,
+            "execution": execution,
+            **refusal.evidence,
+        },
+        decision_id=f"deployment.refused:{package['arn']}:{execution}",
+    )
+    metrics.add_metric(name="DeploymentsRefused", unit=MetricUnit.Count, value=1)
+    logger.info("deployment refused at the moment of effect", extra={"reasons": refusal.reasons})
+    return {
+        **_untouched("refused", model_name, config_name),
+        "reasons": refusal.reasons,
+        "reject_package": refusal.reject_package,
+        "report_uri": refusal.report_uri,
     }
 
 

@@ -24,7 +24,7 @@ from mlcp.policy import GroupRule, Policy, Tier
 
 
 class PolicySource(Protocol):
-    def get(self) -> Policy: ...
+    def get(self, *, force_fetch: bool = False) -> Policy: ...
 
 
 @dataclass
@@ -83,15 +83,20 @@ def evaluate_candidate(
     approver: str | None,
     event_id: str | None,
     deps: GatingDeps,
+    phase: str | None = None,
+    fresh_policy: bool = False,
 ) -> Gated:
     """Run every gate of the candidate's tier; write the report and ``gates.evaluated`` (once per
-    package version and modification, whatever the number of deliveries)."""
-    policy = deps.policies.get()
+    package version, modification and ``phase``, whatever the number of deliveries).
+
+    ``phase`` defaults to ``approval`` (an approver is given) or ``registration``; the re-check before
+    a deployment names its own (``deployment:<execution>``). ``fresh_policy`` reads the policy from
+    its store, not from the function's cache (a freeze published a moment ago counts)."""
+    policy = deps.policies.get(force_fetch=fresh_policy)
     matched = policy.tier_for(candidate.group)
     stream = f"group#{candidate.group}"
-    decision_id = (
-        f"gates.evaluated:{candidate.arn}:{last_modified_time}:{'approval' if approver else 'registration'}"
-    )
+    phase = phase or ("approval" if approver else "registration")
+    decision_id = f"gates.evaluated:{candidate.arn}:{last_modified_time}:{phase}"
     if matched is None:
         deps.audit.append(
             stream=stream,
@@ -116,7 +121,7 @@ def evaluate_candidate(
     report = evaluate_gates(policy, rule, rule.tier, tier, candidate, evidence)
     stamp = now.strftime("%Y%m%dT%H%M%S%fZ")
     stored = deps.reports.write(
-        f"{candidate.group}/{candidate.version}/{stamp}-{'approval' if approver else 'registration'}.json",
+        f"{candidate.group}/{candidate.version}/{stamp}-{phase.split(':', 1)[0]}.json",
         report_document(report),
     )
     deps.audit.append(
@@ -130,6 +135,7 @@ def evaluate_candidate(
             "report_uri": stored.uri,
             "report_sha256": stored.sha256,
             "approver": approver,
+            "phase": phase.split(":", 1)[0],
             "results": [
                 {"gate": r.gate, "outcome": r.outcome.value, "hard": r.hard, "reason": r.reason}
                 for r in report.results

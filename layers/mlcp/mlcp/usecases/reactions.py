@@ -61,12 +61,18 @@ class ReactionDeps:
     clock: Callable[[], datetime] = lambda: mlcp_clock.now()  # noqa: PLW0108 - late-bound: local mode swaps the clock
 
 
-def _monitoring(deps: ReactionDeps, endpoint: str | None) -> MonitoringPolicy:
-    """The monitoring policy of the endpoint's group (the defaults for unmanaged resources)."""
+def _monitoring(deps: ReactionDeps, endpoint: str | None, pipeline: str | None = None) -> MonitoringPolicy:
+    """The monitoring policy of the endpoint's group, or of the first group (in policy order) whose
+    tier retrains with ``pipeline``; the defaults for unmanaged resources."""
     if endpoint:
         found = deps.policies.get().monitoring_for_endpoint(endpoint)
         if found is not None:
             return found[1]
+    if pipeline:
+        policy = deps.policies.get()
+        rules = policy.rules_for_pipeline(pipeline)
+        if rules:
+            return policy.tiers[rules[0].tier].monitoring
     return MonitoringPolicy()
 
 
@@ -252,9 +258,15 @@ def react_to_alarm(event: AlarmStateChangeEvent, deps: ReactionDeps) -> dict[str
 
 
 def _failure(
-    resource: str, kind: str, endpoint: str | None, event: ControlPlaneEvent, deps: ReactionDeps
+    resource: str,
+    kind: str,
+    endpoint: str | None,
+    event: ControlPlaneEvent,
+    deps: ReactionDeps,
+    *,
+    pipeline: str | None = None,
 ) -> dict[str, Any]:
-    rule = _monitoring(deps, endpoint).incident_rule("failure", kind)
+    rule = _monitoring(deps, endpoint, pipeline).incident_rule("failure", kind)
     if rule is None:
         return {"reaction": "none"}
     outcome = open_incident(
@@ -300,7 +312,8 @@ def react_to_pipeline(event: PipelineExecutionStatusChangeEvent, deps: ReactionD
         )
     if status == "Succeeded":
         return {"reaction": "pipeline", "ours": ours}
-    failed = _failure(f"pipeline/{pipeline}", "pipeline", None, event, deps)
+    # The failure rule of the tier that retrains with this pipeline (before: always the defaults).
+    failed = _failure(f"pipeline/{pipeline}", "pipeline", None, event, deps, pipeline=pipeline)
     return {"reaction": "pipeline", "ours": ours, **failed}
 
 

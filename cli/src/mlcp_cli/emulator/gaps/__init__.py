@@ -2,7 +2,7 @@
 
 Modules: :mod:`.awslambda`, :mod:`.events` (with :mod:`.deliveries`), :mod:`.cloudformation`,
 :mod:`.sagemaker`, :mod:`.sagemaker_endpoints`, :mod:`.cloudwatch`, :mod:`.s3`, :mod:`.stepfunctions`,
-:mod:`.identity` (STS), :mod:`.ssm`, :mod:`.dynamodb`; the simulated clock in :mod:`.clock`; the
+:mod:`.identity` (STS), :mod:`.ssm`, :mod:`.dynamodb`, :mod:`.cloudtrail` (API calls to EventBridge); the simulated clock in :mod:`.clock`; the
 shared installation state in :mod:`.state` and installing/uninstalling in :mod:`.install`. Every
 public name is re-exported here.
 
@@ -14,7 +14,8 @@ most recent registry/delivery queue is the one the patched code uses.
 
 Each fill has a test in ``tests/emulator/test_gaps.py`` (the SageMaker endpoint fills, j: in
 ``tests/emulator/test_gaps_endpoints.py``; RedriveExecution and StopExecution, o and r: in
-``tests/emulator/test_gaps_redrive.py``) that first shows moto's raw behaviour still has the gap
+``tests/emulator/test_gaps_redrive.py``; SendTaskFailure's cause, s: in
+``tests/emulator/test_gaps_task_failure.py``) that first shows moto's raw behaviour still has the gap
 (so a moto upgrade that fixes it makes that test fail: drop the fill then), and then shows the
 fill gives AWS's behaviour.
 
@@ -78,6 +79,11 @@ from mlcp_cli.emulator.gaps.cloudformation import (
     fill_cfn_state_machine_delete,
     substitute_definition,
 )
+from mlcp_cli.emulator.gaps.cloudtrail import (
+    fill_sfn_start_execution_cloudtrail,
+    start_execution_record,
+    user_identity,
+)
 from mlcp_cli.emulator.gaps.cloudwatch import alarm_state_change_detail, fill_cloudwatch_set_alarm_state
 from mlcp_cli.emulator.gaps.deliveries import AsyncInvocation, Deliveries, Delivery, DeliveryRecord
 from mlcp_cli.emulator.gaps.dynamodb import fill_dynamodb_one_request_at_a_time, serialized_dynamodb
@@ -133,6 +139,7 @@ from mlcp_cli.emulator.gaps.stepfunctions import (
     fill_sfn_parse_once,
     fill_sfn_redrive_execution,
     fill_sfn_retrier_tags_execution,
+    fill_sfn_send_task_failure_cause,
     fill_sfn_start_time_iso,
     fill_sfn_stop_ends_callback_waits,
     fill_sfn_stopped_stays_stopped,
@@ -206,6 +213,8 @@ __all__ = [
     "fill_sfn_parse_once",
     "fill_sfn_redrive_execution",
     "fill_sfn_retrier_tags_execution",
+    "fill_sfn_send_task_failure_cause",
+    "fill_sfn_start_execution_cloudtrail",
     "fill_sfn_start_time_iso",
     "fill_sfn_stop_ends_callback_waits",
     "fill_sfn_stopped_stays_stopped",
@@ -229,9 +238,11 @@ __all__ = [
     "settle",
     "simulated_now",
     "stamp_model_package_caller",
+    "start_execution_record",
     "stop_endpoint_deployments",
     "substitute_definition",
     "target_payload",
     "unsuccessful_state",
     "use_simulated_clock",
+    "user_identity",
 ]

@@ -15,6 +15,7 @@ from mlcp_cli.emulator.gaps.cloudformation import (
     fill_cfn_state_machine,
     fill_cfn_state_machine_delete,
 )
+from mlcp_cli.emulator.gaps.cloudtrail import fill_sfn_start_execution_cloudtrail
 from mlcp_cli.emulator.gaps.cloudwatch import fill_cloudwatch_set_alarm_state
 from mlcp_cli.emulator.gaps.deliveries import Deliveries
 from mlcp_cli.emulator.gaps.dynamodb import fill_dynamodb_one_request_at_a_time
@@ -52,6 +53,7 @@ from mlcp_cli.emulator.gaps.stepfunctions import (
     fill_sfn_describe_execution_redrive,
     fill_sfn_parse_once,
     fill_sfn_redrive_execution,
+    fill_sfn_send_task_failure_cause,
     fill_sfn_start_time_iso,
     fill_sfn_stop_ends_callback_waits,
     fill_sfn_stopped_stays_stopped,
@@ -258,9 +260,11 @@ def _patches() -> list[tuple[Any, str, Any]]:
         *clock_patches(),
         (StepFunctionResponse, "redrive_execution", fill_sfn_redrive_execution),
         (StepFunctionResponse, "describe_execution", fill_sfn_describe_execution_redrive),
+        (StepFunctionResponse, "send_task_failure", fill_sfn_send_task_failure_cause),
         (DynamoHandler, "call_action", fill_dynamodb_one_request_at_a_time),
         (Execution, "stop", fill_sfn_stop_ends_callback_waits),
         (Environment, "set_error", fill_sfn_stopped_stays_stopped),
+        (StepFunctionResponse, "start_execution", fill_sfn_start_execution_cloudtrail),
         *_ops_center_patches(),
         (
             events_utils,

@@ -1,6 +1,6 @@
 """Step Functions: fills h (``$$.Execution.StartTime``; Wait states, task-token timeouts and
-heartbeats, retry intervals on the virtual clock), o (RedriveExecution), p (parse a definition once) and r (StopExecution ends a
-task-token wait)."""
+heartbeats, retry intervals on the virtual clock), o (RedriveExecution), p (parse a definition once),
+r (StopExecution ends a task-token wait) and s (SendTaskFailure keeps its cause)."""
 
 from __future__ import annotations
 
@@ -445,3 +445,25 @@ def fill_sfn_stopped_stays_stopped(self: Any, error: Any) -> None:
     if isinstance(self._program_state, ProgramStopped):
         return
     _call_original(Environment, "set_error", self, error)
+
+
+# --------------------------------------------------------------------------------------------
+# s. SendTaskFailure keeps its cause
+# --------------------------------------------------------------------------------------------
+
+
+def fill_sfn_send_task_failure_cause(self: Any) -> Any:
+    """SendTaskFailure passes its ``cause`` on.
+
+    AWS: ``SendTaskFailure(taskToken, error, cause)`` fails the waiting task with that error and
+    cause; a Catch with ``ResultPath`` gets ``{"Error": error, "Cause": cause}`` (the deployment
+    workflow rejects a denied package with the approver's reason, ``$.denial.Cause``). moto 5.2.5:
+    the API drops ``cause`` (its backend takes it), so the Catch saw ``"Cause": null`` and a denied
+    package was rejected with the reason ``None``. Fill: pass ``cause`` to the backend.
+    """
+    from moto.core.responses import EmptyResult
+
+    self.stepfunction_backend.send_task_failure(
+        self._get_param("taskToken"), error=self._get_param("error"), cause=self._get_param("cause")
+    )
+    return EmptyResult()

@@ -1,0 +1,304 @@
+"""Plays a scenario step by step on a running LocalControlPlane, printing the timeline.
+
+Each step is followed by a pump: EventBridge deliveries, Lambda invocations and Step Functions
+executions run until the control plane is idle, and the timeline shows what happened. ``expect``
+steps make a scenario a test: a failed expectation fails the run. An expectation that does not
+hold at once is re-checked, pumping in between, for up to ``settle_seconds`` of real time (20 s),
+because handlers take real time the simulated clock does not count. A step with
+``expect_failure:`` must raise that error (else the run fails); its error is not the run's.
+
+``as: <principal>`` makes the step's API calls sign as that principal: an IAM user name
+(created once, with an access key), an IAM user ARN or an IAM role ARN (assumed); see
+:meth:`LocalControlPlane.session_for`. The timeline names it (``as arn:aws:iam::...:user/reviewer``).
+Without ``as`` calls sign as moto's default identity.
+
+The format (every step kind, every expectation) is in ``docs/scenarios.md``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from mlcp.audit import AuditTrail
+from mlcp_cli.emulator.calls import CallRecorder
+from mlcp_cli.emulator.runtime import LocalControlPlane, PumpReport
+from mlcp_cli.scenario.format import ExpectFailure, Scenario, ScenarioError, Step
+
+if TYPE_CHECKING:
+    from mlcp_cli.scenario.expect import Expect
+
+
+@dataclass
+class ScenarioResult:
+    """Outcome of a run: failed expectations (empty when all held) and what ran."""
+
+    failures: list[str] = field(default_factory=list)
+    executions: list[dict[str, Any]] = field(default_factory=list)
+    deliveries: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+def error_names(exc: BaseException) -> list[str]:
+    """What an ``expect_failure: {error: ...}`` may name: the exception's class names (and its
+    bases'), the AWS error code of a botocore ClientError, a ``code`` attribute."""
+    names = [cls.__name__ for cls in type(exc).__mro__ if cls not in (BaseException, Exception, object)]
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        code = response.get("Error", {}).get("Code")
+        if code:
+            names.append(str(code))
+    code = getattr(exc, "code", None)
+    if isinstance(code, str):
+        names.append(code)
+    return names
+
+
+class ScenarioRunner:
+    """Plays a scenario step by step on a running LocalControlPlane, printing the timeline."""
+
+    def __init__(
+        self,
+        cp: LocalControlPlane,
+        *,
+        root: Path,
+        timeline: TextIO | None,
+        progress: TextIO | None = None,
+        show_logs: bool = False,
+        pump_timeout: float = 60.0,
+        settle_seconds: float = 20.0,
+    ) -> None:
+        self.cp = cp
+        self.root = root
+        self.timeline = timeline
+        self.progress = progress
+        self.pump_timeout = pump_timeout
+        self.settle_seconds = settle_seconds
+        self.show_logs = show_logs
+        self._logs_shown = 0
+        self.started = time.monotonic()
+        self.result = ScenarioResult()
+        self.calls = CallRecorder()
+        """Every AWS call while a scenario runs, by caller and step (``expect: {calls: ...}``)."""
+        self._logical_ids: dict[str, str] | None = None
+        self.principal: str | None = None
+        """The current step's ``as:`` principal (None: the default identity)."""
+        self._principal_arns: dict[str, str] = {}
+        self._clients: dict[tuple[str, str | None], Any] = {}
+        self._step_events: dict[int, list[str]] = {}
+        self._step = 0
+
+    @property
+    def audit(self) -> AuditTrail:
+        return AuditTrail(self.cp.stack.physical_id("AuditTable"), client=self.default_client("dynamodb"))
+
+    def client(self, service: str) -> Any:
+        """A client signing as the current step's principal (``as:``), else the default identity;
+        one per (service, principal) for the run: creating a client costs more than most steps."""
+        key = (service, self.principal)
+        client = self._clients.get(key)
+        if client is None:
+            client = self._clients[key] = self.cp.client(service, principal=self.principal)
+        return client
+
+    def default_client(self, service: str) -> Any:
+        """A client of the default identity, whatever the current step's principal."""
+        principal, self.principal = self.principal, None
+        try:
+            return self.client(service)
+        finally:
+            self.principal = principal
+
+    def principal_arn(self, principal: str) -> str:
+        """The caller ARN a principal signs as (what SageMaker and STS report for its calls)."""
+        if principal.startswith("arn:aws:sts:"):
+            return principal
+        if principal not in self._principal_arns:
+            sts = self.cp.client("sts", principal=principal)
+            self._principal_arns[principal] = str(sts.get_caller_identity()["Arn"])
+        return self._principal_arns[principal]
+
+    # ---------------------------------------------------------------- running
+
+    def run(self, scenario: Scenario) -> ScenarioResult:
+        total = len(scenario.steps)
+        self._say(f"scenario {scenario.name}: {scenario.description.strip()}".rstrip(": "))
+        self.calls = CallRecorder()
+        self._step_events = {}
+        with self.calls:
+            for number, step in enumerate(scenario.steps, start=1):
+                self._step = self.calls.step = number
+                label = step.title or step.action.replace("_", " ")
+                if self.progress is not None:
+                    self.progress.write(f"[{number}/{total}] {label}\n")
+                    self.progress.flush()
+                caller = ""
+                marked = self.cp.delivery_mark()
+                try:
+                    caller = f" as {self.principal_arn(step.as_)}" if step.as_ else ""
+                    self.principal = step.as_
+                    summary = self._play(step)
+                except ScenarioError as exc:
+                    raise ScenarioError(f"{step.label(number)}: {exc}") from exc
+                except Exception as exc:
+                    raise ScenarioError(f"{step.label(number)}: {type(exc).__name__}: {exc}") from exc
+                finally:
+                    self.principal = None
+                    if step.args.puts_events:
+                        for event_id in self.cp.delivered_event_ids(marked):
+                            self.note_event(event_id)
+                self._say(f"\n{self._clock()} step {number}: {label}{caller}")
+                if summary:
+                    self._say(f"           {summary}")
+                self._show(self.cp.pump(timeout=self.pump_timeout))
+        return self.result
+
+    def _play(self, step: Step) -> str:
+        """Run the step; with ``expect_failure``, its error is the expected outcome."""
+        if step.expect_failure is None:
+            return step.args.run(self)
+        wanted: ExpectFailure = step.expect_failure
+        try:
+            step.args.run(self)
+        except Exception as exc:
+            names = error_names(exc)
+            if wanted.error in names and (
+                wanted.message is None or wanted.message.lower() in str(exc).lower()
+            ):
+                return f"failed as expected: {type(exc).__name__}: {exc}"
+            failure = f"step {self._step}: expected {wanted.error}" + (
+                f" mentioning {wanted.message!r}" if wanted.message else ""
+            )
+            self.result.failures.append(f"{failure}, got {type(exc).__name__}: {exc}")
+            return f"EXPECTATION FAILED: {failure}, got {type(exc).__name__}: {exc}"
+        failure = f"step {self._step}: expected {wanted.error}, but the step succeeded"
+        self.result.failures.append(failure)
+        return f"EXPECTATION FAILED: {failure}"
+
+    def _clock(self) -> str:
+        return f"[+{time.monotonic() - self.started:6.2f}s]"
+
+    def _say(self, line: str) -> None:
+        if self.timeline is not None:
+            self.timeline.write(line + "\n")
+
+    def logical(self, physical: str) -> str:
+        """The template's logical id for a physical name or ARN (what a reader knows)."""
+        if self._logical_ids is None:
+            self._logical_ids = {}
+            for logical, physical_id in self.cp.stack.physical_ids.items():
+                self._logical_ids[physical_id] = logical
+                self._logical_ids[physical_id.rsplit(":", 1)[-1].rsplit("/", 1)[-1]] = logical
+        name = physical.rsplit(":", 1)[-1].rsplit("/", 1)[-1]
+        return self._logical_ids.get(physical) or self._logical_ids.get(name) or name
+
+    def _show(self, report: PumpReport) -> None:
+        if self.show_logs:
+            for entry in self.cp.registry.logs[self._logs_shown :]:
+                self._say(f"           | {self.logical(entry.function)}: {entry.line}")
+        self._logs_shown = len(self.cp.registry.logs)
+        self.result.deliveries += len(report.deliveries)
+        for delivery in report.deliveries:
+            detail = (
+                f" ({delivery.detail})" if delivery.detail and not delivery.detail.startswith("arn:") else ""
+            )
+            self._say(
+                f"           -> {self.logical(delivery.rule)} => {self.logical(delivery.target)}: "
+                f"{delivery.outcome}{detail}"
+            )
+        sfn = self.default_client("stepfunctions")
+        for execution in report.executions:
+            self.result.executions.append(execution)
+            events = sfn.get_execution_history(executionArn=execution["executionArn"], maxResults=1000)[
+                "events"
+            ]
+            path = [e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e]
+            machine = self.logical(execution["stateMachineArn"])
+            self._say(f"           -> {machine} {execution['status']}: {' > '.join(path)}")
+
+    # ---------------------------------------------------------------- what steps use
+
+    def wait(self, seconds: float) -> str:
+        """Let simulated time pass: every timer falling due on the way runs (Wait states, task
+        timeouts, retries, endpoint deployment stages), in order; costs milliseconds."""
+        self.cp.advance_time(seconds, timeout=self.pump_timeout)
+        return f"{seconds:.0f} simulated seconds pass"
+
+    def settle(self, expect: Expect) -> str:
+        """Check the expectations; while any fails, pump and re-check for up to ``settle_seconds``
+        of real time. The handlers' own run time is not simulated (at 600x, 0.5 s of CPU is five
+        simulated minutes), so a ``wait`` is a lower bound on simulated time, and a loaded machine
+        may still be finishing a canary when it ends. What held at once is not waited for."""
+        started = time.monotonic()
+        while True:
+            failed = expect.check(self)
+            if not failed or time.monotonic() - started >= self.settle_seconds:
+                break
+            time.sleep(0.05)
+            self._show(self.cp.pump(timeout=self.pump_timeout))
+        if failed:
+            self.result.failures.extend(failed)
+            return "EXPECTATION FAILED: " + "; ".join(failed)
+        settled = time.monotonic() - started
+        return "expectations held" + (f" (after {settled:.1f} s of settling)" if settled >= 0.05 else "")
+
+    def until_settled(self, read: Callable[[], dict[str, Any]], running: str) -> dict[str, Any]:
+        """``read()`` again, pumping in between, while its ``status`` is ``running``, for up to
+        ``settle_seconds`` of real time (as :meth:`settle`); returns the last read."""
+        started = time.monotonic()
+        value = read()
+        while value["status"] == running and time.monotonic() - started < self.settle_seconds:
+            self._show(self.cp.pump(timeout=self.pump_timeout))
+            value = read()
+        return value
+
+    def package_arn(self, group: str | None, version: int | None, arn: str | None = None) -> str:
+        """The ARN of a model package named by group and version (or given)."""
+        if arn is not None:
+            return arn
+        sm = self.client("sagemaker")
+        packages = sm.list_model_packages(ModelPackageGroupName=group)["ModelPackageSummaryList"]
+        for package in packages:
+            if int(package.get("ModelPackageVersion", 0)) == version:
+                return str(package["ModelPackageArn"])
+        raise ScenarioError(f"no version {version} in model package group {group}")
+
+    def template_parameter(self, name: str) -> str:
+        """A template parameter's value: the scenario's override, else its default."""
+        if name in self.cp.parameters:
+            return self.cp.parameters[name]
+        return str(self.cp.stack.template["Parameters"][name]["Default"])
+
+    def note_event(self, event_id: str | None) -> None:
+        """Remember that the current step put the event ``event_id`` (for ``redeliver``)."""
+        if event_id and event_id not in self._step_events.setdefault(self._step, []):
+            self._step_events[self._step].append(event_id)
+
+    def redeliver(self, step: int | None, times: int) -> list[str]:
+        """Deliver again, ``times`` times, the events step ``step`` put (default: the last step that
+        put any); returns their ids. A step that put none, or a later step, is an error."""
+        if step is not None:
+            if step >= self._step:
+                raise ScenarioError(f"redeliver: step {step} is not an earlier step")
+            ids = self._step_events.get(step, [])
+            if not ids:
+                raise ScenarioError(f"redeliver: step {step} put no event on the bus")
+        else:
+            earlier = [
+                number
+                for number in sorted(self._step_events)
+                if number < self._step and self._step_events[number]
+            ]
+            if not earlier:
+                raise ScenarioError("redeliver: no earlier step put an event on the bus")
+            ids = self._step_events[earlier[-1]]
+        for _ in range(times):
+            for event_id in ids:
+                self.cp.redeliver(event_id)
+        return list(ids)

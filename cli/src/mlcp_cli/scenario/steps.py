@@ -1,0 +1,610 @@
+"""The step kinds that act: each a typed model of its arguments and what it does (``run``).
+
+The ``expect`` step kind is in :mod:`mlcp_cli.scenario.expect`.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import yaml
+from pydantic import ConfigDict, Field, model_validator
+
+from mlcp.errors import SeparationOfDutiesViolation
+from mlcp_cli.scenario.format import ScenarioError, StepKind, Strict, step_kind
+
+if TYPE_CHECKING:
+    from mlcp_cli.scenario.runner import ScenarioRunner
+
+
+class PackageRef(StepKind):
+    """A model package by ``group`` and ``version``, or by ``arn``."""
+
+    group: str | None = None
+    version: int | None = Field(default=None, ge=1)
+    arn: str | None = None
+
+    @model_validator(mode="after")
+    def _named(self) -> PackageRef:
+        if self.arn is None and (self.group is None or self.version is None):
+            raise ValueError("name the model package: group and version, or arn")
+        return self
+
+
+@step_kind("create_bucket")
+class CreateBucket(StepKind):
+    """A bucket, versioned and sending its notifications to EventBridge unless told otherwise."""
+
+    name: str
+    versioning: bool = True
+    eventbridge: bool = True
+
+    def run(self, runner: ScenarioRunner) -> str:
+        s3 = runner.client("s3")
+        s3.create_bucket(Bucket=self.name)
+        if self.versioning:
+            s3.put_bucket_versioning(Bucket=self.name, VersioningConfiguration={"Status": "Enabled"})
+        if self.eventbridge:
+            s3.put_bucket_notification_configuration(
+                Bucket=self.name, NotificationConfiguration={"EventBridgeConfiguration": {}}
+            )
+        features = [
+            name
+            for name, on in (("versioning", self.versioning), ("EventBridge notifications", self.eventbridge))
+            if on
+        ]
+        return f"bucket {self.name}" + (f" ({', '.join(features)})" if features else "")
+
+
+@step_kind("put_object")
+class PutObject(StepKind):
+    """One object: ``body`` (text), else ``size`` bytes."""
+
+    bucket: str
+    key: str
+    body: str | None = None
+    size: int = Field(default=1024, ge=0)
+
+    def run(self, runner: ScenarioRunner) -> str:
+        data = self.body.encode() if self.body is not None else b"0" * self.size
+        response = runner.client("s3").put_object(Bucket=self.bucket, Key=self.key, Body=data)
+        return f"s3://{self.bucket}/{self.key} ({len(data)} bytes, version {response.get('VersionId')})"
+
+
+@step_kind("put_objects")
+class PutObjects(StepKind):
+    """``count`` objects of ``size`` bytes under ``prefix`` (new data landing in a burst)."""
+
+    bucket: str
+    prefix: str
+    count: int = Field(ge=1)
+    size: int = Field(default=1024, ge=0)
+
+    def run(self, runner: ScenarioRunner) -> str:
+        s3 = runner.client("s3")
+        for index in range(self.count):
+            s3.put_object(Bucket=self.bucket, Key=f"{self.prefix}part-{index:05d}.csv", Body=b"0" * self.size)
+        return f"{self.count} objects under s3://{self.bucket}/{self.prefix}"
+
+
+@step_kind("publish_policy")
+class PublishPolicy(StepKind):
+    """``mlcp policy publish``: the policy ``file`` to the template's policy parameter (or ``parameter``)."""
+
+    file: str
+    parameter: str | None = None
+    change_freezes: list[dict[str, Any]] | None = None
+    """These freeze windows instead of the file's own."""
+    approvers: dict[str, list[str] | None] | None = None
+    """Per tier, these approvers instead of the file's own."""
+
+    def run(self, runner: ScenarioRunner) -> str:
+        from mlcp_cli.commands.policy import publish_policy
+
+        parameter = self.parameter or runner.template_parameter("PolicyParameterName")
+        path = runner.root / self.file
+        if self.change_freezes is None and self.approvers is None:
+            version = publish_policy(runner.client("ssm"), path, parameter)
+            return f"policy {self.file} -> ssm:{parameter} (version {version})"
+        document = yaml.safe_load(path.read_text())
+        if self.change_freezes is not None:
+            document["change_freezes"] = self.change_freezes
+        for tier, approvers in (self.approvers or {}).items():
+            if tier not in document.get("tiers", {}):
+                raise ScenarioError(f"approvers: no tier {tier!r} in {self.file}")
+            document["tiers"][tier]["approvers"] = approvers
+        with tempfile.TemporaryDirectory() as scratch:
+            overlaid = Path(scratch) / path.name
+            overlaid.write_text(yaml.safe_dump(document))
+            version = publish_policy(runner.client("ssm"), overlaid, parameter)
+        return f"policy {self.file} (overlaid) -> ssm:{parameter} (version {version})"
+
+
+@step_kind("register_model_package")
+class RegisterModelPackage(StepKind):
+    """Register as the reference pipeline does (artifact, SHA-256, reports, lineage); every field
+    overrides what a well-behaved pipeline gives (:class:`mlcp_cli.seeding.PackageSpec`)."""
+
+    group: str
+    bucket: str | None = None
+    metrics: dict[str, float] | None = None
+    image: str | None = None
+    artifact: str | None = None
+    metadata: dict[str, str] | None = None
+    record_sha256: bool | None = None
+    wrong_sha256: bool | None = None
+    pipeline_execution: str | None = None
+    training_data_version: str | None = None
+    bias: dict[str, float] | None = None
+    explainability: bool | None = None
+    status: Literal["PendingManualApproval", "Approved", "Rejected"] | None = None
+    extra_metadata: dict[str, str] | None = None
+
+    def run(self, runner: ScenarioRunner) -> str:
+        from mlcp_cli.seeding import PackageSpec, register_package
+
+        fields: dict[str, Any] = self.model_dump(exclude_unset=True)
+        if "artifact" in fields:
+            fields["artifact"] = str(fields["artifact"]).encode()
+        arn = register_package(runner.client("s3"), runner.client("sagemaker"), PackageSpec(**fields))
+        return f"model package {arn}"
+
+
+@step_kind("approve_model_package")
+class ApproveModelPackage(PackageRef):
+    """The Model Registry approval (UpdateModelPackage ``Approved``), as whoever ``as:`` names."""
+
+    description: str | None = None
+
+    def run(self, runner: ScenarioRunner) -> str:
+        return _set_approval(runner, self, "Approved", self.description)
+
+
+@step_kind("reject_model_package")
+class RejectModelPackage(PackageRef):
+    """The Model Registry rejection (UpdateModelPackage ``Rejected``)."""
+
+    description: str | None = None
+
+    def run(self, runner: ScenarioRunner) -> str:
+        return _set_approval(runner, self, "Rejected", self.description)
+
+
+def _set_approval(runner: ScenarioRunner, ref: PackageRef, status: str, description: str | None) -> str:
+    arn = runner.package_arn(ref.group, ref.version, ref.arn)
+    runner.client("sagemaker").update_model_package(
+        ModelPackageArn=arn,
+        ModelApprovalStatus=status,
+        ApprovalDescription=description or f"{status} in scenario",
+    )
+    return f"{arn} -> {status}"
+
+
+@step_kind("deploy_champion")
+class DeployChampion(PackageRef):
+    """Seed ``endpoint`` serving the package (as if deployed before the control plane existed)."""
+
+    endpoint: str
+
+    def run(self, runner: ScenarioRunner) -> str:
+        from mlcp_cli.seeding import deploy_champion
+
+        arn = runner.package_arn(self.group, self.version, self.arn)
+        deploy_champion(runner.client("sagemaker"), self.endpoint, arn)
+        return f"{arn} is in production on endpoint {self.endpoint}"
+
+
+@step_kind("tamper_artifact")
+class TamperArtifact(PackageRef):
+    """Overwrite the package's model artifact after registration (its SHA-256 no longer matches)."""
+
+    def run(self, runner: ScenarioRunner) -> str:
+        arn = runner.package_arn(self.group, self.version, self.arn)
+        described = runner.client("sagemaker").describe_model_package(ModelPackageName=arn)
+        url = described["InferenceSpecification"]["Containers"][0]["ModelDataUrl"]
+        bucket, key = url.removeprefix("s3://").split("/", 1)
+        runner.client("s3").put_object(Bucket=bucket, Key=key, Body=b"a different model")
+        return f"{url} overwritten after registration"
+
+
+@step_kind("decide_approval")
+class DecideApproval(PackageRef):
+    """``mlcp approve`` / ``mlcp deny``: a named approver answers the package's pending approval.
+    A separation-of-duties refusal is the step's outcome (the timeline says so), not an error."""
+
+    decision: Literal["grant", "deny"] = "grant"
+    reason: str = "decided in scenario"
+
+    def run(self, runner: ScenarioRunner) -> str:
+        from mlcp_cli.commands.approvals import decide
+
+        try:
+            decided = decide(
+                runner.client,
+                _approval_id(runner, self, "pending"),
+                grant=self.decision == "grant",
+                reason=self.reason,
+                state_table=runner.cp.stack.physical_id("ControlPlaneTable"),
+                audit_table=runner.cp.stack.physical_id("AuditTable"),
+            )
+        except SeparationOfDutiesViolation as exc:
+            return f"refused: {exc}"
+        return f"approval {decided.approval_id}: {decided.status} by {decided.decided_by}"
+
+
+def _approval_id(runner: ScenarioRunner, ref: PackageRef, status: str | None) -> str:
+    """The id of the package's latest approval with ``status`` (None: whatever its status)."""
+    from mlcp.adapters.state import ControlPlaneState
+
+    arn = runner.package_arn(ref.group, ref.version, ref.arn)
+    state = ControlPlaneState(
+        runner.cp.stack.physical_id("ControlPlaneTable"), runner.default_client("dynamodb")
+    )
+    found = [a for a in state.list_approvals(status) if a.model_package_arn == arn]
+    if not found:
+        raise ScenarioError(f"no {status + ' ' if status else ''}approval for {arn}")
+    return found[-1].approval_id
+
+
+@step_kind("console_decision")
+class ConsoleDecision(StepKind):
+    """An approver answers in the Step Functions console: "Start execution" of the approval-decision
+    state machine with ``{approval_id, decision, reason}``, signed as the step's principal (``as:``;
+    the control plane learns who from CloudTrail, never from the input).
+
+    ``{group, version}`` names the package's latest pending approval (``answered: true``: whatever
+    its status), or ``approval_id`` any id. ``verdict`` is what the decision execution must end
+    with, and ``why`` words its refusal must contain (a mismatch fails the scenario)."""
+
+    group: str | None = None
+    version: int | None = Field(default=None, ge=1)
+    answered: bool = False
+    approval_id: str | None = None
+    decision: Literal["grant", "deny"] = "grant"
+    reason: str = "decided in the console"
+    verdict: Literal["granted", "denied", "refused"]
+    why: str | None = None
+
+    @model_validator(mode="after")
+    def _named(self) -> ConsoleDecision:
+        if self.approval_id is None and (self.group is None or self.version is None):
+            raise ValueError("name the approval: approval_id, or group and version")
+        return self
+
+    def run(self, runner: ScenarioRunner) -> str:
+        approval_id = self.approval_id or _approval_id(
+            runner,
+            PackageRef(group=self.group, version=self.version),
+            None if self.answered else "pending",
+        )
+        document = {"approval_id": approval_id, "decision": self.decision, "reason": self.reason}
+        execution = runner.client("stepfunctions").start_execution(
+            stateMachineArn=runner.cp.stack.physical_id("ApprovalDecisionStateMachine"),
+            name=str(uuid.uuid4()),
+            input=json.dumps(document),
+        )["executionArn"]
+        sfn = runner.default_client("stepfunctions")
+        described = runner.until_settled(lambda: sfn.describe_execution(executionArn=execution), "RUNNING")
+        status = described["status"]
+        detail = ""
+        if status == "SUCCEEDED":
+            verdict = json.loads(described.get("output") or "{}").get("verdict")
+        else:
+            history = sfn.get_execution_history(executionArn=execution, maxResults=1000)
+            failed: dict[str, Any] = next(
+                (
+                    e["executionFailedEventDetails"]
+                    for e in history["events"]
+                    if "executionFailedEventDetails" in e
+                ),
+                {},
+            )
+            verdict = "refused" if failed.get("error") == "DecisionRefused" else status.lower()
+            detail = str(failed.get("cause", ""))
+        problems = []
+        if verdict != self.verdict:
+            problems.append(f"verdict {verdict}, expected {self.verdict}")
+        if self.why and self.why not in detail:
+            problems.append(f"why {detail!r} does not contain {self.why!r}")
+        if problems:
+            runner.result.failures.append(f"console decision {execution}: {'; '.join(problems)}")
+        name = execution.rsplit(":", 1)[-1]
+        return f"console decision {name} on {approval_id}: {status}, {verdict}" + (
+            f" ({detail})" if detail else ""
+        )
+
+
+@step_kind("wait")
+class Wait(StepKind):
+    """Let ``seconds`` of simulated time pass: every timer falling due on the way runs, in order
+    (Wait states, task timeouts, retries, endpoint deployment stages and bakes)."""
+
+    seconds: float = Field(gt=0)
+
+    def run(self, runner: ScenarioRunner) -> str:
+        return runner.wait(self.seconds)
+
+
+@step_kind("advance_time")
+class AdvanceTime(StepKind):
+    """Move the clock ``seconds`` ahead (days in an instant), running every timer that falls due on
+    the way."""
+
+    seconds: float = Field(gt=0)
+
+    def run(self, runner: ScenarioRunner) -> str:
+        runner.cp.advance_time(self.seconds, timeout=runner.pump_timeout)
+        return f"the clock jumps {self.seconds / 3600:.1f} h ahead"
+
+
+@step_kind("tick")
+class Tick(StepKind):
+    """A schedule rule (its logical id) fires once: its targets get EventBridge's Scheduled Event
+    (moto never fires schedules)."""
+
+    rule: str
+
+    def run(self, runner: ScenarioRunner) -> str:
+        from mlcp import clock
+
+        rule_name = runner.cp.stack.physical_id(self.rule)
+        events = runner.client("events")
+        rule_arn = events.describe_rule(Name=rule_name)["Arn"]
+        scheduled = {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": rule_arn.split(":")[4],
+            "time": clock.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": runner.cp.region,
+            "resources": [rule_arn],
+            "detail": {},
+        }
+        targets = events.list_targets_by_rule(Rule=rule_name)["Targets"]
+        for target in targets:
+            runner.cp.invoke_async(target["Arn"].split(":function:")[-1], scheduled)
+        return f"{self.rule} fired ({len(targets)} target(s))"
+
+
+@step_kind("rollback")
+class Rollback(StepKind):
+    """``mlcp rollback ENDPOINT --to VERSION``: back by hand to a version promoted on the endpoint."""
+
+    endpoint: str
+    to: int | str
+    reason: str = "rolled back in scenario"
+
+    def run(self, runner: ScenarioRunner) -> str:
+        from mlcp_cli.commands.rollback import rollback
+
+        done = rollback(
+            runner.client,
+            self.endpoint,
+            str(self.to),
+            reason=self.reason,
+            state_table=runner.cp.stack.physical_id("ControlPlaneTable"),
+            audit_table=runner.cp.stack.physical_id("AuditTable"),
+            wait_for=lambda settled: runner.cp.run_until(settled, limit=86_400, timeout=runner.pump_timeout),
+        )
+        return f"{done['endpoint']}: {done['from_config']} -> {done['config']} (mlcp rollback)"
+
+
+@step_kind("monitoring_run")
+class MonitoringRun(StepKind):
+    """A Model Monitor run on ``endpoint``: the processing job (as SageMaker creates it), its
+    ``constraint_violations.json`` (``violations:`` a file of the repo, or none for a clean run) and
+    the Processing Job State Change event SageMaker sends when it completes."""
+
+    endpoint: str
+    schedule: str
+    run_: int = Field(default=1, alias="run", ge=0, le=99)
+    bucket: str = "mlcp-monitoring"
+    violations: str | None = None
+
+    def run(self, runner: ScenarioRunner) -> str:
+        s3, sm = runner.client("s3"), runner.client("sagemaker")
+        if self.bucket not in {b["Name"] for b in s3.list_buckets()["Buckets"]}:
+            s3.create_bucket(Bucket=self.bucket)
+        output = f"s3://{self.bucket}/reports/{self.endpoint}/{self.schedule}/2026/11/26/{self.run_:02d}"
+        if self.violations:
+            body = (runner.root / self.violations).read_bytes()
+            s3.put_object(
+                Bucket=self.bucket, Key=output.split("/", 3)[3] + "/constraint_violations.json", Body=body
+            )
+        name = f"model-monitoring-{self.schedule}-{self.run_:02d}"[:63]
+        outputs = [
+            {
+                "OutputName": "result",
+                "S3Output": {
+                    "S3Uri": output,
+                    "LocalPath": "/opt/ml/processing/output",
+                    "S3UploadMode": "EndOfJob",
+                },
+            }
+        ]
+        environment = {
+            "sagemaker_endpoint_name": self.endpoint,
+            "sagemaker_monitoring_schedule_name": self.schedule,
+        }
+        sm.create_processing_job(
+            ProcessingJobName=name,
+            ProcessingResources={
+                "ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 20}
+            },
+            AppSpecification={
+                "ImageUri": "156813124566.dkr.ecr.us-east-1.amazonaws.com/sagemaker-model-monitor-analyzer"
+            },
+            RoleArn="arn:aws:iam::123456789012:role/mlcp-monitoring",
+            ProcessingOutputConfig={"Outputs": outputs},
+            Environment=environment,
+        )
+        arn = sm.describe_processing_job(ProcessingJobName=name)["ProcessingJobArn"]
+        detail = {
+            "ProcessingJobName": name,
+            "ProcessingJobArn": arn,
+            "ProcessingJobStatus": "Completed",
+            "ExitMessage": "CompletedWithViolations" if self.violations else "Completed",
+            "MonitoringScheduleArn": f"arn:aws:sagemaker:us-east-1:123456789012:monitoring-schedule/{self.schedule}",
+            "Environment": environment,
+            "ProcessingOutputConfig": {"Outputs": outputs},
+        }
+        [result] = runner.cp.put_aws_events(
+            [
+                {
+                    "Source": "aws.sagemaker",
+                    "DetailType": "SageMaker Processing Job State Change",
+                    "Detail": detail,
+                    "Resources": [arn],
+                }
+            ]
+        )
+        runner.note_event(result.get("EventId"))
+        found = f"violations {self.violations}" if self.violations else "clean"
+        return f"Model Monitor run {name} on {self.endpoint}: {found}"
+
+
+class EventDocument(Strict):
+    """An event as EventBridge delivers it (the shape of the samples under ``events/``)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    source: str
+    detail_type: str = Field(alias="detail-type")
+    detail: Any = None
+    resources: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_keys_only(cls, data: Any) -> Any:
+        return data  # a delivered event has more keys (id, time, account, ...): PutEvents ignores them
+
+
+class PutEventsRejected(Exception):
+    """EventBridge refused the entry (its ``ErrorCode`` in the PutEvents result)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+
+
+@step_kind("put_event")
+class PutEvent(StepKind):
+    """PutEvents of one event, from a ``file`` (``events/...json``) or inline (``event:``). An
+    ``aws.*`` source is put as that AWS service puts it; with ``as:`` it is that principal's PutEvents
+    (refused with NotAuthorizedForSourceException, as on AWS)."""
+
+    file: str | None = None
+    event: EventDocument | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> PutEvent:
+        if (self.file is None) == (self.event is None):
+            raise ValueError("give the event as file or as event (exactly one)")
+        return self
+
+    def run(self, runner: ScenarioRunner) -> str:
+        if self.file is not None:
+            event = EventDocument.model_validate(json.loads((runner.root / self.file).read_text()))
+            origin = self.file
+        else:
+            assert self.event is not None
+            event, origin = self.event, "inline event"
+        entry: dict[str, Any] = {
+            "Source": event.source,
+            "DetailType": event.detail_type,
+            "Detail": event.detail if isinstance(event.detail, dict) else json.dumps(event.detail),
+            "Resources": event.resources,
+        }
+        if event.source.startswith("aws.") and runner.principal is None:
+            # The scenario plays the AWS service: a customer's PutEvents with an aws.* source is refused.
+            [result] = runner.cp.put_aws_events([entry])
+        else:
+            entry["Detail"] = (
+                json.dumps(entry["Detail"]) if isinstance(entry["Detail"], dict) else entry["Detail"]
+            )
+            [result] = runner.client("events").put_events(Entries=[entry])["Entries"]
+            if "ErrorCode" in result:
+                raise PutEventsRejected(str(result["ErrorCode"]), str(result.get("ErrorMessage", "")))
+        runner.note_event(result.get("EventId"))
+        return f"PutEvents {origin}: {event.source} / {event.detail_type} -> id {result.get('EventId')}"
+
+
+@step_kind("redeliver")
+class Redeliver(StepKind):
+    """EventBridge delivers again, with the same event id, what an earlier step put on the bus
+    (at-least-once delivery): the events of step ``step`` (its number), by default the last step
+    that put one (``put_event``, ``monitoring_run``, or an AWS service's event a step caused, such as
+    the registry's state change after ``approve_model_package``). ``times``: how many more times."""
+
+    step: int | None = Field(default=None, ge=1)
+    times: int = Field(default=1, ge=1, le=10)
+
+    def run(self, runner: ScenarioRunner) -> str:
+        ids = runner.redeliver(self.step, self.times)
+        return f"redelivered {len(ids)} event(s) x{self.times}: {', '.join(ids)}"
+
+
+@step_kind("create_alarm")
+class CreateAlarm(StepKind):
+    """A CloudWatch alarm on an endpoint's metric (OK until ``set_alarm_state``)."""
+
+    name: str
+    endpoint: str
+    namespace: str = "AWS/SageMaker"
+    metric: str = "ModelLatency"
+    variant: str = "AllTraffic"
+    evaluation_periods: int = Field(default=3, ge=1)
+    threshold: float = 800_000
+
+    def run(self, runner: ScenarioRunner) -> str:
+        runner.client("cloudwatch").put_metric_alarm(
+            AlarmName=self.name,
+            Namespace=self.namespace,
+            MetricName=self.metric,
+            Dimensions=[
+                {"Name": "EndpointName", "Value": self.endpoint},
+                {"Name": "VariantName", "Value": self.variant},
+            ],
+            Statistic="Average",
+            Period=60,
+            EvaluationPeriods=self.evaluation_periods,
+            Threshold=self.threshold,
+            ComparisonOperator="GreaterThanThreshold",
+        )
+        return f"alarm {self.name} on endpoint {self.endpoint}"
+
+
+@step_kind("set_alarm_state")
+class SetAlarmState(StepKind):
+    """SetAlarmState: the alarm goes to ``state`` (CloudWatch sends its state change event)."""
+
+    name: str
+    state: Literal["OK", "ALARM", "INSUFFICIENT_DATA"]
+    reason: str = "set by scenario"
+
+    def run(self, runner: ScenarioRunner) -> str:
+        runner.client("cloudwatch").set_alarm_state(
+            AlarmName=self.name, StateValue=self.state, StateReason=self.reason
+        )
+        return f"alarm {self.name} -> {self.state}"
+
+
+@step_kind("call")
+class Call(StepKind):
+    """Any AWS API call: boto3's ``service`` and ``operation`` (snake_case) with ``params``."""
+
+    service: str
+    operation: str
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    def run(self, runner: ScenarioRunner) -> str:
+        client = runner.client(self.service)
+        if not hasattr(client, self.operation):
+            raise ScenarioError(f"{self.service} has no operation {self.operation}")
+        getattr(client, self.operation)(**self.params)
+        return f"{self.service}.{self.operation}"

@@ -1,0 +1,26 @@
+"""Approval-decision workflow task (.waitForTaskToken): park the execution's task token until its
+verdict is known (the CloudTrail record of the StartExecution call carries who started it)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from mlcp.adapters import clients
+from mlcp.entrypoint import Runtime, governance_deps
+from mlcp.observability import logger, metrics
+from mlcp.usecases.console_decision import ConsoleDecisionDeps, await_decision
+
+runtime = Runtime("await-console-decision")
+deps = ConsoleDecisionDeps(
+    approvals=governance_deps(runtime.audit),
+    sfn=clients.stepfunctions(),
+    state_machine_arn="",  # the wait checks no event's state machine
+)
+
+
+@logger.inject_lambda_context(correlation_id_path="execution")
+@metrics.log_metrics
+def handler(raw: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return await_decision(str(raw["execution"]), str(raw["task_token"]), deps)

@@ -1,0 +1,132 @@
+"""An approver answers a pending approval in the Step Functions console.
+
+The approver starts an execution of the ``approval-decision`` state machine with
+``{"approval_id": ..., "decision": "grant" | "deny", "reason": ...}``. Who started it is never read
+from that input: CloudTrail records the StartExecution call with the signer's identity and EventBridge
+delivers the record (``aws.states`` events cannot be put by anyone but AWS). The input is read back
+with DescribeExecution. The answer then takes the same path as ``mlcp approve|reject``
+(:func:`mlcp.usecases.approval.decide_approval`: separation of duties, one answer per approval,
+audit with the approver's identity), and the verdict completes the decision execution: it succeeds
+with ``granted`` / ``denied`` or fails with ``DecisionRefused`` and why, in the console.
+
+The verdict is written once per decision execution, so a redelivered CloudTrail event changes nothing;
+the execution's wait and the verdict may arrive in either order (whichever comes second completes it).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from botocore.exceptions import ClientError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from mlcp.errors import TASK_TOKEN_GONE, ApprovalNotPending, SeparationOfDutiesViolation
+from mlcp.events import validation_reason
+from mlcp.events.cloudtrail import StartExecutionCallEvent
+from mlcp.observability import MetricUnit, logger, metrics
+from mlcp.usecases.approval import UNKNOWN, ApprovalDeps, decide_approval
+
+#: The error a refused decision execution fails with (its cause says why).
+DECISION_REFUSED = "DecisionRefused"
+
+
+class DecisionInput(BaseModel):
+    """What the approver types into "Start execution" (identity is never part of it)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    approval_id: str = Field(min_length=1, max_length=64)
+    decision: Literal["grant", "deny"]
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+@dataclass
+class ConsoleDecisionDeps:
+    approvals: ApprovalDeps
+    #: Step Functions: DescribeExecution, SendTaskSuccess / SendTaskFailure.
+    sfn: Any
+    #: The approval-decision state machine: events about any other are not decisions.
+    state_machine_arn: str
+
+
+def decide_from_console(event: StartExecutionCallEvent, deps: ConsoleDecisionDeps) -> dict[str, Any]:
+    """Apply the decision a console execution carries, as the identity CloudTrail recorded."""
+    detail = event.detail
+    if detail.request_parameters.state_machine_arn != deps.state_machine_arn:
+        return {"verdict": "ignored", "why": "not a StartExecution of the approval-decision state machine"}
+    if detail.error_code or detail.response_elements is None:
+        return {"verdict": "ignored", "why": f"the StartExecution call failed ({detail.error_code})"}
+    execution = detail.response_elements.execution_arn
+    described = deps.sfn.describe_execution(executionArn=execution)
+    if described.get("stateMachineArn") != deps.state_machine_arn:
+        return {"verdict": "ignored", "why": "the execution belongs to another state machine"}
+    identity = detail.user_identity.arn or UNKNOWN
+    known = deps.approvals.state.decision(execution)
+    if not known.get("verdict"):
+        verdict = _apply(str(described.get("input") or ""), identity, deps)
+        written, known = deps.approvals.state.record_verdict(execution, json.dumps(verdict))
+    else:
+        written = False
+    if not written:
+        # A redelivered event: the first verdict stands (its decision is never applied twice).
+        logger.info("decision already recorded", extra={"execution": execution})
+        verdict = {**json.loads(known["verdict"]), "redelivered": True}
+    else:
+        metrics.add_metric(
+            name=f"ConsoleDecisions{verdict['verdict'].title()}", unit=MetricUnit.Count, value=1
+        )
+    if known.get("task_token"):
+        complete_decision(known["task_token"], verdict, deps.sfn)
+    return verdict
+
+
+def _apply(raw_input: str, identity: str, deps: ConsoleDecisionDeps) -> dict[str, Any]:
+    """The verdict: ``granted`` / ``denied``, or ``refused`` with why (nothing changed then)."""
+    try:
+        request = DecisionInput.model_validate_json(raw_input)
+    except ValidationError as exc:
+        why = 'the input must be {"approval_id": ..., "decision": "grant" | "deny", "reason": ...}: '
+        return {"verdict": "refused", "why": why + validation_reason(exc), "decided_by": identity}
+    answer: dict[str, Any] = {"approval_id": request.approval_id, "decided_by": identity}
+    try:
+        decided = decide_approval(
+            request.approval_id,
+            grant=request.decision == "grant",
+            reason=request.reason,
+            identity=identity,
+            deps=deps.approvals,
+            callbacks=deps.sfn,
+        )
+    except (SeparationOfDutiesViolation, ApprovalNotPending) as exc:
+        return {**answer, "verdict": "refused", "why": str(exc)}
+    return {
+        **answer,
+        "verdict": decided.status,
+        "model_package_arn": decided.model_package_arn,
+        "reason": request.reason,
+    }
+
+
+def await_decision(execution: str, task_token: str, deps: ConsoleDecisionDeps) -> dict[str, Any]:
+    """The decision execution's wait: keep its token; complete it if the verdict came first."""
+    item = deps.approvals.state.await_decision(execution, task_token)
+    if item.get("verdict"):
+        complete_decision(task_token, json.loads(item["verdict"]), deps.sfn)
+    return {"waiting": not item.get("verdict")}
+
+
+def complete_decision(task_token: str, verdict: dict[str, Any], sfn: Any) -> None:
+    """Succeed the decision execution with the verdict, or fail it with ``DecisionRefused``."""
+    try:
+        if verdict.get("verdict") in {"granted", "denied"}:
+            sfn.send_task_success(taskToken=task_token, output=json.dumps(verdict))
+        else:
+            sfn.send_task_failure(
+                taskToken=task_token, error=DECISION_REFUSED, cause=str(verdict.get("why", ""))[:32768]
+            )
+    except ClientError as exc:
+        # Completed already (the other side came second too) or the wait timed out: nothing to do.
+        if exc.response.get("Error", {}).get("Code") not in TASK_TOKEN_GONE:
+            raise

@@ -1,0 +1,86 @@
+"""Re-verify an approval at the moment it takes effect.
+
+Between the gates that let an approval through and the deployment it starts lie waits of up to two
+days: a named approver's answer, the endpoint's lease queue, a redrive. Whatever can change in that
+time is read again just before the endpoint is touched: the package's status in the registry (a second
+reviewer may have rejected it), and every gate with the policy, champion, artifact and clock of now
+(a change freeze published meanwhile, a better champion serving now, an artifact replaced), with
+separation of duties checked against whoever granted the approval.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlcp.observability import logger
+from mlcp.usecases.approval import ApprovalDeps, is_approver
+from mlcp.usecases.deployment import Recheck, Refusal
+from mlcp.usecases.gating import evaluate_candidate, read_candidate
+
+
+def recheck_approval(
+    package: dict[str, Any],
+    *,
+    granted_by: str | None,
+    execution: str,
+    event_id: str | None,
+    deps: ApprovalDeps,
+) -> Refusal | None:
+    """None while the approval still holds; else why not, and whether the package must be rejected.
+
+    ``granted_by`` is the named approver's identity (a human grant), else the registry's approver is.
+    """
+    candidate, modified = read_candidate(package["arn"], deps.gating)
+    if candidate.approval_status != "Approved":
+        reason = (
+            f"the registry says {candidate.approval_status} now "
+            f"(by {candidate.last_modified_by} at {modified}); it said Approved when the approval was verified"
+        )
+        return Refusal(
+            [reason],
+            reject_package=False,
+            evidence={"approval_status": candidate.approval_status, "granted_by": granted_by},
+        )
+    approver = granted_by or candidate.last_modified_by
+    gated = evaluate_candidate(
+        candidate,
+        modified,
+        approver=approver,
+        event_id=event_id,
+        deps=deps.gating,
+        phase=f"deployment:{execution}",
+        fresh_policy=True,
+    )
+    if granted_by and gated.tier is not None and not is_approver(granted_by, gated.tier.approvers):
+        reason = f"granted by {granted_by}, who is not an approver of tier {gated.tier_name} now"
+        return Refusal(
+            [reason], reject_package=False, report_uri=gated.report_uri, evidence={"granted_by": granted_by}
+        )
+    if gated.tier is None or gated.report is None or gated.report.hard_failures:
+        logger.info("approval no longer holds", extra={"reasons": gated.reasons})
+        hard = (
+            [f"{r.gate}: {r.reason}" for r in gated.report.hard_failures]
+            if gated.report is not None
+            else gated.reasons
+        )
+        return Refusal(
+            [f"re-checked before deploying: {reason}" for reason in hard],
+            reject_package=True,
+            report_uri=gated.report_uri,
+            evidence={"approval_status": "Approved", "granted_by": granted_by, "approver": approver},
+        )
+    return None
+
+
+def approval_recheck(
+    *, human: dict[str, Any] | None, execution: str, event_id: str | None, deps: ApprovalDeps
+) -> Recheck:
+    """The deployment task's re-check for this execution (``human``: the named approver's answer)."""
+    granted_by = str(human["decided_by"]) if human and human.get("decided_by") else None
+
+    def recheck(package: dict[str, Any]) -> Refusal | None:
+        return recheck_approval(
+            package, granted_by=granted_by, execution=execution, event_id=event_id, deps=deps
+        )
+
+    return recheck
