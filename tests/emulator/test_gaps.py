@@ -807,7 +807,8 @@ def test_caller_fill_makes_an_in_process_handler_its_function_role_session(fills
 
 
 def test_caller_fill_keeps_an_iam_user_key_used_inside_a_handler(fills: GapFills) -> None:
-    from mlcp_cli.emulator.gaps import _running  # the fill's per-thread record of the running function
+    # the fill's per-thread record of the running function
+    from mlcp_cli.emulator.gaps.awslambda import _running
 
     arn = create_function("registrar-fn")
     register_fixture_function(fills.registry, "registrar-fn", "registrar", arn)
@@ -1158,7 +1159,7 @@ def test_raw_moto_schedule_rules_take_every_event(raw_moto: None) -> None:
 
 
 def test_events_fill_gives_schedule_rules_no_events(fills: GapFills) -> None:
-    from mlcp_cli.emulator.gaps import _state
+    from mlcp_cli.emulator.gaps.state import _state
 
     arn = create_function("ticker")
     events = boto3.client("events")

@@ -1,0 +1,180 @@
+"""CloudFormation: fills c (state machines with DefinitionSubstitutions) and d (resource types moto
+skips: CloudWatch alarms, Lambda EventInvokeConfig)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from typing import Any
+
+from mlcp_cli.emulator.gaps.state import _call_original
+
+
+def fill_cfn_state_machine(
+    cls: Any,
+    /,
+    resource_name: str,
+    cloudformation_json: Any,
+    account_id: str,
+    region_name: str,
+    **kwargs: Any,
+) -> Any:
+    """CloudFormation creates ``AWS::StepFunctions::StateMachine`` with its substitutions applied.
+
+    AWS: replaces each ``${key}`` of the definition by its ``DefinitionSubstitutions`` value; the
+    machine executes. moto: ignores ``DefinitionSubstitutions`` and ``Definition`` and creates the
+    machine in the non-executing backend, invisible when ``execute_state_machine`` is on.
+    Fill: build the definition (``DefinitionString`` or ``Definition``), substitute, and create it
+    in the backend the Step Functions API uses (the executing one in local mode).
+    """
+    from moto.stepfunctions.responses import get_backend
+    from moto.stepfunctions.utils import cfn_to_api_tags
+
+    properties = cloudformation_json["Properties"]
+    definition = properties.get("DefinitionString") or json.dumps(properties.get("Definition", {}))
+    definition = substitute_definition(definition, properties.get("DefinitionSubstitutions") or {})
+    return get_backend(account_id, region_name).create_state_machine(
+        properties.get("StateMachineName", resource_name),
+        definition,
+        properties.get("RoleArn", ""),
+        tags=cfn_to_api_tags(properties.get("Tags", [])),
+        sm_type=properties.get("StateMachineType", "STANDARD"),
+    )
+
+
+def substitute_definition(definition: str, substitutions: dict[str, Any]) -> str:
+    """Replace each ``${key}`` with its value, as CloudFormation does for DefinitionSubstitutions."""
+    for key, value in substitutions.items():
+        text = value if isinstance(value, str) else json.dumps(value)
+        definition = definition.replace("${" + key + "}", text)
+    return definition
+
+
+def fill_cfn_state_machine_delete(
+    cls: Any, /, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+) -> None:
+    """Stack deletion removes the machine from the backend the fill created it in."""
+    from moto.stepfunctions.responses import get_backend
+
+    get_backend(account_id, region_name).delete_state_machine(resource_name)
+
+
+class _FilledResource:
+    """What moto's ResourceMap needs of a created resource: a physical id and GetAtt."""
+
+    def __init__(self, physical_id: str, attributes: dict[str, str]) -> None:
+        self.physical_resource_id = physical_id
+        self._attributes = attributes
+
+    def is_created(self) -> bool:
+        return True
+
+    def get_cfn_attribute(self, name: str) -> str:
+        from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+
+        if name in self._attributes:
+            return self._attributes[name]
+        raise UnformattedGetAttTemplateException()
+
+
+class CfnCloudWatchAlarm:
+    """``AWS::CloudWatch::Alarm`` for moto's CloudFormation (put_metric_alarm with the properties)."""
+
+    @staticmethod
+    def has_cfn_attr(attr: str) -> bool:
+        return attr == "Arn"
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+    ) -> _FilledResource:
+        from moto.cloudwatch.models import cloudwatch_backends
+
+        p = cloudformation_json["Properties"]
+        name = p.get("AlarmName", resource_name)
+        alarm = cloudwatch_backends[account_id][region_name].put_metric_alarm(
+            name=name,
+            namespace=p.get("Namespace"),
+            metric_name=p.get("MetricName"),
+            comparison_operator=p.get("ComparisonOperator"),
+            evaluation_periods=int(p.get("EvaluationPeriods", 1)),
+            period=int(p["Period"]) if "Period" in p else None,  # type: ignore[arg-type]
+            threshold=float(p["Threshold"]) if "Threshold" in p else None,  # type: ignore[arg-type]
+            statistic=p.get("Statistic"),
+            description=p.get("AlarmDescription"),
+            dimensions=[{"Name": d["Name"], "Value": d["Value"]} for d in p.get("Dimensions", [])],
+            alarm_actions=list(p.get("AlarmActions", [])),
+            metric_data_queries=None,
+            datapoints_to_alarm=int(p["DatapointsToAlarm"]) if "DatapointsToAlarm" in p else None,
+            extended_statistic=p.get("ExtendedStatistic"),
+            ok_actions=list(p.get("OKActions", [])),
+            insufficient_data_actions=list(p.get("InsufficientDataActions", [])),
+            unit=p.get("Unit"),
+            actions_enabled=bool(p.get("ActionsEnabled", True)),
+            treat_missing_data=p.get("TreatMissingData"),
+            evaluate_low_sample_count_percentile=p.get("EvaluateLowSampleCountPercentile"),
+            threshold_metric_id=p.get("ThresholdMetricId"),
+        )
+        return _FilledResource(name, {"Arn": alarm.alarm_arn})
+
+    @classmethod
+    def delete_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+    ) -> None:
+        from moto.cloudwatch.models import cloudwatch_backends
+
+        cloudwatch_backends[account_id][region_name].delete_alarms([resource_name])
+
+
+class CfnLambdaEventInvokeConfig:
+    """``AWS::Lambda::EventInvokeConfig`` for moto's CloudFormation (PutFunctionEventInvokeConfig)."""
+
+    @staticmethod
+    def has_cfn_attr(attr: str) -> bool:
+        return False
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+    ) -> _FilledResource:
+        from moto.awslambda.utils import get_backend
+
+        p = cloudformation_json["Properties"]
+        config = {
+            k: p[k]
+            for k in ("MaximumRetryAttempts", "MaximumEventAgeInSeconds", "DestinationConfig")
+            if k in p
+        }
+        get_backend(account_id, region_name).put_function_event_invoke_config(p["FunctionName"], config)
+        return _FilledResource(f"{p['FunctionName']}:{p.get('Qualifier', '$LATEST')}", {})
+
+    @classmethod
+    def delete_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+    ) -> None:
+        from moto.awslambda.utils import get_backend
+
+        function_name = resource_name.split(":", 1)[0]
+        with contextlib.suppress(Exception):
+            get_backend(account_id, region_name).delete_function_event_invoke_config(function_name)
+
+
+_FILLED_CFN_TYPES: dict[str, Any] = {
+    "AWS::CloudWatch::Alarm": CfnCloudWatchAlarm,
+    "AWS::Lambda::EventInvokeConfig": CfnLambdaEventInvokeConfig,
+}
+
+
+def fill_cfn_resource_class_from_type(resource_type: str) -> Any:
+    """CloudFormation creates CloudWatch alarms and Lambda EventInvokeConfigs.
+
+    AWS: both are ordinary resources. moto: "No Moto CloudFormation support" — skipped with a
+    warning, so the stack has no alarms and functions keep the default async config.
+    Fill: resolve those two types to small models that call put_metric_alarm and
+    put_function_event_invoke_config with the template's properties.
+    """
+    import moto.cloudformation.parsing as cfn_parsing
+
+    if resource_type in _FILLED_CFN_TYPES:
+        return _FILLED_CFN_TYPES[resource_type]
+    return _call_original(cfn_parsing, "resource_class_from_type", resource_type)
