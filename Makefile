@@ -65,9 +65,10 @@ demo: $(BIN)/.stamp
 	$(BIN)/mlcp local run
 
 # Every check at once on every core: make schedules the venvs, the chromium install and the checks
-# (pytest spreads itself over the cores too). -O keeps each check's output in one block; --keep-going
-# reports every failing check, and make still exits non-zero when one failed.
-CHECKS := lint typecheck cfn-lint checkov sam-validate sam-build asl-check pytest
+# (pytest spreads itself over the cores too). pytest, the longest, is listed first so it starts as
+# soon as .venv is built. -O keeps each check's output in one block; --keep-going reports every
+# failing check, and make still exits non-zero when one failed.
+CHECKS := pytest lint typecheck cfn-lint checkov sam-validate sam-build asl-check
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
 test:
