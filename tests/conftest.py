@@ -32,6 +32,7 @@ TIER_OF_DIRECTORY = {
     "policy": "unit",
     "retraining": "unit",
     "runtime": "unit",
+    "scenario": "unit",
     "emulator": "emulator",
     "operator_cli": "emulator",
     "e2e": "e2e",
