@@ -27,30 +27,34 @@ help:
 	@echo "make reliability - the reliability and security proof suite, full profile (make test runs its quick profile)"
 	@echo "make pipeline - write the reference pipeline's definition (sagemaker SDK in .venv-pipeline, offline)"
 
+# --no-compile: byte-compiling every installed module doubles a venv's setup; Python compiles what
+# a check imports, on first import.
+PIP_INSTALL := -q --disable-pip-version-check --no-compile
+
 $(BIN)/.stamp: requirements/dev.txt layers/mlcp/pyproject.toml cli/pyproject.toml
 	@test -n "$(PYTHON)" || { echo "python$(PYTHON_VERSION) not found (pyenv install $(PYTHON_VERSION))" >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --disable-pip-version-check -r requirements/dev.txt -e layers/mlcp -e cli
+	$(BIN)/pip install $(PIP_INSTALL) -r requirements/dev.txt -e layers/mlcp -e cli
 	touch $@
 
 $(VENV_SAM)/bin/.stamp: requirements/sam.txt
 	@test -n "$(PYTHON)" || { echo "python$(PYTHON_VERSION) not found" >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV_SAM)
-	$(VENV_SAM)/bin/pip install -q --disable-pip-version-check -r requirements/sam.txt
+	$(VENV_SAM)/bin/pip install $(PIP_INSTALL) -r requirements/sam.txt
 	touch $@
 
 # checkov pins its own boto3/cfn-lint/networkx ranges, which clash with the dev venv's pins.
 $(VENV_CHECKOV)/bin/.stamp: requirements/checkov.txt
 	@test -n "$(PYTHON)" || { echo "python$(PYTHON_VERSION) not found" >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV_CHECKOV)
-	$(VENV_CHECKOV)/bin/pip install -q --disable-pip-version-check -r requirements/checkov.txt
+	$(VENV_CHECKOV)/bin/pip install $(PIP_INSTALL) -r requirements/checkov.txt
 	touch $@
 
 # The sagemaker SDK (~1 GB) lives only here: never in .venv, the runtime layer or Lambda.
 $(VENV_PIPELINE)/bin/.stamp: requirements/pipeline.txt
 	@test -n "$(PYTHON)" || { echo "python$(PYTHON_VERSION) not found" >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV_PIPELINE)
-	$(VENV_PIPELINE)/bin/pip install -q --disable-pip-version-check -r requirements/pipeline.txt
+	$(VENV_PIPELINE)/bin/pip install $(PIP_INSTALL) -r requirements/pipeline.txt
 	touch $@
 
 pipeline: $(VENV_PIPELINE)/bin/.stamp
@@ -60,7 +64,15 @@ pipeline: $(VENV_PIPELINE)/bin/.stamp
 demo: $(BIN)/.stamp
 	$(BIN)/mlcp local run
 
-test: lint typecheck cfn-lint checkov sam-validate sam-build asl-check pytest
+# Every check at once on every core: make schedules the venvs, the chromium install and the checks
+# (pytest spreads itself over the cores too). pytest, the longest, is listed first so it starts as
+# soon as .venv is built. -O keeps each check's output in one block; --keep-going reports every
+# failing check, and make still exits non-zero when one failed.
+CHECKS := pytest lint typecheck cfn-lint checkov sam-validate sam-build asl-check
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+
+test:
+	+@$(MAKE) --no-print-directory --jobs=$$(( $(JOBS) + 1 )) --output-sync=target --keep-going $(CHECKS)
 
 lint: $(BIN)/.stamp
 	$(BIN)/ruff check .
@@ -68,8 +80,9 @@ lint: $(BIN)/.stamp
 
 typecheck: $(BIN)/.stamp
 	$(BIN)/mypy layers/mlcp/mlcp cli/src/mlcp_cli
-	@# Every function is a module named `app`: check each on its own (Powertools decorators are untyped).
-	@for f in functions/*/app.py; do echo "mypy $$f"; $(BIN)/mypy --strict --allow-untyped-decorators "$$f" || exit 1; done
+	@# Every function is a module named `app`: with explicit package bases each is checked as
+	@# functions.<name>.app, all in one run (Powertools decorators are untyped).
+	$(BIN)/mypy --strict --allow-untyped-decorators --explicit-package-bases functions/*/app.py
 
 # With the serverless rules (cfn-lint-serverless). Three of them cannot see through SAM and are
 # ignored; tests/reliability/test_static_security.py asserts what they meant, on the translated template:
@@ -101,15 +114,25 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(CHROMIUM):
 	@command -v apt-get >/dev/null || { echo "the report test needs chromium at $@ (no apt-get here)" >&2; exit 1; }
-	$(SUDO) apt-get update -qq
-	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
+	$(SUDO) apt-get -o DPkg::Lock::Timeout=600 update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
+		--no-install-recommends chromium
+
+# Every tier (markers unit, emulator, e2e, reliability: tests/conftest.py) on every core. A test module
+# is the unit of distribution: its module-scoped stack is deployed once, on one worker. Modules go out
+# in collection order (tests/conftest.py puts the costliest tiers first), not xdist's by-size order.
+# PYTEST_ARGS narrows a run: make pytest PYTEST_ARGS='-m unit'.
+PYTEST_WORKERS ?= auto
+PYTEST_ARGS ?=
+PYTEST := $(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 pytest: $(BIN)/.stamp $(CHROMIUM)
-	MLCP_REQUIRE_CHROMIUM=1 $(BIN)/pytest -q
+	MLCP_REQUIRE_CHROMIUM=1 $(PYTEST) $(PYTEST_ARGS)
 
 # The proof suite at full scale; its quick profile runs inside `make test` (pytest collects tests/reliability).
-reliability: $(BIN)/.stamp
-	MLCP_RELIABILITY_PROFILE=full $(BIN)/pytest -q tests/reliability
+# The full profile runs checkov itself (test_static_security), hence .venv-checkov.
+reliability: $(BIN)/.stamp $(VENV_CHECKOV)/bin/.stamp
+	MLCP_RELIABILITY_PROFILE=full $(PYTEST) tests/reliability
 
 bench: $(BIN)/.stamp $(VENV_SAM)/bin/.stamp sam-build
 	$(BIN)/python -m mlcp_cli.bench

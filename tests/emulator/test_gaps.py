@@ -1184,6 +1184,23 @@ def test_the_control_planes_clock_is_the_virtual_clock_and_is_restored(raw_moto:
     assert drift < 1, "the wall clock is back after uninstall"
 
 
+def test_clock_fill_runs_powertools_idempotency_expiry_on_the_virtual_clock(raw_moto: None) -> None:
+    from aws_lambda_powertools.utilities.idempotency.persistence import datarecord
+
+    from mlcp_cli.emulator.gaps import use_simulated_clock
+
+    start = dt.datetime(2026, 1, 5, 9, tzinfo=dt.UTC)
+    in_an_hour = int((start + dt.timedelta(hours=1)).timestamp())
+    record = datarecord.DataRecord(idempotency_key="k", status="COMPLETED", expiry_timestamp=in_an_hour)
+    assert record.is_expired  # raw: Powertools reads the wall clock (months after 2026-01-05)
+    with install_gap_fills(FunctionRegistry(), start=start) as fills:
+        use_simulated_clock()  # what every invocation does before its handler runs
+        assert not record.is_expired
+        fills.advance(3601)
+        assert record.is_expired
+    assert datarecord.dt is dt  # the wall clock is back after uninstall
+
+
 def test_raw_moto_schedule_rules_take_every_event(raw_moto: None) -> None:
     url, queue_arn = capture_queue("scheduled")
     events = boto3.client("events")

@@ -10,9 +10,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
+
+# The summary table is written by tests/conftest.py from these user properties of each report (it
+# must run in pytest-xdist's controller too, which never imports this file).
+RELIABILITY_PROPERTY = "reliability_property"
+RELIABILITY_FIGURE = "reliability_figure"
+
+HERE = Path(__file__).resolve().parent
 
 PROFILES = {"quick", "full"}
 
@@ -30,25 +38,6 @@ class Profile:
     def scale(self, full: int, quick: int) -> int:
         """``full`` inputs in the full profile, ``quick`` otherwise."""
         return full if self.full else quick
-
-
-@dataclass
-class Figure:
-    property: str
-    metric: str
-    value: float | int | str
-    unit: str
-    target: str
-    ok: bool
-
-
-@dataclass
-class _Results:
-    figures: list[Figure] = field(default_factory=list)
-    outcomes: dict[str, str] = field(default_factory=dict)  # property -> passed / failed
-
-
-_RESULTS = _Results()
 
 
 def _profile_name() -> str:
@@ -69,16 +58,33 @@ def _property_name(item: pytest.Item) -> str:
 
 
 @pytest.fixture
-def figure(request: pytest.FixtureRequest) -> Callable[..., None]:
-    """``figure(metric, value, unit="", target="", ok=True)``: record one measured figure of this property."""
+def figure(request: pytest.FixtureRequest) -> Iterator[Callable[..., None]]:
+    """``figure(metric, value, unit="", target="", ok=True)``: record one measured figure of this property.
+
+    A figure that misses its target (``ok=False``) fails the test at teardown, as it fails its
+    property in the summary table (tests/conftest.py writes it).
+    """
     prop = _property_name(request.node)
+    missed: list[str] = []
 
     def record(
         metric: str, value: float | int | str, unit: str = "", target: str = "", ok: bool = True
     ) -> None:
-        _RESULTS.figures.append(Figure(prop, metric, value, unit, target, ok))
+        figure = {
+            "property": prop,
+            "metric": metric,
+            "value": value,
+            "unit": unit,
+            "target": target,
+            "ok": ok,
+        }
+        request.node.user_properties.append((RELIABILITY_FIGURE, figure))
+        if not ok:
+            missed.append(f"{metric}: {value} (target {target or 'ok'})")
 
-    return record
+    yield record
+    if missed:
+        pytest.fail(f"{prop}: figures missed their target: {'; '.join(missed)}", pytrace=False)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -87,47 +93,8 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
-    report = yield
-    if "tests/reliability" in item.nodeid.replace(os.sep, "/"):
-        prop = _property_name(item)
-        failed = report.failed or (report.when == "call" and report.skipped)
-        if failed:
-            _RESULTS.outcomes[prop] = "failed"
-        elif report.when == "call" and report.passed:
-            _RESULTS.outcomes.setdefault(prop, "passed")
-    return report
-
-
-def _fmt(value: float | int | str) -> str:
-    if isinstance(value, float):
-        return f"{value:,.3f}".rstrip("0").rstrip(".")
-    if isinstance(value, int):
-        return f"{value:,}"
-    return value
-
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if not _RESULTS.outcomes:
-        return
-    # A property fails when its test failed or any of its figures missed its target.
-    for fig in _RESULTS.figures:
-        if not fig.ok:
-            _RESULTS.outcomes[fig.property] = "failed"
-    rows = [("property", "figure", "value", "unit", "target", "ok")]
-    rows += [
-        (f.property, f.metric, _fmt(f.value), f.unit, f.target, "yes" if f.ok else "NO")
-        for f in _RESULTS.figures
-    ]
-    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
-    write = terminalreporter.write_line
-    write("")
-    write(f"reliability proof suite ({_profile_name()} profile)")
-    for n, row in enumerate(rows):
-        write("  ".join(str(cell).ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
-        if n == 0:
-            write("  ".join("-" * w for w in widths))
-    passed = sum(1 for outcome in _RESULTS.outcomes.values() if outcome == "passed")
-    failed = len(_RESULTS.outcomes) - passed
-    write(f"{passed} passed, {failed} failed")
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tag each test of this suite with its property: every report carries it to the summary."""
+    for item in items:
+        if Path(item.path).resolve().is_relative_to(HERE):
+            item.user_properties.append((RELIABILITY_PROPERTY, _property_name(item)))

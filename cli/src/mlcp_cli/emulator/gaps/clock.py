@@ -30,13 +30,14 @@ import math
 import sys
 import threading
 import time
+import types
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from mlcp_cli.emulator.gaps.state import _INSTALL
 
-POLL_SECONDS = 0.05
+POLL_SECONDS = 0.2
 """Real seconds between a sleeper's re-checks of its external event (a backstop: whoever sets the
 event normally pokes the clock)."""
 
@@ -233,6 +234,29 @@ def advance_clock(seconds: float, settle: Callable[[], object] = lambda: None) -
     clock.advance(seconds, settle)
 
 
+class _VirtualDatetime(dt.datetime):
+    """``datetime.datetime`` whose ``now()`` reads the virtual clock (naive local time without a tz,
+    as ``datetime.now()`` gives)."""
+
+    @classmethod
+    def now(cls, tz: dt.tzinfo | None = None) -> dt.datetime:  # type: ignore[override]
+        current = simulated_now()
+        return current.astimezone(tz) if tz is not None else current.astimezone().replace(tzinfo=None)
+
+
+VIRTUAL_DATETIME_MODULE = types.ModuleType("datetime")
+"""A stand-in for the ``datetime`` module whose ``datetime.now()`` is the virtual clock."""
+VIRTUAL_DATETIME_MODULE.__dict__.update({k: v for k, v in vars(dt).items() if not k.startswith("__")})
+VIRTUAL_DATETIME_MODULE.datetime = _VirtualDatetime  # type: ignore[attr-defined]
+
+POWERTOOLS_IDEMPOTENCY_MODULES = (
+    "aws_lambda_powertools.utilities.idempotency.persistence.base",
+    "aws_lambda_powertools.utilities.idempotency.persistence.datarecord",
+    "aws_lambda_powertools.utilities.idempotency.persistence.dynamodb",
+)
+"""The Powertools modules that read ``dt.datetime.now()`` for idempotency records' expiry."""
+
+
 def restore_clock() -> None:
     """Give the operator's copy of ``mlcp.clock`` its wall clock back (the fills are uninstalled)."""
     module = sys.modules.get("mlcp.clock")
@@ -240,6 +264,10 @@ def restore_clock() -> None:
         import importlib
 
         importlib.reload(module)  # re-executes the module: ``now`` is the wall clock again
+    for name in POWERTOOLS_IDEMPOTENCY_MODULES:
+        powertools = sys.modules.get(name)
+        if powertools is not None and getattr(powertools, "dt", None) is VIRTUAL_DATETIME_MODULE:
+            powertools.dt = dt  # type: ignore[attr-defined]
 
 
 def use_simulated_clock() -> None:
@@ -254,3 +282,9 @@ def use_simulated_clock() -> None:
     module = sys.modules.get("mlcp.clock")
     if module is not None and getattr(module, "now", None) is not simulated_now:
         module.now = simulated_now  # type: ignore[attr-defined]
+    # Powertools idempotency expiry (records keep 1 h by default) runs on the same clock: a replay
+    # after a ``wait`` past the expiry is processed again, as on AWS.
+    for name in POWERTOOLS_IDEMPOTENCY_MODULES:
+        powertools = sys.modules.get(name)
+        if powertools is not None and getattr(powertools, "dt", None) is dt:
+            powertools.dt = VIRTUAL_DATETIME_MODULE  # type: ignore[attr-defined]

@@ -163,6 +163,7 @@ def install_gap_fills(
 def settle_state(state: _State, timeout: float = 60.0) -> None:
     """See :meth:`GapFills.settle`."""
     deadline = time.monotonic() + timeout
+    pause = 0.0005
     while True:
         process_pending(state.deliveries, state.registry)
         busy = runnable_work(state)
@@ -170,7 +171,10 @@ def settle_state(state: _State, timeout: float = 60.0) -> None:
             return
         if time.monotonic() > deadline:
             raise TimeoutError(f"not settled after {timeout} s: {busy}")
-        time.sleep(0.002)  # the other participants are threads: let them run
+        # The other participants are threads sharing the GIL: poll often at first (most waits
+        # are short), then back off so the polling does not slow down a handler's seconds of work.
+        time.sleep(pause)
+        pause = min(pause * 2, 0.01)
 
 
 def settle(timeout: float = 60.0) -> None:
