@@ -119,7 +119,7 @@ def test_lineage_of_the_endpoint_walks_from_data_to_the_deployment(
     assert package["citations"][0]["action"] == "gates.evaluated"
 
     gates = by_kind["gate_report"]
-    assert [g["facts"]["stage"] for g in gates] == ["registration", "approval"]
+    assert [g["facts"]["stage"] for g in gates] == ["registration", "approval", "deployment"]
     assert all(g["status"] == "verified" for g in gates)
     regression = next(g for g in gates[0]["facts"]["gates"] if g["gate"] == "regression")
     assert regression["outcome"] == "pass"
@@ -189,7 +189,7 @@ def test_evidence_writes_markdown_and_json_with_the_same_content(played: Played,
     markdown = (tmp_path / "churn-model-v2.evidence.md").read_text()
     assert document["identity"]["version"] == 2
     assert document["identity"]["risk_tier"] == "medium"
-    assert [g["stage"] for g in document["gates"]] == ["registration", "approval"]
+    assert [g["stage"] for g in document["gates"]] == ["registration", "approval", "deployment"]
     assert document["approval"]["approved_by"].endswith("user/reviewer")
     assert [d["outcome"] for d in document["deployments"]] == ["rolled_back"]
     (incident,) = document["incidents"]

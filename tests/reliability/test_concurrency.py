@@ -108,12 +108,19 @@ def test_simultaneous_approvals_update_the_endpoint_one_at_a_time(
     figure(
         "promoted, rolled back or failed / superseded by a newer version", f"{len(ended)} / {len(superseded)}"
     )
-    resolved = len(ended) + len(superseded)
+    # A superseded approval records no deployment.started (nothing was deployed): every execution
+    # either started a deployment that ended, or was superseded.
     figure(
-        "deployments started / resolved",
-        f"{len(started)} / {resolved}",
+        "deployments started / ended",
+        f"{len(started)} / {len(ended)}",
         target="equal",
-        ok=len(started) == resolved,
+        ok=len(started) == len(ended),
+    )
+    figure(
+        "deployments started + superseded",
+        len(started) + len(superseded),
+        target=str(count),
+        ok=len(started) + len(superseded) == count,
     )
     figure(
         "endpoint serves the newest version",
@@ -130,6 +137,7 @@ def test_simultaneous_approvals_update_the_endpoint_one_at_a_time(
     assert most <= 1
     assert not refused
     assert queued
-    assert len(started) == resolved
+    assert len(started) == len(ended)
+    assert len(started) + len(superseded) == count
     assert serving.endswith(f"-{newest}")
     assert statuses == ["SUCCEEDED"]

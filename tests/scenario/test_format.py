@@ -68,7 +68,7 @@ def test_an_unknown_expectation_is_refused(tmp_path: Path) -> None:
         ),
         (
             "expect: {model_package: {group: g, version: 1, status: Aproved}}",
-            "Input should be 'PendingManualApproval'",
+            "Input should be 'Approved', 'Rejected' or 'PendingManualApproval'",
         ),
         ("expect: {executions: {}}", "expect.executions.statuses: Field required"),
         (

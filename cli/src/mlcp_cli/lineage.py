@@ -242,7 +242,9 @@ def _package_link(snapshot: Snapshot, arn: str, candidate: Candidate | None) -> 
 
 def _gate_link(snapshot: Snapshot, record: AuditRecord, read_report: ReportReader) -> Link:
     evidence = record.evidence
-    stage = "approval" if evidence.get("approver") else "registration"
+    # Records name their phase (registration, approval, or deployment: the re-check before deploying);
+    # older ones do not, and an approver then means the approval phase.
+    stage = evidence.get("phase") or ("approval" if evidence.get("approver") else "registration")
     audited = [dict(result) for result in evidence.get("results", []) if isinstance(result, dict)]
     uri = evidence.get("report_uri")
     document = read_report(str(uri)) if uri else None

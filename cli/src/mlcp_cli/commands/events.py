@@ -98,6 +98,7 @@ def rules_of(template: Mapping[str, Any], parameters: Mapping[str, str] | None =
     from mlcp_cli.template import TemplateError, parameter_values, referenced_logical_id, resolve
 
     values = parameter_values(template, parameters)
+    values.update(_stand_in_arns(template, values))
     rules = []
     for logical_id, resource in (template.get("Resources") or {}).items():
         if not isinstance(resource, Mapping) or resource.get("Type") != "AWS::Events::Rule":
@@ -122,6 +123,21 @@ def rules_of(template: Mapping[str, Any], parameters: Mapping[str, str] | None =
         rules.append(Rule(logical_id, pattern, targets))
     _check_patterns(rules)
     return rules
+
+
+_STATE_MACHINE_TYPES = ("AWS::Serverless::StateMachine", "AWS::StepFunctions::StateMachine")
+
+
+def _stand_in_arns(template: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, str]:
+    """A pattern may name one of the stack's own state machines (``!Ref X``: its ARN, known only
+    once deployed); offline it stands for ``arn:<partition>:states:<region>:<account>:stateMachine:X``,
+    so a sample event routes when it carries that ARN."""
+    prefix = f"arn:{values['AWS::Partition']}:states:{values['AWS::Region']}:{values['AWS::AccountId']}"
+    return {
+        logical_id: f"{prefix}:stateMachine:{logical_id}"
+        for logical_id, resource in (template.get("Resources") or {}).items()
+        if isinstance(resource, Mapping) and resource.get("Type") in _STATE_MACHINE_TYPES
+    }
 
 
 def _first_intrinsic(node: Any) -> Any:

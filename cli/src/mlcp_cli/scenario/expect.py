@@ -11,12 +11,15 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from mlcp.events.sagemaker import ModelApprovalStatus
 from mlcp_cli.scenario.format import StepKind, Strict, step_kind
 
 if TYPE_CHECKING:
     from mlcp_cli.scenario.runner import ScenarioRunner
 
-ApprovalStatus = Literal["PendingManualApproval", "Approved", "Rejected"]
+# The contract's own type: a second Literal of the same values in another order is equal to it, and
+# typing's caches then hand pydantic whichever was built first (error messages changed order).
+ApprovalStatus = ModelApprovalStatus
 
 
 class Check(Strict):

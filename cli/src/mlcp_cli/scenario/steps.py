@@ -15,6 +15,7 @@ import yaml
 from pydantic import ConfigDict, Field, model_validator
 
 from mlcp.errors import SeparationOfDutiesViolation
+from mlcp.events.sagemaker import ModelApprovalStatus
 from mlcp_cli.scenario.format import ScenarioError, StepKind, Strict, step_kind
 
 if TYPE_CHECKING:
@@ -141,7 +142,7 @@ class RegisterModelPackage(StepKind):
     training_data_version: str | None = None
     bias: dict[str, float] | None = None
     explainability: bool | None = None
-    status: Literal["PendingManualApproval", "Approved", "Rejected"] | None = None
+    status: ModelApprovalStatus | None = None
     extra_metadata: dict[str, str] | None = None
 
     def run(self, runner: ScenarioRunner) -> str:
