@@ -270,26 +270,26 @@ def _compare(
         return expected is not None and wildcard_match(expected, str(request_value))
     if operator in {"ArnEquals", "ArnNotEquals", "ArnLike", "ArnNotLike"}:
         return _arn_like(str(policy_value), str(request_value))
+    # NumericNotEquals / DateNotEquals compare as their Equals here: the caller negates (_NEGATED).
+    positive = operator.replace("NotEquals", "Equals")
     if operator.startswith("Numeric"):
         left, right = _to_number(request_value), _to_number(policy_value)
         return {
             "NumericEquals": left == right,
-            "NumericNotEquals": left == right,
             "NumericLessThan": left < right,
             "NumericLessThanEquals": left <= right,
             "NumericGreaterThan": left > right,
             "NumericGreaterThanEquals": left >= right,
-        }[operator]
+        }[positive]
     if operator.startswith("Date"):
         left_d, right_d = _to_date(request_value), _to_date(policy_value)
         return {
             "DateEquals": left_d == right_d,
-            "DateNotEquals": left_d == right_d,
             "DateLessThan": left_d < right_d,
             "DateLessThanEquals": left_d <= right_d,
             "DateGreaterThan": left_d > right_d,
             "DateGreaterThanEquals": left_d >= right_d,
-        }[operator]
+        }[positive]
     if operator == "Bool":
         return _to_bool_text(policy_value) == _to_bool_text(request_value)
     if operator == "BinaryEquals":
