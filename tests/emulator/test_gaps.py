@@ -1285,6 +1285,82 @@ def test_parse_once_fill_shares_one_program_and_no_execution_state(
         assert sum(e["type"] == "TaskScheduled" for e in events) == 2
 
 
+# -- u. A JSON template body is parsed as JSON ------------------------------------------------------
+
+
+@pytest.fixture
+def yaml_loads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The template bodies moto's CloudFormation reads with PyYAML, from now on."""
+    import moto.cloudformation.models as cfn_models
+
+    load = cfn_models.yaml.load
+    seen: list[str] = []
+
+    def counted(text: Any, *args: Any, **kwargs: Any) -> Any:
+        seen.append(text)
+        return load(text, *args, **kwargs)
+
+    monkeypatch.setattr(cfn_models.yaml, "load", counted)
+    return seen
+
+
+def _parameters_of(stack: str) -> dict[str, Any]:
+    summary = boto3.client("cloudformation").get_template_summary(StackName=stack)
+    return {p["ParameterKey"]: p.get("DefaultValue") for p in summary["Parameters"]}
+
+
+JSON_TEMPLATE = {
+    "AWSTemplateFormatVersion": "2010-09-09",
+    "Parameters": {"Stage": {"Type": "String", "Default": "yes"}},  # YAML 1.1 would read yes as true
+    "Resources": {"Topic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "t"}}},
+}
+
+
+def test_raw_moto_reads_a_json_template_with_the_yaml_parser(raw_moto: None, yaml_loads: list[str]) -> None:
+    boto3.client("cloudformation").create_stack(StackName="j", TemplateBody=json.dumps(JSON_TEMPLATE))
+    assert json.dumps(JSON_TEMPLATE) in yaml_loads
+
+
+def test_json_first_fill_reads_json_as_json_and_yaml_as_yaml(fills: GapFills, yaml_loads: list[str]) -> None:
+    cfn = boto3.client("cloudformation")
+    cfn.create_stack(StackName="j", TemplateBody=json.dumps(JSON_TEMPLATE))
+    assert yaml_loads == []
+    assert _parameters_of("j") == {"Stage": "yes"}
+    assert cfn.describe_stacks(StackName="j")["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
+    yaml_body = "Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n    Properties: {TopicName: y}\n"
+    cfn.create_stack(StackName="y", TemplateBody=yaml_body)
+    assert yaml_body in yaml_loads
+    assert cfn.describe_stacks(StackName="y")["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
+
+
+# -- v. A definition text is validated once ----------------------------------------------------------
+
+
+def test_raw_moto_validates_the_definition_on_every_create(raw_moto: None, parses: list[str]) -> None:
+    state_machine("one", _retry_machine(3))
+    state_machine("two", _retry_machine(3))
+    assert len(parses) == 2
+
+
+def test_validate_once_fill_still_refuses_an_invalid_definition_every_time(
+    fills: GapFills, parses: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlcp_cli.emulator.gaps import stepfunctions
+
+    monkeypatch.setattr(stepfunctions, "_VALIDATED", set())
+    state_machine("one", _retry_machine(4))
+    state_machine("two", _retry_machine(4))
+    assert len(parses) == 1
+    sfn = boto3.client("stepfunctions")
+    for name in ("bad-1", "bad-2"):
+        # moto 5.2.5 answers with an empty error code (AWS: InvalidDefinition); the parser's message
+        with pytest.raises(sfn.exceptions.ClientError, match="ASLParserException"):
+            sfn.create_state_machine(
+                name=name, definition='{"StartAt": "Nowhere", "States": {}}', roleArn=lambda_role()
+            )
+    assert len(parses) == 3  # an invalid text is parsed (and refused) each time
+
+
 # -- q. DynamoDB handles one request at a time ------------------------------------------------------
 
 

@@ -65,7 +65,12 @@ class TemplateError(ValueError):
     """The template cannot be read or an intrinsic cannot be resolved."""
 
 
-class CfnYamlLoader(yaml.SafeLoader):
+# libyaml's parser when PyYAML has it (its wheels do): the template is read on every local deploy,
+# and the pure-Python parser took most of a second for it.
+_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class CfnYamlLoader(_SafeLoader):  # type: ignore[valid-type,misc]
     """SafeLoader + CloudFormation short tags, without YAML timestamp resolution."""
 
 

@@ -242,6 +242,13 @@ def deploy_local_stack(
     unknown = sorted(set(parameters) - set(declared))
     if unknown:
         raise StackDeployError(f"parameters not declared by the template: {', '.join(unknown)}")
+    # CloudFormation names unnamed resources <stack>-<logical id>-<random suffix>. Seeding moto's
+    # random source makes a local deploy of the same stack name the same every time: runs are
+    # reproducible, and per-process caches keyed by definition text (the emulator's Step Functions
+    # fills) hold across deploys.
+    from moto.moto_api._internal import mock_random
+
+    mock_random.seed(f"mlcp-local:{stack_name}")
     with warnings.catch_warnings(record=True) as caught, _quiet_moto_cfn_logger():
         warnings.simplefilter("always")
         local = _create_stack(session, stack_name, cfn_template, parameters)

@@ -19,6 +19,12 @@ Each fill has a test in ``tests/emulator/test_gaps.py`` (the SageMaker endpoint 
 (so a moto upgrade that fixes it makes that test fail: drop the fill then), and then shows the
 fill gives AWS's behaviour.
 
+Two modules are not AWS fills but costs of running many emulated environments in one process:
+:mod:`.loader` (every botocore session shares one service-model loader) and the per-process
+caches of fills p and v (a definition text parsed and validated once). Local deploys seed moto's
+random source with the stack name (:func:`mlcp_cli.emulator.stack.deploy_local_stack`), so the
+same definition text comes back on every deploy and those caches hold across stacks.
+
 Local mode runs on one virtual clock (:mod:`.clock`, ADR 8) that only moves when asked
 (``GapFills.advance``) and then jumps from timer to timer: Step Functions Wait states, task-token
 timeouts and heartbeats, retry intervals (fill h) and the SageMaker deployment stages (fill j) all
@@ -74,6 +80,7 @@ from mlcp_cli.emulator.gaps.clock import (
 from mlcp_cli.emulator.gaps.cloudformation import (
     CfnCloudWatchAlarm,
     CfnLambdaEventInvokeConfig,
+    fill_cfn_parse_template_json_first,
     fill_cfn_resource_class_from_type,
     fill_cfn_state_machine,
     fill_cfn_state_machine_delete,
@@ -188,6 +195,7 @@ __all__ = [
     "deliver",
     "endpoint_event_detail",
     "event_endpoint_status",
+    "fill_cfn_parse_template_json_first",
     "fill_cfn_resource_class_from_type",
     "fill_cfn_state_machine",
     "fill_cfn_state_machine_delete",
@@ -220,6 +228,7 @@ __all__ = [
     "fill_sfn_stopped_stays_stopped",
     "fill_sfn_task_token_wait_on_clock",
     "fill_sfn_task_token_wait_tags_execution",
+    "fill_sfn_validate_once",
     "fill_sfn_wait_on_clock",
     "fill_ssm_ops_items",
     "fill_sts_get_caller_identity",

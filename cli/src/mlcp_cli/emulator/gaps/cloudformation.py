@@ -178,3 +178,20 @@ def fill_cfn_resource_class_from_type(resource_type: str) -> Any:
     if resource_type in _FILLED_CFN_TYPES:
         return _FILLED_CFN_TYPES[resource_type]
     return _call_original(cfn_parsing, "resource_class_from_type", resource_type)
+
+
+def fill_cfn_parse_template_json_first(template: str) -> Any:
+    """A JSON template body is parsed as JSON (fill u).
+
+    AWS: CreateStack takes a JSON or a YAML body. moto 5.2.5: parses every body with PyYAML's
+    pure-Python loader first (JSON is YAML too), about 0.5 s of CPU for the control plane's 100 KB
+    translated template on every local deploy. Fill: a body that is JSON is read with ``json``;
+    anything else takes moto's own YAML path. The result is the same: a JSON document means the
+    same thing read as YAML.
+    """
+    from moto.cloudformation.models import Stack
+
+    try:
+        return json.loads(template)
+    except ValueError:
+        return _call_original(Stack, "parse_template", template)

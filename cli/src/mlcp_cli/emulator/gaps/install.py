@@ -11,6 +11,7 @@ from typing import Any
 from mlcp_cli.emulator.gaps.awslambda import FunctionRegistry, fill_lambda_invoke
 from mlcp_cli.emulator.gaps.clock import VirtualClock, restore_clock, use_simulated_clock
 from mlcp_cli.emulator.gaps.cloudformation import (
+    fill_cfn_parse_template_json_first,
     fill_cfn_resource_class_from_type,
     fill_cfn_state_machine,
     fill_cfn_state_machine_delete,
@@ -58,6 +59,7 @@ from mlcp_cli.emulator.gaps.stepfunctions import (
     fill_sfn_start_time_iso,
     fill_sfn_stop_ends_callback_waits,
     fill_sfn_stopped_stays_stopped,
+    fill_sfn_validate_once,
 )
 
 
@@ -219,6 +221,7 @@ def _patches() -> list[tuple[Any, str, Any]]:
     import moto.cloudformation.parsing as cfn_parsing
     import moto.events.utils as events_utils
     from moto.awslambda_simple.models import LambdaSimpleBackend
+    from moto.cloudformation.models import Stack
     from moto.cloudwatch.models import CloudWatchBackend
     from moto.dynamodb.responses import DynamoHandler
     from moto.events.models import Rule
@@ -229,6 +232,7 @@ def _patches() -> list[tuple[Any, str, Any]]:
     from moto.stepfunctions.parser.asl.eval.environment import Environment
     from moto.stepfunctions.parser.backend.execution import Execution
     from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
     from moto.stepfunctions.responses import StepFunctionResponse
     from moto.sts.models import STSBackend
 
@@ -240,6 +244,8 @@ def _patches() -> list[tuple[Any, str, Any]]:
         (StateMachine, "create_from_cloudformation_json", classmethod(fill_cfn_state_machine)),
         (StateMachine, "delete_from_cloudformation_json", classmethod(fill_cfn_state_machine_delete)),
         (cfn_parsing, "resource_class_from_type", fill_cfn_resource_class_from_type),
+        (Stack, "parse_template", staticmethod(fill_cfn_parse_template_json_first)),
+        (StepFunctionsParserBackend, "_validate_definition", staticmethod(fill_sfn_validate_once)),
         (SageMakerModelBackend, "create_model_package", fill_sagemaker_create_model_package),
         (SageMakerModelBackend, "update_model_package", fill_sagemaker_update_model_package),
         (SageMakerModelBackend, "_get_resource_from_arn", fill_sagemaker_versioned_package_arn),
