@@ -1,8 +1,10 @@
 """`mlcp audit`: read and verify the hash-chained audit trail.
 
 ``mlcp audit show [--stream S] [--json] [--table T]`` prints every stream as a table (or one JSON
-object per record); ``mlcp audit verify [--stream S] [--table T]`` checks each chain and its head
-and exits 1 when any is broken. The table defaults to ``$MLCP_AUDIT_TABLE``; region and endpoint
+object per record); ``mlcp audit verify [--stream S] [--table T]`` checks each chain and its head,
+and every stream against the signed digests of the stack's digest bucket (``--no-digests``: chains
+only; ``--from-export``: also the records exported there), and exits 1 when any is broken.
+``mlcp audit export --before DATE`` writes complete days as locked JSON Lines to that bucket. The table defaults to ``$MLCP_AUDIT_TABLE``; region and endpoint
 come from the standard AWS environment/config (``AWS_DEFAULT_REGION``, ``AWS_ENDPOINT_URL``...).
 
 ``show_audit`` and ``verify_audit`` are the same commands as plain functions over an
@@ -12,19 +14,23 @@ come from the standard AWS environment/config (``AWS_DEFAULT_REGION``, ``AWS_END
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import sys
 from typing import Any, TextIO
 
+from mlcp import clock as mlcp_clock
+from mlcp.adapters.digests import DigestBucket, DigestSigner
 from mlcp.audit import (
     AuditRecord,
     AuditTrail,
     ChainVerification,
     InvalidAuditItem,
 )
+from mlcp_cli.audit_anchor import export_days, verify_anchored, write_json, write_report
 from mlcp_cli.audit_view import read_verified
-from mlcp_cli.commands.stack import add_stack_options, client
+from mlcp_cli.commands.stack import active_target, add_stack_options, client
 
 TABLE_ENV = "MLCP_AUDIT_TABLE"
 
@@ -153,13 +159,81 @@ def _show(args: argparse.Namespace) -> int:
     return show_audit(trail, args.stream, args.json, sys.stdout)
 
 
+DIGEST_BUCKET_ENV = "MLCP_DIGEST_BUCKET"
+DIGEST_KEY_ENV = "MLCP_DIGEST_KEY_ARN"
+
+
+def _digests(args: argparse.Namespace) -> tuple[DigestBucket | None, DigestSigner | None]:
+    """The digest bucket and signing key: the flags, else the stack's outputs, else the env."""
+    outputs = active_target().outputs or {}
+    bucket = args.digest_bucket or outputs.get("AuditDigestBucketName") or os.environ.get(DIGEST_BUCKET_ENV)
+    key = args.digest_key or outputs.get("AuditDigestKeyArn") or os.environ.get(DIGEST_KEY_ENV)
+    if not bucket or not key or args.no_digests:
+        return None, None
+    return DigestBucket(bucket, client("s3")), DigestSigner(key, client("kms"))
+
+
 def _verify(args: argparse.Namespace) -> int:
     trail = _trail(args)
     if trail is None:
         return 2
-    if args.json:
-        return verify_audit_json(trail, args.stream, sys.stdout)
-    return verify_audit(trail, args.stream, sys.stdout)
+    bucket, signer = _digests(args)
+    if bucket is None and not args.from_export:
+        if args.json:
+            return verify_audit_json(trail, args.stream, sys.stdout)
+        return verify_audit(trail, args.stream, sys.stdout)
+    if bucket is None:
+        sys.stderr.write(
+            f"mlcp audit verify --from-export: no digest bucket; pass --digest-bucket or set {DIGEST_BUCKET_ENV}\n"
+        )
+        return 2
+    report = verify_anchored(
+        trail, bucket=bucket, signer=signer, stream=args.stream, from_export=args.from_export
+    )
+    if args.stream and report.records == 0 and not report.problems:
+        sys.stdout.write(f"no audit records for stream {args.stream}\n")
+        return 1
+    return (
+        write_json(report, sys.stdout) if args.json else write_report(report, sys.stdout, stream=args.stream)
+    )
+
+
+def _export(args: argparse.Namespace) -> int:
+    trail = _trail(args)
+    if trail is None:
+        return 2
+    bucket, _ = _digests(args)
+    if bucket is None:
+        sys.stderr.write(
+            f"mlcp audit export: no digest bucket; pass --digest-bucket or set {DIGEST_BUCKET_ENV}\n"
+        )
+        return 2
+    before = dt.date.fromisoformat(args.before)
+    written, kept = export_days(
+        trail,
+        bucket,
+        before=before,
+        retention_days=args.retention_days,
+        now=mlcp_clock.now(),
+        streams=[args.stream] if args.stream else None,
+    )
+    for key in written:
+        sys.stdout.write(f"exported {key}\n")
+    sys.stdout.write(
+        f"{len(written)} day files written, {len(kept)} already exported (locked until retention ends)\n"
+    )
+    return 0
+
+
+def _digest_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--digest-bucket",
+        help=f"the Object Lock digest bucket (default: the stack's AuditDigestBucketName, ${DIGEST_BUCKET_ENV})",
+    )
+    parser.add_argument(
+        "--digest-key",
+        help=f"ARN of the digest signing key (default: the stack's AuditDigestKeyArn, ${DIGEST_KEY_ENV})",
+    )
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -169,7 +243,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
-    """Add the ``audit`` command group (``show``, ``verify``)."""
+    """Add the ``audit`` command group (``show``, ``verify``, ``export``)."""
     group = subparsers.add_parser("audit", help="show and verify the hash-chained audit trail")
     commands = group.add_subparsers(dest="audit_command", required=True)
 
@@ -181,4 +255,29 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     verify = commands.add_parser("verify", help="verify every hash chain; exit 1 if one is broken")
     _common(verify)
     verify.add_argument("--json", action="store_true", help="one JSON object: ok, records, streams, problems")
+    _digest_options(verify)
+    verify.add_argument(
+        "--no-digests", action="store_true", help="check the hash chains only, not the signed digests"
+    )
+    verify.add_argument(
+        "--from-export",
+        action="store_true",
+        help="also read the records exported to the locked bucket (mlcp audit export)",
+    )
     verify.set_defaults(func=_verify)
+
+    export = commands.add_parser(
+        "export", help="write each stream's days before --before as locked JSON Lines to the digest bucket"
+    )
+    _common(export)
+    _digest_options(export)
+    export.add_argument(
+        "--before", required=True, help="export complete UTC days before this date (YYYY-MM-DD)"
+    )
+    export.add_argument(
+        "--retention-days",
+        type=int,
+        default=186,
+        help="Object Lock retention of each file (at least 183; default %(default)s)",
+    )
+    export.set_defaults(func=_export, no_digests=False)
