@@ -70,14 +70,15 @@ def verify_anchored(
             merged = {r.seq: r for r in exported[name]}
             for record in records:
                 earlier = merged.get(record.seq)
-                if earlier is not None and earlier.hash != record.hash:
+                if earlier is not None and earlier != record:
+                    changed = "hash" if earlier.hash != record.hash else "content (same hash)"
                     problems.append(
                         ChainProblem(
                             name,
                             record.seq,
                             ProblemKind.HASH_MISMATCH,
-                            f"the table's record has hash {record.hash[:16]}…, the locked export "
-                            f"{earlier.hash[:16]}… (one of them was changed)",
+                            f"the table's record and the locked export differ in {changed} "
+                            f"(export {earlier.hash[:16]}…): the table copy was changed after the export",
                         )
                     )
                 merged.setdefault(record.seq, record)

@@ -209,6 +209,15 @@ def _export(args: argparse.Namespace) -> int:
         )
         return 2
     before = dt.date.fromisoformat(args.before)
+    today = mlcp_clock.now().astimezone(dt.UTC).date()
+    if before > today:
+        sys.stderr.write(
+            f"mlcp audit export: --before {before} is after today ({today}): only complete days are exported\n"
+        )
+        return 2
+    if args.retention_days < 183:
+        sys.stderr.write("mlcp audit export: --retention-days must be at least 183 (six months)\n")
+        return 2
     written, kept = export_days(
         trail,
         bucket,
