@@ -90,3 +90,31 @@ def test_only_the_digest_role_may_sign_even_an_administrator_may_not(cp: LocalCo
             SigningAlgorithm="ECDSA_SHA_256",
         )
     assert caught.value.response["Error"]["Code"] == "AccessDeniedException"
+
+
+def test_a_deployment_execution_that_ends_writes_a_digest(cp: LocalControlPlane) -> None:
+    s3 = cp.client("s3")
+    bucket = cp.stack.physical_id("AuditDigestBucket")
+
+    def count() -> int:
+        return len(s3.list_objects_v2(Bucket=bucket, Prefix="digests/").get("Contents", []))
+
+    before = count()
+    machine = cp.stack.physical_id("DeploymentStateMachine")
+    cp.client("stepfunctions").start_execution(stateMachineArn=machine, name="not-a-deployment", input="{}")
+    cp.pump()
+    assert count() == before + 1
+    latest = _digest(cp, before + 1)
+    assert latest["trigger"] == "deployment"
+
+
+def test_the_digest_function_rejects_anything_but_its_two_triggers(
+    cp: LocalControlPlane, audit: AuditTrail
+) -> None:
+    rejected_before = len(audit.read("control-plane")) if "control-plane" in audit.streams() else 0
+    forged = {"id": "x-1", "source": "mlcp.monitoring", "detail-type": "Scheduled Event", "detail": {}}
+    cp.invoke_async(cp.stack.function_names["AuditDigestFunction"], forged)
+    cp.pump()
+    records = audit.read("control-plane")[rejected_before:]
+    assert [r.action.value for r in records] == ["event.rejected"]
+    assert "source" in records[0].evidence["reason"]
