@@ -13,6 +13,7 @@ import pytest
 
 from mlcp.audit import GENESIS_HASH, AuditRecord, AuditTrail, record_hash
 from mlcp.audit.digest import AuditDigest, digest_key, parse_digest
+from mlcp.audit.export import export_key
 from mlcp.audit.trail import HEAD_SK, record_sk, record_to_item
 from mlcp_cli.emulator.runtime import LocalControlPlane
 
@@ -186,7 +187,9 @@ def test_exported_days_outlive_the_table_and_verify_from_the_locked_bucket(
     code, out, _ = cli("audit", "export", "--local", "--before", day_after)
     assert code == 0
     assert f"exported exports/{stream.replace('#', '%23')}/{records[0].at[:10]}.jsonl" in out
-    assert "already exported" in cli("audit", "export", "--local", "--before", day_after)[1]
+    again = json.loads(cli("audit", "export", "--local", "--before", day_after, "--json")[1])
+    assert again["written"] == []
+    assert export_key(stream, records[0].at[:10]) in again["already_exported"]
     ddb = cp.client("dynamodb")
     for record in records[:2]:  # the table loses its oldest records
         ddb.delete_item(

@@ -226,6 +226,9 @@ def _export(args: argparse.Namespace) -> int:
         now=mlcp_clock.now(),
         streams=[args.stream] if args.stream else None,
     )
+    if args.json:
+        sys.stdout.write(json.dumps({"written": written, "already_exported": kept}) + "\n")
+        return 0
     for key in written:
         sys.stdout.write(f"exported {key}\n")
     sys.stdout.write(
@@ -289,4 +292,5 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         default=186,
         help="Object Lock retention of each file (at least 183; default %(default)s)",
     )
+    export.add_argument("--json", action="store_true", help="one JSON object: written, already_exported")
     export.set_defaults(func=_export, no_digests=False)
