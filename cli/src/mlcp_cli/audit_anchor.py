@@ -14,12 +14,52 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from mlcp.adapters.digests import DigestBucket, DigestExists, DigestSigner
+from mlcp.adapters.digests import DigestBucket, DigestExists
 from mlcp.audit import AuditRecord, AuditTrail, ChainProblem, ProblemKind, verify_chain
 from mlcp.audit.anchors import AnchorVerification, verify_anchors
 from mlcp.audit.export import EXPORT_PREFIX, days_of, export_key, from_jsonl, stream_of_key, to_jsonl
 from mlcp.usecases.audit_digest import retain_until
 from mlcp_cli.audit_view import read_verified
+
+
+class PublicKeyVerifier:
+    """Verifies digests offline with the signing key's public key (one kms:GetPublicKey call), as an
+    auditor outside the account would: no kms:Verify call per digest."""
+
+    def __init__(self, key_id: str, kms: Any) -> None:
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        response = kms.get_public_key(KeyId=key_id)
+        public = serialization.load_der_public_key(bytes(response["PublicKey"]))
+        if not isinstance(public, ec.EllipticCurvePublicKey) or public.curve.name != "secp256r1":
+            raise ValueError(f"{key_id}: not an ECC_NIST_P256 signing key")
+        # Digests name the key by ARN (the stack's output); a bare key id or alias is resolved to it.
+        self.key_id = (
+            key_id
+            if key_id.startswith("arn:") and ":key/" in key_id
+            else str(kms.describe_key(KeyId=key_id)["KeyMetadata"]["Arn"])
+        )
+        self._public = public
+
+    def verify(self, message_digest: bytes, signature: str) -> bool:
+        """Whether ``signature`` (base64 DER ECDSA) signs the SHA-256 ``message_digest``."""
+        import base64
+
+        from cryptography.exceptions import InvalidSignature
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
+
+        try:
+            self._public.verify(
+                base64.b64decode(signature, validate=True),
+                message_digest,
+                ec.ECDSA(Prehashed(hashes.SHA256())),
+            )
+        except (InvalidSignature, ValueError):
+            return False
+        return True
 
 
 @dataclass(frozen=True)
@@ -53,7 +93,7 @@ def verify_anchored(
     trail: AuditTrail,
     *,
     bucket: DigestBucket | None,
-    signer: DigestSigner | None,
+    signer: PublicKeyVerifier | None,
     stream: str | None = None,
     from_export: bool = False,
 ) -> AnchoredReport:

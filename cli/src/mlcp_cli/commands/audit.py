@@ -21,14 +21,14 @@ import sys
 from typing import Any, TextIO
 
 from mlcp import clock as mlcp_clock
-from mlcp.adapters.digests import DigestBucket, DigestSigner
+from mlcp.adapters.digests import DigestBucket
 from mlcp.audit import (
     AuditRecord,
     AuditTrail,
     ChainVerification,
     InvalidAuditItem,
 )
-from mlcp_cli.audit_anchor import export_days, verify_anchored, write_json, write_report
+from mlcp_cli.audit_anchor import PublicKeyVerifier, export_days, verify_anchored, write_json, write_report
 from mlcp_cli.audit_view import read_verified
 from mlcp_cli.commands.stack import active_target, add_stack_options, client
 
@@ -163,14 +163,22 @@ DIGEST_BUCKET_ENV = "MLCP_DIGEST_BUCKET"
 DIGEST_KEY_ENV = "MLCP_DIGEST_KEY_ARN"
 
 
-def _digests(args: argparse.Namespace) -> tuple[DigestBucket | None, DigestSigner | None]:
-    """The digest bucket and signing key: the flags, else the stack's outputs, else the env."""
+def _digest_bucket(args: argparse.Namespace) -> DigestBucket | None:
+    """The digest bucket: the flag, else the stack's output, else the environment."""
     outputs = active_target().outputs or {}
     bucket = args.digest_bucket or outputs.get("AuditDigestBucketName") or os.environ.get(DIGEST_BUCKET_ENV)
+    return DigestBucket(bucket, client("s3")) if bucket else None
+
+
+def _digests(args: argparse.Namespace) -> tuple[DigestBucket | None, PublicKeyVerifier | None]:
+    """The digest bucket and a verifier of the signing key (flags, else the stack's outputs, else env)."""
+    outputs = active_target().outputs or {}
     key = args.digest_key or outputs.get("AuditDigestKeyArn") or os.environ.get(DIGEST_KEY_ENV)
-    if not bucket or not key or args.no_digests:
+    bucket = _digest_bucket(args)
+    if bucket is None or not key or args.no_digests:
         return None, None
-    return DigestBucket(bucket, client("s3")), DigestSigner(key, client("kms"))
+    # Verified offline with the key's public key (one kms:GetPublicKey), not one kms:Verify per digest.
+    return bucket, PublicKeyVerifier(key, client("kms"))
 
 
 def _verify(args: argparse.Namespace) -> int:
@@ -202,7 +210,7 @@ def _export(args: argparse.Namespace) -> int:
     trail = _trail(args)
     if trail is None:
         return 2
-    bucket, _ = _digests(args)
+    bucket = _digest_bucket(args)
     if bucket is None:
         sys.stderr.write(
             f"mlcp audit export: no digest bucket; pass --digest-bucket or set {DIGEST_BUCKET_ENV}\n"

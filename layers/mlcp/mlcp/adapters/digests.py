@@ -12,7 +12,7 @@ import base64
 import logging
 from collections.abc import Iterator
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import ClientError
 
@@ -27,6 +27,12 @@ logger = logging.getLogger(__name__)
 
 class DigestExists(Exception):
     """The key was written by someone else first (a concurrent digest run): re-read and retry."""
+
+
+class SignatureVerifier(Protocol):
+    """Checks a digest's signature (``DigestSigner`` through KMS, or a public key offline)."""
+
+    def verify(self, message_digest: bytes, signature: str) -> bool: ...
 
 
 class DigestSigner:
@@ -135,7 +141,7 @@ class DigestBucket:
                 found.setdefault(version["Key"], []).append((version["LastModified"], version["VersionId"]))
         return {key: [vid for _, vid in sorted(items)] for key, items in found.items()}
 
-    def stored_digests(self, signer: DigestSigner) -> Iterator[StoredDigest]:
+    def stored_digests(self, signer: SignatureVerifier) -> Iterator[StoredDigest]:
         """Every digest key's first (locked) version, parsed and its signature checked."""
         for key, version_ids in sorted(self.versions(DIGEST_PREFIX).items()):
             number = digest_number(key)
