@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from mlcp.adapters.digests import DigestSigner
 from mlcp.audit import AuditAction, AuditTrail
 from mlcp.audit.digest import digest_key, parse_digest
 from mlcp_cli.emulator.runtime import LocalControlPlane
@@ -59,16 +60,10 @@ def test_a_scheduled_tick_writes_a_signed_locked_digest_of_every_head(
     ]
     assert second["previous_digest_sha256"] != first["previous_digest_sha256"]
     digest = parse_digest(json.dumps(first).encode())
-    kms = cp.client("kms")
-    import base64
-
-    assert kms.verify(
-        KeyId=cp.stack.physical_id("AuditDigestKey"),
-        Message=digest.message_digest(),
-        MessageType="DIGEST",
-        Signature=base64.b64decode(digest.signature),
-        SigningAlgorithm="ECDSA_SHA_256",
-    )["SignatureValid"]
+    signer = DigestSigner(cp.stack.physical_id("AuditDigestKey"), cp.client("kms"))
+    assert signer.verify(digest.message_digest(), digest.signature)  # KMS Verify, in the account
+    forged = digest.model_copy(update={"table": "another"})
+    assert not signer.verify(forged.message_digest(), digest.signature)  # KMSInvalidSignatureException
     head = cp.client("s3").head_object(Bucket=cp.stack.physical_id("AuditDigestBucket"), Key=digest_key(1))
     assert head["ObjectLockMode"] == "COMPLIANCE"
 

@@ -74,10 +74,6 @@ class DigestSigner:
             raise
         return bool(response.get("SignatureValid"))
 
-    def full_key_arn(self) -> str:
-        """The key's ARN (digests name the key by ARN)."""
-        return str(self._client.describe_key(KeyId=self.key_id)["KeyMetadata"]["Arn"])
-
 
 class DigestBucket:
     """The Object Lock bucket holding digests (``digests/``) and exports (``exports/``)."""
