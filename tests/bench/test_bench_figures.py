@@ -344,3 +344,21 @@ def test_audit_contention_counts_every_attempt_of_concurrent_writers() -> None:
     assert (result["writers"], result["appends"], result["conflicts"]) == (3, 12, 0)
     assert 1 <= result["attempts_mean"] <= result["attempts_max"]
     assert result["attempts_p99"] <= result["attempts_max"] <= 50
+
+
+def test_the_digest_cost_counts_every_run_and_the_table_scan() -> None:
+    from mlcp_cli.bench import DEPLOYMENTS_PER_MONTH, HOURS_PER_MONTH, KMS_SIGN_USD, digest_monthly_cost
+
+    small, large = digest_monthly_cost(150_000, table_gb=0.0), digest_monthly_cost(150_000, table_gb=2.0)
+    assert small["kms"] == pytest.approx((HOURS_PER_MONTH + DEPLOYMENTS_PER_MONTH) * KMS_SIGN_USD + 1.0)
+    assert small["dynamodb_scan"] == 0
+    assert large["dynamodb_scan"] > 0
+    assert large["total"] == pytest.approx(large["kms"] + large["s3"] + large["dynamodb_scan"])
+
+
+def test_digest_figures_say_when_the_workload_failed() -> None:
+    from mlcp_cli.bench import digest_figures
+
+    [figure] = digest_figures({"error": "digest: boom"})
+    assert figure.value is None
+    assert "boom" in figure.note

@@ -263,3 +263,44 @@ def test_an_unknown_condition_key_denies_and_the_message_names_it(enforcer: IamE
     with _running(_function(role)), pytest.raises(ClientError) as error:
         s3.put_object(Bucket="iam-unknown", Key="k", Body=b"x")
     assert "cannot evaluate condition key(s) grants/#0: s3:x-amz-acl" in _denied(error)[2]
+
+
+def test_a_direct_kms_call_needs_the_key_policy_too(enforcer: IamEnforcer) -> None:
+    kms = boto3.client("kms", region_name=REGION)
+    signer = _role("signer")
+    only_the_signer_signs = {
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                "Action": "kms:Describe*",
+                "Resource": "*",
+            },
+            {"Effect": "Allow", "Principal": {"AWS": signer}, "Action": "kms:Sign", "Resource": "*"},
+        ]
+    }
+    key = str(
+        kms.create_key(
+            Policy=json.dumps(only_the_signer_signs), KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY"
+        )["KeyMetadata"]["Arn"]
+    )
+    sign = {"KeyId": key, "Message": b"0" * 32, "MessageType": "DIGEST", "SigningAlgorithm": "ECDSA_SHA_256"}
+    with _running(_function(_role("admin", _allow("kms:*", "*")))), pytest.raises(ClientError) as error:
+        kms.sign(**sign)
+    assert f"kms:Sign on resource: {key}" in _denied(error)[2]
+    with _running(_function(signer)):
+        kms.sign(**sign)
+
+
+def test_writing_with_a_retention_date_needs_put_object_retention(enforcer: IamEnforcer) -> None:
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket="locked", ObjectLockEnabledForBucket=True)
+    put = _allow("s3:PutObject", "arn:aws:s3:::locked/*")
+    lock = {"ObjectLockMode": "COMPLIANCE", "ObjectLockRetainUntilDate": "2030-01-01T00:00:00Z"}
+    with _running(_function(_role("put-only", put))), pytest.raises(ClientError) as error:
+        s3.put_object(Bucket="locked", Key="k", Body=b"1", **lock)
+    assert "s3:PutObjectRetention" in _denied(error)[2]
+    with _running(
+        _function(_role("put-and-retain", put, _allow("s3:PutObjectRetention", "arn:aws:s3:::locked/*")))
+    ):
+        s3.put_object(Bucket="locked", Key="k", Body=b"1", **lock)

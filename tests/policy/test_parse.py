@@ -241,3 +241,14 @@ def test_the_runtime_policy_package_does_not_import_yaml() -> None:
     code = "import sys, mlcp.policy; sys.exit('yaml' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=False)
     assert result.returncode == 0
+
+
+def test_the_audit_retention_is_published_only_when_it_differs_from_the_default() -> None:
+    from mlcp.policy.load import canonical_json, parse_policy_json
+    from mlcp.policy.model import AuditRetention, Policy
+
+    base = Policy.model_validate({"tiers": {"t": {}}, "groups": [{"match": "*", "tier": "t"}]})
+    assert '"audit"' not in canonical_json(base)
+    longer = base.model_copy(update={"audit": AuditRetention(retention_days=400)})
+    assert parse_policy_json(canonical_json(longer), "test").audit.retention_days == 400
+    assert parse_policy_json(canonical_json(base), "test") == base

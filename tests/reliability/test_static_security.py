@@ -32,6 +32,10 @@ CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
 
 #: Allow statements whose Action or Resource is a wildcard, and why each must be.
 WILDCARD_ALLOWED = {
+    ("AuditDigestKey", "AccountAdministersAndVerifies"): "the account administers and verifies the digest "
+    "key ('*' in a key policy is this key); kms:Sign is not among its actions",
+    ("AuditDigestKey", "OnlyTheDigestFunctionSigns"): "'*' in a key policy is this key; the principal is "
+    "the digest function's role",
     ("ControlPlaneKey", "AccountAdministers"): "a key policy must let the account administer the key "
     "(kms:* on '*' = this key), or the key becomes unmanageable",
     ("ControlPlaneKey", "CloudWatchLogsEncrypts"): "AWS's documented statement for encrypted log groups "
@@ -117,7 +121,10 @@ def test_every_table_queue_topic_and_bucket_is_encrypted_with_a_customer_managed
         assert default["SSEAlgorithm"] == "aws:kms", name
         assert _is_cmk(cfn, default.get("KMSMasterKeyID")), name
     for key in _of_type(cfn, "AWS::KMS::Key").values():
-        assert key.get("EnableKeyRotation") is True
+        if key.get("KeySpec", "SYMMETRIC_DEFAULT") == "SYMMETRIC_DEFAULT":
+            assert key.get("EnableKeyRotation") is True
+        else:  # KMS rotates symmetric keys only; an asymmetric key here only signs (audit digests)
+            assert key.get("KeyUsage") == "SIGN_VERIFY"
     total = len(tables) + len(queues) + len(topics) + len(buckets)
     figure("resources on the CMK (tables, queues, topics, buckets)", f"{total}/{total}", target="all")
 

@@ -853,6 +853,77 @@ def audit_figures(
     ]
 
 
+# Added monthly cost of the digests (us-east-1 list prices, 2026): KMS asymmetric Sign $0.15 per
+# 10,000 requests (ECC_NIST_P256) + the key $1/month; S3 PUT/LIST $0.005 per 1,000, GET $0.0004 per
+# 1,000, Standard storage $0.023 per GB-month; DynamoDB on-demand $0.125 per million read request units.
+KMS_SIGN_USD = 0.15 / 10_000
+KMS_KEY_USD_PER_MONTH = 1.0
+S3_PUT_USD = 0.005 / 1_000
+S3_GET_USD = 0.0004 / 1_000
+S3_GB_MONTH_USD = 0.023
+DDB_RRU_USD = 0.125 / 1_000_000
+HOURS_PER_MONTH = 730
+DEPLOYMENTS_PER_MONTH = 200
+"""Assumed deployment executions a month (each ends with one more digest)."""
+
+
+def digest_monthly_cost(digest_bytes: float, table_gb: float = 1.0) -> dict[str, float]:
+    """USD a month for hourly digests plus one per deployment: signs, puts, gets, lists, the
+    consistent scan of a ``table_gb`` audit table per digest, and one month's new digest storage."""
+    runs = HOURS_PER_MONTH + DEPLOYMENTS_PER_MONTH
+    scan_rru = table_gb * 1024**3 / 4096  # a consistent Scan reads 4 KB per read request unit
+    parts = {
+        "kms": runs * KMS_SIGN_USD + KMS_KEY_USD_PER_MONTH,
+        "s3": runs * (S3_PUT_USD + S3_GET_USD + S3_PUT_USD) + runs * digest_bytes / 1024**3 * S3_GB_MONTH_USD,
+        "dynamodb_scan": runs * scan_rru * DDB_RRU_USD,
+    }
+    parts["total"] = sum(parts.values())
+    return parts
+
+
+def digest_figures(cost: Mapping[str, Any]) -> list[Figure]:
+    """Signed digests: CPU and size for the bench's streams, verify throughput, monthly cost."""
+    if "error" in cost:
+        return [Figure("audit digest", None, "", note=str(cost["error"]))]
+    streams = cost["streams"]
+    monthly = digest_monthly_cost(cost["digest_bytes"])
+    return [
+        Figure(
+            f"audit digest build CPU, {streams} streams",
+            cost["digest_build_cpu_seconds"] * 1000,
+            "ms (1 core)",
+            note="model, canonical JSON and SHA-256 of the signed bytes; no I/O",
+        ),
+        Figure(
+            f"audit digest run, {streams} streams",
+            cost["digest_wall_seconds"] * 1000,
+            "ms wall (emulator)",
+            note="scan the heads, read the last digest, KMS Sign, locked PutObject",
+        ),
+        Figure(f"audit digest size, {streams} streams", cost["digest_bytes"] / 1024, "KiB"),
+        Figure(
+            "audit verify with digests",
+            cost["verify_records_per_second"],
+            "records/s (1 core)",
+            note=(
+                f"{cost['verify_records']} records in {streams} streams, {cost['verify_digests']} digests: "
+                f"chains {cost['verify_chain_cpu_seconds']:.2f} s, signatures and anchors "
+                f"{cost['verify_anchor_cpu_seconds']:.2f} s"
+            ),
+        ),
+        Figure(
+            "audit digests, added monthly cost",
+            monthly["total"],
+            "USD/month",
+            note=(
+                f"{HOURS_PER_MONTH} hourly + {DEPLOYMENTS_PER_MONTH} deployment digests: KMS ${monthly['kms']:.2f} "
+                f"(incl. $1 key), S3 ${monthly['s3']:.3f}, consistent scan of a 1 GB table "
+                f"${monthly['dynamodb_scan']:.2f}"
+            ),
+        ),
+    ]
+
+
 def scenario_figures(
     run_: Mapping[str, Any] | None, reference: Mapping[str, Any] | None = None
 ) -> list[Figure]:
@@ -978,6 +1049,7 @@ def run(options: BenchOptions, progress: Any = sys.stderr) -> tuple[list[Figure]
     say("audit trail")
     details["audit_appends"] = _guarded("appends", lambda: workloads.audit_append_rate(options.audit_appends))
     details["audit_verify"] = _guarded("verify", lambda: workloads.audit_verify_rate(options.verify_records))
+    details["audit_digest"] = _guarded("digest", lambda: workloads.audit_digest_cost(1_000))
     # At the data-arrival cap (budgeted: no append may exhaust the retries), and at twice the cap.
     cap = data_arrival_writers(template)
     details["audit_contention"] = [
@@ -1020,6 +1092,7 @@ def run(options: BenchOptions, progress: Any = sys.stderr) -> tuple[list[Figure]
         *path_figures(details["paths"]),
         *transition_figures(runs_, workloads.USD_PER_TRANSITION),
         *audit_figures(details["audit_appends"], details["audit_verify"], details["audit_contention"]),
+        *digest_figures(details["audit_digest"]),
         *(scenario_figures(full, reference) if options.scenarios else []),
         *tracer_figures(details["tracer"]),
     ]

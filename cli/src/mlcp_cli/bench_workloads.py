@@ -477,6 +477,148 @@ def audit_verify_rate(records: int) -> dict[str, Any]:
     }
 
 
+def audit_digest_cost(streams: int, records_per_stream: int = 20) -> dict[str, Any]:
+    """One signed digest of ``streams`` stream heads, and verification with digests on.
+
+    Digest: the use case (``write_digest``) on the emulator (heads scanned from DynamoDB, signed by
+    KMS, written once to an Object Lock bucket): its wall time, the CPU of building and hashing the
+    digest itself (no I/O), and the size of the object. Verify: ``verify_chain`` of every stream
+    plus ``verify_anchors`` against 24 hourly digests (pure, 1 core), in records per second.
+    """
+    from mlcp.adapters.digests import DigestBucket, DigestSigner
+    from mlcp.audit import AuditTrail
+    from mlcp.audit.digest import AuditDigest, StreamAnchor, digest_key
+    from mlcp.audit.model import GENESIS_HASH
+    from mlcp.audit.trail import HEAD_SK
+    from mlcp.usecases.audit_digest import DigestDeps, write_digest
+
+    with _moto_with_tables(AUDIT_TABLE):
+        dynamodb, kms, s3 = _client("dynamodb"), _client("kms"), _client("s3")
+        for number in range(streams):
+            dynamodb.put_item(
+                TableName=AUDIT_TABLE,
+                Item={
+                    "pk": {"S": f"endpoint#bench-{number:04d}"},
+                    "sk": {"S": HEAD_SK},
+                    "seq": {"N": str(records_per_stream)},
+                    "hash": {"S": f"{number:064x}"},
+                    "updated_at": {"S": "2026-06-01T00:00:00.000000Z"},
+                },
+            )
+        key = kms.create_key(KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["Arn"]
+        s3.create_bucket(Bucket="bench-digests", ObjectLockEnabledForBucket=True)
+        deps = DigestDeps(
+            audit=AuditTrail(AUDIT_TABLE, client=dynamodb),
+            bucket=DigestBucket("bench-digests", s3),
+            signer=DigestSigner(key, kms),
+            key_arn=key,
+            retention_days=lambda: 186,
+            clock=lambda: datetime(2026, 6, 1, tzinfo=UTC),
+        )
+        started = time.perf_counter()
+        digest = write_digest(deps, "schedule")
+        wall = time.perf_counter() - started
+        size = len(s3.get_object(Bucket="bench-digests", Key=digest_key(1))["Body"].read())
+    anchors = digest.streams
+    start = time.process_time()
+    for _ in range(10):
+        built = AuditDigest(
+            number=2,
+            previous_digest_sha256=GENESIS_HASH,
+            created_at="2026-06-01T01:00:00.000000Z",
+            table=AUDIT_TABLE,
+            trigger="schedule",
+            key_id=key,
+            streams=tuple(StreamAnchor(stream=a.stream, seq=a.seq, hash=a.hash, at=a.at) for a in anchors),
+        )
+        built.message_digest()
+        built.to_bytes()
+    build_cpu = (time.process_time() - start) / 10
+
+    return {
+        "streams": streams,
+        "digest_wall_seconds": wall,
+        "digest_build_cpu_seconds": build_cpu,
+        "digest_bytes": size,
+        **_verify_with_digests(streams, records_per_stream, key),
+    }
+
+
+def _verify_with_digests(streams: int, records_per_stream: int, key: str) -> dict[str, Any]:
+    """``verify_chain`` of ``streams`` chains plus their 24 hourly digests (signatures, anchors)."""
+    import base64
+    import datetime as dt
+
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
+
+    from mlcp.audit.anchors import StoredDigest, verify_anchors
+    from mlcp.audit.digest import AuditDigest, StreamAnchor, digest_key, object_sha256
+    from mlcp.audit.model import GENESIS_HASH, StreamHead
+    from mlcp.audit.verify import verify_chain
+
+    private = ec.generate_private_key(ec.SECP256R1())
+    algorithm = ec.ECDSA(Prehashed(hashes.SHA256()))
+    chains = {
+        f"endpoint#bench-{n:04d}": audit_chain(records_per_stream, f"endpoint#bench-{n:04d}")
+        for n in range(streams)
+    }
+    stored: list[StoredDigest] = []
+    previous = GENESIS_HASH
+    for hour in range(1, 25):
+        upto = max(1, records_per_stream * hour // 24)
+        unsigned = AuditDigest(
+            number=hour,
+            previous_digest_sha256=previous,
+            created_at=(datetime(2026, 6, 1, tzinfo=UTC) + dt.timedelta(hours=hour)).strftime(
+                "%Y-%m-%dT%H:%M:%S.000000Z"
+            ),
+            table=AUDIT_TABLE,
+            trigger="schedule",
+            key_id=key,
+            streams=tuple(
+                StreamAnchor(stream=name, seq=chain[upto - 1].seq, hash=chain[upto - 1].hash)
+                for name, chain in chains.items()
+            ),
+        )
+        signature = base64.b64encode(private.sign(unsigned.message_digest(), algorithm)).decode("ascii")
+        signed = unsigned.model_copy(update={"signature": signature})
+        body = signed.to_bytes()
+        stored.append(StoredDigest(digest_key(hour), hour, body, signed, True))
+        previous = object_sha256(body)
+    start = time.process_time()
+    for name, chain in chains.items():
+        head = StreamHead(stream=name, seq=chain[-1].seq, hash=chain[-1].hash)
+        if not verify_chain(chain, head, require_head=True).ok:
+            raise RuntimeError("the bench chains do not verify")
+    chain_cpu = time.process_time() - start
+    start = time.process_time()
+    signature_checks = sum(
+        1
+        for d in stored
+        if d.digest
+        and private.public_key().verify(
+            base64.b64decode(d.digest.signature), d.digest.message_digest(), algorithm
+        )
+        is None
+    )
+    verdict = verify_anchors(chains, stored, table=AUDIT_TABLE, key_id=key)
+    anchor_cpu = time.process_time() - start
+    if not verdict.ok or signature_checks != len(stored):
+        raise RuntimeError(f"the bench digests do not verify: {verdict.problems[:3]}")
+    records = streams * records_per_stream
+    return {
+        "verify_records": records,
+        "verify_digests": len(stored),
+        "verify_chain_cpu_seconds": chain_cpu,
+        "verify_anchor_cpu_seconds": anchor_cpu,
+        "verify_records_per_second": records / (chain_cpu + anchor_cpu)
+        if chain_cpu + anchor_cpu
+        else float("inf"),
+    }
+
+
 # --------------------------------------------------------------------------- workflows
 
 

@@ -62,3 +62,11 @@ class DeploymentEnvConfig(_EnvConfig):
 
     state_table: str = Field(alias="MLCP_STATE_TABLE", min_length=3)
     model_role_arn: str = Field(alias="MLCP_MODEL_ROLE_ARN", min_length=20)
+
+
+class DigestConfig(_EnvConfig):
+    """The audit digest bucket, the signing key and the stack's floor of the lock (template)."""
+
+    bucket: str = Field(alias="MLCP_DIGEST_BUCKET", min_length=3)
+    key_arn: str = Field(alias="MLCP_DIGEST_KEY_ARN", min_length=1)
+    retention_floor_days: int = Field(alias="MLCP_AUDIT_RETENTION_DAYS", default=186, ge=183)

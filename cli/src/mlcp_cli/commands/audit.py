@@ -1,8 +1,10 @@
 """`mlcp audit`: read and verify the hash-chained audit trail.
 
 ``mlcp audit show [--stream S] [--json] [--table T]`` prints every stream as a table (or one JSON
-object per record); ``mlcp audit verify [--stream S] [--table T]`` checks each chain and its head
-and exits 1 when any is broken. The table defaults to ``$MLCP_AUDIT_TABLE``; region and endpoint
+object per record); ``mlcp audit verify [--stream S] [--table T]`` checks each chain and its head,
+and every stream against the signed digests of the stack's digest bucket (``--no-digests``: chains
+only; ``--from-export``: also the records exported there), and exits 1 when any is broken.
+``mlcp audit export --before DATE`` writes complete days as locked JSON Lines to that bucket. The table defaults to ``$MLCP_AUDIT_TABLE``; region and endpoint
 come from the standard AWS environment/config (``AWS_DEFAULT_REGION``, ``AWS_ENDPOINT_URL``...).
 
 ``show_audit`` and ``verify_audit`` are the same commands as plain functions over an
@@ -12,19 +14,23 @@ come from the standard AWS environment/config (``AWS_DEFAULT_REGION``, ``AWS_END
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import sys
 from typing import Any, TextIO
 
+from mlcp import clock as mlcp_clock
+from mlcp.adapters.digests import DigestBucket
 from mlcp.audit import (
     AuditRecord,
     AuditTrail,
     ChainVerification,
     InvalidAuditItem,
 )
+from mlcp_cli.audit_anchor import PublicKeyVerifier, export_days, verify_anchored, write_json, write_report
 from mlcp_cli.audit_view import read_verified
-from mlcp_cli.commands.stack import add_stack_options, client
+from mlcp_cli.commands.stack import active_target, add_stack_options, client
 
 TABLE_ENV = "MLCP_AUDIT_TABLE"
 
@@ -153,13 +159,101 @@ def _show(args: argparse.Namespace) -> int:
     return show_audit(trail, args.stream, args.json, sys.stdout)
 
 
+DIGEST_BUCKET_ENV = "MLCP_DIGEST_BUCKET"
+DIGEST_KEY_ENV = "MLCP_DIGEST_KEY_ARN"
+
+
+def _digest_bucket(args: argparse.Namespace) -> DigestBucket | None:
+    """The digest bucket: the flag, else the stack's output, else the environment."""
+    outputs = active_target().outputs or {}
+    bucket = args.digest_bucket or outputs.get("AuditDigestBucketName") or os.environ.get(DIGEST_BUCKET_ENV)
+    return DigestBucket(bucket, client("s3")) if bucket else None
+
+
+def _digests(args: argparse.Namespace) -> tuple[DigestBucket | None, PublicKeyVerifier | None]:
+    """The digest bucket and a verifier of the signing key (flags, else the stack's outputs, else env)."""
+    outputs = active_target().outputs or {}
+    key = args.digest_key or outputs.get("AuditDigestKeyArn") or os.environ.get(DIGEST_KEY_ENV)
+    bucket = _digest_bucket(args)
+    if bucket is None or not key or args.no_digests:
+        return None, None
+    # Verified offline with the key's public key (one kms:GetPublicKey), not one kms:Verify per digest.
+    return bucket, PublicKeyVerifier(key, client("kms"))
+
+
 def _verify(args: argparse.Namespace) -> int:
     trail = _trail(args)
     if trail is None:
         return 2
+    bucket, signer = _digests(args)
+    if bucket is None and not args.from_export:
+        if args.json:
+            return verify_audit_json(trail, args.stream, sys.stdout)
+        return verify_audit(trail, args.stream, sys.stdout)
+    if bucket is None:
+        sys.stderr.write(
+            f"mlcp audit verify --from-export: no digest bucket; pass --digest-bucket or set {DIGEST_BUCKET_ENV}\n"
+        )
+        return 2
+    report = verify_anchored(
+        trail, bucket=bucket, signer=signer, stream=args.stream, from_export=args.from_export
+    )
+    if args.stream and report.records == 0 and not report.problems:
+        sys.stdout.write(f"no audit records for stream {args.stream}\n")
+        return 1
+    return (
+        write_json(report, sys.stdout) if args.json else write_report(report, sys.stdout, stream=args.stream)
+    )
+
+
+def _export(args: argparse.Namespace) -> int:
+    trail = _trail(args)
+    if trail is None:
+        return 2
+    bucket = _digest_bucket(args)
+    if bucket is None:
+        sys.stderr.write(
+            f"mlcp audit export: no digest bucket; pass --digest-bucket or set {DIGEST_BUCKET_ENV}\n"
+        )
+        return 2
+    before = dt.date.fromisoformat(args.before)
+    today = mlcp_clock.now().astimezone(dt.UTC).date()
+    if before > today:
+        sys.stderr.write(
+            f"mlcp audit export: --before {before} is after today ({today}): only complete days are exported\n"
+        )
+        return 2
+    if args.retention_days < 183:
+        sys.stderr.write("mlcp audit export: --retention-days must be at least 183 (six months)\n")
+        return 2
+    written, kept = export_days(
+        trail,
+        bucket,
+        before=before,
+        retention_days=args.retention_days,
+        now=mlcp_clock.now(),
+        streams=[args.stream] if args.stream else None,
+    )
     if args.json:
-        return verify_audit_json(trail, args.stream, sys.stdout)
-    return verify_audit(trail, args.stream, sys.stdout)
+        sys.stdout.write(json.dumps({"written": written, "already_exported": kept}) + "\n")
+        return 0
+    for key in written:
+        sys.stdout.write(f"exported {key}\n")
+    sys.stdout.write(
+        f"{len(written)} day files written, {len(kept)} already exported (locked until retention ends)\n"
+    )
+    return 0
+
+
+def _digest_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--digest-bucket",
+        help=f"the Object Lock digest bucket (default: the stack's AuditDigestBucketName, ${DIGEST_BUCKET_ENV})",
+    )
+    parser.add_argument(
+        "--digest-key",
+        help=f"ARN of the digest signing key (default: the stack's AuditDigestKeyArn, ${DIGEST_KEY_ENV})",
+    )
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -169,7 +263,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
-    """Add the ``audit`` command group (``show``, ``verify``)."""
+    """Add the ``audit`` command group (``show``, ``verify``, ``export``)."""
     group = subparsers.add_parser("audit", help="show and verify the hash-chained audit trail")
     commands = group.add_subparsers(dest="audit_command", required=True)
 
@@ -181,4 +275,30 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     verify = commands.add_parser("verify", help="verify every hash chain; exit 1 if one is broken")
     _common(verify)
     verify.add_argument("--json", action="store_true", help="one JSON object: ok, records, streams, problems")
+    _digest_options(verify)
+    verify.add_argument(
+        "--no-digests", action="store_true", help="check the hash chains only, not the signed digests"
+    )
+    verify.add_argument(
+        "--from-export",
+        action="store_true",
+        help="also read the records exported to the locked bucket (mlcp audit export)",
+    )
     verify.set_defaults(func=_verify)
+
+    export = commands.add_parser(
+        "export", help="write each stream's days before --before as locked JSON Lines to the digest bucket"
+    )
+    _common(export)
+    _digest_options(export)
+    export.add_argument(
+        "--before", required=True, help="export complete UTC days before this date (YYYY-MM-DD)"
+    )
+    export.add_argument(
+        "--retention-days",
+        type=int,
+        default=186,
+        help="Object Lock retention of each file (at least 183; default %(default)s)",
+    )
+    export.add_argument("--json", action="store_true", help="one JSON object: written, already_exported")
+    export.set_defaults(func=_export, no_digests=False)

@@ -68,6 +68,11 @@ def dynamodb() -> DynamoDBClient:
     return cast("DynamoDBClient", _lazy("dynamodb"))
 
 
+def kms() -> Any:
+    """The KMS client of this execution environment (untyped: no KMS stubs are installed)."""
+    return _lazy("kms")
+
+
 def s3() -> S3Client:
     """The S3 client of this execution environment."""
     return cast("S3Client", _lazy("s3"))

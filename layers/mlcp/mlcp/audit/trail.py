@@ -403,3 +403,26 @@ class AuditTrail:
                 if pk is not None and not pk.startswith(DECISION_PK_PREFIX):
                     names.add(pk)
         return sorted(names)
+
+    def heads(self) -> list[tuple[StreamHead, str | None]]:
+        """Every stream head with when it last moved (``updated_at``), sorted by stream; paginated,
+        consistent scan of the head items (what a digest anchors)."""
+        found: list[tuple[StreamHead, str | None]] = []
+        paginator = self._client.get_paginator("scan")
+        for page in paginator.paginate(
+            TableName=self.table_name,
+            ProjectionExpression="pk, #seq, #hash, updated_at",
+            FilterExpression="sk = :head",
+            ExpressionAttributeNames={"#seq": "seq", "#hash": "hash"},
+            ExpressionAttributeValues={":head": {"S": HEAD_SK}},
+            ConsistentRead=True,
+        ):
+            for item in page.get("Items", []):
+                stream = item.get("pk", {}).get("S", "?")
+                try:
+                    head = StreamHead(stream=stream, seq=_n(item, "seq"), hash=_s(item, "hash"))
+                except (ValueError, ValidationError) as exc:
+                    raise InvalidAuditItem(stream, HEAD_SK, str(exc)) from exc
+                updated = item.get("updated_at", {}).get("S")
+                found.append((head, updated if isinstance(updated, str) else None))
+        return sorted(found, key=lambda pair: pair[0].stream)

@@ -30,6 +30,22 @@ class ProblemKind(StrEnum):
     """Records exist but the stream head does not: the head was deleted."""
     UNREADABLE = "unreadable"
     """A stored item is not a valid audit record at all."""
+    ANCHOR_CHANGED = "anchor_changed"
+    """A record a signed digest anchored now has another hash: the stream was rewritten."""
+    ANCHOR_MISSING = "anchor_missing"
+    """A record a signed digest anchored is gone: the tail was truncated (or records deleted)."""
+    STREAM_MISSING = "stream_missing"
+    """A stream a signed digest anchored has no records any more: the stream was deleted."""
+    ANCHOR_CONFLICT = "anchor_conflict"
+    """Two signed digests anchor the same seq of a stream with different hashes."""
+    DIGEST_FORGED = "digest_forged"
+    """A digest's signature does not verify with the stack's signing key (or it cannot be read)."""
+    DIGEST_MISSING = "digest_missing"
+    """A digest number is missing from the chain of digests."""
+    DIGEST_CHAIN_BROKEN = "digest_chain_broken"
+    """A digest does not chain to the digest before it (previous-digest hash mismatch)."""
+    DIGEST_OVERWRITTEN = "digest_overwritten"
+    """A digest key holds more than one object version: someone wrote over a digest."""
 
 
 @dataclass(frozen=True, slots=True)

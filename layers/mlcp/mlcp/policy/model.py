@@ -399,6 +399,19 @@ class ChangeFreeze(BaseModel):
         return self.start <= moment < self.end
 
 
+class AuditRetention(BaseModel):
+    """How long the audit digests and exports stay locked (S3 Object Lock, compliance mode)."""
+
+    model_config = _STRICT
+
+    retention_days: int = Field(
+        default=186,
+        ge=183,
+        le=36500,
+        description="days each digest and export is locked; at least six months (EU AI Act Art. 19)",
+    )
+
+
 class Policy(BaseModel):
     model_config = _STRICT
 
@@ -406,6 +419,7 @@ class Policy(BaseModel):
     tiers: dict[str, Tier] = Field(min_length=1)
     groups: list[GroupRule] = Field(min_length=1)
     change_freezes: list[ChangeFreeze] = Field(default_factory=list)
+    audit: AuditRetention = Field(default_factory=AuditRetention)
 
     @model_validator(mode="after")
     def _tiers_exist(self) -> Policy:

@@ -245,7 +245,8 @@ def _account_region(spec: FunctionSpec) -> tuple[str, str]:
 def _function_environment(spec: FunctionSpec) -> Iterator[None]:
     """Apply the function's env vars (plus the runtime's own) for one invocation; restore after."""
     values = {
-        **spec.environment,
+        # Lambda's variables are strings: a Number parameter's !Ref arrives as one (moto keeps the int).
+        **{key: value if isinstance(value, str) else str(value) for key, value in spec.environment.items()},
         "AWS_LAMBDA_FUNCTION_NAME": spec.name,
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
         "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",

@@ -30,8 +30,14 @@ from mlcp_cli.emulator.gaps.identity import (
     fill_sagemaker_update_model_package_caller,
     fill_sts_get_caller_identity,
 )
+from mlcp_cli.emulator.gaps.kms import fill_cfn_kms_key, fill_kms_sign_digest, fill_kms_verify
 from mlcp_cli.emulator.gaps.loader import fill_shared_loader
-from mlcp_cli.emulator.gaps.s3 import FreshIdEventMessage
+from mlcp_cli.emulator.gaps.s3 import (
+    FreshIdEventMessage,
+    fill_cfn_s3_bucket,
+    fill_s3_put_object_retention_compliance,
+    fill_s3_versioning_stays_on_with_object_lock,
+)
 from mlcp_cli.emulator.gaps.sagemaker import (
     fill_sagemaker_create_model_package,
     fill_sagemaker_create_processing_job_environment,
@@ -57,6 +63,7 @@ from mlcp_cli.emulator.gaps.stepfunctions import (
     fill_sfn_redrive_execution,
     fill_sfn_send_task_failure_cause,
     fill_sfn_start_time_iso,
+    fill_sfn_status_change_event,
     fill_sfn_stop_ends_callback_waits,
     fill_sfn_stopped_stays_stopped,
     fill_sfn_validate_once,
@@ -226,11 +233,14 @@ def _patches() -> list[tuple[Any, str, Any]]:
     from moto.dynamodb.responses import DynamoHandler
     from moto.events.models import Rule
     from moto.events.responses import EventsHandler
+    from moto.kms.models import Key as KmsKey
+    from moto.kms.responses import KmsResponse
+    from moto.s3.models import FakeBucket, S3Backend
     from moto.sagemaker.models import SageMakerModelBackend
     from moto.sagemaker.responses import SageMakerResponse
     from moto.stepfunctions.models import StateMachine
     from moto.stepfunctions.parser.asl.eval.environment import Environment
-    from moto.stepfunctions.parser.backend.execution import Execution
+    from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication, Execution
     from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
     from moto.stepfunctions.parser.models import StepFunctionsParserBackend
     from moto.stepfunctions.responses import StepFunctionResponse
@@ -275,6 +285,13 @@ def _patches() -> list[tuple[Any, str, Any]]:
         (Environment, "set_error", fill_sfn_stopped_stays_stopped),
         (StepFunctionResponse, "start_execution", fill_sfn_start_execution_cloudtrail),
         *_ops_center_patches(),
+        (KmsKey, "create_from_cloudformation_json", classmethod(fill_cfn_kms_key)),
+        (KmsResponse, "sign", fill_kms_sign_digest),
+        (KmsResponse, "verify", fill_kms_verify),
+        (FakeBucket, "create_from_cloudformation_json", classmethod(fill_cfn_s3_bucket)),
+        (S3Backend, "put_object_retention", fill_s3_put_object_retention_compliance),
+        (S3Backend, "put_bucket_versioning", fill_s3_versioning_stays_on_with_object_lock),
+        (BaseExecutionWorkerCommunication, "terminated", fill_sfn_status_change_event),
         (
             events_utils,
             "_BASE_EVENT_MESSAGE",

@@ -491,3 +491,58 @@ def fill_sfn_send_task_failure_cause(self: Any) -> Any:
         self._get_param("taskToken"), error=self._get_param("error"), cause=self._get_param("cause")
     )
     return EmptyResult()
+
+
+# --------------------------------------------------------------------------------------------
+# Execution Status Change events when an execution ends
+# --------------------------------------------------------------------------------------------
+
+
+def _epoch_ms(moment: Any) -> int | None:
+    return int(moment.timestamp() * 1000) if isinstance(moment, dt.datetime) else None
+
+
+def execution_status_change_detail(execution: Any) -> dict[str, Any]:
+    """The ``detail`` of Step Functions' ``Step Functions Execution Status Change`` event."""
+    status = execution.exec_status.value if execution.exec_status is not None else "RUNNING"
+    output = execution.output if status == "SUCCEEDED" else None
+    return {
+        "executionArn": execution.exec_arn,
+        "stateMachineArn": execution.state_machine_arn,
+        "name": execution.name,
+        "status": status,
+        "startDate": _epoch_ms(execution.start_date),
+        "stopDate": _epoch_ms(execution.stop_date),
+        "input": json.dumps(execution.input_data) if execution.input_data is not None else None,
+        "output": json.dumps(output) if output is not None else None,
+        "inputDetails": {"included": True},
+        "outputDetails": {"included": True} if output is not None else None,
+        "error": execution.error,
+        "cause": execution.cause,
+    }
+
+
+def fill_sfn_status_change_event(self: Any) -> None:
+    """An execution that ends sends ``Step Functions Execution Status Change`` to the default bus.
+
+    AWS: Step Functions emits the event for every status change of a standard workflow's execution
+    (RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED). moto 5.2.5: emits nothing. Fill: when the
+    execution ends, put the event with its final status (the RUNNING one is not emitted: nothing
+    in the stack listens to it).
+    """
+    from moto.events.models import events_backends
+    from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
+
+    _call_original(BaseExecutionWorkerCommunication, "terminated", self)
+    execution = self.execution
+    with contextlib.suppress(KeyError):
+        events_backends[execution.account_id][execution.region_name].put_events(
+            [
+                {
+                    "Source": "aws.states",
+                    "DetailType": "Step Functions Execution Status Change",
+                    "Resources": [execution.exec_arn],
+                    "Detail": json.dumps(execution_status_change_detail(execution)),
+                }
+            ]
+        )

@@ -101,6 +101,9 @@ def _actions(site: CallSite) -> list[tuple[str, Mapping[str, Any]]]:
     """(IAM action name, the parameters naming its resource) for each authorization of the call."""
     op, params = site.operation, site.params
     if site.prefix == "s3":
+        if op == "PutObject" and (params.get("ObjectLockMode") or params.get("ObjectLockRetainUntilDate")):
+            # Writing with a retention date is also authorised as s3:PutObjectRetention (S3 Object Lock).
+            return [(_s3_action(op, params), params), ("PutObjectRetention", params)]
         return [(_s3_action(op, params), params)]
     if site.prefix == "lambda" and op == "Invoke":
         return [("InvokeFunction", params)]

@@ -496,9 +496,13 @@ class IamEnforcer(Hook):
             principal_account=self.account,
         )
         identity = evaluate(policies, request)
-        if not auth.key_arn:
+        # A direct KMS call (Sign, Verify, DescribeKey...) is authorised by the key's policy too.
+        key_arn = auth.key_arn or (
+            auth.resource if auth.action.startswith("kms:") and ":key/" in auth.resource else ""
+        )
+        if not key_arn:
             return identity
-        key_document = self.lookups.key_policy(auth.key_arn, site)
+        key_document = self.lookups.key_policy(key_arn, site)
         if key_document is None:
             return identity
         key_decision = evaluate([Policy("key policy", key_document)], request, resource_policy=True)

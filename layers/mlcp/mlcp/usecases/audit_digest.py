@@ -1,0 +1,80 @@
+"""Write one signed digest of every audit stream's head to the Object Lock bucket.
+
+Run hourly and after every deployment execution ends (docs/adr: signed digests). Each run reads
+the newest digest, every stream head, signs the new digest with the KMS key and writes it once
+(``If-None-Match``): two concurrent runs cannot both take a number, the loser re-reads and retries.
+A redelivered trigger only writes one more digest (harmless), so no idempotency store is needed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from mlcp.adapters.digests import DigestBucket, DigestExists, DigestSigner
+from mlcp.audit import AuditTrail, format_timestamp
+from mlcp.audit.digest import AuditDigest, DigestTrigger, StreamAnchor, digest_key, object_sha256
+from mlcp.audit.model import GENESIS_HASH
+from mlcp.errors import AuditConflict
+
+logger = logging.getLogger(__name__)
+
+MIN_RETENTION_DAYS = 183
+"""Six months: the floor of every lock (EU AI Act Art. 19 keeps logs at least six months)."""
+
+
+@dataclass(frozen=True)
+class DigestDeps:
+    """What a digest run reads and writes."""
+
+    audit: AuditTrail
+    bucket: DigestBucket
+    signer: DigestSigner
+    key_arn: str
+    retention_days: Callable[[], int]
+    clock: Callable[[], datetime]
+
+
+def retain_until(now: datetime, days: int) -> datetime:
+    """The retention date of an object written ``now``: ``days`` later, never under six months."""
+    return now + timedelta(days=max(days, MIN_RETENTION_DAYS))
+
+
+def write_digest(deps: DigestDeps, trigger: DigestTrigger, *, attempts: int = 5) -> AuditDigest:
+    """Write the next digest; returns it. Raises ``AuditConflict`` after ``attempts`` lost races."""
+    for attempt in range(1, attempts + 1):
+        latest = deps.bucket.latest_digest()
+        number, previous = (1, GENESIS_HASH) if latest is None else (latest[0] + 1, object_sha256(latest[1]))
+        now = deps.clock()
+        anchors = tuple(
+            StreamAnchor(stream=head.stream, seq=head.seq, hash=head.hash, at=updated)
+            for head, updated in deps.audit.heads()
+        )
+        unsigned = AuditDigest(
+            number=number,
+            previous_digest_sha256=previous,
+            created_at=format_timestamp(now),
+            table=deps.audit.table_name,
+            trigger=trigger,
+            key_id=deps.key_arn,
+            streams=anchors,
+        )
+        signed = unsigned.model_copy(update={"signature": deps.signer.sign(unsigned.message_digest())})
+        try:
+            deps.bucket.put_locked(
+                digest_key(number),
+                signed.to_bytes(),
+                retain_until=retain_until(now, deps.retention_days()),
+                content_type="application/json",
+            )
+        except DigestExists:
+            logger.info("digest number taken; retrying", extra={"number": number, "attempt": attempt})
+            continue
+        logger.info(
+            "audit digest written",
+            extra={"number": number, "streams": len(anchors), "trigger": trigger, "key": digest_key(number)},
+        )
+        return signed
+    raise AuditConflict(f"audit digest lost the race for the next number {attempts} times")
