@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -45,11 +46,15 @@ def test_validate_reports_every_problem_of_every_file(
     assert code == 1
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == f"OK {EXAMPLE}: 3 groups, 3 tiers"
+    located = [re.sub(r"^(.*?):\d+:\d+: ", r"\1: ", line) for line in lines]  # FILE:LINE:COL: ...
+    assert len(located) == len(set(located))
+    assert located != lines
     assert (
-        f"{broken}: tiers.high.gates.metrics.thresholds[0]: threshold on 'x' needs min, max or both" in lines
+        f"{broken}: tiers.high.gates.metrics.thresholds[0]: threshold on 'x' needs min, max or both"
+        in located
     )
-    assert f"{broken}: tiers.low: auto_approve and human_approval cannot both be true" in lines
-    assert any(line.startswith(f"{syntax}: not valid YAML: line 1") for line in lines)
+    assert f"{broken}: tiers.low: auto_approve and human_approval cannot both be true" in located
+    assert any(line.startswith(f"{syntax}:1:15: not valid YAML:") for line in lines)
     assert any(line.startswith(f"{missing}: cannot read file") for line in lines)
     assert len(lines) == 5
 
@@ -127,7 +132,7 @@ def test_explain_invalid_file_exits_1(tmp_path: Path, capsys: pytest.CaptureFixt
     path = _write(tmp_path, "bad.yaml", {"tiers": {}, "groups": []})
     assert main(["policy", "explain", "x", "--file", str(path)]) == 1
     err = capsys.readouterr().err
-    assert f"{path}: tiers: Dictionary should have at least 1 item" in err
+    assert f"{path}:2:8: tiers: Dictionary should have at least 1 item" in err
 
 
 def test_file_and_parameter_are_exclusive(capsys: pytest.CaptureFixture[str]) -> None:
