@@ -29,10 +29,11 @@ from mlcp_cli.emulator.gaps.identity import (
     fill_sagemaker_update_model_package_caller,
     fill_sts_get_caller_identity,
 )
-from mlcp_cli.emulator.gaps.s3 import FreshIdEventMessage
+from mlcp_cli.emulator.gaps.s3 import FreshIdEventMessage, fill_s3_get_bucket_notification_eventbridge
 from mlcp_cli.emulator.gaps.sagemaker import (
     fill_sagemaker_create_model_package,
     fill_sagemaker_create_processing_job_environment,
+    fill_sagemaker_list_monitoring_schedules,
     fill_sagemaker_start_pipeline_execution,
     fill_sagemaker_update_model_package,
     fill_sagemaker_versioned_package_arn,
@@ -221,6 +222,7 @@ def _patches() -> list[tuple[Any, str, Any]]:
     from moto.dynamodb.responses import DynamoHandler
     from moto.events.models import Rule
     from moto.events.responses import EventsHandler
+    from moto.s3.responses import S3Response
     from moto.sagemaker.models import SageMakerModelBackend
     from moto.sagemaker.responses import SageMakerResponse
     from moto.stepfunctions.models import StateMachine
@@ -242,6 +244,8 @@ def _patches() -> list[tuple[Any, str, Any]]:
         (SageMakerModelBackend, "_get_resource_from_arn", fill_sagemaker_versioned_package_arn),
         (SageMakerModelBackend, "start_pipeline_execution", fill_sagemaker_start_pipeline_execution),
         (SageMakerResponse, "create_processing_job", fill_sagemaker_create_processing_job_environment),
+        (SageMakerResponse, "list_monitoring_schedules", fill_sagemaker_list_monitoring_schedules),
+        (S3Response, "get_bucket_notification", fill_s3_get_bucket_notification_eventbridge),
         (SageMakerResponse, "create_model_package", fill_sagemaker_create_model_package_caller),
         (SageMakerResponse, "update_model_package", fill_sagemaker_update_model_package_caller),
         (STSBackend, "get_caller_identity", fill_sts_get_caller_identity),
