@@ -76,8 +76,9 @@ def test_resolve_uses_the_sts_identity_and_refuses_twice(
     identity = boto3.client("sts").get_caller_identity()["Arn"]
 
     assert main(["incidents", "resolve", opened.incident_id, "--reason", "rolled back"]) == 0
-    out = capsys.readouterr().out
-    assert f"{opened.incident_id}: resolved by {identity}" in out
+    captured = capsys.readouterr()
+    assert captured.out.startswith(f"{opened.incident_id}: resolved by {identity}")
+    assert len(captured.out.splitlines()) == 1  # the use case's JSON log lines go to stderr, never stdout
 
     (record,) = [
         r for r in env.audit.read("endpoint#churn-prod") if r.action == AuditAction.INCIDENT_RESOLVED

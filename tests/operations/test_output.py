@@ -8,10 +8,14 @@ import io
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
+import boto3
 import pytest
+from moto import mock_aws
 
+from mlcp.adapters.state import ControlPlaneState, PendingApproval
 from mlcp.audit import AuditAction, AuditRecord
 from mlcp_cli.audit_view import reason_of
 from mlcp_cli.commands.audit import _write_table
@@ -138,3 +142,67 @@ def test_a_closed_pipe_ends_quietly() -> None:
     assert b"Traceback" not in err
     assert b"BrokenPipe" not in err
     assert process.returncode == 141  # the write did fail: the check above saw a real closed pipe
+
+
+@pytest.fixture
+def approvals_table(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, ...]]:
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "x",
+        "AWS_SECRET_ACCESS_KEY": "x",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb")
+        for name in ("state", "audit"):
+            dynamodb.create_table(
+                TableName=name,
+                AttributeDefinitions=[
+                    {"AttributeName": "pk", "AttributeType": "S"},
+                    {"AttributeName": "sk", "AttributeType": "S"},
+                ],
+                KeySchema=[
+                    {"AttributeName": "pk", "KeyType": "HASH"},
+                    {"AttributeName": "sk", "KeyType": "RANGE"},
+                ],
+                BillingMode="PAY_PER_REQUEST",
+            )
+        approval = PendingApproval(
+            approval_id="apr-7f3c",
+            model_package_arn=PACKAGE,
+            group="churn-model",
+            version=12,
+            created_by="arn:aws:iam::123456789012:user/ml-engineer",
+            tier="high",
+            status="pending",
+            requested_at="2026-12-07T10:00:00+00:00",
+            expires_at="2099-12-09T10:00:00+00:00",
+            reasons=["bias: |DPL| 0.31 above 0.2 (soft gate: a person decides)", "x" * 200],
+            approvers=["arn:aws:iam::123456789012:role/risk-officer"],
+        )
+        ControlPlaneState("state", dynamodb).put_pending_approval(approval, "token")
+        yield ("--state-table", "state", "--audit-table", "audit")
+
+
+def test_approvals_list_is_a_table_and_show_tells_everything(
+    approvals_table: tuple[str, ...], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["approvals", "list", *approvals_table]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:4] == ["id", "package", "tier", "status"]
+    assert lines[2].startswith("apr-7f3c  churn-model v12  high")
+    assert "bias: |DPL| 0.31" in lines[2]
+    assert all(len(line) <= WIDTH for line in lines)
+
+    assert main(["approvals", "show", "apr-7f3c", *approvals_table]) == 0
+    out = capsys.readouterr().out
+    assert "who may answer:  arn:aws:iam::123456789012:role/risk-officer" in out
+    assert "  - bias: |DPL| 0.31 above 0.2 (soft gate: a person decides)" in out
+    assert "  - " + "x" * 200 in out  # in full: show is where the whole reason is read
+
+    assert main(["approvals", "show", "apr-7f3c", "--json", *approvals_table]) == 0
+    assert json.loads(capsys.readouterr().out)["reasons"][0].startswith("bias:")
+    assert main(["approvals", "show", "apr-nope", *approvals_table]) == 1
+    assert "no approval apr-nope" in capsys.readouterr().err
