@@ -20,8 +20,8 @@ from mlcp.audit import AuditAction, AuditRecord
 from mlcp_cli.audit_view import reason_of
 from mlcp_cli.commands.audit import _write_table
 from mlcp_cli.main import main
-from mlcp_cli.scenario.runner import execution_reason, wrap
-from mlcp_cli.tables import WIDTH, Column, elide, render, short_arn, short_time
+from mlcp_cli.scenario.runner import execution_reason
+from mlcp_cli.tables import WIDTH, Column, elide, render, short_arn, short_time, wrap
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = "arn:aws:sagemaker:us-east-1:123456789012:model-package/churn-model/12"

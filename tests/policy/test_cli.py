@@ -73,9 +73,15 @@ def test_validate_rejects_empty_and_non_mapping_files(
 # -------------------------------------------------------------------------------------- explain
 
 
+def _unfold(out: str) -> str:
+    """explain folds its lines to 120 columns (continuations indented 4 more): join them back."""
+    assert all(len(line) <= 120 for line in out.splitlines())
+    return re.sub(r"\n {4,}", " ", out)
+
+
 def test_explain_from_file(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["policy", "explain", "fraud-detector", "--file", str(EXAMPLE)]) == 0
-    out = capsys.readouterr().out
+    out = _unfold(capsys.readouterr().out)
     lines = out.splitlines()
     assert lines[0].startswith(
         "group 'fraud-detector' matches groups[1] 'fraud-*' -> tier high: human approval required"
@@ -111,7 +117,7 @@ def test_explain_defaults_to_the_example(
 
 def test_explain_no_match_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["policy", "explain", "pricing", "--file", str(EXAMPLE)]) == 1
-    out = capsys.readouterr().out
+    out = _unfold(capsys.readouterr().out)
     assert out == (
         f"group 'pricing' matches no rule of {EXAMPLE} (rules: 'churn-*', 'fraud-*', 'sandbox-*'): "
         "no policy covers it\n"
@@ -204,7 +210,7 @@ def test_explain_says_empty_allow_lists_allow_nothing(
 ) -> None:
     path = _write(tmp_path, "defaults.yaml", {"tiers": {"t": {}}, "groups": [{"match": "*", "tier": "t"}]})
     assert main(["policy", "explain", "anything", "--file", str(path)]) == 0
-    out = capsys.readouterr().out
+    out = _unfold(capsys.readouterr().out)
     assert "registries: none allowed; buckets: none allowed" in out
     assert "regression            off" in out
     assert "change freezes: none" in out

@@ -97,3 +97,23 @@ def short_arn(text: str) -> str:
 def short_time(at: str) -> str:
     """``2026-12-07T19:36:32.000000Z`` -> ``2026-12-07 19:36:32`` (UTC, to the second)."""
     return at.replace("T", " ")[:19] if len(at) >= 19 and at[10:11] == "T" else at
+
+
+def wrap(line: str, width: int = WIDTH, *, hang: int = 2) -> str:
+    """``line`` folded at spaces to ``width`` columns; continuation lines keep its indentation plus
+    ``hang``. Leading newlines are kept."""
+    if len(line) <= width:
+        return line
+    import textwrap
+
+    body = line.lstrip("\n")
+    newlines = line[: len(line) - len(body)]
+    indent = " " * (len(body) - len(body.lstrip(" ")))
+    return newlines + textwrap.fill(
+        body.strip(" "),
+        width=width,
+        initial_indent=indent,
+        subsequent_indent=indent + " " * hang,
+        break_long_words=True,
+        break_on_hyphens=False,
+    )

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import io
 import json
 import sys
 from collections.abc import Mapping, Sequence
@@ -35,6 +36,7 @@ from mlcp.policy import (
 )
 from mlcp_cli.commands.stack import add_stack_options
 from mlcp_cli.policy_check import CheckResult, check_policy_text
+from mlcp_cli.tables import wrap
 
 EXIT_OK = 0
 EXIT_INVALID = 1
@@ -188,7 +190,14 @@ def _deployment_line(deployment: Mapping[str, Any]) -> str:
 
 
 def write_explanation(explanation: Mapping[str, Any], source: str, out: TextIO) -> None:
-    """The human-readable form of ``mlcp.policy.explain``'s result."""
+    """The human-readable form of ``mlcp.policy.explain``'s result, folded to 120 columns."""
+    text = io.StringIO()
+    _write_explanation(explanation, source, text)
+    for line in text.getvalue().splitlines():
+        out.write(wrap(line, hang=4) + "\n")
+
+
+def _write_explanation(explanation: Mapping[str, Any], source: str, out: TextIO) -> None:
     group = explanation["group"]
     freezes = explanation["change_freezes"]
     if not explanation["matched"]:

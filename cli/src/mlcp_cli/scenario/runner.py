@@ -28,7 +28,7 @@ from mlcp.audit import AuditTrail
 from mlcp_cli.emulator.calls import CallRecorder
 from mlcp_cli.emulator.runtime import LocalControlPlane, PumpReport
 from mlcp_cli.scenario.format import ExpectFailure, Scenario, ScenarioError, Step
-from mlcp_cli.tables import WIDTH
+from mlcp_cli.tables import wrap
 
 if TYPE_CHECKING:
     from mlcp_cli.scenario.expect import Expect
@@ -390,22 +390,3 @@ def _reasons_in(node: Any, depth: int = 0) -> list[str]:
         if isinstance(value, dict):
             found.extend(text for text in _reasons_in(value, depth + 1) if text not in found)
     return found
-
-
-def wrap(line: str, width: int = WIDTH) -> str:
-    """``line`` folded at spaces to ``width`` columns; continuation lines keep its indentation + 2."""
-    if len(line) <= width:
-        return line
-    import textwrap
-
-    body = line.lstrip("\n")
-    newlines = line[: len(line) - len(body)]
-    indent = " " * (len(body) - len(body.lstrip(" ")))
-    return newlines + textwrap.fill(
-        body.strip(" "),
-        width=width,
-        initial_indent=indent,
-        subsequent_indent=indent + "  ",
-        break_long_words=True,
-        break_on_hyphens=False,
-    )
