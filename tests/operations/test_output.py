@@ -206,3 +206,11 @@ def test_approvals_list_is_a_table_and_show_tells_everything(
     assert json.loads(capsys.readouterr().out)["reasons"][0].startswith("bias:")
     assert main(["approvals", "show", "apr-nope", *approvals_table]) == 1
     assert "no approval apr-nope" in capsys.readouterr().err
+
+
+def test_help_fits_120_columns(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert "COMMAND" in out
+    assert all(len(line) <= WIDTH for line in out.splitlines())

@@ -39,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(prog="mlcp", description="Operate the mlcp ML control plane.")
     parser.add_argument("--version", action="version", version=f"mlcp {_version()}")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for register in commands.REGISTRARS:
         register(sub)
     return parser
