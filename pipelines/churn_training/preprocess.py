@@ -27,7 +27,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import unquote, urlsplit
 
 TRUE_LABELS = frozenset({"1", "1.0", "true", "yes", "y", "t"})
 FALSE_LABELS = frozenset({"0", "0.0", "false", "no", "n", "f"})
@@ -65,8 +65,16 @@ def parse_s3_uri(uri: str) -> tuple[str, str, str | None]:
     parts = urlsplit(uri)
     if parts.scheme != "s3" or not parts.netloc:
         raise DataError(f"{uri}: not an s3://bucket/key URI")
-    versions = parse_qs(parts.query).get("versionId")
-    return parts.netloc, parts.path.lstrip("/"), versions[0] if versions else None
+    # Not parse_qs: S3 version ids contain a literal "+", which form decoding turns into a space.
+    version = next(
+        (
+            unquote(value)
+            for name, _, value in (pair.partition("=") for pair in parts.query.split("&"))
+            if name == "versionId" and value
+        ),
+        None,
+    )
+    return parts.netloc, parts.path.lstrip("/"), version
 
 
 def expand(uri: str, s3: Any = None) -> list[str]:

@@ -45,7 +45,12 @@ def test_show_table(trail: AuditTrail) -> None:
     assert "== group#churn (3 records) ==" in text
     assert text.index("endpoint#churn-prod") < text.index("group#churn")
     header = next(line for line in text.splitlines() if line.startswith("seq"))
-    assert header.split() == ["seq", "at", "action", "actor", "subject", "decision_id", "event_id", "hash"]
+    assert header.split() == ["seq", "at", "(UTC)", "action", "actor", "subject", "reason"]
+    assert all(len(line) <= 120 for line in text.splitlines())
+    wide = io.StringIO()
+    assert show_audit(trail, None, False, wide, wide=True) == 0
+    wide_header = next(line for line in wide.getvalue().splitlines() if line.startswith("seq"))
+    assert wide_header.split()[-3:] == ["decision_id", "event_id", "hash"]
     assert "deployment.promoted" in text
     assert "package.registered" in text
 

@@ -1170,6 +1170,42 @@ def test_processing_job_fill_keeps_the_environment(fills: GapFills) -> None:
     }
 
 
+# -- m2. Model Monitor schedules: an account without any -----------------------------------------
+
+
+def test_raw_moto_cannot_list_monitoring_schedules(raw_moto: None) -> None:
+    with pytest.raises(NotImplementedError):
+        boto3.client("sagemaker").list_monitoring_schedules(EndpointName="churn-prod")
+
+
+def test_monitoring_schedules_fill_answers_an_empty_list(fills: GapFills) -> None:
+    response = boto3.client("sagemaker").list_monitoring_schedules(EndpointName="churn-prod")
+    assert response["MonitoringScheduleSummaries"] == []
+
+
+# -- m3. S3 says whether a bucket's events go to EventBridge ------------------------------------
+
+
+def _eventbridge_bucket() -> dict[str, Any]:
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="notifying")
+    s3.put_bucket_notification_configuration(
+        Bucket="notifying", NotificationConfiguration={"EventBridgeConfiguration": {}}
+    )
+    s3.create_bucket(Bucket="silent")
+    answer: dict[str, Any] = s3.get_bucket_notification_configuration(Bucket="notifying")
+    assert "EventBridgeConfiguration" not in s3.get_bucket_notification_configuration(Bucket="silent")
+    return answer
+
+
+def test_raw_moto_leaves_eventbridge_out_of_the_notification_configuration(raw_moto: None) -> None:
+    assert "EventBridgeConfiguration" not in _eventbridge_bucket()
+
+
+def test_s3_fill_answers_the_eventbridge_configuration(fills: GapFills) -> None:
+    assert _eventbridge_bucket()["EventBridgeConfiguration"] == {}
+
+
 # -- n. one simulated clock -----------------------------------------------------------------------
 
 

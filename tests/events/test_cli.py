@@ -44,10 +44,43 @@ def test_validate_accepts_every_sample(run_cli: Any) -> None:
 def test_validate_rejects_every_negative_with_its_reason(run_cli: Any) -> None:
     expected = negative_expectations()
     code, out = run_cli("events", "validate", "--json", *(str(NEGATIVE / name) for name in sorted(expected)))
-    assert code == 1
+    assert code == 0  # every negative sample is rejected, with the reason its expected.json names
     for record in _lines(out):
         assert record["accepted"] is False
+        assert record["ok"] is True
+        assert record["expected_reason"] == expected[Path(record["file"]).name]
         assert expected[Path(record["file"]).name] in record["reason"]
+
+
+def test_the_readmes_first_example_holds_on_the_repositorys_own_files(run_cli: Any) -> None:
+    files = sorted(str(path) for path in EVENTS.glob("*/*.json"))  # `mlcp events validate events/*/*.json`
+    code, out = run_cli("events", "validate", *files)
+    assert code == 0
+    lines = out.splitlines()
+    assert len(lines) == len(files)
+    assert any(line.startswith("SKIPPED  ") and ".schema.json" in line for line in lines)
+    assert any(line.startswith("SKIPPED  ") and "negative/expected.json" in line for line in lines)
+    assert sum("(a negative sample, as expected)" in line for line in lines) == len(negative_expectations())
+
+
+def test_a_negative_sample_that_is_accepted_or_rejected_for_another_reason_fails(
+    run_cli: Any, tmp_path: Path
+) -> None:
+    good = load(EVENTS / "alarm-state-change" / "ok-to-alarm.json")
+    (tmp_path / "looks-bad.json").write_text(json.dumps(good), encoding="utf-8")
+    (tmp_path / "bad.json").write_text(json.dumps({**good, "detail": "x"}), encoding="utf-8")
+    (tmp_path / "expected.json").write_text(
+        json.dumps({"looks-bad.json": "detail", "bad.json": "a reason it does not give"}), encoding="utf-8"
+    )
+    code, out = run_cli("events", "validate", str(tmp_path / "looks-bad.json"), str(tmp_path / "bad.json"))
+    assert code == 1
+    first, second = out.splitlines()
+    assert first.startswith(
+        f"WRONG    {tmp_path / 'looks-bad.json'}: a negative sample expected to be rejected"
+    )
+    assert first.endswith("accepted as CloudWatch Alarm State Change")
+    assert second.startswith(f"WRONG    {tmp_path / 'bad.json'}")
+    assert "rejected: detail" in second
 
 
 def test_validate_exit_code_is_1_if_any_file_is_rejected(run_cli: Any, tmp_path: Path) -> None:
@@ -58,10 +91,17 @@ def test_validate_exit_code_is_1_if_any_file_is_rejected(run_cli: Any, tmp_path:
     code, out = run_cli("events", "validate", "--json", str(good), str(missing), str(binary))
     records = _lines(out)
     assert code == 1
-    assert records[0] == {"file": str(good), "accepted": True, "detail_type": "CloudWatch Alarm State Change"}
+    assert records[0] == {
+        "file": str(good), "accepted": True, "detail_type": "CloudWatch Alarm State Change", "ok": True
+    }  # fmt: skip
     assert records[1]["accepted"] is False
     assert records[1]["reason"].startswith("cannot read file")
-    assert records[2] == {"file": str(binary), "accepted": False, "reason": "file is not UTF-8 text"}
+    assert records[2] == {
+        "file": str(binary),
+        "accepted": False,
+        "reason": "file is not UTF-8 text",
+        "ok": False,
+    }
 
 
 def test_validate_prints_a_line_per_file_for_people(run_cli: Any, tmp_path: Path) -> None:

@@ -30,7 +30,10 @@ def test_list_shows_open_incidents_and_all_with_resolved_ones(
     assert main(["incidents", "list", *TABLES]) == 0
     out = capsys.readouterr().out
     assert a.incident_id in out
-    assert "sev 2" in out
+    header, _rule, row = out.splitlines()[:3]
+    assert header.split()[:3] == ["id", "sev", "status"]
+    assert row.split()[:3] == [a.incident_id, "2", "open"]
+    assert all(len(line) <= 120 for line in out.splitlines())
     assert "alarm:churn-prod-5xx" in out
     assert b.incident_id not in out
 
@@ -73,8 +76,9 @@ def test_resolve_uses_the_sts_identity_and_refuses_twice(
     identity = boto3.client("sts").get_caller_identity()["Arn"]
 
     assert main(["incidents", "resolve", opened.incident_id, "--reason", "rolled back"]) == 0
-    out = capsys.readouterr().out
-    assert f"{opened.incident_id}: resolved by {identity}" in out
+    captured = capsys.readouterr()
+    assert captured.out.startswith(f"{opened.incident_id}: resolved by {identity}")
+    assert len(captured.out.splitlines()) == 1  # the use case's JSON log lines go to stderr, never stdout
 
     (record,) = [
         r for r in env.audit.read("endpoint#churn-prod") if r.action == AuditAction.INCIDENT_RESOLVED

@@ -172,3 +172,36 @@ def test_the_endpoint_resolves_to_the_package_promoted_with_its_config() -> None
     assert endpoint_package(snapshot, "churn-prod", "churn-prod-churn-v2") == package("churn", 2)
     assert endpoint_package(snapshot, "churn-prod", None) == package("churn", 2)
     assert endpoint_package(snapshot, "other", None) is None
+
+
+# AWS's documented example of an S3 version id: it contains "+", which form decoding turns into " ".
+AWS_VERSION_ID = "3sL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY+MTRCxf3vjVBH40Nr8X8gdRQBpUMLUo"
+
+
+def test_a_version_id_with_plus_signs_links_to_its_upload() -> None:
+    t = trail()
+    t.add(
+        "data#data",
+        "data.arrived",
+        at(-1, 1),
+        "s3://data/train/b.csv",
+        key="train/b.csv",
+        version_id=AWS_VERSION_ID,
+    )
+    lineage = lineage_of(t, customer_metadata={
+        "risk_tier": "medium", "training_data": f"s3://data/train/b.csv?versionId={AWS_VERSION_ID}",
+    })  # fmt: skip
+    (link,) = links(lineage, "training_data")
+    assert link.facts["version_id"] == AWS_VERSION_ID
+    assert link.status == VERIFIED
+    assert link.citations
+
+
+def test_parse_s3_uri_keeps_plus_and_decodes_percent_escapes() -> None:
+    from mlcp.gates.evaluate import parse_s3_uri
+
+    assert parse_s3_uri(f"s3://b/k.csv?versionId={AWS_VERSION_ID}") == ("b", "k.csv", AWS_VERSION_ID)
+    encoded = AWS_VERSION_ID.replace("+", "%2B")
+    assert parse_s3_uri(f"s3://b/k.csv?x=1&versionId={encoded}") == ("b", "k.csv", AWS_VERSION_ID)
+    assert parse_s3_uri("s3://b/k.csv?versionId=") == ("b", "k.csv", None)
+    assert parse_s3_uri("s3://b/k.csv") == ("b", "k.csv", None)

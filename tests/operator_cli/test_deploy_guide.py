@@ -65,3 +65,29 @@ def test_samconfig_overrides_only_template_parameters() -> None:
         overrides = (section.get("deploy") or {}).get("parameters", {}).get("parameter_overrides", "")
         names = {pair.split("=", 1)[0] for pair in overrides.split()}
         assert names <= parameters, f"{env}: {names - parameters}"
+
+
+def test_the_guide_subscribes_people_and_names_their_policies() -> None:
+    guide = _deploy_guide()
+    for needle in ("aws sns subscribe", "<ApprovalsTopicArn>", "<IncidentsTopicArn>", "<ApproverPolicyArn>",
+                   "<OperatorPolicyArn>", "mlcp doctor"):  # fmt: skip
+        assert needle in guide, needle
+    template = yaml.load((ROOT / "template.yaml").read_text(encoding="utf-8"), Loader=_Loader)
+    for output in ("ApprovalsTopicArn", "IncidentsTopicArn", "ApproverPolicyArn", "OperatorPolicyArn"):
+        assert output in template["Outputs"], output
+
+
+def test_the_guided_first_deploy_saves_the_environment_the_guide_continues_with() -> None:
+    guide = _deploy_guide()
+    config = tomllib.loads((ROOT / "samconfig.toml").read_text(encoding="utf-8"))
+    guided = re.findall(r"^sam deploy --guided(.*?)(?:#|$)", guide, flags=re.MULTILINE)
+    continued = set(re.findall(r"^sam deploy --config-env (\w+)", guide, flags=re.MULTILINE))
+    assert guided
+    assert continued
+    for options in guided:
+        env = re.search(r"--config-env (\w+)", options)
+        assert env is not None, "a guided deploy without --config-env saves to [default]"
+        assert env.group(1) in continued
+    for env in continued:
+        assert "deploy" in config[env], env
+    assert "deploy" not in config["default"]  # nobody deploys the default environment by accident

@@ -195,3 +195,14 @@ def test_a_common_prefix_naming_no_object_is_listed(s3: Any, tmp_path: Path) -> 
         "s3://data/churn/2026-11-02.csv",
     ]
     assert all("?versionId=" in entry["uri"] for entry in manifest["inputs"])
+
+
+def test_a_version_id_keeps_its_plus_signs() -> None:
+    aws_example = (
+        "3sL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY+MTRCxf3vjVBH40Nr8X8gdRQBpUMLUo"  # AWS's documented example
+    )
+    assert preprocess.parse_s3_uri(f"s3://data/a.csv?versionId={aws_example}") == (
+        "data",
+        "a.csv",
+        aws_example,
+    )

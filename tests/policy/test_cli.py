@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -45,11 +46,15 @@ def test_validate_reports_every_problem_of_every_file(
     assert code == 1
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == f"OK {EXAMPLE}: 3 groups, 3 tiers"
+    located = [re.sub(r"^(.*?):\d+:\d+: ", r"\1: ", line) for line in lines]  # FILE:LINE:COL: ...
+    assert len(located) == len(set(located))
+    assert located != lines
     assert (
-        f"{broken}: tiers.high.gates.metrics.thresholds[0]: threshold on 'x' needs min, max or both" in lines
+        f"{broken}: tiers.high.gates.metrics.thresholds[0]: threshold on 'x' needs min, max or both"
+        in located
     )
-    assert f"{broken}: tiers.low: auto_approve and human_approval cannot both be true" in lines
-    assert any(line.startswith(f"{syntax}: not valid YAML: line 1") for line in lines)
+    assert f"{broken}: tiers.low: auto_approve and human_approval cannot both be true" in located
+    assert any(line.startswith(f"{syntax}:1:15: not valid YAML:") for line in lines)
     assert any(line.startswith(f"{missing}: cannot read file") for line in lines)
     assert len(lines) == 5
 
@@ -68,9 +73,15 @@ def test_validate_rejects_empty_and_non_mapping_files(
 # -------------------------------------------------------------------------------------- explain
 
 
+def _unfold(out: str) -> str:
+    """explain folds its lines to 120 columns (continuations indented 4 more): join them back."""
+    assert all(len(line) <= 120 for line in out.splitlines())
+    return re.sub(r"\n {4,}", " ", out)
+
+
 def test_explain_from_file(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["policy", "explain", "fraud-detector", "--file", str(EXAMPLE)]) == 0
-    out = capsys.readouterr().out
+    out = _unfold(capsys.readouterr().out)
     lines = out.splitlines()
     assert lines[0].startswith(
         "group 'fraud-detector' matches groups[1] 'fraud-*' -> tier high: human approval required"
@@ -106,7 +117,7 @@ def test_explain_defaults_to_the_example(
 
 def test_explain_no_match_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["policy", "explain", "pricing", "--file", str(EXAMPLE)]) == 1
-    out = capsys.readouterr().out
+    out = _unfold(capsys.readouterr().out)
     assert out == (
         f"group 'pricing' matches no rule of {EXAMPLE} (rules: 'churn-*', 'fraud-*', 'sandbox-*'): "
         "no policy covers it\n"
@@ -127,7 +138,7 @@ def test_explain_invalid_file_exits_1(tmp_path: Path, capsys: pytest.CaptureFixt
     path = _write(tmp_path, "bad.yaml", {"tiers": {}, "groups": []})
     assert main(["policy", "explain", "x", "--file", str(path)]) == 1
     err = capsys.readouterr().err
-    assert f"{path}: tiers: Dictionary should have at least 1 item" in err
+    assert f"{path}:2:8: tiers: Dictionary should have at least 1 item" in err
 
 
 def test_file_and_parameter_are_exclusive(capsys: pytest.CaptureFixture[str]) -> None:
@@ -199,7 +210,7 @@ def test_explain_says_empty_allow_lists_allow_nothing(
 ) -> None:
     path = _write(tmp_path, "defaults.yaml", {"tiers": {"t": {}}, "groups": [{"match": "*", "tier": "t"}]})
     assert main(["policy", "explain", "anything", "--file", str(path)]) == 0
-    out = capsys.readouterr().out
+    out = _unfold(capsys.readouterr().out)
     assert "registries: none allowed; buckets: none allowed" in out
     assert "regression            off" in out
     assert "change freezes: none" in out

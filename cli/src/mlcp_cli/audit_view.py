@@ -426,3 +426,26 @@ def retrainings(snapshot: Snapshot) -> list[AuditRecord]:
 
 def records_about(records: Iterable[AuditRecord], subject: str) -> list[AuditRecord]:
     return [record for record in records if record.subject == subject]
+
+
+def reason_of(record: AuditRecord) -> str:
+    """Why a record's decision went the way it did, in one line ('' when the record carries no why):
+    the failing gates of an evaluation, a rejection's or refusal's reasons, a rollback's failure, a
+    suppression's or a denial's reason."""
+    evidence: Mapping[str, Any] = record.evidence or {}
+    if record.action == AuditAction.GATES_EVALUATED:
+        failed = [
+            f"{result.get('gate')}: {result.get('reason')}"
+            for result in evidence.get("results") or []
+            if isinstance(result, Mapping) and result.get("outcome") == "fail"
+        ]
+        return "; ".join(failed) or "every gate passed"
+    parts: list[str] = []
+    for key in ("reason", "why", "failure_reason", "cause", "approval_description"):
+        value = evidence.get(key)
+        if isinstance(value, str) and value and value not in parts:
+            parts.append(value)
+    reasons = evidence.get("reasons")
+    if isinstance(reasons, list):
+        parts.extend(str(reason) for reason in reasons if reason and str(reason) not in parts)
+    return "; ".join(parts)

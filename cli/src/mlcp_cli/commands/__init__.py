@@ -11,6 +11,7 @@ from mlcp_cli.commands import (
     asl,
     audit,
     cost,
+    doctor,
     events,
     iam,
     incidents,
@@ -42,4 +43,5 @@ REGISTRARS: list[Registrar] = [
     local.register,
     iam.register,
     asl.register,
+    doctor.register,
 ]

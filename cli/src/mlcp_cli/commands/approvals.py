@@ -1,4 +1,4 @@
-"""`mlcp approvals list`, `mlcp approve ID --reason ...`, `mlcp reject ID --reason ...`.
+"""`mlcp approvals list [--wide]`, `mlcp approvals show ID`, `mlcp approve ID --reason ...`, `mlcp reject ID --reason ...`.
 
 The caller's identity comes from STS (never from a flag): separation of duties holds for the CLI
 exactly as it does for the registry. Tables default to $MLCP_STATE_TABLE and $MLCP_AUDIT_TABLE
@@ -24,6 +24,7 @@ from mlcp.policy import PolicyNotConfigured
 from mlcp.usecases.approval import ApprovalDeps, caller_identity, decide_approval, expires_in
 from mlcp.usecases.gating import GatingDeps
 from mlcp_cli.commands.stack import add_table_options, client, tables
+from mlcp_cli.tables import Column, short_arn, write_table
 
 
 def approval_deps(client: Any, *, state_table: str, audit_table: str) -> ApprovalDeps:
@@ -73,9 +74,15 @@ def ended_executions(approvals: list[PendingApproval], sfn: Any) -> dict[str, st
 
 
 def write_approvals(
-    approvals: list[PendingApproval], out: TextIO, *, as_json: bool, ended: dict[str, str] | None = None
+    approvals: list[PendingApproval],
+    out: TextIO,
+    *,
+    as_json: bool,
+    ended: dict[str, str] | None = None,
+    wide: bool = False,
 ) -> None:
-    """One approval per line (JSON: plus ``execution_status`` where its deployment has ended)."""
+    """A table, one approval per row with why a person is asked (``wide``: also the report and the
+    execution); JSON: one object per line, plus ``execution_status`` where its deployment has ended."""
     ended = ended or {}
     now = clock.now()  # the simulated clock in local mode, like the expiry it compares with
     if as_json:
@@ -88,21 +95,88 @@ def write_approvals(
     if not approvals:
         out.write("no approvals\n")
         return
+    rows = []
     for a in approvals:
         left = expires_in(a, now)
         due = f"expires in {left.total_seconds() / 3600:.1f} h" if a.status == "pending" else a.status
-        out.write(
-            f"{a.approval_id}  {a.group} v{a.version}  tier {a.tier}  {due}  created by {a.created_by}\n"
-        )
         if a.approval_id in ended:
-            out.write(
-                f"    ! its deployment is {ended[a.approval_id]}: an answer cannot resume it; "
-                "redrive the execution to ask again\n"
+            due = f"{due}; deployment {ended[a.approval_id]}"
+        rows.append(
+            (
+                a.approval_id,
+                f"{a.group} v{a.version}",
+                a.tier,
+                due,
+                a.created_by if wide else short_arn(a.created_by),
+                "; ".join(a.reasons) or "-",
+                a.report_uri or "-",
+                a.execution or "-",
             )
-        for reason in a.reasons:
-            out.write(f"    - {reason}\n")
-        if a.report_uri:
-            out.write(f"    report {a.report_uri}\n")
+        )
+    write_table(out, _LIST_COLUMNS, rows, wide=wide)
+    if ended:
+        out.write(
+            "\n! a deployment that has ended cannot be resumed by an answer; redrive its execution to ask again\n"
+        )
+
+
+_LIST_COLUMNS = (
+    Column("id", keep=True),
+    Column("package", min_width=20),
+    Column("tier"),
+    Column("status", min_width=20),
+    Column("created by"),
+    Column("why a person is asked"),
+    Column("report", wide_only=True),
+    Column("execution", wide_only=True),
+)
+
+
+def write_approval(approval: PendingApproval, out: TextIO, *, ended: str | None = None) -> None:
+    """Every field of one approval, one per line, its reasons and its decision's reason in full."""
+    now = clock.now()
+    fields = [
+        ("approval", approval.approval_id),
+        ("package", f"{approval.group} v{approval.version}  {approval.model_package_arn}"),
+        ("tier", approval.tier),
+        ("status", approval.status + (f" (its deployment is {ended})" if ended else "")),
+        ("requested", approval.requested_at),
+        ("expires", approval.expires_at
+            + (f" (in {expires_in(approval, now).total_seconds() / 3600:.1f} h)" if approval.status == "pending" else "")),
+        ("created by", approval.created_by),
+        ("who may answer", ", ".join(approval.approvers) or "anyone but the creator"),
+        ("report", approval.report_uri or "-"),
+        ("execution", approval.execution or "-"),
+    ]  # fmt: skip
+    if approval.decided_by:
+        fields += [
+            ("decided by", approval.decided_by),
+            ("decided at", approval.decided_at or "-"),
+            ("decision reason", approval.reason or "-"),
+        ]
+    for label, value in fields:
+        out.write(f"{label + ':':<16} {value}\n")
+    out.write("why a person is asked:\n")
+    for reason in approval.reasons or ["(no reason recorded)"]:
+        out.write(f"  - {reason}\n")
+
+
+def _cmd_show(args: argparse.Namespace) -> int:
+    names = tables(args)
+    if names is None:
+        return 2
+    found = ControlPlaneState(names[0], client("dynamodb")).get_approval(args.approval_id)
+    if found is None:
+        sys.stderr.write(f"mlcp approvals show: no approval {args.approval_id}\n")
+        return 1
+    approval = found[0]
+    ended = ended_executions([approval], client("stepfunctions")).get(approval.approval_id)
+    if args.json:
+        row = approval.model_dump(mode="json") | ({"execution_status": ended} if ended else {})
+        sys.stdout.write(json.dumps(row, sort_keys=True) + "\n")
+    else:
+        write_approval(approval, sys.stdout, ended=ended)
+    return 0
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
@@ -112,7 +186,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
     state = ControlPlaneState(names[0], client("dynamodb"))
     approvals = state.list_approvals(None if args.all else "pending")
     ended = ended_executions(approvals, client("stepfunctions"))
-    write_approvals(approvals, sys.stdout, as_json=args.json, ended=ended)
+    write_approvals(approvals, sys.stdout, as_json=args.json, ended=ended, wide=args.wide)
     return 0
 
 
@@ -148,8 +222,17 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     listing = sub.add_parser("list", help="pending approvals, oldest first")
     listing.add_argument("--all", action="store_true", help="also decided and expired ones")
     listing.add_argument("--json", action="store_true")
+    listing.add_argument("--wide", action="store_true", help="every field in full, wider than 120 columns")
     add_table_options(listing)
     listing.set_defaults(func=_cmd_list)
+
+    show = sub.add_parser(
+        "show", help="one approval in full: who may answer, why a person is asked, the decision"
+    )
+    show.add_argument("approval_id", metavar="ID")
+    show.add_argument("--json", action="store_true", help="the approval as one JSON object")
+    add_table_options(show)
+    show.set_defaults(func=_cmd_show)
 
     for name, grant, text in (("approve", True, "grant"), ("reject", False, "deny")):
         parser = subparsers.add_parser(name, help=f"{text} a pending approval as the caller (STS identity)")

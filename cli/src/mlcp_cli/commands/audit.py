@@ -1,10 +1,12 @@
 """`mlcp audit`: read and verify the hash-chained audit trail.
 
-``mlcp audit show [--stream S] [--json] [--table T]`` prints every stream as a table (or one JSON
-object per record); ``mlcp audit verify [--stream S] [--table T]`` checks each chain and its head,
-and every stream against the signed digests of the stack's digest bucket (``--no-digests``: chains
-only; ``--from-export``: also the records exported there), and exits 1 when any is broken.
-``mlcp audit export --before DATE`` writes complete days as locked JSON Lines to that bucket. The table defaults to ``$MLCP_AUDIT_TABLE``; region and endpoint
+``mlcp audit show [--stream S] [--json] [--wide] [--table T]`` prints every stream as a table with
+each decision's reason, 120 columns wide (``--wide``: every field in full), or one JSON object per
+record; ``mlcp audit verify [--stream S] [--table T]`` checks each chain and its head, and every
+stream against the signed digests of the stack's digest bucket (``--no-digests``: chains only;
+``--from-export``: also the records exported there), and exits 1 when any is broken.
+``mlcp audit export --before DATE`` writes complete days as locked JSON Lines to that bucket. The
+table defaults to ``$MLCP_AUDIT_TABLE``; region and endpoint
 come from the standard AWS environment/config (``AWS_DEFAULT_REGION``, ``AWS_ENDPOINT_URL``...).
 
 ``show_audit`` and ``verify_audit`` are the same commands as plain functions over an
@@ -29,46 +31,54 @@ from mlcp.audit import (
     InvalidAuditItem,
 )
 from mlcp_cli.audit_anchor import PublicKeyVerifier, export_days, verify_anchored, write_json, write_report
-from mlcp_cli.audit_view import read_verified
+from mlcp_cli.audit_view import read_verified, reason_of
 from mlcp_cli.commands.stack import active_target, add_stack_options, client
+from mlcp_cli.tables import Column, short_arn, short_time, write_table
 
 TABLE_ENV = "MLCP_AUDIT_TABLE"
 
-_COLUMNS = ("seq", "at", "action", "actor", "subject", "decision_id", "event_id", "hash")
+_COLUMNS = (
+    Column("seq", keep=True),
+    Column("at (UTC)", keep=True),
+    Column("action", keep=True),
+    Column("actor", min_width=12),
+    Column("subject", min_width=20),
+    Column("reason", min_width=30),
+    Column("decision_id", wide_only=True),
+    Column("event_id", wide_only=True),
+    Column("hash", wide_only=True),
+)
 
 
-def _row(record: AuditRecord) -> tuple[str, ...]:
+def _row(record: AuditRecord, wide: bool) -> tuple[str, ...]:
+    short = (lambda text: text) if wide else short_arn
     return (
         str(record.seq),
-        record.at,
+        record.at if wide else short_time(record.at),
         record.action.value,
-        record.actor,
-        record.subject,
+        short(record.actor),
+        short(record.subject),
+        reason_of(record) or "-",
         record.decision_id,
         record.event_id or "-",
         record.hash[:12],
     )
 
 
-def _write_table(records: list[AuditRecord], out: TextIO) -> None:
-    rows = [_COLUMNS, *(_row(r) for r in records)]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(_COLUMNS))]
-    for index, row in enumerate(rows):
-        out.write(
-            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() + "\n"
-        )
-        if index == 0:
-            out.write("  ".join("-" * width for width in widths) + "\n")
+def _write_table(records: list[AuditRecord], out: TextIO, wide: bool = False) -> None:
+    write_table(out, _COLUMNS, [_row(r, wide) for r in records], wide=wide)
 
 
 def _selected_streams(trail: AuditTrail, stream: str | None) -> list[str]:
     return [stream] if stream else trail.streams()
 
 
-def show_audit(trail: AuditTrail, stream: str | None, as_json: bool, out: TextIO) -> int:
+def show_audit(
+    trail: AuditTrail, stream: str | None, as_json: bool, out: TextIO, *, wide: bool = False
+) -> int:
     """Print the records of ``stream`` (or of every stream) to ``out``.
 
-    As a table per stream, or with ``as_json`` one compact JSON object per record per line.
+    As a table per stream (120 columns, with each decision's reason; ``wide``: every field in full), or with ``as_json`` one compact JSON object per record per line.
     Returns the exit code: 0, or 1 when a requested stream has no records or an item is unreadable.
     """
     code = 0
@@ -92,7 +102,7 @@ def show_audit(trail: AuditTrail, stream: str | None, as_json: bool, out: TextIO
                 out.write(json.dumps(record.to_json_dict(), sort_keys=True, ensure_ascii=False) + "\n")
         else:
             out.write(f"== {name} ({len(records)} records) ==\n")
-            _write_table(records, out)
+            _write_table(records, out, wide)
             out.write("\n")
     return code
 
@@ -156,7 +166,7 @@ def _show(args: argparse.Namespace) -> int:
     trail = _trail(args)
     if trail is None:
         return 2
-    return show_audit(trail, args.stream, args.json, sys.stdout)
+    return show_audit(trail, args.stream, args.json, sys.stdout, wide=args.wide)
 
 
 DIGEST_BUCKET_ENV = "MLCP_DIGEST_BUCKET"
@@ -270,6 +280,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     show = commands.add_parser("show", help="print audit records per stream")
     _common(show)
     show.add_argument("--json", action="store_true", help="one JSON object per record per line")
+    show.add_argument("--wide", action="store_true", help="every field in full (ids, hash), wider than 120")
     show.set_defaults(func=_show)
 
     verify = commands.add_parser("verify", help="verify every hash chain; exit 1 if one is broken")

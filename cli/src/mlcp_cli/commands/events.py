@@ -1,7 +1,10 @@
 """``mlcp events``: check events against the contract, route them through the template's rules,
 export the contract's JSON Schemas.
 
-- ``validate FILE...``   one JSON line per file: accepted + detail-type, or the rejection reason.
+- ``validate FILE...``   one line per file: accepted + detail-type, or the rejection reason; a
+                         negative sample (listed in its directory's expected.json) passes when
+                         rejected with its expected reason; schemas and expected.json are skipped.
+                         Exit 1 when a file is not as it should be.
 - ``route FILE...``      which ``AWS::Events::Rule`` of the template match each event, and their
                          targets, using moto's EventBridge pattern matcher.
 - ``schemas --write``    (re)write ``events/schemas/<slug>.schema.json``; ``--check`` fails on drift.
@@ -48,32 +51,86 @@ def _emit(record: Mapping[str, Any]) -> None:
 # ------------------------------------------------------------------------------------ validate
 
 
-def validate_file(path: Path) -> dict[str, Any]:
+EXPECTATIONS_FILE = "expected.json"
+"""In a directory of negative samples: ``{"file.json": "a part of the rejection reason"}``. A file it
+lists is a negative sample: it passes when it is rejected with that reason, and fails when accepted."""
+
+
+def _expectations(directory: Path, cache: dict[Path, dict[str, str]]) -> dict[str, str]:
+    if directory not in cache:
+        document, error = _read_json(directory / EXPECTATIONS_FILE)
+        valid = error is None and isinstance(document, dict)
+        cache[directory] = {str(k): str(v) for k, v in document.items()} if valid else {}
+    return cache[directory]
+
+
+def _not_an_event(path: Path, cache: dict[Path, dict[str, str]]) -> str | None:
+    """Why a file of the samples' tree is not an event (None: it is one)."""
+    if path.name.endswith(".schema.json"):
+        return "a JSON Schema of the event contract (mlcp events schemas), not an event"
+    if path.name == EXPECTATIONS_FILE and _expectations(path.parent, cache):
+        return "the expected rejection reasons of the negative samples beside it"
+    return None
+
+
+def validate_file(path: Path, cache: dict[Path, dict[str, str]] | None = None) -> dict[str, Any]:
+    """One file's verdict: ``accepted`` and the detail-type or the ``reason``; for a negative sample
+    (listed in its directory's ``expected.json``) also ``expected_reason`` and ``ok`` (rejected with
+    it); for a file that is not an event (a schema, the expectations) ``skipped`` and why. ``ok``
+    says whether the file is as it should be."""
     from mlcp.errors import InvalidEvent
     from mlcp.events import parse_event
 
+    cache = {} if cache is None else cache
+    skipped = _not_an_event(path, cache)
+    if skipped is not None:
+        return {"file": str(path), "skipped": skipped, "ok": True}
     document, error = _read_json(path)
+    record: dict[str, Any]
     if error is not None:
-        return {"file": str(path), "accepted": False, "reason": error}
-    try:
-        event = parse_event(document)
-    except InvalidEvent as exc:
-        return {"file": str(path), "accepted": False, "reason": exc.reason}
-    return {"file": str(path), "accepted": True, "detail_type": event.detail_type}
+        record = {"file": str(path), "accepted": False, "reason": error}
+    else:
+        try:
+            event = parse_event(document)
+        except InvalidEvent as exc:
+            record = {"file": str(path), "accepted": False, "reason": exc.reason}
+        else:
+            record = {"file": str(path), "accepted": True, "detail_type": event.detail_type}
+    expected = _expectations(path.parent, cache).get(path.name)
+    if expected is None:
+        record["ok"] = record["accepted"]
+    else:
+        record["expected_reason"] = expected
+        record["ok"] = not record["accepted"] and expected in record["reason"]
+    return record
+
+
+def _human(record: Mapping[str, Any]) -> str:
+    name = record["file"]
+    if "skipped" in record:
+        return f"SKIPPED  {name}: {record['skipped']}"
+    expected = record.get("expected_reason")
+    if expected is None:
+        if record["accepted"]:
+            return f"ACCEPTED {name}: {record['detail_type']}"
+        return f"REJECTED {name}: {record['reason']}"
+    if record["ok"]:
+        return f"REJECTED {name} (a negative sample, as expected): {record['reason']}"
+    got = f"accepted as {record['detail_type']}" if record["accepted"] else f"rejected: {record['reason']}"
+    return f"WRONG    {name}: a negative sample expected to be rejected with {expected!r}, {got}"
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    all_accepted = True
+    all_ok = True
+    cache: dict[Path, dict[str, str]] = {}
     for name in args.files:
-        record = validate_file(Path(name))
-        all_accepted &= bool(record["accepted"])
+        record = validate_file(Path(name), cache)
+        all_ok &= bool(record["ok"])
         if args.json:
             _emit(record)
-        elif record["accepted"]:
-            sys.stdout.write(f"ACCEPTED {record['file']}: {record['detail_type']}\n")
         else:
-            sys.stdout.write(f"REJECTED {record['file']}: {record['reason']}\n")
-    return EXIT_OK if all_accepted else EXIT_REJECTED
+            sys.stdout.write(_human(record) + "\n")
+    return EXIT_OK if all_ok else EXIT_REJECTED
 
 
 # --------------------------------------------------------------------------------------- route

@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from mlcp_cli.tables import wrap
+
 
 def shipped_scenarios(root: Path) -> list[Path]:
     """scenarios/*.yaml except the policy document that lives beside them."""
@@ -46,7 +48,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     if args.json:
         sys.stdout.write(json.dumps(report, indent=1, sort_keys=True) + "\n")
     else:
-        sys.stdout.write(render(report))
+        sys.stdout.write("".join(wrap(line, hang=4) + "\n" for line in render(report).splitlines()))
     return 1 if report["denials"] or report["unjustified_unused_grants"] else 0
 
 

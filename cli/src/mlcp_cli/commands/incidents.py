@@ -1,4 +1,4 @@
-"""`mlcp incidents list [--all] [--json]`, `mlcp incidents show ID`, `mlcp incidents resolve ID --reason ...`.
+"""`mlcp incidents list [--all] [--json] [--wide]`, `mlcp incidents show ID`, `mlcp incidents resolve ID --reason ...`.
 
 Incidents are SSM OpsCenter OpsItems the control plane opened, one per (resource, cause), kept in the
 control-plane table. Resolving records who resolved it (the STS identity, never a flag) and the MTTR
@@ -17,6 +17,7 @@ from mlcp.audit import AuditTrail
 from mlcp.incidents import Incident, IncidentDeps, get_incident, list_incidents, resolve_by_id
 from mlcp.usecases.approval import caller_identity
 from mlcp_cli.commands.stack import add_table_options, client, tables
+from mlcp_cli.tables import Column, short_time, write_table
 
 
 def incident_deps(client: Any, *, state_table: str, audit_table: str) -> IncidentDeps:
@@ -33,7 +34,7 @@ def incident_deps(client: Any, *, state_table: str, audit_table: str) -> Inciden
 def _age(incident: Incident) -> str:
     if incident.mttr_seconds is not None:
         return f"resolved after {_duration(incident.mttr_seconds)}"
-    return f"opened {incident.opened_at}"
+    return f"opened {short_time(incident.opened_at)}"
 
 
 def _duration(seconds: float) -> str:
@@ -44,7 +45,22 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def write_incidents(incidents: list[Incident], out: TextIO, *, as_json: bool) -> None:
+_LIST_COLUMNS = (
+    Column("id", keep=True),
+    Column("sev"),
+    Column("status", keep=True),
+    Column("resource", min_width=20),
+    Column("cause", min_width=24),
+    Column("seen"),
+    Column("age", min_width=26),
+    Column("title"),
+    Column("ops item", wide_only=True),
+    Column("runbook", wide_only=True),
+)
+
+
+def write_incidents(incidents: list[Incident], out: TextIO, *, as_json: bool, wide: bool = False) -> None:
+    """A table, one incident per row (``wide``: plus its OpsItem and runbook); JSON: one object per line."""
     if as_json:
         for incident in incidents:
             out.write(json.dumps(incident.model_dump(mode="json"), sort_keys=True) + "\n")
@@ -52,12 +68,22 @@ def write_incidents(incidents: list[Incident], out: TextIO, *, as_json: bool) ->
     if not incidents:
         out.write("no incidents\n")
         return
-    for i in incidents:
-        out.write(
-            f"{i.incident_id}  sev {i.severity}  {i.status:<8}  {i.resource}  {i.cause}  "
-            f"x{i.occurrences}  {_age(i)}  {i.ops_item_id or '(no OpsItem yet)'}\n"
+    rows = [
+        (
+            i.incident_id,
+            str(i.severity),
+            i.status,
+            i.resource,
+            i.cause,
+            f"x{i.occurrences}",
+            _age(i),
+            i.title,
+            i.ops_item_id or "(no OpsItem yet)",
+            i.runbook_url or "-",
         )
-        out.write(f"    {i.title}\n")
+        for i in incidents
+    ]
+    write_table(out, _LIST_COLUMNS, rows, wide=wide)
 
 
 def write_incident(
@@ -92,7 +118,9 @@ def _cmd_list(args: argparse.Namespace) -> int:
     deps = _deps(args)
     if deps is None:
         return 2
-    write_incidents(list_incidents(deps, None if args.all else "open"), sys.stdout, as_json=args.json)
+    write_incidents(
+        list_incidents(deps, None if args.all else "open"), sys.stdout, as_json=args.json, wide=args.wide
+    )
     return 0
 
 
@@ -139,6 +167,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     listing = sub.add_parser("list", help="open incidents, newest first")
     listing.add_argument("--all", action="store_true", help="also resolved ones")
     listing.add_argument("--json", action="store_true")
+    listing.add_argument("--wide", action="store_true", help="every field in full, wider than 120 columns")
     add_table_options(listing)
     listing.set_defaults(func=_cmd_list)
 

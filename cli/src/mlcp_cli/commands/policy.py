@@ -19,13 +19,12 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import io
 import json
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
-
-import yaml
 
 from mlcp.policy import (
     MAX_PARAMETER_BYTES,
@@ -34,9 +33,10 @@ from mlcp.policy import (
     PolicyStore,
     canonical_json,
     explain,
-    parse_policy,
 )
 from mlcp_cli.commands.stack import add_stack_options
+from mlcp_cli.policy_check import CheckResult, check_policy_text
+from mlcp_cli.tables import wrap
 
 EXIT_OK = 0
 EXIT_INVALID = 1
@@ -47,44 +47,45 @@ DEFAULT_POLICY_FILE = Path("policy/example.yaml")
 # -------------------------------------------------------------------------------------- loading
 
 
-def load_policy_file(path: Path | str) -> Policy:
-    """Read a YAML (or JSON) policy file and validate it; ``PolicyError`` names the file and field."""
+def check_policy_file(path: Path | str) -> CheckResult:
+    """Read a YAML (or JSON) policy file and check it: the runtime model, then the semantic rules
+    (``mlcp_cli.policy_check``); every finding names the file, line and column."""
     source = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
-        raise PolicyError(source, [f"{source}: cannot read file: {exc.strerror or exc}"]) from exc
-    except UnicodeDecodeError as exc:
-        raise PolicyError(source, [f"{source}: file is not UTF-8 text"]) from exc
-    try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        where = ""
-        mark = getattr(exc, "problem_mark", None)
-        if mark is not None:
-            where = f"line {mark.line + 1}, column {mark.column + 1}: "
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise PolicyError(source, [f"{source}: not valid YAML: {where}{problem}"]) from exc
-    if document is None:
-        raise PolicyError(source, [f"{source}: the file is empty"])
-    return parse_policy(document, source)
+        return CheckResult(None, [f"{source}: cannot read file: {exc.strerror or exc}"], [])
+    except UnicodeDecodeError:
+        return CheckResult(None, [f"{source}: file is not UTF-8 text"], [])
+    return check_policy_text(text, source)
+
+
+def load_policy_file(path: Path | str) -> Policy:
+    """A checked policy file; ``PolicyError`` lists its errors (warnings do not stop it)."""
+    result = check_policy_file(path)
+    if result.policy is None:
+        raise PolicyError(str(path), result.errors)
+    return result.policy
 
 
 # ------------------------------------------------------------------------------------- validate
 
 
 def validate_files(paths: Sequence[Path | str], out: TextIO) -> int:
-    """``OK FILE: N groups, M tiers`` or each problem, per file; 1 when any file is invalid."""
+    """Each error and warning, then ``OK FILE: N groups, M tiers`` for a valid file; 1 when any is invalid."""
     code = EXIT_OK
     for path in paths:
-        try:
-            policy = load_policy_file(path)
-        except PolicyError as exc:
-            for problem in exc.problems:
-                out.write(problem + "\n")
+        result = check_policy_file(path)
+        for line in [*result.errors, *result.warnings]:
+            out.write(line + "\n")
+        if result.policy is None:
             code = EXIT_INVALID
             continue
-        out.write(f"OK {path}: {len(policy.groups)} groups, {len(policy.tiers)} tiers\n")
+        policy = result.policy
+        warned = (
+            f" ({len(result.warnings)} warning{'s' * (len(result.warnings) != 1)})" if result.warnings else ""
+        )
+        out.write(f"OK {path}: {len(policy.groups)} groups, {len(policy.tiers)} tiers{warned}\n")
     return code
 
 
@@ -93,15 +94,14 @@ def _validate(args: argparse.Namespace) -> int:
         return validate_files(args.files, sys.stdout)
     code = EXIT_OK
     for path in args.files:
-        try:
-            policy = load_policy_file(path)
-        except PolicyError as exc:
-            sys.stdout.write(
-                json.dumps({"file": path, "valid": False, "problems": list(exc.problems)}) + "\n"
-            )
+        result = check_policy_file(path)
+        record: dict[str, Any] = {"file": path, "valid": result.policy is not None}
+        if result.policy is None:
+            record["problems"] = result.errors
             code = EXIT_INVALID
-            continue
-        record = {"file": path, "valid": True, "groups": len(policy.groups), "tiers": len(policy.tiers)}
+        else:
+            record |= {"groups": len(result.policy.groups), "tiers": len(result.policy.tiers)}
+        record["warnings"] = result.warnings
         sys.stdout.write(json.dumps(record) + "\n")
     return code
 
@@ -190,7 +190,14 @@ def _deployment_line(deployment: Mapping[str, Any]) -> str:
 
 
 def write_explanation(explanation: Mapping[str, Any], source: str, out: TextIO) -> None:
-    """The human-readable form of ``mlcp.policy.explain``'s result."""
+    """The human-readable form of ``mlcp.policy.explain``'s result, folded to 120 columns."""
+    text = io.StringIO()
+    _write_explanation(explanation, source, text)
+    for line in text.getvalue().splitlines():
+        out.write(wrap(line, hang=4) + "\n")
+
+
+def _write_explanation(explanation: Mapping[str, Any], source: str, out: TextIO) -> None:
     group = explanation["group"]
     freezes = explanation["change_freezes"]
     if not explanation["matched"]:

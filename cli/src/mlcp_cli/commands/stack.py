@@ -214,14 +214,15 @@ def write_json(records: Sequence[Mapping[str, Any]] | Mapping[str, Any], out: Te
         out.write(json.dumps(record, sort_keys=True, default=str) + "\n")
 
 
-def write_table(rows: Sequence[Sequence[Any]], columns: Sequence[str], out: TextIO) -> None:
-    """Left-aligned columns under a header and a rule."""
-    cells = [list(columns), *([str(cell) for cell in row] for row in rows)]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
-    for index, row in enumerate(cells):
-        out.write("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() + "\n")
-        if index == 0:
-            out.write("  ".join("-" * w for w in widths) + "\n")
+def write_table(
+    rows: Sequence[Sequence[Any]], columns: Sequence[str], out: TextIO, *, wide: bool = False
+) -> None:
+    """Left-aligned columns under a header and a rule, fitting 120 columns unless ``wide``
+    (``mlcp_cli.tables``, the one table format of every command)."""
+    from mlcp_cli import tables
+
+    header = [tables.Column(name) for name in columns]
+    tables.write_table(out, header, [[str(cell) for cell in row] for row in rows], wide=wide)
 
 
 def progress(message: str) -> None:

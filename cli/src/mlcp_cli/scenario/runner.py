@@ -17,6 +17,7 @@ The format (every step kind, every expectation) is in ``docs/scenarios.md``.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -26,6 +27,7 @@ from mlcp_cli.emulator.calls import CallRecorder
 from mlcp_cli.emulator.gaps.state import HANG_TIMEOUT
 from mlcp_cli.emulator.runtime import LocalControlPlane, PumpReport
 from mlcp_cli.scenario.format import ExpectFailure, Scenario, ScenarioError, Step
+from mlcp_cli.tables import wrap
 
 if TYPE_CHECKING:
     from mlcp_cli.scenario.expect import Expect
@@ -189,8 +191,9 @@ class ScenarioRunner:
         return f"[+{hours:3d}:{rest // 60:02d}:{rest % 60:02d}]"
 
     def _say(self, line: str) -> None:
+        """A timeline line, wrapped to ``tables.WIDTH`` columns under its own indentation."""
         if self.timeline is not None:
-            self.timeline.write(line + "\n")
+            self.timeline.write(wrap(line) + "\n")
 
     def logical(self, physical: str) -> str:
         """The template's logical id for a physical name or ARN (what a reader knows)."""
@@ -247,6 +250,9 @@ class ScenarioRunner:
             path = [e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e]
             machine = self.logical(execution["stateMachineArn"])
             self._say(f"           -> {machine} {execution['status']}: {' > '.join(path)}")
+            why = execution_reason(events, path[-1] if path else None)
+            if why:
+                self._say(f"              why: {why}")
 
     # ---------------------------------------------------------------- what steps use
 
@@ -309,3 +315,59 @@ class ScenarioRunner:
             for event_id in ids:
                 self.cp.redeliver(event_id)
         return list(ids)
+
+
+NEGATIVE_ENDS = frozenset({"Rejected", "RolledBack", "EventRejected", "NotApproved", "DeploymentFailed"})
+"""Terminal states of the shipped state machines that say no: the timeline shows why."""
+
+
+def execution_reason(events: list[dict[str, Any]], last_state: str | None) -> str:
+    """Why an execution ended in a refusal or failed: the reasons its final output carries (a
+    verdict's ``reasons``, a denial's or an error's ``Cause``, a rollback's ``reason``) or the
+    failure's error and cause; '' for an execution that ended well."""
+    for event in reversed(events):
+        failed = event.get("executionFailedEventDetails")
+        if failed is not None:
+            cause = _readable(failed.get("cause") or "")
+            return ": ".join(part for part in (failed.get("error"), cause) if part)
+        succeeded = event.get("executionSucceededEventDetails")
+        if succeeded is not None:
+            if last_state not in NEGATIVE_ENDS:
+                return ""
+            try:
+                output = json.loads(succeeded.get("output") or "null")
+            except ValueError:
+                return ""
+            return "; ".join(_readable(reason) for reason in _reasons_in(output))
+    return ""
+
+
+def _readable(reason: str) -> str:
+    """A Lambda error caught into the state (``{"errorType", "errorMessage", "stackTrace"}`` as text) as
+    ``Type: message``; any other reason as it is."""
+    if reason.startswith("{"):
+        try:
+            error = json.loads(reason)
+        except ValueError:
+            return reason
+        if isinstance(error, dict) and "errorMessage" in error:
+            return f"{error.get('errorType', 'Error')}: {error['errorMessage']}"
+    return reason
+
+
+_REASON_KEYS = ("reasons", "reason", "failure_reason", "Cause", "cause", "why")
+
+
+def _reasons_in(node: Any, depth: int = 0) -> list[str]:
+    """Reason texts anywhere in a state's output (breadth of keys first, then nested objects)."""
+    found: list[str] = []
+    if not isinstance(node, dict) or depth > 4:
+        return found
+    for key in _REASON_KEYS:
+        value = node.get(key)
+        texts = value if isinstance(value, list) else [value]
+        found.extend(text for text in texts if isinstance(text, str) and text and text not in found)
+    for value in node.values():
+        if isinstance(value, dict):
+            found.extend(text for text in _reasons_in(value, depth + 1) if text not in found)
+    return found

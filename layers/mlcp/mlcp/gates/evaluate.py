@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import unquote, urlsplit
 
 from mlcp.gates.model import Candidate, Decision, Evidence, GateOutcome, GateReport, GateResult
 from mlcp.policy.model import ArtifactIntegrityGate, GateSettings, GroupRule, MetricThreshold, Policy, Tier
@@ -144,8 +144,18 @@ def parse_s3_uri(uri: str) -> tuple[str, str, str | None] | None:
     parts = urlsplit(uri.strip())
     if parts.scheme != "s3" or not parts.netloc:
         return None
-    versions = parse_qs(parts.query).get("versionId")
-    return parts.netloc, parts.path.lstrip("/"), versions[0] if versions else None
+    return parts.netloc, parts.path.lstrip("/"), query_version_id(parts.query)
+
+
+def query_version_id(query: str) -> str | None:
+    """The ``versionId`` of a URI's query string, percent-decoded but with ``+`` kept: S3 version ids
+    contain ``+`` literally (AWS's example: ``3sL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY+MTRCxf3vjVBH40Nr8X8gdRQBpUMLUo``),
+    and form decoding (``parse_qs``) would turn each into a space."""
+    for pair in query.split("&"):
+        name, _, value = pair.partition("=")
+        if name == "versionId" and value:
+            return unquote(value)
+    return None
 
 
 def training_data(candidate: Candidate) -> list[str]:

@@ -35,12 +35,14 @@ from mlcp_cli.emulator.gaps.loader import fill_shared_loader
 from mlcp_cli.emulator.gaps.s3 import (
     FreshIdEventMessage,
     fill_cfn_s3_bucket,
+    fill_s3_get_bucket_notification_eventbridge,
     fill_s3_put_object_retention_compliance,
     fill_s3_versioning_stays_on_with_object_lock,
 )
 from mlcp_cli.emulator.gaps.sagemaker import (
     fill_sagemaker_create_model_package,
     fill_sagemaker_create_processing_job_environment,
+    fill_sagemaker_list_monitoring_schedules,
     fill_sagemaker_start_pipeline_execution,
     fill_sagemaker_update_model_package,
     fill_sagemaker_versioned_package_arn,
@@ -236,6 +238,7 @@ def _patches() -> list[tuple[Any, str, Any]]:
     from moto.kms.models import Key as KmsKey
     from moto.kms.responses import KmsResponse
     from moto.s3.models import FakeBucket, S3Backend
+    from moto.s3.responses import S3Response
     from moto.sagemaker.models import SageMakerModelBackend
     from moto.sagemaker.responses import SageMakerResponse
     from moto.stepfunctions.models import StateMachine
@@ -261,6 +264,8 @@ def _patches() -> list[tuple[Any, str, Any]]:
         (SageMakerModelBackend, "_get_resource_from_arn", fill_sagemaker_versioned_package_arn),
         (SageMakerModelBackend, "start_pipeline_execution", fill_sagemaker_start_pipeline_execution),
         (SageMakerResponse, "create_processing_job", fill_sagemaker_create_processing_job_environment),
+        (SageMakerResponse, "list_monitoring_schedules", fill_sagemaker_list_monitoring_schedules),
+        (S3Response, "get_bucket_notification", fill_s3_get_bucket_notification_eventbridge),
         (SageMakerResponse, "create_model_package", fill_sagemaker_create_model_package_caller),
         (SageMakerResponse, "update_model_package", fill_sagemaker_update_model_package_caller),
         (STSBackend, "get_caller_identity", fill_sts_get_caller_identity),

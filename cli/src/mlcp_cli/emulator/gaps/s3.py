@@ -121,3 +121,38 @@ def fill_s3_versioning_stays_on_with_object_lock(self: Any, bucket_name: str, st
             "An Object Lock configuration is present on this bucket, so the versioning state cannot be changed."
         )
     _call_original(type(self), "put_bucket_versioning", self, bucket_name, status)
+
+
+def fill_s3_get_bucket_notification_eventbridge(self: Any) -> Any:
+    """GetBucketNotificationConfiguration says whether EventBridge is on.
+
+    AWS: a bucket sending its events to EventBridge answers ``<EventBridgeConfiguration/>`` (boto3:
+    ``{"EventBridgeConfiguration": {}}``). moto 5.2.5: keeps the setting (and emits the events) but
+    leaves it out of the answer. Fill: moto's answer, plus EventBridgeConfiguration when it is on, so
+    ``mlcp doctor`` can tell a bucket that notifies from one that does not.
+    """
+    from moto.core.responses import ActionResult
+
+    from mlcp_cli.emulator.gaps.state import _call_original
+
+    configuration = self.backend.get_bucket_notification_configuration(self.bucket_name)
+    if configuration is None or configuration.event_bridge is None:
+        return _call_original(type(self), "get_bucket_notification", self)
+    result: dict[str, Any] = {
+        "TopicConfigurations": [_config(t, "TopicArn") for t in configuration.topic],
+        "QueueConfigurations": [_config(q, "QueueArn") for q in configuration.queue],
+        "LambdaFunctionConfigurations": [
+            _config(f, "LambdaFunctionArn") for f in configuration.cloud_function
+        ],
+        "EventBridgeConfiguration": {},
+    }
+    self.data["Action"] = "GetBucketNotificationConfiguration"
+    return self.serialized(ActionResult(result))
+
+
+def _config(item: Any, arn_key: str) -> dict[str, Any]:
+    """One notification target as moto's GetBucketNotificationConfiguration describes it."""
+    config: dict[str, Any] = {"Id": item.id, arn_key: item.arn, "Events": item.events}
+    if item.filters:
+        config["Filter"] = {"Key": {"FilterRules": item.filters["S3Key"]["FilterRule"]}}
+    return config

@@ -193,3 +193,14 @@ def fill_sagemaker_create_processing_job_environment(self: Any) -> Any:
         job = self.sagemaker_backend.processing_jobs[self._get_param("ProcessingJobName")]
         job.environment = dict(environment)
     return result
+
+
+def fill_sagemaker_list_monitoring_schedules(self: Any) -> str:
+    """ListMonitoringSchedules answers, empty.
+
+    AWS: lists the account's Model Monitor schedules (``EndpointName`` filters them). moto 5.2.5:
+    implements neither CreateMonitoringSchedule nor ListMonitoringSchedules (NotImplementedError).
+    Fill: the answer of an account with no schedule, the only state moto can hold, so ``mlcp doctor``
+    reports a missing schedule in local mode as it would on AWS.
+    """
+    return json.dumps({"MonitoringScheduleSummaries": []})
