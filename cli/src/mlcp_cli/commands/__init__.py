@@ -22,6 +22,8 @@ from mlcp_cli.commands import (
     report,
     retire,
     rollback,
+    status,
+    steer,
 )
 
 Registrar = Callable[["argparse._SubParsersAction[Any]"], None]
@@ -34,6 +36,8 @@ REGISTRARS: list[Registrar] = [
     incidents.register,
     pipeline.register,
     rollback.register,
+    status.register,
+    steer.register,
     parked.register,
     retire.register,
     cost.register,

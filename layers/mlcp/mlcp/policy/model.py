@@ -158,6 +158,10 @@ class DeploymentSettings(BaseModel):
     alarms: list[str] = Field(
         default_factory=list, description="CloudWatch alarms that roll the deployment back"
     )
+    early_promotion: bool = Field(
+        default=False,
+        description="whether an operator may end a bake early (mlcp promote); off unless a tier turns it on",
+    )
 
 
 # ------------------------------------------------------------------------------------ monitoring
