@@ -37,16 +37,17 @@ class RolloutError(Exception):
 
 @dataclass
 class Version:
-    """A model package version an endpoint config serves."""
+    """What an endpoint config's variant serves: a model package version, or a model not from the registry."""
 
     group: str | None
     version: int | None
     config: str
     package_arn: str | None = None
+    model: str | None = None
 
     def label(self) -> str:
         if self.group is None:
-            return f"(not from the registry) config {self.config}"
+            return f"model {self.model}" if self.model else f"config {self.config}"
         return f"{self.group} v{self.version}"
 
 
@@ -77,6 +78,8 @@ class Rollout:
     workflow_state: str | None = None
     execution: str | None = None
     traffic: dict[str, float] = field(default_factory=dict)
+    candidate_traffic: float | None = None
+    """The candidate's share of the traffic, percent (its new fleet, or its variant)."""
     bake_seconds_left: int | None = None
     alarms: dict[str, str] = field(default_factory=dict)
     lease_holder: str | None = None
@@ -114,26 +117,43 @@ def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _served(sagemaker: Any, config: str | None, *, candidate: bool) -> Version | None:
-    """The package version an endpoint config serves: its first variant's model (the champion), or
-    its last variant's (the candidate: a managed shift's config holds both)."""
+def _variants(sagemaker: Any, config: str | None) -> dict[str, Version]:
+    """Variant name -> what it serves, for each production variant of an endpoint config, in order."""
     if not config:
-        return None
+        return {}
     try:
         variants = (
             sagemaker.describe_endpoint_config(EndpointConfigName=config).get("ProductionVariants") or []
         )
-        if not variants:
-            return None
-        model = sagemaker.describe_model(ModelName=variants[-1 if candidate else 0]["ModelName"])
     except ClientError:
-        return Version(None, None, config)
-    container = _dict(model.get("PrimaryContainer")) or _dict(next(iter(model.get("Containers") or []), None))
-    arn = container.get("ModelPackageName")
-    match = _PACKAGE.search(str(arn or ""))
-    if match is None:
-        return Version(None, None, config)
-    return Version(match["group"], int(match["version"]), config, str(arn))
+        return {}
+    found: dict[str, Version] = {}
+    for variant in variants:
+        model_name = str(variant.get("ModelName") or "")
+        try:
+            model = sagemaker.describe_model(ModelName=model_name)
+        except ClientError:
+            model = {}
+        container = _dict(model.get("PrimaryContainer")) or _dict(
+            next(iter(model.get("Containers") or []), None)
+        )
+        arn = container.get("ModelPackageName")
+        match = _PACKAGE.search(str(arn or ""))
+        found[str(variant["VariantName"])] = (
+            Version(match["group"], int(match["version"]), config, str(arn), model_name)
+            if match is not None
+            else Version(None, None, config, None, model_name)
+        )
+    return found
+
+
+def _served(sagemaker: Any, config: str | None, *, candidate: bool) -> Version | None:
+    """The package version an endpoint config serves: its first variant's (the champion), or its
+    last variant's (the candidate: a managed shift's config holds both)."""
+    served = list(_variants(sagemaker, config).values())
+    if not served:
+        return None
+    return served[-1 if candidate else 0]
 
 
 def running_executions(stepfunctions: Any, state_machine_arn: str | None) -> list[Execution]:
@@ -257,7 +277,7 @@ def read_rollout(readers: Readers, endpoint: str, executions: list[Execution]) -
     settings = active.settings if active is not None else {}
     if pending or active is not None:
         rollout.strategy = _strategy_text(settings, deployment_config)
-    _traffic(rollout, described or {}, pending)
+    _traffic(rollout, readers.sagemaker, described or {}, pending)
     _bake(rollout, pending, deployment_config, active, now)
     alarm_names = [
         str(a["AlarmName"])
@@ -286,19 +306,27 @@ def read_rollout(readers: Readers, endpoint: str, executions: list[Execution]) -
     return rollout
 
 
-def _traffic(rollout: Rollout, described: dict[str, Any], pending: dict[str, Any]) -> None:
-    """Each variant's share of the traffic (blue/green: the old and the new fleet)."""
-    shares: dict[str, float] = {}
-    old_label = rollout.champion.label() if rollout.champion else "current"
+def _traffic(rollout: Rollout, sagemaker: Any, described: dict[str, Any], pending: dict[str, Any]) -> None:
+    """Each variant's share of the traffic (blue/green: the old and the new fleet), and the candidate's."""
+    shares: list[tuple[str, float, bool]] = []
+    candidate = rollout.candidate.package_arn if rollout.candidate else None
+    serving = _variants(sagemaker, described.get("EndpointConfigName"))
     for variant in described.get("ProductionVariants") or []:
+        name = str(variant["VariantName"])
         weight = float(variant.get("CurrentWeight", variant.get("DesiredWeight", 1.0)))
-        shares[f"{variant['VariantName']} ({old_label})"] = weight
-    new_label = rollout.candidate.label() if rollout.candidate else "new"
+        what = serving.get(name)
+        mine = bool(candidate and what is not None and what.package_arn == candidate and not pending)
+        shares.append((f"{name} ({what.label() if what else '?'})", weight, mine))
+    new = _variants(sagemaker, pending.get("EndpointConfigName"))
     for variant in pending.get("ProductionVariants") or []:
-        weight = float(variant.get("CurrentWeight", 0.0))
-        shares[f"{variant['VariantName']} ({new_label}, new fleet)"] = weight
-    total = sum(shares.values())
-    rollout.traffic = {name: _percent(w / total) if total else 0.0 for name, w in shares.items()}
+        name = str(variant["VariantName"])
+        what = new.get(name)
+        label = f"{name} ({what.label() if what else '?'}, new fleet)"
+        shares.append((label, float(variant.get("CurrentWeight", 0.0)), True))
+    total = sum(weight for _, weight, _ in shares)
+    rollout.traffic = {name: _percent(w / total) if total else 0.0 for name, w, _ in shares}
+    if rollout.candidate is not None:
+        rollout.candidate_traffic = round(sum(rollout.traffic[name] for name, _, mine in shares if mine), 1)
 
 
 def _bake(
@@ -375,6 +403,22 @@ def _fit(text: str) -> str:
     return text if len(text) <= WIDTH else text[: WIDTH - 1] + "…"
 
 
+def _champion_text(champion: Version | None) -> str:
+    if champion is None:
+        return "none"
+    where = f"(config {champion.config})"
+    return (
+        f"{champion.label()} {where}"
+        if champion.group
+        else f"{champion.label()}, not from the registry {where}"
+    )
+
+
+def _column(label: str, values: list[str], empty: str) -> list[tuple[str, str]]:
+    """One row per value, the label on the first."""
+    return [(label if i == 0 else "", value) for i, value in enumerate(values or [empty])]
+
+
 def render(rollouts: list[Rollout]) -> str:
     """The human view: one block per endpoint, every line at most ``WIDTH`` columns."""
     if not rollouts:
@@ -385,7 +429,7 @@ def render(rollouts: list[Rollout]) -> str:
             lines.append("")
         lines.append(f"{r.endpoint}  {r.status}  (as of {r.as_of})")
         rows: list[tuple[str, str]] = [
-            ("champion", f"{r.champion.label()}  config {r.champion.config}" if r.champion else "none"),
+            ("champion", _champion_text(r.champion)),
             ("candidate", r.candidate.label() if r.candidate else "none (nothing in flight)"),
         ]
         if r.in_flight:
@@ -395,22 +439,18 @@ def render(rollouts: list[Rollout]) -> str:
                 ("workflow", f"{r.workflow_state or '-'}  (execution {_short(r.execution)})"),
                 ("bake left", _duration(r.bake_seconds_left) if r.bake_seconds_left is not None else "-"),
             ]
-        rows.append(("traffic", "  ".join(f"{name} {share:g}%" for name, share in r.traffic.items()) or "-"))
+        rows += _column("traffic", [f"{share:>5g}%  {name}" for name, share in r.traffic.items()], "-")
         rows.append(("alarms", "  ".join(f"{n} {s}" for n, s in r.alarms.items()) or "none watched"))
         holder = f"{_short(r.lease_holder)} since {r.lease_since}" if r.lease_holder else "free"
         rows.append(("lease", holder))
         rows.append(("queue", ", ".join(_short(q) for q in r.queue) or "empty"))
-        rows.append(
-            (
-                "incidents",
-                "  ".join(f"{i['id']} {i['cause']} sev {i['severity']}" for i in r.incidents) or "none open",
-            )
+        rows += _column(
+            "incidents", [f"{i['id']}  {i['cause']}  sev {i['severity']}" for i in r.incidents], "none open"
         )
-        rows.append(
-            (
-                "approvals",
-                "  ".join(f"{a['id']} {a['package']} ({a['tier']})" for a in r.approvals) or "none pending",
-            )
+        rows += _column(
+            "approvals",
+            [f"{a['id']}  {a['package']}  tier {a['tier']}  expires {a['expires_at']}" for a in r.approvals],
+            "none pending",
         )
         if r.failure_reason:
             rows.append(("last failure", r.failure_reason))

@@ -460,8 +460,7 @@ class Status(StepKind):
         if self.stage is not None and not (rollout.step or "").startswith(self.stage):
             problems.append(f"stage: expected {self.stage}, got {rollout.step}")
         if self.candidate_traffic_percent is not None:
-            new = sum(share for name, share in rollout.traffic.items() if name.endswith("new fleet)"))
-            differs("candidate traffic %", self.candidate_traffic_percent, new)
+            differs("candidate traffic %", self.candidate_traffic_percent, rollout.candidate_traffic)
         if self.bake_left_at_most is not None and (
             rollout.bake_seconds_left is None or rollout.bake_seconds_left > self.bake_left_at_most
         ):
