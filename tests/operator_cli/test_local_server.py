@@ -106,10 +106,10 @@ def _mlcp(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_local_up_serves_local_commands_from_other_processes_until_down(workdir: Path) -> None:
+def test_local_run_keep_serves_local_commands_from_other_processes_until_down(workdir: Path) -> None:
     info = workdir / "state" / "server.json"
     try:
-        up = _mlcp(workdir, "local", "up", "--speed", "0", "--scenario", str(workdir / "first.yaml"))
+        up = _mlcp(workdir, "local", "run", str(workdir / "first.yaml"), "--keep", "--speed", "0")
         assert up.returncode == 0, up.stderr
         assert "0 failed expectations" in up.stdout
         assert "local control plane up" in up.stdout
@@ -120,6 +120,10 @@ def test_local_up_serves_local_commands_from_other_processes_until_down(workdir:
         assert status.returncode == 0, status.stderr
         view: dict[str, Any] = json.loads(status.stdout)
         assert (view["champion"]["version"], view["candidate"], view["lease_holder"]) == (1, None, None)
+
+        watched = _mlcp(workdir, "status", "--local", "--watch", "--redraws", "1")  # redrawn here, read there
+        assert watched.returncode == 0, watched.stderr
+        assert watched.stdout.startswith("churn-prod  InService")
 
         advanced = _mlcp(workdir, "local", "advance", "3600")
         assert advanced.returncode == 0, advanced.stderr
