@@ -147,3 +147,40 @@ def test_local_run_keep_serves_local_commands_from_other_processes_until_down(wo
     finally:
         if info.exists():  # a failed assertion must not leave the server running
             os.kill(int(json.loads(info.read_text())["pid"]), signal.SIGTERM)
+
+
+def test_the_state_directory_is_found_from_a_subdirectory(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlcp_cli.local_server import state_dir
+
+    monkeypatch.delenv("MLCP_LOCAL_DIR", raising=False)
+    (workdir / ".mlcp-local").mkdir()
+    (workdir / ".mlcp-local" / "mlcp.sock").touch()
+    (workdir / "cli" / "src").mkdir(parents=True)
+    monkeypatch.chdir(workdir / "cli" / "src")
+    assert state_dir().resolve() == (workdir / ".mlcp-local").resolve()
+    assert state_dir("elsewhere") == Path("elsewhere")
+    monkeypatch.setenv("MLCP_LOCAL_DIR", str(workdir / "other"))
+    assert state_dir() == workdir / "other"
+
+
+def test_the_server_answers_pings_and_runs_local_commands_only(workdir: Path) -> None:
+    import io
+    import threading
+
+    from mlcp_cli.local_server import LocalServer, is_up, request
+
+    server = LocalServer(None, workdir, speed=0)  # no control plane needed for what is refused
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        assert is_up(workdir) is True
+        out, err = io.StringIO(), io.StringIO()
+        code = request(workdir, {"argv": ["audit", "verify", "--config-env", "prod"], "cwd": "/"}, out, err)
+        assert (code, out.getvalue()) == (2, "")
+        assert err.getvalue() == "mlcp: the local control plane runs --local commands only\n"
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert is_up(workdir) is False

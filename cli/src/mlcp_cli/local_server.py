@@ -49,8 +49,16 @@ class LocalServerError(Exception):
 
 
 def state_dir(directory: str | Path | None = None) -> Path:
-    """The server's state directory: ``directory``, else ``$MLCP_LOCAL_DIR``, else ``.mlcp-local``."""
-    return Path(directory or os.environ.get("MLCP_LOCAL_DIR") or DEFAULT_DIR)
+    """The server's state directory: ``directory``, else ``$MLCP_LOCAL_DIR``, else the nearest
+    ``.mlcp-local`` with a socket in this directory or a parent (a command run from a subdirectory
+    of the checkout finds it), else ``.mlcp-local`` here."""
+    if directory or os.environ.get("MLCP_LOCAL_DIR"):
+        return Path(directory or os.environ["MLCP_LOCAL_DIR"])
+    here = Path.cwd()
+    for folder in (here, *here.parents):
+        if (folder / DEFAULT_DIR / SOCKET_NAME).exists():
+            return folder / DEFAULT_DIR
+    return DEFAULT_DIR
 
 
 def _socket_path(directory: Path) -> str:
@@ -297,6 +305,10 @@ class _Handler(socketserver.StreamRequestHandler):
                 send({"exit": 0})
             else:
                 argv = [str(a) for a in message.get("argv") or []]
+                if "--local" not in argv:  # it runs commands against its emulator, nothing else
+                    send({"err": "mlcp: the local control plane runs --local commands only\n"})
+                    send({"exit": 2})
+                    return
                 code = self.server.run_command(
                     argv, message.get("cwd"), _Stream(send, "out"), _Stream(send, "err")
                 )
