@@ -85,6 +85,9 @@ class Rollout:
     lease_holder: str | None = None
     lease_since: str | None = None
     queue: list[str] = field(default_factory=list)
+    """The executions waiting for the lease, oldest first."""
+    queued: dict[str, str] = field(default_factory=dict)
+    """Execution ARN -> the package version it deploys (``group vN``)."""
     incidents: list[dict[str, Any]] = field(default_factory=list)
     approvals: list[dict[str, Any]] = field(default_factory=list)
     failure_reason: str | None = None
@@ -260,6 +263,10 @@ def read_rollout(readers: Readers, endpoint: str, executions: list[Execution]) -
     if active is None:
         active = next((e for e in mine if e.state not in _LEASE_STATES), None)
     rollout.queue = [e.arn for e in mine if e is not active and e.state in _LEASE_STATES]
+    for execution in mine:
+        match = _PACKAGE.search(execution.package_arn or "")
+        if execution.arn in rollout.queue and match is not None:
+            rollout.queued[execution.arn] = f"{match['group']} v{match['version']}"
     if active is not None:
         rollout.execution = active.arn
         rollout.workflow_state = active.state
@@ -443,7 +450,9 @@ def render(rollouts: list[Rollout]) -> str:
         rows.append(("alarms", "  ".join(f"{n} {s}" for n, s in r.alarms.items()) or "none watched"))
         holder = f"{_short(r.lease_holder)} since {r.lease_since}" if r.lease_holder else "free"
         rows.append(("lease", holder))
-        rows.append(("queue", ", ".join(_short(q) for q in r.queue) or "empty"))
+        rows += _column(
+            "queue", [f"{r.queued.get(q, '?')}  (execution {_short(q)})" for q in r.queue], "empty"
+        )
         rows += _column(
             "incidents", [f"{i['id']}  {i['cause']}  sev {i['severity']}" for i in r.incidents], "none open"
         )

@@ -437,6 +437,8 @@ class Status(StepKind):
     bake_left_at_most: int | None = Field(default=None, ge=0)
     alarms: dict[str, Literal["OK", "ALARM", "INSUFFICIENT_DATA", "MISSING"]] | None = None
     lease: Literal["held", "free"] | None = None
+    queued: list[VersionRef] | None = None
+    """The versions waiting for the endpoint's lease, oldest first."""
     open_incidents: int | None = Field(default=None, ge=0)
     pending_approvals: int | None = Field(default=None, ge=0)
 
@@ -473,6 +475,9 @@ class Status(StepKind):
             differs("alarms", self.alarms, {k: v for k, v in rollout.alarms.items() if k in self.alarms})
         if self.lease is not None:
             differs("lease", self.lease, "held" if rollout.lease_holder else "free")
+        if self.queued is not None:
+            want = [f"{v.group} v{v.version}" for v in self.queued]
+            differs("queued", want, [rollout.queued.get(arn, "?") for arn in rollout.queue])
         if self.open_incidents is not None:
             differs("open incidents", self.open_incidents, len(rollout.incidents))
         if self.pending_approvals is not None:
