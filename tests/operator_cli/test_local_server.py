@@ -125,10 +125,13 @@ def test_local_run_keep_serves_local_commands_from_other_processes_until_down(wo
         assert watched.returncode == 0, watched.stderr
         assert watched.stdout.startswith("churn-prod  InService")
 
-        advanced = _mlcp(workdir, "local", "advance", "3600")
+        advanced = _mlcp(workdir, "local", "advance", "3600", "--json")
         assert advanced.returncode == 0, advanced.stderr
+        moved = json.loads(advanced.stdout)
+        assert moved["advanced_seconds"] == 3600
         later = json.loads(_mlcp(workdir, "status", "churn-prod", "--local", "--json").stdout)
-        assert (later["as_of"] > view["as_of"]) is True  # the server's clock moved, nobody else's
+        assert later["as_of"] == moved["now"][:19] + "+00:00"  # the server's clock moved, nobody else's
+        assert (later["as_of"] > view["as_of"]) is True
 
         abort = _mlcp(workdir, "abort", "churn-prod", "--reason", "nothing to abort", "--local")
         assert abort.returncode == 1
@@ -138,8 +141,9 @@ def test_local_run_keep_serves_local_commands_from_other_processes_until_down(wo
         assert again.returncode == 1
         assert "already up" in again.stderr
 
-        down = _mlcp(workdir, "local", "down")
+        down = _mlcp(workdir, "local", "down", "--json")
         assert down.returncode == 0, down.stderr
+        assert json.loads(down.stdout)["down"] is True
         gone = _mlcp(workdir, "approvals", "list", "--local")
         assert gone.returncode == 2
         assert "no local control plane is running" in gone.stderr

@@ -299,9 +299,11 @@ class _Handler(socketserver.StreamRequestHandler):
             elif "advance" in message:
                 seconds = float(message["advance"])
                 self.server.advance(seconds)
-                send(
-                    {"out": f"{seconds:g} simulated seconds passed; now {self.server.cp.now().isoformat()}\n"}
-                )
+                now = self.server.cp.now().isoformat()
+                text = f"{seconds:g} simulated seconds passed; now {now}\n"
+                if message.get("json"):
+                    text = json.dumps({"advanced_seconds": seconds, "now": now}) + "\n"
+                send({"out": text})
                 send({"exit": 0})
             else:
                 argv = [str(a) for a in message.get("argv") or []]

@@ -5,6 +5,7 @@ scenario; `mlcp local up` / `down` / `advance`: a local control plane that outli
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -141,10 +142,12 @@ def _up(args: argparse.Namespace, scenario: Path | None) -> int:
     except LocalServerError as exc:
         sys.stderr.write(f"mlcp local: {exc}\n")
         return 1
-    code = 0
+    code = int(info.get("scenario_exit", 1)) if scenario is not None else 0
+    if args.json:  # the scenario's timeline stays in its log
+        sys.stdout.write(json.dumps({**info, "dir": str(directory)}, sort_keys=True) + "\n")
+        return code
     if scenario is not None:
         sys.stdout.write((directory / SCENARIO_LOG_NAME).read_text(encoding="utf-8"))
-        code = int(info.get("scenario_exit", 1))
     clock = (
         "moves only with `mlcp local advance SECONDS`"
         if args.speed == 0
@@ -168,7 +171,10 @@ def _cmd_down(args: argparse.Namespace) -> int:
     if not stop(directory):
         sys.stderr.write(f"mlcp local down: no local control plane is running in {directory}/\n")
         return 1
-    sys.stdout.write(f"local control plane in {directory}/: down\n")
+    if args.json:
+        sys.stdout.write(json.dumps({"dir": str(directory), "down": True}) + "\n")
+    else:
+        sys.stdout.write(f"local control plane in {directory}/: down\n")
     return 0
 
 
@@ -179,7 +185,9 @@ def _cmd_advance(args: argparse.Namespace) -> int:
         sys.stderr.write("mlcp local advance: time only moves forward\n")
         return 2
     try:
-        return request(state_dir(args.dir), {"advance": args.seconds}, sys.stdout, sys.stderr)
+        return request(
+            state_dir(args.dir), {"advance": args.seconds, "json": args.json}, sys.stdout, sys.stderr
+        )
     except LocalServerError as exc:
         sys.stderr.write(f"mlcp local advance: {exc}\n")
         return 1
@@ -235,16 +243,19 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     up.add_argument("--template", default="template.yaml", help="SAM template (default: %(default)s)")
     up.add_argument("--root", default=".", help="directory that scenario file paths are relative to")
     up.add_argument("--no-iam", action="store_true", help="do not check calls against IAM")
+    up.add_argument("--json", action="store_true", help="machine output: the server's pid, directory, ...")
     _server_options(up)
     up.set_defaults(func=_cmd_up)
 
     down = sub.add_parser("down", help="stop the local control plane")
     down.add_argument("--dir", help="its state directory (default: $MLCP_LOCAL_DIR or .mlcp-local)")
+    down.add_argument("--json", action="store_true", help="machine output: JSON")
     down.set_defaults(func=_cmd_down)
 
     advance = sub.add_parser("advance", help="let SECONDS of simulated time pass on the local control plane")
     advance.add_argument("seconds", type=float)
     advance.add_argument("--dir", help="its state directory (default: $MLCP_LOCAL_DIR or .mlcp-local)")
+    advance.add_argument("--json", action="store_true", help="machine output: JSON (the new simulated time)")
     advance.set_defaults(func=_cmd_advance)
 
 
