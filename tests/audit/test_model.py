@@ -38,6 +38,7 @@ CONTRACT_ACTIONS = {
     "deployment.promoted",
     "deployment.rolled_back",
     "deployment.failed",
+    "deployment.abort_requested",
     "incident.opened",
     "incident.updated",
     "incident.resolved",

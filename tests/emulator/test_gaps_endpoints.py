@@ -303,6 +303,31 @@ def test_alarm_in_alarm_while_baking_rolls_back_to_the_old_config(
     assert events[-1]["detail"]["FailureReason"] == done["FailureReason"]
 
 
+def test_an_alarm_tripped_mid_bake_rolls_back_at_once_not_at_the_end_of_the_bake(
+    fills_at: Callable[[], GapFills],
+) -> None:
+    fills = fills_at()
+    sagemaker = boto3.client("sagemaker")
+    _endpoint(sagemaker)
+    _alarm()
+    routing = {**CANARY, "WaitIntervalInSeconds": 3600}
+    sagemaker.update_endpoint(
+        EndpointName="churn-prod",
+        EndpointConfigName="churn-v2",
+        DeploymentConfig=_blue_green(routing, termination_wait=3600, max_seconds=28800),
+    )
+    _wait_for_stage(fills, "Baking")
+    baking_since = fills.clock.elapsed()
+
+    boto3.client("cloudwatch").set_alarm_state(AlarmName="churn-latency", StateValue="ALARM", StateReason="x")
+    fills.settle()
+
+    assert sagemaker.describe_endpoint(EndpointName="churn-prod")["EndpointStatus"] == "RollingBack"
+    assert fills.clock.elapsed() == baking_since  # no simulated time passed: SageMaker reacted at once
+    (status,) = fills.endpoint_deployments()
+    assert status.stage == "Deleting"
+
+
 def test_an_alarm_already_in_alarm_rolls_back_before_any_traffic_shifts(fast: GapFills) -> None:
     sagemaker = boto3.client("sagemaker")
     _endpoint(sagemaker)

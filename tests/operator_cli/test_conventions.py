@@ -43,6 +43,7 @@ def test_commands_on_a_deployed_stack_share_one_option_set() -> None:
     on_stack = {
         "approvals list", "approve", "reject", "incidents list", "incidents show", "incidents resolve",
         "rollback", "audit show", "audit verify", "audit export", "retire", "cost idle-endpoints", "policy publish",
+        "status", "abort", "promote",
     }  # fmt: skip
     leaves = {" ".join(path): parser for path, parser in _leaves(build_parser())}
     for name in on_stack:

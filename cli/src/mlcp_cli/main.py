@@ -80,7 +80,13 @@ def _main(argv: Sequence[str] | None = None) -> int:
     from mlcp_cli.commands.stack import TargetError, reset_target, resolve_target
 
     parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(arguments)
+    if getattr(args, "local", False):
+        from mlcp_cli.emulator.runtime import active_control_plane
+
+        if active_control_plane() is None:  # the emulator runs in `mlcp local up`'s process
+            return _forward(args, arguments)
     route_logs_to_stderr()
     reset_target()
     if getattr(args, "resolve_stack", False):
@@ -90,6 +96,32 @@ def _main(argv: Sequence[str] | None = None) -> int:
             sys.stderr.write(f"mlcp: {exc}\n")
             return 2
     return int(args.func(args))
+
+
+def _forward(args: argparse.Namespace, arguments: list[str]) -> int:
+    """Run a ``--local`` command in the local control plane's process (``mlcp local up``)."""
+    from mlcp_cli.local_server import LocalServerError, forward, forward_capture
+
+    try:
+        if getattr(args, "watch", False):  # redraw here; each read is one short command there
+            import time
+
+            from mlcp_cli.rollout import watch
+
+            once = [a for a in arguments if a != "--watch"]
+            watch(
+                lambda: forward_capture(once, sys.stderr),
+                sys.stdout,
+                sleep=time.sleep,
+                interval=args.interval,
+                redraws=args.redraws,
+                clear=sys.stdout.isatty(),
+            )
+            return 0
+        return forward(arguments, sys.stdout, sys.stderr)
+    except LocalServerError as exc:
+        sys.stderr.write(f"mlcp: {exc}\n")
+        return 2
 
 
 if __name__ == "__main__":

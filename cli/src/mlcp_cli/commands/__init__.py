@@ -23,6 +23,8 @@ from mlcp_cli.commands import (
     report,
     retire,
     rollback,
+    status,
+    steer,
 )
 
 Registrar = Callable[["argparse._SubParsersAction[Any]"], None]
@@ -35,6 +37,8 @@ REGISTRARS: list[Registrar] = [
     incidents.register,
     pipeline.register,
     rollback.register,
+    status.register,
+    steer.register,
     parked.register,
     retire.register,
     cost.register,

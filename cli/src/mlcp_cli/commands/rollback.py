@@ -1,5 +1,6 @@
-"""`mlcp rollback ENDPOINT --to VERSION --reason ...`: revert an endpoint by hand to the config that
-served a package version when it was promoted (as recorded in the audit trail)."""
+"""`mlcp rollback ENDPOINT [--to VERSION] --reason ...`: revert an endpoint by hand to the config that
+served a package version when it was promoted (as recorded in the audit trail); without ``--to``,
+the previous champion. A rollback to the version already serving is refused (nothing audited)."""
 
 from __future__ import annotations
 
@@ -16,13 +17,13 @@ from mlcp.audit import AuditTrail
 from mlcp.errors import DeploymentNotSupported
 from mlcp.usecases.approval import caller_identity
 from mlcp.usecases.deployment import DeploymentDeps, manual_rollback
-from mlcp_cli.commands.stack import add_table_options, client, progress, tables
+from mlcp_cli.commands.stack import add_table_options, client, local_wait_for, progress, tables
 
 
 def rollback(
     client: Any,
     endpoint: str,
-    to_version: str,
+    to_version: str | None,
     *,
     reason: str,
     state_table: str,
@@ -78,7 +79,13 @@ def _cmd(args: argparse.Namespace) -> int:
         return 2
     try:
         done = rollback(
-            client, args.endpoint, args.to, reason=args.reason, state_table=names[0], audit_table=names[1]
+            client,
+            args.endpoint,
+            args.to,
+            reason=args.reason,
+            state_table=names[0],
+            audit_table=names[1],
+            wait_for=local_wait_for(),
         )
     except DeploymentNotSupported as exc:
         sys.stderr.write(f"refused: {exc}\n")
@@ -86,7 +93,9 @@ def _cmd(args: argparse.Namespace) -> int:
     if args.json:
         sys.stdout.write(json.dumps(done, sort_keys=True, default=str) + "\n")
     else:
-        sys.stdout.write(f"{done['endpoint']}: {done['from_config']} -> {done['config']}\n")
+        sys.stdout.write(
+            f"{done['endpoint']}: {done['from_config']} -> {done['config']} (version {done['version']})\n"
+        )
     return 0
 
 
@@ -96,7 +105,8 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     )
     parser.add_argument("endpoint")
     parser.add_argument(
-        "--to", required=True, help="package version to go back to (as promoted on this endpoint)"
+        "--to",
+        help="package version to go back to, as promoted on this endpoint (default: the previous champion)",
     )
     parser.add_argument("--reason", required=True, help="why; recorded in the audit trail")
     parser.add_argument("--json", action="store_true", help="endpoint, from_config, config as JSON")

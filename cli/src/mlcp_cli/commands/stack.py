@@ -25,7 +25,7 @@ import json
 import os
 import sys
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -179,6 +179,19 @@ def reset_target() -> None:
 
 def active_target() -> StackTarget:
     return _Active.target
+
+
+def local_wait_for() -> Callable[[Callable[[], bool]], object] | None:
+    """How a ``--local`` command waits for a condition: on the virtual clock of the emulator this
+    process runs (time moves timer by timer until it holds); None: in real time (AWS)."""
+    if _Active.target.source != "local":
+        return None
+    from mlcp_cli.emulator.runtime import active_control_plane
+
+    cp = active_control_plane()
+    if cp is None:
+        return None
+    return lambda settled: cp.run_until(settled, limit=86_400)
 
 
 def tables(args: argparse.Namespace) -> tuple[str, str] | None:

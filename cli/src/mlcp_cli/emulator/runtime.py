@@ -84,6 +84,13 @@ _FAKE_ENV = {
     "AWS_REGION": "us-east-1",
     "MOTO_ACCOUNT_ID": LOCAL_ACCOUNT_ID,
 }
+_ISOLATION_ENV = {
+    # The user's own AWS configuration never reaches the emulator: no profile, config or
+    # credentials file, endpoint URL, CA bundle, role or SSO session of theirs is read.
+    "AWS_CONFIG_FILE": os.devnull,
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true",
+}
 LOCAL_SESSION_NAME = "mlcp-local"
 """Role session name used when a principal is an IAM role ARN."""
 _IAM_NAME = re.compile(r"[\w+=,.@-]{1,64}")
@@ -154,6 +161,22 @@ class PumpReport:
         return not self.deliveries and not self.executions
 
 
+class _Running:
+    """The control plane this process runs (``mlcp --local`` commands in it talk to that one)."""
+
+    current: LocalControlPlane | None = None
+
+
+def active_control_plane() -> LocalControlPlane | None:
+    """The LocalControlPlane running in this process, if any (the innermost one)."""
+    return _Running.current
+
+
+def isolated_environment(region: str) -> dict[str, str]:
+    """The environment local mode runs with: fake credentials, the region, no user AWS setting."""
+    return {**_FAKE_ENV, **_ISOLATION_ENV, "AWS_DEFAULT_REGION": region, "AWS_REGION": region}
+
+
 class LocalControlPlane:
     """Context manager running the stack of ``template_path`` on an embedded moto."""
 
@@ -187,15 +210,22 @@ class LocalControlPlane:
         self._principals: dict[str, boto3.Session] = {}
         self._pump_sfn: Any = None
         self._log_mark = 0
+        self._outer: LocalControlPlane | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     def __enter__(self) -> LocalControlPlane:
         from moto import mock_aws
 
-        env = {**_FAKE_ENV, "AWS_DEFAULT_REGION": self.region, "AWS_REGION": self.region}
-        self._saved_env = {key: os.environ.get(key) for key in env}
+        env = isolated_environment(self.region)
+        leaking = [key for key in os.environ if key.startswith("AWS_") and key not in env]
+        self._saved_env = {key: os.environ.get(key) for key in [*env, *leaking]}
+        for key in leaking:  # AWS_PROFILE, AWS_ENDPOINT_URL*, AWS_ROLE_ARN, ... of the user's real setup
+            del os.environ[key]
         os.environ.update(env)
+        boto3.DEFAULT_SESSION = None  # a session made before (with the user's profile) is not reused
+        self._outer = _Running.current
+        _Running.current = self
         try:
             self._mock = mock_aws(config=MOTO_CONFIG)  # type: ignore[call-overload]
             self._mock.start()
@@ -230,6 +260,8 @@ class LocalControlPlane:
             self._mock.stop()
             self._mock = None
         self._pump_sfn = None
+        if _Running.current is self:
+            _Running.current = self._outer
         for key, value in self._saved_env.items():
             if value is None:
                 os.environ.pop(key, None)

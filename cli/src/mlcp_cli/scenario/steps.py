@@ -9,7 +9,7 @@ import json
 import tempfile
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import yaml
 from pydantic import ConfigDict, Field, model_validator
@@ -379,7 +379,8 @@ class Rollback(StepKind):
     """``mlcp rollback ENDPOINT --to VERSION``: back by hand to a version promoted on the endpoint."""
 
     endpoint: str
-    to: int | str
+    to: int | str | None = None
+    """The version to go back to; none: the previous champion."""
     reason: str = "rolled back in scenario"
 
     def run(self, runner: ScenarioRunner) -> str:
@@ -388,13 +389,146 @@ class Rollback(StepKind):
         done = rollback(
             runner.client,
             self.endpoint,
-            str(self.to),
+            None if self.to is None else str(self.to),
             reason=self.reason,
             state_table=runner.cp.stack.physical_id("ControlPlaneTable"),
             audit_table=runner.cp.stack.physical_id("AuditTable"),
             wait_for=lambda settled: runner.cp.run_until(settled, limit=86_400, timeout=runner.pump_timeout),
         )
         return f"{done['endpoint']}: {done['from_config']} -> {done['config']} (mlcp rollback)"
+
+
+def _rollout_readers(runner: ScenarioRunner) -> Any:
+    from mlcp import clock
+    from mlcp.adapters.state import ControlPlaneState
+    from mlcp_cli.commands.incidents import incident_deps
+    from mlcp_cli.rollout import Readers
+
+    stack = runner.cp.stack
+    state_table, audit_table = stack.physical_id("ControlPlaneTable"), stack.physical_id("AuditTable")
+    return Readers(
+        sagemaker=runner.client("sagemaker"),
+        stepfunctions=runner.client("stepfunctions"),
+        cloudwatch=runner.client("cloudwatch"),
+        state=ControlPlaneState(state_table, runner.client("dynamodb")),
+        incidents=incident_deps(runner.client, state_table=state_table, audit_table=audit_table),
+        state_machine_arn=stack.outputs.get("DeploymentStateMachineArn"),
+        now=clock.now,
+    )
+
+
+class VersionRef(Strict):
+    group: str
+    version: int = Field(ge=1)
+
+
+@step_kind("status")
+class Status(StepKind):
+    """``mlcp status ENDPOINT``: the view goes into the timeline; every field given must hold."""
+
+    puts_events: ClassVar[bool] = False
+
+    endpoint: str
+    champion: VersionRef | None = None
+    candidate: VersionRef | Literal["none"] | None = None
+    stage: str | None = None
+    """What the SageMaker step starts with (``Baking``, ``ActivatingTraffic``, ...)."""
+    candidate_traffic_percent: float | None = Field(default=None, ge=0, le=100)
+    bake_left_at_most: int | None = Field(default=None, ge=0)
+    alarms: dict[str, Literal["OK", "ALARM", "INSUFFICIENT_DATA", "MISSING"]] | None = None
+    lease: Literal["held", "free"] | None = None
+    queued: list[VersionRef] | None = None
+    """The versions waiting for the endpoint's lease, oldest first."""
+    open_incidents: int | None = Field(default=None, ge=0)
+    pending_approvals: int | None = Field(default=None, ge=0)
+
+    def run(self, runner: ScenarioRunner) -> str:
+        from mlcp_cli.rollout import read_rollouts, render
+
+        rollout = read_rollouts(_rollout_readers(runner), self.endpoint)[0]
+        problems: list[str] = []
+
+        def differs(what: str, want: Any, have: Any) -> None:
+            if want != have:
+                problems.append(f"{what}: expected {want}, got {have}")
+
+        def version(v: Any) -> Any:
+            return None if v is None else (v.group, v.version)
+
+        if self.champion is not None:
+            differs("champion", version(self.champion), version(rollout.champion))
+        if self.candidate == "none":
+            differs("candidate", None, version(rollout.candidate))
+        elif self.candidate is not None:
+            differs("candidate", version(self.candidate), version(rollout.candidate))
+        if self.stage is not None and not (rollout.step or "").startswith(self.stage):
+            problems.append(f"stage: expected {self.stage}, got {rollout.step}")
+        if self.candidate_traffic_percent is not None:
+            differs("candidate traffic %", self.candidate_traffic_percent, rollout.candidate_traffic)
+        if self.bake_left_at_most is not None and (
+            rollout.bake_seconds_left is None or rollout.bake_seconds_left > self.bake_left_at_most
+        ):
+            problems.append(
+                f"bake left: expected at most {self.bake_left_at_most} s, got {rollout.bake_seconds_left}"
+            )
+        if self.alarms is not None:
+            differs("alarms", self.alarms, {k: v for k, v in rollout.alarms.items() if k in self.alarms})
+        if self.lease is not None:
+            differs("lease", self.lease, "held" if rollout.lease_holder else "free")
+        if self.queued is not None:
+            want = [f"{v.group} v{v.version}" for v in self.queued]
+            differs("queued", want, [rollout.queued.get(arn, "?") for arn in rollout.queue])
+        if self.open_incidents is not None:
+            differs("open incidents", self.open_incidents, len(rollout.incidents))
+        if self.pending_approvals is not None:
+            differs("pending approvals", self.pending_approvals, len(rollout.approvals))
+        view = render([rollout]).rstrip("\n").replace("\n", "\n    | ")
+        if problems:
+            raise ScenarioError(f"mlcp status {self.endpoint}: " + "; ".join(problems) + "\n    | " + view)
+        return f"mlcp status {self.endpoint}\n    | {view}"
+
+
+@step_kind("abort")
+class Abort(StepKind):
+    """``mlcp abort ENDPOINT --reason``: the deployment in flight rolls back through SageMaker."""
+
+    endpoint: str
+    reason: str = "aborted in scenario"
+
+    def run(self, runner: ScenarioRunner) -> str:
+        from mlcp.audit import AuditTrail
+        from mlcp.usecases.approval import caller_identity
+        from mlcp_cli.rollout import abort
+
+        done = abort(
+            _rollout_readers(runner),
+            self.endpoint,
+            reason=self.reason,
+            identity=caller_identity(runner.client("sts")),
+            audit=AuditTrail(runner.cp.stack.physical_id("AuditTable"), client=runner.client("dynamodb")),
+            wait_for=lambda settled: runner.cp.run_until(settled, limit=3600, timeout=runner.pump_timeout),
+        )
+        return f"{done['endpoint']}: {done['aborted']} aborted by {done['by']} (alarm {done['alarm']}) (mlcp abort)"
+
+
+@step_kind("promote")
+class Promote(StepKind):
+    """``mlcp promote ENDPOINT --reason``: end the bake early where the tier allows it."""
+
+    endpoint: str
+    reason: str = "promoted in scenario"
+
+    def run(self, runner: ScenarioRunner) -> str:
+        from mlcp.usecases.approval import caller_identity
+        from mlcp_cli.rollout import promote
+
+        done = promote(
+            _rollout_readers(runner),
+            self.endpoint,
+            reason=self.reason,
+            identity=caller_identity(runner.client("sts")),
+        )
+        return f"{self.endpoint}: {done} (mlcp promote)"
 
 
 @step_kind("monitoring_run")

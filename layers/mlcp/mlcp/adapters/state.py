@@ -245,6 +245,17 @@ class ControlPlaneState:
             raise
         return None
 
+    def lease(self, endpoint: str) -> dict[str, str] | None:
+        """The endpoint's lease as stored (holder, acquired_at, expires_at as epoch seconds), or None."""
+        item = self._client.get_item(
+            TableName=self.table_name,
+            Key={"pk": {"S": f"lease#endpoint#{endpoint}"}, "sk": {"S": "lease"}},
+            ConsistentRead=True,
+        ).get("Item")
+        if item is None:
+            return None
+        return {key: str(value.get("S", value.get("N", ""))) for key, value in item.items()}
+
     def release_lease(self, endpoint: str, holder: str) -> bool:
         """Release the lease if ``holder`` still has it (True), else leave it (False)."""
         try:

@@ -79,6 +79,7 @@ class AuditAction(StrEnum):
     DEPLOYMENT_PROMOTED = "deployment.promoted"
     DEPLOYMENT_ROLLED_BACK = "deployment.rolled_back"
     DEPLOYMENT_FAILED = "deployment.failed"
+    DEPLOYMENT_ABORT_REQUESTED = "deployment.abort_requested"
     INCIDENT_OPENED = "incident.opened"
     INCIDENT_UPDATED = "incident.updated"
     INCIDENT_RESOLVED = "incident.resolved"

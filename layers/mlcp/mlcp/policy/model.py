@@ -158,6 +158,11 @@ class DeploymentSettings(BaseModel):
     alarms: list[str] = Field(
         default_factory=list, description="CloudWatch alarms that roll the deployment back"
     )
+    # None, not False: the deployed policy leaves nulls out, and it must fit in one SSM parameter.
+    early_promotion: bool | None = Field(
+        default=None,
+        description="whether an operator may end a bake early (mlcp promote); off (none) unless a tier turns it on",
+    )
 
 
 # ------------------------------------------------------------------------------------ monitoring

@@ -492,34 +492,63 @@ def finish_deployment(
 
 def promoted_configs(endpoint: str, *, deps: DeploymentDeps) -> dict[str, str]:
     """Package version -> endpoint config of every deployment promoted on ``endpoint`` (audit trail)."""
-    found: dict[str, str] = {}
+    return dict(promotions(endpoint, deps=deps))
+
+
+def promotions(endpoint: str, *, deps: DeploymentDeps) -> list[tuple[str, str]]:
+    """(package version, endpoint config) of every deployment promoted on ``endpoint``, oldest first."""
+    found: list[tuple[str, str]] = []
     for record in deps.audit.read(_stream(endpoint)):
         if record.action == AuditAction.DEPLOYMENT_PROMOTED and record.evidence.get("target_config"):
-            found[str(record.evidence.get("version"))] = str(record.evidence["target_config"])
+            found.append((str(record.evidence.get("version")), str(record.evidence["target_config"])))
     return found
+
+
+def previous_champion(endpoint: str, serving_config: str, *, deps: DeploymentDeps) -> str | None:
+    """The version promoted most recently on ``endpoint`` whose config is not the one serving now."""
+    for version, config in reversed(promotions(endpoint, deps=deps)):
+        if config != serving_config:
+            return version
+    return None
 
 
 def manual_rollback(
     endpoint: str,
-    to_version: str,
+    to_version: str | None,
     *,
     reason: str,
     identity: str,
     deps: DeploymentDeps,
     wait_until_in_service: Any,
 ) -> dict[str, Any]:
-    """Put ``endpoint`` back on the config that served ``to_version`` when it was promoted.
+    """Put ``endpoint`` back on the config that served ``to_version`` when it was promoted (None:
+    the previous champion, the version promoted most recently that is not serving now).
 
-    Takes the endpoint's lease (never races a deployment), updates the endpoint, waits for it
-    (``wait_until_in_service(endpoint)``), records ``deployment.rolled_back`` (manual, by whom, why)
-    and releases the lease.
+    Refuses (``DeploymentNotSupported``, nothing audited, nothing changed) a version never promoted
+    here and a no-op: the endpoint already serves that version's config. Takes the endpoint's lease
+    (never races a deployment), updates the endpoint, waits for it (``wait_until_in_service(endpoint)``),
+    records ``deployment.rolled_back`` (manual, by whom, why) and releases the lease.
     """
+    current = deps.hosting.endpoint(endpoint)
+    if current is None:
+        raise DeploymentNotSupported(f"endpoint {endpoint} does not exist")
     configs = promoted_configs(endpoint, deps=deps)
+    if to_version is None:
+        to_version = previous_champion(endpoint, current.config_name, deps=deps)
+        if to_version is None:
+            raise DeploymentNotSupported(
+                f"{endpoint}: no previous champion to roll back to (promoted here: "
+                f"{', '.join(sorted(configs)) or 'none'}; serving config {current.config_name})"
+            )
     config = configs.get(str(to_version))
     if config is None:
         known = ", ".join(sorted(configs)) or "none"
         raise DeploymentNotSupported(
             f"{endpoint}: no promoted deployment of version {to_version} (known: {known})"
+        )
+    if current.config_name == config and current.pending_config_name is None:
+        raise DeploymentNotSupported(
+            f"{endpoint} already serves version {to_version} (config {config}): nothing to roll back"
         )
     holder = f"manual-rollback:{identity}"
     other = deps.state.acquire_lease(endpoint, holder, 3600, deps.now())
@@ -529,9 +558,12 @@ def manual_rollback(
         current = deps.hosting.endpoint(endpoint)
         if current is None:
             raise DeploymentNotSupported(f"endpoint {endpoint} does not exist")
-        if current.config_name != config:
-            deps.hosting.update_endpoint(endpoint, config, None)
-            wait_until_in_service(endpoint)
+        if current.config_name == config:  # re-read under the lease: someone else already did it
+            raise DeploymentNotSupported(
+                f"{endpoint} already serves version {to_version} (config {config}): nothing to roll back"
+            )
+        deps.hosting.update_endpoint(endpoint, config, None)
+        wait_until_in_service(endpoint)
         deps.audit.append(
             stream=_stream(endpoint),
             action=AuditAction.DEPLOYMENT_ROLLED_BACK,
@@ -548,4 +580,9 @@ def manual_rollback(
         )
     finally:
         deps.state.release_lease(endpoint, holder)
-    return {"endpoint": endpoint, "config": config, "from_config": current.config_name}
+    return {
+        "endpoint": endpoint,
+        "config": config,
+        "from_config": current.config_name,
+        "version": str(to_version),
+    }

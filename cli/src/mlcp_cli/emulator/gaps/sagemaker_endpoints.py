@@ -742,7 +742,10 @@ class EndpointDeployment:
                 return reason
             if self._clock.elapsed() >= end:
                 return None
-            self._clock.sleep_until(end, event=self._stop, tag=self)
+            # A poke (SetAlarmState) wakes the sleeper, but sleep_until only returns when ``ready``
+            # holds: with ``watch`` it must hold for a tripped alarm, else the bake ran to its end.
+            ready = (lambda: self._stop.is_set() or self._check() is not None) if watch else self._stop.is_set
+            self._clock.sleep_until(end, ready=ready, tag=self)
 
     def _emit(self, *, deployment: bool) -> None:
         _emit_endpoint_event(

@@ -1,0 +1,104 @@
+"""`mlcp abort ENDPOINT --reason ...` and `mlcp promote ENDPOINT --reason ...`: steer the rollout in
+flight on an endpoint, as the caller (STS identity), audited (``mlcp_cli.rollout``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from mlcp.audit import AuditTrail
+from mlcp.usecases.approval import caller_identity
+from mlcp_cli.commands.stack import (
+    add_json_option,
+    add_stack_options,
+    client,
+    local_wait_for,
+    progress,
+    tables,
+)
+from mlcp_cli.commands.status import readers
+from mlcp_cli.rollout import RolloutError, abort, promote
+
+
+def poll(timeout: float) -> Callable[[Callable[[], bool]], None]:
+    """Wait for a condition against AWS: read it every few seconds for up to ``timeout`` seconds."""
+
+    def wait_for(done: Callable[[], bool]) -> None:
+        deadline = time.monotonic() + timeout
+        while not done() and time.monotonic() < deadline:
+            progress("waiting for SageMaker to start the rollback ...")
+            time.sleep(5)
+
+    return wait_for
+
+
+def _cmd_abort(args: argparse.Namespace) -> int:
+    names = tables(args)
+    if names is None:
+        return 2
+    identity = caller_identity(client("sts"))
+    try:
+        done = abort(
+            readers(args, *names),
+            args.endpoint,
+            reason=args.reason,
+            identity=identity,
+            audit=AuditTrail(names[1], client=client("dynamodb")),
+            wait_for=local_wait_for() or poll(args.timeout),
+        )
+    except RolloutError as exc:
+        sys.stderr.write(f"refused: {exc}\n")
+        return 1
+    if args.json:
+        sys.stdout.write(json.dumps(done, sort_keys=True) + "\n")
+    else:
+        sys.stdout.write(
+            f"{done['endpoint']}: {done['aborted']} aborted by {done['by']} (alarm {done['alarm']} tripped); "
+            f"SageMaker is rolling back to {done['champion']}: the workflow records deployment.rolled_back "
+            "and releases the lease (mlcp status)\n"
+        )
+    return 0
+
+
+def _cmd_promote(args: argparse.Namespace) -> int:
+    names = tables(args)
+    if names is None:
+        return 2
+    try:
+        done = promote(
+            readers(args, *names), args.endpoint, reason=args.reason, identity=caller_identity(client("sts"))
+        )
+    except RolloutError as exc:
+        sys.stderr.write(f"refused: {exc}\n")
+        return 1
+    sys.stdout.write(json.dumps(done, sort_keys=True) + "\n")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction[Any]) -> None:
+    parser = subparsers.add_parser(
+        "abort", help="roll the deployment in flight on ENDPOINT back (SageMaker's rollback), audited"
+    )
+    parser.add_argument("endpoint")
+    parser.add_argument("--reason", required=True, help="why; recorded in the audit trail and the alarm")
+    parser.add_argument(
+        "--timeout", type=float, default=600, help="seconds to wait for the rollback to start (AWS)"
+    )
+    parser.add_argument("--state-machine", help="the deployment workflow's ARN (default: the stack's)")
+    add_json_option(parser)
+    add_stack_options(parser)
+    parser.set_defaults(func=_cmd_abort)
+
+    parser = subparsers.add_parser(
+        "promote", help="end the bake of the deployment in flight early, where the tier allows it, audited"
+    )
+    parser.add_argument("endpoint")
+    parser.add_argument("--reason", required=True, help="why; recorded in the audit trail")
+    parser.add_argument("--state-machine", help="the deployment workflow's ARN (default: the stack's)")
+    add_json_option(parser)
+    add_stack_options(parser)
+    parser.set_defaults(func=_cmd_promote)
