@@ -8,6 +8,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
+from mlcp_cli.emulator.gaps.appconfig import _appconfig_patches
 from mlcp_cli.emulator.gaps.awslambda import FunctionRegistry, fill_lambda_invoke
 from mlcp_cli.emulator.gaps.clock import VirtualClock, restore_clock, use_simulated_clock
 from mlcp_cli.emulator.gaps.cloudformation import (
@@ -266,6 +267,7 @@ def _patches() -> list[tuple[Any, str, Any]]:
         (Environment, "set_error", fill_sfn_stopped_stays_stopped),
         (StepFunctionResponse, "start_execution", fill_sfn_start_execution_cloudtrail),
         *_ops_center_patches(),
+        *_appconfig_patches(),
         (
             events_utils,
             "_BASE_EVENT_MESSAGE",
