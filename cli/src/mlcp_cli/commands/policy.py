@@ -20,8 +20,9 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -39,6 +40,7 @@ from mlcp.policy import (
 )
 from mlcp_cli.commands.stack import add_stack_options
 from mlcp_cli.policy_delivery import AppConfigTarget, PublishResult, publish, status, write_status
+from mlcp_cli.policy_dry_run import DryRun
 
 EXIT_OK = 0
 EXIT_INVALID = 1
@@ -294,16 +296,30 @@ def explain_group(policy: Policy, group: str, source: str, as_json: bool, out: T
     return EXIT_OK if explanation["matched"] else EXIT_INVALID
 
 
-def _explain(args: argparse.Namespace) -> int:
+def deployed_policy_store(parameter: str | None = None) -> Any:
+    """The target stack's deployed policy, as its functions read it: AWS AppConfig (its
+    ``PolicyAppConfig`` output; the legacy parameter as fallback until a first deployment), else
+    the SSM ``parameter``. None when the target names neither."""
+    from mlcp.policy.appconfig import AppConfigPolicyStore, parse_appconfig_target
     from mlcp_cli.commands.stack import active_target, client
 
-    # --parameter, else a target stack's deployed policy (its PolicyParameterName), else the file.
-    parameter = args.parameter or (
-        None if args.file else active_target().parameters.get("PolicyParameterName")
-    )
+    target = active_target()
+    legacy = parameter or target.parameters.get("PolicyParameterName")
+    fallback = PolicyStore(legacy, max_age_seconds=0, ssm_client=client("ssm")) if legacy else None
+    where = target.outputs.get(POLICY_APPCONFIG_OUTPUT)
+    if where and not parameter:
+        application, environment, profile = parse_appconfig_target(where)
+        return AppConfigPolicyStore(
+            application, environment, profile, client=client("appconfigdata"), fallback=fallback
+        )
+    return fallback
+
+
+def _explain(args: argparse.Namespace) -> int:
+    # --parameter, else a target stack's deployed policy (AppConfig, else its parameter), else the file.
+    store = None if args.file else deployed_policy_store(args.parameter)
     try:
-        if parameter:
-            store = PolicyStore(parameter, max_age_seconds=0, ssm_client=client("ssm"))
+        if store is not None:
             policy, source = store.get(), store.source
         else:
             path = args.file or DEFAULT_POLICY_FILE
@@ -488,6 +504,67 @@ def _migrate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def s3_report_loader(s3: Any) -> Callable[[str], bytes | None]:
+    """Read a gate report by its ``s3://`` URI (None when it is gone)."""
+    from botocore.exceptions import ClientError
+
+    def load(uri: str) -> bytes | None:
+        bucket, _, key = uri.removeprefix("s3://").partition("/")
+        try:
+            body: bytes = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        except ClientError:
+            return None
+        return body
+
+    return load
+
+
+def dry_run_policy(
+    trail: Any, s3: Any, path: Path | str, *, since: str | None = None, group: str | None = None
+) -> DryRun:
+    """``mlcp policy dry-run``: every stream's replayable records under the policy at ``path``."""
+    from mlcp import clock as mlcp_clock
+    from mlcp_cli.policy_dry_run import dry_run, parse_since, select
+
+    policy = load_policy_file(path)
+    start = parse_since(since, mlcp_clock.now()) if since else None
+    streams = [f"group#{group}"] if group else trail.streams()
+    records = (record for stream in streams for record in trail.read(stream))
+    return dry_run(select(records, since=start, group=group), policy, s3_report_loader(s3))
+
+
+def _dry_run(args: argparse.Namespace) -> int:
+    from mlcp.audit import AuditTrail
+    from mlcp_cli.commands.stack import client
+    from mlcp_cli.policy_dry_run import write_dry_run
+
+    table = args.audit_table or os.environ.get("MLCP_AUDIT_TABLE")
+    if not table:
+        sys.stderr.write(
+            "mlcp policy dry-run: the audit table is unknown: --stack-name, --config-env, --local\n"
+        )
+        return 2
+    try:
+        run = dry_run_policy(
+            AuditTrail(table, client=client("dynamodb")),
+            client("s3"),
+            args.file,
+            since=args.since,
+            group=args.group,
+        )
+    except PolicyError as exc:
+        sys.stderr.write(str(exc) + "\n")
+        return EXIT_INVALID
+    except ValueError as exc:
+        sys.stderr.write(f"mlcp policy dry-run: --since: {exc}\n")
+        return 2
+    if args.json:
+        sys.stdout.write(json.dumps(run.to_json(), indent=2, default=str) + "\n")
+    else:
+        write_dry_run(run, sys.stdout)
+    return EXIT_OK
+
+
 # ------------------------------------------------------------------------------------- register
 
 
@@ -556,3 +633,15 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     )
     add_stack_options(migrate)
     migrate.set_defaults(func=_migrate)
+
+    dry = commands.add_parser(
+        "dry-run", help="replay the audit trail's decisions under a new policy: what would differ, and why"
+    )
+    dry.add_argument("file", metavar="NEW_POLICY", type=Path, help="YAML policy file or directory")
+    dry.add_argument(
+        "--since", help="only decisions from then: 2026-11-01, an ISO time, or 7d / 12h / 30m ago"
+    )
+    dry.add_argument("--group", help="only this model package group's decisions")
+    dry.add_argument("--json", action="store_true", help="the result as JSON")
+    add_stack_options(dry)
+    dry.set_defaults(func=_dry_run)
