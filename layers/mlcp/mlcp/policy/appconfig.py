@@ -33,6 +33,9 @@ from mlcp.policy.model import Policy
 POLICY_APPCONFIG_ENV = "MLCP_POLICY_APPCONFIG"
 """``<application id>/<environment id>/<configuration profile id>`` of the deployed policy."""
 
+MAX_HOSTED_CONFIGURATION_BYTES = 2 * 1024 * 1024
+"""A hosted configuration version holds at most 2 MB (AppConfig's default quota)."""
+
 MIN_POLL_INTERVAL_SECONDS = 15
 """AppConfig's smallest RequiredMinimumPollIntervalInSeconds; the store asks for it (it polls per decision)."""
 
