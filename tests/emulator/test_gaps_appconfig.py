@@ -210,3 +210,57 @@ def test_alarm_rolls_a_baking_deployment_back_and_the_previous_version_stays(fil
     )
     fresh = AppConfigPolicyStore(ids["app"], ids["env"], ids["profile"], client=boto3.client("appconfigdata"))
     assert fresh.get().change_freezes == []
+
+
+APPCONFIG_STACK = {
+    "Resources": {
+        "App": {"Type": "AWS::AppConfig::Application", "Properties": {"Name": "mlcp-policy"}},
+        "Env": {
+            "Type": "AWS::AppConfig::Environment",
+            "Properties": {"ApplicationId": {"Ref": "App"}, "Name": "dev"},
+        },
+        "Profile": {
+            "Type": "AWS::AppConfig::ConfigurationProfile",
+            "Properties": {"ApplicationId": {"Ref": "App"}, "Name": "policy", "LocationUri": "hosted"},
+        },
+        "Now": {
+            "Type": "AWS::AppConfig::DeploymentStrategy",
+            "Properties": {
+                "Name": "now",
+                "DeploymentDurationInMinutes": 0,
+                "FinalBakeTimeInMinutes": 0,
+                "GrowthFactor": 100,
+                "ReplicateTo": "NONE",
+            },
+        },
+    },
+    "Outputs": {"Target": {"Value": {"Fn::Sub": "${App}/${Env}/${Profile}"}}},
+}
+
+
+def _appconfig_stack() -> dict[str, str]:
+    cfn = boto3.client("cloudformation")
+    cfn.create_stack(StackName="ac", TemplateBody=json.dumps(APPCONFIG_STACK))
+    resources = cfn.describe_stack_resources(StackName="ac")["StackResources"]
+    # moto lists the resources it skipped without ids
+    return {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in resources if r.get("PhysicalResourceId")}
+
+
+def test_raw_moto_cloudformation_creates_no_appconfig_resource(raw_moto: None) -> None:
+    assert _appconfig_stack() == {}  # every AppConfig resource skipped: no physical ids
+
+
+def test_cloudformation_fill_creates_the_appconfig_resources(fills: GapFills) -> None:
+    ids = _appconfig_stack()
+    ac = boto3.client("appconfig")
+    assert ac.get_application(ApplicationId=ids["App"])["Name"] == "mlcp-policy"
+    assert ac.get_environment(ApplicationId=ids["App"], EnvironmentId=ids["Env"])["Name"] == "dev"
+    assert (
+        ac.get_configuration_profile(ApplicationId=ids["App"], ConfigurationProfileId=ids["Profile"])["Name"]
+        == "policy"
+    )
+    assert ac.get_deployment_strategy(DeploymentStrategyId=ids["Now"])["GrowthFactor"] == 100
+    target = boto3.client("cloudformation").describe_stacks(StackName="ac")["Stacks"][0]["Outputs"][0][
+        "OutputValue"
+    ]
+    assert target == f"{ids['App']}/{ids['Env']}/{ids['Profile']}"
