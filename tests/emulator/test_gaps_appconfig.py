@@ -264,3 +264,11 @@ def test_cloudformation_fill_creates_the_appconfig_resources(fills: GapFills) ->
         "OutputValue"
     ]
     assert target == f"{ids['App']}/{ids['Env']}/{ids['Profile']}"
+
+
+def test_a_hosted_version_above_2_mb_is_refused(fills: GapFills) -> None:
+    ids = _setup()
+    with pytest.raises(ClientError) as raised:
+        _version(ids, b"x" * (2 * 1024 * 1024 + 1))
+    assert raised.value.response["Error"]["Code"] == "PayloadTooLargeException"
+    assert _version(ids, _policy()) == "1"

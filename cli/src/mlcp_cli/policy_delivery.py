@@ -26,7 +26,7 @@ from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
 from mlcp.policy import Policy, PolicyError, canonical_json, field_path, parse_policy_json
-from mlcp.policy.appconfig import parse_appconfig_target
+from mlcp.policy.appconfig import MAX_HOSTED_CONFIGURATION_BYTES, parse_appconfig_target
 
 POLICY_SUFFIXES = (".yaml", ".yml", ".json")
 TOP_LEVEL_KEYS = ("version", "tiers", "groups", "change_freezes")
@@ -240,6 +240,14 @@ def publish(
     text = canonical_json(policy)
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     source = f"appconfig:{target}"
+    size = len(text.encode("utf-8"))
+    if size > MAX_HOSTED_CONFIGURATION_BYTES:
+        raise PolicyError(
+            source,
+            [
+                f"{source}: the published policy is {size} bytes; a hosted version holds {MAX_HOSTED_CONFIGURATION_BYTES}"
+            ],
+        )
     current = deployed_policy(appconfig, target)
     freeze = adds_freeze(policy, current[1] if current else None)
     if strategy:

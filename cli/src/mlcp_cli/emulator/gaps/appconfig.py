@@ -42,6 +42,9 @@ PREDEFINED_STRATEGIES: dict[str, dict[str, Any]] = {
 }
 """AWS's predefined deployment strategies (id -> minutes of growth, bake, growth factor)."""
 
+MAX_HOSTED_BYTES = 2 * 1024 * 1024
+"""A hosted configuration version's default size quota (PayloadTooLargeException above)."""
+
 IN_PROGRESS = frozenset({"VALIDATING", "DEPLOYING", "BAKING", "ROLLING_BACK"})
 
 _LOCK = threading.RLock()
@@ -524,6 +527,15 @@ def _create_hosted_version(ctx: _Ctx, app_id: str, profile_id: str) -> JsonRespo
     app = _application(ctx.account, ctx.region, app_id)
     profile = _profile(app, profile_id)
     content = ctx.body if isinstance(ctx.body, bytes) else (ctx.body or "").encode("utf-8")
+    if len(content) > MAX_HOSTED_BYTES:
+        raise AppConfigError(
+            "PayloadTooLargeException",
+            413,
+            "Hosted configuration content exceeds the size limit",
+            Limit=float(MAX_HOSTED_BYTES),
+            Size=float(len(content)),
+            Measure="BYTES",
+        )
     next_version = str(max(profile.config_versions, default=0) + 1)
     _run_validators(profile, app.id, next_version, content)
     return None  # moto creates the version
@@ -711,7 +723,7 @@ def fill_appconfig_routes(self: Any, request: Any) -> Any:
     environment monitor's alarm in ALARM while a deployment grows or bakes rolls it back
     (ROLLED_BACK, the previous version stays); StopDeployment rolls back too. AppConfig Data serves
     the deployed version through sessions whose tokens answer once; an unchanged version is an
-    empty body. moto 5.2.5: none of these routes (404 "Not yet implemented"), validators never run.
+    empty body; a hosted version above 2 MB is PayloadTooLargeException. moto 5.2.5: none of these routes (404 "Not yet implemented"), validators never run.
     Fill: answer them here before moto's router; everything else goes to moto.
     """
     url = str(request.url)
