@@ -343,3 +343,25 @@ def test_the_retirement_function_rejects_anything_but_a_scheduled_event(cp: Loca
     records = trail.read("control-plane")[before:]
     assert [r.action.value for r in records] == ["event.rejected"]
     assert "source" in records[0].evidence["reason"]
+
+
+def test_policy_publish_urgent_then_status_and_an_invalid_policy_deploys_nothing(
+    cp: LocalControlPlane, cli: Any, tmp_path: Any
+) -> None:
+    policy = ROOT / "scenarios" / "policy.yaml"
+    code, out, _ = cli("policy", "publish", str(policy), "--local", "--urgent", "--json")
+    assert code == 0
+    published = json.loads(out)
+    assert published["reason"] == "marked urgent: applies at once"
+    assert published["strategy"] == cp.stack.outputs["PolicyImmediateStrategyId"]
+    code, out, _ = cli("policy", "status", "--local", "--json")
+    assert json.loads(out)["deployed"]["version"] == published["version"]
+    invalid = tmp_path / "invalid.yaml"
+    invalid.write_text(
+        "version: 1\ntiers: {t: {auto_approve: true, human_approval: true}}\ngroups: [{match: '*', tier: t}]\n"
+    )
+    code, _, err = cli("policy", "publish", str(invalid), "--local", "--urgent")
+    assert code == 1
+    assert "auto_approve and human_approval cannot both be true" in err
+    code, out, _ = cli("policy", "status", "--local", "--json")
+    assert json.loads(out)["deployed"]["version"] == published["version"]
