@@ -10,11 +10,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from mlcp.adapters.inventory import SageMakerInventory
 from mlcp.entrypoint import Runtime
 from mlcp.observability import EVENT_ID_PATH, logger, metrics
-from mlcp.policy import PolicyStore
+from mlcp.policy.appconfig import policy_source_from_env
 from mlcp.usecases.retirement import RetirementDeps, retire
 
 runtime = Runtime("retirement")
-deps = RetirementDeps(inventory=SageMakerInventory(), policies=PolicyStore.from_env(), audit=runtime.audit)
+deps = RetirementDeps(inventory=SageMakerInventory(), policies=policy_source_from_env(), audit=runtime.audit)
 
 
 @logger.inject_lambda_context(correlation_id_path=EVENT_ID_PATH)

@@ -20,10 +20,11 @@ POLICY = ROOT / "scenarios" / "policy.yaml"
 @pytest.fixture(scope="module")
 def cp() -> Iterator[LocalControlPlane]:
     """The stack with the scenarios' policy published (churn-* medium, fraud-* high, sandbox-* low)."""
-    from mlcp_cli.commands.policy import publish_policy
+    from mlcp_cli.commands.policy import DeliveryTarget, publish_to_appconfig
 
     with LocalControlPlane(TEMPLATE) as control_plane:
-        publish_policy(control_plane.client("ssm"), POLICY, "/mlcp/policy")
+        target = DeliveryTarget.from_outputs(control_plane.stack.outputs)
+        publish_to_appconfig(control_plane.client("appconfig"), target, POLICY)
         yield control_plane
 
 

@@ -8,12 +8,16 @@ import json
 from datetime import timedelta
 from typing import Any
 
+import yaml
+
 from mlcp import clock
 from mlcp.adapters.endpoints import MANAGED_TAG, OWNER_TAG
 from mlcp.adapters.inventory import SageMakerInventory
 from mlcp.audit import AuditTrail
 from mlcp_cli.emulator.runtime import LocalControlPlane
 from mlcp_cli.seeding import deploy_champion
+
+from .conftest import ROOT
 
 DAY = 86400.0
 
@@ -198,12 +202,45 @@ def test_retire_judges_only_what_this_stack_deployed(cp: LocalControlPlane, cli:
 
 
 def test_policy_explain_reads_the_target_stacks_deployed_policy(cp: LocalControlPlane, cli: Any) -> None:
-    parameter = cp.parameters.get("PolicyParameterName") or "/mlcp/policy"
     code, out, _ = cli("policy", "explain", "churn-model", "--local", "--json")
     assert code == 0
     explanation = json.loads(out)
-    assert parameter in explanation["source"]  # the stack's parameter, not the example file
+    # the stack's AppConfig profile, not the example file
+    assert explanation["source"] == f"appconfig:{cp.stack.outputs['PolicyAppConfig']}"
     assert explanation["tier"]["name"] == "medium"
+
+
+def test_policy_status_shows_what_the_scenario_deployed(cp: LocalControlPlane, cli: Any) -> None:
+    code, out, _ = cli("policy", "status", "--local", "--json")
+    assert code == 0
+    report = json.loads(out)
+    assert report["deployed"]["state"] == "COMPLETE"
+    assert report["rolling_out"] is None
+
+
+def test_policy_dry_run_replays_the_recorded_gate_evaluations(
+    cp: LocalControlPlane, cli: Any, tmp_path: Any
+) -> None:
+    same = ROOT / "scenarios" / "policy.yaml"
+    code, out, _ = cli("policy", "dry-run", str(same), "--local", "--json", "--group", "churn-model")
+    assert code == 0
+    unchanged = json.loads(out)
+    assert unchanged["replayed"] >= 3
+    assert unchanged["changed"] == []
+    stricter = yaml.safe_load(same.read_text(encoding="utf-8"))
+    stricter["tiers"]["medium"]["gates"]["metrics"]["thresholds"][0]["min"] = 0.99
+    draft = tmp_path / "stricter.yaml"
+    draft.write_text(yaml.safe_dump(stricter), encoding="utf-8")
+    code, out, _ = cli("policy", "dry-run", str(draft), "--local", "--json", "--group", "churn-model")
+    assert code == 0
+    changed = json.loads(out)["changed"]
+    gate_changes = [c for c in changed if c["action"] == "gates.evaluated"]
+    assert gate_changes
+    assert {c["after"] for c in gate_changes} == {"reject"}
+    assert all(any(why.startswith("metrics: pass -> fail") for why in c["why"]) for c in gate_changes)
+    code, text, _ = cli("policy", "dry-run", str(draft), "--local", "--group", "churn-model")
+    assert "would come out differently" in text
+    assert "-> reject" in text
 
 
 def test_retire_with_a_draft_policy_file(cp: LocalControlPlane, cli: Any, tmp_path: Any) -> None:
@@ -306,3 +343,25 @@ def test_the_retirement_function_rejects_anything_but_a_scheduled_event(cp: Loca
     records = trail.read("control-plane")[before:]
     assert [r.action.value for r in records] == ["event.rejected"]
     assert "source" in records[0].evidence["reason"]
+
+
+def test_policy_publish_urgent_then_status_and_an_invalid_policy_deploys_nothing(
+    cp: LocalControlPlane, cli: Any, tmp_path: Any
+) -> None:
+    policy = ROOT / "scenarios" / "policy.yaml"
+    code, out, _ = cli("policy", "publish", str(policy), "--local", "--urgent", "--json")
+    assert code == 0
+    published = json.loads(out)
+    assert published["reason"] == "marked urgent: applies at once"
+    assert published["strategy"] == cp.stack.outputs["PolicyImmediateStrategyId"]
+    code, out, _ = cli("policy", "status", "--local", "--json")
+    assert json.loads(out)["deployed"]["version"] == published["version"]
+    invalid = tmp_path / "invalid.yaml"
+    invalid.write_text(
+        "version: 1\ntiers: {t: {auto_approve: true, human_approval: true}}\ngroups: [{match: '*', tier: t}]\n"
+    )
+    code, _, err = cli("policy", "publish", str(invalid), "--local", "--urgent")
+    assert code == 1
+    assert "auto_approve and human_approval cannot both be true" in err
+    code, out, _ = cli("policy", "status", "--local", "--json")
+    assert json.loads(out)["deployed"]["version"] == published["version"]

@@ -252,3 +252,30 @@ def test_the_audit_retention_is_published_only_when_it_differs_from_the_default(
     longer = base.model_copy(update={"audit": AuditRetention(retention_days=400)})
     assert parse_policy_json(canonical_json(longer), "test").audit.retention_days == 400
     assert parse_policy_json(canonical_json(base), "test") == base
+
+
+def test_rule_lookup_by_name_keeps_first_match_wins_across_globs_and_literals() -> None:
+    from mlcp.policy import Policy
+
+    policy = Policy.model_validate(
+        {
+            "tiers": {"a": {}, "b": {}, "c": {}},
+            "groups": [
+                {"match": "fraud-x", "tier": "a", "endpoint": "e1"},
+                {"match": "fraud-*", "tier": "b", "endpoint": "e1"},
+                {"match": "churn-model", "tier": "a"},
+                {"match": "churn-model", "tier": "c"},
+                {"match": "*", "tier": "c", "endpoint": "e2"},
+            ],
+        }
+    )
+    assert policy.rule_for("fraud-x").tier == "a"  # type: ignore[union-attr]
+    assert policy.rule_for("fraud-y").tier == "b"  # type: ignore[union-attr]
+    assert policy.rule_for("churn-model").tier == "a"  # type: ignore[union-attr]
+    assert policy.rule_for("anything").tier == "c"  # type: ignore[union-attr]
+    assert policy.rule_for_endpoint("e1") is policy.groups[0]
+    assert policy.rule_for_endpoint("e2") is policy.groups[4]
+    assert policy.rule_for_endpoint("e3") is None
+    no_catch_all = Policy.model_validate({"tiers": {"a": {}}, "groups": [{"match": "x-[ab]", "tier": "a"}]})
+    assert no_catch_all.rule_for("x-a") is not None
+    assert no_catch_all.rule_for("x-c") is None

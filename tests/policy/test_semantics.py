@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mlcp.policy import MAX_PARAMETER_BYTES
+from mlcp.policy.appconfig import MAX_HOSTED_CONFIGURATION_BYTES
 from mlcp_cli.main import main
 from mlcp_cli.policy_check import check_policy_text
 from mlcp_cli.policy_check.catalog import BIAS_METRICS, REPORT_SECTIONS
@@ -219,7 +219,7 @@ def test_warnings_for_rules_that_never_apply() -> None:
 def test_a_policy_too_large_for_the_store_is_a_warning(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    description = "x" * (MAX_PARAMETER_BYTES + 100)
+    description = "x" * (MAX_HOSTED_CONFIGURATION_BYTES + 100)
     path = tmp_path / "big.yaml"
     path.write_text(
         HEAD.replace("  high:\n", f"  high:\n    description: {description}\n") + "      {}\n" + GROUPS
@@ -228,7 +228,8 @@ def test_a_policy_too_large_for_the_store_is_a_warning(
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith(f"{path}:1:1: warning: the published policy is ")
     assert out[0].endswith(
-        f"the policy store holds at most {MAX_PARAMETER_BYTES}: `mlcp policy publish` will refuse it"
+        f"the policy store (an AppConfig hosted version) holds at most {MAX_HOSTED_CONFIGURATION_BYTES}:"
+        " `mlcp policy publish` will refuse it"
     )
     assert out[1] == f"OK {path}: 1 groups, 1 tiers (1 warning)"
     assert main(["policy", "validate", "--json", str(path)]) == 0

@@ -41,11 +41,14 @@ READ_PREFIXES = (
 )
 
 
+#: Reads whose names start otherwise: an AppConfig Data session only opens a read of the policy.
+READ_OPERATIONS = frozenset({"StartConfigurationSession"})
+
 _CALL_KEY = "mlcp_recorded_call"
 
 
 def is_mutating(operation: str) -> bool:
-    return not operation.startswith(READ_PREFIXES)
+    return operation not in READ_OPERATIONS and not operation.startswith(READ_PREFIXES)
 
 
 @dataclass

@@ -140,9 +140,10 @@ class RecordedStack:
 
 @contextlib.contextmanager
 def recorded_stack(template: Path = TEMPLATE, policy: Path = POLICY) -> Iterator[RecordedStack]:
-    """The stack with a policy (the scenarios' by default) published; AWS calls recorded from before it exists."""
-    from mlcp_cli.commands.policy import publish_policy
+    """The stack with a policy (the scenarios' by default) published through AppConfig, as ``mlcp policy
+    publish`` does; AWS calls recorded from before it exists."""
+    from mlcp_cli.commands.policy import DeliveryTarget, publish_to_appconfig
 
     with recording_aws_calls() as calls, LocalControlPlane(template) as cp:
-        publish_policy(cp.client("ssm"), policy, "/mlcp/policy")
+        publish_to_appconfig(cp.client("appconfig"), DeliveryTarget.from_outputs(cp.stack.outputs), policy)
         yield RecordedStack(cp, calls)

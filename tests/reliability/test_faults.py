@@ -309,10 +309,14 @@ def _policy(tmp: Path) -> Path:
 @pytest.fixture(scope="module")
 def bench(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultBench]:
     """Both lanes: a champion on the single-variant ``faults-prod``, an A/B split on ``shift-prod``."""
-    from mlcp_cli.commands.policy import publish_policy
+    from mlcp_cli.commands.policy import DeliveryTarget, publish_to_appconfig
 
     with FaultInjector() as faults, LocalControlPlane(TEMPLATE) as cp:
-        publish_policy(cp.client("ssm"), _policy(tmp_path_factory.mktemp("faults")), "/mlcp/policy")
+        publish_to_appconfig(
+            cp.client("appconfig"),
+            DeliveryTarget.from_outputs(cp.stack.outputs),
+            _policy(tmp_path_factory.mktemp("faults")),
+        )
         fb = FaultBench(cp, faults)
         deploy_champion(cp.client("sagemaker"), ENDPOINT, fb.register())
         _ab_endpoint(cp)

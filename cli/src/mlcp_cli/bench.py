@@ -19,6 +19,11 @@ unit, budget, ok; the raw samples under ``details``).
   scenarios on the emulator, and their cost at $0.025 per 1,000; budget: 25 per native canary.
 * **Audit**: appends per second on the emulator's DynamoDB (TransactWriteItems counted per append;
   budget: one) and ``verify_chain`` throughput on a 100,000-record chain (budget: 100,000 records/s).
+* **The policy at organisation scale** (:mod:`mlcp_cli.bench_policy`): a generated 1,000-group,
+  20-tier policy validated, published to AppConfig on the emulator (the real validator), deployed
+  and loaded as a handler reads it (CPU per cold start and per decision); gate CPU per event with it
+  against a 3-group policy (budget: 1.2x, the lookup must not scan); ``mlcp policy dry-run`` over
+  10,000 recorded decisions (records/s).
 * **The full local scenario** (``scenarios/full-loop.yaml``: register, gates, approve, canary, alarm,
   rollback, incident, retraining): wall time to play it on a deployed stack; budget 5 s.
 
@@ -1046,6 +1051,10 @@ def run(options: BenchOptions, progress: Any = sys.stderr) -> tuple[list[Figure]
             "retraining guard", lambda: _path_cost(workloads.retraining_guard_cost(options.path_events))
         ),
     }
+    say("policy at scale (1,000 groups, 20 tiers; dry run over 10,000 decisions)")
+    from mlcp_cli.bench_policy import policy_figures, policy_scale
+
+    details["policy_scale"] = policy_scale(options.root)
     say("audit trail")
     details["audit_appends"] = _guarded("appends", lambda: workloads.audit_append_rate(options.audit_appends))
     details["audit_verify"] = _guarded("verify", lambda: workloads.audit_verify_rate(options.verify_records))
@@ -1093,6 +1102,7 @@ def run(options: BenchOptions, progress: Any = sys.stderr) -> tuple[list[Figure]
         *transition_figures(runs_, workloads.USD_PER_TRANSITION),
         *audit_figures(details["audit_appends"], details["audit_verify"], details["audit_contention"]),
         *digest_figures(details["audit_digest"]),
+        *policy_figures(details["policy_scale"]),
         *(scenario_figures(full, reference) if options.scenarios else []),
         *tracer_figures(details["tracer"]),
     ]

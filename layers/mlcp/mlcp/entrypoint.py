@@ -136,20 +136,22 @@ def _detail_type(model: type[Any]) -> str:
 
 def governance_deps(audit: AuditTrail, config: GovernanceConfig | None = None) -> ApprovalDeps:
     """The adapters of the governance use cases, from the function's environment."""
+    import os
+
     from mlcp.adapters.notify import ApproverNotifier
     from mlcp.adapters.registry import SageMakerModelRegistry
     from mlcp.adapters.reports import ReportWriter
     from mlcp.adapters.state import ControlPlaneState
-    from mlcp.policy import PolicyNotConfigured, PolicyStore
+    from mlcp.policy.appconfig import policy_source_from_env
     from mlcp.usecases.approval import ApprovalDeps
     from mlcp.usecases.gating import GatingDeps
 
     settings = config or GovernanceConfig.from_env()
     gating = GatingDeps(
         registry=SageMakerModelRegistry(),
-        policies=PolicyStore(settings.policy_parameter)
-        if settings.policy_parameter
-        else PolicyNotConfigured(),
+        policies=policy_source_from_env(
+            {**os.environ, "MLCP_POLICY_PARAMETER": settings.policy_parameter or ""}
+        ),
         reports=ReportWriter(settings.reports_bucket or ""),
         audit=audit,
         s3=clients.s3(),
@@ -206,7 +208,7 @@ def reaction_deps(audit: AuditTrail) -> ReactionDeps:
 
     from botocore.exceptions import ClientError
 
-    from mlcp.policy import PolicyNotConfigured, PolicyStore
+    from mlcp.policy.appconfig import policy_source_from_env
     from mlcp.retraining import RetrainingState
     from mlcp.usecases.reactions import ReactionDeps
 
@@ -230,9 +232,8 @@ def reaction_deps(audit: AuditTrail) -> ReactionDeps:
             if exc.response.get("Error", {}).get("Code") != "ExecutionAlreadyExists":
                 raise
 
-    parameter = os.environ.get("MLCP_POLICY_PARAMETER", "")
     return ReactionDeps(
-        policies=PolicyStore(parameter) if parameter else PolicyNotConfigured(),
+        policies=policy_source_from_env(),
         incidents=incident_deps(audit),
         retraining=RetrainingState(state_table, clients.dynamodb()),
         audit=audit,

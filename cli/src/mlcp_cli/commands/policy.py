@@ -21,10 +21,14 @@ import argparse
 import hashlib
 import io
 import json
+import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
+
+import yaml
 
 from mlcp.policy import (
     MAX_PARAMETER_BYTES,
@@ -35,7 +39,9 @@ from mlcp.policy import (
     explain,
 )
 from mlcp_cli.commands.stack import add_stack_options
-from mlcp_cli.policy_check import CheckResult, check_policy_text
+from mlcp_cli.policy_check import CheckResult, check_merged_policy, check_policy_text
+from mlcp_cli.policy_delivery import AppConfigTarget, PublishResult, publish, status, write_status
+from mlcp_cli.policy_dry_run import DryRun
 from mlcp_cli.tables import wrap
 
 EXIT_OK = 0
@@ -48,8 +54,15 @@ DEFAULT_POLICY_FILE = Path("policy/example.yaml")
 
 
 def check_policy_file(path: Path | str) -> CheckResult:
-    """Read a YAML (or JSON) policy file and check it: the runtime model, then the semantic rules
-    (``mlcp_cli.policy_check``); every finding names the file, line and column."""
+    """Read a YAML (or JSON) policy file, or a directory of them (merged, conflicts naming both
+    files), and check it: the runtime model, then the semantic rules (``mlcp_cli.policy_check``);
+    every finding in a file names the file, line and column."""
+    if Path(path).is_dir():
+        try:
+            merged = load_policy_directory(Path(path))
+        except PolicyError as exc:
+            return CheckResult(None, list(exc.problems), [])
+        return check_merged_policy(merged, str(path))
     source = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -66,6 +79,42 @@ def load_policy_file(path: Path | str) -> Policy:
     if result.policy is None:
         raise PolicyError(str(path), result.errors)
     return result.policy
+
+
+def _read_document(path: Path) -> Any:
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PolicyError(source, [f"{source}: cannot read file: {exc.strerror or exc}"]) from exc
+    except UnicodeDecodeError as exc:
+        raise PolicyError(source, [f"{source}: file is not UTF-8 text"]) from exc
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise PolicyError(source, [f"{source}: not valid YAML: {where}{problem}"]) from exc
+
+
+def load_policy_directory(directory: Path) -> Policy:
+    """One policy from the policy files of ``directory`` (``mlcp_cli.policy_delivery``)."""
+    from mlcp_cli.policy_delivery import merge_policy_directory, policy_files
+
+    files = policy_files(directory)
+    if not files:
+        raise PolicyError(str(directory), [f"{directory}: no policy files (*.yaml, *.yml, *.json)"])
+    problems: list[str] = []
+    documents: dict[Path, Any] = {}
+    for file in files:
+        try:
+            documents[file] = _read_document(file)
+        except PolicyError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise PolicyError(str(directory), problems)
+    return merge_policy_directory(directory, documents)
 
 
 # ------------------------------------------------------------------------------------- validate
@@ -260,16 +309,30 @@ def explain_group(policy: Policy, group: str, source: str, as_json: bool, out: T
     return EXIT_OK if explanation["matched"] else EXIT_INVALID
 
 
-def _explain(args: argparse.Namespace) -> int:
+def deployed_policy_store(parameter: str | None = None) -> Any:
+    """The target stack's deployed policy, as its functions read it: AWS AppConfig (its
+    ``PolicyAppConfig`` output; the legacy parameter as fallback until a first deployment), else
+    the SSM ``parameter``. None when the target names neither."""
+    from mlcp.policy.appconfig import AppConfigPolicyStore, parse_appconfig_target
     from mlcp_cli.commands.stack import active_target, client
 
-    # --parameter, else a target stack's deployed policy (its PolicyParameterName), else the file.
-    parameter = args.parameter or (
-        None if args.file else active_target().parameters.get("PolicyParameterName")
-    )
+    target = active_target()
+    legacy = parameter or target.parameters.get("PolicyParameterName")
+    fallback = PolicyStore(legacy, max_age_seconds=0, ssm_client=client("ssm")) if legacy else None
+    where = target.outputs.get(POLICY_APPCONFIG_OUTPUT)
+    if where and not parameter:
+        application, environment, profile = parse_appconfig_target(where)
+        return AppConfigPolicyStore(
+            application, environment, profile, client=client("appconfigdata"), fallback=fallback
+        )
+    return fallback
+
+
+def _explain(args: argparse.Namespace) -> int:
+    # --parameter, else a target stack's deployed policy (AppConfig, else its parameter), else the file.
+    store = None if args.file else deployed_policy_store(args.parameter)
     try:
-        if parameter:
-            store = PolicyStore(parameter, max_age_seconds=0, ssm_client=client("ssm"))
+        if store is not None:
             policy, source = store.get(), store.source
         else:
             path = args.file or DEFAULT_POLICY_FILE
@@ -308,24 +371,210 @@ def publish_policy(ssm_client: Any, path: Path | str, parameter: str) -> int:
     return int(response["Version"])
 
 
-def _publish(args: argparse.Namespace) -> int:
-    from mlcp_cli.commands.stack import active_target, client
+POLICY_APPCONFIG_OUTPUT = "PolicyAppConfig"
+IMMEDIATE_STRATEGY_OUTPUT = "PolicyImmediateStrategyId"
+GRADUAL_STRATEGY_OUTPUT = "PolicyGradualStrategyId"
 
-    parameter = args.parameter or active_target().parameters.get("PolicyParameterName")
-    if not parameter:
-        sys.stderr.write("mlcp policy publish: --parameter, or a stack (its PolicyParameterName)\n")
-        return 2
+
+@dataclass(frozen=True)
+class DeliveryTarget:
+    """Where ``publish`` deploys: the AppConfig profile and the stack's two strategies."""
+
+    appconfig: AppConfigTarget
+    immediate_strategy: str
+    gradual_strategy: str
+
+    @classmethod
+    def from_outputs(cls, outputs: Mapping[str, str], appconfig: str | None = None) -> DeliveryTarget:
+        """From a stack's outputs (``--appconfig`` overrides the profile); PolicyError if unknown."""
+        where = appconfig or outputs.get(POLICY_APPCONFIG_OUTPUT)
+        if not where:
+            raise PolicyError(
+                "appconfig",
+                ["the policy's AppConfig profile is unknown: --appconfig APP/ENV/PROFILE or a stack"],
+            )
+        return cls(
+            AppConfigTarget.parse(where),
+            outputs.get(IMMEDIATE_STRATEGY_OUTPUT, "AppConfig.AllAtOnce"),
+            outputs.get(GRADUAL_STRATEGY_OUTPUT, "AppConfig.Linear20PercentEvery6Minutes"),
+        )
+
+
+def publish_to_appconfig(
+    appconfig: Any,
+    target: DeliveryTarget,
+    path: Path | str,
+    *,
+    strategy: str | None = None,
+    urgent: bool = False,
+) -> PublishResult:
+    """``mlcp policy publish``: validate the file or directory, create a hosted version, deploy it.
+
+    The one code path of the command and of local scenarios. ``PolicyError`` when invalid or refused.
+    """
+    policy = load_policy_file(path)
+    return publish(
+        appconfig,
+        target.appconfig,
+        policy,
+        immediate_strategy=target.immediate_strategy,
+        gradual_strategy=target.gradual_strategy,
+        strategy=strategy,
+        urgent=urgent,
+        description=f"mlcp policy publish {Path(path).name}",
+    )
+
+
+def _delivery_target(args: argparse.Namespace) -> DeliveryTarget:
+    from mlcp_cli.commands.stack import active_target
+
+    return DeliveryTarget.from_outputs(active_target().outputs, args.appconfig)
+
+
+def _publish(args: argparse.Namespace) -> int:
+    from mlcp_cli.commands.stack import client
+
+    if args.parameter:  # legacy: a stack not yet upgraded to AppConfig
+        try:
+            version = publish_policy(client("ssm"), args.file, args.parameter)
+        except PolicyError as exc:
+            sys.stderr.write(str(exc) + "\n")
+            return EXIT_INVALID
+        if args.json:
+            record = {"file": str(args.file), "parameter": args.parameter, "version": version}
+            sys.stdout.write(json.dumps(record) + "\n")
+        else:
+            sys.stdout.write(f"published {args.file} to {args.parameter}: version {version}\n")
+        return EXIT_OK
     try:
-        version = publish_policy(client("ssm"), args.file, parameter)
+        target = _delivery_target(args)
+        result = publish_to_appconfig(
+            client("appconfig"), target, args.file, strategy=args.strategy, urgent=args.urgent
+        )
     except PolicyError as exc:
         sys.stderr.write(str(exc) + "\n")
         return EXIT_INVALID
     if args.json:
         sys.stdout.write(
-            json.dumps({"file": str(args.file), "parameter": parameter, "version": version}) + "\n"
+            json.dumps({"file": str(args.file), "appconfig": str(target.appconfig), **result.to_json()})
+            + "\n"
         )
+        return EXIT_OK
+    for number in result.stopped:
+        sys.stdout.write(f"stopped deployment {number} (rolled back) for the urgent change\n")
+    sys.stdout.write(
+        f"published {args.file} as version {result.version} ({result.label}); deployment {result.deployment} "
+        f"with strategy {result.strategy}: {result.reason}\n"
+        "  mlcp policy status shows its progress\n"
+    )
+    return EXIT_OK
+
+
+def _status(args: argparse.Namespace) -> int:
+    from mlcp_cli.commands.stack import client
+
+    try:
+        target = _delivery_target(args)
+        report = status(client("appconfig"), target.appconfig)
+    except PolicyError as exc:
+        sys.stderr.write(str(exc) + "\n")
+        return EXIT_INVALID
+    if args.json:
+        sys.stdout.write(json.dumps(report, indent=2, default=str) + "\n")
     else:
-        sys.stdout.write(f"published {args.file} to {parameter}: version {version}\n")
+        write_status(report, sys.stdout)
+    return EXIT_OK
+
+
+def migrate_from_parameter(ssm: Any, appconfig: Any, target: DeliveryTarget, parameter: str) -> PublishResult:
+    """Deploy, at once, exactly the policy in the legacy SSM ``parameter`` (nothing lost on upgrade)."""
+    policy = PolicyStore(parameter, max_age_seconds=0, ssm_client=ssm).get()
+    return publish(
+        appconfig,
+        target.appconfig,
+        policy,
+        immediate_strategy=target.immediate_strategy,
+        gradual_strategy=target.gradual_strategy,
+        strategy=target.immediate_strategy,
+        description=f"mlcp policy migrate from ssm:{parameter}",
+    )
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from mlcp_cli.commands.stack import active_target, client
+
+    parameter = args.parameter or active_target().parameters.get("PolicyParameterName") or "/mlcp/policy"
+    try:
+        target = _delivery_target(args)
+        result = migrate_from_parameter(client("ssm"), client("appconfig"), target, parameter)
+    except PolicyError as exc:
+        sys.stderr.write(str(exc) + "\n")
+        return EXIT_INVALID
+    sys.stdout.write(
+        f"deployed the policy of ssm:{parameter} as version {result.version} (deployment {result.deployment}); "
+        "the functions read AppConfig from their next decision\n"
+    )
+    return EXIT_OK
+
+
+def s3_report_loader(s3: Any) -> Callable[[str], bytes | None]:
+    """Read a gate report by its ``s3://`` URI (None when it is gone)."""
+    from botocore.exceptions import ClientError
+
+    def load(uri: str) -> bytes | None:
+        bucket, _, key = uri.removeprefix("s3://").partition("/")
+        try:
+            body: bytes = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        except ClientError:
+            return None
+        return body
+
+    return load
+
+
+def dry_run_policy(
+    trail: Any, s3: Any, path: Path | str, *, since: str | None = None, group: str | None = None
+) -> DryRun:
+    """``mlcp policy dry-run``: every stream's replayable records under the policy at ``path``."""
+    from mlcp import clock as mlcp_clock
+    from mlcp_cli.policy_dry_run import dry_run, parse_since, select
+
+    policy = load_policy_file(path)
+    start = parse_since(since, mlcp_clock.now()) if since else None
+    streams = [f"group#{group}"] if group else trail.streams()
+    records = (record for stream in streams for record in trail.read(stream))
+    return dry_run(select(records, since=start, group=group), policy, s3_report_loader(s3))
+
+
+def _dry_run(args: argparse.Namespace) -> int:
+    from mlcp.audit import AuditTrail
+    from mlcp_cli.commands.stack import client
+    from mlcp_cli.policy_dry_run import write_dry_run
+
+    table = args.audit_table or os.environ.get("MLCP_AUDIT_TABLE")
+    if not table:
+        sys.stderr.write(
+            "mlcp policy dry-run: the audit table is unknown: --stack-name, --config-env, --local\n"
+        )
+        return 2
+    try:
+        run = dry_run_policy(
+            AuditTrail(table, client=client("dynamodb")),
+            client("s3"),
+            args.file,
+            since=args.since,
+            group=args.group,
+        )
+    except PolicyError as exc:
+        sys.stderr.write(str(exc) + "\n")
+        return EXIT_INVALID
+    except ValueError as exc:
+        sys.stderr.write(f"mlcp policy dry-run: --since: {exc}\n")
+        return 2
+    if args.json:
+        sys.stdout.write(json.dumps(run.to_json(), indent=2, default=str) + "\n")
+    else:
+        write_dry_run(run, sys.stdout)
     return EXIT_OK
 
 
@@ -358,9 +607,54 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     add_stack_options(explain_cmd)
     explain_cmd.set_defaults(func=_explain)
 
-    publish = commands.add_parser("publish", help="validate a policy file and write it to its SSM parameter")
-    publish.add_argument("file", metavar="FILE", type=Path, help="YAML policy file")
-    publish.add_argument("--parameter", help="SSM parameter name (default: the stack's PolicyParameterName)")
-    publish.add_argument("--json", action="store_true", help="one JSON object: file, parameter, version")
+    publish = commands.add_parser(
+        "publish", help="validate a policy and deploy it through AppConfig (a new hosted version)"
+    )
+    publish.add_argument("file", metavar="FILE", type=Path, help="YAML policy file or directory of them")
+    publish.add_argument(
+        "--strategy",
+        help="AppConfig deployment strategy id or name (default: the stack's immediate strategy for a new "
+        "freeze or --urgent, else its gradual one)",
+    )
+    publish.add_argument(
+        "--urgent", action="store_true", help="apply at once (stops a deployment in progress first)"
+    )
+    publish.add_argument(
+        "--appconfig", metavar="APP/ENV/PROFILE", help="default: the stack's PolicyAppConfig"
+    )
+    publish.add_argument(
+        "--parameter", help="legacy: write this SSM parameter instead (a stack not yet upgraded to AppConfig)"
+    )
+    publish.add_argument("--json", action="store_true", help="one JSON object: version, deployment, strategy")
     add_stack_options(publish)
     publish.set_defaults(func=_publish)
+
+    status_cmd = commands.add_parser("status", help="what is deployed, rolling out, rolled back and why")
+    status_cmd.add_argument(
+        "--appconfig", metavar="APP/ENV/PROFILE", help="default: the stack's PolicyAppConfig"
+    )
+    status_cmd.add_argument("--json", action="store_true", help="the report as JSON")
+    add_stack_options(status_cmd)
+    status_cmd.set_defaults(func=_status)
+
+    migrate = commands.add_parser(
+        "migrate", help="deploy the legacy SSM parameter's policy through AppConfig, unchanged"
+    )
+    migrate.add_argument("--parameter", help="default: the stack's PolicyParameterName, else /mlcp/policy")
+    migrate.add_argument(
+        "--appconfig", metavar="APP/ENV/PROFILE", help="default: the stack's PolicyAppConfig"
+    )
+    add_stack_options(migrate)
+    migrate.set_defaults(func=_migrate)
+
+    dry = commands.add_parser(
+        "dry-run", help="replay the audit trail's decisions under a new policy: what would differ, and why"
+    )
+    dry.add_argument("file", metavar="NEW_POLICY", type=Path, help="YAML policy file or directory")
+    dry.add_argument(
+        "--since", help="only decisions from then: 2026-11-01, an ISO time, or 7d / 12h / 30m ago"
+    )
+    dry.add_argument("--group", help="only this model package group's decisions")
+    dry.add_argument("--json", action="store_true", help="the result as JSON")
+    add_stack_options(dry)
+    dry.set_defaults(func=_dry_run)

@@ -20,7 +20,6 @@ from mlcp.policy import Policy, PolicyError, PolicyStore
 from mlcp.usecases.approval import caller_identity
 from mlcp.usecases.retirement import RetirementDeps, Verdict, retire
 from mlcp_cli.commands.stack import (
-    active_target,
     add_json_option,
     add_stack_options,
     client,
@@ -73,10 +72,12 @@ def _policies(args: argparse.Namespace) -> Any:
         from mlcp_cli.commands.policy import load_policy_file
 
         return _FilePolicy(load_policy_file(args.policy_file))
-    parameter = args.policy_parameter or active_target().parameters.get(
-        "PolicyParameterName", DEFAULT_POLICY_PARAMETER
-    )
-    return PolicyStore(parameter, max_age_seconds=0, ssm_client=client("ssm"))
+    from mlcp_cli.commands.policy import deployed_policy_store
+
+    store = deployed_policy_store(args.policy_parameter)
+    if store is not None:
+        return store
+    return PolicyStore(DEFAULT_POLICY_PARAMETER, max_age_seconds=0, ssm_client=client("ssm"))
 
 
 def _cmd(args: argparse.Namespace) -> int:

@@ -17,7 +17,8 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from mlcp.policy import MAX_PARAMETER_BYTES, Policy, canonical_json, field_path
+from mlcp.policy import Policy, canonical_json, field_path
+from mlcp.policy.appconfig import MAX_HOSTED_CONFIGURATION_BYTES
 from mlcp.policy.load import _problem
 from mlcp_cli.policy_check.locate import Path, Positions, locate
 from mlcp_cli.policy_check.rules import Finding, did_you_mean, semantic_findings
@@ -92,6 +93,30 @@ def _structural(source: str, error: ErrorDetails) -> Finding:
     return Finding("error", loc, message)
 
 
+def _size_findings(policy: Policy) -> list[Finding]:
+    size = len(canonical_json(policy).encode("utf-8"))
+    if size <= MAX_HOSTED_CONFIGURATION_BYTES:
+        return []
+    return [
+        Finding(
+            "warning",
+            (),
+            f"the published policy is {size} bytes; the policy store (an AppConfig hosted version) holds at"
+            f" most {MAX_HOSTED_CONFIGURATION_BYTES}: `mlcp policy publish` will refuse it",
+        )
+    ]
+
+
+def check_merged_policy(policy: Policy, source: str) -> CheckResult:
+    """The semantic rules on a policy merged from a directory (findings name the field path: a merged
+    policy has no one file to locate them in)."""
+    positions = locate("{}")
+    findings = [*semantic_findings(policy), *_size_findings(policy)]
+    errors = [_line(source, positions, f) for f in findings if f.severity == "error"]
+    warnings = [_line(source, positions, f) for f in findings if f.severity == "warning"]
+    return CheckResult(None if errors else policy, errors, warnings)
+
+
 def check_policy_text(text: str, source: str) -> CheckResult:
     """Every problem of a policy document's text (YAML or JSON), located; see the module docstring."""
     try:
@@ -115,17 +140,7 @@ def check_policy_text(text: str, source: str) -> CheckResult:
         )
         errors = [_line(source, positions, finding) for finding in structural]
         return CheckResult(None, errors, [])
-    findings = semantic_findings(policy)
-    size = len(canonical_json(policy).encode("utf-8"))
-    if size > MAX_PARAMETER_BYTES:
-        findings.append(
-            Finding(
-                "warning",
-                (),
-                f"the published policy is {size} bytes; the policy store holds at most {MAX_PARAMETER_BYTES}:"
-                " `mlcp policy publish` will refuse it",
-            )
-        )
+    findings = [*semantic_findings(policy), *_size_findings(policy)]
     findings.sort(key=lambda f: _order(positions, f))
     errors = [_line(source, positions, f) for f in findings if f.severity == "error"]
     warnings = [_line(source, positions, f) for f in findings if f.severity == "warning"]

@@ -94,7 +94,9 @@ class PutObjects(StepKind):
 
 @step_kind("publish_policy")
 class PublishPolicy(StepKind):
-    """``mlcp policy publish``: the policy ``file`` to the template's policy parameter (or ``parameter``)."""
+    """``mlcp policy publish``: the policy ``file`` (or directory) through the stack's AppConfig
+    profile, with the command's own code (validator, deployment strategy); ``parameter``: the legacy
+    SSM parameter instead."""
 
     file: str
     parameter: str | None = None
@@ -102,15 +104,32 @@ class PublishPolicy(StepKind):
     """These freeze windows instead of the file's own."""
     approvers: dict[str, list[str] | None] | None = None
     """Per tier, these approvers instead of the file's own."""
+    strategy: str = "immediate"
+    """``immediate`` (the default: in force for the next step), ``gradual``, ``auto`` (the command's
+    own choice: immediate for a new freeze or a first deployment, else gradual) or a strategy id."""
+
+    def _publish(self, runner: ScenarioRunner, path: Path) -> str:
+        from mlcp_cli.commands.policy import DeliveryTarget, publish_policy, publish_to_appconfig
+
+        if self.parameter is not None:
+            version = publish_policy(runner.client("ssm"), path, self.parameter)
+            return f"ssm:{self.parameter} (version {version})"
+        target = DeliveryTarget.from_outputs(runner.cp.stack.outputs)
+        strategy = {
+            "immediate": target.immediate_strategy,
+            "gradual": target.gradual_strategy,
+            "auto": None,
+        }.get(self.strategy, self.strategy)
+        result = publish_to_appconfig(runner.client("appconfig"), target, path, strategy=strategy)
+        return (
+            f"appconfig:{target.appconfig} version {result.version}, deployment {result.deployment} "
+            f"({result.strategy}: {result.reason})"
+        )
 
     def run(self, runner: ScenarioRunner) -> str:
-        from mlcp_cli.commands.policy import publish_policy
-
-        parameter = self.parameter or runner.template_parameter("PolicyParameterName")
         path = runner.root / self.file
         if self.change_freezes is None and self.approvers is None:
-            version = publish_policy(runner.client("ssm"), path, parameter)
-            return f"policy {self.file} -> ssm:{parameter} (version {version})"
+            return f"policy {self.file} -> {self._publish(runner, path)}"
         document = yaml.safe_load(path.read_text())
         if self.change_freezes is not None:
             document["change_freezes"] = self.change_freezes
@@ -121,8 +140,7 @@ class PublishPolicy(StepKind):
         with tempfile.TemporaryDirectory() as scratch:
             overlaid = Path(scratch) / path.name
             overlaid.write_text(yaml.safe_dump(document))
-            version = publish_policy(runner.client("ssm"), overlaid, parameter)
-        return f"policy {self.file} (overlaid) -> ssm:{parameter} (version {version})"
+            return f"policy {self.file} (overlaid) -> {self._publish(runner, overlaid)}"
 
 
 @step_kind("register_model_package")

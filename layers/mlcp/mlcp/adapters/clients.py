@@ -58,6 +58,11 @@ def _lazy(service: str) -> Any:
     return LazyClient(service)
 
 
+def appconfigdata() -> Any:
+    """The AppConfig data client of this execution environment (the deployed policy)."""
+    return _lazy("appconfigdata")
+
+
 def cloudwatch() -> CloudWatchClient:
     """The CloudWatch client of this execution environment."""
     return cast("CloudWatchClient", _lazy("cloudwatch"))

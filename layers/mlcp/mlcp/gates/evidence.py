@@ -204,6 +204,21 @@ def _needs(tier: Tier | None, gate: str) -> bool:
     return settings is not None and bool(settings.enabled)
 
 
+EVIDENCE_GATES = ("metrics", "regression", "bias", "explainability", "artifact_integrity")
+"""Gates whose evidence is read only when the tier enables them (the others read the candidate)."""
+
+
+def replay_inputs(candidate: Candidate, evidence: Evidence, tier: Tier | None) -> dict[str, Any]:
+    """What the gates saw, as JSON, kept in the gate report so that ``mlcp policy dry-run`` can run
+    the same gates again under another policy: the candidate, the evidence, and which gates' evidence
+    was read (a gate the old tier left off had none read: its replay is unknown, not a failure)."""
+    return {
+        "candidate": candidate.model_dump(mode="json"),
+        "evidence": evidence.model_dump(mode="json"),
+        "evidence_read_for": [gate for gate in EVIDENCE_GATES if _needs(tier, gate)],
+    }
+
+
 def collect_evidence(
     candidate: Candidate,
     rule: GroupRule,

@@ -23,7 +23,7 @@ import re
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 _STRICT = ConfigDict(extra="forbid", frozen=True, defer_build=True)  # built on first use: cold start
 _TAG_KEY = re.compile(r"^[\w .:/=+\-@]{1,128}$")
@@ -426,6 +426,21 @@ class Policy(BaseModel):
     change_freezes: list[ChangeFreeze] = Field(default_factory=list)
     audit: AuditRetention = Field(default_factory=AuditRetention)
 
+    # Lookups that do not scan the group rules (a policy may hold thousands): literal names by their
+    # first rule, glob rules in order, endpoints by their first rule. Built once, after validation.
+    _literal_rules: dict[str, int] = PrivateAttr(default_factory=dict)
+    _glob_rules: list[int] = PrivateAttr(default_factory=list)
+    _endpoint_rules: dict[str, int] = PrivateAttr(default_factory=dict)
+
+    def model_post_init(self, context: Any, /) -> None:
+        for index, rule in enumerate(self.groups):
+            if any(ch in rule.match for ch in "*?["):
+                self._glob_rules.append(index)
+            else:
+                self._literal_rules.setdefault(rule.match, index)
+            if rule.endpoint is not None:
+                self._endpoint_rules.setdefault(rule.endpoint, index)
+
     @model_validator(mode="after")
     def _tiers_exist(self) -> Policy:
         for index, rule in enumerate(self.groups):
@@ -437,8 +452,16 @@ class Policy(BaseModel):
         return self
 
     def rule_for(self, group: str) -> GroupRule | None:
-        """The first group rule whose glob matches ``group`` (None: no policy covers it)."""
-        return next((rule for rule in self.groups if fnmatch.fnmatchcase(group, rule.match)), None)
+        """The first group rule whose glob matches ``group`` (None: no policy covers it).
+
+        A literal rule is found by name; only the glob rules before it are tried."""
+        literal = self._literal_rules.get(group)
+        for index in self._glob_rules:
+            if literal is not None and index > literal:
+                break
+            if fnmatch.fnmatchcase(group, self.groups[index].match):
+                return self.groups[index]
+        return None if literal is None else self.groups[literal]
 
     def tier_for(self, group: str) -> tuple[GroupRule, Tier] | None:
         rule = self.rule_for(group)
@@ -446,7 +469,8 @@ class Policy(BaseModel):
 
     def rule_for_endpoint(self, endpoint: str) -> GroupRule | None:
         """The first group rule naming ``endpoint`` as its production endpoint (None: unmanaged)."""
-        return next((rule for rule in self.groups if rule.endpoint == endpoint), None)
+        index = self._endpoint_rules.get(endpoint)
+        return None if index is None else self.groups[index]
 
     def monitoring_for_endpoint(self, endpoint: str) -> tuple[GroupRule, MonitoringPolicy] | None:
         rule = self.rule_for_endpoint(endpoint)

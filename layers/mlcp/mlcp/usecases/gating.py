@@ -17,7 +17,7 @@ from mlcp.adapters.registry import SageMakerModelRegistry
 from mlcp.adapters.reports import ReportWriter
 from mlcp.audit import AuditAction, AuditTrail
 from mlcp.gates.evaluate import evaluate_gates, report_document
-from mlcp.gates.evidence import candidate_from_describe, collect_evidence
+from mlcp.gates.evidence import candidate_from_describe, collect_evidence, replay_inputs
 from mlcp.gates.model import Candidate, GateReport
 from mlcp.observability import MetricUnit, logger, metrics
 from mlcp.policy import GroupRule, Policy, Tier
@@ -120,9 +120,10 @@ def evaluate_candidate(
     )
     report = evaluate_gates(policy, rule, rule.tier, tier, candidate, evidence)
     stamp = now.strftime("%Y%m%dT%H%M%S%fZ")
+    document = report_document(report)
+    document["inputs"] = replay_inputs(candidate, evidence, tier)  # for mlcp policy dry-run
     stored = deps.reports.write(
-        f"{candidate.group}/{candidate.version}/{stamp}-{phase.split(':', 1)[0]}.json",
-        report_document(report),
+        f"{candidate.group}/{candidate.version}/{stamp}-{phase.split(':', 1)[0]}.json", document
     )
     deps.audit.append(
         stream=stream,

@@ -2,7 +2,7 @@
 
 Modules: :mod:`.awslambda`, :mod:`.events` (with :mod:`.deliveries`), :mod:`.cloudformation`,
 :mod:`.sagemaker`, :mod:`.sagemaker_endpoints`, :mod:`.cloudwatch`, :mod:`.s3`, :mod:`.stepfunctions`,
-:mod:`.identity` (STS), :mod:`.ssm`, :mod:`.dynamodb`, :mod:`.cloudtrail` (API calls to EventBridge); the simulated clock in :mod:`.clock`; the
+:mod:`.identity` (STS), :mod:`.ssm`, :mod:`.appconfig` (AppConfig and AppConfig Data), :mod:`.dynamodb`, :mod:`.cloudtrail` (API calls to EventBridge); the simulated clock in :mod:`.clock`; the
 shared installation state in :mod:`.state` and installing/uninstalling in :mod:`.install`. Every
 public name is re-exported here.
 
@@ -15,7 +15,8 @@ most recent registry/delivery queue is the one the patched code uses.
 Each fill has a test in ``tests/emulator/test_gaps.py`` (the SageMaker endpoint fills, j: in
 ``tests/emulator/test_gaps_endpoints.py``; RedriveExecution and StopExecution, o and r: in
 ``tests/emulator/test_gaps_redrive.py``; SendTaskFailure's cause, s: in
-``tests/emulator/test_gaps_task_failure.py``) that first shows moto's raw behaviour still has the gap
+``tests/emulator/test_gaps_task_failure.py``; AppConfig's v and w and its CloudFormation types: in
+``tests/emulator/test_gaps_appconfig.py``) that first shows moto's raw behaviour still has the gap
 (so a moto upgrade that fixes it makes that test fail: drop the fill then), and then shows the
 fill gives AWS's behaviour.
 
@@ -56,6 +57,13 @@ Measured and deliberately not filled (moto 5.2.5):
 
 from __future__ import annotations
 
+from mlcp_cli.emulator.gaps.appconfig import (
+    APPCONFIG_CFN_TYPES,
+    PREDEFINED_STRATEGIES,
+    AppConfigError,
+    fill_appconfig_routes,
+    session_of_token,
+)
 from mlcp_cli.emulator.gaps.awslambda import (
     DEFAULT_ASYNC_RETRIES,
     LAYER_PACKAGES,
@@ -159,16 +167,19 @@ from mlcp_cli.emulator.gaps.stepfunctions import (
 )
 
 __all__ = [
+    "APPCONFIG_CFN_TYPES",
     "AWS_SOURCE_PREFIX",
     "DEFAULT_ASYNC_RETRIES",
     "FLEET_LAUNCH_SECONDS",
     "FLEET_TERMINATE_SECONDS",
     "LAYER_PACKAGES",
     "OPS_ITEM_ACTIONS",
+    "PREDEFINED_STRATEGIES",
     "REDRIVABLE_STATUSES",
     "REDRIVE_PERIOD",
     "STOP_SETTLE_SECONDS",
     "WEIGHTS_UPDATE_SECONDS",
+    "AppConfigError",
     "AsyncInvocation",
     "CfnCloudWatchAlarm",
     "CfnLambdaEventInvokeConfig",
@@ -195,6 +206,7 @@ __all__ = [
     "deliver",
     "endpoint_event_detail",
     "event_endpoint_status",
+    "fill_appconfig_routes",
     "fill_cfn_parse_template_json_first",
     "fill_cfn_resource_class_from_type",
     "fill_cfn_state_machine",
@@ -244,6 +256,7 @@ __all__ = [
     "runnable_work",
     "running_function",
     "serialized_dynamodb",
+    "session_of_token",
     "settle",
     "simulated_now",
     "stamp_model_package_caller",

@@ -166,7 +166,8 @@ _FILLED_CFN_TYPES: dict[str, Any] = {
 
 
 def fill_cfn_resource_class_from_type(resource_type: str) -> Any:
-    """CloudFormation creates CloudWatch alarms and Lambda EventInvokeConfigs.
+    """CloudFormation creates CloudWatch alarms, Lambda EventInvokeConfigs and AppConfig
+    applications, environments, configuration profiles and deployment strategies (fill t).
 
     AWS: both are ordinary resources. moto: "No Moto CloudFormation support" — skipped with a
     warning, so the stack has no alarms and functions keep the default async config.
@@ -175,6 +176,10 @@ def fill_cfn_resource_class_from_type(resource_type: str) -> Any:
     """
     import moto.cloudformation.parsing as cfn_parsing
 
+    from mlcp_cli.emulator.gaps.appconfig import APPCONFIG_CFN_TYPES
+
+    if resource_type in APPCONFIG_CFN_TYPES:
+        return APPCONFIG_CFN_TYPES[resource_type]
     if resource_type in _FILLED_CFN_TYPES:
         return _FILLED_CFN_TYPES[resource_type]
     return _call_original(cfn_parsing, "resource_class_from_type", resource_type)

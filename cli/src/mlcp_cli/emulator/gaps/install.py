@@ -8,6 +8,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
+from mlcp_cli.emulator.gaps.appconfig import _appconfig_patches
 from mlcp_cli.emulator.gaps.awslambda import FunctionRegistry, fill_lambda_invoke
 from mlcp_cli.emulator.gaps.clock import VirtualClock, restore_clock, use_simulated_clock
 from mlcp_cli.emulator.gaps.cloudformation import (
@@ -297,6 +298,7 @@ def _patches() -> list[tuple[Any, str, Any]]:
         (S3Backend, "put_object_retention", fill_s3_put_object_retention_compliance),
         (S3Backend, "put_bucket_versioning", fill_s3_versioning_stays_on_with_object_lock),
         (BaseExecutionWorkerCommunication, "terminated", fill_sfn_status_change_event),
+        *_appconfig_patches(),
         (
             events_utils,
             "_BASE_EVENT_MESSAGE",

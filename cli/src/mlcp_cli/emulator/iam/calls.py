@@ -181,6 +181,12 @@ def _variable_values(
         "EventBusName": lambda: _last(str(params.get("EventBusName") or "default"), "/"),
         "RuleName": lambda: params.get("Name") or params.get("Rule"),
         "LogGroupName": lambda: params.get("logGroupName"),
+        # AppConfig Data: identifiers in StartConfigurationSession, the session's in a token.
+        "ApplicationId": lambda: params.get("ApplicationId") or _appconfig_session(params, 0),
+        "EnvironmentId": lambda: params.get("EnvironmentId") or _appconfig_session(params, 1),
+        "ConfigurationProfileId": lambda: (
+            params.get("ConfigurationProfileId") or _appconfig_session(params, 2)
+        ),
     }
     if variable in special:
         found = special[variable]()
@@ -191,6 +197,23 @@ def _variable_values(
     if found is None or found == "":
         return None
     return [str(v) for v in found] if isinstance(found, list) else [str(found)]
+
+
+def _appconfig_session(params: Mapping[str, Any], index: int) -> str | None:
+    """An AppConfig Data call's application / environment / profile: named by
+    StartConfigurationSession, else the session its ConfigurationToken belongs to."""
+    named = ("ApplicationIdentifier", "EnvironmentIdentifier", "ConfigurationProfileIdentifier")[index]
+    if params.get(named):
+        return str(params[named])
+    token = params.get("ConfigurationToken")
+    if not token:
+        return None
+    from mlcp_cli.emulator.gaps.appconfig import session_of_token
+
+    session = session_of_token(str(token))
+    if session is None:
+        return None
+    return (session.application_id, session.environment_id, session.profile_id)[index]
 
 
 def _fill(
