@@ -1,5 +1,5 @@
 """Local mode from a shell: `mlcp local up` keeps the emulated stack in a server process and
-`--local` commands from other processes run there (ADR 19); the user's own AWS settings never leak
+`--local` commands from other processes run there (ADR 21); the user's own AWS settings never leak
 into local mode. Real processes, real sockets, the real stack; the clock moves only when told."""
 
 from __future__ import annotations
