@@ -180,6 +180,9 @@ def score(results: list[MetricResult], thresholds: ScoreThresholds | None = None
     if not counted:
         reasons.append("no metric has enough samples to judge")
         return Judgement(None, "marginal", reasons, list(results), thresholds)
+    regressed = [f"{r.name} {r.classification}" for r in counted if r.classification in ("high", "low")]
+    if regressed:
+        reasons.append(f"regressed: {', '.join(regressed)}")
     total = sum(r.criteria.weight for r in counted)
     passed = sum(r.criteria.weight for r in counted if r.classification == "pass")
     value = 100.0 * passed / total if total > 0 else 0.0
