@@ -28,7 +28,9 @@ help:
 	@echo "make pipeline - write the reference pipeline's definition (sagemaker SDK in .venv-pipeline, offline)"
 
 # --no-compile: byte-compiling every installed module doubles a venv's setup; Python compiles what
-# a check imports, on first import.
+# a check imports, on first import, and caches it (hence the unexport: with PYTHONDONTWRITEBYTECODE
+# set, as some images do, every process compiled moto and botocore from source again, ~3 s of CPU).
+unexport PYTHONDONTWRITEBYTECODE
 PIP_INSTALL := -q --disable-pip-version-check --no-compile
 
 $(BIN)/.stamp: requirements/dev.txt layers/mlcp/pyproject.toml cli/pyproject.toml

@@ -128,10 +128,11 @@ def test_duplicate_decision_without_returned_item_falls_back_to_marker_read(
 
 
 def test_concurrent_writers_never_fork_or_gap(ddb: Any, clock: StepClock) -> None:
-    # 8 writers back to back is harsher than production (DataArrivalConcurrency caps the one stream
-    # that fans out at 5). Measured here: mean 3 attempts per append, max 22 in 2,600 appends; one
-    # CI run needed more than 25, the old default, so the default retry budget is now 50.
-    threads_n, per_thread = 8, 25
+    # 6 writers back to back is harsher than production (DataArrivalConcurrency caps the one stream
+    # that fans out at 5). Measured with 8 writers: mean 3 attempts per append, max 22 in 2,600
+    # appends; one CI run needed more than 25, the old default, so the default retry budget is 50.
+    # 60 appends show a fork or a gap as surely as 200 (any lost race shows), at a third of the CPU.
+    threads_n, per_thread = 6, 10
     # One client (and trail) per thread, as separate Lambda invocations would have.
     trails = [
         AuditTrail(TABLE, client=boto3.client("dynamodb", region_name=REGION), clock=clock)

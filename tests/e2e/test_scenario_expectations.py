@@ -17,12 +17,10 @@ from .conftest import ROOT
 CHURN_PACKAGE = "arn:aws:sagemaker:us-east-1:123456789012:model-package/churn-model/2"
 
 
-def play(
-    cp: LocalControlPlane, steps: list[dict[str, Any]], settle: float = 1.0
-) -> tuple[ScenarioResult, str]:
-    """Play ``steps`` on the shared stack; an expectation that fails is re-checked for ``settle`` s."""
+def play(cp: LocalControlPlane, steps: list[dict[str, Any]]) -> tuple[ScenarioResult, str]:
+    """Play ``steps`` on the shared stack."""
     timeline = io.StringIO()
-    runner = ScenarioRunner(cp, root=ROOT, timeline=timeline, settle_seconds=settle)
+    runner = ScenarioRunner(cp, root=ROOT, timeline=timeline)
     result = runner.run(parse_scenario({"name": "expectations", "steps": steps}, "test"))
     return result, timeline.getvalue()
 

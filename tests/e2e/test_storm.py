@@ -65,16 +65,16 @@ def test_a_storm_opens_one_incident_per_cause_and_few_pipelines(storm_cp: LocalC
     entries = alarms + reports
     cp.put_aws_events(alarms)  # CloudWatch puts alarm events; any monitor may put its reports
     cp.put_events(reports)
-    cp.pump(timeout=300)
+    cp.pump()
     s3 = cp.client("s3")
     for i in range(50):
         s3.put_object(
             Bucket="mlcp-training-data", Key=f"training-data/churn/storm/part-{i:03d}.csv", Body=b"0" * 512
         )
-    cp.pump(timeout=300)
+    cp.pump()
     # Let the quiet period pass (60 s simulated) and the debounce workflow decide.
-    cp.advance_time(600, timeout=300)
-    cp.pump(timeout=300)
+    cp.advance_time(600)
+    cp.pump()
 
     endpoint = [str(r.action) for r in audit.read("endpoint#churn-prod")]
     pipeline = [str(r.action) for r in audit.read("pipeline#churn-training")]

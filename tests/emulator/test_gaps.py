@@ -24,6 +24,7 @@ from mlcp_cli.emulator.gaps import (
     settle,
     simulated_now,
 )
+from mlcp_cli.emulator.gaps.state import HANG_TIMEOUT
 
 from .helpers import (
     capture_events,
@@ -65,7 +66,7 @@ def state_machine(name: str, definition: dict[str, Any]) -> str:
     )
 
 
-def wait_execution(arn: str, timeout: float = 10.0) -> dict[str, Any]:
+def wait_execution(arn: str, timeout: float = HANG_TIMEOUT) -> dict[str, Any]:
     """The execution once it no longer runs without simulated time passing: with the fills, once
     everything has settled (no real time involved); on raw moto (its own threads, wall-clock
     waits), polled until it ends, ``timeout`` only bounding a hang."""
@@ -1374,7 +1375,7 @@ def _run_twice_at_once(machine: str, fills: GapFills | None = None) -> list[dict
     if fills is not None:
         fills.advance(60)
     for arn in arns:
-        assert wait_execution(arn, timeout=30)["status"] == "FAILED"
+        assert wait_execution(arn)["status"] == "FAILED"
     return [sfn.get_execution_history(executionArn=arn)["events"] for arn in arns]
 
 
@@ -1385,13 +1386,25 @@ def test_raw_moto_parses_the_definition_for_every_execution(raw_moto: None, pars
     assert len(parses) == 2
 
 
-def test_parse_once_fill_shares_one_program_and_no_execution_state(raw_moto: None, parses: list[str]) -> None:
+def test_parse_once_fill_shares_one_program_and_no_execution_state(
+    raw_moto: None, parses: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlcp_cli.emulator.gaps import stepfunctions
+
+    monkeypatch.setattr(stepfunctions, "_PROGRAMS", {})  # what earlier tests in this process parsed
     with install_gap_fills(FunctionRegistry()) as fills:
         machines = [state_machine("retry", _retry_machine(1)), state_machine("again", _retry_machine(2))]
         parses.clear()
         histories = [events for machine in machines for events in _run_twice_at_once(machine, fills)]
     assert len(parses) == 2  # one per definition text, not one per execution
     for events in histories:  # each execution retried once on its own attempt count
+        assert sum(e["type"] == "TaskScheduled" for e in events) == 2
+    with install_gap_fills(FunctionRegistry()) as fills:  # a later installation (another stack)
+        later = state_machine("later", _retry_machine(1))
+        parses.clear()  # CreateStateMachine validates (parses) the definition, as AWS does
+        again = _run_twice_at_once(later, fills)
+    assert parses == []  # its executions reuse the program parsed for the first installation
+    for events in again:
         assert sum(e["type"] == "TaskScheduled" for e in events) == 2
 
 

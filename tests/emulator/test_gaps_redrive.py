@@ -211,7 +211,7 @@ def test_raw_moto_keeps_a_stopped_execution_waiting_and_takes_its_token(raw_moto
     sfn.stop_execution(executionArn=arn, error="Operator", cause="by hand")
     assert sfn.describe_execution(executionArn=arn)["status"] == "RUNNING"  # AWS: ABORTED at once
     sfn.send_task_success(taskToken=token, output="{}")  # AWS: TaskTimedOut
-    ended = wait_execution(arn, timeout=30)
+    ended = wait_execution(arn)
     assert ended["status"] == "ABORTED"
     types = [e["type"] for e in sfn.get_execution_history(executionArn=arn)["events"]]
     assert "TaskSucceeded" in types  # the answer landed in a stopped execution
@@ -233,5 +233,5 @@ def test_stop_fill_aborts_the_wait_refuses_its_token_and_a_redrive_asks_again(fi
     again = _next_token(url)
     assert again != token
     sfn.send_task_success(taskToken=again, output=json.dumps({"answer": "yes"}))
-    done = wait_execution(arn, timeout=30)
+    done = wait_execution(arn)
     assert (done["status"], json.loads(done["output"])) == ("SUCCEEDED", {"answer": "yes"})

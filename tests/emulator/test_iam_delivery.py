@@ -31,7 +31,7 @@ def test_rule_deliveries_are_authorized_like_eventbridge_does() -> None:
     with LocalControlPlane(FIXTURE_TEMPLATE, parameters={"Stage": "iam"}) as cp:
         assert cp.iam is not None
         cp.put_events([ITEM])
-        cp.pump(timeout=30)
+        cp.pump()
         outcomes = _outcomes(cp, 0)
         assert outcomes["WriterFunction"][0] == "invoked"
         assert outcomes["ItemFlow"][0] == "execution-started"
@@ -46,7 +46,7 @@ def test_rule_deliveries_are_authorized_like_eventbridge_does() -> None:
             awslambda.remove_permission(FunctionName=writer, StatementId=statement["Sid"])
         seen = len(cp.delivery_log)
         cp.put_events([ITEM])
-        cp.pump(timeout=30)
+        cp.pump()
         outcome, detail = _outcomes(cp, seen)["WriterFunction"]
         assert outcome == "dead-lettered"
         assert "events.amazonaws.com is not authorized to perform: lambda:InvokeFunction" in detail
@@ -57,7 +57,7 @@ def test_rule_deliveries_are_authorized_like_eventbridge_does() -> None:
         )
         seen = len(cp.delivery_log)
         cp.put_events([ITEM])
-        cp.pump(timeout=30)
+        cp.pump()
         outcome, detail = _outcomes(cp, seen)["WriterFunction"]
         assert outcome == "dropped"
         assert "DLQ refused: events.amazonaws.com is not authorized to perform: sqs:SendMessage" in detail

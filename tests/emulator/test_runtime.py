@@ -21,7 +21,7 @@ def test_event_reaches_the_lambda_and_the_state_machine(control_plane: LocalCont
     cp = control_plane
     cp.put_events([{"Source": "fixture.app", "DetailType": "Item Requested", "Detail": {"item": "good-1"}}])
 
-    report = cp.pump(timeout=20)
+    report = cp.pump()
 
     (execution,) = report.executions
     assert execution["status"] == "SUCCEEDED"
@@ -40,7 +40,7 @@ def test_state_machine_catches_the_lambda_error_class(control_plane: LocalContro
     cp = control_plane
     cp.put_events([{"Source": "fixture.app", "DetailType": "Item Requested", "Detail": {"item": "bad-1"}}])
 
-    (execution,) = cp.pump(timeout=20).executions
+    (execution,) = cp.pump().executions
 
     assert execution["status"] == "SUCCEEDED"
     assert json.loads(execution["output"]) == {
@@ -55,7 +55,7 @@ def test_failing_async_lambda_ends_in_its_on_failure_queue(control_plane: LocalC
     cp = control_plane
     cp.put_events([{"Source": "fixture.app", "DetailType": "Broken Requested", "Detail": {"item": "x"}}])
 
-    report = cp.pump(timeout=20)
+    report = cp.pump()
 
     assert [r.outcome for r in report.deliveries] == [
         "function-error",
@@ -78,7 +78,7 @@ def test_template_alarm_exists_and_pump_is_idle_when_nothing_happens(
 ) -> None:
     (alarm,) = control_plane.client("cloudwatch").describe_alarms()["MetricAlarms"]
     assert alarm["AlarmName"] == "fixture-unit-failures"
-    report = control_plane.pump(timeout=30)
+    report = control_plane.pump()
     assert report.idle
     assert len(control_plane.executions()) == 2
     assert all(r.rule and r.target for r in control_plane.delivery_log)

@@ -101,7 +101,7 @@ class RecordedStack:
                 self.cp.waits_for_task_token(arn, wait_states=False) for arn in self.running_executions()
             )
 
-        if not self.cp.run_until(settled, limit=limit, timeout=300):
+        if not self.cp.run_until(settled, limit=limit):
             raise AssertionError(f"the control plane did not settle: {self.running_executions()}")
 
     def running_executions(self) -> list[str]:

@@ -11,8 +11,6 @@ audit stream still verifies. A redriven execution duplicates no side effect.
 
 from __future__ import annotations
 
-import threading
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -153,7 +151,7 @@ class FaultBench:
             running = [e for e in self.cp.executions() if e["status"] == "RUNNING"]
             return not running and not self.cp.endpoint_deployments(in_flight_only=True)
 
-        if not self.cp.run_until(settled, limit=limit, timeout=300):
+        if not self.cp.run_until(settled, limit=limit):
             raise AssertionError(
                 f"not settled: {[e for e in self.cp.executions() if e['status'] == 'RUNNING']}"
             )
@@ -189,53 +187,45 @@ class FaultBench:
         return trial
 
     def start_and_stop_after(self, arn: str, state: str) -> str:
-        """Approve ``arn`` and StopExecution its deployment as soon as ``state`` has exited.
+        """Approve ``arn`` and StopExecution its deployment once ``state`` has exited.
 
-        A watcher thread reads the history and stops the execution while this thread delivers the
-        approval with ``pump()``. Waiting for the pump to return first loses the race: it returns
-        at a moment the execution is parked, and at 600x AwaitEndpoint's 30-second poll is 50 ms
-        of real time; such a moment may come only after the canary (about 1.2 s here) has ended."""
+        On the virtual clock this is deterministic: ``pump()`` runs the deployment until it parks
+        (a Wait state, a task-token wait, a poll interval); while ``state`` has not exited, the
+        clock moves to the next timer. The execution is stopped where it is parked then, before
+        anything else can run."""
         self.cold_start()
         before = {e["executionArn"] for e in self.cp.executions()}
         machine = self.cp.stack.physical_id("DeploymentStateMachine")
         sfn = self.cp.client("stepfunctions")
-        stopped: list[str] = []
-        done = threading.Event()
+        self.cp.client("sagemaker", principal="reviewer").update_model_package(
+            ModelPackageArn=arn, ModelApprovalStatus="Approved"
+        )
 
-        def stop_after_state() -> None:
-            while not done.is_set():
-                for listed in sfn.list_executions(stateMachineArn=machine)["executions"]:
-                    execution = listed["executionArn"]
-                    if execution in before:
-                        continue
-                    events = sfn.get_execution_history(executionArn=execution, maxResults=1000)["events"]
-                    if any(e.get("stateExitedEventDetails", {}).get("name") == state for e in events):
-                        sfn.stop_execution(
-                            executionArn=execution, error="Operator", cause="stopped mid-deployment"
-                        )
-                        stopped.append(execution)
-                        return
-                time.sleep(0.005)
+        def exited() -> str | None:
+            for listed in sfn.list_executions(stateMachineArn=machine)["executions"]:
+                execution = listed["executionArn"]
+                if execution in before:
+                    continue
+                events = sfn.get_execution_history(executionArn=execution, maxResults=1000)["events"]
+                if any(e.get("stateExitedEventDetails", {}).get("name") == state for e in events):
+                    return str(execution)
+            return None
 
-        watcher = threading.Thread(target=stop_after_state, daemon=True)
-        watcher.start()
-        try:
-            self.cp.client("sagemaker", principal="reviewer").update_model_package(
-                ModelPackageArn=arn, ModelApprovalStatus="Approved"
-            )
-            self.cp.pump(timeout=60)
-        finally:
-            done.set()
-            watcher.join(10)
-        if not stopped:
-            raise AssertionError(f"{state} never exited, or the deployment ended before it was seen")
-        [execution] = stopped
-        # moto reports ABORTED once the interrupted state returns (AWS: at once).
-        for _ in range(2000):
-            if sfn.describe_execution(executionArn=execution)["status"] != "RUNNING":
-                return execution
-            time.sleep(0.005)
-        raise AssertionError("StopExecution did not stop the execution")
+        self.cp.pump()
+        if not self.cp.run_until(lambda: exited() is not None):
+            raise AssertionError(f"{state} never exited")
+        execution = exited()
+        assert execution is not None
+        if sfn.describe_execution(executionArn=execution)["status"] != "RUNNING":
+            raise AssertionError(f"the deployment ended before it could be stopped after {state}")
+        sfn.stop_execution(executionArn=execution, error="Operator", cause="stopped mid-deployment")
+        # moto ends the stopped execution once its parked state returns (AWS: at once); the pump
+        # runs until nothing is runnable, so it is over when the pump returns.
+        self.cp.pump()
+        status = sfn.describe_execution(executionArn=execution)["status"]
+        if status == "RUNNING":
+            raise AssertionError("StopExecution did not stop the execution")
+        return execution
 
     def incidents(self, lane: Lane = GUARDRAILS) -> int:
         """Occurrences of the endpoint's deployment.failed / rolled_back incidents (one incident per

@@ -13,8 +13,9 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any
+
+from mlcp_cli.emulator.patches import Hook, Patches
 
 #: botocore's service id (in the hook's event name) -> the boto3 client name, where they differ.
 _CLIENT_NAMES = {"sfn": "stepfunctions", "eventbridge": "events", "cloudwatch-logs": "logs"}
@@ -40,7 +41,7 @@ class RecordedCall:
 
 
 @dataclass
-class CallRecorder:
+class CallRecorder(Hook):
     """Install with ``with`` (or ``install()`` / ``uninstall()``, in the reverse order of other
     hooks on moto's stubber); ``step`` is the current scenario step, stamped on each call."""
 
@@ -48,13 +49,11 @@ class CallRecorder:
     step: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _thread: int | None = None
-    _saved: Callable[..., Any] | None = None
+    patches: Patches = field(default_factory=Patches)
 
-    def install(self) -> None:
+    def _patch(self) -> None:
         from moto.core.botocore_stubber import BotocoreStubber
 
-        if self._saved is not None:
-            return
         recorder = self
         moto_call: Callable[..., Any] = BotocoreStubber.__call__
         self._thread = threading.get_ident()
@@ -65,24 +64,7 @@ class CallRecorder:
                 recorder._record(event_name, response)
             return response
 
-        self._saved = moto_call
-        setattr(BotocoreStubber, "__call__", before_send)  # noqa: B010 - a method, patched on the class
-
-    def uninstall(self) -> None:
-        from moto.core.botocore_stubber import BotocoreStubber
-
-        if self._saved is not None:
-            setattr(BotocoreStubber, "__call__", self._saved)  # noqa: B010
-            self._saved = None
-
-    def __enter__(self) -> CallRecorder:
-        self.install()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.uninstall()
+        self.patches.replace(BotocoreStubber, "__call__", before_send)
 
     def _record(self, event_name: str, response: Any) -> None:
         from mlcp_cli.emulator.gaps import running_function

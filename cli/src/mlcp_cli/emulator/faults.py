@@ -31,9 +31,10 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any
 from urllib.parse import unquote
+
+from mlcp_cli.emulator.patches import Hook, Patches
 
 FAULT_KINDS = ("throttle", "unavailable", "internal", "read-timeout", "connect-timeout")
 
@@ -85,14 +86,14 @@ class _Armed:
 
 
 @dataclass
-class FaultInjector:
+class FaultInjector(Hook):
     """Install with ``with`` (or ``install()`` / ``uninstall()``); see the module docstring."""
 
     backoff_scale: float = 1000.0
     calls: list[Call] = field(default_factory=list)
     _armed: list[_Armed] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _saved: list[tuple[Any, str, Any]] = field(default_factory=list)
+    patches: Patches = field(default_factory=Patches)
 
     # -- control -----------------------------------------------------------------------------
 
@@ -133,12 +134,10 @@ class FaultInjector:
 
     # -- installation ------------------------------------------------------------------------
 
-    def install(self) -> None:
+    def _patch(self) -> None:
         from botocore.retries import standard
         from moto.core.botocore_stubber import BotocoreStubber
 
-        if self._saved:
-            return
         injector = self
         moto_call: Callable[..., Any] = BotocoreStubber.__call__
         delay_amount: Callable[..., float] = standard.ExponentialBackoff.delay_amount
@@ -154,26 +153,8 @@ class FaultInjector:
         def scaled_delay(backoff: Any, context: Any) -> float:
             return delay_amount(backoff, context) / injector.backoff_scale
 
-        self._saved = [
-            (BotocoreStubber, "__call__", moto_call),
-            (standard.ExponentialBackoff, "delay_amount", delay_amount),
-        ]
-        setattr(BotocoreStubber, "__call__", before_send)  # noqa: B010 - a method, patched on the class
-        setattr(standard.ExponentialBackoff, "delay_amount", scaled_delay)  # noqa: B010
-
-    def uninstall(self) -> None:
-        for owner, name, original in self._saved:
-            setattr(owner, name, original)
-        self._saved = []
-
-    def __enter__(self) -> FaultInjector:
-        self.install()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.uninstall()
+        self.patches.replace(BotocoreStubber, "__call__", before_send)
+        self.patches.replace(standard.ExponentialBackoff, "delay_amount", scaled_delay)
 
     # -- the hook ----------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ API (kept small on purpose; the scenario runner and the tests use only this)::
                                       #   an aws.* source is refused, as on AWS
         cp.put_aws_events([{...}])    # the same entries as an AWS service puts them (aws.* sources)
         cp.put_event_document(event)  # an event shaped as delivered (events/*.json), by its source
-        report = cp.pump(timeout=30)  # deliver queued events, run async invocations, wait for
+        report = cp.pump()  # deliver queued events, run async invocations, wait for
                                       #   executions; repeat until idle -> PumpReport
         cp.executions()               # every Step Functions execution (describe_execution dicts)
         cp.endpoint_deployments()     # simulated SageMaker UpdateEndpoint deployments (snapshots)
@@ -70,6 +70,7 @@ from mlcp_cli.emulator.gaps import (
     install_gap_fills,
     invoke_async,
 )
+from mlcp_cli.emulator.gaps.state import HANG_TIMEOUT
 from mlcp_cli.emulator.iam import IamEnforcer, enforcer_for
 from mlcp_cli.emulator.stack import DEFAULT_STACK_NAME, LocalStack, deploy_local_stack
 
@@ -392,7 +393,7 @@ class LocalControlPlane:
         invocation = AsyncInvocation(function_name, payload, LOCAL_ACCOUNT_ID, self.region, source="local")
         return invoke_async(invocation, self.deliveries, self.registry)
 
-    def pump(self, timeout: float = 30.0) -> PumpReport:
+    def pump(self, timeout: float = HANG_TIMEOUT) -> PumpReport:
         """Deliver queued EventBridge deliveries and async invocations and wait for running
         executions and endpoint deployments to block on the virtual clock or finish, repeatedly,
         until nothing can run without simulated time passing (an execution parked on a task token
@@ -427,7 +428,7 @@ class LocalControlPlane:
         (same event, same id: at-least-once delivery); ``pump()`` makes the deliveries."""
         return self.deliveries.again(event_id)
 
-    def _settle(self, timeout: float = 30.0) -> None:
+    def _settle(self, timeout: float = HANG_TIMEOUT) -> None:
         if self._fills is None:
             raise RuntimeError("the local control plane is not running (use it as a context manager)")
         try:
@@ -446,12 +447,14 @@ class LocalControlPlane:
         """The simulated time."""
         return self.clock.now()
 
-    def advance_time(self, seconds: float, timeout: float = 60.0) -> None:
+    def advance_time(self, seconds: float, timeout: float = HANG_TIMEOUT) -> None:
         """Let ``seconds`` of simulated time pass: every timer that falls due on the way runs, in
         deadline order, with a pump before each jump and at the end. Costs milliseconds."""
         self.clock.advance(seconds, lambda: self._settle(timeout))
 
-    def run_until(self, done: Callable[[], bool], *, limit: float = 86_400.0, timeout: float = 60.0) -> bool:
+    def run_until(
+        self, done: Callable[[], bool], *, limit: float = 86_400.0, timeout: float = HANG_TIMEOUT
+    ) -> bool:
         """Advance timer by timer until ``done()`` holds (True), or ``limit`` simulated seconds have
         passed or nothing is left to wait for (False)."""
         return self.clock.run_until(done, lambda: self._settle(timeout), limit=limit)

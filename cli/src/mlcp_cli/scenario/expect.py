@@ -1,8 +1,8 @@
 """The ``expect`` step kind: what must hold, each part a typed model with its check.
 
 Every key is checked (an unknown key is an error when the scenario is loaded); each ``check``
-returns the failures it found, and the runner re-checks, pumping in between, until all hold or
-``settle_seconds`` pass (:meth:`ScenarioRunner.settle`).
+returns the failures it found (:meth:`ScenarioRunner.check`), once: the previous step's pump left
+nothing runnable.
 """
 
 from __future__ import annotations
@@ -399,8 +399,7 @@ class RejectedEventsExpectation(Check):
 
 @step_kind("expect")
 class Expect(StepKind):
-    """What must hold now; a failed expectation fails the run. An expectation that does not hold at
-    once is re-checked, pumping in between, for up to ``settle_seconds`` of real time."""
+    """What must hold now; a failed expectation fails the run."""
 
     puts_events: ClassVar[bool] = False
 
@@ -430,4 +429,4 @@ class Expect(StepKind):
         return [failure for part in self.parts() for failure in part.check(runner)]
 
     def run(self, runner: ScenarioRunner) -> str:
-        return runner.settle(self)
+        return runner.check(self)

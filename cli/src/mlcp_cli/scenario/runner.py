@@ -2,9 +2,9 @@
 
 Each step is followed by a pump: EventBridge deliveries, Lambda invocations and Step Functions
 executions run until the control plane is idle, and the timeline shows what happened. ``expect``
-steps make a scenario a test: a failed expectation fails the run. An expectation that does not
-hold at once is re-checked, pumping in between, for up to ``settle_seconds`` of real time (20 s),
-because handlers take real time the simulated clock does not count. A step with
+steps make a scenario a test: a failed expectation fails the run. Expectations are checked once,
+after the previous step's pump: the pump returns only when nothing can run without simulated time
+passing, so what does not hold then will not without a ``wait``. A step with
 ``expect_failure:`` must raise that error (else the run fails); its error is not the run's.
 
 ``as: <principal>`` makes the step's API calls sign as that principal: an IAM user name
@@ -17,14 +17,13 @@ The format (every step kind, every expectation) is in ``docs/scenarios.md``.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from mlcp.audit import AuditTrail
 from mlcp_cli.emulator.calls import CallRecorder
+from mlcp_cli.emulator.gaps.state import HANG_TIMEOUT
 from mlcp_cli.emulator.runtime import LocalControlPlane, PumpReport
 from mlcp_cli.scenario.format import ExpectFailure, Scenario, ScenarioError, Step
 
@@ -71,19 +70,18 @@ class ScenarioRunner:
         timeline: TextIO | None,
         progress: TextIO | None = None,
         show_logs: bool = False,
-        pump_timeout: float = 60.0,
-        settle_seconds: float = 20.0,
+        pump_timeout: float = HANG_TIMEOUT,
     ) -> None:
         self.cp = cp
         self.root = root
         self.timeline = timeline
         self.progress = progress
         self.pump_timeout = pump_timeout
-        self.settle_seconds = settle_seconds
         self.show_logs = show_logs
         self._logs_shown = 0
         self._iam_shown = 0
-        self.started = time.monotonic()
+        self.started = cp.now()
+        """The simulated time the run started: the timeline shows simulated time since."""
         self.result = ScenarioResult()
         self.calls = CallRecorder()
         """Every AWS call while a scenario runs, by caller and step (``expect: {calls: ...}``)."""
@@ -186,7 +184,9 @@ class ScenarioRunner:
         return f"EXPECTATION FAILED: {failure}"
 
     def _clock(self) -> str:
-        return f"[+{time.monotonic() - self.started:6.2f}s]"
+        elapsed = int((self.cp.now() - self.started).total_seconds())
+        hours, rest = divmod(elapsed, 3600)
+        return f"[+{hours:3d}:{rest // 60:02d}:{rest % 60:02d}]"
 
     def _say(self, line: str) -> None:
         if self.timeline is not None:
@@ -256,33 +256,14 @@ class ScenarioRunner:
         self.cp.advance_time(seconds, timeout=self.pump_timeout)
         return f"{seconds:.0f} simulated seconds pass"
 
-    def settle(self, expect: Expect) -> str:
-        """Check the expectations; while any fails, pump and re-check for up to ``settle_seconds``
-        of real time. The handlers' own run time is not simulated (at 600x, 0.5 s of CPU is five
-        simulated minutes), so a ``wait`` is a lower bound on simulated time, and a loaded machine
-        may still be finishing a canary when it ends. What held at once is not waited for."""
-        started = time.monotonic()
-        while True:
-            failed = expect.check(self)
-            if not failed or time.monotonic() - started >= self.settle_seconds:
-                break
-            time.sleep(0.05)
-            self._show(self.cp.pump(timeout=self.pump_timeout))
+    def check(self, expect: Expect) -> str:
+        """Check the expectations (once: the step's pump left nothing runnable); a failure is the
+        run's."""
+        failed = expect.check(self)
         if failed:
             self.result.failures.extend(failed)
             return "EXPECTATION FAILED: " + "; ".join(failed)
-        settled = time.monotonic() - started
-        return "expectations held" + (f" (after {settled:.1f} s of settling)" if settled >= 0.05 else "")
-
-    def until_settled(self, read: Callable[[], dict[str, Any]], running: str) -> dict[str, Any]:
-        """``read()`` again, pumping in between, while its ``status`` is ``running``, for up to
-        ``settle_seconds`` of real time (as :meth:`settle`); returns the last read."""
-        started = time.monotonic()
-        value = read()
-        while value["status"] == running and time.monotonic() - started < self.settle_seconds:
-            self._show(self.cp.pump(timeout=self.pump_timeout))
-            value = read()
-        return value
+        return "expectations held"
 
     def package_arn(self, group: str | None, version: int | None, arn: str | None = None) -> str:
         """The ARN of a model package named by group and version (or given)."""

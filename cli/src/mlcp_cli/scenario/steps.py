@@ -290,7 +290,9 @@ class ConsoleDecision(StepKind):
             input=json.dumps(document),
         )["executionArn"]
         sfn = runner.default_client("stepfunctions")
-        described = runner.until_settled(lambda: sfn.describe_execution(executionArn=execution), "RUNNING")
+        # Nothing in the decision waits on the clock: once the pump returns, it has ended.
+        runner.cp.pump(timeout=runner.pump_timeout)
+        described = sfn.describe_execution(executionArn=execution)
         status = described["status"]
         detail = ""
         if status == "SUCCEEDED":

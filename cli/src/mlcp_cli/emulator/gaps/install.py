@@ -33,6 +33,7 @@ from mlcp_cli.emulator.gaps.identity import (
     fill_sagemaker_update_model_package_caller,
     fill_sts_get_caller_identity,
 )
+from mlcp_cli.emulator.gaps.loader import fill_shared_loader
 from mlcp_cli.emulator.gaps.s3 import FreshIdEventMessage
 from mlcp_cli.emulator.gaps.sagemaker import (
     fill_sagemaker_create_model_package,
@@ -51,7 +52,7 @@ from mlcp_cli.emulator.gaps.sagemaker_endpoints import (
     stop_endpoint_deployments,
 )
 from mlcp_cli.emulator.gaps.ssm import _ops_center_patches
-from mlcp_cli.emulator.gaps.state import _ABSENT, _INSTALL, _State, _state
+from mlcp_cli.emulator.gaps.state import _ABSENT, _INSTALL, HANG_TIMEOUT, _State, _state
 from mlcp_cli.emulator.gaps.stepfunctions import (
     clock_patches,
     fill_sfn_describe_execution_redrive,
@@ -92,7 +93,7 @@ class GapFills:
         on it."""
         return runnable_work(self._state)
 
-    def settle(self, timeout: float = 60.0) -> None:
+    def settle(self, timeout: float = HANG_TIMEOUT) -> None:
         """Run queued deliveries until :meth:`runnable` is empty. ``timeout`` (real seconds) only
         bounds a hang: it raises ``TimeoutError`` naming what still runs."""
         settle_state(self._state, timeout)
@@ -164,7 +165,7 @@ def install_gap_fills(
     return GapFills(registry, deliveries, state)
 
 
-def settle_state(state: _State, timeout: float = 60.0) -> None:
+def settle_state(state: _State, timeout: float = HANG_TIMEOUT) -> None:
     """See :meth:`GapFills.settle`."""
     deadline = time.monotonic() + timeout
     pause = 0.0005
@@ -181,7 +182,7 @@ def settle_state(state: _State, timeout: float = 60.0) -> None:
         pause = min(pause * 2, 0.01)
 
 
-def settle(timeout: float = 60.0) -> None:
+def settle(timeout: float = HANG_TIMEOUT) -> None:
     """:meth:`GapFills.settle` for the installation in use (for code that holds no handle)."""
     settle_state(_state(), timeout)
 
@@ -218,6 +219,7 @@ def installed() -> bool:
 
 
 def _patches() -> list[tuple[Any, str, Any]]:
+    import botocore.session
     import moto.cloudformation.parsing as cfn_parsing
     import moto.events.utils as events_utils
     from moto.awslambda_simple.models import LambdaSimpleBackend
@@ -235,6 +237,7 @@ def _patches() -> list[tuple[Any, str, Any]]:
     from moto.sts.models import STSBackend
 
     return [
+        (botocore.session, "create_loader", fill_shared_loader),
         (LambdaSimpleBackend, "invoke", fill_lambda_invoke),
         (Rule, "send_to_targets", fill_events_send_to_targets),
         (EventsHandler, "put_events", fill_events_put_events_aws_source),

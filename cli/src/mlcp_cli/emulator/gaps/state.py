@@ -20,10 +20,12 @@ class _State:
     deliveries: Deliveries
     clock: VirtualClock
     deployments: list[EndpointDeployment] = field(default_factory=list)
-    programs: dict[str, Any] = field(default_factory=dict)
-    """Definition text -> parsed program (fill p)."""
-    programs_lock: threading.Lock = field(default_factory=threading.Lock)
 
+
+HANG_TIMEOUT = 600.0
+"""Real seconds after which a settle still not idle is reported as a hang (naming what still runs).
+Only a bound on a hang: correctness never depends on it, and a loaded host may be many times slower
+than a quiet one, so it is far above any settle's real duration."""
 
 _ABSENT = object()
 """Marks a patched attribute moto does not define (the fill adds it; uninstalling removes it)."""

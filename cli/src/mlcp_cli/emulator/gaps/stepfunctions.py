@@ -365,22 +365,26 @@ def fill_sfn_parse_once(self: Any) -> Any:
     CPU for the deployment workflow, one of the largest costs of a local deployment). The parsed
     program holds no state of an execution: retry attempts, inputs and outputs live in the
     execution's ``Environment`` (under each component's ``heap_key``).
-    Fill: parse each definition text once per installation and hand every execution the same
-    program. The heap keys (each component draws a random one on first use) are drawn right after
+    Fill: parse each definition text once per process (every installation, every stack deployed in
+    it) and hand every execution the same program. The heap keys (each component draws a random one on first use) are drawn right after
     the parse, so two executions starting at once cannot draw two keys for one component. A
     redrive copies the program before pointing it at the state it resumes (fill o).
     """
     from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 
     definition = self._evaluation_details.state_machine_details.definition
-    state = _state()
-    with state.programs_lock:
-        program = state.programs.get(definition)
+    with _PROGRAMS_LOCK:
+        program = _PROGRAMS.get(definition)
         if program is None:
             program = _call_original(ExecutionWorker, "_get_evaluation_entrypoint", self)
             _draw_heap_keys(program)
-            state.programs[definition] = program
+            _PROGRAMS[definition] = program
     return program
+
+
+_PROGRAMS: dict[str, Any] = {}
+"""Definition text -> parsed program (fill p)."""
+_PROGRAMS_LOCK = threading.Lock()
 
 
 def _draw_heap_keys(program: Any) -> None:

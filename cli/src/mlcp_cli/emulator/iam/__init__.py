@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from typing import TYPE_CHECKING, Any
@@ -53,15 +54,21 @@ def attach_managed_policies(stack: LocalStack, account: str) -> None:
                 continue
 
 
+@functools.cache
+def _aws_managed_policies() -> dict[str, Any]:
+    """moto's bundled AWS managed policies by name (megabytes of JSON: parsed once per process)."""
+    from moto.iam.aws_managed_policies import aws_managed_policies_data
+
+    data: dict[str, Any] = json.loads(aws_managed_policies_data)
+    return data
+
+
 def _load_aws_managed_policy(backend: Any, arn: str) -> None:
     """moto loads its AWS managed policies only with MOTO_IAM_LOAD_MANAGED_POLICIES: load one."""
-    import json
-
-    from moto.iam.aws_managed_policies import aws_managed_policies_data
     from moto.iam.models import AWSManagedPolicy
 
     name = arn.rsplit("/", 1)[-1]
-    data = json.loads(aws_managed_policies_data).get(name)
+    data = _aws_managed_policies().get(name)
     if data is None:
         return
     policy = AWSManagedPolicy.from_data(name, backend.account_id, backend.region_name, data)

@@ -28,7 +28,6 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any
 
 from mlcp_cli.emulator.iam import calls
@@ -42,6 +41,7 @@ from mlcp_cli.emulator.iam.policy import (
     combine_key_policy,
     evaluate,
 )
+from mlcp_cli.emulator.patches import Hook, Patches
 
 _JSON_DENIED = ("AccessDeniedException", 400)
 _ERRORS: dict[str, tuple[str, int]] = {
@@ -280,7 +280,7 @@ class MotoLookups:
 
 
 @dataclass
-class IamEnforcer:
+class IamEnforcer(Hook):
     """Install with ``with`` (or ``install()``/``uninstall()``); see the module docstring."""
 
     account: str = "123456789012"
@@ -290,16 +290,14 @@ class IamEnforcer:
     """Policies given to operator/scenario principals (by caller ARN), checked as for roles."""
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _role_policies: dict[str, list[Policy]] = field(default_factory=dict)
-    _saved: list[tuple[Any, str, Any]] = field(default_factory=list)
+    patches: Patches = field(default_factory=Patches)
     _sfn: _SfnCaller = field(default_factory=_SfnCaller)
     policy_names: dict[str, str] = field(default_factory=dict)
     """Managed policy ARN or physical name -> the template's logical id (for reports)."""
 
     # -- installation ------------------------------------------------------------------------
 
-    def install(self) -> None:
-        if self._saved:
-            return
+    def _patch(self) -> None:
         import botocore.client
 
         enforcer = self
@@ -309,8 +307,7 @@ class IamEnforcer:
             enforcer.check(client, operation_name, api_params)
             return make_api_call(client, operation_name, api_params)
 
-        self._saved.append((botocore.client.BaseClient, "_make_api_call", make_api_call))
-        setattr(botocore.client.BaseClient, "_make_api_call", checked_call)  # noqa: B010
+        self.patches.replace(botocore.client.BaseClient, "_make_api_call", checked_call)
         self._wrap_sfn_clients()
         from mlcp_cli.emulator.gaps.events import DELIVERY_CHECKS
 
@@ -323,7 +320,6 @@ class IamEnforcer:
         from moto.stepfunctions.parser.asl.utils import boto_client as module
 
         original: Callable[..., Any] = module.boto_client_for
-        enforcer = self
 
         def tagged_client(*args: Any, **kwargs: Any) -> Any:
             client = original(*args, **kwargs)
@@ -352,27 +348,14 @@ class IamEnforcer:
                 name.startswith("moto.stepfunctions.parser")
                 and getattr(loaded, "boto_client_for", None) is original
             ):
-                self._saved.append((loaded, "boto_client_for", original))
-                setattr(loaded, "boto_client_for", tagged_client)  # noqa: B010
-        del enforcer
+                self.patches.replace(loaded, "boto_client_for", tagged_client)
 
     def uninstall(self) -> None:
         from mlcp_cli.emulator.gaps.events import DELIVERY_CHECKS
 
         if self.check_delivery in DELIVERY_CHECKS:
             DELIVERY_CHECKS.remove(self.check_delivery)
-        for owner, name, original in reversed(self._saved):
-            setattr(owner, name, original)
-        self._saved = []
-
-    def __enter__(self) -> IamEnforcer:
-        self.install()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.uninstall()
+        super().uninstall()
 
     # -- policies ----------------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import ipaddress
 import json
 import re
@@ -115,6 +116,7 @@ def _as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list | tuple) else [value]
 
 
+@functools.lru_cache(maxsize=4096)  # a stack's policies have a few hundred patterns, checked per call
 def _wildcard_regex(pattern: str, *, ignore_case: bool) -> re.Pattern[str]:
     regex = "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern)
     return re.compile(f"^{regex}$", re.IGNORECASE | re.DOTALL if ignore_case else re.DOTALL)
@@ -158,6 +160,7 @@ def _resource_match(pattern: str, resource: str, context: Mapping[str, ContextVa
     return bool(_literal_aware_regex(expanded).match(resource))
 
 
+@functools.lru_cache(maxsize=4096)
 def _literal_aware_regex(pattern: str) -> re.Pattern[str]:
     """A wildcard pattern where ``\x00`` marks the next character as literal (from ``${*}``)."""
     out: list[str] = []

@@ -44,12 +44,17 @@ class ResourceType:
 
     def arn_regex(self) -> re.Pattern[str]:
         """The ARN format as a regex: each ``${Var}`` matches one or more characters."""
-        parts = re.split(r"(\$\{[^}]+\})", self.arn_format)
-        regex = "".join(".+" if part.startswith("${") else re.escape(part) for part in parts)
-        return re.compile(f"^{regex}$")
+        return _arn_regex(self.arn_format)
 
     def variables(self) -> list[str]:
         return re.findall(r"\$\{([^}]+)\}", self.arn_format)
+
+
+@functools.lru_cache(maxsize=1024)
+def _arn_regex(arn_format: str) -> re.Pattern[str]:
+    parts = re.split(r"(\$\{[^}]+\})", arn_format)
+    regex = "".join(".+" if part.startswith("${") else re.escape(part) for part in parts)
+    return re.compile(f"^{regex}$")
 
 
 @dataclass(frozen=True)

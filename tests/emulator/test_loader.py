@@ -1,0 +1,23 @@
+"""Every botocore session in local mode shares one service-model loader (gaps/loader.py)."""
+
+from __future__ import annotations
+
+import boto3
+
+from mlcp_cli.emulator.gaps import GapFills
+
+
+def _loader(session: boto3.Session) -> object:
+    return session._session.get_component("data_loader")
+
+
+def test_raw_botocore_gives_each_session_its_own_loader(raw_moto: None) -> None:
+    assert _loader(boto3.Session()) is not _loader(boto3.Session())
+
+
+def test_with_the_fills_sessions_share_a_loader_and_clients_still_work(fills: GapFills) -> None:
+    first, second = boto3.Session(), boto3.Session()
+    assert _loader(first) is _loader(second)
+    first.client("s3").create_bucket(Bucket="shared-loader")
+    names = [b["Name"] for b in second.client("s3").list_buckets()["Buckets"]]
+    assert names == ["shared-loader"]
