@@ -19,6 +19,7 @@ TESTS = Path(__file__).resolve().parent
 
 #: Each directory under tests/ and its tier (by cost, cheapest first: unit, emulator, e2e, reliability).
 TIER_OF_DIRECTORY = {
+    "analysis": "unit",
     "asl": "unit",
     "audit": "unit",
     "bench": "unit",

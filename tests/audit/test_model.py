@@ -58,6 +58,8 @@ CONTRACT_ACTIONS = {
     # Added with re-verification at the moment of effect: an approval that no longer holds when its
     # deployment would start (registry status, a gate such as a change freeze).
     "deployment.refused",
+    # Added with canary analysis: a candidate judged against its baseline (report in the reports bucket).
+    "analysis.completed",
 }
 
 

@@ -3,6 +3,7 @@ such a test fail, the fill can go) and the fill's behaviour (what AWS does)."""
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
 import os
@@ -21,6 +22,7 @@ from mlcp_cli.emulator.gaps import (
     installed,
     process_pending,
     settle,
+    simulated_now,
 )
 from mlcp_cli.emulator.gaps.state import HANG_TIMEOUT
 
@@ -576,6 +578,108 @@ def test_cloudwatch_fill_emits_alarm_state_change(fills: GapFills) -> None:
     }
 
 
+def _latency(cloudwatch: Any, minute: int, value: float, variant: str = "blue") -> None:
+    cloudwatch.put_metric_data(
+        Namespace="AWS/SageMaker",
+        MetricData=[
+            {
+                "MetricName": "ModelLatency",
+                "Dimensions": [
+                    {"Name": "EndpointName", "Value": "churn"},
+                    {"Name": "VariantName", "Value": variant},
+                ],
+                "Timestamp": dt.datetime(2026, 6, 1, 12, minute, 30, tzinfo=dt.UTC),
+                "Value": value,
+            }
+        ],
+    )
+
+
+def test_raw_moto_cloudwatch_never_evaluates_alarms_from_metrics(raw_moto: None) -> None:
+    cloudwatch = boto3.client("cloudwatch")
+    _alarm(cloudwatch)
+    _latency(cloudwatch, 0, 500.0)
+    assert cloudwatch.describe_alarms(AlarmNames=["latency"])["MetricAlarms"][0]["StateValue"] == "OK"
+
+
+def test_cloudwatch_fill_evaluates_alarms_on_new_datapoints(fills: GapFills) -> None:
+    queue = capture_events({"source": ["aws.cloudwatch"], "detail-type": ["CloudWatch Alarm State Change"]})
+    cloudwatch = boto3.client("cloudwatch")
+    _alarm(cloudwatch)  # Average > 100 for 1 period
+
+    def state() -> str:
+        return str(cloudwatch.describe_alarms(AlarmNames=["latency"])["MetricAlarms"][0]["StateValue"])
+
+    _latency(cloudwatch, 0, 500.0, variant="green")  # another metric (dimensions): not this alarm's
+    assert state() == "OK"
+    _latency(cloudwatch, 1, 80.0)
+    assert state() == "OK"
+    _latency(cloudwatch, 2, 150.0)
+    _latency(cloudwatch, 2, 90.0)  # the period's average: 120 > 100
+    assert state() == "ALARM"
+    _latency(cloudwatch, 3, 40.0)
+    assert state() == "OK"
+    assert [m["body"]["detail"]["state"]["value"] for m in drain(queue)] == ["ALARM", "OK"]
+
+    cloudwatch.put_metric_alarm(  # two periods in a row must breach
+        AlarmName="latency",
+        Namespace="AWS/SageMaker",
+        MetricName="ModelLatency",
+        Dimensions=[{"Name": "EndpointName", "Value": "churn"}, {"Name": "VariantName", "Value": "blue"}],
+        Statistic="Maximum",
+        Period=60,
+        EvaluationPeriods=2,
+        Threshold=100.0,
+        ComparisonOperator="GreaterThanThreshold",
+    )
+    _latency(cloudwatch, 4, 200.0)
+    assert state() == "OK"
+    _latency(cloudwatch, 5, 200.0)
+    assert state() == "ALARM"
+
+
+FLEET = [
+    {"Name": "EndpointName", "Value": "churn"},
+    {"Name": "VariantName", "Value": "AllTraffic"},
+    {"Name": "EndpointConfigName", "Value": "churn-v2"},
+]
+
+
+def _fleet_samples() -> int:
+    cloudwatch = boto3.client("cloudwatch")
+    start = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
+    cloudwatch.put_metric_data(
+        Namespace="AWS/SageMaker",
+        MetricData=[{"MetricName": "ModelLatency", "Dimensions": FLEET, "Timestamp": start, "Value": 40.0}],
+    )
+    query = {
+        "Id": "m",
+        "MetricStat": {
+            "Metric": {
+                "Namespace": "AWS/SageMaker",
+                "MetricName": "ModelLatency",
+                "Dimensions": sorted(FLEET, key=lambda d: d["Name"]),  # another order than put
+            },
+            "Period": 60,
+            "Stat": "Average",
+        },
+    }
+    result = cloudwatch.get_metric_data(
+        MetricDataQueries=[query],
+        StartTime=start - dt.timedelta(minutes=5),
+        EndTime=start + dt.timedelta(minutes=5),
+    )
+    return len(result["MetricDataResults"][0]["Values"])
+
+
+def test_raw_moto_get_metric_data_misses_three_dimensions_in_another_order(raw_moto: None) -> None:
+    assert _fleet_samples() == 0
+
+
+def test_cloudwatch_fill_finds_a_metric_whatever_its_dimension_order(fills: GapFills) -> None:
+    assert _fleet_samples() == 1
+
+
 def test_moto_s3_emits_object_created_itself_with_known_deviations(raw_moto: None) -> None:
     """No fill: moto's S3 emits ``Object Created``. Deviations from AWS's shape, recorded here so a
     moto change shows up: ``detail.reason`` is ``ObjectCreated`` (AWS: ``PutObject``) and the
@@ -735,6 +839,25 @@ def test_start_time_fill_gives_the_iso_string(fills: GapFills) -> None:
     (item,) = boto3.client("dynamodb").scan(TableName="starts")["Items"]
     assert item["pk"]["S"].endswith("Z")
     assert item["pk"]["S"][:10] == finished["startDate"].strftime("%Y-%m-%d")
+
+
+def test_execution_start_and_state_entered_times_follow_the_virtual_clock(fills: GapFills) -> None:
+    fills.advance(3 * 86400)  # three simulated days ahead of the wall clock
+    machine = copy.deepcopy(START_TIME_MACHINE)
+    machine["States"]["Put"]["Parameters"]["Item"]["entered"] = {"S.$": "$$.State.EnteredTime"}
+    boto3.client("dynamodb").create_table(
+        TableName="starts",
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    arn = state_machine("starts", machine)
+    started = boto3.client("stepfunctions").start_execution(stateMachineArn=arn, name="x", input="{}")
+    assert wait_execution(started["executionArn"])["status"] == "SUCCEEDED"
+    (item,) = boto3.client("dynamodb").scan(TableName="starts")["Items"]
+    virtual_day = simulated_now().strftime("%Y-%m-%d")
+    assert item["pk"]["S"][:10] == virtual_day
+    assert item["entered"]["S"][:10] == virtual_day
 
 
 # -- i. who called: CreatedBy / LastModifiedBy, a handler's identity -------------------------------

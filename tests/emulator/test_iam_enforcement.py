@@ -110,6 +110,24 @@ def test_tags_in_a_create_call_need_the_tagging_action(enforcer: IamEnforcer) ->
     assert not enforcer.denials()[1:]  # only the first call was denied
 
 
+# ------------------------------------------------------------------ cloudwatch:namespace
+
+
+def test_put_metric_data_is_scoped_by_namespace(enforcer: IamEnforcer) -> None:
+    cloudwatch = boto3.client("cloudwatch", region_name=REGION)
+    own = _allow(
+        "cloudwatch:PutMetricData",
+        "*",
+        Condition={"StringEquals": {"cloudwatch:namespace": "mlcp/CanaryAnalysis"}},
+    )
+    datum = [{"MetricName": "RollBack", "Value": 1.0}]
+    with _running(_function(_role("verdict", own))):
+        cloudwatch.put_metric_data(Namespace="mlcp/CanaryAnalysis", MetricData=datum)
+        with pytest.raises(ClientError) as error:
+            cloudwatch.put_metric_data(Namespace="AWS/SageMaker", MetricData=datum)
+    assert "cloudwatch:PutMetricData" in _denied(error)[2]
+
+
 # ------------------------------------------------------------------ iam:PassRole
 
 

@@ -129,3 +129,18 @@ def test_formatting_and_since() -> None:
     assert parse_since("30d", at()) == at(-30)
     assert parse_since("12h", at()) == at() - timedelta(hours=12)
     assert parse_since("2026-03-01", at()) == at(-1, -9)
+
+
+def test_a_canary_analysis_is_a_mark_on_the_timeline_and_in_the_html(trail: Trail) -> None:
+    from mlcp_cli.html_report import render_html
+
+    trail.add(
+        "endpoint#ep-a", "analysis.completed", at(2, 1), package("a", 2),
+        endpoint="ep-a", phase="canary", step=1, verdict="fail", score=50.0, roll_back=True,
+    )  # fmt: skip
+    report = window(trail)
+    (mark,) = [e for e in report.timeline if e.kind == "analysis"]
+    assert (mark.lane, mark.label) == ("ep-a", "canary analysis, step 1: fail (score 50)")
+    html = render_html(report, generated_at=at(7))
+    assert 'class="mark analysis"' in html
+    assert "canary analysis, step 1: fail (score 50)" in html

@@ -205,3 +205,29 @@ def test_parse_s3_uri_keeps_plus_and_decodes_percent_escapes() -> None:
     assert parse_s3_uri(f"s3://b/k.csv?x=1&versionId={encoded}") == ("b", "k.csv", AWS_VERSION_ID)
     assert parse_s3_uri("s3://b/k.csv?versionId=") == ("b", "k.csv", None)
     assert parse_s3_uri("s3://b/k.csv") == ("b", "k.csv", None)
+
+
+def test_a_canary_analysis_is_a_cited_link_and_a_row_of_the_evidence() -> None:
+    from mlcp_cli.evidence import build_evidence, render_markdown
+
+    t = trail()
+    t.add(
+        "endpoint#churn-prod", "analysis.completed", at(0, 2, 30), package("churn", 2),
+        endpoint="churn-prod", phase="canary", step=0, verdict="fail", score=50.0, roll_back=True,
+        reasons=["regressed: ModelLatency high"],
+        metrics=[{"name": "ModelLatency", "classification": "high", "p_value": 1e-9, "samples": [30, 60]}],
+        report_uri="s3://reports/gate-reports/analysis/churn-prod/run/canary-0.json",
+    )  # fmt: skip
+    lineage = lineage_of(t)
+    (analysis,) = links(lineage, "analysis")
+    assert analysis.status == VERIFIED
+    assert analysis.title == "churn-prod: canary analysis, step 0: fail"
+    assert [(c.stream, c.action) for c in analysis.citations] == [
+        ("endpoint#churn-prod", "analysis.completed")
+    ]
+    document = build_evidence(lineage, t.snapshot(), generated_at=at(1))
+    (row,) = document["analyses"]
+    assert (row["verdict"], row["roll_back"], row["score"]) == ("fail", True, 50.0)
+    markdown = render_markdown(document)
+    assert "### Canary analyses" in markdown
+    assert "ModelLatency high (p=1e-09)" in markdown

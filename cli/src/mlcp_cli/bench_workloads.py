@@ -271,6 +271,40 @@ def incident_dedup_cost(events: int) -> PathCost:
         return replayed_cost("incident dedup", events, services, build, describe)
 
 
+def analysis_cost(events: int, samples: int = 30) -> PathCost:
+    """The canary analysis's judgement (``mlcp.analysis.judge``) of three metrics, ``samples``
+    one-minute samples a side (30: the exact Mann-Whitney distribution, its dearest case; from 50
+    the normal approximation is cheaper). Pure: the CloudWatch reads and the evidence writes are
+    the use case's I/O, not measured here."""
+    import random
+
+    from mlcp.analysis.judge import MetricCriteria, judge
+
+    rng = random.Random(19)  # noqa: S311 - simulated metrics, repeatable
+    criteria = [
+        MetricCriteria("ModelLatency"),
+        MetricCriteria("OverheadLatency"),
+        MetricCriteria("Invocation5XXErrors", allowed_increase=1.5),
+    ]
+    data = {
+        "ModelLatency": (
+            [rng.lognormvariate(4.0, 0.4) for _ in range(samples)],
+            [rng.lognormvariate(4.0, 0.4) for _ in range(samples)],
+        ),
+        "OverheadLatency": (
+            [rng.gauss(8, 1.5) for _ in range(samples)],
+            [rng.gauss(8, 1.5) for _ in range(samples)],
+        ),
+        "Invocation5XXErrors": (
+            [float(rng.randint(0, 2)) for _ in range(samples)],
+            [float(rng.randint(0, 2)) for _ in range(samples)],
+        ),
+    }
+    verdicts: list[str] = []
+    seconds = cpu_time(lambda: verdicts.append(judge(data, criteria).verdict), events)
+    return PathCost("canary analysis", events, seconds, 0, verdicts[-1] if verdicts else "none")
+
+
 def retraining_guard_cost(events: int) -> PathCost:
     """``decide_retraining`` for a drift alarm while a retraining holds the pipeline's lease: the
     guard's one transaction (lease + daily count + cooldown) is refused and the refusal explained."""
@@ -632,10 +666,11 @@ def deployment_mode(states: Sequence[str], deploy_mode: str | None) -> str:
         return "create" if ending == "Deployed" else f"create {outcome}"
     if deploy_mode == "bake":
         return f"managed bake {outcome}"
+    analysed = " with analysis" if {"AnalyzeShiftStep", "AnalyzeBake"} & set(states) else ""
     if deploy_mode == "managed" or "ShiftTraffic" in states:
-        return f"traffic shifting {outcome}"
+        return f"traffic shifting{analysed} {outcome}"
     if deploy_mode == "guardrails":
-        return f"canary {outcome}"
+        return f"canary{analysed} {outcome}"
     return f"{deploy_mode or 'no deployment'} {outcome}"
 
 

@@ -65,6 +65,10 @@ def build_evidence(lineage: Lineage, snapshot: Snapshot, *, generated_at: dateti
             link.facts | {"status": link.status, "citations": _cites(link)}
             for link in _of(lineage, "endpoint_config")
         ],
+        "analyses": [
+            link.facts | {"status": link.status, "citations": _cites(link)}
+            for link in _of(lineage, "analysis")
+        ],
         "incidents": [
             link.facts | {"status": link.status, "citations": _cites(link)}
             for link in _of(lineage, "incident")
@@ -169,6 +173,24 @@ def render_markdown(document: dict[str, Any]) -> str:
             )
     else:
         out.append("Never deployed.")
+    if document.get("analyses"):
+        out += [
+            "",
+            "### Canary analyses",
+            "",
+            "| endpoint | phase | step | verdict | score | rolls back | metrics | report | audit records |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        ]
+        for a in document["analyses"]:
+            per_metric = ", ".join(
+                f"{m.get('name')} {m.get('classification')}"
+                + (f" (p={m['p_value']:.3g})" if m.get("p_value") is not None else "")
+                for m in a.get("metrics") or []
+            )
+            out.append(
+                f"| {a['endpoint']} | {a['phase']} | {a['step']} | {a['verdict']} | {_cell(a['score'])} | "
+                f"{a['roll_back']} | {_cell(per_metric)} | {_cell(a['report_uri'])} | {_cite_text(a['citations'])} |"
+            )
     out += ["", "## Incidents", ""]
     if document["incidents"]:
         out += [

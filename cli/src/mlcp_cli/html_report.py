@@ -13,6 +13,7 @@ _COLOURS = {
     "failed": "#8c1d18",
     "incident": "#d4a72c",
     "retraining": "#0969da",
+    "analysis": "#8250df",
 }
 _LEGEND = {
     "deployment": "deployment promoted",
@@ -20,6 +21,7 @@ _LEGEND = {
     "failed": "deployment failed",
     "incident": "incident (bar: open → resolved)",
     "retraining": "retraining started",
+    "analysis": "canary analysis (verdict in the tooltip)",
 }
 
 _CSS = """

@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+from mlcp.audit import AuditAction
 from mlcp_cli.audit_view import (
     Deployment,
     Incident,
@@ -75,7 +76,7 @@ class Kpis:
 class TimelineEvent:
     """A mark on the report's timeline. ``end`` is set for incidents that were resolved."""
 
-    kind: str  # deployment | rollback | failed | incident | retraining
+    kind: str  # deployment | rollback | failed | incident | retraining | analysis
     lane: str  # the endpoint, or the resource (pipeline, ...)
     at: datetime
     label: str
@@ -193,6 +194,13 @@ def compute_report(snapshot: Snapshot, *, start: datetime, end: datetime) -> Kpi
     opened = [i for i in every_incident if _within(i.opened_at, start, end)]
     resolved = [i for i in every_incident if _within(i.resolved_at, start, end)]
     started = [r for r in retrainings(snapshot) if _within(parse_time(r.at), start, end)]
+    analysed = [
+        r
+        for stream, records in snapshot.records.items()
+        if stream.startswith("endpoint#")
+        for r in records
+        if r.action == AuditAction.ANALYSIS_COMPLETED and _within(parse_time(r.at), start, end)
+    ]
 
     incident_groups: dict[str, str | None] = {}
     for incident in opened + resolved:
@@ -244,7 +252,7 @@ def compute_report(snapshot: Snapshot, *, start: datetime, end: datetime) -> Kpi
         overall=overall,
         groups=groups,
         retrainings_by_pipeline=by_pipeline,
-        timeline=_timeline(finished, manual, opened, started),
+        timeline=_timeline(finished, manual, opened, started, analysed),
         records=sum(len(records) for records in snapshot.records.values()),
         streams=len(snapshot.records),
         chain_problems=[problem.describe() for problem in snapshot.problems()],
@@ -252,7 +260,11 @@ def compute_report(snapshot: Snapshot, *, start: datetime, end: datetime) -> Kpi
 
 
 def _timeline(
-    finished: list[Deployment], manual: list[ManualRollback], opened: list[Incident], started: list[Any]
+    finished: list[Deployment],
+    manual: list[ManualRollback],
+    opened: list[Incident],
+    started: list[Any],
+    analysed: Iterable[Any] = (),
 ) -> list[TimelineEvent]:
     events: list[TimelineEvent] = []
     kinds = {"promoted": "deployment", "rolled_back": "rollback", "failed": "failed"}
@@ -272,6 +284,13 @@ def _timeline(
         lane = record.stream.removeprefix("pipeline#")
         trigger = record.evidence.get("trigger", "?")
         events.append(TimelineEvent("retraining", lane, parse_time(record.at), f"retraining ({trigger})"))
+    for record in analysed:
+        e = record.evidence
+        score = f" (score {e['score']:.0f})" if isinstance(e.get("score"), int | float) else ""
+        label = f"{e.get('phase', 'canary')} analysis, step {e.get('step')}: {e.get('verdict')}{score}"
+        events.append(
+            TimelineEvent("analysis", record.stream.removeprefix("endpoint#"), parse_time(record.at), label)
+        )
     return sorted(events, key=lambda e: (e.at, e.kind, e.lane))
 
 

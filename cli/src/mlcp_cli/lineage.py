@@ -335,6 +335,33 @@ def _deployment_links(snapshot: Snapshot, arn: str, endpoint_config: ConfigReade
                 [snapshot.cite(r) for r in records],
             )
         )
+    for stream, records in snapshot.records.items():
+        if not stream.startswith("endpoint#"):
+            continue
+        for record in records:
+            if record.action != AuditAction.ANALYSIS_COMPLETED or record.subject != arn:
+                continue
+            evidence = record.evidence
+            links.append(
+                Link(
+                    "analysis",
+                    f"{evidence.get('endpoint')}: {evidence.get('phase')} analysis, step "
+                    f"{evidence.get('step')}: {evidence.get('verdict')}",
+                    {
+                        "endpoint": evidence.get("endpoint"),
+                        "phase": evidence.get("phase"),
+                        "step": evidence.get("step"),
+                        "verdict": evidence.get("verdict"),
+                        "score": evidence.get("score"),
+                        "roll_back": evidence.get("roll_back"),
+                        "reasons": evidence.get("reasons") or [evidence.get("reason")],
+                        "metrics": evidence.get("metrics", []),
+                        "report_uri": evidence.get("report_uri"),
+                        "at": record.at,
+                    },
+                    [snapshot.cite(record)],
+                )
+            )
     for rollback in manual_rollbacks(snapshot):
         if arn not in {rollback.to_package_arn, rollback.from_package_arn}:
             continue
@@ -401,6 +428,7 @@ _LABEL = {
     "endpoint_config": "endpoint config",
     "deployment": "deployment",
     "incident": "incident",
+    "analysis": "canary analysis",
 }
 
 

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from mlcp.events.schedule import ScheduledEvent
     from mlcp.incidents import IncidentDeps
     from mlcp.usecases.approval import ApprovalDeps
+    from mlcp.usecases.canary_analysis import AnalysisDeps
     from mlcp.usecases.deployment import DeploymentDeps
     from mlcp.usecases.reactions import ReactionDeps
 
@@ -169,6 +170,7 @@ def governance_deps(audit: AuditTrail, config: GovernanceConfig | None = None) -
 def deployment_deps(audit: AuditTrail) -> DeploymentDeps:
     """The adapters of the deployment tasks, from the function's environment."""
     from mlcp.adapters.endpoints import SageMakerHosting
+    from mlcp.adapters.metrics import CloudWatchMetrics
     from mlcp.adapters.state import ControlPlaneState
     from mlcp.config import DeploymentEnvConfig
     from mlcp.usecases.deployment import DeploymentDeps, incident_opener
@@ -180,6 +182,22 @@ def deployment_deps(audit: AuditTrail) -> DeploymentDeps:
         audit=audit,
         model_role_arn=settings.model_role_arn,
         open_incident=incident_opener(incident_deps(audit)),
+        verdict_alarms=CloudWatchMetrics(),
+    )
+
+
+def analysis_deps(audit: AuditTrail) -> AnalysisDeps:
+    """The adapters of the canary analysis task, from the function's environment."""
+    from mlcp.adapters.endpoints import SageMakerHosting
+    from mlcp.adapters.metrics import CloudWatchMetrics
+    from mlcp.adapters.reports import ReportWriter
+    from mlcp.usecases.canary_analysis import AnalysisDeps
+
+    return AnalysisDeps(
+        metrics=CloudWatchMetrics(),
+        reports=ReportWriter(GovernanceConfig.from_env().reports_bucket or ""),
+        audit=audit,
+        hosting=SageMakerHosting(owner=audit.table_name),
     )
 
 

@@ -5,6 +5,7 @@ The ``expect`` step kind is in :mod:`mlcp_cli.scenario.expect`.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import tempfile
 import uuid
@@ -732,6 +733,72 @@ class CreateAlarm(StepKind):
             ComparisonOperator="GreaterThanThreshold",
         )
         return f"alarm {self.name} on endpoint {self.endpoint}"
+
+
+class Spread(Strict):
+    """A normal distribution of a per-minute value: its mean and standard deviation."""
+
+    mean: float = Field(ge=0)
+    sd: float = Field(default=0.0, ge=0)
+
+
+@step_kind("variant_traffic")
+class VariantTraffic(StepKind):
+    """What SageMaker publishes for one production variant serving traffic, minute by minute from now
+    for ``minutes``: Invocations, ModelLatency and OverheadLatency (microseconds, each minute's average
+    drawn from ``latency_ms`` / ``overhead_ms``), Invocation5XXErrors (``error_rate`` of the
+    invocations, binomial) and Invocation4XXErrors 0, with the EndpointName / VariantName dimensions
+    (plus EndpointConfigName when ``config`` names a blue/green fleet). ``seed`` makes it repeatable.
+    The coming minutes are written at once (CloudWatch takes timestamps up to 2 h ahead), so an
+    alarm on them is evaluated as the data arrives."""
+
+    endpoint: str
+    variant: str
+    config: str | None = None
+    minutes: int = Field(default=30, ge=1, le=120)
+    invocations_per_minute: int = Field(default=600, ge=0, le=100_000)
+    latency_ms: Spread = Field(default_factory=lambda: Spread(mean=40.0, sd=4.0))
+    overhead_ms: Spread = Field(default_factory=lambda: Spread(mean=5.0, sd=0.5))
+    error_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+    seed: int = 0
+
+    def run(self, runner: ScenarioRunner) -> str:
+        import random
+
+        from mlcp import clock
+
+        rng = random.Random(f"{self.endpoint}/{self.variant}/{self.seed}")  # noqa: S311 - simulated traffic, repeatable
+        dimensions = [
+            {"Name": "EndpointName", "Value": self.endpoint},
+            {"Name": "VariantName", "Value": self.variant},
+        ]
+        if self.config:
+            dimensions.append({"Name": "EndpointConfigName", "Value": self.config})
+        start = clock.now().replace(second=0, microsecond=0)
+        data: list[dict[str, Any]] = []
+        for minute in range(self.minutes):
+            at = start + dt.timedelta(minutes=minute + 1)
+            calls = self.invocations_per_minute
+            errors = sum(rng.random() < self.error_rate for _ in range(calls)) if self.error_rate else 0
+            values = {
+                "Invocations": float(calls),
+                "ModelLatency": max(0.0, rng.gauss(self.latency_ms.mean, self.latency_ms.sd)) * 1000,
+                "OverheadLatency": max(0.0, rng.gauss(self.overhead_ms.mean, self.overhead_ms.sd)) * 1000,
+                "Invocation5XXErrors": float(errors),
+                "Invocation4XXErrors": 0.0,
+            }
+            data.extend(
+                {"MetricName": name, "Dimensions": dimensions, "Timestamp": at, "Value": value}
+                for name, value in values.items()
+            )
+        cloudwatch = runner.client("cloudwatch")
+        for chunk in range(0, len(data), 1000):  # PutMetricData takes at most 1000 datapoints
+            cloudwatch.put_metric_data(Namespace="AWS/SageMaker", MetricData=data[chunk : chunk + 1000])
+        fleet = f" ({self.config})" if self.config else ""
+        return (
+            f"{self.minutes} min of traffic on {self.endpoint}/{self.variant}{fleet}: "
+            f"{self.latency_ms.mean:g} ms, {self.error_rate:.2%} errors"
+        )
 
 
 @step_kind("set_alarm_state")

@@ -89,6 +89,7 @@ class AuditAction(StrEnum):
     RETRAINING_FAILED = "retraining.failed"
     MODEL_RETIRED = "model.retired"
     ENDPOINT_CONFIG_RETIRED = "endpoint_config.retired"
+    ANALYSIS_COMPLETED = "analysis.completed"
 
 
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)

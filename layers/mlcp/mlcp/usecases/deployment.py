@@ -34,6 +34,12 @@ Outcome = Literal["in_progress", "promoted", "rolled_back", "failed"]
 DEFAULT_VARIANT = {"VariantName": "AllTraffic", "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}
 #: How long the workflow waits for an endpoint event before it describes the endpoint itself.
 POLL_INTERVAL_SECONDS = 300
+#: With a canary analysis the wait is shorter: the analysis runs at each look during the bake.
+ANALYSIS_INTERVAL_SECONDS = 120
+
+
+class VerdictAlarms(Protocol):
+    def ensure_verdict_alarm(self, endpoint: str, candidate: str) -> str: ...
 
 
 class TaskCallbacks(Protocol):
@@ -85,6 +91,8 @@ class DeploymentDeps:
     model_role_arn: str
     open_incident: IncidentOpener | None = None
     clock: Any = None
+    #: The canary analysis's verdict alarm (joins AutoRollbackConfiguration when the tier analyses).
+    verdict_alarms: VerdictAlarms | None = None
 
     def now(self) -> datetime:
         return self.clock() if self.clock is not None else clock.now()
@@ -139,8 +147,9 @@ class Refusal:
 Recheck = Callable[[dict[str, Any]], Refusal | None]
 
 
-def deployment_config(settings: dict[str, Any]) -> dict[str, Any]:
-    """SageMaker's blue/green DeploymentConfig from the tier's deployment settings."""
+def deployment_config(settings: dict[str, Any], extra_alarms: list[str] | None = None) -> dict[str, Any]:
+    """SageMaker's blue/green DeploymentConfig from the tier's deployment settings (``extra_alarms``:
+    the canary analysis's verdict alarm, rolled back on like the tier's own)."""
     strategy = settings.get("strategy", "canary")
     routing: dict[str, Any] = {"Type": {"canary": "CANARY", "linear": "LINEAR"}.get(strategy, "ALL_AT_ONCE")}
     if strategy in {"canary", "linear"}:
@@ -159,7 +168,7 @@ def deployment_config(settings: dict[str, Any]) -> dict[str, Any]:
             "MaximumExecutionTimeoutInSeconds": int(settings.get("maximum_execution_timeout_seconds", 3600)),
         }
     }
-    alarms = list(settings.get("alarms") or [])
+    alarms = [*(settings.get("alarms") or []), *(extra_alarms or [])]
     if alarms:
         config["AutoRollbackConfiguration"] = {"Alarms": [{"AlarmName": name} for name in alarms]}
     return config
@@ -214,14 +223,13 @@ def start_deployment(
         event_id=event_id,
     )
     deps.hosting.ensure_model(model_name, package["arn"], deps.model_role_arn)
+    poll = ANALYSIS_INTERVAL_SECONDS if settings.get("analysis") else POLL_INTERVAL_SECONDS
     result: dict[str, Any] = {
         "model_name": model_name,
         "target_config": config_name,
         "previous_config": current.config_name if current else None,
-        "poll_interval_seconds": POLL_INTERVAL_SECONDS,
-        "max_polls": max(
-            2, int(settings.get("maximum_execution_timeout_seconds", 3600)) // POLL_INTERVAL_SECONDS * 2 + 2
-        ),
+        "poll_interval_seconds": poll,
+        "max_polls": max(2, int(settings.get("maximum_execution_timeout_seconds", 3600)) // poll * 2 + 2),
         "shift": None,
         **_NO_REFUSAL,
     }
@@ -265,7 +273,15 @@ def start_deployment(
             "mode": "resumed",
             "previous_config": None if current.config_name == config_name else current.config_name,
         }
-    deps.hosting.update_endpoint(endpoint, config_name, deployment_config(settings))
+    verdict_alarm: list[str] = []
+    if settings.get("analysis"):
+        if deps.verdict_alarms is None:
+            raise DeploymentNotSupported(
+                "the tier asks for a canary analysis; this task cannot create its alarm"
+            )
+        # Created before the update: SageMaker reads the alarm from the first bake on.
+        verdict_alarm.append(deps.verdict_alarms.ensure_verdict_alarm(endpoint, config_name))
+    deps.hosting.update_endpoint(endpoint, config_name, deployment_config(settings, verdict_alarm))
     logger.info("deployment started", extra={"endpoint": endpoint, "target_config": config_name})
     return {**result, "mode": "guardrails"}
 

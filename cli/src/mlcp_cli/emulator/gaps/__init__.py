@@ -99,7 +99,13 @@ from mlcp_cli.emulator.gaps.cloudtrail import (
     start_execution_record,
     user_identity,
 )
-from mlcp_cli.emulator.gaps.cloudwatch import alarm_state_change_detail, fill_cloudwatch_set_alarm_state
+from mlcp_cli.emulator.gaps.cloudwatch import (
+    alarm_state_change_detail,
+    evaluate_alarm,
+    fill_cloudwatch_dimension_order,
+    fill_cloudwatch_put_metric_data,
+    fill_cloudwatch_set_alarm_state,
+)
 from mlcp_cli.emulator.gaps.deliveries import AsyncInvocation, Deliveries, Delivery, DeliveryRecord
 from mlcp_cli.emulator.gaps.dynamodb import fill_dynamodb_one_request_at_a_time, serialized_dynamodb
 from mlcp_cli.emulator.gaps.events import (
@@ -205,12 +211,15 @@ __all__ = [
     "clock_patches",
     "deliver",
     "endpoint_event_detail",
+    "evaluate_alarm",
     "event_endpoint_status",
     "fill_appconfig_routes",
     "fill_cfn_parse_template_json_first",
     "fill_cfn_resource_class_from_type",
     "fill_cfn_state_machine",
     "fill_cfn_state_machine_delete",
+    "fill_cloudwatch_dimension_order",
+    "fill_cloudwatch_put_metric_data",
     "fill_cloudwatch_set_alarm_state",
     "fill_dynamodb_one_request_at_a_time",
     "fill_events_put_events_aws_source",

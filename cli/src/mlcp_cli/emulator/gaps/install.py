@@ -18,7 +18,11 @@ from mlcp_cli.emulator.gaps.cloudformation import (
     fill_cfn_state_machine_delete,
 )
 from mlcp_cli.emulator.gaps.cloudtrail import fill_sfn_start_execution_cloudtrail
-from mlcp_cli.emulator.gaps.cloudwatch import fill_cloudwatch_set_alarm_state
+from mlcp_cli.emulator.gaps.cloudwatch import (
+    fill_cloudwatch_dimension_order,
+    fill_cloudwatch_put_metric_data,
+    fill_cloudwatch_set_alarm_state,
+)
 from mlcp_cli.emulator.gaps.deliveries import Deliveries
 from mlcp_cli.emulator.gaps.dynamodb import fill_dynamodb_one_request_at_a_time
 from mlcp_cli.emulator.gaps.events import (
@@ -232,7 +236,7 @@ def _patches() -> list[tuple[Any, str, Any]]:
     import moto.events.utils as events_utils
     from moto.awslambda_simple.models import LambdaSimpleBackend
     from moto.cloudformation.models import Stack
-    from moto.cloudwatch.models import CloudWatchBackend
+    from moto.cloudwatch.models import CloudWatchBackend, Dimension
     from moto.dynamodb.responses import DynamoHandler
     from moto.events.models import Rule
     from moto.events.responses import EventsHandler
@@ -271,6 +275,8 @@ def _patches() -> list[tuple[Any, str, Any]]:
         (SageMakerResponse, "update_model_package", fill_sagemaker_update_model_package_caller),
         (STSBackend, "get_caller_identity", fill_sts_get_caller_identity),
         (CloudWatchBackend, "set_alarm_state", fill_cloudwatch_set_alarm_state),
+        (CloudWatchBackend, "put_metric_data", fill_cloudwatch_put_metric_data),
+        (Dimension, "__lt__", fill_cloudwatch_dimension_order),
         (SageMakerModelBackend, "create_endpoint", fill_sagemaker_create_endpoint),
         (SageMakerModelBackend, "create_endpoint_config", fill_sagemaker_create_endpoint_config),
         (SageMakerModelBackend, "update_endpoint", fill_sagemaker_update_endpoint),

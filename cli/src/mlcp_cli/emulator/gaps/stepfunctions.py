@@ -160,18 +160,36 @@ def _poking(owner_path: str, class_name: str, name: str) -> Any:
     return poke_after
 
 
+def _virtual_utcnow() -> dt.datetime:
+    """moto's ``utcnow`` (naive UTC) on the virtual clock."""
+    from mlcp_cli.emulator.gaps.clock import simulated_now
+
+    return simulated_now().astimezone(dt.UTC).replace(tzinfo=None)
+
+
 def clock_patches() -> list[tuple[Any, str, Any]]:
-    """The moto patches that put Step Functions' waits on the virtual clock (fill h)."""
+    """The moto patches that put Step Functions' waits on the virtual clock (fill h), and its
+    timestamps too: an execution's start/stop dates (``$$.Execution.StartTime``) and each state's
+    ``$$.State.EnteredTime`` (moto: wall-clock time, so a task reading both saw a window from the
+    real start to the real now while everything else ran on simulated time)."""
+    from moto.stepfunctions import models as sfn_models
+    from moto.stepfunctions.parser import models as sfn_parser_models
     from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
     from moto.stepfunctions.parser.asl.component.common.retry.retrier_decl import RetrierDecl
+    from moto.stepfunctions.parser.asl.component.state import state as state_module
     from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback import (
         StateTaskServiceCallback,
     )
     from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
     from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint, HeartbeatEndpoint
 
+    from mlcp_cli.emulator.gaps.clock import VIRTUAL_DATETIME_MODULE
+
     callback = "moto.stepfunctions.parser.asl.eval.callback.callback"
     return [
+        (sfn_models, "utcnow", _virtual_utcnow),
+        (sfn_parser_models, "datetime", VIRTUAL_DATETIME_MODULE),
+        (state_module, "datetime", VIRTUAL_DATETIME_MODULE),
         (WaitFunction, "_wait_interval", fill_sfn_wait_on_clock),
         (retrier_decl, "time", RetrySleepOnClock()),
         (RetrierDecl, "_eval_body", fill_sfn_retrier_tags_execution),

@@ -314,6 +314,10 @@ def authorizations(principal: str, site: CallSite, lookups: Lookups, now: dt.dat
                 context["aws:TagKeys"] = list(request_tags)
                 for key, value in request_tags.items():
                     context[f"aws:RequestTag/{key}"] = value
+            if found.name == "cloudwatch:PutMetricData" and "Namespace" in params:
+                # The one condition key PutMetricData has: which namespace the data goes to.
+                context["cloudwatch:namespace"] = str(params["Namespace"])
+                known.add("cloudwatch:namespace")
             resource_tags = lookups.resource_tags(resource, site)
             if resource_tags is not None:
                 known.add("aws:resourcetag/*")
