@@ -66,5 +66,7 @@ def handler(raw: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             runtime.reject(raw, "not a JSON object")
         return {"status": "rejected"}
     digest = write_digest(deps, trigger)
+    if digest is None:
+        return {"status": "unchanged", "trigger": trigger}
     metrics.add_metric(name="AuditDigestStreams", unit="Count", value=len(digest.streams))
     return {"status": "written", "number": digest.number, "streams": len(digest.streams), "trigger": trigger}

@@ -54,9 +54,11 @@ class FakeBucket:
         return "v1"
 
 
-def _deps(bucket: FakeBucket, signer: LocalSigner, days: int = 200) -> DigestDeps:
+def _deps(
+    bucket: FakeBucket, signer: LocalSigner, days: int = 200, trail: FakeTrail | None = None
+) -> DigestDeps:
     return DigestDeps(
-        audit=FakeTrail(),  # type: ignore[arg-type]
+        audit=trail or FakeTrail(),  # type: ignore[arg-type]
         bucket=bucket,  # type: ignore[arg-type]
         signer=signer,  # type: ignore[arg-type]
         key_arn=KEY_ARN,
@@ -68,13 +70,26 @@ def _deps(bucket: FakeBucket, signer: LocalSigner, days: int = 200) -> DigestDep
 def test_digests_are_numbered_chained_signed_and_locked() -> None:
     bucket, signer = FakeBucket(), LocalSigner()
     first = write_digest(_deps(bucket, signer), "schedule")
-    second = write_digest(_deps(bucket, signer), "deployment")
+    second = write_digest(_deps(bucket, signer), "schedule")  # the hourly digest always writes
+    assert first is not None
+    assert second is not None
     assert (first.number, first.previous_digest_sha256) == (1, GENESIS_HASH)
     assert second.previous_digest_sha256 == object_sha256(bucket.objects[digest_key(1)][0])
     assert [(a.stream, a.seq) for a in second.streams] == [("endpoint#b", 7), ("group#a", 3)]
     stored = parse_digest(bucket.objects[digest_key(2)][0])
     assert signer.verify(stored.message_digest(), stored.signature)
     assert bucket.objects[digest_key(2)][1] == NOW + dt.timedelta(days=200)
+
+
+def test_a_deployment_trigger_writes_only_when_a_head_moved() -> None:
+    bucket, signer, trail = FakeBucket(), LocalSigner(), FakeTrail()
+    assert write_digest(_deps(bucket, signer, trail=trail), "schedule") is not None
+    assert write_digest(_deps(bucket, signer, trail=trail), "deployment") is None  # e.g. a redelivery
+    assert digest_key(2) not in bucket.objects
+    trail.streams["group#a"] = (4, "c" * 64)
+    moved = write_digest(_deps(bucket, signer, trail=trail), "deployment")
+    assert moved is not None
+    assert moved.number == 2
 
 
 def test_the_lock_is_never_under_six_months() -> None:
@@ -84,6 +99,7 @@ def test_the_lock_is_never_under_six_months() -> None:
 def test_a_run_that_loses_the_number_rereads_and_takes_the_next() -> None:
     bucket = FakeBucket(taken=2)
     digest = write_digest(_deps(bucket, LocalSigner()), "schedule")
+    assert digest is not None
     assert digest.number == 3
 
 

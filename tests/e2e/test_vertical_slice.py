@@ -327,10 +327,12 @@ def test_an_answer_to_a_stopped_deployment_is_refused_recorded_and_asked_again_o
     assert sfn.describe_execution(executionArn=approval["execution"])["status"] == "ABORTED"
     # The listing tells the approver before anyone answers.
     assert _approval_of(cp, group, capsys)["execution_status"] == "ABORTED"
-    assert main(["approvals", "list", *_tables(cp)]) == 0
+    assert main(["approvals", "list", "--wide", *_tables(cp)]) == 0  # every field in full
     listed = capsys.readouterr().out
-    assert f"{approval['approval_id']}  {group}" in listed
-    assert "its deployment is ABORTED: an answer cannot resume it" in listed
+    (row,) = [line for line in listed.splitlines() if line.startswith(approval["approval_id"])]
+    assert group in row
+    assert "deployment ABORTED" in row
+    assert "! a deployment that has ended cannot be resumed by an answer; redrive its execution" in listed
 
     assert main(["approve", approval["approval_id"], "--reason", "reviewed", *_tables(cp)]) == 1
     assert "the deployment that asked for it has ended" in capsys.readouterr().err

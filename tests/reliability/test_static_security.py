@@ -45,6 +45,10 @@ WILDCARD_ALLOWED = {
     "account's mlcp-<env>-* alarms)",
     ("SageMakerModelRole", "EcrLogin"): "ecr:GetAuthorizationToken has no resource-level permissions",
     ("RetirementPolicy", "ListHosting"): "SageMaker List* calls have no resource-level permissions",
+    ("AnalyzeCanaryFunctionRole", "ReadVariantMetrics"): "cloudwatch:GetMetricData has no resource-level "
+    "permissions",
+    ("AnalyzeCanaryFunctionRole", "PublishTheVerdictOnly"): "cloudwatch:PutMetricData has no resource-level "
+    "permissions; the cloudwatch:namespace condition scopes it to mlcp/CanaryAnalysis",
     ("AwaitConsoleDecisionFunctionRole", "CompleteTheDecisionExecution"): "states:SendTask* have no "
     "resource-level permissions; the task token is the scope (local IAM enforcement denied the ARN)",
     ("ConsoleDecisionFunctionRole", "AnswerTheWaitingWorkflows"): "states:SendTask* have no "

@@ -552,6 +552,7 @@ def audit_digest_cost(streams: int, records_per_stream: int = 20) -> dict[str, A
         started = time.perf_counter()
         digest = write_digest(deps, "schedule")
         wall = time.perf_counter() - started
+        assert digest is not None  # a scheduled digest always writes
         size = len(s3.get_object(Bucket="bench-digests", Key=digest_key(1))["Body"].read())
     anchors = digest.streams
     start = time.process_time()

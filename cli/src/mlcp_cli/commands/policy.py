@@ -510,6 +510,10 @@ def _migrate(args: argparse.Namespace) -> int:
     except PolicyError as exc:
         sys.stderr.write(str(exc) + "\n")
         return EXIT_INVALID
+    if args.json:
+        document = {"parameter": parameter, "version": result.version, "deployment": result.deployment}
+        sys.stdout.write(json.dumps(document) + "\n")
+        return EXIT_OK
     sys.stdout.write(
         f"deployed the policy of ssm:{parameter} as version {result.version} (deployment {result.deployment}); "
         "the functions read AppConfig from their next decision\n"
@@ -521,10 +525,16 @@ def s3_report_loader(s3: Any) -> Callable[[str], bytes | None]:
     """Read a gate report by its ``s3://`` URI (None when it is gone)."""
     from botocore.exceptions import ClientError
 
+    from mlcp.gates.evaluate import parse_s3_uri
+
     def load(uri: str) -> bytes | None:
-        bucket, _, key = uri.removeprefix("s3://").partition("/")
+        parsed = parse_s3_uri(uri)  # a report's URI names its version (?versionId=)
+        if parsed is None:
+            return None
+        bucket, key, version = parsed
+        extra = {"VersionId": version} if version else {}
         try:
-            body: bytes = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+            body: bytes = s3.get_object(Bucket=bucket, Key=key, **extra)["Body"].read()
         except ClientError:
             return None
         return body
@@ -643,6 +653,9 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     migrate.add_argument("--parameter", help="default: the stack's PolicyParameterName, else /mlcp/policy")
     migrate.add_argument(
         "--appconfig", metavar="APP/ENV/PROFILE", help="default: the stack's PolicyAppConfig"
+    )
+    migrate.add_argument(
+        "--json", action="store_true", help="one JSON object: parameter, version, deployment"
     )
     add_stack_options(migrate)
     migrate.set_defaults(func=_migrate)

@@ -3,7 +3,9 @@
 Run hourly and after every deployment execution ends (docs/adr: signed digests). Each run reads
 the newest digest, every stream head, signs the new digest with the KMS key and writes it once
 (``If-None-Match``): two concurrent runs cannot both take a number, the loser re-reads and retries.
-A redelivered trigger only writes one more digest (harmless), so no idempotency store is needed.
+A deployment trigger whose heads the newest digest already anchors writes nothing (a redelivered
+event, or an execution that ended without a decision, e.g. an ignored duplicate): the hourly one
+always writes, so a stopped schedule shows as staleness. No idempotency store is needed.
 """
 
 from __future__ import annotations
@@ -15,7 +17,14 @@ from datetime import datetime, timedelta
 
 from mlcp.adapters.digests import DigestBucket, DigestExists, DigestSigner
 from mlcp.audit import AuditTrail, format_timestamp
-from mlcp.audit.digest import AuditDigest, DigestTrigger, StreamAnchor, digest_key, object_sha256
+from mlcp.audit.digest import (
+    AuditDigest,
+    DigestTrigger,
+    StreamAnchor,
+    digest_key,
+    object_sha256,
+    parse_digest,
+)
 from mlcp.audit.model import GENESIS_HASH
 from mlcp.errors import AuditConflict
 
@@ -42,8 +51,9 @@ def retain_until(now: datetime, days: int) -> datetime:
     return now + timedelta(days=max(days, MIN_RETENTION_DAYS))
 
 
-def write_digest(deps: DigestDeps, trigger: DigestTrigger, *, attempts: int = 5) -> AuditDigest:
-    """Write the next digest; returns it. Raises ``AuditConflict`` after ``attempts`` lost races."""
+def write_digest(deps: DigestDeps, trigger: DigestTrigger, *, attempts: int = 5) -> AuditDigest | None:
+    """Write the next digest; returns it, or None when a deployment trigger finds every head already
+    anchored by the newest digest. Raises ``AuditConflict`` after ``attempts`` lost races."""
     for attempt in range(1, attempts + 1):
         latest = deps.bucket.latest_digest()
         number, previous = (1, GENESIS_HASH) if latest is None else (latest[0] + 1, object_sha256(latest[1]))
@@ -52,6 +62,9 @@ def write_digest(deps: DigestDeps, trigger: DigestTrigger, *, attempts: int = 5)
             StreamAnchor(stream=head.stream, seq=head.seq, hash=head.hash, at=updated)
             for head, updated in deps.audit.heads()
         )
+        if trigger == "deployment" and latest is not None and _anchored(parse_digest(latest[1]), anchors):
+            logger.info("every head already anchored; no digest", extra={"latest": latest[0]})
+            return None
         unsigned = AuditDigest(
             number=number,
             previous_digest_sha256=previous,
@@ -78,3 +91,8 @@ def write_digest(deps: DigestDeps, trigger: DigestTrigger, *, attempts: int = 5)
         )
         return signed
     raise AuditConflict(f"audit digest lost the race for the next number {attempts} times")
+
+
+def _anchored(latest: AuditDigest, anchors: tuple[StreamAnchor, ...]) -> bool:
+    """Whether ``latest`` anchors exactly these heads (same streams, seqs and hashes)."""
+    return {(a.stream, a.seq, a.hash) for a in latest.streams} == {(a.stream, a.seq, a.hash) for a in anchors}
