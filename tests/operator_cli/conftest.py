@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,14 +19,22 @@ TEMPLATE = ROOT / "template.yaml"
 SCENARIO = ROOT / "scenarios" / "retirement.yaml"
 
 
+@contextlib.contextmanager
+def played_until(path: Path, action: str) -> Iterator[LocalControlPlane]:
+    """The real stack with the scenario at ``path`` played up to (not including) its first
+    ``action`` step; every expectation on the way held."""
+    scenario = load_scenario(path)
+    first = next(i for i, step in enumerate(scenario.steps) if step.action == action)
+    prefix = scenario.model_copy(update={"steps": scenario.steps[:first]})
+    with LocalControlPlane(TEMPLATE, parameters=scenario.parameters, start=scenario.start) as control:
+        result = ScenarioRunner(control, root=ROOT, timeline=None, progress=None).run(prefix)
+        assert result.ok, result.failures
+        yield control
+
+
 @pytest.fixture(scope="module")
 def cp() -> Iterator[LocalControlPlane]:
-    scenario = load_scenario(SCENARIO)
-    first_tick = next(i for i, step in enumerate(scenario.steps) if step.action == "tick")
-    deployed = scenario.model_copy(update={"steps": scenario.steps[:first_tick]})
-    with LocalControlPlane(TEMPLATE, parameters=scenario.parameters, start=scenario.start) as control:
-        result = ScenarioRunner(control, root=ROOT, timeline=None, progress=None).run(deployed)
-        assert result.ok, result.failures
+    with played_until(SCENARIO, "tick") as control:
         yield control
 
 

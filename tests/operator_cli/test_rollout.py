@@ -15,9 +15,8 @@ from mlcp.audit import AuditTrail
 from mlcp_cli.commands.stack import reset_target
 from mlcp_cli.emulator.runtime import LocalControlPlane
 from mlcp_cli.rollout import WIDTH, watch
-from mlcp_cli.scenario import ScenarioRunner, load_scenario
 
-from .conftest import ROOT, TEMPLATE
+from .conftest import ROOT, played_until
 
 SCENARIO = ROOT / "scenarios" / "canary-abort.yaml"
 
@@ -25,12 +24,7 @@ SCENARIO = ROOT / "scenarios" / "canary-abort.yaml"
 @pytest.fixture(scope="module")
 def cp() -> Iterator[LocalControlPlane]:
     """The canary of churn-model v2 baking on churn-prod (v1 serves), two minutes into its bake."""
-    scenario = load_scenario(SCENARIO)
-    promote = next(i for i, step in enumerate(scenario.steps) if step.action == "promote")
-    baking = scenario.model_copy(update={"steps": scenario.steps[:promote]})
-    with LocalControlPlane(TEMPLATE, parameters=scenario.parameters, start=scenario.start) as control:
-        result = ScenarioRunner(control, root=ROOT, timeline=None, progress=None).run(baking)
-        assert result.ok, result.failures
+    with played_until(SCENARIO, "promote") as control:
         yield control
 
 
