@@ -86,19 +86,22 @@ typecheck: $(BIN)/.stamp
 	@# functions.<name>.app, all in one run (Powertools decorators are untyped).
 	$(BIN)/mypy --strict --allow-untyped-decorators --explicit-package-bases functions/*/app.py
 
-# With the serverless rules (cfn-lint-serverless). Three of them cannot see through SAM and are
+# With the serverless rules (cfn-lint-serverless); member.yaml (no functions) with the default rules. Three of them cannot see through SAM and are
 # ignored; tests/reliability/test_static_security.py asserts what they meant, on the translated template:
 #   WS1004 log group with retention per function: ours are attached by LoggingConfig.LogGroup, which the rule does not follow;
 #   ES1007 EventInvokeConfig per async permission: SAM's EventInvokeConfig property generates it, the rule looks for a resource;
 #   ES6000 RedrivePolicy on every queue: our three queues are themselves the dead-letter / parking queues.
 cfn-lint: $(BIN)/.stamp
 	$(BIN)/cfn-lint --append-rules cfn_lint_serverless.rules --ignore-checks WS1004 ES1007 ES6000 -- template.yaml
+	$(BIN)/cfn-lint -- member.yaml
 
 # checkov reads what CloudFormation receives: the template translated by aws-sam-translator.
 # Suppressions: .checkov.yaml (every function) and Metadata in template.yaml (one resource), each with its reason.
 checkov: $(BIN)/.stamp $(VENV_CHECKOV)/bin/.stamp
 	$(AWS_OFFLINE) $(BIN)/python -m mlcp_cli.static template.yaml .aws-sam/translated.json
 	$(VENV_CHECKOV)/bin/checkov --config-file .checkov.yaml -f .aws-sam/translated.json
+	@# The member stack (member.yaml) is plain CloudFormation: checked as written.
+	$(VENV_CHECKOV)/bin/checkov --config-file .checkov.yaml -f member.yaml
 
 sam-validate: $(VENV_SAM)/bin/.stamp
 	$(SAM) validate --lint --template template.yaml

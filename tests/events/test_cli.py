@@ -325,3 +325,18 @@ def test_load_template_reads_files() -> None:
     assert template["Resources"]["TrainingDataArrivedRule"]["Type"] == "AWS::Events::Rule"
     assert parameter_values(template, {"TrainingDataPrefix": "x/"})["TrainingDataPrefix"] == "x/"
     assert parameter_values(template)["TrainingDataBucketName"] == "mlcp-training-data"
+
+
+def test_the_router_sees_the_default_bus_rules_whose_condition_holds() -> None:
+    from mlcp_cli.commands.events import rules_of
+    from mlcp_cli.template import load_template
+
+    template = load_template(REAL_TEMPLATE)
+    single = {rule.logical_id for rule in rules_of(template)}
+    members = {
+        rule.logical_id for rule in rules_of(template, {"MemberAccountIds": "222222222222,333333333333"})
+    }
+    # The relay rule lives on the governance bus (and exists only with members): no default-bus event reaches it.
+    assert "GovernanceRelayRule" not in single | members
+    assert single == members
+    assert "SageMakerStateChangeRule" in single

@@ -132,7 +132,20 @@ def parameter_values(
         if isinstance(spec, Mapping) and "Default" in spec:
             values[name] = spec["Default"]
     values.update(overrides or {})
+    for name, spec in (template.get("Parameters") or {}).items():
+        # CloudFormation hands a CommaDelimitedList to Ref as a list ("" is [""]).
+        if (
+            isinstance(spec, Mapping)
+            and spec.get("Type") == "CommaDelimitedList"
+            and isinstance(values.get(name), str)
+        ):
+            values[name] = [item.strip() for item in values[name].split(",")]
     return values
+
+
+def condition_holds(template: Mapping[str, Any], name: str, values: Mapping[str, Any]) -> bool:
+    """Whether the template's condition ``name`` holds for ``values`` (a resource's ``Condition``)."""
+    return _evaluate_condition(template, name, values)
 
 
 _SUB_VARIABLE = re.compile(r"\$\{([^}!]+)\}")

@@ -38,6 +38,11 @@ class CoreConfig(_EnvConfig):
     audit_table: str = Field(alias="MLCP_AUDIT_TABLE", min_length=3)
     idempotency_table: str = Field(alias="MLCP_IDEMPOTENCY_TABLE", min_length=3)
     rejected_events_queue_url: str = Field(alias="MLCP_REJECTED_EVENTS_QUEUE_URL", min_length=1)
+    # The accounts events may come from (ADR 26); template.yaml always sets the home account.
+    home_account: str | None = Field(alias="MLCP_HOME_ACCOUNT", default=None, pattern=r"^[0-9]{12}$")
+    member_accounts: str = Field(
+        alias="MLCP_MEMBER_ACCOUNTS", default="", pattern=r"^([0-9]{12})?(,[0-9]{12})*$"
+    )
 
 
 class TrainingDataConfig(_EnvConfig):

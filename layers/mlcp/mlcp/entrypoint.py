@@ -9,6 +9,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from mlcp.accounts import AccountScope, acting_account
 from mlcp.adapters import clients
 from mlcp.adapters.parking import SqsParking
 from mlcp.audit import AuditTrail
@@ -42,6 +43,8 @@ class Runtime:
         self.parking = SqsParking(self.config.rejected_events_queue_url)
         self._idempotency_store: DynamoDBPersistenceLayer | None = None
         self._context: LambdaContext | None = None
+        home = self.config.home_account
+        self.account_scope = AccountScope.parse(home, self.config.member_accounts) if home else None
 
     @property
     def idempotency_store(self) -> DynamoDBPersistenceLayer:
@@ -107,6 +110,12 @@ class Runtime:
             if not isinstance(event, expected):
                 wanted = " or ".join(repr(_detail_type(model)) for model in expected)
                 raise InvalidEvent(f"{self.function} takes {wanted}, not {event.detail_type!r}")
+            acting_account(
+                event.account,
+                detail=event.detail.model_dump(mode="json", by_alias=True),
+                resources=event.resources,
+                scope=self.account_scope,
+            )
         except InvalidEvent as exc:
             self.reject(raw, exc.reason)
             return None

@@ -151,8 +151,15 @@ class Rule:
 
 
 def rules_of(template: Mapping[str, Any], parameters: Mapping[str, str] | None = None) -> list[Rule]:
-    """The enabled ``AWS::Events::Rule`` resources with an event pattern, parameters resolved."""
-    from mlcp_cli.template import TemplateError, parameter_values, referenced_logical_id, resolve
+    """The enabled ``AWS::Events::Rule`` resources of the default bus with an event pattern, whose
+    ``Condition`` holds, parameters resolved (a custom bus's rules see only what is put on it)."""
+    from mlcp_cli.template import (
+        TemplateError,
+        condition_holds,
+        parameter_values,
+        referenced_logical_id,
+        resolve,
+    )
 
     values = parameter_values(template, parameters)
     values.update(_stand_in_arns(template, values))
@@ -161,6 +168,10 @@ def rules_of(template: Mapping[str, Any], parameters: Mapping[str, str] | None =
         if not isinstance(resource, Mapping) or resource.get("Type") != "AWS::Events::Rule":
             continue
         properties = resource.get("Properties") or {}
+        if properties.get("EventBusName", "default") != "default":
+            continue
+        if "Condition" in resource and not condition_holds(template, str(resource["Condition"]), values):
+            continue
         state = resolve(properties.get("State", "ENABLED"), values, template)
         if state != "ENABLED" or "EventPattern" not in properties:
             continue
