@@ -41,7 +41,7 @@ ACCEPTED = (
 # The business key is what the event says, not its EventBridge id: a re-emitted copy is a duplicate.
 @runtime.idempotent('[source, "detail-type", detail]')
 def _record(*, raw: dict[str, Any], event: ControlPlaneEvent) -> dict[str, object]:
-    result = record_event_received(event, audit=runtime.audit)
+    result = record_event_received(event, audit=runtime.audit, home_account=runtime.config.home_account)
     reaction = react(event, deps)
     return {
         "status": "recorded",

@@ -36,8 +36,8 @@ class Stores:
     sagemaker: Any
 
 
-@pytest.fixture
-def stores(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stores]:
+def offline_aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Region and fake credentials for moto (nothing can reach AWS), Powertools' names."""
     for name, value in {
         "AWS_DEFAULT_REGION": REGION,
         "AWS_ACCESS_KEY_ID": "testing",
@@ -46,6 +46,11 @@ def stores(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stores]:
         "POWERTOOLS_SERVICE_NAME": "tests",
     }.items():
         monkeypatch.setenv(name, value)
+
+
+@pytest.fixture
+def stores(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stores]:
+    offline_aws_environment(monkeypatch)
     with mock_aws():
         clients.reset()
         ddb = boto3.client("dynamodb", region_name=REGION)

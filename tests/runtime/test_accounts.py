@@ -77,3 +77,12 @@ def test_the_scope_parses_the_template_variables() -> None:
     assert AccountScope.parse(HOME, f" {STAGING} ,{HOME}").members == frozenset({STAGING})
     with pytest.raises(ValueError, match="not an account id"):
         AccountScope.parse(HOME, "12")
+
+
+def test_a_member_accounts_stream_is_keyed_with_the_account_and_home_streams_stay() -> None:
+    from mlcp.accounts import account_stream
+
+    assert account_stream("endpoint#churn", HOME, HOME) == "endpoint#churn"
+    assert account_stream("endpoint#churn", STAGING, HOME) == f"endpoint#{STAGING}:churn"
+    assert account_stream("endpoint#churn", PROD, HOME) != account_stream("endpoint#churn", STAGING, HOME)
+    assert account_stream("endpoint#churn", STAGING, None) == "endpoint#churn"

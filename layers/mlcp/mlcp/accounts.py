@@ -86,3 +86,13 @@ def acting_account(
             "the control plane acts only on the envelope's account"
         )
     return account
+
+
+def account_stream(stream: str, account: str, home: str | None) -> str:
+    """The audit stream of ``stream`` (``kind#name``) in ``account``: unchanged at home (the
+    single-account streams stay where they were), ``kind#<account>:name`` in a member, so the same
+    endpoint name in staging and prod are two streams."""
+    if home is None or account == home:
+        return stream
+    kind, _, name = stream.partition("#")
+    return f"{kind}#{account}:{name}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from mlcp.accounts import account_stream
 from mlcp.audit import AppendResult, AuditAction, AuditTrail, canonical_json
 from mlcp.events import (
     AlarmStateChangeEvent,
@@ -68,9 +69,13 @@ def content_digest(event: ControlPlaneEvent) -> str:
     return hashlib.sha256(canonical_json(body)).hexdigest()
 
 
-def record_event_received(event: ControlPlaneEvent, *, audit: AuditTrail) -> AppendResult:
-    """Append ``event.received`` to the event's resource stream (once per distinct content)."""
+def record_event_received(
+    event: ControlPlaneEvent, *, audit: AuditTrail, home_account: str | None = None
+) -> AppendResult:
+    """Append ``event.received`` to the event's resource stream in its account (once per distinct
+    content); a member account's event goes to that account's stream (:func:`account_stream`)."""
     stream, subject = stream_and_subject(event)
+    stream = account_stream(stream, event.account, home_account)
     digest = content_digest(event)
     result = audit.append(
         stream=stream,
