@@ -82,8 +82,11 @@ _FAKE_ENV = {
     "AWS_SESSION_TOKEN": "testing",
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_REGION": "us-east-1",
-    "MOTO_ACCOUNT_ID": LOCAL_ACCOUNT_ID,
 }
+# Not MOTO_ACCOUNT_ID: it would pin every request to one account. Without it moto serves a request
+# from the account its access key belongs to (moto's default, LOCAL_ACCOUNT_ID, for these fake
+# credentials), so member accounts can live beside the control plane's (emulator/accounts.py).
+_UNSET_ENV = ("MOTO_ACCOUNT_ID",)
 _ISOLATION_ENV = {
     # The user's own AWS configuration never reaches the emulator: no profile, config or
     # credentials file, endpoint URL, CA bundle, role or SSO session of theirs is read.
@@ -218,7 +221,9 @@ class LocalControlPlane:
         from moto import mock_aws
 
         env = isolated_environment(self.region)
-        leaking = [key for key in os.environ if key.startswith("AWS_") and key not in env]
+        leaking = [
+            key for key in os.environ if (key.startswith("AWS_") or key in _UNSET_ENV) and key not in env
+        ]
         self._saved_env = {key: os.environ.get(key) for key in [*env, *leaking]}
         for key in leaking:  # AWS_PROFILE, AWS_ENDPOINT_URL*, AWS_ROLE_ARN, ... of the user's real setup
             del os.environ[key]

@@ -126,12 +126,16 @@ class CfnCloudWatchAlarm:
         cloudwatch_backends[account_id][region_name].delete_alarms([resource_name])
 
 
-class CfnLambdaEventInvokeConfig:
-    """``AWS::Lambda::EventInvokeConfig`` for moto's CloudFormation (PutFunctionEventInvokeConfig)."""
+class _WithoutAttributes:
+    """A filled resource type with no ``Fn::GetAtt`` attribute."""
 
     @staticmethod
     def has_cfn_attr(attr: str) -> bool:
         return False
+
+
+class CfnLambdaEventInvokeConfig(_WithoutAttributes):
+    """``AWS::Lambda::EventInvokeConfig`` for moto's CloudFormation (PutFunctionEventInvokeConfig)."""
 
     @classmethod
     def create_from_cloudformation_json(
@@ -159,14 +163,52 @@ class CfnLambdaEventInvokeConfig:
             get_backend(account_id, region_name).delete_function_event_invoke_config(function_name)
 
 
+class CfnEventBusPolicy(_WithoutAttributes):
+    """``AWS::Events::EventBusPolicy`` for moto's CloudFormation (fill aa): PutPermission on the bus.
+
+    AWS: CloudFormation adds the statement (``Statement`` with the ``StatementId`` as its Sid, or the
+    legacy ``Action``/``Principal``/``Condition`` form) to the bus's resource policy. moto: "No Moto
+    CloudFormation support", the bus keeps no policy. Fill: put the statement on the bus.
+    """
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+    ) -> _FilledResource:
+        from moto.events.models import events_backends
+
+        p = cloudformation_json["Properties"]
+        bus = str(p.get("EventBusName") or "default").rsplit("/", 1)[-1]
+        sid = str(p["StatementId"])
+        backend = events_backends[account_id][region_name]
+        if "Statement" in p:
+            statement = {**p["Statement"], "Sid": sid}
+            backend.put_permission(bus, "", "", sid, {}, json.dumps({"Statement": [statement]}))
+        else:
+            backend.put_permission(bus, p["Action"], p["Principal"], sid, p.get("Condition") or {}, "")
+        return _FilledResource(f"{bus}|{sid}", {})
+
+    @classmethod
+    def delete_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+    ) -> None:
+        from moto.events.models import events_backends
+
+        bus, sid = resource_name.split("|", 1)
+        with contextlib.suppress(Exception):
+            events_backends[account_id][region_name].remove_permission(bus, sid, False)
+
+
 _FILLED_CFN_TYPES: dict[str, Any] = {
+    "AWS::Events::EventBusPolicy": CfnEventBusPolicy,
     "AWS::CloudWatch::Alarm": CfnCloudWatchAlarm,
     "AWS::Lambda::EventInvokeConfig": CfnLambdaEventInvokeConfig,
 }
 
 
 def fill_cfn_resource_class_from_type(resource_type: str) -> Any:
-    """CloudFormation creates CloudWatch alarms, Lambda EventInvokeConfigs and AppConfig
+    """CloudFormation creates CloudWatch alarms, Lambda EventInvokeConfigs, event bus policies (fill
+    aa) and AppConfig
     applications, environments, configuration profiles and deployment strategies (fill t).
 
     AWS: both are ordinary resources. moto: "No Moto CloudFormation support" — skipped with a

@@ -9,7 +9,7 @@ import json
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from mlcp_cli.emulator.gaps.awslambda import FunctionRegistry, _function_name_of, _send_sqs, invoke_async
 from mlcp_cli.emulator.gaps.deliveries import AsyncInvocation, Deliveries, Delivery
@@ -78,7 +78,10 @@ def fill_events_send_to_targets(
     ):
         return
     ours = [t for t in self.targets if parse_arn(t["Arn"]).service in ("lambda", "states")]
-    others = [t for t in self.targets if t not in ours]
+    buses = [t for t in self.targets if parse_arn(t["Arn"]).resource_type == "event-bus"]
+    others = [t for t in self.targets if t not in ours and t not in buses]
+    for target in buses:
+        forward_to_bus(self, target, original_event)
     state = _state()
     for target in ours:
         state.deliveries.enqueue(
@@ -100,6 +103,61 @@ def fill_events_send_to_targets(
             )
         finally:
             self.targets = all_targets
+
+
+def forward_to_bus(rule: Any, target: dict[str, Any], event: dict[str, Any]) -> str:
+    """An event bus target receives the event as it was put, if the bus's policy admits it (fill z).
+
+    AWS: a rule whose target is an event bus (in another account, or in its own: bus-to-bus) puts
+    the event on that bus as the rule's ``RoleArn``: the role's identity policy must allow
+    ``events:PutEvents`` on the bus and, across accounts, the receiving bus's resource policy must
+    allow it too. The event keeps its envelope (``account`` stays the sender's, ``source``,
+    ``resources``, ``time``), so the receiver's rules can match ``account``. A refused or failed
+    delivery goes to the target's dead-letter queue. moto: re-puts the event in the target account
+    as a new event of that account (``account`` becomes the receiver's, ``resources`` dropped),
+    ignoring the bus policy and the role.
+    Fill: authorize as AWS does (:func:`mlcp_cli.emulator.iam.bus_delivery_refusal`), then hand the
+    event, envelope intact, to every rule of the target bus.
+    """
+    from moto.events.models import events_backends
+
+    from mlcp_cli.emulator.iam import bus_delivery_refusal
+
+    target_arn = str(target["Arn"])
+    _, _, _, region, account, resource = target_arn.split(":", 5)
+    bus_name = resource.split("/", 1)[1]
+    rule_name = str(rule.arn).rsplit("/", 1)[-1]
+    deliveries = _state().deliveries
+    try:
+        bus = events_backends[account][region].describe_event_bus(bus_name)
+        refusal = bus_delivery_refusal(
+            source_account=str(rule.account_id),
+            role_arn=target.get("RoleArn"),
+            bus_arn=target_arn,
+            bus_policy=bus.policy,
+            event=_aws_event(event),
+        )
+    except Exception as exc:  # the bus does not exist (ResourceNotFoundException)
+        refusal = f"{type(exc).__name__}: {exc}"
+    if refusal is None:
+        deliveries.record(rule_name, target_arn, "forwarded")
+        for receiving_rule in list(bus.rules.values()):
+            receiving_rule.send_to_targets(cast(Any, copy.deepcopy(event)))
+        return "forwarded"
+    dlq = target.get("DeadLetterConfig", {}).get("Arn")
+    if dlq:
+        _send_sqs(
+            dlq,
+            json.dumps(_aws_event(event), default=str),
+            {
+                "ERROR_CODE": "NO_PERMISSIONS",
+                "ERROR_MESSAGE": refusal,
+                "RULE_ARN": str(rule.arn),
+                "TARGET_ARN": target_arn,
+            },
+        )
+    deliveries.record(rule_name, target_arn, "dead-lettered" if dlq else "dropped", refusal)
+    return "dead-lettered" if dlq else "dropped"
 
 
 AWS_SOURCE_PREFIX = "aws."

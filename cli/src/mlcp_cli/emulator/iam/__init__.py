@@ -9,7 +9,7 @@ import json
 import re
 from typing import TYPE_CHECKING, Any
 
-from mlcp_cli.emulator.iam.enforce import DecisionRecord, IamEnforcer
+from mlcp_cli.emulator.iam.enforce import DecisionRecord, IamEnforcer, moto_role_policies
 
 if TYPE_CHECKING:
     from mlcp_cli.emulator.stack import LocalStack
@@ -85,7 +85,52 @@ def _resolved(entry: object, stack: LocalStack) -> str | None:
     return None
 
 
-__all__ = ["DecisionRecord", "IamEnforcer", "enforcer_for"]
+def bus_delivery_refusal(
+    *, source_account: str, role_arn: str | None, bus_arn: str, bus_policy: str | None, event: dict[str, Any]
+) -> str | None:
+    """Why EventBridge would not put ``event`` from a rule in ``source_account`` (with its target's
+    ``role_arn``) on the bus ``bus_arn``, or None when it would (fill z).
+
+    AWS: the rule's role must be allowed ``events:PutEvents`` on the bus by its identity policies;
+    across accounts the bus's resource policy must allow the role (or its account) as well. The
+    request context carries ``events:source`` and ``events:detail-type`` of the event.
+    """
+    from mlcp_cli.emulator.iam.policy import Policy, Request, evaluate
+
+    bus_account = bus_arn.split(":")[4]
+    principal = (
+        f"arn:aws:sts::{source_account}:assumed-role/{role_arn.rsplit('/', 1)[-1]}/events"
+        if role_arn
+        else source_account
+    )
+    context = {
+        "events:source": str(event.get("source")),
+        "events:detail-type": str(event.get("detail-type")),
+        "aws:principalaccount": source_account,
+        "aws:resourceaccount": bus_account,
+    }
+    if role_arn:
+        context["aws:principalarn"] = role_arn
+    request = Request(
+        principal, "events:PutEvents", bus_arn, context, frozenset(context), principal_account=source_account
+    )
+    if role_arn:
+        identity = evaluate(moto_role_policies(role_arn), request)
+        if not identity.allowed:
+            return f"{role_arn} is not allowed events:PutEvents on {bus_arn} ({identity.effect})"
+    elif bus_account == source_account:
+        return None
+    if bus_account == source_account:
+        return None
+    if not bus_policy:
+        return f"{bus_arn} has no policy admitting account {source_account}"
+    resource = evaluate([Policy.parse("event bus policy", bus_policy)], request, resource_policy=True)
+    if not resource.allowed:
+        return f"the policy of {bus_arn} does not admit {principal} ({resource.effect})"
+    return None
+
+
+__all__ = ["DecisionRecord", "IamEnforcer", "bus_delivery_refusal", "enforcer_for", "moto_role_policies"]
 
 
 class _Unresolvable(ValueError):

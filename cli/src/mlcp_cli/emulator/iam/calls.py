@@ -318,6 +318,13 @@ def authorizations(principal: str, site: CallSite, lookups: Lookups, now: dt.dat
                 # The one condition key PutMetricData has: which namespace the data goes to.
                 context["cloudwatch:namespace"] = str(params["Namespace"])
                 known.add("cloudwatch:namespace")
+            if found.name == "sts:AssumeRole":
+                # The keys a trust policy (and the caller's policy) may test (fill ab).
+                context["aws:ResourceAccount"] = resource.split(":")[4] if resource.count(":") >= 5 else ""
+                context["sts:RoleSessionName"] = str(params.get("RoleSessionName", ""))
+                known |= {"aws:resourceaccount", "sts:rolesessionname", "sts:externalid"}
+                if "ExternalId" in params:
+                    context["sts:ExternalId"] = str(params["ExternalId"])
             resource_tags = lookups.resource_tags(resource, site)
             if resource_tags is not None:
                 known.add("aws:resourcetag/*")

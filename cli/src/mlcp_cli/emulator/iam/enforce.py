@@ -39,6 +39,7 @@ from mlcp_cli.emulator.iam.policy import (
     Policy,
     Request,
     combine_key_policy,
+    combine_same_account,
     evaluate,
 )
 from mlcp_cli.emulator.patches import Hook, Patches
@@ -57,12 +58,59 @@ _ERRORS: dict[str, tuple[str, int]] = {
 
 @dataclass(frozen=True)
 class Caller:
-    """Who makes a call: ``function`` / ``state machine`` (its name) / ``principal``."""
+    """Who makes a call: ``function`` / ``state machine`` (its name) / ``principal`` /
+    ``assumed role`` (a session of a role in another account, fill ab)."""
 
     kind: str
     name: str
     role_arn: str
     session_arn: str
+    account: str = ""
+    """The caller's account when it is not the enforcer's (an assumed role in a member account)."""
+
+
+def _with_trust_policy(identity: Decision, request: Request) -> Decision:
+    """AssumeRole is decided by the role's trust policy too (fill ab).
+
+    AWS: the trust policy must allow the caller; in the role's own account a trust statement naming
+    the account (``:root``) delegates to the caller's identity policies, one naming the caller allows
+    by itself; across accounts both the caller's identity policy and the trust policy must allow.
+    A role that does not exist is AccessDenied (not NoSuchEntity) to the caller.
+    """
+    from moto.iam.models import iam_backends
+
+    role_account = request.resource.split(":")[4] if request.resource.count(":") >= 5 else ""
+    try:
+        role = iam_backends[role_account]["aws"].get_role_by_arn(request.resource)
+    except Exception:
+        return Decision(IMPLICIT_DENY, identity.allowed_by)
+    document = role.assume_role_policy_document
+    trust_document = json.loads(document) if isinstance(document, str) else document
+    trust = evaluate([Policy("trust policy", trust_document)], request, resource_policy=True)
+    if role_account == request.principal_account:
+        return combine_key_policy(identity, trust, trust_document, request)
+    if EXPLICIT_DENY in (identity.effect, trust.effect):
+        return combine_same_account(identity, trust)
+    if identity.allowed and trust.allowed:
+        return Decision(ALLOW, identity.allowed_by + trust.allowed_by)
+    return Decision(IMPLICIT_DENY, identity.allowed_by + trust.allowed_by)
+
+
+def moto_role_policies(role_arn: str) -> list[Policy]:
+    """The role's inline and attached managed policies as moto's IAM of the role's account holds
+    them (empty when the role does not exist)."""
+    from moto.iam.models import iam_backends
+
+    account = role_arn.split(":")[4]
+    try:
+        role = iam_backends[account]["aws"].get_role_by_arn(role_arn)
+    except Exception:
+        return []
+    policies = [Policy.parse(str(name), document) for name, document in role.policies.items()]
+    for managed in role.managed_policies.values():
+        document = next((v.document for v in managed.versions if v.is_default), managed.versions[-1].document)
+        policies.append(Policy.parse(managed.name, document))
+    return policies
 
 
 @dataclass(frozen=True)
@@ -399,12 +447,35 @@ class IamEnforcer(Hook):
         arn = getattr(client.meta, "mlcp_iam_state_machine", None)
         if arn is not None:
             return self._state_machine_caller(str(arn))
+        assumed = self._assumed_role_caller(client)
+        if assumed is not None:
+            return assumed
         from mlcp_cli.emulator.gaps import running_function
 
         spec = running_function()
         if spec is not None:
             return self._function_caller(spec)
         return self._principal_caller(client)
+
+    def _assumed_role_caller(self, client: Any) -> Caller | None:
+        """A client signing with AssumeRole credentials of a role in another account acts as that
+        role there, whoever built it (fill ab: a function acting in a member account)."""
+        try:
+            credentials = client._request_signer._credentials
+            access_key = credentials.access_key if credentials is not None else None
+        except AttributeError:
+            return None
+        if not access_key or not str(access_key).startswith("ASIA"):
+            return None
+        from moto.sts.models import sts_backends
+
+        for account, partitions in list(sts_backends.items()):
+            if account == self.account:
+                continue
+            found = partitions["aws"].get_assumed_role_from_access_key(access_key)
+            if found is not None:
+                return Caller("assumed role", found.session_name, found.role_arn, found.arn, account)
+        return None
 
     def _function_caller(self, spec: Any) -> Caller | None:
         from moto.awslambda.utils import get_backend
@@ -448,6 +519,8 @@ class IamEnforcer(Hook):
         return Caller("principal", arn.rsplit("/", 1)[-1], arn, arn)
 
     def policies_of(self, caller: Caller) -> list[Policy]:
+        if caller.kind == "assumed role":
+            return moto_role_policies(caller.role_arn)
         if caller.kind == "principal":
             return self.principal_policies.get(caller.role_arn, [])
         return self.role_policies(caller.role_arn)
@@ -463,7 +536,8 @@ class IamEnforcer(Hook):
                 return
             model = client.meta.service_model
             prefix = calls.iam_prefix(str(model.signing_name))
-            site = calls.CallSite(prefix, operation_name, api_params, client.meta.region_name, self.account)
+            account = caller.account or self.account
+            site = calls.CallSite(prefix, operation_name, api_params, client.meta.region_name, account)
             now = dt.datetime.now(dt.UTC)
             policies = self.policies_of(caller)
             for auth in calls.authorizations(caller.session_arn, site, self.lookups, now):
@@ -493,9 +567,11 @@ class IamEnforcer(Hook):
             auth.resource,
             auth.context,
             frozenset(auth.known_keys),
-            principal_account=self.account,
+            principal_account=caller.account or self.account,
         )
         identity = evaluate(policies, request)
+        if auth.action == "sts:AssumeRole":
+            return _with_trust_policy(identity, request)
         # A direct KMS call (Sign, Verify, DescribeKey...) is authorised by the key's policy too.
         key_arn = auth.key_arn or (
             auth.resource if auth.action.startswith("kms:") and ":key/" in auth.resource else ""

@@ -1,0 +1,139 @@
+"""Three accounts in one emulator (issue 20, ADR 26): the control plane in the governance account, the
+member stack (member.yaml) in staging and prod, and one account that is not listed. Forwarding is
+real: an event put on a member's default bus reaches the control plane only through the governance
+bus's policy, and keeps its envelope."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from mlcp.audit import AuditAction, AuditTrail
+from mlcp_cli.emulator.accounts import deploy_member_stack, member_parameters, put_service_events
+from mlcp_cli.emulator.runtime import LOCAL_ACCOUNT_ID, LocalControlPlane
+from mlcp_cli.emulator.stack import LocalStack
+
+from .conftest import ROOT, TEMPLATE
+
+STAGING, PROD, UNLISTED = "222222222222", "333333333333", "444444444444"
+EXTERNAL_ID = "mlcp-local-governance-0001"
+
+
+@pytest.fixture(scope="module")
+def accounts() -> Iterator[tuple[LocalControlPlane, dict[str, LocalStack]]]:
+    parameters = {"MemberAccountIds": f"{STAGING},{PROD}", "MemberExternalId": EXTERNAL_ID}
+    with LocalControlPlane(TEMPLATE, parameters=parameters) as cp:
+        members = {
+            account: deploy_member_stack(cp, account, member_parameters(cp, EXTERNAL_ID))
+            for account in (STAGING, PROD, UNLISTED)
+        }
+        yield cp, members
+
+
+def _endpoint_event(account: str, endpoint: str) -> dict[str, Any]:
+    event: dict[str, Any] = json.loads((ROOT / "events/endpoint-state-change/failed.json").read_text())
+    arn = f"arn:aws:sagemaker:us-east-1:{account}:endpoint/{endpoint}"
+    event["detail"].update(EndpointName=endpoint, EndpointArn=arn)
+    return {
+        "Source": event["source"],
+        "DetailType": event["detail-type"],
+        "Resources": [arn],
+        "Detail": event["detail"],
+    }
+
+
+def _audit(cp: LocalControlPlane) -> AuditTrail:
+    return AuditTrail(cp.stack.physical_id("AuditTable"), client=cp.client("dynamodb"))
+
+
+def _dead_letters(cp: LocalControlPlane, member: LocalStack, account: str) -> list[dict[str, Any]]:
+    from moto.sqs.models import sqs_backends
+
+    queue = sqs_backends[account][cp.region].get_queue(member.queue_urls["ForwardingDLQ"].rsplit("/", 1)[-1])
+    return [json.loads(m.body) for m in queue._messages]
+
+
+def test_a_members_event_reaches_the_control_plane_with_its_own_account(
+    accounts: tuple[LocalControlPlane, dict[str, LocalStack]],
+) -> None:
+    cp, _ = accounts
+    endpoint = f"churn-{uuid.uuid4().hex[:6]}"
+    put_service_events(STAGING, cp.region, [_endpoint_event(STAGING, endpoint)])
+    cp.pump()
+
+    audit = _audit(cp)
+    [received] = audit.read(f"endpoint#{STAGING}:{endpoint}")
+    assert received.action == AuditAction.EVENT_RECEIVED
+    assert received.evidence["resources"] == [f"arn:aws:sagemaker:us-east-1:{STAGING}:endpoint/{endpoint}"]
+    assert audit.read(f"endpoint#{endpoint}") == []  # not the governance account's stream
+
+
+def test_an_event_forged_from_an_unlisted_account_changes_nothing(
+    accounts: tuple[LocalControlPlane, dict[str, LocalStack]],
+) -> None:
+    cp, members = accounts
+    endpoint = f"churn-{uuid.uuid4().hex[:6]}"
+    log_start = len(cp.delivery_log)
+    put_service_events(UNLISTED, cp.region, [_endpoint_event(UNLISTED, endpoint)])
+    cp.pump()
+
+    audit = _audit(cp)
+    assert audit.read(f"endpoint#{UNLISTED}:{endpoint}") == []
+    assert audit.read(f"endpoint#{endpoint}") == []
+    [refused] = [
+        r for r in cp.delivery_log[log_start:] if r.target.endswith(":event-bus/mlcp-local-governance")
+    ]
+    assert refused.outcome == "dead-lettered"
+    assert f"does not admit arn:aws:sts::{UNLISTED}:assumed-role/" in refused.detail
+    parked = [
+        e for e in _dead_letters(cp, members[UNLISTED], UNLISTED) if e["detail"]["EndpointName"] == endpoint
+    ]
+    assert [e["account"] for e in parked] == [UNLISTED]
+    # No function ran for it in the governance account.
+    assert all(r.target.endswith(":event-bus/mlcp-local-governance") for r in cp.delivery_log[log_start:])
+
+
+def _rejections(cp: LocalControlPlane, endpoint: str) -> list[dict[str, Any]]:
+    """Parked rejections of events about ``endpoint``, each checked to be in the audit trail."""
+    parked = cp.client("sqs").receive_message(
+        QueueUrl=cp.stack.queue_urls["RejectedEventsQueue"], MaxNumberOfMessages=10
+    )
+    mine = [
+        body
+        for body in (json.loads(m["Body"]) for m in parked.get("Messages", []))
+        if body["event"]["detail"].get("EndpointName") == endpoint
+    ]
+    digests = {p["digest"] for p in mine}
+    audited = [r for r in _audit(cp).read("control-plane") if r.evidence.get("digest") in digests]
+    assert {r.action for r in audited} == {AuditAction.EVENT_REJECTED}
+    assert {r.evidence["digest"] for r in audited} == digests  # one record per event (its digest)
+    return mine
+
+
+@pytest.mark.parametrize(
+    ("envelope", "named"), [(STAGING, PROD), (LOCAL_ACCOUNT_ID, "210987654321")], ids=["member", "home"]
+)
+def test_an_event_whose_detail_names_another_account_acts_on_neither(
+    accounts: tuple[LocalControlPlane, dict[str, LocalStack]], envelope: str, named: str
+) -> None:
+    cp, _ = accounts
+    endpoint = f"churn-{uuid.uuid4().hex[:6]}"
+    entry = _endpoint_event(envelope, endpoint)
+    entry["Detail"]["EndpointArn"] = f"arn:aws:sagemaker:us-east-1:{named}:endpoint/{endpoint}"
+    put_service_events(envelope, cp.region, [entry])
+    cp.pump()
+
+    audit = _audit(cp)
+    for stream in (f"endpoint#{envelope}:{endpoint}", f"endpoint#{named}:{endpoint}", f"endpoint#{endpoint}"):
+        assert audit.read(stream) == []
+    rejections = _rejections(cp, endpoint)
+    # Both consumers of Endpoint State Change (intake and the endpoint-events waker) refuse it.
+    assert sorted(p["rejected_by"] for p in rejections) == ["endpoint-events", "event-intake"]
+    assert {p["reason"] for p in rejections} == {
+        f"event from account {envelope} names resources in account {named}: "
+        "the control plane acts only on the envelope's account"
+    }
