@@ -648,14 +648,34 @@ class PutEventsRejected(Exception):
         self.code = code
 
 
+@step_kind("member_stack")
+class MemberStack(StepKind):
+    """Deploy ``member.yaml`` into another ``account`` of the emulator, with the control plane's
+    outputs and the scenario's ``MemberExternalId`` (as a member's administrator would; the account
+    need not be listed in ``MemberAccountIds``)."""
+
+    account: str = Field(pattern=r"^[0-9]{12}$")
+
+    def run(self, runner: ScenarioRunner) -> str:
+        from mlcp_cli.emulator.accounts import deploy_member_stack, member_parameters
+
+        external_id = runner.cp.parameters.get("MemberExternalId", "")
+        if not external_id:
+            raise ScenarioError("member_stack: the scenario's parameters give no MemberExternalId")
+        stack = deploy_member_stack(runner.cp, self.account, member_parameters(runner.cp, external_id))
+        return f"member stack in account {self.account}: {stack.physical_ids['ForwardToGovernanceRule']}"
+
+
 @step_kind("put_event")
 class PutEvent(StepKind):
     """PutEvents of one event, from a ``file`` (``events/...json``) or inline (``event:``). An
     ``aws.*`` source is put as that AWS service puts it; with ``as:`` it is that principal's PutEvents
-    (refused with NotAuthorizedForSourceException, as on AWS)."""
+    (refused with NotAuthorizedForSourceException, as on AWS). ``account``: the AWS service of that
+    account puts it on that account's default bus (a member account: ``member_stack``)."""
 
     file: str | None = None
     event: EventDocument | None = None
+    account: str | None = Field(default=None, pattern=r"^[0-9]{12}$")
 
     @model_validator(mode="after")
     def _one_source(self) -> PutEvent:
@@ -676,7 +696,14 @@ class PutEvent(StepKind):
             "Detail": event.detail if isinstance(event.detail, dict) else json.dumps(event.detail),
             "Resources": event.resources,
         }
-        if event.source.startswith("aws.") and runner.principal is None:
+        if self.account is not None:
+            if not event.source.startswith("aws.") or runner.principal is not None:
+                raise ScenarioError("put_event: account takes an aws.* event put by its service (no as:)")
+            from mlcp_cli.emulator.accounts import put_service_events
+
+            [result] = put_service_events(self.account, runner.cp.region, [entry])
+            origin = f"{origin} in account {self.account}"
+        elif event.source.startswith("aws.") and runner.principal is None:
             # The scenario plays the AWS service: a customer's PutEvents with an aws.* source is refused.
             [result] = runner.cp.put_aws_events([entry])
         else:
