@@ -462,6 +462,26 @@ class Tier(BaseModel):
         return self
 
 
+class PromotionStage(BaseModel):
+    """One stage of a group's promotion path (ADR 27): where the model runs and under which tier."""
+
+    model_config = _STRICT
+
+    stage: str = Field(
+        min_length=1, max_length=32, pattern=r"^[a-z][a-z0-9-]*$", description="e.g. staging, prod"
+    )
+    account: str = Field(pattern=r"^[0-9]{12}$", description="the member account the stage deploys to")
+    endpoint: str = Field(min_length=1, max_length=63)
+    tier: str = Field(min_length=1, description="the tier whose gates, approvals and deployment apply")
+    soak_minutes: int = Field(
+        default=0,
+        ge=0,
+        le=30 * 24 * 60,
+        description="how long a promoted deployment must run here, without rollback or open incident, "
+        "before the next stage may deploy it",
+    )
+
+
 class GroupRule(BaseModel):
     model_config = _STRICT
 
@@ -469,6 +489,31 @@ class GroupRule(BaseModel):
     tier: str = Field(min_length=1)
     endpoint: str | None = Field(default=None, description="production endpoint of the group")
     owners: list[str] = Field(default_factory=list, description="who is notified about this group")
+    promotion: list[PromotionStage] = Field(
+        default_factory=list,
+        max_length=10,
+        description="stages across accounts, in order (multi-account; empty: the group deploys to endpoint)",
+    )
+
+    @model_validator(mode="after")
+    def _distinct_stages(self) -> GroupRule:
+        names = [stage.stage for stage in self.promotion]
+        if len(set(names)) != len(names):
+            raise ValueError(f"promotion: stage names repeat ({', '.join(names)})")
+        places = [(stage.account, stage.endpoint) for stage in self.promotion]
+        if len(set(places)) != len(places):
+            raise ValueError("promotion: two stages deploy to the same endpoint of the same account")
+        return self
+
+    def stage(self, name: str) -> PromotionStage | None:
+        """The promotion stage called ``name``."""
+        return next((stage for stage in self.promotion if stage.stage == name), None)
+
+    def previous_stage(self, name: str) -> PromotionStage | None:
+        """The stage before ``name`` on the path (None for the first stage or an unknown name)."""
+        names = [stage.stage for stage in self.promotion]
+        index = names.index(name) if name in names else 0
+        return self.promotion[index - 1] if index > 0 else None
 
 
 class ChangeFreeze(BaseModel):
@@ -535,6 +580,13 @@ class Policy(BaseModel):
                 raise ValueError(
                     f"groups[{index}] ({rule.match!r}) names tier {rule.tier!r}; tiers are {known}"
                 )
+            for stage in rule.promotion:
+                if stage.tier not in self.tiers:
+                    known = ", ".join(sorted(self.tiers))
+                    raise ValueError(
+                        f"groups[{index}] ({rule.match!r}) promotion stage {stage.stage!r} names tier "
+                        f"{stage.tier!r}; tiers are {known}"
+                    )
         return self
 
     def rule_for(self, group: str) -> GroupRule | None:
