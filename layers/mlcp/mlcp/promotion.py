@@ -4,9 +4,11 @@ its gates and approvals as for any deployment, re-checked at the moment of effec
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from mlcp.audit import AuditAction, AuditRecord
 from mlcp.policy.model import GroupRule
 
 
@@ -51,3 +53,19 @@ def promotion_refusal(
         minutes = int(soaked.total_seconds() // 60)
         return f"version {version} has soaked {minutes} of {before.soak_minutes} minutes in {where}"
     return None
+
+
+def stage_record(records: Iterable[AuditRecord], package_arn: str, *, open_incidents: int) -> StageRecord:
+    """What a stage's endpoint stream says about ``package_arn``: its last promotion and whether a
+    deployment of it was ever rolled back there (``deployment.*`` records name the package)."""
+    promoted_at: datetime | None = None
+    rolled_back_at: datetime | None = None
+    for record in records:
+        if record.subject != package_arn:
+            continue
+        at = datetime.fromisoformat(record.at.replace("Z", "+00:00"))
+        if record.action == AuditAction.DEPLOYMENT_PROMOTED:
+            promoted_at = at
+        elif record.action == AuditAction.DEPLOYMENT_ROLLED_BACK:
+            rolled_back_at = at
+    return StageRecord(promoted_at=promoted_at, rolled_back_at=rolled_back_at, open_incidents=open_incidents)
