@@ -6,6 +6,7 @@ import io
 import json
 from typing import Any
 
+import boto3
 import pytest
 
 from mlcp.audit import AuditAction, AuditTrail, record_sk
@@ -15,7 +16,7 @@ from mlcp_cli.main import main
 from .conftest import TABLE
 
 
-def _fill(trail: AuditTrail) -> None:
+def _fill(trail: AuditTrail, endpoint_stream: str = "endpoint#churn-prod") -> None:
     for i in range(3):
         trail.append(
             stream="group#churn",
@@ -27,7 +28,7 @@ def _fill(trail: AuditTrail) -> None:
             event_id=f"e-{i}",
         )
     trail.append(
-        stream="endpoint#churn-prod",
+        stream=endpoint_stream,
         action=AuditAction.DEPLOYMENT_PROMOTED,
         actor="sfn:deploy",
         subject="endpoint/churn-prod",
@@ -149,3 +150,19 @@ def test_main_without_table(monkeypatch: pytest.MonkeyPatch, capsys: pytest.Capt
     assert "MLCP_AUDIT_TABLE" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["audit"])
+
+
+def test_account_names_a_member_accounts_stream(
+    trail: AuditTrail, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _fill(trail, endpoint_stream="endpoint#222222222222:churn-prod")
+    monkeypatch.setenv("MLCP_AUDIT_TABLE", TABLE)
+    assert (
+        main(["audit", "show", "--stream", "endpoint#churn-prod", "--account", "222222222222", "--json"]) == 0
+    )
+    assert json.loads(capsys.readouterr().out)["stream"] == "endpoint#222222222222:churn-prod"
+    own = boto3.client("sts").get_caller_identity()["Account"]
+    assert main(["audit", "show", "--stream", "endpoint#churn-prod", "--account", own]) == 1
+    assert capsys.readouterr().out == "no audit records for stream endpoint#churn-prod\n"
+    assert main(["audit", "verify", "--account", "222222222222"]) == 2
+    assert "give --stream" in capsys.readouterr().err

@@ -159,6 +159,16 @@ def _trail(args: argparse.Namespace) -> AuditTrail | None:
             f"mlcp audit: no table; pass --table, --stack-name, --config-env, --local or set {TABLE_ENV}\n"
         )
         return None
+    if args.account:
+        if not args.stream:
+            sys.stderr.write(
+                "mlcp audit: --account names the account of --stream's resource; give --stream\n"
+            )
+            return None
+        from mlcp.accounts import account_stream
+
+        home = client("sts").get_caller_identity()["Account"]
+        args.stream = account_stream(args.stream, args.account, home)
     return AuditTrail(table, client=client("dynamodb"))
 
 
@@ -268,6 +278,11 @@ def _digest_options(parser: argparse.ArgumentParser) -> None:
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stream", help="only this stream, e.g. group#churn or control-plane")
+    parser.add_argument(
+        "--account",
+        help="the account --stream's resource is in: a member account's streams are "
+        "kind#<account>:name (docs/multi-account.md); default: the control plane's own",
+    )
     parser.add_argument("--table", help=f"audit table name (default: the stack's, ${TABLE_ENV})")
     add_stack_options(parser)
 
