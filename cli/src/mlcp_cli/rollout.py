@@ -304,7 +304,8 @@ def read_rollout(readers: Readers, endpoint: str, executions: list[Execution]) -
     if pending or active is not None:
         rollout.strategy = _strategy_text(settings, deployment_config)
     _traffic(rollout, readers.sagemaker, described or {}, pending)
-    _bake(rollout, pending, deployment_config, active, now)
+    parked = readers.state.bake(endpoint) if active is not None and active.state == "Bake" else None
+    _bake(rollout, pending, deployment_config, active, now, parked)
     alarm_names = [
         str(a["AlarmName"])
         for a in ((deployment_config or {}).get("AutoRollbackConfiguration") or {}).get("Alarms") or []
@@ -361,8 +362,10 @@ def _bake(
     deployment_config: dict[str, Any] | None,
     active: Execution | None,
     now: dt.datetime,
+    parked: dict[str, str] | None = None,
 ) -> None:
-    """The SageMaker stage and the bake time left (guardrails), or the workflow's bake (managed)."""
+    """The SageMaker stage and the bake time left (guardrails), or the workflow's bake (managed: from
+    when its token was parked, ADR 24, else from the state's entry in the execution history)."""
     statuses = [s for v in pending.get("ProductionVariants") or [] for s in v.get("VariantStatus") or []]
     if statuses:
         stage = statuses[-1]
@@ -386,8 +389,16 @@ def _bake(
         step = _dict(active.state_input.get("step"))
         seconds = step.get("bake_seconds")
         rollout.step = f"Baking (managed): {step.get('percent', '?')}% on the candidate"
+        started = _aware(active.entered)
+        index = str(step.get("index", _dict(active.state_input.get("progress")).get("index")))
+        if (
+            parked
+            and (parked.get("execution"), parked.get("index")) == (active.arn, index)
+            and parked.get("registered_at")
+        ):
+            started = _aware(parked["registered_at"])
         if seconds is not None:
-            left = float(seconds) - (now - _aware(active.entered)).total_seconds()
+            left = float(seconds) - (now - started).total_seconds()
             rollout.bake_seconds_left = max(0, int(left))
     elif active is not None:
         rollout.step = f"workflow: {active.state}"
