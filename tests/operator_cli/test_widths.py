@@ -79,3 +79,18 @@ def test_pipeline_show_fits_with_an_executions_table(cp: LocalControlPlane, cli:
     wide, wide_lines = _widest(cli, "pipeline", "show", "churn-training", "--wide")
     assert wide > WIDTH
     assert any(line.rstrip().endswith(lines[header + 2].split()[0]) for line in wide_lines)  # the full ARN
+
+
+def test_doctor_and_audit_verify_fit_and_a_folded_fix_still_pastes(cp: LocalControlPlane, cli: Any) -> None:
+    code, out, _ = cli("doctor", "--local")
+    assert code in (0, 1)  # local mode has no subscriptions or trail: failures with their fixes
+    lines = out.splitlines()
+    assert max(len(line) for line in lines) <= WIDTH
+    folded = [i for i, line in enumerate(lines) if line.endswith(" \\")]
+    assert folded  # the long `aws sns subscribe ...` fixes, folded with shell continuations
+    whole = " ".join(part.rstrip(" \\").strip() for part in lines[folded[0] : folded[0] + 2])
+    assert whole.startswith("fix: aws sns subscribe --topic-arn arn:aws:sns:")
+    code, out, err = cli("audit", "verify", "--local")
+    assert code == 0, err
+    assert max(len(line) for line in out.splitlines()) <= WIDTH
+    assert "OK:" in out  # the summary (folded when long)
