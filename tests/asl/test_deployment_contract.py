@@ -29,7 +29,7 @@ COMPENSATION = {
 #: tier's alarms and SageMaker still decide), never ends the workflow while the endpoint updates.
 OBSERVERS = {"AnalyzeBake": "CountPoll"}
 #: The managed traffic shift's tasks (ADR 9).
-SHIFT_TASKS = ["ShiftTraffic", "CheckAlarms", "PromoteShift"]
+SHIFT_TASKS = ["ShiftTraffic", "Bake", "CheckAlarms", "PromoteShift"]
 
 
 def _states() -> dict[str, Any]:
