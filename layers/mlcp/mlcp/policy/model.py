@@ -226,7 +226,9 @@ class ShadowTest(BaseModel):
 
     model_config = _STRICT
 
-    duration_minutes: int = Field(ge=5, le=SHADOW_MAX_MINUTES, description="how long the shadow receives traffic")
+    duration_minutes: int = Field(
+        ge=5, le=SHADOW_MAX_MINUTES, description="how long the shadow receives traffic"
+    )
     sample_percent: int = Field(
         default=100, ge=1, le=100, description="share of production requests copied to the shadow"
     )
