@@ -303,4 +303,5 @@ def test_a_shadow_shorter_than_a_metrics_samples_is_an_error() -> None:
 )
 def test_shadow_settings_out_of_range_are_errors(shadow: str, message: str) -> None:
     errors, _ = check(f"      shadow: {shadow}\n", head=SHADOW_HEAD.removesuffix("      shadow:\n"))
-    assert errors and message in errors[0], errors
+    assert errors, shadow
+    assert message in errors[0], errors
