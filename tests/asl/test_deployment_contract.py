@@ -178,9 +178,11 @@ def test_the_shadow_phase_runs_under_the_lease_before_deploy_model_and_releases_
     """ADR 25: lease -> shadow (if the tier has one) -> DeployModel; every shadow task that fails
     releases the lease; a failed analysis still goes through EndShadow (the shadow is removed)."""
     states = _states()
-    acquired = next(c for c in states["LeaseAcquired?"]["Choices"] if c.get("BooleanEquals") is True)
-    assert acquired["Next"] == "ShadowPlanned?"
-    assert states["ShadowPlanned?"]["Default"] == "DeployModel"
+    shadowed, acquired = states["LeaseAcquired?"]["Choices"][:2]
+    assert shadowed["Next"] == "StartShadow"
+    assert {"Variable": "$.lease.acquired", "BooleanEquals": True} in shadowed["And"]
+    assert {"Variable": "$.verdict.deployment.shadow", "IsPresent": True} in shadowed["And"]
+    assert acquired == {"Variable": "$.lease.acquired", "BooleanEquals": True, "Next": "DeployModel"}
     for name in ["StartShadow", "ShadowProgress", "EndShadow", "RestoreProgress"]:
         catch_all = [c for c in states[name]["Catch"] if "States.ALL" in c["ErrorEquals"]]
         assert catch_all[0]["Next"] == "ReleaseLeaseAfterError", name
