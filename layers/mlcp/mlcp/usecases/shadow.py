@@ -127,6 +127,8 @@ def _not_applicable(
         evidence={
             "endpoint": endpoint,
             "phase": "shadow",
+            "step": 0,
+            "final": True,
             "model_package_arn": package["arn"],
             "execution": execution,
             "verdict": "not_applicable",
