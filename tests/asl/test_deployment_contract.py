@@ -31,7 +31,7 @@ OBSERVERS = {"AnalyzeBake": "CountPoll"}
 #: A failed shadow analysis still removes the shadow (EndShadow) before the deployment fails (ADR 25).
 SHADOW_COMPENSATION = {"JudgeShadow": "ShadowNotJudged"}
 #: The managed traffic shift's tasks (ADR 9).
-SHIFT_TASKS = ["ShiftTraffic", "CheckAlarms", "PromoteShift"]
+SHIFT_TASKS = ["ShiftTraffic", "Bake", "CheckAlarms", "PromoteShift"]
 
 
 def _states() -> dict[str, Any]:

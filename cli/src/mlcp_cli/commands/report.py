@@ -23,6 +23,7 @@ from mlcp_cli.commands.lineage import audit_table
 from mlcp_cli.commands.stack import add_table_options, client
 from mlcp_cli.html_report import render_html
 from mlcp_cli.kpis import OVERALL, KpiReport, Kpis, compute_report, format_duration, format_rate
+from mlcp_cli.tables import Column, render, wrap
 
 _SPAN = re.compile(r"^(\d+)([mhdw])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -51,37 +52,46 @@ def _row(name: str, k: Kpis) -> tuple[str, ...]:
         f"{k.incidents_resolved}/{k.incidents_opened}",
         format_duration(k.time_to_restore_median_seconds),
         "-" if k.retraining_frequency_per_week is None else f"{k.retraining_frequency_per_week:.2f}",
+        str(k.manual_rollbacks),
+        format_duration(k.lead_time_mean_seconds),
+        str(k.lead_time_samples),
+        format_duration(k.time_to_restore_mean_seconds),
+        "-" if k.retrainings is None else str(k.retrainings),
     )
 
 
-_HEADER = (
-    "group",
-    "deploys",
-    "ok/rb/fail",
-    "per week",
-    "lead time",
-    "change-fail",
-    "restored",
-    "time to restore",
-    "retrain/wk",
+COLUMNS = (
+    Column("group", min_width=12),
+    Column("deploys", keep=True),
+    Column("ok/rb/fail", keep=True),
+    Column("per week", keep=True),
+    Column("lead time", keep=True),
+    Column("change-fail", keep=True),
+    Column("restored", keep=True),
+    Column("time to restore", keep=True),
+    Column("retrain/wk", keep=True),
+    Column("manual rb", wide_only=True),
+    Column("lead mean", wide_only=True),
+    Column("lead n", wide_only=True),
+    Column("restore mean", wide_only=True),
+    Column("retrainings", wide_only=True),
 )
 
 
-def render_text(report: KpiReport) -> str:
-    """The KPI table (overall first, then each group) and the chain verdict."""
-    rows = [_HEADER, _row(OVERALL, report.overall), *(_row(n, k) for n, k in sorted(report.groups.items()))]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(_HEADER))]
+def render_text(report: KpiReport, *, wide: bool = False) -> str:
+    """The KPI table (header row, overall first, then each group) and the chain verdict; every line
+    fits ``WIDTH`` columns unless ``wide`` (then also the means, sample counts, manual rollbacks)."""
+    rows = [_row(OVERALL, report.overall), *(_row(n, k) for n, k in sorted(report.groups.items()))]
     lines = [f"KPIs {report.start:%Y-%m-%d %H:%M} → {report.end:%Y-%m-%d %H:%M} UTC"]
-    for index, row in enumerate(rows):
-        lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
-        if index == 0:
-            lines.append("  ".join("-" * width for width in widths))
+    lines += render(COLUMNS, rows, wide=wide)
     for name, count in sorted(report.retrainings_by_pipeline.items()):
         lines.append(f"retraining {name}: {count} started")
     if report.chain_ok:
         lines.append(f"audit chain: OK ({report.records} records in {report.streams} streams)")
     else:
-        lines += [f"BROKEN {problem}" for problem in report.chain_problems]
+        lines += [
+            f"BROKEN {problem}" if wide else wrap(f"BROKEN {problem}") for problem in report.chain_problems
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -153,11 +163,14 @@ def run_report(
     as_json: bool,
     out: Any,
     now: datetime | None = None,
+    wide: bool = False,
 ) -> int:
     moment = now or datetime.now(UTC)
     snapshot, report = _snapshot_and_report(audit_table, client=client, since=since, now=moment)
     out.write(
-        json.dumps(report.to_json(), indent=2, sort_keys=True) + "\n" if as_json else render_text(report)
+        json.dumps(report.to_json(), indent=2, sort_keys=True) + "\n"
+        if as_json
+        else render_text(report, wide=wide)
     )
     if html is not None:
         analyses, problems = analysis_reports(snapshot, s3=client("s3"), start=report.start, end=report.end)
@@ -181,6 +194,7 @@ def _cmd(args: argparse.Namespace) -> int:
             html=Path(args.html) if args.html else None,
             as_json=args.json,
             out=sys.stdout,
+            wide=args.wide,
         )
     except argparse.ArgumentTypeError as exc:
         sys.stderr.write(f"mlcp report: {exc}\n")
@@ -194,5 +208,10 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     )
     parser.add_argument("--html", help="also write a self-contained HTML report (timeline chart) here")
     parser.add_argument("--json", action="store_true", help="print the KPIs as one JSON document")
+    parser.add_argument(
+        "--wide",
+        action="store_true",
+        help="also the means, sample counts and manual rollbacks (wider than 120)",
+    )
     add_table_options(parser)
     parser.set_defaults(func=_cmd)
