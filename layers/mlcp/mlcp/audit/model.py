@@ -92,6 +92,8 @@ class AuditAction(StrEnum):
     MODEL_RETIRED = "model.retired"
     ENDPOINT_CONFIG_RETIRED = "endpoint_config.retired"
     ANALYSIS_COMPLETED = "analysis.completed"
+    SHADOW_STARTED = "shadow.started"
+    SHADOW_ENDED = "shadow.ended"
 
 
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
