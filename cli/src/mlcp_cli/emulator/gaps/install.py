@@ -36,7 +36,7 @@ from mlcp_cli.emulator.gaps.identity import (
     fill_sts_get_caller_identity,
 )
 from mlcp_cli.emulator.gaps.kms import fill_cfn_kms_key, fill_kms_sign_digest, fill_kms_verify
-from mlcp_cli.emulator.gaps.loader import fill_shared_loader
+from mlcp_cli.emulator.gaps.loader import fill_shared_loader, fill_shared_service_model
 from mlcp_cli.emulator.gaps.s3 import (
     FreshIdEventMessage,
     fill_cfn_s3_bucket,
@@ -231,6 +231,7 @@ def installed() -> bool:
 
 
 def _patches() -> list[tuple[Any, str, Any]]:
+    import botocore.client
     import botocore.session
     import moto.cloudformation.parsing as cfn_parsing
     import moto.events.utils as events_utils
@@ -256,6 +257,7 @@ def _patches() -> list[tuple[Any, str, Any]]:
 
     return [
         (botocore.session, "create_loader", fill_shared_loader),
+        (botocore.client.ClientCreator, "_load_service_model", fill_shared_service_model),
         (LambdaSimpleBackend, "invoke", fill_lambda_invoke),
         (Rule, "send_to_targets", fill_events_send_to_targets),
         (EventsHandler, "put_events", fill_events_put_events_aws_source),
