@@ -24,7 +24,11 @@ from mlcp_cli.emulator.gaps.cloudwatch import (
     fill_cloudwatch_set_alarm_state,
 )
 from mlcp_cli.emulator.gaps.deliveries import Deliveries
-from mlcp_cli.emulator.gaps.dynamodb import fill_dynamodb_one_request_at_a_time
+from mlcp_cli.emulator.gaps.dynamodb import (
+    BACKUP_COPY,
+    fill_dynamodb_one_request_at_a_time,
+    fill_dynamodb_transaction_backup,
+)
 from mlcp_cli.emulator.gaps.events import (
     fill_events_put_events_aws_source,
     fill_events_send_to_targets,
@@ -234,6 +238,7 @@ def _patches() -> list[tuple[Any, str, Any]]:
     import botocore.client
     import botocore.session
     import moto.cloudformation.parsing as cfn_parsing
+    import moto.dynamodb.models as dynamodb_models
     import moto.events.utils as events_utils
     from moto.awslambda_simple.models import LambdaSimpleBackend
     from moto.cloudformation.models import Stack
@@ -295,6 +300,8 @@ def _patches() -> list[tuple[Any, str, Any]]:
         (StepFunctionResponse, "describe_execution", fill_sfn_describe_execution_redrive),
         (StepFunctionResponse, "send_task_failure", fill_sfn_send_task_failure_cause),
         (DynamoHandler, "call_action", fill_dynamodb_one_request_at_a_time),
+        (dynamodb_models.DynamoDBBackend, "transact_write_items", fill_dynamodb_transaction_backup),
+        (dynamodb_models, "copy", BACKUP_COPY),
         (Execution, "stop", fill_sfn_stop_ends_callback_waits),
         (Environment, "set_error", fill_sfn_stopped_stays_stopped),
         (StepFunctionResponse, "start_execution", fill_sfn_start_execution_cloudtrail),
