@@ -437,12 +437,27 @@ class LocalControlPlane:
         report.deliveries = self.deliveries.log[self._log_mark :]
         self._log_mark = len(self.deliveries.log)
         report.deployments = self.endpoint_deployments(in_flight_only=True)
-        for execution in self.executions():
+        for execution in self._changed_executions():
             arn, status = execution["executionArn"], execution["status"]
             if self._reported.get(arn) != status:
                 self._reported[arn] = status
                 report.executions.append(execution)
         return report
+
+    def _changed_executions(self) -> list[dict[str, Any]]:
+        """describe_execution of the executions whose listed status is not the one last reported,
+        oldest first: ``pump()`` reports only those, and describing every execution of the run on
+        every pump grew with the run."""
+        sfn = self._pump_stepfunctions()
+        found: list[dict[str, Any]] = []
+        for arn in self.stack.state_machine_arns.values():
+            for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=arn):
+                found.extend(
+                    sfn.describe_execution(executionArn=e["executionArn"])
+                    for e in page["executions"]
+                    if self._reported.get(e["executionArn"]) != e["status"]
+                )
+        return sorted(found, key=lambda e: e["startDate"])
 
     def delivery_mark(self) -> int:
         """A position in the deliveries queued so far (see :meth:`delivered_event_ids`)."""
