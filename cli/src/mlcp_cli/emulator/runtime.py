@@ -518,9 +518,10 @@ class LocalControlPlane:
         seconds); True when none is."""
         return self.run_until(lambda: not self.endpoint_deployments(in_flight_only=True), limit=limit)
 
-    def _history_events(self, execution_arn: str) -> list[dict[str, Any]]:
-        """The execution's history events, read from moto's backend rather than the API: pump()
-        asks for them on every turn for every running execution, and GetExecutionHistory
+    def history_events(self, execution_arn: str) -> list[dict[str, Any]]:
+        """The execution's history events (GetExecutionHistory's, oldest first), read from moto's
+        backend rather than the API: pump() asks for them on every turn for every running
+        execution, the scenario timeline for every execution that ended, and GetExecutionHistory
         (serialised, deep-copied whole) dominated a scenario's run time. The events are moto's own
         dicts: read them, never change them."""
         from moto.stepfunctions.responses import get_backend
@@ -541,7 +542,7 @@ class LocalControlPlane:
         or, unless ``wait_states`` is False, in a Wait state (waiting for simulated time, which the
         scenario's ``wait`` step passes)."""
         # moto ignores reverseOrder: read the history and walk it backwards.
-        for event in reversed(self._history_events(execution_arn)):
+        for event in reversed(self.history_events(execution_arn)):
             if event["type"] == "WaitStateEntered":
                 return wait_states
             if event["type"] == "TaskSubmitted":

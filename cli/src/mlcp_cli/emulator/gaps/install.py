@@ -78,6 +78,7 @@ from mlcp_cli.emulator.gaps.stepfunctions import (
     fill_sfn_stop_ends_callback_waits,
     fill_sfn_stopped_stays_stopped,
     fill_sfn_validate_once,
+    terminating_executions,
 )
 
 
@@ -217,6 +218,7 @@ def runnable_work(state: _State) -> list[str]:
                 for execution in list(machine.executions)
                 if execution.status == "RUNNING" and execution.execution_arn not in blocked
             )
+    busy.extend(f"{arn} (ending)" for arn in terminating_executions())
     busy.extend(
         f"endpoint deployment of {deployment.endpoint.endpoint_name}"
         for deployment in list(state.deployments)
