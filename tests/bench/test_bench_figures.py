@@ -175,20 +175,22 @@ def test_scenario_figure_is_the_play_time_of_a_passing_run() -> None:
     run = {
         "ok": True,
         "failures": [],
-        "play_seconds": 3.2,
+        "play_seconds": 1.6,
+        "play_cpu_seconds": 1.5,
         "deploy_seconds": 3.0,
         "simulated_seconds": 5400.0,
         "skipping": True,
     }
     figure, deploy = bench.scenario_figures(run)
-    assert figure.value == 3.2
+    assert figure.value == 1.6
     assert figure.ok is True
-    assert "5400 simulated seconds" in figure.note
+    assert "5400 simulated seconds on the virtual clock, 1.50 s CPU" in figure.note
     assert deploy.budget is None
-    *_, ratio = bench.scenario_figures(run, {**run, "play_seconds": 6.4, "skipping": False, "rate": 3600})
+    *_, ratio = bench.scenario_figures(run, {**run, "play_seconds": 3.2, "skipping": False, "rate": 3600})
     assert ratio.value == 0.5
     assert ratio.unit == "x"
-    assert "6.40 s wall with skipping disabled" in ratio.note
+    assert "3.20 s wall with skipping disabled" in ratio.note
+    assert bench.scenario_figures({**run, "play_seconds": 2.1})[0].ok is False  # issue 15: at most 2 s
     failed = bench.scenario_figures({**run, "ok": False, "failures": ["endpoint: wrong"]})[0]
     assert failed.ok is False
     assert "endpoint: wrong" in failed.note
@@ -368,3 +370,11 @@ def test_digest_figures_say_when_the_workload_failed() -> None:
     [figure] = digest_figures({"error": "digest: boom"})
     assert figure.value is None
     assert "boom" in figure.note
+
+
+def test_a_sub_variable_keeps_its_literal_shape_for_the_cold_import() -> None:
+    parameters = {"PolicyProfile": {"Type": "String", "Default": "policy"}}
+    value = {"Fn::Sub": "${PolicyApplication}/${PolicyEnvironment}/${PolicyProfile}"}
+    assert bench.dummy_value("MLCP_POLICY_APPCONFIG", value, parameters) == (
+        "bench-policyapplication/bench-policyenvironment/policy"
+    )

@@ -442,12 +442,27 @@ class LocalControlPlane:
         report.deliveries = self.deliveries.log[self._log_mark :]
         self._log_mark = len(self.deliveries.log)
         report.deployments = self.endpoint_deployments(in_flight_only=True)
-        for execution in self.executions():
+        for execution in self._changed_executions():
             arn, status = execution["executionArn"], execution["status"]
             if self._reported.get(arn) != status:
                 self._reported[arn] = status
                 report.executions.append(execution)
         return report
+
+    def _changed_executions(self) -> list[dict[str, Any]]:
+        """describe_execution of the executions whose listed status is not the one last reported,
+        oldest first: ``pump()`` reports only those, and describing every execution of the run on
+        every pump grew with the run."""
+        sfn = self._pump_stepfunctions()
+        found: list[dict[str, Any]] = []
+        for arn in self.stack.state_machine_arns.values():
+            for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=arn):
+                found.extend(
+                    sfn.describe_execution(executionArn=e["executionArn"])
+                    for e in page["executions"]
+                    if self._reported.get(e["executionArn"]) != e["status"]
+                )
+        return sorted(found, key=lambda e: e["startDate"])
 
     def delivery_mark(self) -> int:
         """A position in the deliveries queued so far (see :meth:`delivered_event_ids`)."""
@@ -508,9 +523,10 @@ class LocalControlPlane:
         seconds); True when none is."""
         return self.run_until(lambda: not self.endpoint_deployments(in_flight_only=True), limit=limit)
 
-    def _history_events(self, execution_arn: str) -> list[dict[str, Any]]:
-        """The execution's history events, read from moto's backend rather than the API: pump()
-        asks for them on every turn for every running execution, and GetExecutionHistory
+    def history_events(self, execution_arn: str) -> list[dict[str, Any]]:
+        """The execution's history events (GetExecutionHistory's, oldest first), read from moto's
+        backend rather than the API: pump() asks for them on every turn for every running
+        execution, the scenario timeline for every execution that ended, and GetExecutionHistory
         (serialised, deep-copied whole) dominated a scenario's run time. The events are moto's own
         dicts: read them, never change them."""
         from moto.stepfunctions.responses import get_backend
@@ -531,7 +547,7 @@ class LocalControlPlane:
         or, unless ``wait_states`` is False, in a Wait state (waiting for simulated time, which the
         scenario's ``wait`` step passes)."""
         # moto ignores reverseOrder: read the history and walk it backwards.
-        for event in reversed(self._history_events(execution_arn)):
+        for event in reversed(self.history_events(execution_arn)):
             if event["type"] == "WaitStateEntered":
                 return wait_states
             if event["type"] == "TaskSubmitted":

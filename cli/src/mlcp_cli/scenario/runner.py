@@ -243,12 +243,9 @@ class ScenarioRunner:
                 f"           -> {self.logical(delivery.rule)} => {self.logical(delivery.target)}: "
                 f"{delivery.outcome}{detail}"
             )
-        sfn = self.default_client("stepfunctions")
         for execution in report.executions:
             self.result.executions.append(execution)
-            events = sfn.get_execution_history(executionArn=execution["executionArn"], maxResults=1000)[
-                "events"
-            ]
+            events = self.cp.history_events(execution["executionArn"])
             path = [e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e]
             machine = self.logical(execution["stateMachineArn"])
             self._say(f"           -> {machine} {execution['status']}: {' > '.join(path)}")

@@ -24,7 +24,11 @@ from mlcp_cli.emulator.gaps.cloudwatch import (
     fill_cloudwatch_set_alarm_state,
 )
 from mlcp_cli.emulator.gaps.deliveries import Deliveries
-from mlcp_cli.emulator.gaps.dynamodb import fill_dynamodb_one_request_at_a_time
+from mlcp_cli.emulator.gaps.dynamodb import (
+    BACKUP_COPY,
+    fill_dynamodb_one_request_at_a_time,
+    fill_dynamodb_transaction_backup,
+)
 from mlcp_cli.emulator.gaps.events import (
     fill_events_put_events_aws_source,
     fill_events_send_to_targets,
@@ -36,7 +40,7 @@ from mlcp_cli.emulator.gaps.identity import (
     fill_sts_get_caller_identity,
 )
 from mlcp_cli.emulator.gaps.kms import fill_cfn_kms_key, fill_kms_sign_digest, fill_kms_verify
-from mlcp_cli.emulator.gaps.loader import fill_shared_loader
+from mlcp_cli.emulator.gaps.loader import fill_shared_loader, fill_shared_service_model
 from mlcp_cli.emulator.gaps.s3 import (
     FreshIdEventMessage,
     fill_cfn_s3_bucket,
@@ -78,6 +82,7 @@ from mlcp_cli.emulator.gaps.stepfunctions import (
     fill_sfn_stop_ends_callback_waits,
     fill_sfn_stopped_stays_stopped,
     fill_sfn_validate_once,
+    terminating_executions,
 )
 
 
@@ -217,6 +222,7 @@ def runnable_work(state: _State) -> list[str]:
                 for execution in list(machine.executions)
                 if execution.status == "RUNNING" and execution.execution_arn not in blocked
             )
+    busy.extend(f"{arn} (ending)" for arn in terminating_executions())
     busy.extend(
         f"endpoint deployment of {deployment.endpoint.endpoint_name}"
         for deployment in list(state.deployments)
@@ -235,8 +241,10 @@ def installed() -> bool:
 
 
 def _patches() -> list[tuple[Any, str, Any]]:
+    import botocore.client
     import botocore.session
     import moto.cloudformation.parsing as cfn_parsing
+    import moto.dynamodb.models as dynamodb_models
     import moto.events.utils as events_utils
     from moto.awslambda_simple.models import LambdaSimpleBackend
     from moto.cloudformation.models import Stack
@@ -260,6 +268,7 @@ def _patches() -> list[tuple[Any, str, Any]]:
 
     return [
         (botocore.session, "create_loader", fill_shared_loader),
+        (botocore.client.ClientCreator, "_load_service_model", fill_shared_service_model),
         (LambdaSimpleBackend, "invoke", fill_lambda_invoke),
         (Rule, "send_to_targets", fill_events_send_to_targets),
         (EventsHandler, "put_events", fill_events_put_events_aws_source),
@@ -299,6 +308,8 @@ def _patches() -> list[tuple[Any, str, Any]]:
         (StepFunctionResponse, "describe_execution", fill_sfn_describe_execution_redrive),
         (StepFunctionResponse, "send_task_failure", fill_sfn_send_task_failure_cause),
         (DynamoHandler, "call_action", fill_dynamodb_one_request_at_a_time),
+        (dynamodb_models.DynamoDBBackend, "transact_write_items", fill_dynamodb_transaction_backup),
+        (dynamodb_models, "copy", BACKUP_COPY),
         (Execution, "stop", fill_sfn_stop_ends_callback_waits),
         (Environment, "set_error", fill_sfn_stopped_stays_stopped),
         (StepFunctionResponse, "start_execution", fill_sfn_start_execution_cloudtrail),

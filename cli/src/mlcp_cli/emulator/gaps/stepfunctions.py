@@ -551,16 +551,34 @@ def fill_sfn_status_change_event(self: Any) -> None:
     from moto.events.models import events_backends
     from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
 
-    _call_original(BaseExecutionWorkerCommunication, "terminated", self)
     execution = self.execution
-    with contextlib.suppress(KeyError):
-        events_backends[execution.account_id][execution.region_name].put_events(
-            [
-                {
-                    "Source": "aws.states",
-                    "DetailType": "Step Functions Execution Status Change",
-                    "Resources": [execution.exec_arn],
-                    "Detail": json.dumps(execution_status_change_detail(execution)),
-                }
-            ]
-        )
+    # Between the final status and the event being queued the execution is still busy: a pump
+    # that saw it ended and no queued delivery would report the event a step late (a race).
+    with _TERMINATING_LOCK:
+        _TERMINATING.add(execution.exec_arn)
+    try:
+        _call_original(BaseExecutionWorkerCommunication, "terminated", self)
+        with contextlib.suppress(KeyError):
+            events_backends[execution.account_id][execution.region_name].put_events(
+                [
+                    {
+                        "Source": "aws.states",
+                        "DetailType": "Step Functions Execution Status Change",
+                        "Resources": [execution.exec_arn],
+                        "Detail": json.dumps(execution_status_change_detail(execution)),
+                    }
+                ]
+            )
+    finally:
+        with _TERMINATING_LOCK:
+            _TERMINATING.discard(execution.exec_arn)
+
+
+_TERMINATING: set[str] = set()
+_TERMINATING_LOCK = threading.Lock()
+
+
+def terminating_executions() -> list[str]:
+    """ARNs of the executions ending right now (final status set, status change event not yet put)."""
+    with _TERMINATING_LOCK:
+        return sorted(_TERMINATING)
