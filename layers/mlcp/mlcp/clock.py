@@ -13,3 +13,9 @@ from datetime import UTC, datetime
 def now() -> datetime:
     """The current time, timezone-aware UTC."""
     return datetime.now(UTC)
+
+
+def current() -> datetime:
+    """:func:`now`, looked up at each call: the default ``clock`` of every ``*Deps`` (a default of
+    ``now`` itself would keep the wall clock after local mode swaps this module's ``now``)."""
+    return now()

@@ -185,7 +185,7 @@ class AuditTrail:
             raise ValueError("max_attempts must be at least 1")
         self.table_name = table_name
         self._client: DynamoDBClient = client if client is not None else boto3.client("dynamodb")
-        self._clock: Callable[[], datetime] = clock if clock is not None else (lambda: mlcp_clock.now())  # noqa: PLW0108 - late-bound
+        self._clock: Callable[[], datetime] = clock if clock is not None else mlcp_clock.current
         self._max_attempts = max_attempts
         self._base_delay = base_delay
         self._max_delay = max_delay

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal, NoReturn, Protocol
+from typing import TYPE_CHECKING, Any, Literal, NoReturn
 from urllib.parse import quote
 
 from botocore.exceptions import ClientError
@@ -21,6 +21,7 @@ from mlcp.errors import TASK_TOKEN_GONE, ApprovalDenied, ApprovalNotPending, Sep
 from mlcp.gates.evaluate import same_identity
 from mlcp.gates.model import Candidate
 from mlcp.observability import MetricUnit, logger, metrics
+from mlcp.ports import Notifier, TaskCallbacks
 from mlcp.usecases.gating import Gated, GatingDeps, approval_id_for, evaluate_candidate, read_candidate
 
 if TYPE_CHECKING:
@@ -28,16 +29,6 @@ if TYPE_CHECKING:
 
 Outcome = Literal["proceed", "needs_human", "reject", "ignore"]
 UNKNOWN = "unknown"
-
-
-class Notifier(Protocol):
-    def notify(self, subject: str, message: dict[str, Any]) -> str: ...
-
-
-class TaskCallbacks(Protocol):
-    def send_task_success(self, *, taskToken: str, output: str) -> Any: ...
-
-    def send_task_failure(self, *, taskToken: str, error: str, cause: str) -> Any: ...
 
 
 @dataclass

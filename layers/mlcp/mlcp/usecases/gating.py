@@ -7,10 +7,9 @@ last modified the package)."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from mlcp import clock as mlcp_clock
 from mlcp.adapters.registry import SageMakerModelRegistry
@@ -20,11 +19,8 @@ from mlcp.gates.evaluate import evaluate_gates, report_document
 from mlcp.gates.evidence import candidate_from_describe, collect_evidence, replay_inputs
 from mlcp.gates.model import Candidate, GateReport
 from mlcp.observability import MetricUnit, logger, metrics
-from mlcp.policy import GroupRule, Policy, Tier
-
-
-class PolicySource(Protocol):
-    def get(self, *, force_fetch: bool = False) -> Policy: ...
+from mlcp.policy import GroupRule, Tier
+from mlcp.ports import Clock, PolicySource
 
 
 @dataclass
@@ -37,7 +33,7 @@ class GatingDeps:
     audit: AuditTrail
     s3: Any
     sagemaker: Any
-    clock: Callable[[], datetime] = lambda: mlcp_clock.now()  # noqa: PLW0108 - late-bound: local mode swaps the clock
+    clock: Clock = mlcp_clock.current
 
 
 @dataclass(frozen=True)

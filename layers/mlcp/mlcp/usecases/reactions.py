@@ -10,9 +10,8 @@ succeeded|failed`` here.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import ClientError
@@ -29,7 +28,8 @@ from mlcp.monitoring import (
     violations_from_report,
 )
 from mlcp.observability import logger
-from mlcp.policy import MonitoringPolicy, Policy
+from mlcp.policy import MonitoringPolicy
+from mlcp.ports import Clock, PolicySource
 from mlcp.retraining import RetrainingState, RetrainingTrigger, retrain, streak_check
 
 if TYPE_CHECKING:
@@ -39,10 +39,6 @@ if TYPE_CHECKING:
         PipelineExecutionStatusChangeEvent,
         ProcessingJobStateChangeEvent,
     )
-
-
-class PolicySource(Protocol):
-    def get(self) -> Policy: ...
 
 
 class DebounceScheduler(Protocol):
@@ -58,7 +54,7 @@ class ReactionDeps:
     sagemaker: Any
     s3: Any
     schedule_recheck: DebounceScheduler | None = None
-    clock: Callable[[], datetime] = lambda: mlcp_clock.now()  # noqa: PLW0108 - late-bound: local mode swaps the clock
+    clock: Clock = mlcp_clock.current
 
 
 def _monitoring(deps: ReactionDeps, endpoint: str | None, pipeline: str | None = None) -> MonitoringPolicy:

@@ -1,0 +1,66 @@
+"""The ports: what the use cases and the domain need from the outside world, each defined once.
+
+An adapter in ``mlcp.adapters`` implements a port against AWS; a test implements it in memory
+(``tests/usecases/fakes.py``); the composition root (``mlcp.entrypoint``) picks which. Nothing
+here does I/O, and nothing here imports an adapter (ADR 0028).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from mlcp.gates.model import Candidate
+    from mlcp.policy.model import Policy
+
+type Clock = Callable[[], datetime]
+"""Where "now" comes from: ``mlcp.clock.current`` by default (local mode's virtual clock), a fixed
+moment in a test. Every ``*Deps`` takes one as ``clock``."""
+
+
+class PolicySource(Protocol):
+    """What the use cases read the policy from (SSM Parameter Store or AppConfig)."""
+
+    def get(self, *, force_fetch: bool = False) -> Policy: ...
+
+
+class Notifier(Protocol):
+    """Tells people something (an SNS topic); returns the message id."""
+
+    def notify(self, subject: str, message: dict[str, Any]) -> str: ...
+
+
+class TaskCallbacks(Protocol):
+    """Answers a Step Functions task token (the deployment workflow waits on it)."""
+
+    def send_task_success(self, *, taskToken: str, output: str) -> Any: ...
+
+    def send_task_failure(self, *, taskToken: str, error: str, cause: str) -> Any: ...
+
+
+class CandidateSource(Protocol):
+    """The model registry, read as the gates see it: the package now, and its tags."""
+
+    def candidate(self, model_package_arn: str) -> tuple[Candidate, str]:
+        """The package parsed once into a ``Candidate``, with its last-modified time (ISO 8601);
+        ``ModelPackageNotFound`` when the registry does not know it."""
+        ...
+
+
+class EvidenceSource(Protocol):
+    """Where the gates' evidence is read: reports and artifacts in S3, the champion on an endpoint.
+    "Looked for, not found" is ``None``, never an exception."""
+
+    def json_report(self, uri: str | None) -> dict[str, Any] | None:
+        """The JSON object stored at ``uri`` (None: no URI, no object, or not a JSON object)."""
+        ...
+
+    def sha256(self, uri: str) -> str | None:
+        """Hex SHA-256 of the object at ``uri`` (None: absent)."""
+        ...
+
+    def champion(self, endpoint: str) -> tuple[str | None, str | None]:
+        """(the model serving on ``endpoint``, its package's ModelQuality statistics URI)."""
+        ...
