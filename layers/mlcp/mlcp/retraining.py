@@ -46,6 +46,7 @@ from botocore.exceptions import ClientError
 
 from mlcp import clock
 from mlcp.adapters import clients
+from mlcp.adapters.dynamo import cancellation, condition_failed
 from mlcp.monitoring import Violation, kinds_of, violating_features
 from mlcp.policy.model import MONITORING_KINDS, MonitoringKind, RetrainingPolicy
 
@@ -85,14 +86,6 @@ def _aware(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         raise ValueError("times need a timezone (UTC)")
     return moment
-
-
-def _conditional_failure(exc: ClientError) -> bool:
-    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
-
-
-def _cancelled(exc: ClientError) -> bool:
-    return exc.response.get("Error", {}).get("Code") == "TransactionCanceledException"
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +151,7 @@ class RetrainingState:
                 **kwargs,
             )
         except ClientError as exc:
-            if not _conditional_failure(exc):
+            if not condition_failed(exc):
                 raise
             item = self._get(f"monitor#{endpoint}#{check_kind}", STREAK_SK) or {}
             return int(item.get("count", {}).get("N", "0"))
@@ -212,7 +205,7 @@ class RetrainingState:
                 ]
             )
         except ClientError as exc:
-            if not _cancelled(exc):
+            if cancellation(exc) is None:
                 raise
             if self._get(pk, f"event#{event_id}") is None:
                 raise  # cancelled for another reason (a conflict): let the caller retry
@@ -247,7 +240,7 @@ class RetrainingState:
                 TableName=self.table_name, Key=self._key(f"data#{pipeline}", WINDOW_SK), **kwargs
             )
         except ClientError as exc:
-            if _conditional_failure(exc):
+            if condition_failed(exc):
                 return False
             raise
         return True
@@ -330,7 +323,7 @@ class RetrainingState:
                     ]
                 )
             except ClientError as exc:
-                if not _cancelled(exc):
+                if cancellation(exc) is None:
                     raise
                 refusal = self._refusal(pk, day_sk, execution_token, now, cutoff, cooldown, max_per_day)
                 if refusal is not None:
@@ -391,7 +384,7 @@ class RetrainingState:
                 ExpressionAttributeValues={":arn": {"S": execution_arn}, ":token": {"S": execution_token}},
             )
         except ClientError as exc:
-            if _conditional_failure(exc):
+            if condition_failed(exc):
                 return False
             raise
         return True
@@ -428,7 +421,7 @@ class RetrainingState:
                 ExpressionAttributeValues=values,
             )
         except ClientError as exc:
-            if not _conditional_failure(exc):
+            if not condition_failed(exc):
                 raise
         condition = "attribute_exists(holder)"
         lease_values: dict[str, Any] = {}
@@ -441,7 +434,7 @@ class RetrainingState:
         try:
             self._client.delete_item(TableName=self.table_name, Key=self._key(pk, LEASE_SK), **kwargs)
         except ClientError as exc:
-            if _conditional_failure(exc):
+            if condition_failed(exc):
                 return False
             raise
         return True
@@ -479,7 +472,7 @@ class RetrainingState:
                 ]
             )
         except ClientError as exc:
-            if _cancelled(exc):
+            if cancellation(exc) is not None:
                 return False
             raise
         return True
