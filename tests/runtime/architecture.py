@@ -26,7 +26,7 @@ LAYERS = ("kernel", "model", "domain", "adapters", "usecases", "root")
 RANK = {"kernel": 0, "model": 1, "domain": 2, "adapters": 2, "usecases": 3, "root": 4}
 """Domain and adapters share a rank: neither may import the other (both build on the models)."""
 
-_KERNEL = {"mlcp", "mlcp.errors", "mlcp.clock", "mlcp.config", "mlcp.observability"}
+_KERNEL = {"mlcp", "mlcp.errors", "mlcp.clock", "mlcp.config", "mlcp.observability", "mlcp.s3uri"}
 _MODEL = {"mlcp.ports", "mlcp.audit.digest"}
 
 

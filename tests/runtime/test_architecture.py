@@ -20,7 +20,6 @@ from . import architecture
 AWS_IO_OUTSIDE_ADAPTERS_LEFT: dict[str, int] = {
     "mlcp.audit.trail": 9,
     "mlcp.entrypoint": 2,
-    "mlcp.gates.evidence": 7,
     "mlcp.incidents.store": 12,
     "mlcp.policy.appconfig": 4,
     "mlcp.policy.load": 3,
@@ -40,9 +39,6 @@ DOMAIN_ADAPTER_IMPORTS_LEFT: set[tuple[str, str]] = {
     ("mlcp.incidents.store", "mlcp.adapters.dynamo"),
     ("mlcp.retraining", "mlcp.adapters.dynamo"),
     ("mlcp.adapters.digests", "mlcp.audit.anchors"),
-    ("mlcp.adapters.endpoints", "mlcp.gates.evidence"),
-    ("mlcp.gates.evidence", "mlcp.adapters.clients"),
-    ("mlcp.gates.evidence", "mlcp.adapters.registry"),
     ("mlcp.incidents.service", "mlcp.adapters.opscenter"),
     ("mlcp.incidents.store", "mlcp.adapters.clients"),
     ("mlcp.policy.appconfig", "mlcp.adapters.clients"),

@@ -139,6 +139,7 @@ def governance_deps(audit: AuditTrail, config: GovernanceConfig | None = None) -
     """The adapters of the governance use cases, from the function's environment."""
     import os
 
+    from mlcp.adapters.evidence import S3Evidence
     from mlcp.adapters.notify import ApproverNotifier
     from mlcp.adapters.registry import SageMakerModelRegistry
     from mlcp.adapters.reports import ReportWriter
@@ -155,8 +156,7 @@ def governance_deps(audit: AuditTrail, config: GovernanceConfig | None = None) -
         ),
         reports=ReportWriter(settings.reports_bucket or ""),
         audit=audit,
-        s3=clients.s3(),
-        sagemaker=clients.sagemaker(),
+        evidence=S3Evidence(clients.s3(), clients.sagemaker()),
     )
     notifier = ApproverNotifier(settings.approvals_topic_arn) if settings.approvals_topic_arn else None
     return ApprovalDeps(

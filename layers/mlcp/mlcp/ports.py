@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 if TYPE_CHECKING:
     from mlcp.gates.model import Candidate
@@ -18,6 +18,13 @@ if TYPE_CHECKING:
 type Clock = Callable[[], datetime]
 """Where "now" comes from: ``mlcp.clock.current`` by default (local mode's virtual clock), a fixed
 moment in a test. Every ``*Deps`` takes one as ``clock``."""
+
+
+class StoredReport(NamedTuple):
+    """Where a report was stored (its S3 URI, with the version) and the SHA-256 of its bytes."""
+
+    uri: str
+    sha256: str
 
 
 class PolicySource(Protocol):
@@ -47,6 +54,20 @@ class CandidateSource(Protocol):
         """The package parsed once into a ``Candidate``, with its last-modified time (ISO 8601);
         ``ModelPackageNotFound`` when the registry does not know it."""
         ...
+
+
+class ModelRegistry(CandidateSource, Protocol):
+    """The model registry the approval flow reads and writes."""
+
+    def set_status(self, model_package_arn: str, status: str, description: str) -> None:
+        """Set the package's approval status with a description."""
+        ...
+
+
+class ReportStore(Protocol):
+    """Where gate reports are kept (an S3 bucket): ``write`` returns where, with the content's hash."""
+
+    def write(self, key: str, document: dict[str, Any]) -> StoredReport: ...
 
 
 class EvidenceSource(Protocol):

@@ -15,6 +15,7 @@ from typing import Any, TextIO
 from botocore.exceptions import ClientError
 
 from mlcp import clock
+from mlcp.adapters.evidence import S3Evidence
 from mlcp.adapters.registry import SageMakerModelRegistry
 from mlcp.adapters.reports import ReportWriter
 from mlcp.adapters.state import ControlPlaneState, PendingApproval
@@ -34,8 +35,7 @@ def approval_deps(client: Any, *, state_table: str, audit_table: str) -> Approva
         policies=PolicyNotConfigured(),  # a human decision evaluates no gates
         reports=ReportWriter("", client("s3")),
         audit=AuditTrail(audit_table, client=client("dynamodb")),
-        s3=client("s3"),
-        sagemaker=client("sagemaker"),
+        evidence=S3Evidence(client("s3"), client("sagemaker")),
     )
     return ApprovalDeps(gating=gating, state=ControlPlaneState(state_table, client("dynamodb")))
 

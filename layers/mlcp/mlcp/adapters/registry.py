@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -10,6 +11,7 @@ from pydantic import BaseModel, ConfigDict
 
 from mlcp.adapters import clients
 from mlcp.errors import ModelPackageNotFound
+from mlcp.gates.model import Candidate, Container
 
 if TYPE_CHECKING:
     from mypy_boto3_sagemaker import SageMakerClient
@@ -57,6 +59,58 @@ def _iso(value: object) -> str:
     return value.isoformat() if isinstance(value, datetime) else str(value)
 
 
+#: ModelMetrics paths -> the keys of ``Candidate.model_metrics``.
+_MODEL_METRICS: tuple[tuple[str, str, str], ...] = (
+    ("ModelQuality", "Statistics", "model_quality_statistics"),
+    ("ModelQuality", "Constraints", "model_quality_constraints"),
+    ("ModelDataQuality", "Statistics", "data_quality_statistics"),
+    ("ModelDataQuality", "Constraints", "data_quality_constraints"),
+    ("Bias", "Report", "bias_report"),
+    ("Bias", "PreTrainingReport", "bias_pre_training"),
+    ("Bias", "PostTrainingReport", "bias_post_training"),
+    ("Explainability", "Report", "explainability"),
+)
+
+
+def model_metrics_uris(model_metrics: Mapping[str, Any] | None) -> dict[str, str]:
+    """The S3 URIs of a DescribeModelPackage ``ModelMetrics``, by kind (see ``Candidate.model_metrics``)."""
+    uris: dict[str, str] = {}
+    for kind, part, key in _MODEL_METRICS:
+        source = ((model_metrics or {}).get(kind) or {}).get(part) or {}
+        if isinstance(source, Mapping) and source.get("S3Uri"):
+            uris[key] = str(source["S3Uri"])
+    return uris
+
+
+def candidate_from_describe(response: Mapping[str, Any], tags: Mapping[str, str]) -> Candidate:
+    """A ``Candidate`` from a DescribeModelPackage response and the package's tags."""
+    containers = [
+        Container(
+            image=str(container.get("Image", "")),
+            image_digest=container.get("ImageDigest"),
+            model_data_url=container.get("ModelDataUrl"),
+        )
+        for container in (response.get("InferenceSpecification") or {}).get("Containers") or []
+    ]
+    return Candidate(
+        arn=response["ModelPackageArn"],
+        group=response.get("ModelPackageGroupName", ""),
+        version=int(response.get("ModelPackageVersion", 0)),
+        approval_status=response.get("ModelApprovalStatus", "PendingManualApproval"),
+        created_by=identity_of(response.get("CreatedBy")),
+        last_modified_by=identity_of(response.get("LastModifiedBy")),
+        creation_time=response["CreationTime"],
+        containers=containers,
+        customer_metadata={
+            str(k): str(v) for k, v in (response.get("CustomerMetadataProperties") or {}).items()
+        },
+        tags=dict(tags),
+        generated_by=(response.get("MetadataProperties") or {}).get("GeneratedBy"),
+        approval_description=response.get("ApprovalDescription"),
+        model_metrics=model_metrics_uris(response.get("ModelMetrics")),
+    )
+
+
 class SageMakerModelRegistry:
     """DescribeModelPackage-backed reads."""
 
@@ -71,6 +125,13 @@ class SageMakerModelRegistry:
             if exc.response.get("Error", {}).get("Code") == "ValidationException":
                 raise ModelPackageNotFound(f"{model_package_arn}: {exc}") from exc
             raise
+
+    def candidate(self, model_package_arn: str) -> tuple[Candidate, str]:
+        """The package as the gates see it (DescribeModelPackage and its tags, parsed once here),
+        with its last-modified time; ModelPackageNotFound when SageMaker does not know it."""
+        raw = self.describe_raw(model_package_arn)
+        candidate = candidate_from_describe(raw, self.tags(model_package_arn))
+        return candidate, _iso(raw.get("LastModifiedTime") or raw["CreationTime"])
 
     def tags(self, model_package_arn: str) -> dict[str, str]:
         """The package's tags; ``{}`` only when SageMaker says the ARN has none to read.

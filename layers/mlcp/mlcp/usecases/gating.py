@@ -8,31 +8,26 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
 
 from mlcp import clock as mlcp_clock
-from mlcp.adapters.registry import SageMakerModelRegistry
-from mlcp.adapters.reports import ReportWriter
 from mlcp.audit import AuditAction, AuditTrail
 from mlcp.gates.evaluate import evaluate_gates, report_document
-from mlcp.gates.evidence import candidate_from_describe, collect_evidence, replay_inputs
+from mlcp.gates.evidence import collect_evidence, replay_inputs
 from mlcp.gates.model import Candidate, GateReport
 from mlcp.observability import MetricUnit, logger, metrics
 from mlcp.policy import GroupRule, Tier
-from mlcp.ports import Clock, PolicySource
+from mlcp.ports import Clock, EvidenceSource, ModelRegistry, PolicySource, ReportStore
 
 
 @dataclass
 class GatingDeps:
     """What a gate evaluation reads and writes."""
 
-    registry: SageMakerModelRegistry
+    registry: ModelRegistry
     policies: PolicySource
-    reports: ReportWriter
+    reports: ReportStore
     audit: AuditTrail
-    s3: Any
-    sagemaker: Any
+    evidence: EvidenceSource
     clock: Clock = mlcp_clock.current
 
 
@@ -60,11 +55,9 @@ class Gated:
 
 
 def read_candidate(model_package_arn: str, deps: GatingDeps) -> tuple[Candidate, str]:
-    """The package from DescribeModelPackage (and its tags), with its last-modified time."""
-    raw = deps.registry.describe_raw(model_package_arn)
-    candidate = candidate_from_describe(raw, deps.registry.tags(model_package_arn))
-    modified = raw.get("LastModifiedTime") or raw["CreationTime"]
-    return candidate, modified.isoformat() if isinstance(modified, datetime) else str(modified)
+    """The package as the registry describes it now (parsed once, by the registry's adapter), with its
+    last-modified time."""
+    return deps.registry.candidate(model_package_arn)
 
 
 def approval_id_for(model_package_arn: str, last_modified_time: str) -> str:
@@ -111,9 +104,7 @@ def evaluate_candidate(
 
     rule, tier = matched
     now = deps.clock()
-    evidence = collect_evidence(
-        candidate, rule, now=now, approver=approver, tier=tier, s3=deps.s3, sagemaker=deps.sagemaker
-    )
+    evidence = collect_evidence(candidate, rule, now=now, approver=approver, tier=tier, source=deps.evidence)
     report = evaluate_gates(policy, rule, rule.tier, tier, candidate, evidence)
     stamp = now.strftime("%Y%m%dT%H%M%S%fZ")
     document = report_document(report)
