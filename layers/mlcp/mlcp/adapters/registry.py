@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
-from pydantic import BaseModel, ConfigDict
 
 from mlcp.adapters import clients
 from mlcp.errors import ModelPackageNotFound
@@ -21,23 +20,6 @@ UNKNOWN_IDENTITY = "unknown"
 
 #: ListTags error codes that mean "this ARN has no tags to read", not "try again".
 NO_READABLE_TAGS = frozenset({"ValidationException", "ResourceNotFound", "ResourceNotFoundException"})
-
-
-class ModelPackageState(BaseModel):
-    """A model package as DescribeModelPackage returns it, reduced to what the control plane uses."""
-
-    model_config = ConfigDict(frozen=True, defer_build=True)
-
-    model_package_arn: str
-    model_package_group_name: str
-    model_package_version: int
-    approval_status: str
-    created_by: str
-    last_modified_by: str
-    creation_time: str
-    last_modified_time: str
-    approval_description: str | None = None
-    customer_metadata: dict[str, str] = {}
 
 
 def identity_of(user_context: dict[str, Any] | None) -> str:
@@ -159,21 +141,4 @@ class SageMakerModelRegistry:
             ModelPackageArn=model_package_arn,
             ModelApprovalStatus=status,  # type: ignore[arg-type]
             ApprovalDescription=description[:1024],
-        )
-
-    def describe(self, model_package_arn: str) -> ModelPackageState:
-        """The package's current state; ModelPackageNotFound when SageMaker does not know it."""
-        raw = self.describe_raw(model_package_arn)
-        creation_time = _iso(raw["CreationTime"])
-        return ModelPackageState(
-            model_package_arn=raw["ModelPackageArn"],
-            model_package_group_name=raw.get("ModelPackageGroupName", ""),
-            model_package_version=int(raw.get("ModelPackageVersion", 0)),
-            approval_status=raw.get("ModelApprovalStatus", "PendingManualApproval"),
-            created_by=identity_of(raw.get("CreatedBy")),
-            last_modified_by=identity_of(raw.get("LastModifiedBy")),
-            creation_time=creation_time,
-            last_modified_time=_iso(raw["LastModifiedTime"]) if "LastModifiedTime" in raw else creation_time,
-            approval_description=raw.get("ApprovalDescription"),
-            customer_metadata=dict(raw.get("CustomerMetadataProperties", {})),
         )

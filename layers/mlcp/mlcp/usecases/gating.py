@@ -54,12 +54,6 @@ class Gated:
         return self.report.reasons()
 
 
-def read_candidate(model_package_arn: str, deps: GatingDeps) -> tuple[Candidate, str]:
-    """The package as the registry describes it now (parsed once, by the registry's adapter), with its
-    last-modified time."""
-    return deps.registry.candidate(model_package_arn)
-
-
 def approval_id_for(model_package_arn: str, last_modified_time: str) -> str:
     """A stable id for the human approval of one approval of one package (short enough to type)."""
     return hashlib.sha256(f"{model_package_arn}@{last_modified_time}".encode()).hexdigest()[:16]
@@ -105,10 +99,11 @@ def evaluate_candidate(
     rule, tier = matched
     now = deps.clock()
     evidence = collect_evidence(candidate, rule, now=now, approver=approver, tier=tier, source=deps.evidence)
+    inputs = replay_inputs(candidate, evidence, tier)  # for mlcp policy dry-run
     report = evaluate_gates(policy, rule, rule.tier, tier, candidate, evidence)
     stamp = now.strftime("%Y%m%dT%H%M%S%fZ")
     document = report_document(report)
-    document["inputs"] = replay_inputs(candidate, evidence, tier)  # for mlcp policy dry-run
+    document["inputs"] = inputs
     stored = deps.reports.write(
         f"{candidate.group}/{candidate.version}/{stamp}-{phase.split(':', 1)[0]}.json", document
     )
