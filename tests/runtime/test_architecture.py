@@ -27,7 +27,7 @@ AWS_IO_OUTSIDE_ADAPTERS_LEFT: dict[str, int] = {
     "mlcp.usecases.approval": 4,
     "mlcp.usecases.console_decision": 4,
     "mlcp.usecases.deployment": 2,
-    "mlcp.usecases.reactions": 3,
+    "mlcp.usecases.reactions": 1,
     "mlcp.usecases.traffic_shift": 1,
 }
 

@@ -239,6 +239,7 @@ def reaction_deps(audit: AuditTrail) -> ReactionDeps:
 
     from botocore.exceptions import ClientError
 
+    from mlcp.adapters.monitoring_runs import SageMakerMonitoringRuns
     from mlcp.policy.appconfig import policy_source_from_env
     from mlcp.retraining import RetrainingState
     from mlcp.usecases.reactions import ReactionDeps
@@ -270,6 +271,6 @@ def reaction_deps(audit: AuditTrail) -> ReactionDeps:
         retraining=RetrainingState(state_table, clients.dynamodb()),
         audit=audit,
         sagemaker=clients.sagemaker(),
-        s3=clients.s3(),
+        monitoring_runs=SageMakerMonitoringRuns(clients.sagemaker(), clients.s3()),
         schedule_recheck=schedule_recheck,
     )

@@ -70,6 +70,18 @@ class ReportStore(Protocol):
     def write(self, key: str, document: dict[str, Any]) -> StoredReport: ...
 
 
+class MonitoringRuns(Protocol):
+    """Model Monitor's runs: the processing job of a run, and the violations report it wrote."""
+
+    def processing_job(self, name: str) -> dict[str, Any] | None:
+        """DescribeProcessingJob's response (None: no such job)."""
+        ...
+
+    def violations(self, uri: str) -> dict[str, Any] | None:
+        """The JSON object at ``uri`` (None: no file, as after a clean run)."""
+        ...
+
+
 class EvidenceSource(Protocol):
     """Where the gates' evidence is read: reports and artifacts in S3, the champion on an endpoint.
     "Looked for, not found" is ``None``, never an exception."""

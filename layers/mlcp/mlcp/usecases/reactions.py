@@ -29,7 +29,7 @@ from mlcp.monitoring import (
 )
 from mlcp.observability import logger
 from mlcp.policy import MonitoringPolicy
-from mlcp.ports import Clock, PolicySource
+from mlcp.ports import Clock, MonitoringRuns, PolicySource
 from mlcp.retraining import RetrainingState, RetrainingTrigger, retrain, streak_check
 
 if TYPE_CHECKING:
@@ -52,7 +52,7 @@ class ReactionDeps:
     retraining: RetrainingState
     audit: AuditTrail
     sagemaker: Any
-    s3: Any
+    monitoring_runs: MonitoringRuns
     schedule_recheck: DebounceScheduler | None = None
     clock: Clock = mlcp_clock.current
 
@@ -110,34 +110,19 @@ def react_to_monitoring_job(event: ProcessingJobStateChangeEvent, deps: Reaction
     if not event.is_monitoring_job or event.status not in {"Completed", "Stopped"}:
         return {"reaction": "none", "status": event.status}
     name = event.processing_job_arn.rsplit("/", 1)[-1]
-    try:
-        described = deps.sagemaker.describe_processing_job(ProcessingJobName=name)
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "ValidationException":
-            raise
+    described = deps.monitoring_runs.processing_job(name)
+    if described is None:
         # The event names a job SageMaker does not know: nothing to read, nothing to react to.
         logger.warning("unknown processing job", extra={"processing_job": name})
         return {"reaction": "none", "why": f"unknown processing job {name}"}
     facts = monitoring_job_facts(described)
     if facts.endpoint is None or facts.kind is None:
         return {"reaction": "none", "why": "not a monitoring job of a known endpoint"}
-    document = _read_json(deps.s3, facts.violations_uri) if facts.violations_uri else None
+    document = deps.monitoring_runs.violations(facts.violations_uri) if facts.violations_uri else None
     violations = classify_constraint_violations(document, facts.monitoring_type or "") if document else []
     return react_to_violations(
         facts.endpoint, violations, [facts.kind], run_id=event.processing_job_arn, deps=deps
     )
-
-
-def _read_json(s3: Any, uri: str) -> dict[str, Any] | None:
-    bucket, _, key = uri.removeprefix("s3://").partition("/")
-    try:
-        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in {"NoSuchKey", "404", "NoSuchBucket"}:
-            return None  # a clean run writes no violations file
-        raise
-    document = json.loads(body)
-    return document if isinstance(document, dict) else None
 
 
 def react_to_violations(
