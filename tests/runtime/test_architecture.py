@@ -23,11 +23,9 @@ AWS_IO_OUTSIDE_ADAPTERS_LEFT: dict[str, int] = {
     "mlcp.incidents.store": 12,
     "mlcp.policy.appconfig": 4,
     "mlcp.policy.load": 3,
-    "mlcp.retraining": 12,
     "mlcp.usecases.approval": 4,
     "mlcp.usecases.console_decision": 4,
     "mlcp.usecases.deployment": 2,
-    "mlcp.usecases.reactions": 1,
     "mlcp.usecases.traffic_shift": 1,
 }
 
@@ -37,13 +35,11 @@ DOMAIN_ADAPTER_IMPORTS_LEFT: set[tuple[str, str]] = {
     # they are adapters, and go to adapters/ with the file moves (ADR 0028).
     ("mlcp.audit.trail", "mlcp.adapters.dynamo"),
     ("mlcp.incidents.store", "mlcp.adapters.dynamo"),
-    ("mlcp.retraining", "mlcp.adapters.dynamo"),
     ("mlcp.adapters.digests", "mlcp.audit.anchors"),
     ("mlcp.incidents.service", "mlcp.adapters.opscenter"),
     ("mlcp.incidents.store", "mlcp.adapters.clients"),
     ("mlcp.policy.appconfig", "mlcp.adapters.clients"),
     ("mlcp.policy.load", "mlcp.adapters.clients"),
-    ("mlcp.retraining", "mlcp.adapters.clients"),
 }
 
 

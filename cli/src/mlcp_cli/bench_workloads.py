@@ -308,8 +308,9 @@ def analysis_cost(events: int, samples: int = 30) -> PathCost:
 def retraining_guard_cost(events: int) -> PathCost:
     """``decide_retraining`` for a drift alarm while a retraining holds the pipeline's lease: the
     guard's one transaction (lease + daily count + cooldown) is refused and the refusal explained."""
+    from mlcp.adapters.retraining_state import RetrainingState
     from mlcp.policy.model import RetrainingPolicy
-    from mlcp.retraining import RetrainingState, RetrainingTrigger, decide_retraining
+    from mlcp.retraining import RetrainingTrigger, decide_retraining
 
     now = _fixed_clock()()
     policy = RetrainingPolicy.model_validate(

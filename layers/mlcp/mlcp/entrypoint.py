@@ -240,8 +240,9 @@ def reaction_deps(audit: AuditTrail) -> ReactionDeps:
     from botocore.exceptions import ClientError
 
     from mlcp.adapters.monitoring_runs import SageMakerMonitoringRuns
+    from mlcp.adapters.pipelines import SageMakerPipelines
+    from mlcp.adapters.retraining_state import RetrainingState
     from mlcp.policy.appconfig import policy_source_from_env
-    from mlcp.retraining import RetrainingState
     from mlcp.usecases.reactions import ReactionDeps
 
     settings = GovernanceConfig.from_env()
@@ -270,7 +271,7 @@ def reaction_deps(audit: AuditTrail) -> ReactionDeps:
         incidents=incident_deps(audit),
         retraining=RetrainingState(state_table, clients.dynamodb()),
         audit=audit,
-        sagemaker=clients.sagemaker(),
+        pipelines=SageMakerPipelines(clients.sagemaker()),
         monitoring_runs=SageMakerMonitoringRuns(clients.sagemaker(), clients.s3()),
         schedule_recheck=schedule_recheck,
     )

@@ -7,9 +7,10 @@ here does I/O, and nothing here imports an adapter (ADR 0028).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Final, NamedTuple, Protocol
 
 if TYPE_CHECKING:
     from mlcp.gates.model import Candidate
@@ -18,6 +19,32 @@ if TYPE_CHECKING:
 type Clock = Callable[[], datetime]
 """Where "now" comes from: ``mlcp.clock.current`` by default (local mode's virtual clock), a fixed
 moment in a test. Every ``*Deps`` takes one as ``clock``."""
+
+
+MAX_PARAMETER_VALUE: Final = 1024
+"""The longest value of a pipeline parameter SageMaker takes."""
+MAX_DESCRIPTION: Final = 3072
+"""The longest pipeline execution description SageMaker takes."""
+TOKEN_PREFIX: Final = "mlcp-"  # noqa: S105 (a ClientRequestToken prefix, not a secret)
+"""How the ClientRequestToken of a retraining mlcp starts begins."""
+
+
+@dataclass(frozen=True, slots=True)
+class DataWindow:
+    """New training data counted since the last retraining of a pipeline."""
+
+    objects: int = 0
+    bytes: int = 0
+    first_at: datetime | None = None
+    last_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """Whether the guards let a retraining start, and why (not)."""
+
+    admitted: bool
+    reason: str
 
 
 class StoredReport(NamedTuple):
@@ -79,6 +106,50 @@ class MonitoringRuns(Protocol):
 
     def violations(self, uri: str) -> dict[str, Any] | None:
         """The JSON object at ``uri`` (None: no file, as after a clean run)."""
+        ...
+
+
+class RetrainingGuards(Protocol):
+    """What keeps retraining from starting too often: monitoring streaks, the new-data window, and
+    the lease / cooldown / daily maximum of each pipeline (``adapters/retraining_state.py``)."""
+
+    def streak(self, endpoint: str, check_kind: str, bad: bool, *, run_id: str | None = None) -> int: ...
+
+    def accumulate_data(
+        self, pipeline: str, size: int, object_key: str, event_id: str, *, at: datetime | None = None
+    ) -> DataWindow: ...
+
+    def data_window(self, pipeline: str) -> DataWindow: ...
+
+    def reset_data(self, pipeline: str, *, window: DataWindow | None = None) -> bool: ...
+
+    def try_acquire(
+        self,
+        pipeline: str,
+        execution_token: str,
+        now: datetime,
+        cooldown: timedelta,
+        max_per_day: int,
+        *,
+        lease: timedelta = ...,
+    ) -> Admission: ...
+
+    def attach_execution(self, pipeline: str, execution_token: str, execution_arn: str) -> bool: ...
+
+    def release(
+        self, pipeline: str, finished_at: datetime, succeeded: bool, *, execution_arn: str | None = None
+    ) -> bool: ...
+
+    def abandon(self, pipeline: str, execution_token: str, now: datetime) -> bool: ...
+
+
+class PipelineStarter(Protocol):
+    """Starts a SageMaker pipeline; ``PipelineStartFailed`` (with SageMaker's error code) when refused."""
+
+    def start(
+        self, pipeline: str, parameters: Mapping[str, str], description: str, client_request_token: str
+    ) -> str:
+        """Start ``pipeline`` once per ``client_request_token``; the execution ARN."""
         ...
 
 

@@ -14,10 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from botocore.exceptions import ClientError
-
 from mlcp import clock as mlcp_clock
 from mlcp.audit import AuditAction, AuditTrail
+from mlcp.errors import PipelineStartFailed
 from mlcp.incidents import IncidentDeps, IncidentRequest, open_incident, resolve_incident
 from mlcp.monitoring import (
     Violation,
@@ -29,8 +28,8 @@ from mlcp.monitoring import (
 )
 from mlcp.observability import logger
 from mlcp.policy import MonitoringPolicy
-from mlcp.ports import Clock, MonitoringRuns, PolicySource
-from mlcp.retraining import RetrainingState, RetrainingTrigger, retrain, streak_check
+from mlcp.ports import Clock, MonitoringRuns, PipelineStarter, PolicySource, RetrainingGuards
+from mlcp.retraining import RetrainingTrigger, retrain, streak_check
 
 if TYPE_CHECKING:
     from mlcp.events import (
@@ -49,9 +48,9 @@ class DebounceScheduler(Protocol):
 class ReactionDeps:
     policies: PolicySource
     incidents: IncidentDeps
-    retraining: RetrainingState
+    retraining: RetrainingGuards
     audit: AuditTrail
-    sagemaker: Any
+    pipelines: PipelineStarter
     monitoring_runs: MonitoringRuns
     schedule_recheck: DebounceScheduler | None = None
     clock: Clock = mlcp_clock.current
@@ -305,9 +304,9 @@ def _retrain(trigger: RetrainingTrigger, policy: Any, *, subject: str, deps: Rea
     """Decide and (maybe) start the pipeline; audit ``retraining.started`` or ``retraining.suppressed``
     (or ``retraining.failed`` when SageMaker refuses the start, e.g. the pipeline does not exist)."""
     try:
-        outcome = retrain(trigger, policy, deps.retraining, deps.sagemaker, deps.clock())
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") not in {"ValidationException", "ResourceNotFound"}:
+        outcome = retrain(trigger, policy, deps.retraining, deps.pipelines, deps.clock())
+    except PipelineStartFailed as exc:
+        if exc.code not in {"ValidationException", "ResourceNotFound"}:
             raise  # throttling, 5xx: let the delivery retry
         deps.audit.append(
             stream=f"pipeline#{policy.pipeline}",
@@ -378,7 +377,7 @@ def recheck_data(
     trigger = RetrainingTrigger(
         kind="data", reason="new training data", event_id=event_id or f"window-{window_id}"
     )
-    outcome = retrain(trigger, retraining, deps.retraining, deps.sagemaker, deps.clock())
+    outcome = retrain(trigger, retraining, deps.retraining, deps.pipelines, deps.clock())
     decision = outcome.decision
     if outcome.execution_arn is not None:
         _audit_started(pipeline, trigger, decision, outcome.execution_arn, deps)
