@@ -5,7 +5,6 @@ way an entry point turns a raw event into a model or a rejection.
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -235,10 +234,7 @@ def incident_deps(audit: AuditTrail) -> IncidentDeps:
 
 def reaction_deps(audit: AuditTrail) -> ReactionDeps:
     """The adapters of the monitoring reactions (incidents, retraining), from the environment."""
-    import re
-
-    from botocore.exceptions import ClientError
-
+    from mlcp.adapters.debounce import StepFunctionsDebounce
     from mlcp.adapters.monitoring_runs import SageMakerMonitoringRuns
     from mlcp.adapters.pipelines import SageMakerPipelines
     from mlcp.adapters.retraining_state import RetrainingState
@@ -249,23 +245,6 @@ def reaction_deps(audit: AuditTrail) -> ReactionDeps:
     state_table = settings.state_table
     debounce_arn = settings.debounce_state_machine_arn
 
-    def schedule_recheck(*, pipeline: str, wait_seconds: int, window_id: str) -> None:
-        """One debounce execution per data window (its name dedups redeliveries)."""
-        if not debounce_arn:
-            return
-        name = re.sub(r"[^A-Za-z0-9_-]", "-", f"{pipeline}-{window_id}")[:80]
-        try:
-            clients.stepfunctions().start_execution(
-                stateMachineArn=debounce_arn,
-                name=name,
-                input=json.dumps(
-                    {"pipeline": pipeline, "window_id": window_id, "wait_seconds": wait_seconds}
-                ),
-            )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "ExecutionAlreadyExists":
-                raise
-
     return ReactionDeps(
         policies=policy_source_from_env(settings.policy_environment()),
         incidents=incident_deps(audit),
@@ -273,5 +252,5 @@ def reaction_deps(audit: AuditTrail) -> ReactionDeps:
         audit=audit,
         pipelines=SageMakerPipelines(clients.sagemaker()),
         monitoring_runs=SageMakerMonitoringRuns(clients.sagemaker(), clients.s3()),
-        schedule_recheck=schedule_recheck,
+        schedule_recheck=StepFunctionsDebounce(debounce_arn, clients.stepfunctions()),
     )
