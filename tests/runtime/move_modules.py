@@ -57,7 +57,9 @@ def tracked_text_files() -> list[Path]:
     return [
         ROOT / name
         for name in out.splitlines()
-        if Path(name).suffix in TEXT_SUFFIXES and not name.startswith("docs/adr/")  # ADRs keep their history
+        if Path(name).suffix in TEXT_SUFFIXES
+        and not name.startswith("docs/adr/")  # ADRs keep their history
+        and ROOT / name != Path(__file__).resolve()  # the list of moves keeps its old names
     ]
 
 

@@ -520,11 +520,11 @@ def audit_digest_cost(streams: int, records_per_stream: int = 20) -> dict[str, A
     digest itself (no I/O), and the size of the object. Verify: ``verify_chain`` of every stream
     plus ``verify_anchors`` against 24 hourly digests (pure, 1 core), in records per second.
     """
+    from mlcp.adapters.audit_trail import HEAD_SK
     from mlcp.adapters.digests import DigestBucket, DigestSigner
     from mlcp.audit import AuditTrail
     from mlcp.audit.digest import AuditDigest, StreamAnchor, digest_key
     from mlcp.audit.model import GENESIS_HASH
-    from mlcp.audit.trail import HEAD_SK
     from mlcp.usecases.audit_digest import DigestDeps, write_digest
 
     with _moto_with_tables(AUDIT_TABLE):

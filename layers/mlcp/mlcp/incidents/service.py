@@ -25,10 +25,10 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol
 
 from mlcp import clock as mlcp_clock
+from mlcp.adapters.incident_store import MARKER_TTL_SECONDS, IncidentStore
 from mlcp.audit import AuditAction, format_timestamp
 from mlcp.errors import ControlPlaneError
 from mlcp.incidents.model import Incident, IncidentOutcome, IncidentRequest, incident_id_for
-from mlcp.incidents.store import MARKER_TTL_SECONDS, IncidentStore
 from mlcp.observability import MetricUnit, logger, metrics
 from mlcp.ports import Clock, Notifier
 
