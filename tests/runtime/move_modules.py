@@ -67,15 +67,17 @@ def main(apply: bool) -> int:
     changed: set[Path] = set()
     for old, new in MOVES:
         source, target = module_path(old), module_path(new)
-        if not source.exists():
-            print(f"skip {old}: {source.relative_to(ROOT)} is gone (moved already?)")
-            continue
-        if target.exists():
-            print(f"refuse {old} -> {new}: {target.relative_to(ROOT)} exists")
+        if source.exists() and target.exists():
+            print(
+                f"refuse {old} -> {new}: both {source.relative_to(ROOT)} and {target.relative_to(ROOT)} exist"
+            )
             return 1
-        print(f"git mv {source.relative_to(ROOT)} {target.relative_to(ROOT)}")
-        if apply:
-            subprocess.run(["git", "mv", str(source), str(target)], cwd=ROOT, check=True)
+        if source.exists():
+            print(f"git mv {source.relative_to(ROOT)} {target.relative_to(ROOT)}")
+            if apply:
+                subprocess.run(["git", "mv", str(source), str(target)], cwd=ROOT, check=True)
+        else:  # moved already (e.g. merged from this branch): rewrite what still names the old module
+            print(f"{old} is {new} already: rewriting references only")
         for path in tracked_text_files() if apply else []:
             if not path.exists():
                 continue
