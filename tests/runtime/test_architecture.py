@@ -23,6 +23,7 @@ AWS_IO_OUTSIDE_ADAPTERS_LEFT: dict[str, int] = {
     "mlcp.usecases.approval": 4,
     "mlcp.usecases.console_decision": 4,
     "mlcp.usecases.deployment": 2,
+    "mlcp.usecases.steer_bake": 3,  # merged from main with the same task-token answers as deployment
     "mlcp.usecases.traffic_shift": 1,
 }
 

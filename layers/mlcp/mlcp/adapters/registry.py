@@ -142,3 +142,7 @@ class SageMakerModelRegistry:
             ModelApprovalStatus=status,  # type: ignore[arg-type]
             ApprovalDescription=description[:1024],
         )
+
+    def approval_status(self, model_package_arn: str) -> str:
+        """The package's ModelApprovalStatus now (re-read at the moment of effect)."""
+        return str(self.describe_raw(model_package_arn).get("ModelApprovalStatus", "PendingManualApproval"))
