@@ -5,6 +5,7 @@ Every decision the control plane takes is appended to a per-stream chain in Dyna
 See ``mlcp.audit.model`` for the canonical encoding the hashes are computed over.
 """
 
+from mlcp.adapters.audit_trail import AppendResult, AuditTrail, InvalidAuditItem, decision_pk, record_sk
 from mlcp.audit.model import (
     GENESIS_HASH,
     HASHED_FIELDS,
@@ -16,7 +17,6 @@ from mlcp.audit.model import (
     format_timestamp,
     record_hash,
 )
-from mlcp.audit.trail import AppendResult, AuditTrail, InvalidAuditItem, decision_pk, record_sk
 from mlcp.audit.verify import ChainProblem, ChainVerification, ProblemKind, verify_chain
 
 __all__ = [

@@ -19,13 +19,14 @@ from typing import Any, Literal, Protocol
 
 from botocore.exceptions import ClientError
 
-from mlcp import clock
+from mlcp import clock as mlcp_clock
 from mlcp.adapters.endpoints import EndpointState, SageMakerHosting, resource_name
 from mlcp.adapters.state import ControlPlaneState
 from mlcp.audit import AuditAction, AuditTrail
 from mlcp.errors import TASK_TOKEN_GONE, DeploymentNotSupported
 from mlcp.incidents import IncidentDeps, IncidentRequest, open_incident
 from mlcp.observability import MetricUnit, logger, metrics
+from mlcp.ports import Clock, TaskCallbacks
 from mlcp.usecases.traffic_shift import plan_managed_bake, plan_managed_shift
 
 Outcome = Literal["in_progress", "promoted", "rolled_back", "failed"]
@@ -40,10 +41,6 @@ ANALYSIS_INTERVAL_SECONDS = 120
 
 class VerdictAlarms(Protocol):
     def ensure_verdict_alarm(self, endpoint: str, candidate: str) -> str: ...
-
-
-class TaskCallbacks(Protocol):
-    def send_task_success(self, *, taskToken: str, output: str) -> Any: ...
 
 
 class IncidentOpener(Protocol):
@@ -90,12 +87,12 @@ class DeploymentDeps:
     audit: AuditTrail
     model_role_arn: str
     open_incident: IncidentOpener | None = None
-    clock: Any = None
+    clock: Clock = mlcp_clock.current
     #: The canary analysis's verdict alarm (joins AutoRollbackConfiguration when the tier analyses).
     verdict_alarms: VerdictAlarms | None = None
 
     def now(self) -> datetime:
-        return self.clock() if self.clock is not None else clock.now()
+        return self.clock()
 
 
 def _stream(endpoint: str) -> str:
