@@ -130,7 +130,8 @@ def test_import_figures_budget_each_handler_against_the_floor_and_the_convention
     assert figures["cold import: b"].note == "exit 1: KeyError: 'X'"
     worst = figures["cold start budget: worst handler vs floor"]
     assert worst.value is None  # b failed to import: it is the worst
-    assert worst.note.startswith("b; ") and "12 rounds" in worst.note
+    assert worst.note.startswith("b; ")
+    assert "12 rounds" in worst.note
     other = figures["cold import floor: boto3 + pydantic BaseModel"]
     assert (other.value, other.unit, other.budget) == (1.3, "x boto3", None)
 
