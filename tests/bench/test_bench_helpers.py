@@ -189,3 +189,17 @@ def test_dummy_value_of_a_sub_fills_parameters_pseudo_parameters_and_resources()
     assert bench.dummy_value("X", {"Fn::Sub": ["arn:${AWS::Partition}:s3:::${B}", {}]}, {}) == (
         "arn:aws:s3:::bench-b"
     )
+
+
+def test_drop_bytecode_removes_our_caches_only(tmp_path: Path) -> None:
+    ours = [
+        tmp_path / "layers" / "mlcp" / "mlcp" / "__pycache__",
+        tmp_path / "functions" / "f" / "__pycache__",
+    ]
+    theirs = tmp_path / ".venv" / "lib" / "__pycache__"
+    for cache in [*ours, theirs]:
+        cache.mkdir(parents=True)
+        (cache / "m.cpython-313.pyc").write_bytes(b"")
+    assert bench.drop_bytecode(tmp_path) == sorted(ours)
+    assert not any(cache.exists() for cache in ours)
+    assert theirs.exists()

@@ -360,6 +360,18 @@ def module_available(module: str, python: str = sys.executable) -> bool:
     return subprocess.run([python, "-c", program], check=False).returncode == 0  # noqa: S603
 
 
+def drop_bytecode(root: Path) -> list[Path]:
+    """Remove the ``__pycache__`` of our own code (``layers/``, ``functions/``): ``sam build`` ships no
+    bytecode, so in Lambda every cold start compiles it, and the handlers are timed that way (the
+    timed interpreters write none). Without this a ``make test`` run before would hide that cost."""
+    import shutil
+
+    caches = sorted({*root.glob("layers/**/__pycache__"), *root.glob("functions/**/__pycache__")})
+    for cache in caches:
+        shutil.rmtree(cache, ignore_errors=True)
+    return caches
+
+
 def paired_ratio(numerator: ImportTiming, denominator: ImportTiming) -> float | None:
     """Median over rounds of ``numerator / denominator`` taken round by round (both ran in the same
     round, so a slow moment of the shared machine hits both); None when either failed."""
@@ -393,6 +405,7 @@ def handler_imports(root: Path, template: Mapping[str, Any], runs: int) -> dict[
         )
         for app, logical_id in zip(apps, logical_ids, strict=True)
     ]
+    drop_bytecode(root)
     time_imports([baseline, floor, conventional, *floors, *handlers], runs)
     boto3_ms = baseline.timing.cpu_median_ms
 
