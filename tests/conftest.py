@@ -23,6 +23,7 @@ TIER_OF_DIRECTORY = {
     "asl": "unit",
     "audit": "unit",
     "bench": "unit",
+    "docs": "unit",
     "events": "unit",
     "gates": "unit",
     "harness": "unit",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -11,12 +12,31 @@ from mlcp_cli.main import main
 
 from .conftest import ROOT, TEMPLATE
 
+#: Every decision the demo's story records, each one announced by a step's title: a new action (a
+#: ``retraining.failed`` for a pipeline nobody created, say) is something the demo leaves unexplained.
+DEMO_ACTIONS = {
+    "data.arrived", "gates.evaluated", "approval.requested", "package.approved", "deployment.started",
+    "deployment.promoted", "event.received", "incident.opened", "retraining.started", "retraining.succeeded",
+    "event.rejected",
+}  # fmt: skip
+
 
 def test_default_scenario_meets_its_expectations_and_verifies(capsys: pytest.CaptureFixture[str]) -> None:
     assert run_local(ROOT / "scenarios/default.yaml", template=TEMPLATE, root=ROOT, as_json=True) == 0
     records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    actions = {r["action"] for r in records}
-    assert {"data.arrived", "package.approved", "event.received", "event.rejected"} <= actions
+    assert {r["action"] for r in records} == DEMO_ACTIONS
+
+
+def test_make_demo_fits_120_columns_and_tells_the_whole_story(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_local(ROOT / "scenarios/default.yaml", template=TEMPLATE, root=ROOT, as_json=False) == 0
+    out = capsys.readouterr().out
+    too_wide = [line for line in out.splitlines() if len(line) > 120]
+    assert too_wide == []
+    audit = out[out.index("== audit trail ==") : out.index("== mlcp audit verify ==")]
+    rows = re.findall(r"^\d+ +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d +(\S+) ", audit, flags=re.MULTILINE)
+    assert set(rows) == DEMO_ACTIONS
+    assert "OK: " in out[out.index("== mlcp audit verify ==") :]
+    assert out.rstrip().endswith("0 failed expectations")
 
 
 def test_a_failed_expectation_fails_the_run(

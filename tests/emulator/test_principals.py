@@ -107,9 +107,10 @@ def test_engineer_registers_reviewer_approves(cp: LocalControlPlane) -> None:
     )
 
     assert runner.result.ok, runner.result.failures
-    assert f"step 1: ML engineer registers as {USER}ml-engineer\n" in timeline
-    assert f"step 2: Reviewer approves as {USER}reviewer\n" in timeline
-    assert "step 3: expect\n" in timeline  # no `as`: no principal shown
+    # the principal on its own line under the step's title, so a long title never wraps mid-ARN
+    assert f"step 1: ML engineer registers\n           as {USER}ml-engineer\n" in timeline
+    assert f"step 2: Reviewer approves\n           as {USER}reviewer\n" in timeline
+    assert "step 3: expect\n           expectations held" in timeline  # no `as`: no principal shown
     sagemaker = cp.client("sagemaker")
     [package] = sagemaker.list_model_packages(ModelPackageGroupName="fraud")["ModelPackageSummaryList"]
     described = sagemaker.describe_model_package(ModelPackageName=package["ModelPackageArn"])

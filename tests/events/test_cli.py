@@ -52,7 +52,7 @@ def test_validate_rejects_every_negative_with_its_reason(run_cli: Any) -> None:
         assert expected[Path(record["file"]).name] in record["reason"]
 
 
-def test_the_readmes_first_example_holds_on_the_repositorys_own_files(run_cli: Any) -> None:
+def test_the_operate_guides_first_events_example_holds_on_the_repositorys_own_files(run_cli: Any) -> None:
     files = sorted(str(path) for path in EVENTS.glob("*/*.json"))  # `mlcp events validate events/*/*.json`
     code, out = run_cli("events", "validate", *files)
     assert code == 0

@@ -39,6 +39,16 @@ def test_every_command_has_json_output() -> None:
     assert missing == []
 
 
+def test_every_command_that_prints_a_table_has_wide() -> None:
+    """Tables fit 120 columns; --wide shows every field in full (ids, ARNs, whole reasons)."""
+    with_tables = {
+        "audit show", "approvals list", "incidents list", "parked list", "parked redrive", "cost idle-endpoints",
+        "retire", "local run",
+    }  # fmt: skip
+    leaves = {" ".join(path): parser for path, parser in _leaves(build_parser())}
+    assert [name for name in sorted(with_tables) if "--wide" not in _options(leaves[name])] == []
+
+
 def test_commands_on_a_deployed_stack_share_one_option_set() -> None:
     on_stack = {
         "approvals list", "approve", "reject", "incidents list", "incidents show", "incidents resolve",

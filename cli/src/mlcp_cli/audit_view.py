@@ -431,7 +431,7 @@ def records_about(records: Iterable[AuditRecord], subject: str) -> list[AuditRec
 def reason_of(record: AuditRecord) -> str:
     """Why a record's decision went the way it did, in one line ('' when the record carries no why):
     the failing gates of an evaluation, a rejection's or refusal's reasons, a rollback's failure, a
-    suppression's or a denial's reason."""
+    suppression's or a denial's reason, the error an AWS call answered (``retraining.failed``)."""
     evidence: Mapping[str, Any] = record.evidence or {}
     if record.action == AuditAction.GATES_EVALUATED:
         failed = [
@@ -441,7 +441,7 @@ def reason_of(record: AuditRecord) -> str:
         ]
         return "; ".join(failed) or "every gate passed"
     parts: list[str] = []
-    for key in ("reason", "why", "failure_reason", "cause", "approval_description"):
+    for key in ("reason", "why", "failure_reason", "cause", "approval_description", "error"):
         value = evidence.get(key)
         if isinstance(value, str) and value and value not in parts:
             parts.append(value)

@@ -27,7 +27,13 @@ def _usd(value: float | None) -> str:
 
 
 def write_usage(
-    usage: list[EndpointUsage], out: TextIO, *, as_json: bool, window_hours: float, show_all: bool
+    usage: list[EndpointUsage],
+    out: TextIO,
+    *,
+    as_json: bool,
+    window_hours: float,
+    show_all: bool,
+    wide: bool = False,
 ) -> None:
     shown = usage if show_all else [u for u in usage if u.idle]
     if as_json:
@@ -50,7 +56,7 @@ def write_usage(
         )
         for u in shown
     ]
-    write_table(rows, ("endpoint", "status", "usage", "invocations", "capacity", "per hour"), out)
+    write_table(rows, ("endpoint", "status", "usage", "invocations", "capacity", "per hour"), out, wide=wide)
     idle = [u for u in usage if u.idle]
     known = [u.hourly_usd for u in idle if u.hourly_usd is not None]
     hourly = sum(known)
@@ -91,7 +97,14 @@ def _cmd_idle(args: argparse.Namespace) -> int:
         prices=prices,
         progress=progress,
     )
-    write_usage(usage, sys.stdout, as_json=args.json, window_hours=args.window_hours, show_all=args.all)
+    write_usage(
+        usage,
+        sys.stdout,
+        as_json=args.json,
+        window_hours=args.window_hours,
+        show_all=args.all,
+        wide=args.wide,
+    )
     return 0
 
 
@@ -103,6 +116,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     )
     idle.add_argument("--window-hours", type=float, default=24, help="look back this many hours (default 24)")
     idle.add_argument("--all", action="store_true", help="also the endpoints that served requests")
+    idle.add_argument("--wide", action="store_true", help="every field in full, wider than 120 columns")
     idle.add_argument(
         "--prices", type=Path, help="JSON object instance type -> USD/h (default: us-east-1 table)"
     )

@@ -22,11 +22,13 @@ def run_local(
     show_logs: bool = False,
     iam: bool = True,
     iam_report: Path | None = None,
+    wide: bool = False,
 ) -> int:
     """Deploy ``template`` on the emulator, play the scenario, print timeline, audit and verify.
 
     IAM is enforced (every call of a function or state machine checked against its role) unless
-    ``iam`` is False; ``iam_report`` names a file for this run's ``mlcp iam report --from`` data.
+    ``iam`` is False; ``iam_report`` names a file for this run's ``mlcp iam report --from`` data;
+    ``wide`` prints the audit tables with every field in full (else they fit 120 columns).
 
     Exit status: 0 when every expectation held, IAM denied nothing and the audit chain verifies,
     1 otherwise.
@@ -47,6 +49,7 @@ def run_local(
             as_json=as_json,
             show_logs=show_logs,
             iam_report=iam_report,
+            wide=wide,
         )
 
 
@@ -61,6 +64,7 @@ def play(
     show_logs: bool = False,
     iam_report: Path | None = None,
     err: Any = None,
+    wide: bool = False,
 ) -> int:
     """Play ``scenario`` on the running control plane ``cp``: timeline, IAM summary, audit trail and
     its verification on ``out`` (``--json``: the audit records). 0 when every expectation held, IAM
@@ -85,7 +89,7 @@ def play(
         verified = verify_audit(trail, None, err)
     else:
         out.write("\n== audit trail ==\n")
-        show_audit(trail, None, False, out)
+        show_audit(trail, None, False, out, wide=wide)
         out.write("\n== mlcp audit verify ==\n")
         verified = verify_audit(trail, None, out)
         out.write(
@@ -207,6 +211,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             show_logs=args.logs,
             iam=not args.no_iam,
             iam_report=Path(args.iam_report) if args.iam_report else None,
+            wide=args.wide,
         )
     except ScenarioError as exc:
         sys.stderr.write(f"mlcp local run: {exc}\n")
@@ -224,6 +229,9 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     run.add_argument("--root", default=".", help="directory that scenario file paths are relative to")
     run.add_argument("--json", action="store_true", help="print the audit records as JSON lines instead")
     run.add_argument("--logs", action="store_true", help="show what each function logged, in the timeline")
+    run.add_argument(
+        "--wide", action="store_true", help="audit tables with every field in full, wider than 120 columns"
+    )
     run.add_argument(
         "--no-iam",
         action="store_true",

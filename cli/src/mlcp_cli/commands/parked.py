@@ -66,7 +66,12 @@ def _cmd_list(args: argparse.Namespace) -> int:
         sys.stdout.write(f"nothing parked in {', '.join(kinds)}\n")
         return 0
     rows = [(m.queue, m.what, m.target or "-", m.problem or m.reason) for m in messages]
-    write_table(rows, ("queue", "event", "target", "reason (or why it cannot be redriven)"), sys.stdout)
+    write_table(
+        rows,
+        ("queue", "event", "target", "reason (or why it cannot be redriven)"),
+        sys.stdout,
+        wide=args.wide,
+    )
     return 0
 
 
@@ -87,7 +92,7 @@ def _cmd_redrive(args: argparse.Namespace) -> int:
         write_json([_record(d.message, d.outcome) for d in done], sys.stdout)
     else:
         rows = [(d.outcome, d.message.what, d.message.target or "-", d.message.reason) for d in done]
-        write_table(rows, ("outcome", "event", "target", "why it was parked"), sys.stdout)
+        write_table(rows, ("outcome", "event", "target", "why it was parked"), sys.stdout, wide=args.wide)
         sent = sum(d.outcome.startswith("redriven") for d in done)
         suffix = "" if args.apply else " (dry run: --apply sends and deletes)"
         sys.stdout.write(f"\n{sent} redriven, {len(done) - sent} left parked{suffix}\n")
@@ -103,6 +108,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     listing = sub.add_parser("list", help="what is parked, with why (messages stay in place)")
     listing.add_argument("--queue", choices=KINDS, help="one queue (default: all three)")
     listing.add_argument("--max", type=int, default=100, help="at most this many per queue (default 100)")
+    listing.add_argument("--wide", action="store_true", help="every field in full, wider than 120 columns")
     add_json_option(listing)
     add_stack_options(listing)
     listing.set_defaults(func=_cmd_list)
@@ -111,6 +117,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     again.add_argument("queue", choices=KINDS)
     again.add_argument("--apply", action="store_true", help="send each event and delete its message")
     again.add_argument("--max", type=int, default=100, help="at most this many messages (default 100)")
+    again.add_argument("--wide", action="store_true", help="every field in full, wider than 120 columns")
     add_json_option(again)
     add_stack_options(again)
     again.set_defaults(func=_cmd_redrive)

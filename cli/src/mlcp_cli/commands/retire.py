@@ -39,7 +39,9 @@ class _FilePolicy:
         return self._policy
 
 
-def write_verdicts(verdicts: list[Verdict], out: TextIO, *, as_json: bool, applied: bool) -> None:
+def write_verdicts(
+    verdicts: list[Verdict], out: TextIO, *, as_json: bool, applied: bool, wide: bool = False
+) -> None:
     if as_json:
         write_json([v.model_dump(mode="json") for v in verdicts], out)
         return
@@ -59,7 +61,7 @@ def write_verdicts(verdicts: list[Verdict], out: TextIO, *, as_json: bool, appli
         )
         for v in verdicts
     ]
-    write_table(rows, ("verdict", "kind", "name", "age (days)", "retention", "why"), out)
+    write_table(rows, ("verdict", "kind", "name", "age (days)", "retention", "why"), out, wide=wide)
     to_retire = sum(v.action == "retire" for v in verdicts)
     if applied:
         out.write(f"\n{to_retire} retired, {len(verdicts) - to_retire} kept\n")
@@ -100,7 +102,7 @@ def _cmd(args: argparse.Namespace) -> int:
     except PolicyError as exc:
         sys.stderr.write(f"mlcp retire: {exc}\n")
         return 2
-    write_verdicts(verdicts, sys.stdout, as_json=args.json, applied=args.apply)
+    write_verdicts(verdicts, sys.stdout, as_json=args.json, applied=args.apply, wide=args.wide)
     return 0
 
 
@@ -109,6 +111,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "retire", help="delete unused models and endpoint configs past the policy's retention (dry run)"
     )
     parser.add_argument("--apply", action="store_true", help="audit and delete (default: only list)")
+    parser.add_argument("--wide", action="store_true", help="every field in full, wider than 120 columns")
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--policy-parameter", help="SSM parameter (default: the stack's PolicyParameterName)")
     source.add_argument("--policy-file", type=Path, help="a policy file instead of the deployed policy")

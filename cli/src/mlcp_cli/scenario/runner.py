@@ -145,7 +145,7 @@ class ScenarioRunner:
                 caller = ""
                 marked = self.cp.delivery_mark()
                 try:
-                    caller = f" as {self.principal_arn(step.as_)}" if step.as_ else ""
+                    caller = f"as {self.principal_arn(step.as_)}" if step.as_ else ""
                     self.principal = step.as_
                     summary = self._play(step)
                 except ScenarioError as exc:
@@ -157,7 +157,9 @@ class ScenarioRunner:
                     if step.args.puts_events:
                         for event_id in self.cp.delivered_event_ids(marked):
                             self.note_event(event_id)
-                self._say(f"\n{self._clock()} step {number}: {label}{caller}")
+                self._say(f"\n{self._clock()} step {number}: {label}")
+                if caller:  # its own line: a title and an ARN together wrap mid-sentence at 120 columns
+                    self._say(f"           {caller}")
                 if summary:
                     self._say(f"           {summary}")
                 self._show(self.cp.pump(timeout=self.pump_timeout))

@@ -7,9 +7,9 @@ hides the execution's input (``requestParameters.input`` is ``HIDDEN_DUE_TO_SECU
 AWS can put an ``aws.*`` event, so the identity in it cannot be forged by a caller.
 moto: records nothing and puts no event.
 Fill: after a successful StartExecution request, put that event with the request's signer, as
-CloudTrail does. Known difference (README fidelity table): AWS delivers these events only while a
-trail with logging on exists in the account and region, and a few minutes late at worst; the
-emulator delivers them at once, trail or not, and only for successful calls.
+CloudTrail does. Known difference (the fidelity table, docs/local-mode.md): AWS delivers these
+events only while a trail with logging on exists in the account and region, and a few minutes late
+at worst; the emulator delivers them at once, trail or not, and only for successful calls.
 """
 
 from __future__ import annotations

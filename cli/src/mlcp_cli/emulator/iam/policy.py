@@ -1,7 +1,7 @@
 """IAM policy evaluation: the decision AWS makes for one request against a set of policies.
 
 Implements the documented evaluation logic for one account (no SCPs, permission boundaries or
-session policies: see the README's fidelity table):
+session policies: see the fidelity table in docs/local-mode.md):
 
 - an explicit ``Deny`` in any applicable statement wins;
 - otherwise an ``Allow`` is needed (identity policies, or a resource policy naming the principal);
