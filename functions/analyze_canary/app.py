@@ -1,6 +1,7 @@
 """Deployment workflow task: the canary analysis (candidate vs baseline, Kayenta's judge) during a
-guardrails bake (its verdict metric feeds the rollback alarm) or after each managed shift step (the
-workflow rolls back on it). Evidence: a report in the reports bucket and ``analysis.completed``."""
+guardrails bake (its verdict metric feeds the rollback alarm), after each managed shift step (the
+workflow rolls back on it) or at the end of a shadow test (phase ``shadow``: the workflow rejects
+the package on it). Evidence: a report in the reports bucket and ``analysis.completed``."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from mlcp.entrypoint import Runtime, analysis_deps
 from mlcp.errors import InvalidEvent
 from mlcp.observability import logger, metrics
-from mlcp.usecases.canary_analysis import AnalysisRequest, analyze, fleets
+from mlcp.policy.model import ShadowTest
+from mlcp.usecases.canary_analysis import AnalysisRequest, analyze, fleets, shadow_fleets
 
 runtime = Runtime("analyze-canary")
 deps = analysis_deps(runtime.audit)
@@ -28,7 +30,22 @@ def _time(value: Any, name: str) -> datetime:
 @logger.inject_lambda_context(correlation_id_path="endpoint")
 @metrics.log_metrics
 def handler(raw: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    endpoint, deploy = str(raw["endpoint"]), dict(raw["deploy"])
+    endpoint = str(raw["endpoint"])
+    if raw.get("phase") == "shadow":
+        # The end of a shadow test (ADR 25): the shadow variant against production, one final judgement.
+        shadow_request = AnalysisRequest(
+            endpoint=endpoint,
+            phase="shadow",
+            step=0,
+            final=True,
+            since=_time(raw["since"], "since"),
+            at=_time(raw["at"], "at"),
+            package_arn=str(raw["package"]["arn"]),
+            execution=str(raw["execution"]),
+            settings=ShadowTest.model_validate(raw["settings"]).analysis().model_dump(mode="json"),
+        )
+        return analyze(shadow_request, shadow_fleets(endpoint, dict(raw["shadow"])), deps=deps)
+    deploy = dict(raw["deploy"])
     index = raw.get("index")
     shift = deploy.get("shift") or {}
     steps = shift.get("steps") or []

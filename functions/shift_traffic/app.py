@@ -10,12 +10,17 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mlcp.adapters.alarms import CloudWatchAlarms
 from mlcp.adapters.endpoints import SageMakerHosting
-from mlcp.config import CoreConfig
+from mlcp.adapters.state import ControlPlaneState
+from mlcp.config import CoreConfig, GovernanceConfig
 from mlcp.errors import InvalidEvent
 from mlcp.observability import logger, metrics
-from mlcp.usecases.traffic_shift import ShiftDeps, check_alarms, promote, roll_back, shift_step
+from mlcp.usecases.traffic_shift import ShiftDeps, check_alarms, park_bake, promote, roll_back, shift_step
 
-deps = ShiftDeps(hosting=SageMakerHosting(owner=CoreConfig.from_env().audit_table), alarms=CloudWatchAlarms())
+deps = ShiftDeps(
+    hosting=SageMakerHosting(owner=CoreConfig.from_env().audit_table),
+    alarms=CloudWatchAlarms(),
+    bakes=ControlPlaneState(GovernanceConfig.from_env().state_table),
+)
 
 
 @logger.inject_lambda_context(correlation_id_path="endpoint")
@@ -24,10 +29,21 @@ def handler(raw: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     action, endpoint, shift = raw.get("action"), str(raw["endpoint"]), dict(raw["shift"])
     if action == "step":
         return shift_step(endpoint, shift, int(raw["index"]), deps=deps)
+    if action == "bake":
+        return park_bake(
+            endpoint,
+            str(raw["task_token"]),
+            shift,
+            int(raw["index"]),
+            execution=str(raw["execution"]),
+            started_at=str(raw["started_at"]),
+            package_arn=str(raw["package"]),
+            deps=deps,
+        )
     if action == "check":
         return check_alarms(endpoint, shift, int(raw["index"]), deps=deps)
     if action == "promote":
         return promote(endpoint, shift, deps=deps)
     if action == "roll_back":
         return roll_back(endpoint, shift, raw.get("reason"), deps=deps)
-    raise InvalidEvent(f"shift-traffic: unknown action {action!r} (step, check, promote, roll_back)")
+    raise InvalidEvent(f"shift-traffic: unknown action {action!r} (step, bake, check, promote, roll_back)")

@@ -28,8 +28,10 @@ COMPENSATION = {
 #: Tasks that only observe a deployment SageMaker runs: their failure goes back to watching it (the
 #: tier's alarms and SageMaker still decide), never ends the workflow while the endpoint updates.
 OBSERVERS = {"AnalyzeBake": "CountPoll"}
+#: A failed shadow analysis still removes the shadow (EndShadow) before the deployment fails (ADR 25).
+SHADOW_COMPENSATION = {"JudgeShadow": "ShadowNotJudged"}
 #: The managed traffic shift's tasks (ADR 9).
-SHIFT_TASKS = ["ShiftTraffic", "CheckAlarms", "PromoteShift"]
+SHIFT_TASKS = ["ShiftTraffic", "Bake", "CheckAlarms", "PromoteShift"]
 
 
 def _states() -> dict[str, Any]:
@@ -60,6 +62,9 @@ def test_every_task_catches_everything_into_compensation() -> None:
         target = catch_all[0]["Next"]
         if name in OBSERVERS:
             assert target == OBSERVERS[name], f"{name} -> {target}"
+            continue
+        if name in SHADOW_COMPENSATION:
+            assert target == SHADOW_COMPENSATION[name], f"{name} -> {target}"
             continue
         assert target in COMPENSATION or target == name or states[target]["Type"] == "Fail", (
             f"{name} -> {target}"
@@ -167,3 +172,25 @@ def test_a_refused_approval_releases_the_lease_and_deploys_nothing() -> None:
     payload = states["DeployModel"]["Parameters"]["Payload"]
     assert payload["human.$"] == "$.verdict.human"  # who granted: separation of duties re-checked
     assert states["RequestHumanApproval"]["ResultPath"] == "$.verdict.human"
+
+
+def test_the_shadow_phase_runs_under_the_lease_before_deploy_model_and_releases_it_on_failure() -> None:
+    """ADR 25: lease -> shadow (if the tier has one) -> DeployModel; every shadow task that fails
+    releases the lease; a failed analysis still goes through EndShadow (the shadow is removed)."""
+    states = _states()
+    shadowed, acquired = states["LeaseAcquired?"]["Choices"][:2]
+    assert shadowed["Next"] == "StartShadow"
+    assert {"Variable": "$.lease.acquired", "BooleanEquals": True} in shadowed["And"]
+    assert {"Variable": "$.verdict.deployment.shadow", "IsPresent": True} in shadowed["And"]
+    assert acquired == {"Variable": "$.lease.acquired", "BooleanEquals": True, "Next": "DeployModel"}
+    for name in ["StartShadow", "ShadowProgress", "EndShadow", "RestoreProgress"]:
+        catch_all = [c for c in states[name]["Catch"] if "States.ALL" in c["ErrorEquals"]]
+        assert catch_all[0]["Next"] == "ReleaseLeaseAfterError", name
+    assert states["ShadowNotJudged"]["Next"] == "EndShadow"
+    assert states["ShadowNotJudged"]["Result"]["verdict"] == "error"
+    proceed = states["ShadowDecision"]["Choices"]
+    assert proceed == [
+        {"Variable": "$.shadow_end.decision", "StringEquals": "proceed", "Next": "DeployModel"}
+    ]
+    assert states["ReleaseLeaseAfterShadow"]["Next"] == "ShadowOutcome"
+    assert states["RejectAfterShadow"]["Next"] == "Rejected"

@@ -60,6 +60,10 @@ CONTRACT_ACTIONS = {
     "deployment.refused",
     # Added with canary analysis: a candidate judged against its baseline (report in the reports bucket).
     "analysis.completed",
+    # Added with operator steering of managed bakes (ADR 24): an early end of a bake, and a refusal of
+    # one (who, why refused); neither counts in the change-failure rate.
+    "deployment.promote_requested",
+    "deployment.promote_refused",
 }
 
 

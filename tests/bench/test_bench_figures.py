@@ -271,6 +271,12 @@ def test_deployment_mode_from_states_and_deploy_mode() -> None:
         == "queued"
     )
     assert workloads.deployment_mode(["VerifyApproval", "Rejected"], None) == "no deployment Rejected"
+    shadow = ["StartShadow", "WaitForShadow", "ShadowBake", "JudgeShadow", "EndShadow"]
+    assert workloads.deployment_mode([*shadow, *done, "Deployed"], "guardrails") == "shadow + canary promoted"
+    assert (
+        workloads.deployment_mode([*shadow, "ReleaseLeaseAfterShadow", "RejectAfterShadow", "Rejected"], None)
+        == "shadow rejected"
+    )
 
 
 def test_count_transitions_counts_states_entered_and_finds_the_deploy_mode() -> None:

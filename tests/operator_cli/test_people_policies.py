@@ -86,6 +86,14 @@ def test_an_operator_can_resolve_incidents_and_roll_back_but_not_approve(deploye
     assert _allowed(operator, "sagemaker:UpdateEndpoint", endpoint)
     execution = _arn(cp, "DeploymentStateMachine").replace(":stateMachine:", ":execution:") + ":run-1"
     assert _allowed(operator, "states:DescribeExecution", execution)
+    # mlcp promote / abort of a managed bake go through the steer-bake function (ADR 24), which
+    # re-checks; never SendTask* directly: an approval's task token is readable in the state table.
+    steer = cp.stack.outputs["SteerBakeFunctionArn"]
+    assert _allowed(operator, "lambda:InvokeFunction", steer)
+    shift = steer.replace(_arn(cp, "SteerBakeFunction"), _arn(cp, "ShiftTrafficFunction"))
+    assert not _allowed(operator, "lambda:InvokeFunction", shift)
+    assert not _allowed(operator, "states:SendTaskSuccess", "*")
+    assert not _allowed(operator, "states:SendTaskFailure", "*")
     # not approve: neither the console workflow nor the registry
     assert not _allowed(operator, "states:StartExecution", _arn(cp, "ApprovalDecisionStateMachine"))
     assert not _allowed(operator, "sagemaker:UpdateModelPackage", package)

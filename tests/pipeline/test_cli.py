@@ -78,7 +78,13 @@ def test_show(aws: None, capsys: pytest.CaptureFixture[str]) -> None:
     )
     assert "parameter TrainingDataUris = (required)\n" in out
     assert "parameter RiskTier = 'medium'\n" in out
-    assert f"execution {execution}  Succeeded" in out
+    # the executions as a table with a header row, each by its id (--wide: the whole ARN too)
+    (row,) = [line for line in out.splitlines() if line.startswith(execution.rsplit("/", 1)[-1])]
+    assert row.split()[1] == "Succeeded"
+    assert "execution     status     started" in out
+    assert max(len(line) for line in out.splitlines()) <= 120
+    assert main(["pipeline", "show", "churn", "--wide"]) == 0
+    assert execution in capsys.readouterr().out
 
     assert main(["pipeline", "show", "churn", "--json"]) == 0
     body = json.loads(capsys.readouterr().out)

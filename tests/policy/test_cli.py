@@ -215,3 +215,13 @@ def test_explain_says_empty_allow_lists_allow_nothing(
     assert "regression            off" in out
     assert "change freezes: none" in out
     assert "deployment: canary 10% for 300 s, then the rest" in out
+
+
+def test_explain_says_a_shadow_test_comes_before_the_canary(capsys: pytest.CaptureFixture[str]) -> None:
+    shadow_policy = ROOT / "scenarios" / "policies" / "shadow.yaml"
+    assert main(["policy", "explain", "scoring-model", "--file", str(shadow_policy)]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert (
+        "deployment: shadow test 30 min on 20% of production's requests (2 metrics judged; fail rejects), "
+        "then canary 10% for 600 s" in out
+    )

@@ -260,3 +260,48 @@ def test_catalog_lists_are_clarify_and_model_monitor_names() -> None:
     )
     assert "DPLX" not in BIAS_METRICS
     assert set(REPORT_SECTIONS["regression_metrics"]) == {"mae", "mse", "rmse", "r2"}
+
+
+SHADOW_HEAD = """\
+version: 1
+tiers:
+  high:
+    human_approval: false
+    deployment:
+      alarms: [fraud-5xx]
+      shadow:
+"""
+
+
+def test_a_shadow_shorter_than_a_metrics_samples_is_an_error() -> None:
+    errors, _ = check(
+        "        duration_minutes: 10\n"
+        "        sample_percent: 20\n"
+        "        metrics:\n"
+        "          - {metric: ModelLatency, min_samples: 5}\n"
+        "          - {metric: Invocation5XXErrors, statistic: Sum, min_samples: 15}\n",
+        head=SHADOW_HEAD,
+    )
+    assert errors == [
+        "p.yaml:12:72: tiers.high.deployment.shadow.metrics[1].min_samples: Invocation5XXErrors needs 15 "
+        "one-minute samples but the shadow lasts 10 min: its verdict could never be better than marginal"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("shadow", "message"),
+    [
+        ("{duration_minutes: 60, sample_percent: 0, metrics: [{metric: ModelLatency}]}", "sample_percent"),
+        ("{duration_minutes: 43201, metrics: [{metric: ModelLatency}]}", "duration_minutes"),
+        ("{duration_minutes: 60, metrics: []}", "metrics"),
+        ("{duration_minutes: 60, metrics: [{metric: ModelLatency}], unsupported: ignore}", "unsupported"),
+        (
+            "{duration_minutes: 60, metrics: [{metric: ModelLatency}], pass_score: 50, marginal_score: 60}",
+            "marginal_score 60.0 > pass_score 50.0",
+        ),
+    ],
+)
+def test_shadow_settings_out_of_range_are_errors(shadow: str, message: str) -> None:
+    errors, _ = check(f"      shadow: {shadow}\n", head=SHADOW_HEAD.removesuffix("      shadow:\n"))
+    assert errors, shadow
+    assert message in errors[0], errors

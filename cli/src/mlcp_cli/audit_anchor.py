@@ -20,6 +20,7 @@ from mlcp.audit.anchors import AnchorVerification, verify_anchors
 from mlcp.audit.export import EXPORT_PREFIX, days_of, export_key, from_jsonl, stream_of_key, to_jsonl
 from mlcp.usecases.audit_digest import retain_until
 from mlcp_cli.audit_view import read_verified
+from mlcp_cli.tables import WIDTH, wrap
 
 
 class PublicKeyVerifier:
@@ -140,7 +141,7 @@ def verify_anchored(
 def write_report(report: AnchoredReport, out: TextIO, *, stream: str | None = None) -> int:
     """Text: every problem, every unanchored stream, a summary line. Returns the exit code."""
     for problem in report.problems:
-        out.write(f"BROKEN {problem.describe()}\n")
+        out.write(wrap(f"BROKEN {problem.describe()}", WIDTH, hang=7) + "\n")
     anchors = report.anchors
     if anchors is not None:
         for state in anchors.streams:
@@ -148,10 +149,11 @@ def write_report(report: AnchoredReport, out: TextIO, *, stream: str | None = No
                 after = (
                     f"after seq {state.anchored_seq} ({state.anchored_by})" if state.anchored_seq else "never"
                 )
-                out.write(
+                line = (
                     f"UNANCHORED stream={state.stream} since {state.unanchored_since}: seqs up to "
-                    f"{state.head_seq} not in a signed digest yet (anchored {after})\n"
+                    f"{state.head_seq} not in a signed digest yet (anchored {after})"
                 )
+                out.write(wrap(line, WIDTH, hang=11) + "\n")
         where = (
             f"{anchors.digests} signed digests (latest {anchors.latest_digest} at {anchors.latest_digest_at})"
             if anchors.digests
@@ -160,7 +162,9 @@ def write_report(report: AnchoredReport, out: TextIO, *, stream: str | None = No
     else:
         where = "digests not checked (no digest bucket)"
     if report.ok:
-        out.write(f"OK: {report.records} records in {report.streams} streams verified; {where}\n")
+        out.write(
+            wrap(f"OK: {report.records} records in {report.streams} streams verified; {where}", WIDTH) + "\n"
+        )
         return 0
     broken = len({p.stream for p in report.problems})
     out.write(

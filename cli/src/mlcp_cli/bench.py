@@ -76,6 +76,8 @@ MODE_SCENARIOS = (
     "serverless-bake",
     "canary-analysis",
     "canary-analysis-guardrails",
+    "shadow-pass",
+    "shadow-fail",
 )
 
 POWERTOOLS_BASE = (

@@ -663,6 +663,10 @@ def deployment_mode(states: Sequence[str], deploy_mode: str | None) -> str:
         return "queued"
     ending = states[-1] if states else ""
     outcome = {"Deployed": "promoted", "RolledBack": "rolled back"}.get(ending, ending or "unknown")
+    # A shadow phase before the canary (ADR 25): its own modes, compared with the canary alone.
+    shadow = "shadow + " if "ShadowBake" in states else ""
+    if shadow and "RejectAfterShadow" in states:
+        return "shadow rejected"
     if deploy_mode == "create":
         return "create" if ending == "Deployed" else f"create {outcome}"
     if deploy_mode == "bake":
@@ -671,7 +675,7 @@ def deployment_mode(states: Sequence[str], deploy_mode: str | None) -> str:
     if deploy_mode == "managed" or "ShiftTraffic" in states:
         return f"traffic shifting{analysed} {outcome}"
     if deploy_mode == "guardrails":
-        return f"canary{analysed} {outcome}"
+        return f"{shadow}canary{analysed} {outcome}"
     return f"{deploy_mode or 'no deployment'} {outcome}"
 
 

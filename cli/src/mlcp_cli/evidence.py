@@ -10,6 +10,7 @@ from typing import Any
 from mlcp_cli.audit_view import Snapshot
 from mlcp_cli.kpis import format_duration
 from mlcp_cli.lineage import Lineage, Link
+from mlcp_cli.tables import MIN_COLUMN, WIDTH, elide, wrap
 
 SCHEMA = "mlcp.evidence/1"
 
@@ -219,3 +220,25 @@ def render_markdown(document: dict[str, Any]) -> str:
         for name, s in chain["streams"].items()
     ]
     return "\n".join(out) + "\n"
+
+
+def fit_markdown(markdown: str, width: int = WIDTH) -> str:
+    """``markdown`` with every line at most ``width`` columns, still Markdown: a table row's widest
+    cells cut in the middle (``tables.elide``), prose folded at spaces, anything else cut. The
+    ``--out`` files and ``--wide`` keep every cell in full."""
+    fitted: list[str] = []
+    for line in markdown.splitlines():
+        if len(line) <= width:
+            fitted.append(line)
+        elif line.startswith("| ") and line.endswith(" |"):
+            cells = [cell.strip() for cell in line[2:-2].split(" | ")]
+            widths = [len(cell) for cell in cells]
+            budget = width - 4 - 3 * (len(cells) - 1)
+            while sum(widths) > budget and max(widths) > MIN_COLUMN:
+                widths[widths.index(max(widths))] -= 1
+            fitted.append("| " + " | ".join(elide(c, w) for c, w in zip(cells, widths, strict=True)) + " |")
+        elif line.startswith("#"):
+            fitted.append(elide(line, width))
+        else:
+            fitted.append(wrap(line, width, hang=0))
+    return "\n".join(fitted) + "\n"

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from html import escape
+from typing import Any
 
 from mlcp_cli.kpis import KpiReport, Kpis, TimelineEvent, format_duration, format_rate
 
@@ -39,6 +41,8 @@ th{background:#f6f8fa;font-weight:600}td:first-child{white-space:nowrap}td.num,t
 svg text{font:12px -apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;fill:#1f2328}
 svg .axis{stroke:#8c959f}svg .grid{stroke:#eaeef2}svg .lane{fill:#f6f8fa}
 .legend{display:flex;gap:18px;flex-wrap:wrap;margin:6px 0 0;color:#59636e;font-size:12px}
+.analysis{margin:0 0 18px}.analysis h3{font-size:14px;margin:12px 0 4px}
+.verdict-pass{color:#1a7f37}.verdict-marginal{color:#9a6700}.verdict-fail{color:#cf222e}
 .legend span::before{content:'';display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:6px;background:var(--c)}
 """
 
@@ -222,6 +226,107 @@ def timeline_svg(events: list[TimelineEvent], *, width: int = 1100) -> str:
     return "".join(parts)
 
 
+_CANDIDATE, _BASELINE = "#8250df", "#8c959f"
+
+
+def _series(points: Sequence[Sequence[Any]]) -> list[tuple[datetime, float]]:
+    return [(datetime.fromisoformat(str(t)), float(v)) for t, v in points]
+
+
+def metric_panel_svg(
+    name: str,
+    candidate: Sequence[Sequence[Any]],
+    baseline: Sequence[Sequence[Any]],
+    *,
+    caption: str,
+    width: int = 520,
+    height: int = 150,
+) -> str:
+    """One metric of an analysis: the candidate's and the baseline's one-minute samples on one time
+    and value axis (class ``series candidate`` / ``series baseline``, each point with a tooltip)."""
+    cand, base = _series(candidate), _series(baseline)
+    points = cand + base
+    head = (
+        f'<svg class="metric" data-metric="{escape(name)}" xmlns="http://www.w3.org/2000/svg" '
+        f'width="{width}" height="{height}" role="img" aria-label="{escape(name)}: candidate vs baseline">'
+        f"<title>{escape(caption)}</title>"
+    )
+    if not points:
+        return head + f'<text x="8" y="24">{escape(name)}: no samples</text></svg>'
+    first, last = min(t for t, _ in points), max(t for t, _ in points)
+    low, high = min(v for _, v in points), max(v for _, v in points)
+    span_t = max((last - first).total_seconds(), 60.0)
+    span_v = (high - low) or max(abs(high), 1.0)
+    low, high = low - span_v * 0.08, high + span_v * 0.08
+    left, right, top, bottom = 64, 12, 22, 26
+
+    def xy(t: datetime, v: float) -> tuple[float, float]:
+        x = left + (t - first).total_seconds() / span_t * (width - left - right)
+        y = top + (high - v) / (high - low) * (height - top - bottom)
+        return x, y
+
+    parts = [
+        head,
+        f'<text x="{left}" y="14">{escape(name)}</text>',
+        f'<line class="axis" x1="{left}" y1="{height - bottom}" x2="{width - right}" y2="{height - bottom}"/>',
+        f'<line class="axis" x1="{left}" y1="{top}" x2="{left}" y2="{height - bottom}"/>',
+        f'<text x="{left - 6}" y="{top + 4}" text-anchor="end">{high:.4g}</text>',
+        f'<text x="{left - 6}" y="{height - bottom}" text-anchor="end">{low:.4g}</text>',
+        f'<text x="{left}" y="{height - 8}">{first:%H:%M}</text>',
+        f'<text x="{width - right}" y="{height - 8}" text-anchor="end">{last:%H:%M} UTC</text>',
+    ]
+    for label, colour, series in (("baseline", _BASELINE, base), ("candidate", _CANDIDATE, cand)):
+        if not series:
+            continue
+        coords = [xy(t, v) for t, v in series]
+        line = " ".join(f"{x:.1f},{y:.1f}" for x, y in coords)
+        parts.append(
+            f'<polyline class="series {label}" fill="none" stroke="{colour}" stroke-width="1.5" points="{line}"/>'
+        )
+        parts.extend(
+            f'<circle class="sample {label}" cx="{x:.1f}" cy="{y:.1f}" r="2" fill="{colour}">'
+            f"<title>{label} {t:%H:%M}: {v:.6g}</title></circle>"
+            for (x, y), (t, v) in zip(coords, series, strict=True)
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def analysis_html(document: Mapping[str, Any]) -> str:
+    """One analysis report (the JSON the analysis writes to the reports bucket): its verdict and,
+    per metric, the candidate against the baseline with the metric's classification and p-value."""
+    judgement = document.get("judgement") or {}
+    verdict = str(judgement.get("verdict", "unknown"))
+    by_name = {str(m.get("name")): m for m in judgement.get("metrics") or []}
+    candidate = (document.get("candidate") or {}).get("label", "candidate")
+    baseline = (document.get("baseline") or {}).get("label", "baseline")
+    panels = []
+    for name, series in (document.get("samples") or {}).items():
+        metric = by_name.get(name, {})
+        test = metric.get("test") or {}
+        p_value = test.get("p_value")
+        caption = (
+            f"{name}: {metric.get('classification', '?')}"
+            f"{'' if p_value is None else f', p = {float(p_value):.3g}'}"
+            f" ({len(series.get('candidate') or [])} vs {len(series.get('baseline') or [])} samples)"
+        )
+        panels.append(
+            f'<div class="panel"><div class="sub">{escape(caption)}</div>'
+            f"{metric_panel_svg(name, series.get('candidate') or [], series.get('baseline') or [], caption=caption)}</div>"
+        )
+    window = document.get("window") or {}
+    return (
+        f'<div class="analysis" data-phase="{escape(str(document.get("phase", "")))}">'
+        f"<h3>{escape(str(document.get('endpoint', '')))} · {escape(str(document.get('phase', '')))} analysis"
+        f' · <span class="verdict-{escape(verdict)}">{escape(verdict)}</span>'
+        f" (score {judgement.get('score')})</h3>"
+        f'<p class="sub"><span style="color:{_CANDIDATE}">■ candidate {escape(str(candidate))}</span> · '
+        f'<span style="color:{_BASELINE}">■ baseline {escape(str(baseline))}</span> · window '
+        f"{escape(str(window.get('start', '')))} → {escape(str(window.get('end', '')))}</p>"
+        f"{''.join(panels)}</div>"
+    )
+
+
 def _events_table(events: list[TimelineEvent]) -> str:
     rows = "".join(
         f'<tr class="event {e.kind}"><td>{e.at:%Y-%m-%d %H:%M:%S}</td><td>{escape(e.lane)}</td>'
@@ -232,8 +337,10 @@ def _events_table(events: list[TimelineEvent]) -> str:
     return f"<table><tr><th>when (UTC)</th><th>where</th><th>what</th><th>detail</th><th>resolved</th></tr>{rows}</table>"
 
 
-def render_html(report: KpiReport, *, generated_at: datetime) -> str:
-    """The whole report page."""
+def render_html(
+    report: KpiReport, *, generated_at: datetime, analyses: Sequence[Mapping[str, Any]] = ()
+) -> str:
+    """The whole report page; ``analyses``: analysis reports drawn candidate vs baseline per metric."""
     chain = (
         f'<span class="badge ok" id="chain">audit chain verified: {report.records} records, {report.streams} streams</span>'
         if report.chain_ok
@@ -259,5 +366,12 @@ def render_html(report: KpiReport, *, generated_at: datetime) -> str:
         f'<h2>Per model package group</h2><div id="groups">{_group_table(report)}</div>'
         f'<h2>Retraining per pipeline</h2><div id="pipelines">{_pipeline_table(report)}</div>'
         f'<h2>Events</h2><div id="events">{_events_table(report.timeline)}</div>'
-        f"{problems}</body></html>\n"
+        + (
+            '<h2>Analyses: candidate vs baseline</h2><div id="analyses">'
+            + "".join(analysis_html(document) for document in analyses)
+            + "</div>"
+            if analyses
+            else ""
+        )
+        + f"{problems}</body></html>\n"
     )

@@ -37,6 +37,7 @@ from mlcp_cli.audit_view import (
     registrations,
     serving_package,
 )
+from mlcp_cli.tables import MIN_COLUMN, WIDTH, elide
 
 VERIFIED, UNVERIFIED, UNRECORDED = "verified", "unverified", "unrecorded"
 
@@ -432,24 +433,43 @@ _LABEL = {
 }
 
 
-def render_tree(lineage: Lineage) -> str:
-    """The lineage as an indented tree, one link per branch with its citations."""
-    lines = [f"lineage of {lineage.package_arn}"]
+def render_tree(lineage: Lineage, *, wide: bool = False) -> str:
+    """The lineage as an indented tree, one link per branch with its citations; every line fits
+    ``WIDTH`` columns (long values cut in the middle) unless ``wide`` (every value in full)."""
+
+    def line(prefix: str, text: str, suffix: str = "") -> str:
+        room = WIDTH - len(prefix) - len(suffix)
+        return prefix + (text if wide else elide(text, max(room, MIN_COLUMN))) + suffix
+
+    def prose(prefix: str, rest: str, text: str) -> list[str]:
+        """A reason is read in full: folded at spaces under ``prefix`` (``rest`` on later lines)."""
+        if wide:
+            return [prefix + text]
+        import textwrap
+
+        folded = textwrap.wrap(text, max(WIDTH - len(prefix), MIN_COLUMN), break_on_hyphens=False) or [""]
+        return [prefix + folded[0], *(rest + part for part in folded[1:])]
+
+    lines = [line("lineage of ", lineage.package_arn)]
     if lineage.target != lineage.package_arn:
-        lines[0] += f" (serving {lineage.target})"
+        lines[0] = line("lineage of ", lineage.package_arn, f" (serving {lineage.target})")
     for index, link in enumerate(lineage.links):
         last = index == len(lineage.links) - 1
         branch, stem = ("└─ ", "   ") if last else ("├─ ", "│  ")
-        lines.append(f"{branch}{_LABEL.get(link.kind, link.kind)}: {link.title}  [{_MARK[link.status]}]")
-        for detail in _details(link):
-            lines.append(f"{stem}   {detail}")
+        label = f"{branch}{_LABEL.get(link.kind, link.kind)}: "
+        lines.append(line(label, link.title, f"  [{_MARK[link.status]}]"))
+        for detail in _details(link, wide=wide):
+            if link.kind == "deployment":  # the failure reason
+                lines += prose(f"{stem}   ", f"{stem}     ", detail)
+            else:
+                lines.append(line(f"{stem}   ", detail))
         for citation in link.citations[:3]:
-            lines.append(f"{stem}   ↳ {citation.action} @ {citation.short()}")
+            lines.append(line(f"{stem}   ", f"↳ {citation.action} @ {citation.short()}"))
         if len(link.citations) > 3:
             lines.append(f"{stem}   ↳ … {len(link.citations) - 3} more records")
         for text in (link.problem, link.note):
             if text:
-                lines.append(f"{stem}   ! {text}")
+                lines += prose(f"{stem}   ! ", f"{stem}     ", text)
     if lineage.broken_streams:
         lines.append(f"BROKEN chains: {', '.join(lineage.broken_streams)} (links citing them are unverified)")
     else:
@@ -458,16 +478,20 @@ def render_tree(lineage: Lineage) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _details(link: Link) -> list[str]:
+def _details(link: Link, *, wide: bool = False) -> list[str]:
     facts = link.facts
+    limit = None if wide else 140
     if link.kind == "gate_report":
-        return [
-            f"{g.get('gate')}: {g.get('outcome')}"
-            + (f"  threshold={_compact(g.get('threshold'))}" if g.get("threshold") not in (None, []) else "")
-            + (f"  observed={_compact(g.get('observed'))}" if g.get("observed") not in (None, []) else "")
-            for g in facts.get("gates", [])
-            if g.get("outcome") != "skip"
-        ]
+        # A gate a line, its threshold and what was observed each on their own (cut to fit unless wide).
+        found: list[str] = []
+        for g in facts.get("gates", []):
+            if g.get("outcome") == "skip":
+                continue
+            found.append(f"{g.get('gate')}: {g.get('outcome')}")
+            for key in ("threshold", "observed"):
+                if g.get(key) not in (None, []):
+                    found.append(f"  {key}={_compact(g.get(key), limit)}")
+        return found
     if link.kind == "model_package":
         return [f"{k}: {facts[k]}" for k in ("status", "created_by", "artifact_sha256") if facts.get(k)]
     if link.kind == "training_data" and facts.get("objects"):
@@ -479,7 +503,7 @@ def _details(link: Link) -> list[str]:
     return []
 
 
-def _compact(value: Any, limit: int = 140) -> str:
-    """Compact JSON for a tree line, cut at ``limit`` characters (``--json`` has it all)."""
+def _compact(value: Any, limit: int | None = 140) -> str:
+    """Compact JSON for a tree line, cut at ``limit`` characters (None: whole; ``--json`` has it all)."""
     text = json.dumps(value, separators=(",", ":"), sort_keys=True, default=str)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return text if limit is None or len(text) <= limit else text[: limit - 1] + "…"

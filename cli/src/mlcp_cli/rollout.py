@@ -111,6 +111,25 @@ class Readers:
     incidents: IncidentDeps
     state_machine_arn: str | None
     now: Callable[[], dt.datetime]
+    steer: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    """Invokes the stack's steer-bake function (``mlcp promote`` / ``mlcp abort`` of a managed bake)."""
+
+
+def steer_invoker(
+    lambda_client: Any, function_arn: str | None
+) -> Callable[[dict[str, Any]], dict[str, Any]] | None:
+    """Invoke the steer-bake function synchronously (RequestResponse); its error is a ``RolloutError``."""
+    if not function_arn:
+        return None
+
+    def invoke(request: dict[str, Any]) -> dict[str, Any]:
+        response = lambda_client.invoke(FunctionName=function_arn, Payload=json.dumps(request).encode())
+        body = json.loads(response["Payload"].read() or b"{}")
+        if response.get("FunctionError"):
+            raise RolloutError(f"steer-bake failed: {body.get('errorType')}: {body.get('errorMessage')}")
+        return dict(body)
+
+    return invoke
 
 
 # ----------------------------------------------------------------------------------- reading
@@ -285,7 +304,8 @@ def read_rollout(readers: Readers, endpoint: str, executions: list[Execution]) -
     if pending or active is not None:
         rollout.strategy = _strategy_text(settings, deployment_config)
     _traffic(rollout, readers.sagemaker, described or {}, pending)
-    _bake(rollout, pending, deployment_config, active, now)
+    parked = readers.state.bake(endpoint) if active is not None and active.state == "Bake" else None
+    _bake(rollout, pending, deployment_config, active, now, parked)
     alarm_names = [
         str(a["AlarmName"])
         for a in ((deployment_config or {}).get("AutoRollbackConfiguration") or {}).get("Alarms") or []
@@ -342,8 +362,10 @@ def _bake(
     deployment_config: dict[str, Any] | None,
     active: Execution | None,
     now: dt.datetime,
+    parked: dict[str, str] | None = None,
 ) -> None:
-    """The SageMaker stage and the bake time left (guardrails), or the workflow's bake (managed)."""
+    """The SageMaker stage and the bake time left (guardrails), or the workflow's bake (managed: from
+    when its token was parked, ADR 24, else from the state's entry in the execution history)."""
     statuses = [s for v in pending.get("ProductionVariants") or [] for s in v.get("VariantStatus") or []]
     if statuses:
         stage = statuses[-1]
@@ -367,8 +389,16 @@ def _bake(
         step = _dict(active.state_input.get("step"))
         seconds = step.get("bake_seconds")
         rollout.step = f"Baking (managed): {step.get('percent', '?')}% on the candidate"
+        started = _aware(active.entered)
+        index = str(step.get("index", _dict(active.state_input.get("progress")).get("index")))
+        if (
+            parked
+            and (parked.get("execution"), parked.get("index")) == (active.arn, index)
+            and parked.get("registered_at")
+        ):
+            started = _aware(parked["registered_at"])
         if seconds is not None:
-            left = float(seconds) - (now - _aware(active.entered)).total_seconds()
+            left = float(seconds) - (now - started).total_seconds()
             rollout.bake_seconds_left = max(0, int(left))
     elif active is not None:
         rollout.step = f"workflow: {active.state}"
@@ -520,6 +550,46 @@ def _in_flight(readers: Readers, endpoint: str, verb: str) -> Rollout:
     return rollout
 
 
+def _active(readers: Readers, rollout: Rollout) -> Execution | None:
+    """The rollout's workflow execution, re-read now (its current state and that state's input)."""
+    if rollout.execution is None or not readers.state_machine_arn:
+        return None
+    return _execution(readers.stepfunctions, rollout.execution)
+
+
+def _is_managed(active: Execution | None) -> bool:
+    return active is not None and _dict(active.state_input.get("deploy")).get("mode") == "managed"
+
+
+def _steer(
+    readers: Readers, rollout: Rollout, active: Execution, action: str, *, reason: str, identity: str
+) -> dict[str, Any]:
+    """Ask the steer-bake function to promote / abort the bake ``active`` is in (it re-checks now);
+    ``RolloutError`` when nothing is baking or the function refuses (it says why)."""
+    endpoint = str(rollout.endpoint)
+    if active.state != "Bake":
+        raise RolloutError(
+            f"{endpoint}: nothing is baking (the managed deployment is at workflow state {active.state}); "
+            f"{action} takes effect during a bake: retry when mlcp status shows Baking"
+        )
+    if readers.steer is None:
+        raise RolloutError(f"{endpoint}: the stack has no steer-bake function (output SteerBakeFunctionArn)")
+    answer = readers.steer(
+        {
+            "action": action,
+            "endpoint": endpoint,
+            "execution": active.arn,
+            "index": int(_dict(active.state_input.get("progress")).get("index") or 0),
+            "package_arn": active.package_arn,
+            "reason": reason,
+            "requested_by": identity,
+        }
+    )
+    if answer.get("outcome") == "refused":
+        raise RolloutError(str(answer.get("refused")))
+    return answer
+
+
 def abort(
     readers: Readers,
     endpoint: str,
@@ -529,24 +599,35 @@ def abort(
     audit: AuditTrail,
     wait_for: Callable[[Callable[[], bool]], object],
 ) -> dict[str, Any]:
-    """Roll the candidate in flight on ``endpoint`` back through SageMaker's own rollback path.
+    """Roll the candidate in flight on ``endpoint`` back, audited (``deployment.abort_requested``: who,
+    why), through the path its deployment has:
 
-    A blue/green update cannot be updated again or stopped through the API; SageMaker rolls it back
-    when one of its ``AutoRollbackConfiguration`` alarms is in ALARM. So: audit
-    ``deployment.abort_requested`` (who, why), set one of the deployment's rollback alarms to ALARM
-    with the reason, wait until SageMaker has left ``Updating`` (rolling back), then return the alarm
-    to the state it had (its metric decides again on AWS). The workflow sees the rollback as it sees
-    any: ``deployment.rolled_back``, incident, lease released. Raises ``RolloutError`` when nothing
-    is in flight or the deployment has no rollback alarm to trip.
+    - a SageMaker blue/green update (guardrails) cannot be updated again or stopped through the API;
+      SageMaker rolls it back when one of its ``AutoRollbackConfiguration`` alarms is in ALARM. So:
+      set one of them to ALARM with the reason, wait until SageMaker has left ``Updating``, then
+      return the alarm to the state it had (its metric decides again on AWS).
+    - a managed deployment (multi-variant shift, serverless bake; ADR 24) during a bake: SendTaskFailure
+      ``DeploymentAborted`` on the bake's parked token; the workflow takes the traffic back
+      (RollBackShift), records ``deployment.rolled_back`` and releases the lease. Outside a bake (the
+      endpoint applying a change) it is refused: retry when the bake starts.
+
+    The workflow sees the rollback as it sees any: ``deployment.rolled_back``, incident, lease
+    released. Raises ``RolloutError`` when nothing is in flight or the rollback path is not open.
     """
     rollout = _in_flight(readers, endpoint, "abort")
+    active = _active(readers, rollout)
+    if _is_managed(active):
+        assert active is not None
+        return _abort_managed(
+            readers, endpoint, rollout, active, reason=reason, identity=identity, wait_for=wait_for
+        )
     described = readers.sagemaker.describe_endpoint(EndpointName=endpoint)
     pending = described.get("PendingDeploymentSummary")
     if described.get("EndpointStatus") != "Updating" or not pending:
         raise RolloutError(
             f"{endpoint}: the deployment is at workflow state {rollout.workflow_state} with no SageMaker "
             f"update in progress (endpoint {described.get('EndpointStatus')}); abort rolls back a "
-            "blue/green update while it runs (managed deployments: not supported yet)"
+            "blue/green update while it runs, or a managed deployment during its bake"
         )
     config = described.get("LastDeploymentConfig") or {}
     alarms = [
@@ -599,35 +680,100 @@ def abort(
         raise RolloutError(
             f"{endpoint}: SageMaker has not started rolling back yet (alarm {alarm}); see mlcp status"
         )
+    return _aborted(rollout, alarm=alarm, status=status, identity=identity, path="sagemaker rollback alarm")
+
+
+def _aborted(rollout: Rollout, *, alarm: str | None, status: str, identity: str, path: str) -> dict[str, Any]:
+    """What ``abort`` answers: what was aborted, what serves, how and by whom."""
     return {
-        "endpoint": endpoint,
-        "aborted": candidate.label() if candidate else None,
+        "endpoint": rollout.endpoint,
+        "aborted": rollout.candidate.label() if rollout.candidate else None,
         "champion": rollout.champion.label() if rollout.champion else None,
         "alarm": alarm,
         "status": status,
         "execution": rollout.execution,
         "by": identity,
+        "path": path,
     }
 
 
-def promote(readers: Readers, endpoint: str, *, reason: str, identity: str) -> dict[str, Any]:
+def _abort_managed(
+    readers: Readers,
+    endpoint: str,
+    rollout: Rollout,
+    active: Execution,
+    *,
+    reason: str,
+    identity: str,
+    wait_for: Callable[[Callable[[], bool]], object],
+) -> dict[str, Any]:
+    _steer(readers, rollout, active, "abort", reason=reason, identity=identity)
+
+    def finished() -> bool:
+        described = readers.stepfunctions.describe_execution(executionArn=active.arn)
+        return bool(described["status"] != "RUNNING")
+
+    wait_for(finished)
+    status = readers.stepfunctions.describe_execution(executionArn=active.arn)["status"]
+    return _aborted(
+        rollout, alarm=None, status=status, identity=identity, path="the workflow's rollback (RollBackShift)"
+    )
+
+
+def promote(
+    readers: Readers, endpoint: str, *, reason: str, identity: str, audit: AuditTrail
+) -> dict[str, Any]:
     """End the bake of the deployment in flight on ``endpoint`` early, where its tier allows it.
 
-    Raises ``RolloutError``: nothing in flight, the tier's ``deployment.early_promotion`` is off,
-    or the deployment cannot end a bake early (a SageMaker blue/green update has no API for it)."""
-    rollout = _in_flight(readers, endpoint, "promote")
-    executions = running_executions(readers.stepfunctions, readers.state_machine_arn)
-    active = next((e for e in executions if e.arn == rollout.execution), None)
-    settings = active.settings if active is not None else {}
-    tier = _dict(active.state_input.get("verdict")).get("tier") if active is not None else None
-    if not settings.get("early_promotion"):
-        raise RolloutError(
-            f"{endpoint}: tier {tier or '?'} does not allow ending a bake early "
-            "(deployment.early_promotion is off); the bake ends on its own"
-            + (f" in {_duration(rollout.bake_seconds_left)}" if rollout.bake_seconds_left is not None else "")
+    Only a managed deployment's bake can end early (ADR 24): the steer-bake function re-checks at the
+    moment of effect (that very bake, the candidate unchanged, the policy in force: the tier's
+    ``deployment.early_promotion``, no change freeze), audits ``deployment.promote_requested`` and
+    answers the bake's token; the bake ends as if its time had run out (alarms, analysis, next step).
+    Every refusal is audited ``deployment.promote_refused`` (who, why refused; by the function for
+    its own refusals) and raised as ``RolloutError``: nothing in flight, nothing baking, the tier does
+    not allow it, a freeze, or a SageMaker blue/green update (no API ends its bake early)."""
+    group: str | None = None
+    try:
+        rollout = _in_flight(readers, endpoint, "promote")
+        group = rollout.candidate.group if rollout.candidate else None
+        active = _active(readers, rollout)
+        left = f" in {_duration(rollout.bake_seconds_left)}" if rollout.bake_seconds_left is not None else ""
+        if not _is_managed(active):
+            settings = active.settings if active is not None else {}
+            tier = _dict(active.state_input.get("verdict")).get("tier") if active is not None else None
+            if not settings.get("early_promotion"):
+                raise RolloutError(
+                    f"{endpoint}: tier {tier or '?'} does not allow ending a bake early "
+                    f"(deployment.early_promotion is off); the bake ends on its own{left}"
+                )
+            raise RolloutError(
+                f"{endpoint}: the {rollout.strategy or 'deployment'} runs as a SageMaker blue/green update, "
+                "which has no API to end a bake early (UpdateEndpoint refuses a second update while one "
+                f"runs); its bake ends on its own{left}"
+            )
+        assert active is not None
+        if active.state != "Bake":
+            raise RolloutError(
+                f"{endpoint}: nothing is baking (the managed deployment is at workflow state {active.state}); "
+                "promote takes effect during a bake: retry when mlcp status shows Baking"
+            )
+    except RolloutError as refused:
+        audit.append(
+            stream=f"endpoint#{endpoint}",
+            action=AuditAction.DEPLOYMENT_PROMOTE_REFUSED,
+            actor=identity,
+            subject=f"endpoint/{endpoint}",
+            evidence={"endpoint": endpoint, "reason": reason, "refused": str(refused), "group": group},
+            decision_id=f"deployment.promote_refused:{endpoint}:{identity}:{readers.now().isoformat()}",
         )
-    raise RolloutError(
-        f"{endpoint}: the {rollout.strategy or 'deployment'} runs as a SageMaker blue/green update, which has "
-        "no API to end a bake early; it ends on its own"
-        + (f" in {_duration(rollout.bake_seconds_left)}" if rollout.bake_seconds_left is not None else "")
-    )
+        raise
+    answer = _steer(readers, rollout, active, "promote", reason=reason, identity=identity)
+    candidate = rollout.candidate
+    return {
+        "endpoint": endpoint,
+        "promoted": candidate.label() if candidate else None,
+        "step": f"{answer.get('percent')}% (step {int(answer.get('index') or 0) + 1})",
+        "bake_seconds_skipped": rollout.bake_seconds_left,
+        "execution": active.arn,
+        "by": identity,
+    }

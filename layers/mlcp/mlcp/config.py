@@ -64,6 +64,12 @@ class DeploymentEnvConfig(_EnvConfig):
     model_role_arn: str = Field(alias="MLCP_MODEL_ROLE_ARN", min_length=20)
 
 
+class ShadowEnvConfig(_EnvConfig):
+    """The shadow phase's settings: the role SageMaker runs the shadow model with."""
+
+    model_role_arn: str = Field(alias="MLCP_MODEL_ROLE_ARN", min_length=20)
+
+
 class DigestConfig(_EnvConfig):
     """The audit digest bucket, the signing key and the stack's floor of the lock (template)."""
 

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from mlcp.usecases.canary_analysis import AnalysisDeps
     from mlcp.usecases.deployment import DeploymentDeps
     from mlcp.usecases.reactions import ReactionDeps
+    from mlcp.usecases.shadow import ShadowDeps
 
 #: How long Powertools remembers a completed invocation: the rules' maximum event age.
 IDEMPOTENCY_WINDOW_SECONDS = 6 * 3600
@@ -183,6 +184,21 @@ def deployment_deps(audit: AuditTrail) -> DeploymentDeps:
         model_role_arn=settings.model_role_arn,
         open_incident=incident_opener(incident_deps(audit)),
         verdict_alarms=CloudWatchMetrics(),
+    )
+
+
+def shadow_deps(audit: AuditTrail) -> ShadowDeps:
+    """The adapters of the shadow phase's task (ADR 25), from the function's environment."""
+    from mlcp.adapters.endpoints import SageMakerHosting
+    from mlcp.adapters.registry import SageMakerModelRegistry
+    from mlcp.config import ShadowEnvConfig
+    from mlcp.usecases.shadow import ShadowDeps
+
+    return ShadowDeps(
+        hosting=SageMakerHosting(owner=audit.table_name),
+        registry=SageMakerModelRegistry(),
+        audit=audit,
+        model_role_arn=ShadowEnvConfig.from_env().model_role_arn,
     )
 
 

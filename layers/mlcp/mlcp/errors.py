@@ -48,3 +48,8 @@ class ApprovalNotPending(ControlPlaneError):
 
 class DeploymentNotSupported(ControlPlaneError):
     """The endpoint cannot take this deployment (e.g. guardrails exclude serverless endpoints)."""
+
+
+class DeploymentAborted(ControlPlaneError):
+    """An operator aborted the managed deployment during its bake (``mlcp abort``: SendTaskFailure with
+    this error name on the bake's task token); the workflow rolls the candidate back."""

@@ -11,6 +11,29 @@ from typing import Any, TextIO
 
 from mlcp_cli.commands.stack import active_target, add_stack_options, client
 from mlcp_cli.doctor import Check, run_checks
+from mlcp_cli.tables import WIDTH, wrap
+
+
+def shell_fold(line: str, width: int = WIDTH) -> str:
+    """A fix command folded at spaces with `` \\`` continuations (still pastes into a shell as is);
+    ``&&`` starts a new line."""
+    if len(line) <= width:
+        return line
+    body = line.lstrip(" ")
+    indent = " " * (len(line) - len(body) + 5)
+    words = body.split(" ")
+    lines: list[str] = []
+    current = line[: len(line) - len(body)]
+    for word in words:
+        candidate = f"{current} {word}" if current.strip() else current + word
+        if current.strip() and (len(candidate) > width - 2 or word == "&&"):
+            lines.append(current + " \\")
+            current = indent + word
+        else:
+            current = candidate
+    lines.append(current)
+    return "\n".join(lines)
+
 
 _MARK = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL"}
 
@@ -21,9 +44,9 @@ def write_checks(checks: list[Check], out: TextIO, *, as_json: bool) -> int:
         if as_json:
             out.write(json.dumps(check.as_dict(), sort_keys=True) + "\n")
             continue
-        out.write(f"{_MARK[check.status]}  {check.name}: {check.detail}\n")
+        out.write(wrap(f"{_MARK[check.status]}  {check.name}: {check.detail}", WIDTH, hang=6) + "\n")
         if check.fix:
-            out.write(f"      fix: {check.fix}\n")
+            out.write(shell_fold(f"      fix: {check.fix}") + "\n")
     failed = sum(check.status == "fail" for check in checks)
     if not as_json:
         warned = sum(check.status == "warn" for check in checks)

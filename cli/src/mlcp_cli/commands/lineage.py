@@ -24,7 +24,7 @@ from mlcp.gates.evidence import candidate_from_describe, read_json_report
 from mlcp.gates.model import Candidate
 from mlcp_cli.audit_view import Snapshot, is_package_arn, load_snapshot, package_group
 from mlcp_cli.commands.stack import add_table_options, client
-from mlcp_cli.evidence import build_evidence, render_markdown
+from mlcp_cli.evidence import build_evidence, fit_markdown, render_markdown
 from mlcp_cli.lineage import Lineage, build_lineage, endpoint_package, render_tree
 
 ClientFactory = Callable[[str], Any]
@@ -84,7 +84,9 @@ def lineage_of(target: str, *, audit_table: str, client: ClientFactory) -> tuple
     return lineage, snapshot
 
 
-def show_lineage(target: str, *, audit_table: str, client: ClientFactory, as_json: bool, out: Any) -> int:
+def show_lineage(
+    target: str, *, audit_table: str, client: ClientFactory, as_json: bool, out: Any, wide: bool = False
+) -> int:
     """Print the lineage (tree, or one JSON document); the exit status (see the module docstring)."""
     try:
         lineage, _ = lineage_of(target, audit_table=audit_table, client=client)
@@ -92,7 +94,9 @@ def show_lineage(target: str, *, audit_table: str, client: ClientFactory, as_jso
         sys.stderr.write(f"mlcp lineage: {exc}\n")
         return 2
     out.write(
-        json.dumps(lineage.to_json(), indent=2, sort_keys=True) + "\n" if as_json else render_tree(lineage)
+        json.dumps(lineage.to_json(), indent=2, sort_keys=True) + "\n"
+        if as_json
+        else render_tree(lineage, wide=wide)
     )
     return 0 if lineage.ok else 1
 
@@ -106,9 +110,11 @@ def write_evidence(
     as_json: bool,
     out: Any,
     now: datetime | None = None,
+    wide: bool = False,
 ) -> int:
     """Build the evidence record; write ``<group>-v<version>.evidence.{md,json}`` into ``out_dir``
-    (or print it: Markdown, or JSON with ``as_json``). Exit status as for lineage."""
+    (every field in full), or print it: Markdown fitting 120 columns (``wide``: in full), or JSON
+    with ``as_json``. Exit status as for lineage."""
     if not is_package_arn(package_arn):
         sys.stderr.write(f"mlcp evidence: {package_arn!r} is not a versioned model package ARN\n")
         return 2
@@ -121,7 +127,7 @@ def write_evidence(
     text_json = json.dumps(document, indent=2, sort_keys=True) + "\n"
     markdown = render_markdown(document)
     if out_dir is None:
-        out.write(text_json if as_json else markdown)
+        out.write(text_json if as_json else markdown if wide else fit_markdown(markdown))
     else:
         out_dir.mkdir(parents=True, exist_ok=True)
         identity = document["identity"]
@@ -139,7 +145,9 @@ def _lineage_cmd(args: argparse.Namespace) -> int:
     table = audit_table(args)
     if table is None:
         return 2
-    return show_lineage(args.target, audit_table=table, client=client, as_json=args.json, out=sys.stdout)
+    return show_lineage(
+        args.target, audit_table=table, client=client, as_json=args.json, out=sys.stdout, wide=args.wide
+    )
 
 
 def _evidence_cmd(args: argparse.Namespace) -> int:
@@ -148,7 +156,13 @@ def _evidence_cmd(args: argparse.Namespace) -> int:
         return 2
     out_dir = Path(args.out) if args.out else None
     return write_evidence(
-        args.package_arn, audit_table=table, client=client, out_dir=out_dir, as_json=args.json, out=sys.stdout
+        args.package_arn,
+        audit_table=table,
+        client=client,
+        out_dir=out_dir,
+        as_json=args.json,
+        out=sys.stdout,
+        wide=args.wide,
     )
 
 
@@ -158,6 +172,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     )
     lineage.add_argument("target", help="an endpoint name or a versioned model package ARN")
     lineage.add_argument("--json", action="store_true", help="one JSON document instead of the tree")
+    lineage.add_argument("--wide", action="store_true", help="every value in full, wider than 120 columns")
     add_table_options(lineage)
     lineage.set_defaults(func=_lineage_cmd)
 
@@ -166,6 +181,9 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     evidence.add_argument("--out", help="write <group>-v<version>.evidence.md and .json into this directory")
     evidence.add_argument(
         "--json", action="store_true", help="print JSON instead of Markdown (without --out)"
+    )
+    evidence.add_argument(
+        "--wide", action="store_true", help="print every cell in full (the --out files always are)"
     )
     add_table_options(evidence)
     evidence.set_defaults(func=_evidence_cmd)

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from mlcp_cli.commands.stack import add_stack_options, client
+from mlcp_cli.tables import WIDTH, Column, elide, short_time, wrap, write_table
 
 DEFAULT_NAME = "churn-training"
 DEFAULT_DEFINITION = Path("pipelines/churn_training/definition.json")
@@ -152,34 +153,73 @@ def upsert_pipeline(
     return "updated", response["PipelineArn"]
 
 
-def write_pipeline(described: dict[str, Any], executions: list[dict[str, Any]], out: TextIO) -> None:
+def _when(value: Any) -> str:
+    """A time as ``2026-12-07 19:36:32`` (UTC to the second); anything else as it is."""
+    if hasattr(value, "isoformat"):
+        return short_time(value.isoformat())
+    return "-" if value is None else short_time(str(value))
+
+
+EXECUTION_COLUMNS = (
+    Column("execution", keep=True),
+    Column("status"),
+    Column("started"),
+    Column("last modified"),
+    Column("display name", wide_only=True),
+    Column("arn", wide_only=True),
+)
+
+
+def write_pipeline(
+    described: dict[str, Any], executions: list[dict[str, Any]], out: TextIO, *, wide: bool = False
+) -> None:
+    """The pipeline (a field a line) and its latest executions (a table with a header row); every
+    line fits ``WIDTH`` columns unless ``wide``."""
     rows = [
         ("name", described.get("PipelineName")),
         ("arn", described.get("PipelineArn")),
         ("status", described.get("PipelineStatus")),
         ("role", described.get("RoleArn")),
-        ("created", described.get("CreationTime")),
-        ("modified", described.get("LastModifiedTime")),
+        ("created", _when(described.get("CreationTime"))),
+        ("modified", _when(described.get("LastModifiedTime"))),
     ]
     for label, value in rows:
         if value is not None:
-            out.write(f"{label:<10}{value}\n")
+            text = str(value) if wide else elide(str(value), WIDTH - 10)
+            out.write(f"{label:<10}{text}\n")
     try:
         definition = json.loads(described.get("PipelineDefinition") or "{}")
     except json.JSONDecodeError:
         definition = {}
     steps = [f"{s.get('Name')} ({s.get('Type')})" for s in _steps(definition.get("Steps") or [])]
     if steps:
-        out.write(f"{'steps':<10}{' -> '.join(steps)}\n")
+        line = f"{'steps':<10}{' -> '.join(steps)}"
+        out.write((line if wide else wrap(line, WIDTH, hang=10)) + "\n")
     for parameter in definition.get("Parameters") or []:
         default = parameter.get("DefaultValue")
         shown = "(required)" if default is None else repr(default)
-        out.write(f"{'parameter':<10}{parameter.get('Name')} = {shown}\n")
-    for execution in executions:
-        out.write(
-            f"{'execution':<10}{execution.get('PipelineExecutionArn')}  {execution.get('PipelineExecutionStatus')}"
-            f"  {execution.get('StartTime')}\n"
-        )
+        line = f"{'parameter':<10}{parameter.get('Name')} = {shown}"
+        out.write((line if wide else elide(line, WIDTH)) + "\n")
+    if not executions:
+        out.write(f"{'executions':<10} none\n")
+        return
+    out.write("\n")
+    write_table(
+        out,
+        EXECUTION_COLUMNS,
+        [
+            (
+                str(e.get("PipelineExecutionArn", "")).rsplit("/", 1)[-1],
+                str(e.get("PipelineExecutionStatus", "-")),
+                _when(e.get("StartTime")),
+                _when(e.get("LastModifiedTime") or e.get("StartTime")),
+                str(e.get("PipelineExecutionDisplayName") or "-"),
+                str(e.get("PipelineExecutionArn", "")),
+            )
+            for e in executions
+        ],
+        wide=wide,
+    )
 
 
 def _cmd_upsert(args: argparse.Namespace) -> int:
@@ -223,7 +263,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
         body = {"pipeline": described, "executions": executions}
         sys.stdout.write(json.dumps(body, sort_keys=True, default=str) + "\n")
         return 0
-    write_pipeline(described, executions, sys.stdout)
+    write_pipeline(described, executions, sys.stdout, wide=args.wide)
     return 0
 
 
@@ -248,5 +288,6 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     show.add_argument("name")
     show.add_argument("--executions", type=int, default=5, help="how many recent executions (default 5)")
     show.add_argument("--json", action="store_true")
+    show.add_argument("--wide", action="store_true", help="every field in full, wider than 120 columns")
     add_stack_options(show)
     show.set_defaults(func=_cmd_show)

@@ -232,6 +232,12 @@ def _deployment_line(deployment: Mapping[str, Any]) -> str:
     else:
         shift = "all at once"
     alarms = ", ".join(deployment["alarms"]) or "none"
+    shadow = deployment.get("shadow")
+    if shadow:  # ADR 25: the shadow phase comes first
+        shift = (
+            f"shadow test {shadow['duration_minutes']} min on {shadow['sample_percent']}% of production's "
+            f"requests ({len(shadow['metrics'])} metrics judged; fail rejects), then {shift}"
+        )
     return (
         f"{shift}; old fleet kept {deployment['termination_wait_seconds']} s; "
         f"timeout {deployment['maximum_execution_timeout_seconds']} s; rollback alarms: {alarms}"

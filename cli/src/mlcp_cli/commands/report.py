@@ -5,6 +5,7 @@ is broken (the KPIs are still printed, computed from what was read)."""
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import re
 import sys
@@ -13,12 +14,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from mlcp.audit import AuditTrail
-from mlcp_cli.audit_view import load_snapshot, parse_time
+from botocore.exceptions import ClientError
+
+from mlcp.audit import AuditAction, AuditTrail
+from mlcp.gates.evaluate import parse_s3_uri
+from mlcp_cli.audit_view import Snapshot, load_snapshot, parse_time
 from mlcp_cli.commands.lineage import audit_table
 from mlcp_cli.commands.stack import add_table_options, client
 from mlcp_cli.html_report import render_html
 from mlcp_cli.kpis import OVERALL, KpiReport, Kpis, compute_report, format_duration, format_rate
+from mlcp_cli.tables import Column, render, wrap
 
 _SPAN = re.compile(r"^(\d+)([mhdw])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -47,47 +52,106 @@ def _row(name: str, k: Kpis) -> tuple[str, ...]:
         f"{k.incidents_resolved}/{k.incidents_opened}",
         format_duration(k.time_to_restore_median_seconds),
         "-" if k.retraining_frequency_per_week is None else f"{k.retraining_frequency_per_week:.2f}",
+        str(k.manual_rollbacks),
+        format_duration(k.lead_time_mean_seconds),
+        str(k.lead_time_samples),
+        format_duration(k.time_to_restore_mean_seconds),
+        "-" if k.retrainings is None else str(k.retrainings),
     )
 
 
-_HEADER = (
-    "group",
-    "deploys",
-    "ok/rb/fail",
-    "per week",
-    "lead time",
-    "change-fail",
-    "restored",
-    "time to restore",
-    "retrain/wk",
+COLUMNS = (
+    Column("group", min_width=12),
+    Column("deploys", keep=True),
+    Column("ok/rb/fail", keep=True),
+    Column("per week", keep=True),
+    Column("lead time", keep=True),
+    Column("change-fail", keep=True),
+    Column("restored", keep=True),
+    Column("time to restore", keep=True),
+    Column("retrain/wk", keep=True),
+    Column("manual rb", wide_only=True),
+    Column("lead mean", wide_only=True),
+    Column("lead n", wide_only=True),
+    Column("restore mean", wide_only=True),
+    Column("retrainings", wide_only=True),
 )
 
 
-def render_text(report: KpiReport) -> str:
-    """The KPI table (overall first, then each group) and the chain verdict."""
-    rows = [_HEADER, _row(OVERALL, report.overall), *(_row(n, k) for n, k in sorted(report.groups.items()))]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(_HEADER))]
+def render_text(report: KpiReport, *, wide: bool = False) -> str:
+    """The KPI table (header row, overall first, then each group) and the chain verdict; every line
+    fits ``WIDTH`` columns unless ``wide`` (then also the means, sample counts, manual rollbacks)."""
+    rows = [_row(OVERALL, report.overall), *(_row(n, k) for n, k in sorted(report.groups.items()))]
     lines = [f"KPIs {report.start:%Y-%m-%d %H:%M} → {report.end:%Y-%m-%d %H:%M} UTC"]
-    for index, row in enumerate(rows):
-        lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
-        if index == 0:
-            lines.append("  ".join("-" * width for width in widths))
+    lines += render(COLUMNS, rows, wide=wide)
     for name, count in sorted(report.retrainings_by_pipeline.items()):
         lines.append(f"retraining {name}: {count} started")
     if report.chain_ok:
         lines.append(f"audit chain: OK ({report.records} records in {report.streams} streams)")
     else:
-        lines += [f"BROKEN {problem}" for problem in report.chain_problems]
+        lines += [
+            f"BROKEN {problem}" if wide else wrap(f"BROKEN {problem}") for problem in report.chain_problems
+        ]
     return "\n".join(lines) + "\n"
 
 
 def build_report(audit_table: str, *, client: Callable[[str], Any], since: str, now: datetime) -> KpiReport:
     """Read and verify the trail; KPIs from ``since`` to now (or to the last record, if later: the
     emulator's simulated clock runs ahead)."""
+    return _snapshot_and_report(audit_table, client=client, since=since, now=now)[1]
+
+
+def _snapshot_and_report(
+    audit_table: str, *, client: Callable[[str], Any], since: str, now: datetime
+) -> tuple[Snapshot, KpiReport]:
     start = parse_since(since, now)  # bad input fails before anything is read
     snapshot = load_snapshot(AuditTrail(audit_table, client=client("dynamodb")))
     latest = max((parse_time(r.at) for records in snapshot.records.values() for r in records), default=now)
-    return compute_report(snapshot, start=start, end=max(now, latest))
+    return snapshot, compute_report(snapshot, start=start, end=max(now, latest))
+
+
+#: The most recent analyses the HTML report draws (each is one S3 read).
+MAX_DRAWN_ANALYSES = 20
+
+
+def analysis_reports(
+    snapshot: Snapshot, *, s3: Any, start: datetime, end: datetime, limit: int = MAX_DRAWN_ANALYSES
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """The analysis reports (``analysis.completed`` records with a report) of the window, newest
+    ``limit``, read from the reports bucket and checked against the SHA-256 their audit record
+    holds; (documents oldest first, problems: unreadable or altered reports, left out)."""
+    found = sorted(
+        (
+            (parse_time(record.at), record.evidence)
+            for records in snapshot.records.values()
+            for record in records
+            if record.action == AuditAction.ANALYSIS_COMPLETED
+            and record.evidence.get("report_uri")
+            and start <= parse_time(record.at) <= end
+        ),
+        key=lambda item: item[0],
+    )[-limit:]
+    documents: list[dict[str, Any]] = []
+    problems: list[str] = []
+    for _, evidence in found:
+        uri = str(evidence["report_uri"])
+        parsed = parse_s3_uri(uri)
+        if parsed is None:
+            problems.append(f"{uri}: not an S3 URI")
+            continue
+        bucket, key, version = parsed
+        try:
+            body = s3.get_object(Bucket=bucket, Key=key, **({"VersionId": version} if version else {}))[
+                "Body"
+            ].read()
+        except ClientError as exc:
+            problems.append(f"{uri}: {exc.response.get('Error', {}).get('Code', exc)}")
+            continue
+        if hashlib.sha256(body).hexdigest() != evidence.get("report_sha256"):
+            problems.append(f"{uri}: does not match the SHA-256 of its analysis.completed record")
+            continue
+        documents.append(json.loads(body))
+    return documents, problems
 
 
 def run_report(
@@ -99,15 +163,21 @@ def run_report(
     as_json: bool,
     out: Any,
     now: datetime | None = None,
+    wide: bool = False,
 ) -> int:
     moment = now or datetime.now(UTC)
-    report = build_report(audit_table, client=client, since=since, now=moment)
+    snapshot, report = _snapshot_and_report(audit_table, client=client, since=since, now=moment)
     out.write(
-        json.dumps(report.to_json(), indent=2, sort_keys=True) + "\n" if as_json else render_text(report)
+        json.dumps(report.to_json(), indent=2, sort_keys=True) + "\n"
+        if as_json
+        else render_text(report, wide=wide)
     )
     if html is not None:
+        analyses, problems = analysis_reports(snapshot, s3=client("s3"), start=report.start, end=report.end)
+        for problem in problems:
+            sys.stderr.write(f"mlcp report: analysis report left out: {problem}\n")
         html.parent.mkdir(parents=True, exist_ok=True)
-        html.write_text(render_html(report, generated_at=moment), encoding="utf-8")
+        html.write_text(render_html(report, generated_at=moment, analyses=analyses), encoding="utf-8")
         (sys.stderr if as_json else out).write(f"wrote {html}\n")
     return 0 if report.chain_ok else 1
 
@@ -124,6 +194,7 @@ def _cmd(args: argparse.Namespace) -> int:
             html=Path(args.html) if args.html else None,
             as_json=args.json,
             out=sys.stdout,
+            wide=args.wide,
         )
     except argparse.ArgumentTypeError as exc:
         sys.stderr.write(f"mlcp report: {exc}\n")
@@ -137,5 +208,10 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     )
     parser.add_argument("--html", help="also write a self-contained HTML report (timeline chart) here")
     parser.add_argument("--json", action="store_true", help="print the KPIs as one JSON document")
+    parser.add_argument(
+        "--wide",
+        action="store_true",
+        help="also the means, sample counts and manual rollbacks (wider than 120)",
+    )
     add_table_options(parser)
     parser.set_defaults(func=_cmd)

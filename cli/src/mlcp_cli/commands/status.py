@@ -13,9 +13,18 @@ from mlcp import clock
 from mlcp.adapters.state import ControlPlaneState
 from mlcp_cli.commands.incidents import incident_deps
 from mlcp_cli.commands.stack import active_target, add_json_option, add_stack_options, client, tables
-from mlcp_cli.rollout import Readers, RolloutError, read_rollouts, render, watch, write_json
+from mlcp_cli.rollout import (
+    Readers,
+    RolloutError,
+    read_rollouts,
+    render,
+    steer_invoker,
+    watch,
+    write_json,
+)
 
 STATE_MACHINE_OUTPUT = "DeploymentStateMachineArn"
+STEER_BAKE_OUTPUT = "SteerBakeFunctionArn"
 
 
 def readers(args: argparse.Namespace, state_table: str, audit_table: str) -> Readers:
@@ -26,6 +35,7 @@ def readers(args: argparse.Namespace, state_table: str, audit_table: str) -> Rea
         or os.environ.get("MLCP_DEPLOYMENT_STATE_MACHINE")
     )
     return Readers(
+        steer=steer_invoker(client("lambda"), active_target().outputs.get(STEER_BAKE_OUTPUT)),
         sagemaker=client("sagemaker"),
         stepfunctions=client("stepfunctions"),
         cloudwatch=client("cloudwatch"),

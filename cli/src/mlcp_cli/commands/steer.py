@@ -30,7 +30,7 @@ def poll(timeout: float) -> Callable[[Callable[[], bool]], None]:
     def wait_for(done: Callable[[], bool]) -> None:
         deadline = time.monotonic() + timeout
         while not done() and time.monotonic() < deadline:
-            progress("waiting for SageMaker to start the rollback ...")
+            progress("waiting for the rollback to start ...")
             time.sleep(5)
 
     return wait_for
@@ -56,10 +56,14 @@ def _cmd_abort(args: argparse.Namespace) -> int:
     if args.json:
         sys.stdout.write(json.dumps(done, sort_keys=True) + "\n")
     else:
+        how = (
+            f"alarm {done['alarm']} tripped; SageMaker is rolling back"
+            if done["alarm"]
+            else "the workflow rolled the traffic back"
+        )
         sys.stdout.write(
-            f"{done['endpoint']}: {done['aborted']} aborted by {done['by']} (alarm {done['alarm']} tripped); "
-            f"SageMaker is rolling back to {done['champion']}: the workflow records deployment.rolled_back "
-            "and releases the lease (mlcp status)\n"
+            f"{done['endpoint']}: {done['aborted']} aborted by {done['by']} ({how} to {done['champion']}): "
+            "the workflow records deployment.rolled_back and releases the lease (mlcp status)\n"
         )
     return 0
 
@@ -70,23 +74,38 @@ def _cmd_promote(args: argparse.Namespace) -> int:
         return 2
     try:
         done = promote(
-            readers(args, *names), args.endpoint, reason=args.reason, identity=caller_identity(client("sts"))
+            readers(args, *names),
+            args.endpoint,
+            reason=args.reason,
+            identity=caller_identity(client("sts")),
+            audit=AuditTrail(names[1], client=client("dynamodb")),
         )
     except RolloutError as exc:
         sys.stderr.write(f"refused: {exc}\n")
         return 1
-    sys.stdout.write(json.dumps(done, sort_keys=True) + "\n")
+    if args.json:
+        sys.stdout.write(json.dumps(done, sort_keys=True) + "\n")
+    else:
+        sys.stdout.write(
+            f"{done['endpoint']}: the bake of {done['promoted']} at {done['step']} ended early by {done['by']}; "
+            "the alarms are checked now, then the next step (mlcp status)\n"
+        )
     return 0
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     parser = subparsers.add_parser(
-        "abort", help="roll the deployment in flight on ENDPOINT back (SageMaker's rollback), audited"
+        "abort",
+        help="roll the deployment in flight on ENDPOINT back (blue/green: SageMaker's rollback; managed: "
+        "the workflow's, during a bake), audited",
     )
     parser.add_argument("endpoint")
     parser.add_argument("--reason", required=True, help="why; recorded in the audit trail and the alarm")
     parser.add_argument(
-        "--timeout", type=float, default=600, help="seconds to wait for the rollback to start (AWS)"
+        "--timeout",
+        type=float,
+        default=600,
+        help="seconds to wait for the rollback to start / the workflow to finish (AWS)",
     )
     parser.add_argument("--state-machine", help="the deployment workflow's ARN (default: the stack's)")
     add_json_option(parser)

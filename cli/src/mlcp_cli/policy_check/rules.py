@@ -164,6 +164,16 @@ def _deployment_rules(name: str, tier: Tier) -> Iterator[Finding]:
             (*path, "alarms"),
             f"a {deployment.strategy} deployment with no alarms: nothing rolls it back during the bake",
         )
+    shadow = deployment.shadow
+    if shadow is not None:
+        for index, metric in enumerate(shadow.metrics):
+            if metric.min_samples > shadow.duration_minutes:
+                yield Finding(
+                    "error",
+                    (*path, "shadow", "metrics", index, "min_samples"),
+                    f"{metric.metric} needs {metric.min_samples} one-minute samples but the shadow lasts "
+                    f"{shadow.duration_minutes} min: its verdict could never be better than marginal",
+                )
 
 
 def _group_rules(policy: Policy) -> Iterator[Finding]:

@@ -85,12 +85,14 @@ class Serves(Strict):
 
 class EndpointExpectation(Check):
     """The endpoint exists; its ``status``; the package version it ``serves`` (its config, with this
-    stack's owner tag); the simulated UpdateEndpoint deployments by outcome (``updates``)."""
+    stack's owner tag); the simulated UpdateEndpoint deployments by outcome (``updates``); the
+    shadow variants of the config it serves (``shadow_variants``, ``[]``: none)."""
 
     name: str
     status: str | None = None
     serves: Serves | None = None
     updates: dict[str, int] | None = None
+    shadow_variants: list[str] | None = None
 
     def check(self, runner: ScenarioRunner) -> list[str]:
         from mlcp.adapters.endpoints import SageMakerHosting, resource_name
@@ -101,6 +103,10 @@ class EndpointExpectation(Check):
         failures = []
         if self.status is not None and state.status != self.status:
             failures.append(f"endpoint {self.name}: status {state.status}, expected {self.status}")
+        if self.shadow_variants is not None and list(state.shadow_variants) != self.shadow_variants:
+            failures.append(
+                f"endpoint {self.name}: shadow variants {list(state.shadow_variants)}, expected {self.shadow_variants}"
+            )
         if self.updates is not None:
             outcomes = [
                 d.outcome or "InFlight"

@@ -421,11 +421,12 @@ def _rollout_readers(runner: ScenarioRunner) -> Any:
     from mlcp import clock
     from mlcp.adapters.state import ControlPlaneState
     from mlcp_cli.commands.incidents import incident_deps
-    from mlcp_cli.rollout import Readers
+    from mlcp_cli.rollout import Readers, steer_invoker
 
     stack = runner.cp.stack
     state_table, audit_table = stack.physical_id("ControlPlaneTable"), stack.physical_id("AuditTable")
     return Readers(
+        steer=steer_invoker(runner.client("lambda"), stack.outputs.get("SteerBakeFunctionArn")),
         sagemaker=runner.client("sagemaker"),
         stepfunctions=runner.client("stepfunctions"),
         cloudwatch=runner.client("cloudwatch"),
@@ -509,7 +510,8 @@ class Status(StepKind):
 
 @step_kind("abort")
 class Abort(StepKind):
-    """``mlcp abort ENDPOINT --reason``: the deployment in flight rolls back through SageMaker."""
+    """``mlcp abort ENDPOINT --reason``: the deployment in flight rolls back (SageMaker's rollback
+    alarm, or a managed deployment's workflow during its bake)."""
 
     endpoint: str
     reason: str = "aborted in scenario"
@@ -527,7 +529,7 @@ class Abort(StepKind):
             audit=AuditTrail(runner.cp.stack.physical_id("AuditTable"), client=runner.client("dynamodb")),
             wait_for=lambda settled: runner.cp.run_until(settled, limit=3600, timeout=runner.pump_timeout),
         )
-        return f"{done['endpoint']}: {done['aborted']} aborted by {done['by']} (alarm {done['alarm']}) (mlcp abort)"
+        return f"{done['endpoint']}: {done['aborted']} aborted by {done['by']} ({done['path']}) (mlcp abort)"
 
 
 @step_kind("promote")
@@ -538,6 +540,7 @@ class Promote(StepKind):
     reason: str = "promoted in scenario"
 
     def run(self, runner: ScenarioRunner) -> str:
+        from mlcp.audit import AuditTrail
         from mlcp.usecases.approval import caller_identity
         from mlcp_cli.rollout import promote
 
@@ -546,8 +549,12 @@ class Promote(StepKind):
             self.endpoint,
             reason=self.reason,
             identity=caller_identity(runner.client("sts")),
+            audit=AuditTrail(runner.cp.stack.physical_id("AuditTable"), client=runner.client("dynamodb")),
         )
-        return f"{self.endpoint}: {done} (mlcp promote)"
+        return (
+            f"{done['endpoint']}: the bake of {done['promoted']} at {done['step']} ended early by {done['by']} "
+            "(mlcp promote)"
+        )
 
 
 @step_kind("monitoring_run")

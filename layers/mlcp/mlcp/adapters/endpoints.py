@@ -52,6 +52,8 @@ class EndpointState(BaseModel):
     serverless: bool = False
     weights: dict[str, float] = {}
     """Each variant's desired weight (what UpdateEndpointWeightsAndCapacities last asked for)."""
+    shadow_variants: tuple[str, ...] = ()
+    """The shadow variants of the config the endpoint serves (a shadow test in progress, ADR 25)."""
 
 
 def _code(exc: ClientError) -> str:
@@ -125,6 +127,7 @@ class SageMakerHosting:
                 str(v["VariantName"]): float(v.get("DesiredWeight", v.get("CurrentWeight", 1.0)))
                 for v in variants
             },
+            shadow_variants=tuple(str(v["VariantName"]) for v in raw.get("ShadowProductionVariants") or []),
         )
 
     def serving_package(self, endpoint: str) -> str | None:
@@ -165,15 +168,24 @@ class SageMakerHosting:
         )
 
     def ensure_endpoint_config_of(
-        self, name: str, production_variants: list[dict[str, Any]], model_package_arn: str | None = None
+        self,
+        name: str,
+        production_variants: list[dict[str, Any]],
+        model_package_arn: str | None = None,
+        *,
+        shadow_variants: list[dict[str, Any]] | None = None,
     ) -> None:
-        """CreateEndpointConfig with exactly these ProductionVariants, unless it exists (tagged with the
-        package it serves, when given)."""
+        """CreateEndpointConfig with exactly these ProductionVariants (and ShadowProductionVariants,
+        when given), unless it exists (tagged with the package it serves, when given)."""
+        kwargs: dict[str, Any] = {}
+        if shadow_variants:
+            kwargs["ShadowProductionVariants"] = shadow_variants
         try:
             self._client.create_endpoint_config(
                 EndpointConfigName=name,
                 ProductionVariants=production_variants,  # type: ignore[arg-type]
                 Tags=_managed_tags(model_package_arn, self._owner),
+                **kwargs,
             )
         except ClientError as exc:
             if "already exist" not in _message(exc).lower():

@@ -100,6 +100,10 @@ class SageMakerModelRegistry:
             ApprovalDescription=description[:1024],
         )
 
+    def approval_status(self, model_package_arn: str) -> str:
+        """The package's ModelApprovalStatus now (re-read at the moment of effect)."""
+        return str(self.describe_raw(model_package_arn).get("ModelApprovalStatus", "PendingManualApproval"))
+
     def describe(self, model_package_arn: str) -> ModelPackageState:
         """The package's current state; ModelPackageNotFound when SageMaker does not know it."""
         raw = self.describe_raw(model_package_arn)

@@ -300,6 +300,51 @@ class ControlPlaneState:
             return None
         return {key: str(value.get("S", "")) for key, value in old.items() if "S" in value}
 
+    # ------------------------------------------------------------ bakes (managed deployments)
+
+    def put_bake(self, endpoint: str, bake: dict[str, str | int]) -> None:
+        """Park the task token of the managed bake running on ``endpoint`` (ADR 24) with what
+        identifies that bake (execution, step index, start, candidate); the latest bake wins."""
+        item: dict[str, Any] = {"pk": {"S": f"bake#{endpoint}"}, "sk": {"S": "bake"}}
+        for key, value in bake.items():
+            item[key] = {"N": str(value)} if isinstance(value, int) else {"S": value}
+        item["registered_at"] = {"S": _now()}
+        self._client.put_item(TableName=self.table_name, Item=item)
+
+    def bake(self, endpoint: str) -> dict[str, str] | None:
+        """The last bake parked for ``endpoint`` (it may have ended since: check its execution)."""
+        item = self._client.get_item(
+            TableName=self.table_name,
+            Key={"pk": {"S": f"bake#{endpoint}"}, "sk": {"S": "bake"}},
+            ConsistentRead=True,
+        ).get("Item")
+        if item is None:
+            return None
+        return {key: str(value.get("S", value.get("N", ""))) for key, value in item.items()}
+
+    def claim_bake(self, endpoint: str, task_token: str, *, action: str, by: str, reason: str) -> bool:
+        """Mark the bake with ``task_token`` as ended by ``action`` (promote / abort); False when it is
+        no longer that bake or someone already ended it (one answer per bake)."""
+        try:
+            self._client.update_item(
+                TableName=self.table_name,
+                Key={"pk": {"S": f"bake#{endpoint}"}, "sk": {"S": "bake"}},
+                UpdateExpression="SET ended_by = :action, ended_by_identity = :by, end_reason = :reason, ended_at = :now",
+                ConditionExpression="task_token = :token AND attribute_not_exists(ended_by)",
+                ExpressionAttributeValues={
+                    ":action": {"S": action},
+                    ":by": {"S": by},
+                    ":reason": {"S": reason},
+                    ":now": {"S": _now()},
+                    ":token": {"S": task_token},
+                },
+            )
+        except ClientError as exc:
+            if _is_conditional_failure(exc):
+                return False
+            raise
+        return True
+
     # ------------------------------------------------------------ console decisions
 
     def _decision_update(self, execution: str, expression: str, values: dict[str, Any], **extra: Any) -> Any:

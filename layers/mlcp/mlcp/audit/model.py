@@ -80,6 +80,8 @@ class AuditAction(StrEnum):
     DEPLOYMENT_ROLLED_BACK = "deployment.rolled_back"
     DEPLOYMENT_FAILED = "deployment.failed"
     DEPLOYMENT_ABORT_REQUESTED = "deployment.abort_requested"
+    DEPLOYMENT_PROMOTE_REQUESTED = "deployment.promote_requested"
+    DEPLOYMENT_PROMOTE_REFUSED = "deployment.promote_refused"
     INCIDENT_OPENED = "incident.opened"
     INCIDENT_UPDATED = "incident.updated"
     INCIDENT_RESOLVED = "incident.resolved"
@@ -90,6 +92,8 @@ class AuditAction(StrEnum):
     MODEL_RETIRED = "model.retired"
     ENDPOINT_CONFIG_RETIRED = "endpoint_config.retired"
     ANALYSIS_COMPLETED = "analysis.completed"
+    SHADOW_STARTED = "shadow.started"
+    SHADOW_ENDED = "shadow.ended"
 
 
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)

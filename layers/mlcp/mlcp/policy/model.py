@@ -214,6 +214,51 @@ class CanaryAnalysis(BaseModel):
         return self
 
 
+SHADOW_MAX_MINUTES = 30 * 24 * 60
+"""SageMaker's longest shadow test: 30 days (Developer Guide, *Create a shadow test*)."""
+
+
+class ShadowTest(BaseModel):
+    """Before the canary, the candidate runs as a shadow of production on the same endpoint (a
+    ``ShadowProductionVariants`` entry of the endpoint config, ADR 25): it receives a sampled copy
+    of live traffic, answers nobody, and is judged like a canary (Kayenta's judge, ADR 23) over the
+    same window. Pass: the canary as today; fail: the package is rejected, production untouched."""
+
+    model_config = _STRICT
+
+    duration_minutes: int = Field(
+        ge=5, le=SHADOW_MAX_MINUTES, description="how long the shadow receives traffic"
+    )
+    sample_percent: int = Field(
+        default=100, ge=1, le=100, description="share of production requests copied to the shadow"
+    )
+    metrics: list[AnalysisMetric] = Field(min_length=1, max_length=20)
+    pass_score: float = Field(default=95.0, ge=0.0, le=100.0)
+    marginal_score: float = Field(default=75.0, ge=0.0, le=100.0)
+    on_marginal: Literal["pass", "fail"] = Field(
+        default="fail", description="what a marginal verdict at the end of the shadow does"
+    )
+    unsupported: Literal["refuse", "skip"] = Field(
+        default="refuse",
+        description="an endpoint SageMaker cannot shadow (serverless, more than one production variant): "
+        "refuse the deployment, or skip the shadow (audited) and go on to the canary",
+    )
+
+    @model_validator(mode="after")
+    def _judge(self) -> ShadowTest:
+        self.analysis()  # the same rules as a canary analysis (scores, distinct metrics)
+        return self
+
+    def analysis(self) -> CanaryAnalysis:
+        """The judge's settings for the end of the shadow."""
+        return CanaryAnalysis(
+            metrics=self.metrics,
+            pass_score=self.pass_score,
+            marginal_score=self.marginal_score,
+            on_marginal=self.on_marginal,
+        )
+
+
 class DeploymentSettings(BaseModel):
     """How an approved package reaches its endpoint (used by the deployment workflow)."""
 
@@ -237,6 +282,11 @@ class DeploymentSettings(BaseModel):
     analysis: CanaryAnalysis | None = Field(
         default=None,
         description="canary analysis during the bake: a statistical regression rolls back too",
+    )
+
+    shadow: ShadowTest | None = Field(
+        default=None,
+        description="a shadow phase before the canary: the candidate is judged on a copy of live traffic first",
     )
 
     @model_validator(mode="after")

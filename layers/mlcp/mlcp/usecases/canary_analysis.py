@@ -112,6 +112,18 @@ def fleets(endpoint: str, deploy: dict[str, Any], hosting: SageMakerHosting) -> 
     )
 
 
+def shadow_fleets(endpoint: str, shadow: dict[str, Any]) -> Fleets:
+    """A shadow test's fleets (ADR 25): the shadow variant against the production variant it copies
+    its requests from, on the same endpoint and config (SageMaker publishes both per VariantName)."""
+    candidate, production = shadow.get("variant"), shadow.get("production_variant")
+    if not candidate or not production:
+        return Fleets(None, None, "no shadow ran: nothing to compare")
+    return Fleets(
+        Fleet(str(candidate), [{"EndpointName": endpoint, "VariantName": str(candidate)}]),
+        Fleet(str(production), [{"EndpointName": endpoint, "VariantName": str(production)}]),
+    )
+
+
 def criteria_of(settings: CanaryAnalysis) -> list[MetricCriteria]:
     return [
         MetricCriteria(
@@ -229,7 +241,8 @@ def analyze(request: AnalysisRequest, selected: Fleets, *, deps: AnalysisDeps) -
         judgement.verdict == "marginal" and request.final and settings.on_marginal == "fail"
     )
     why = (
-        f"canary analysis: {judgement.verdict} (score {judgement.score}); " + "; ".join(judgement.reasons)
+        f"{request.phase} analysis: {judgement.verdict} (score {judgement.score}); "
+        + "; ".join(judgement.reasons)
         if roll_back
         else None
     )
@@ -270,9 +283,10 @@ def analyze(request: AnalysisRequest, selected: Fleets, *, deps: AnalysisDeps) -
         },
         decision_id=decision_id,
     )
-    deps.metrics.put_verdict(
-        request.endpoint, selected.candidate.label, 1.0 if roll_back else 0.0, request.at
-    )
+    if request.phase == "canary":  # the verdict alarm is a canary's; a shadow's verdict decides directly
+        deps.metrics.put_verdict(
+            request.endpoint, selected.candidate.label, 1.0 if roll_back else 0.0, request.at
+        )
     metrics.add_metric(name=f"CanaryAnalysis{judgement.verdict.title()}", unit=MetricUnit.Count, value=1)
     logger.info(
         "canary analysis",

@@ -298,7 +298,12 @@ def newer_champion(package: dict[str, Any], endpoint: str, deps: DeploymentDeps)
     the check runs under the lease, just before the update, so an older version never replaces a
     newer champion of its group. Another group's model on the endpoint is not comparable: it is replaced.
     """
-    match = _PACKAGE_ARN.match(deps.hosting.serving_package(endpoint) or "")
+    return newer_version_serving(package, deps.hosting.serving_package(endpoint))
+
+
+def newer_version_serving(package: dict[str, Any], serving: str | None) -> str | None:
+    """``serving`` (a package ARN) when it is a newer version of ``package``'s group, else None."""
+    match = _PACKAGE_ARN.match(serving or "")
     if match is None or match["group"] != package["group"]:
         return None
     return match.string if int(match["version"]) > int(package["version"]) else None

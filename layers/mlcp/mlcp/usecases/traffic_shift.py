@@ -49,10 +49,15 @@ class AlarmStates(Protocol):
     def states(self, names: list[str]) -> dict[str, str]: ...
 
 
+class BakeStore(Protocol):
+    def put_bake(self, endpoint: str, bake: dict[str, str | int]) -> None: ...
+
+
 @dataclass
 class ShiftDeps:
     hosting: SageMakerHosting
     alarms: AlarmStates
+    bakes: BakeStore | None = None
 
 
 def shift_steps(settings: dict[str, Any]) -> list[dict[str, int]]:
@@ -333,6 +338,42 @@ def check_alarms(endpoint: str, shift: dict[str, Any], index: int, *, deps: Shif
     """After a bake: roll back when one of the tier's alarms is in ALARM (or missing)."""
     reason = _tripped(shift, deps.alarms)
     return _step_result(shift, index, "alarm" if reason else "ok", reason)
+
+
+def park_bake(
+    endpoint: str,
+    task_token: str,
+    shift: dict[str, Any],
+    index: int,
+    *,
+    execution: str,
+    started_at: str,
+    package_arn: str,
+    deps: ShiftDeps,
+) -> dict[str, Any]:
+    """The bake of step ``index`` starts (a task token wait, ADR 24): park its token with what
+    identifies this bake, so that ``mlcp promote`` can end it early and ``mlcp abort`` can roll it
+    back; the workflow's timeout ends it otherwise. Idempotent (a retried invoke parks the token it
+    carries: the latest wins)."""
+    if deps.bakes is None:
+        raise DeploymentNotSupported("shift-traffic: no bake store configured (MLCP_STATE_TABLE)")
+    step = shift["steps"][index]
+    deps.bakes.put_bake(
+        endpoint,
+        {
+            "task_token": task_token,
+            "execution": execution,
+            "index": index,
+            "started_at": started_at,
+            "bake_seconds": int(step["bake_seconds"]),
+            "percent": int(step["percent"]),
+            "package_arn": package_arn,
+            "config": str(shift["config"]),
+            "strategy": str(shift.get("strategy", "shift")),
+        },
+    )
+    logger.info("bake parked", extra={"endpoint": endpoint, "index": index, "execution": execution})
+    return {"parked": True}
 
 
 # ---------------------------------------------------------------------------- outcomes

@@ -16,7 +16,7 @@ Each fill has a test in ``tests/emulator/test_gaps.py`` (the SageMaker endpoint 
 ``tests/emulator/test_gaps_endpoints.py``; RedriveExecution and StopExecution, o and r: in
 ``tests/emulator/test_gaps_redrive.py``; SendTaskFailure's cause, s: in
 ``tests/emulator/test_gaps_task_failure.py``; AppConfig's v and w and its CloudFormation types: in
-``tests/emulator/test_gaps_appconfig.py``) that first shows moto's raw behaviour still has the gap
+``tests/emulator/test_gaps_appconfig.py``; shadow variants, y: in ``tests/emulator/test_gaps_shadow.py``) that first shows moto's raw behaviour still has the gap
 (so a moto upgrade that fixes it makes that test fail: drop the fill then), and then shows the
 fill gives AWS's behaviour.
 
@@ -148,6 +148,10 @@ from mlcp_cli.emulator.gaps.sagemaker_endpoints import (
     fill_sagemaker_update_endpoint_weights_and_capacities,
     stop_endpoint_deployments,
 )
+from mlcp_cli.emulator.gaps.sagemaker_shadow import (
+    fill_sagemaker_create_endpoint_config_shadow,
+    fill_sagemaker_describe_endpoint_shadow,
+)
 from mlcp_cli.emulator.gaps.ssm import OPS_ITEM_ACTIONS, OpsItemError, fill_ssm_ops_items
 from mlcp_cli.emulator.gaps.stepfunctions import (
     REDRIVABLE_STATUSES,
@@ -227,9 +231,11 @@ __all__ = [
     "fill_lambda_invoke",
     "fill_sagemaker_create_endpoint",
     "fill_sagemaker_create_endpoint_config",
+    "fill_sagemaker_create_endpoint_config_shadow",
     "fill_sagemaker_create_model_package",
     "fill_sagemaker_create_model_package_caller",
     "fill_sagemaker_create_processing_job_environment",
+    "fill_sagemaker_describe_endpoint_shadow",
     "fill_sagemaker_start_pipeline_execution",
     "fill_sagemaker_update_endpoint",
     "fill_sagemaker_update_endpoint_request",

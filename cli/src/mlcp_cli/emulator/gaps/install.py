@@ -61,6 +61,10 @@ from mlcp_cli.emulator.gaps.sagemaker_endpoints import (
     fill_sagemaker_update_endpoint_weights_and_capacities,
     stop_endpoint_deployments,
 )
+from mlcp_cli.emulator.gaps.sagemaker_shadow import (
+    fill_sagemaker_create_endpoint_config_shadow,
+    fill_sagemaker_describe_endpoint_shadow,
+)
 from mlcp_cli.emulator.gaps.ssm import _ops_center_patches
 from mlcp_cli.emulator.gaps.state import _ABSENT, _INSTALL, HANG_TIMEOUT, _State, _state
 from mlcp_cli.emulator.gaps.stepfunctions import (
@@ -286,6 +290,8 @@ def _patches() -> list[tuple[Any, str, Any]]:
             fill_sagemaker_update_endpoint_weights_and_capacities,
         ),
         (SageMakerResponse, "update_endpoint", fill_sagemaker_update_endpoint_request),
+        (SageMakerResponse, "create_endpoint_config", fill_sagemaker_create_endpoint_config_shadow),
+        (SageMakerModelBackend, "describe_endpoint", fill_sagemaker_describe_endpoint_shadow),
         (ExecutionWorker, "_get_evaluation_environment", fill_sfn_start_time_iso),
         (ExecutionWorker, "_get_evaluation_entrypoint", fill_sfn_parse_once),
         *clock_patches(),
