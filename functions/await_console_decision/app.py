@@ -7,17 +7,12 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from mlcp.adapters import clients
-from mlcp.entrypoint import Runtime, governance_deps
+from mlcp.entrypoint import Runtime, console_decision_deps
 from mlcp.observability import logger, metrics
-from mlcp.usecases.console_decision import ConsoleDecisionDeps, await_decision
+from mlcp.usecases.console_decision import await_decision
 
 runtime = Runtime("await-console-decision")
-deps = ConsoleDecisionDeps(
-    approvals=governance_deps(runtime.audit),
-    sfn=clients.stepfunctions(),
-    state_machine_arn="",  # the wait checks no event's state machine
-)
+deps = console_decision_deps(runtime.audit, state_machine_arn="")  # the wait checks no event's state machine
 
 
 @logger.inject_lambda_context(correlation_id_path="execution")

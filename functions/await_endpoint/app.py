@@ -7,14 +7,12 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from mlcp.adapters import clients
 from mlcp.entrypoint import Runtime, deployment_deps
 from mlcp.observability import logger, metrics
 from mlcp.usecases.deployment import await_endpoint
 
 runtime = Runtime("await-endpoint")
 deps = deployment_deps(runtime.audit)
-callbacks = clients.stepfunctions()
 
 
 @logger.inject_lambda_context(correlation_id_path="endpoint")
@@ -26,5 +24,4 @@ def handler(raw: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         str(raw["target_config"]),
         raw.get("previous_config"),
         deps=deps,
-        callbacks=callbacks,
     )

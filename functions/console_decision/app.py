@@ -9,20 +9,15 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from mlcp.adapters import clients
 from mlcp.config import GovernanceConfig
-from mlcp.entrypoint import Runtime, governance_deps
+from mlcp.entrypoint import Runtime, console_decision_deps
 from mlcp.events import validation_reason
 from mlcp.events.cloudtrail import StartExecutionCallEvent
 from mlcp.observability import logger, metrics
-from mlcp.usecases.console_decision import ConsoleDecisionDeps, decide_from_console
+from mlcp.usecases.console_decision import decide_from_console
 
 runtime = Runtime("console-decision")
-deps = ConsoleDecisionDeps(
-    approvals=governance_deps(runtime.audit),
-    sfn=clients.stepfunctions(),
-    state_machine_arn=GovernanceConfig.from_env().decision_state_machine_arn or "",
-)
+deps = console_decision_deps(runtime.audit, GovernanceConfig.from_env().decision_state_machine_arn or "")
 
 
 @logger.inject_lambda_context(correlation_id_path="id")

@@ -9,7 +9,6 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from mlcp.adapters import clients
 from mlcp.entrypoint import Runtime, deployment_deps
 from mlcp.events import EndpointDeploymentStateChangeEvent, EndpointStateChangeEvent
 from mlcp.observability import EVENT_ID_PATH, logger, metrics
@@ -17,7 +16,6 @@ from mlcp.usecases.deployment import complete_callback
 
 runtime = Runtime("endpoint-events")
 deps = deployment_deps(runtime.audit)
-callbacks = clients.stepfunctions()
 
 
 @logger.inject_lambda_context(correlation_id_path=EVENT_ID_PATH)
@@ -26,4 +24,4 @@ def handler(raw: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     event = runtime.parse_or_reject(raw, EndpointStateChangeEvent, EndpointDeploymentStateChangeEvent)
     if not isinstance(event, EndpointStateChangeEvent | EndpointDeploymentStateChangeEvent):
         return {"status": "rejected"}  # None: rejected with its reason by parse_or_reject
-    return complete_callback(event.endpoint_name, deps=deps, callbacks=callbacks)
+    return complete_callback(event.endpoint_name, deps=deps)

@@ -7,25 +7,12 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from mlcp import clock
-from mlcp.adapters import clients
-from mlcp.adapters.endpoints import SageMakerHosting
-from mlcp.adapters.state import ControlPlaneState
-from mlcp.config import GovernanceConfig
-from mlcp.entrypoint import Runtime
+from mlcp.entrypoint import Runtime, steer_deps
 from mlcp.observability import logger, metrics
-from mlcp.policy.appconfig import policy_source_from_env
-from mlcp.usecases.steer_bake import SteerDeps, SteerRequest, steer_bake
+from mlcp.usecases.steer_bake import SteerRequest, steer_bake
 
 runtime = Runtime("steer-bake")
-deps = SteerDeps(
-    bakes=ControlPlaneState(GovernanceConfig.from_env().state_table),
-    hosting=SageMakerHosting(owner=runtime.config.audit_table),
-    policies=policy_source_from_env(),
-    audit=runtime.audit,
-    callbacks=clients.stepfunctions(),
-    clock=clock.now,
-)
+deps = steer_deps(runtime)
 
 
 @logger.inject_lambda_context(correlation_id_path="endpoint")

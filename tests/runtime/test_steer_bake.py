@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 import yaml
-from botocore.exceptions import ClientError
 
 from mlcp.adapters.endpoints import EndpointState
 from mlcp.errors import InvalidEvent
 from mlcp.policy.load import parse_policy
 from mlcp.policy.model import Policy
+from mlcp.ports import TaskAnswer
 from mlcp.usecases.steer_bake import SteerDeps, SteerRequest, freeze_in_force, steer_bake
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -72,20 +72,26 @@ class Audit:
 
 
 class Callbacks:
+    """``TaskCallbacks``: the answers sent, or every token gone (the bake's wait timed out)."""
+
     def __init__(self, gone: bool = False) -> None:
         self.sent: list[tuple[str, dict[str, Any]]] = []
         self.gone = gone
 
-    def _send(self, kind: str, **kwargs: Any) -> None:
+    def _send(self, kind: str, **kwargs: Any) -> TaskAnswer:
         if self.gone:
-            raise ClientError({"Error": {"Code": "TaskTimedOut", "Message": "gone"}}, f"SendTask{kind}")
+            return TaskAnswer(gone="TaskTimedOut")
         self.sent.append((kind, kwargs))
+        return TaskAnswer()
 
-    def send_task_success(self, *, taskToken: str, output: str) -> None:
-        self._send("Success", taskToken=taskToken, output=output)
+    def succeed(self, token: str, output: str) -> TaskAnswer:
+        return self._send("Success", taskToken=token, output=output)
 
-    def send_task_failure(self, *, taskToken: str, error: str, cause: str) -> None:
-        self._send("Failure", taskToken=taskToken, error=error, cause=cause)
+    def fail(self, token: str, error: str, cause: str) -> TaskAnswer:
+        return self._send("Failure", taskToken=token, error=error, cause=cause)
+
+    def heartbeat(self, token: str) -> TaskAnswer:
+        return self._send("Heartbeat", taskToken=token)
 
 
 def _bake(**changes: str) -> dict[str, str]:

@@ -14,10 +14,10 @@ from typing import Any
 from mlcp.adapters.state import PendingApproval
 from mlcp.audit import AppendResult, AuditAction
 from mlcp.audit.model import AuditRecord
-from mlcp.errors import ModelPackageNotFound
+from mlcp.errors import ApprovalNotPending, ModelPackageNotFound
 from mlcp.gates.model import Candidate
 from mlcp.policy import Policy
-from mlcp.ports import StoredReport
+from mlcp.ports import StoredReport, TaskAnswer
 
 
 @dataclass
@@ -157,6 +157,27 @@ class FakeState:
         self.pending[approval.approval_id] = (approval, task_token)
         return True
 
+    def get_approval(self, approval_id: str) -> tuple[PendingApproval, str] | None:
+        return self.pending.get(approval_id)
+
+    def decide(self, approval_id: str, status: str, decided_by: str, reason: str) -> PendingApproval:
+        return self._move(approval_id, "pending", status=status, decided_by=decided_by, reason=reason)
+
+    def reopen(self, approval_id: str, decided: str) -> PendingApproval:
+        return self._move(approval_id, decided, status="pending", decided_by=None, reason=None)
+
+    def abandon(self, approval_id: str, decided: str, why: str) -> PendingApproval:
+        return self._move(approval_id, decided, status="abandoned", reason=why)
+
+    def _move(self, approval_id: str, expected: str, **update: Any) -> PendingApproval:
+        """A conditional move, as the table's: ``ApprovalNotPending`` unless the status is ``expected``."""
+        if approval_id not in self.pending or self.pending[approval_id][0].status != expected:
+            raise ApprovalNotPending(f"approval {approval_id!r} is not {expected}")
+        approval, token = self.pending[approval_id]
+        moved = approval.model_copy(update=update)
+        self.pending[approval_id] = (moved, token)
+        return moved
+
 
 @dataclass
 class FakeNotifier:
@@ -167,3 +188,27 @@ class FakeNotifier:
     def notify(self, subject: str, message: dict[str, Any]) -> str:
         self.sent.append((subject, message))
         return f"message-{len(self.sent)}"
+
+
+@dataclass
+class FakeTaskCallbacks:
+    """``TaskCallbacks``: the answers sent, by token; a token in ``gone`` answers with that code
+    (the wait timed out or was answered first), as ``adapters/task_callbacks.py`` classifies it."""
+
+    sent: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
+    gone: dict[str, str] = field(default_factory=dict)
+
+    def _answer(self, kind: str, token: str, **fields: str) -> TaskAnswer:
+        if token in self.gone:
+            return TaskAnswer(gone=self.gone[token])
+        self.sent.append((kind, token, fields))
+        return TaskAnswer()
+
+    def succeed(self, token: str, output: str) -> TaskAnswer:
+        return self._answer("success", token, output=output)
+
+    def fail(self, token: str, error: str, cause: str) -> TaskAnswer:
+        return self._answer("failure", token, error=error, cause=cause)
+
+    def heartbeat(self, token: str) -> TaskAnswer:
+        return self._answer("heartbeat", token)

@@ -14,7 +14,16 @@ from mlcp.events import ModelPackageStateChangeEvent
 from mlcp.usecases.approval import ApprovalDeps, handle_package_status, verify_approval
 from mlcp.usecases.gating import GatingDeps, evaluate_candidate
 
-from .fakes import FakeAudit, FakeEvidence, FakeNotifier, FakePolicies, FakeRegistry, FakeReports, FakeState
+from .fakes import (
+    FakeAudit,
+    FakeEvidence,
+    FakeNotifier,
+    FakePolicies,
+    FakeRegistry,
+    FakeReports,
+    FakeState,
+    FakeTaskCallbacks,
+)
 
 EVENTS = Path(__file__).resolve().parents[2] / "events" / "model-package-state-change"
 ARN = f.candidate().arn
@@ -66,7 +75,13 @@ class World:
             evidence=self.evidence,
             clock=lambda: f.NOW,
         )
-        self.deps = ApprovalDeps(gating=gating, state=self.state, notifier=self.notifier)  # type: ignore[arg-type]
+        self.callbacks = FakeTaskCallbacks()
+        self.deps = ApprovalDeps(
+            gating=gating,
+            state=self.state,  # type: ignore[arg-type]
+            callbacks=self.callbacks,
+            notifier=self.notifier,
+        )
 
     def verify(self, execution: str = "execution-1") -> dict[str, Any]:
         return verify_approval(_event("approved.json"), execution=execution, deps=self.deps)

@@ -26,9 +26,11 @@ if TYPE_CHECKING:
     from mlcp.ports import PolicySource
     from mlcp.usecases.approval import ApprovalDeps
     from mlcp.usecases.canary_analysis import AnalysisDeps
+    from mlcp.usecases.console_decision import ConsoleDecisionDeps
     from mlcp.usecases.deployment import DeploymentDeps
     from mlcp.usecases.reactions import ReactionDeps
     from mlcp.usecases.shadow import ShadowDeps
+    from mlcp.usecases.steer_bake import SteerDeps
 
 #: How long Powertools remembers a completed invocation: the rules' maximum event age.
 IDEMPOTENCY_WINDOW_SECONDS = 6 * 3600
@@ -164,6 +166,7 @@ def governance_deps(
     from mlcp.adapters.registry import SageMakerModelRegistry
     from mlcp.adapters.reports import ReportWriter
     from mlcp.adapters.state import ControlPlaneState
+    from mlcp.adapters.task_callbacks import StepFunctionsTasks
     from mlcp.policy.appconfig import policy_source_from_env
     from mlcp.usecases.approval import ApprovalDeps
     from mlcp.usecases.gating import GatingDeps
@@ -186,6 +189,7 @@ def governance_deps(
     return ApprovalDeps(
         gating=gating,
         state=ControlPlaneState(settings.state_table, client("dynamodb")),
+        callbacks=StepFunctionsTasks(client("stepfunctions")),
         notifier=notifier,
         decision_state_machine_arn=settings.decision_state_machine_arn,
     )
@@ -196,6 +200,7 @@ def deployment_deps(audit: AuditTrail) -> DeploymentDeps:
     from mlcp.adapters.endpoints import SageMakerHosting
     from mlcp.adapters.metrics import CloudWatchMetrics
     from mlcp.adapters.state import ControlPlaneState
+    from mlcp.adapters.task_callbacks import StepFunctionsTasks
     from mlcp.config import DeploymentEnvConfig
     from mlcp.usecases.deployment import DeploymentDeps, incident_opener
 
@@ -207,6 +212,41 @@ def deployment_deps(audit: AuditTrail) -> DeploymentDeps:
         model_role_arn=settings.model_role_arn,
         open_incident=incident_opener(incident_deps(audit)),
         verdict_alarms=CloudWatchMetrics(),
+        callbacks=StepFunctionsTasks(),
+    )
+
+
+def console_decision_deps(audit: AuditTrail, state_machine_arn: str) -> ConsoleDecisionDeps:
+    """The adapters of the console decision tasks (``state_machine_arn``: the approval-decision
+    state machine whose executions are decisions; empty for the wait, which checks no event)."""
+    from mlcp.adapters.task_callbacks import StepFunctionsTasks
+    from mlcp.usecases.console_decision import ConsoleDecisionDeps
+
+    tasks = StepFunctionsTasks()
+    return ConsoleDecisionDeps(
+        approvals=governance_deps(audit),
+        executions=tasks,
+        callbacks=tasks,
+        state_machine_arn=state_machine_arn,
+    )
+
+
+def steer_deps(runtime: Runtime) -> SteerDeps:
+    """The adapters of ``mlcp promote`` / ``mlcp abort`` of a bake (ADR 24), from the environment."""
+    from mlcp import clock
+    from mlcp.adapters.endpoints import SageMakerHosting
+    from mlcp.adapters.state import ControlPlaneState
+    from mlcp.adapters.task_callbacks import StepFunctionsTasks
+    from mlcp.policy.appconfig import policy_source_from_env
+    from mlcp.usecases.steer_bake import SteerDeps
+
+    return SteerDeps(
+        bakes=ControlPlaneState(GovernanceConfig.from_env().state_table),
+        hosting=SageMakerHosting(owner=runtime.config.audit_table),
+        policies=policy_source_from_env(),
+        audit=runtime.audit,
+        callbacks=StepFunctionsTasks(),
+        clock=clock.now,
     )
 
 

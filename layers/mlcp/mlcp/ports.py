@@ -66,12 +66,34 @@ class Notifier(Protocol):
     def notify(self, subject: str, message: dict[str, Any]) -> str: ...
 
 
+@dataclass(frozen=True, slots=True)
+class TaskAnswer:
+    """What answering a task token came to: delivered, or ``gone`` with Step Functions' code
+    (TaskTimedOut, TaskDoesNotExist, InvalidToken: the wait ended or was answered already)."""
+
+    gone: str | None = None
+
+    @property
+    def delivered(self) -> bool:
+        """The workflow took the answer."""
+        return self.gone is None
+
+
 class TaskCallbacks(Protocol):
-    """Answers a Step Functions task token (the deployment workflow waits on it)."""
+    """Answers a Step Functions task token (a workflow waits on it); a gone token is a
+    ``TaskAnswer``, any other failure an exception (``adapters/task_callbacks.py``)."""
 
-    def send_task_success(self, *, taskToken: str, output: str) -> Any: ...
+    def succeed(self, token: str, output: str) -> TaskAnswer: ...
 
-    def send_task_failure(self, *, taskToken: str, error: str, cause: str) -> Any: ...
+    def fail(self, token: str, error: str, cause: str) -> TaskAnswer: ...
+
+    def heartbeat(self, token: str) -> TaskAnswer: ...
+
+
+class Executions(Protocol):
+    """Step Functions executions, read back (the console decision's input and state machine)."""
+
+    def describe(self, execution_arn: str) -> dict[str, Any]: ...
 
 
 class CandidateSource(Protocol):

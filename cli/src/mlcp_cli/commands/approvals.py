@@ -15,13 +15,14 @@ from typing import Any, TextIO
 from botocore.exceptions import ClientError
 
 from mlcp import clock
+from mlcp.adapters.identity import caller_identity
 from mlcp.adapters.state import ControlPlaneState, PendingApproval
 from mlcp.audit import AuditTrail
 from mlcp.config import GovernanceConfig
 from mlcp.entrypoint import governance_deps
 from mlcp.errors import ApprovalNotPending, SeparationOfDutiesViolation
 from mlcp.policy import PolicyNotConfigured
-from mlcp.usecases.approval import ApprovalDeps, caller_identity, decide_approval, expires_in
+from mlcp.usecases.approval import ApprovalDeps, decide_approval, expires_in
 from mlcp_cli.commands.stack import add_table_options, client, tables
 from mlcp_cli.tables import Column, short_arn, write_table
 
@@ -48,7 +49,6 @@ def decide(
         reason=reason,
         identity=caller_identity(client("sts")),
         deps=deps,
-        callbacks=client("stepfunctions"),
     )
 
 

@@ -12,10 +12,10 @@ import json
 import sys
 from typing import Any, TextIO
 
+from mlcp.adapters.identity import caller_identity
 from mlcp.adapters.opscenter import OpsCenter
 from mlcp.audit import AuditTrail
 from mlcp.incidents import Incident, IncidentDeps, get_incident, list_incidents, resolve_by_id
-from mlcp.usecases.approval import caller_identity
 from mlcp_cli.commands.stack import add_table_options, client, tables
 from mlcp_cli.tables import Column, short_time, write_table
 

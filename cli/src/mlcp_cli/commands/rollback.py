@@ -12,10 +12,10 @@ from collections.abc import Callable
 from typing import Any
 
 from mlcp.adapters.endpoints import SageMakerHosting
+from mlcp.adapters.identity import caller_identity
 from mlcp.adapters.state import ControlPlaneState
 from mlcp.audit import AuditTrail
 from mlcp.errors import DeploymentNotSupported
-from mlcp.usecases.approval import caller_identity
 from mlcp.usecases.deployment import DeploymentDeps, manual_rollback
 from mlcp_cli.commands.stack import add_table_options, client, local_wait_for, progress, tables
 

@@ -10,8 +10,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from mlcp.adapters.identity import caller_identity
 from mlcp.audit import AuditTrail
-from mlcp.usecases.approval import caller_identity
 from mlcp_cli.commands.stack import (
     add_json_option,
     add_stack_options,

@@ -517,8 +517,8 @@ class Abort(StepKind):
     reason: str = "aborted in scenario"
 
     def run(self, runner: ScenarioRunner) -> str:
+        from mlcp.adapters.identity import caller_identity
         from mlcp.audit import AuditTrail
-        from mlcp.usecases.approval import caller_identity
         from mlcp_cli.rollout import abort
 
         done = abort(
@@ -540,8 +540,8 @@ class Promote(StepKind):
     reason: str = "promoted in scenario"
 
     def run(self, runner: ScenarioRunner) -> str:
+        from mlcp.adapters.identity import caller_identity
         from mlcp.audit import AuditTrail
-        from mlcp.usecases.approval import caller_identity
         from mlcp_cli.rollout import promote
 
         done = promote(

@@ -145,6 +145,16 @@ class SageMakerHosting:
             ]
         ]
 
+    def config_exists(self, config_name: str) -> bool:
+        """Whether the endpoint config exists (SageMaker answers ValidationException when not)."""
+        try:
+            self._client.describe_endpoint_config(EndpointConfigName=config_name)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ValidationException":
+                return False
+            raise
+        return True
+
     def ensure_model(self, name: str, model_package_arn: str, role_arn: str) -> None:
         """CreateModel from the package, unless it exists (a retry or a redrive)."""
         try:

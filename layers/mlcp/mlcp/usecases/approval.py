@@ -12,12 +12,11 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, NoReturn
 from urllib.parse import quote
 
-from botocore.exceptions import ClientError
-
 from mlcp import clock
+from mlcp.adapters.identity import UNKNOWN
 from mlcp.adapters.state import ControlPlaneState, PendingApproval
 from mlcp.audit import AuditAction
-from mlcp.errors import TASK_TOKEN_GONE, ApprovalDenied, ApprovalNotPending, SeparationOfDutiesViolation
+from mlcp.errors import ApprovalDenied, ApprovalNotPending, SeparationOfDutiesViolation
 from mlcp.gates.evaluate import same_identity
 from mlcp.gates.model import Candidate
 from mlcp.observability import MetricUnit, logger, metrics
@@ -28,13 +27,14 @@ if TYPE_CHECKING:
     from mlcp.events import ModelPackageStateChangeEvent
 
 Outcome = Literal["proceed", "needs_human", "reject", "ignore"]
-UNKNOWN = "unknown"
 
 
 @dataclass
 class ApprovalDeps:
     gating: GatingDeps
     state: ControlPlaneState
+    #: Answers the workflow's parked approval token.
+    callbacks: TaskCallbacks
     notifier: Notifier | None = None
     #: Where approvers answer in the console (the approval-decision state machine), for the notification.
     decision_state_machine_arn: str | None = None
@@ -334,7 +334,6 @@ def decide_approval(
     reason: str,
     identity: str,
     deps: ApprovalDeps,
-    callbacks: TaskCallbacks,
 ) -> PendingApproval:
     """A human's answer to a pending approval (``mlcp approve`` / ``mlcp reject``).
 
@@ -365,24 +364,19 @@ def decide_approval(
     decided = deps.state.decide(approval_id, status, identity, reason)
     try:
         if grant:
-            callbacks.send_task_success(
-                taskToken=token,
-                output=json.dumps(
+            answer = deps.callbacks.succeed(
+                token,
+                json.dumps(
                     {"decision": status, "decided_by": identity, "reason": reason, "approval_id": approval_id}
                 ),
             )
         else:
-            callbacks.send_task_failure(
-                taskToken=token,
-                error=ApprovalDenied.__name__,
-                cause=f"denied by {identity}: {reason}"[:32768],
-            )
-    except ClientError as exc:
-        code = str(exc.response.get("Error", {}).get("Code", ""))
-        if code not in TASK_TOKEN_GONE:
-            deps.state.reopen(approval_id, status)  # the answer did not land: leave it to answer again
-            raise
-        _abandon(approval, status, identity, code, deps)
+            answer = deps.callbacks.fail(token, ApprovalDenied.__name__, f"denied by {identity}: {reason}")
+    except Exception:
+        deps.state.reopen(approval_id, status)  # the answer did not land: leave it to answer again
+        raise
+    if answer.gone is not None:
+        _abandon(approval, status, identity, answer.gone, deps)
     deps.gating.audit.append(
         stream=_stream(approval.group),
         action=AuditAction.APPROVAL_GRANTED if grant else AuditAction.APPROVAL_DENIED,
@@ -437,15 +431,6 @@ def _abandon(
         decision_id=f"approval.abandoned:{approval.approval_id}",
     )
     raise ApprovalNotPending(f"approval {approval.approval_id}: {why}")
-
-
-def caller_identity(sts: Any) -> str:
-    """Who runs the CLI, as STS says (never as the caller claims)."""
-    try:
-        return str(sts.get_caller_identity()["Arn"])
-    except Exception:  # no credentials, no network: fail closed
-        logger.warning("cannot resolve the caller identity")
-        return UNKNOWN
 
 
 def expires_in(approval: PendingApproval, now: datetime | None = None) -> timedelta:

@@ -19,14 +19,15 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from mlcp.errors import TASK_TOKEN_GONE, ApprovalNotPending, SeparationOfDutiesViolation
+from mlcp.adapters.identity import UNKNOWN
+from mlcp.errors import ApprovalNotPending, SeparationOfDutiesViolation
 from mlcp.events import validation_reason
 from mlcp.events.cloudtrail import StartExecutionCallEvent
 from mlcp.observability import MetricUnit, logger, metrics
-from mlcp.usecases.approval import UNKNOWN, ApprovalDeps, decide_approval
+from mlcp.ports import Executions, TaskCallbacks
+from mlcp.usecases.approval import ApprovalDeps, decide_approval
 
 #: The error a refused decision execution fails with (its cause says why).
 DECISION_REFUSED = "DecisionRefused"
@@ -45,8 +46,10 @@ class DecisionInput(BaseModel):
 @dataclass
 class ConsoleDecisionDeps:
     approvals: ApprovalDeps
-    #: Step Functions: DescribeExecution, SendTaskSuccess / SendTaskFailure.
-    sfn: Any
+    #: The decision executions, read back (DescribeExecution).
+    executions: Executions
+    #: Answers the decision execution's parked token (SendTaskSuccess / SendTaskFailure).
+    callbacks: TaskCallbacks
     #: The approval-decision state machine: events about any other are not decisions.
     state_machine_arn: str
 
@@ -59,7 +62,7 @@ def decide_from_console(event: StartExecutionCallEvent, deps: ConsoleDecisionDep
     if detail.error_code or detail.response_elements is None:
         return {"verdict": "ignored", "why": f"the StartExecution call failed ({detail.error_code})"}
     execution = detail.response_elements.execution_arn
-    described = deps.sfn.describe_execution(executionArn=execution)
+    described = deps.executions.describe(execution)
     if described.get("stateMachineArn") != deps.state_machine_arn:
         return {"verdict": "ignored", "why": "the execution belongs to another state machine"}
     identity = detail.user_identity.arn or UNKNOWN
@@ -78,7 +81,7 @@ def decide_from_console(event: StartExecutionCallEvent, deps: ConsoleDecisionDep
             name=f"ConsoleDecisions{verdict['verdict'].title()}", unit=MetricUnit.Count, value=1
         )
     if known.get("task_token"):
-        complete_decision(known["task_token"], verdict, deps.sfn)
+        complete_decision(known["task_token"], verdict, deps.callbacks)
     return verdict
 
 
@@ -97,7 +100,6 @@ def _apply(raw_input: str, identity: str, deps: ConsoleDecisionDeps) -> dict[str
             reason=request.reason,
             identity=identity,
             deps=deps.approvals,
-            callbacks=deps.sfn,
         )
     except (SeparationOfDutiesViolation, ApprovalNotPending) as exc:
         return {**answer, "verdict": "refused", "why": str(exc)}
@@ -113,20 +115,14 @@ def await_decision(execution: str, task_token: str, deps: ConsoleDecisionDeps) -
     """The decision execution's wait: keep its token; complete it if the verdict came first."""
     item = deps.approvals.state.await_decision(execution, task_token)
     if item.get("verdict"):
-        complete_decision(task_token, json.loads(item["verdict"]), deps.sfn)
+        complete_decision(task_token, json.loads(item["verdict"]), deps.callbacks)
     return {"waiting": not item.get("verdict")}
 
 
-def complete_decision(task_token: str, verdict: dict[str, Any], sfn: Any) -> None:
-    """Succeed the decision execution with the verdict, or fail it with ``DecisionRefused``."""
-    try:
-        if verdict.get("verdict") in {"granted", "denied"}:
-            sfn.send_task_success(taskToken=task_token, output=json.dumps(verdict))
-        else:
-            sfn.send_task_failure(
-                taskToken=task_token, error=DECISION_REFUSED, cause=str(verdict.get("why", ""))[:32768]
-            )
-    except ClientError as exc:
-        # Completed already (the other side came second too) or the wait timed out: nothing to do.
-        if exc.response.get("Error", {}).get("Code") not in TASK_TOKEN_GONE:
-            raise
+def complete_decision(task_token: str, verdict: dict[str, Any], callbacks: TaskCallbacks) -> None:
+    """Succeed the decision execution with the verdict, or fail it with ``DecisionRefused``. A gone
+    token (completed already, the other side came second too, or the wait timed out) is nothing to do."""
+    if verdict.get("verdict") in {"granted", "denied"}:
+        callbacks.succeed(task_token, json.dumps(verdict))
+    else:
+        callbacks.fail(task_token, DECISION_REFUSED, str(verdict.get("why", "")))

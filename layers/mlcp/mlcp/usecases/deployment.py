@@ -17,13 +17,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
-from botocore.exceptions import ClientError
-
 from mlcp import clock as mlcp_clock
 from mlcp.adapters.endpoints import EndpointState, SageMakerHosting, resource_name
 from mlcp.adapters.state import ControlPlaneState
 from mlcp.audit import AuditAction, AuditTrail
-from mlcp.errors import TASK_TOKEN_GONE, DeploymentNotSupported
+from mlcp.errors import DeploymentNotSupported
 from mlcp.incidents import IncidentDeps, IncidentRequest, open_incident
 from mlcp.observability import MetricUnit, logger, metrics
 from mlcp.ports import Clock, TaskCallbacks
@@ -90,6 +88,8 @@ class DeploymentDeps:
     clock: Clock = mlcp_clock.current
     #: The canary analysis's verdict alarm (joins AutoRollbackConfiguration when the tier analyses).
     verdict_alarms: VerdictAlarms | None = None
+    #: Answers the workflow's parked endpoint token (the waiting tasks; a rollback needs none).
+    callbacks: TaskCallbacks | None = None
 
     def now(self) -> datetime:
         return self.clock()
@@ -413,18 +413,17 @@ def await_endpoint(
     previous_config: str | None,
     *,
     deps: DeploymentDeps,
-    callbacks: TaskCallbacks,
 ) -> dict[str, Any]:
     """Park the workflow's token until an endpoint event says the deployment ended; if it already
     has (the event came first), complete the token at once."""
     deps.state.put_deployment_callback(endpoint, task_token, target_config, previous_config)
     check = check_deployment(endpoint, target_config, previous_config, deps=deps)
     if check["outcome"] != "in_progress":
-        complete_callback(endpoint, deps=deps, callbacks=callbacks)
+        complete_callback(endpoint, deps=deps)
     return {"registered": True}
 
 
-def complete_callback(endpoint: str, *, deps: DeploymentDeps, callbacks: TaskCallbacks) -> dict[str, Any]:
+def complete_callback(endpoint: str, *, deps: DeploymentDeps) -> dict[str, Any]:
     """An endpoint event arrived: if the waiting deployment has ended (per DescribeEndpoint), resume it."""
     import json
 
@@ -435,14 +434,13 @@ def complete_callback(endpoint: str, *, deps: DeploymentDeps, callbacks: TaskCal
     if callback is None:
         return {"resumed": False, "status": state.status}
     outcome = outcome_of(state, callback["target_config"], callback.get("previous_config"))
-    try:
-        callbacks.send_task_success(
-            taskToken=callback["task_token"], output=json.dumps({"outcome": outcome, "status": state.status})
-        )
-    except ClientError as exc:
+    if deps.callbacks is None:
+        raise TypeError("DeploymentDeps.callbacks is needed to resume a waiting deployment")
+    answer = deps.callbacks.succeed(
+        callback["task_token"], json.dumps({"outcome": outcome, "status": state.status})
+    )
+    if not answer.delivered:
         # The wait already timed out (the workflow is describing the endpoint itself): nothing to resume.
-        if exc.response.get("Error", {}).get("Code") not in TASK_TOKEN_GONE:
-            raise
         logger.info("deployment callback was stale", extra={"endpoint": endpoint})
         return {"resumed": False, "outcome": outcome, "stale": True}
     return {"resumed": True, "outcome": outcome}

@@ -21,13 +21,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from botocore.exceptions import ClientError
-
 from mlcp.adapters.endpoints import SageMakerHosting
 from mlcp.audit import AuditAction, AuditTrail
-from mlcp.errors import TASK_TOKEN_GONE, InvalidEvent
+from mlcp.errors import InvalidEvent
 from mlcp.policy.model import Policy
-from mlcp.ports import PolicySource
+from mlcp.ports import PolicySource, TaskCallbacks
 
 Action = Literal["promote", "abort"]
 _PACKAGE = re.compile(r"model-package/(?P<group>[^/]+)/(?P<version>\d+)$")
@@ -43,19 +41,13 @@ class BakeRecords(Protocol):
     def claim_bake(self, endpoint: str, task_token: str, *, action: str, by: str, reason: str) -> bool: ...
 
 
-class BakeCallbacks(Protocol):
-    def send_task_success(self, *, taskToken: str, output: str) -> Any: ...
-
-    def send_task_failure(self, *, taskToken: str, error: str, cause: str) -> Any: ...
-
-
 @dataclass
 class SteerDeps:
     bakes: BakeRecords
     hosting: SageMakerHosting
     policies: PolicySource
     audit: AuditTrail
-    callbacks: BakeCallbacks
+    callbacks: TaskCallbacks
     clock: Callable[[], dt.datetime]
 
 
@@ -206,23 +198,16 @@ def steer_bake(request: SteerRequest, *, deps: SteerDeps) -> dict[str, Any]:
         evidence=_evidence(request, bake),
         decision_id=f"{action.value}:{request.execution}:bake:{request.index}",
     )
-    try:
-        if request.action == "promote":
-            deps.callbacks.send_task_success(
-                taskToken=bake["task_token"],
-                output=json.dumps(
-                    {"ended_by": "promote", "by": request.requested_by, "reason": request.reason}
-                ),
-            )
-        else:
-            deps.callbacks.send_task_failure(
-                taskToken=bake["task_token"],
-                error="DeploymentAborted",
-                cause=f"aborted by {request.requested_by}: {request.reason}"[:32768],
-            )
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") not in TASK_TOKEN_GONE:
-            raise
+    if request.action == "promote":
+        answer = deps.callbacks.succeed(
+            bake["task_token"],
+            json.dumps({"ended_by": "promote", "by": request.requested_by, "reason": request.reason}),
+        )
+    else:
+        answer = deps.callbacks.fail(
+            bake["task_token"], "DeploymentAborted", f"aborted by {request.requested_by}: {request.reason}"
+        )
+    if not answer.delivered:
         return _refuse(request, f"{request.endpoint}: the bake ended meanwhile (its time ran out)", deps)
     return {
         "outcome": "promoted" if request.action == "promote" else "aborted",

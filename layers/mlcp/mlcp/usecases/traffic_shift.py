@@ -22,8 +22,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from botocore.exceptions import ClientError
-
 from mlcp.adapters.endpoints import EndpointState, SageMakerHosting, resource_name
 from mlcp.errors import DeploymentNotSupported
 from mlcp.observability import logger
@@ -152,7 +150,7 @@ def plan_managed_shift(
     elif current.status != "InService":
         # Updating: our own UpdateEndpoint to the shift config (a retry after it was sent) when the
         # shift config exists; anything else is not ours to interrupt.
-        if not _config_exists(hosting, shift_config):
+        if not hosting.config_exists(shift_config):
             raise DeploymentNotSupported(f"endpoint {endpoint} is {current.status}; it must be InService")
     else:
         old_variants = hosting.config_variants(current.config_name)
@@ -212,7 +210,7 @@ def plan_managed_bake(
     elif current.status != "InService":
         # Updating: our own UpdateEndpoint (a retry after it was sent) when the candidate config
         # exists; DescribeEndpoint still names the previous config until the update is done.
-        if not _config_exists(hosting, final_config):
+        if not hosting.config_exists(final_config):
             raise DeploymentNotSupported(f"endpoint {endpoint} is {current.status}; it must be InService")
     else:
         old_variants = hosting.config_variants(current.config_name)
@@ -235,16 +233,6 @@ def plan_managed_bake(
         candidate=candidate,
         package_arn=package["arn"],
     )
-
-
-def _config_exists(hosting: SageMakerHosting, name: str) -> bool:
-    try:
-        hosting.config_variants(name)
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "ValidationException":
-            return False
-        raise
-    return True
 
 
 # ---------------------------------------------------------------------------- weights
