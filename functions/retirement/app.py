@@ -8,9 +8,9 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mlcp.adapters.inventory import SageMakerInventory
+from mlcp.adapters.policy_appconfig import policy_source_from_env
 from mlcp.entrypoint import Runtime
 from mlcp.observability import EVENT_ID_PATH, logger, metrics
-from mlcp.policy.appconfig import policy_source_from_env
 from mlcp.usecases.retirement import RetirementDeps, retire
 
 runtime = Runtime("retirement")

@@ -11,8 +11,8 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from mlcp.adapters.policy_appconfig import AppConfigPolicyStore
 from mlcp.policy import canonical_json, parse_policy
-from mlcp.policy.appconfig import AppConfigPolicyStore
 from mlcp_cli.emulator.gaps import FunctionSpec, GapFills
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,8 +11,9 @@ import boto3
 import pytest
 import yaml
 
+from mlcp.adapters import clients
+from mlcp.adapters.policy_appconfig import AppConfigPolicyStore, policy_source_from_env
 from mlcp.policy import PolicyError, canonical_json, parse_policy
-from mlcp.policy.appconfig import AppConfigPolicyStore, policy_source_from_env
 from mlcp_cli.commands.policy import DeliveryTarget, migrate_from_parameter, publish_to_appconfig
 from mlcp_cli.emulator.gaps import GapFills
 from mlcp_cli.policy_delivery import AppConfigTarget, publish, status, write_status
@@ -122,6 +123,7 @@ class _RawPolicyClient:
 def test_store_serves_the_legacy_parameter_until_the_first_deployment(
     fills: GapFills, tmp_path: Path
 ) -> None:
+    clients.reset()  # the fallback reads through the cached client: one made under another test's mock
     ids = _setup()
     ssm = boto3.client("ssm")
     legacy = parse_policy(dict(POLICY, groups=[{"match": "legacy-*", "tier": "low"}]), "legacy")

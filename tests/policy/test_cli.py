@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
-from mlcp.policy import PolicyError, PolicyStore, canonical_json, parse_policy
+from mlcp.adapters.policy_ssm import PolicyStore
+from mlcp.policy import PolicyError, canonical_json, parse_policy
 from mlcp_cli.commands.policy import load_policy_file, publish_policy
 from mlcp_cli.main import main
 

@@ -244,7 +244,7 @@ def test_the_runtime_policy_package_does_not_import_yaml() -> None:
 
 
 def test_the_audit_retention_is_published_only_when_it_differs_from_the_default() -> None:
-    from mlcp.policy.load import canonical_json, parse_policy_json
+    from mlcp.policy import canonical_json, parse_policy_json
     from mlcp.policy.model import AuditRetention, Policy
 
     base = Policy.model_validate({"tiers": {"t": {}}, "groups": [{"match": "*", "tier": "t"}]})

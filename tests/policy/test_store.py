@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
+from mlcp.adapters.policy_ssm import PolicyStore
 from mlcp.errors import ConfigurationError
-from mlcp.policy import PolicyError, PolicyStore, canonical_json, parse_policy
+from mlcp.policy import PolicyError, canonical_json, parse_policy
 
 from .conftest import PARAMETER, example_document
 

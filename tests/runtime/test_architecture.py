@@ -1,26 +1,19 @@
 """The runtime package's architecture, enforced from its source (ADR 0028).
 
 Only ``mlcp.adapters`` talks to AWS; the domain and the adapters never import each other; nothing
-imports upward (kernel < model < domain, adapters < use cases < composition root). The modules that
-still break a rule are listed here by name and count, as they were when the rule was written: a new
-breach fails, and so does a listed one that was mended and not struck from the list (the list only
-shrinks).
+imports upward (kernel < model < domain, adapters < use cases < composition root). No AWS call is
+left outside the adapters. The imports between the domain and the adapters that remain are listed
+here by name: a new one fails, and so does a listed one that was mended and not struck from the list
+(the list only shrinks).
 """
 
 from __future__ import annotations
 
 import ast
-from collections import Counter
 
 import pytest
 
 from . import architecture
-
-#: Modules outside ``adapters/`` that still call AWS, and how many calls/imports each has.
-AWS_IO_OUTSIDE_ADAPTERS_LEFT: dict[str, int] = {
-    "mlcp.policy.appconfig": 4,
-    "mlcp.policy.load": 4,
-}
 
 #: Imports between the domain and the adapters that are still there (importer, imported).
 DOMAIN_ADAPTER_IMPORTS_LEFT: set[tuple[str, str]] = {
@@ -34,17 +27,12 @@ DOMAIN_ADAPTER_IMPORTS_LEFT: set[tuple[str, str]] = {
     ("mlcp.incidents", "mlcp.adapters.incident_store"),
     ("mlcp.incidents.service", "mlcp.adapters.incident_store"),
     ("mlcp.incidents.service", "mlcp.adapters.opscenter"),
-    ("mlcp.policy.appconfig", "mlcp.adapters.clients"),
-    ("mlcp.policy.load", "mlcp.adapters.clients"),
 }
 
 
 def test_aws_is_called_from_adapters_only() -> None:
-    calls = Counter(call.module for call in architecture.client_calls_outside_adapters())
-    new = {m: n for m, n in calls.items() if n > AWS_IO_OUTSIDE_ADAPTERS_LEFT.get(m, 0)}
-    assert not new, f"AWS calls outside mlcp.adapters (put them behind a port, in an adapter): {new}"
-    mended = {m: (n, calls.get(m, 0)) for m, n in AWS_IO_OUTSIDE_ADAPTERS_LEFT.items() if calls.get(m, 0) < n}
-    assert not mended, f"mended: lower these counts in AWS_IO_OUTSIDE_ADAPTERS_LEFT (listed, now): {mended}"
+    calls = [f"{c.module}:{c.line} {c.method}" for c in architecture.client_calls_outside_adapters()]
+    assert calls == [], "AWS calls outside mlcp.adapters (put them behind a port, in an adapter)"
 
 
 def test_nothing_imports_upward() -> None:

@@ -12,7 +12,7 @@ import yaml
 
 from mlcp.adapters.endpoints import EndpointState
 from mlcp.errors import InvalidEvent
-from mlcp.policy.load import parse_policy
+from mlcp.policy import parse_policy
 from mlcp.policy.model import Policy
 from mlcp.ports import TaskAnswer
 from mlcp.usecases.steer_bake import SteerDeps, SteerRequest, freeze_in_force, steer_bake

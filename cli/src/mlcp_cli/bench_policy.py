@@ -103,8 +103,9 @@ def publish_and_load(
     import boto3
     from moto import mock_aws
 
+    from mlcp.adapters.policy_appconfig import AppConfigPolicyStore
     from mlcp.policy import canonical_json, parse_policy
-    from mlcp.policy.appconfig import MAX_HOSTED_CONFIGURATION_BYTES, AppConfigPolicyStore
+    from mlcp.policy.appconfig import MAX_HOSTED_CONFIGURATION_BYTES
     from mlcp_cli.emulator.gaps import FunctionRegistry, FunctionSpec, install_gap_fills
     from mlcp_cli.emulator.runtime import MOTO_CONFIG
     from mlcp_cli.policy_delivery import AppConfigTarget, publish, status

@@ -26,7 +26,8 @@ from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
 from mlcp.policy import Policy, PolicyError, canonical_json, field_path, parse_policy_json
-from mlcp.policy.appconfig import MAX_HOSTED_CONFIGURATION_BYTES, parse_appconfig_target
+from mlcp.policy.appconfig import MAX_HOSTED_CONFIGURATION_BYTES
+from mlcp.policy.model import parse_appconfig_target
 
 POLICY_SUFFIXES = (".yaml", ".yml", ".json")
 TOP_LEVEL_KEYS = ("version", "tiers", "groups", "change_freezes")

@@ -163,11 +163,11 @@ def governance_deps(
     CLI's with its own ``client(service)`` factory, configuration and policy source."""
     from mlcp.adapters.evidence import S3Evidence
     from mlcp.adapters.notify import ApproverNotifier
+    from mlcp.adapters.policy_appconfig import policy_source_from_env
     from mlcp.adapters.registry import SageMakerModelRegistry
     from mlcp.adapters.reports import ReportWriter
     from mlcp.adapters.state import ControlPlaneState
     from mlcp.adapters.task_callbacks import StepFunctionsTasks
-    from mlcp.policy.appconfig import policy_source_from_env
     from mlcp.usecases.approval import ApprovalDeps
     from mlcp.usecases.gating import GatingDeps
 
@@ -235,9 +235,9 @@ def steer_deps(runtime: Runtime) -> SteerDeps:
     """The adapters of ``mlcp promote`` / ``mlcp abort`` of a bake (ADR 24), from the environment."""
     from mlcp import clock
     from mlcp.adapters.endpoints import SageMakerHosting
+    from mlcp.adapters.policy_appconfig import policy_source_from_env
     from mlcp.adapters.state import ControlPlaneState
     from mlcp.adapters.task_callbacks import StepFunctionsTasks
-    from mlcp.policy.appconfig import policy_source_from_env
     from mlcp.usecases.steer_bake import SteerDeps
 
     return SteerDeps(
@@ -302,8 +302,8 @@ def reaction_deps(audit: AuditTrail) -> ReactionDeps:
     from mlcp.adapters.debounce import StepFunctionsDebounce
     from mlcp.adapters.monitoring_runs import SageMakerMonitoringRuns
     from mlcp.adapters.pipelines import SageMakerPipelines
+    from mlcp.adapters.policy_appconfig import policy_source_from_env
     from mlcp.adapters.retraining_state import RetrainingState
-    from mlcp.policy.appconfig import policy_source_from_env
     from mlcp.usecases.reactions import ReactionDeps
 
     settings = GovernanceConfig.from_env()

@@ -61,3 +61,12 @@ class DeploymentNotSupported(ControlPlaneError):
 class DeploymentAborted(ControlPlaneError):
     """An operator aborted the managed deployment during its bake (``mlcp abort``: SendTaskFailure with
     this error name on the bake's task token); the workflow rolls the candidate back."""
+
+
+class PolicyError(ControlPlaneError):
+    """A policy document is unreadable or invalid. ``problems`` holds one line per problem."""
+
+    def __init__(self, source: str, problems: list[str] | tuple[str, ...]) -> None:
+        self.source = source
+        self.problems = tuple(problems) or (f"{source}: invalid policy",)
+        super().__init__("\n".join(self.problems))

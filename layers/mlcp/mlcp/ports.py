@@ -25,6 +25,8 @@ MAX_PARAMETER_VALUE: Final = 1024
 """The longest value of a pipeline parameter SageMaker takes."""
 MAX_DESCRIPTION: Final = 3072
 """The longest pipeline execution description SageMaker takes."""
+UNKNOWN: Final = "unknown"
+"""The identity of a caller STS could not name (every check of who acts fails closed on it)."""
 TOKEN_PREFIX: Final = "mlcp-"  # noqa: S105 (a ClientRequestToken prefix, not a secret)
 """How the ClientRequestToken of a retraining mlcp starts begins."""
 

@@ -30,11 +30,11 @@ from typing import Any, TextIO
 
 import yaml
 
+from mlcp.adapters.policy_ssm import PolicyStore
 from mlcp.policy import (
     MAX_PARAMETER_BYTES,
     Policy,
     PolicyError,
-    PolicyStore,
     canonical_json,
     explain,
 )
@@ -319,7 +319,8 @@ def deployed_policy_store(parameter: str | None = None) -> Any:
     """The target stack's deployed policy, as its functions read it: AWS AppConfig (its
     ``PolicyAppConfig`` output; the legacy parameter as fallback until a first deployment), else
     the SSM ``parameter``. None when the target names neither."""
-    from mlcp.policy.appconfig import AppConfigPolicyStore, parse_appconfig_target
+    from mlcp.adapters.policy_appconfig import AppConfigPolicyStore
+    from mlcp.policy.model import parse_appconfig_target
     from mlcp_cli.commands.stack import active_target, client
 
     target = active_target()

@@ -16,8 +16,9 @@ from typing import Any, TextIO
 
 from mlcp.adapters.identity import caller_identity
 from mlcp.adapters.inventory import SageMakerInventory
+from mlcp.adapters.policy_ssm import PolicyStore
 from mlcp.audit import AuditTrail
-from mlcp.policy import Policy, PolicyError, PolicyStore
+from mlcp.policy import Policy, PolicyError
 from mlcp.usecases.retirement import RetirementDeps, Verdict, retire
 from mlcp_cli.commands.stack import (
     add_json_option,

@@ -19,7 +19,7 @@ from pydantic_core import ErrorDetails
 
 from mlcp.policy import Policy, canonical_json, field_path
 from mlcp.policy.appconfig import MAX_HOSTED_CONFIGURATION_BYTES
-from mlcp.policy.load import _problem
+from mlcp.policy.model import _problem
 from mlcp_cli.policy_check.locate import Path, Positions, locate
 from mlcp_cli.policy_check.rules import Finding, did_you_mean, semantic_findings
 

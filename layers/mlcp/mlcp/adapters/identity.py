@@ -5,9 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from mlcp.observability import logger
-
-#: The identity of a caller STS could not name (every check fails closed on it).
-UNKNOWN = "unknown"
+from mlcp.ports import UNKNOWN
 
 
 def caller_identity(sts: Any) -> str:

@@ -1,21 +1,16 @@
 """Policy as code: risk tiers, gates, approval rules, deployment and monitoring settings per model package group."""
 
+from mlcp.errors import PolicyError
 from mlcp.policy.load import (
     MAX_PARAMETER_BYTES,
-    POLICY_PARAMETER_ENV,
-    PolicyError,
-    PolicyNotConfigured,
-    PolicyStore,
     approval_mode,
     approval_summary,
     canonical_json,
     explain,
-    field_path,
     monitoring_entries,
-    parse_policy,
-    parse_policy_json,
 )
 from mlcp.policy.model import (
+    POLICY_PARAMETER_ENV,
     ArtifactIntegrityGate,
     BiasGate,
     ChangeFreeze,
@@ -34,11 +29,15 @@ from mlcp.policy.model import (
     MonitoringKind,
     MonitoringPolicy,
     Policy,
+    PolicyNotConfigured,
     RegressionGate,
     RequiredMetadataGate,
     RetrainingPolicy,
     SeparationOfDutiesGate,
     Tier,
+    field_path,
+    parse_policy,
+    parse_policy_json,
 )
 
 __all__ = [
@@ -64,7 +63,6 @@ __all__ = [
     "Policy",
     "PolicyError",
     "PolicyNotConfigured",
-    "PolicyStore",
     "RegressionGate",
     "RequiredMetadataGate",
     "RetrainingPolicy",

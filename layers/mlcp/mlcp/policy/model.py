@@ -19,11 +19,24 @@ A policy document (YAML in the repo, JSON in the deployed stack's SSM parameter)
 from __future__ import annotations
 
 import fnmatch
+import json
 import re
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import ErrorDetails
+
+from mlcp.errors import ConfigurationError, PolicyError
 
 _STRICT = ConfigDict(extra="forbid", frozen=True, defer_build=True)  # built on first use: cold start
 _TAG_KEY = re.compile(r"^[\w .:/=+\-@]{1,128}$")
@@ -688,3 +701,87 @@ class Policy(BaseModel):
                 seen.add(retraining.pipeline)
                 found.append((rule, retraining))
         return found
+
+
+POLICY_PARAMETER_ENV = "MLCP_POLICY_PARAMETER"
+"""The SSM parameter holding the deployed policy (legacy; AppConfig's fallback)."""
+POLICY_APPCONFIG_ENV = "MLCP_POLICY_APPCONFIG"
+"""``<application id>/<environment id>/<configuration profile id>`` of the deployed policy."""
+
+
+def parse_appconfig_target(value: str) -> tuple[str, str, str]:
+    """``app/env/profile`` -> its three identifiers (ConfigurationError naming what is wrong)."""
+    parts = [part.strip() for part in value.split("/")]
+    if len(parts) != 3 or not all(parts):
+        raise ConfigurationError(
+            f"{POLICY_APPCONFIG_ENV} must be <application>/<environment>/<configuration profile>, got {value!r}"
+        )
+    return parts[0], parts[1], parts[2]
+
+
+# ------------------------------------------------------------------------------------ parsing
+
+
+def field_path(loc: tuple[int | str, ...]) -> str:
+    """``('tiers', 'high', 'gates', 'metrics', 'thresholds', 0)`` -> ``tiers.high.gates.metrics.thresholds[0]``."""
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else part
+    return path
+
+
+_SHOWN_INPUT_TYPES = {
+    "bool_parsing",
+    "bool_type",
+    "int_parsing",
+    "int_type",
+    "int_from_float",
+    "float_parsing",
+    "float_type",
+    "string_type",
+    "literal_error",
+    "datetime_parsing",
+    "datetime_type",
+    "datetime_from_date_parsing",
+}
+
+
+def _problem(source: str, error: ErrorDetails) -> str:
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] in _SHOWN_INPUT_TYPES:
+        shown = repr(error.get("input"))
+        message += f" (got {shown if len(shown) <= 60 else shown[:57] + '...'})"
+    path = field_path(tuple(error["loc"]))
+    return f"{source}: {path}: {message}" if path else f"{source}: {message}"
+
+
+def parse_policy(document: Mapping[str, Any], source: str) -> Policy:
+    """Validate a decoded policy document; ``source`` (a file or ``ssm:<parameter>``) names it in errors.
+
+    Raises ``PolicyError`` listing every problem, one line each: ``<source>: <field path>: <what>``.
+    """
+    if not isinstance(document, Mapping):
+        raise PolicyError(source, [f"{source}: the policy must be a mapping (got {type(document).__name__})"])
+    try:
+        return Policy.model_validate(dict(document))
+    except ValidationError as exc:
+        raise PolicyError(source, [_problem(source, error) for error in exc.errors()]) from exc
+
+
+def parse_policy_json(text: str | bytes, source: str) -> Policy:
+    """``parse_policy`` over JSON text (the deployed form)."""
+    try:
+        document = json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise PolicyError(source, [f"{source}: not valid JSON: {exc}"]) from exc
+    return parse_policy(document, source)
+
+
+class PolicyNotConfigured:
+    """The policy source of code that never evaluates a policy (asking it is a wiring bug)."""
+
+    def get(self, *, force_fetch: bool = False) -> Policy:
+        raise ConfigurationError(f"{POLICY_PARAMETER_ENV} is not set: this code path has no policy")

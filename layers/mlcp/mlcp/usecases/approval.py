@@ -13,14 +13,13 @@ from typing import TYPE_CHECKING, Any, Literal, NoReturn
 from urllib.parse import quote
 
 from mlcp import clock
-from mlcp.adapters.identity import UNKNOWN
 from mlcp.adapters.state import ControlPlaneState, PendingApproval
 from mlcp.audit import AuditAction
 from mlcp.errors import ApprovalDenied, ApprovalNotPending, SeparationOfDutiesViolation
 from mlcp.gates.evaluate import same_identity
 from mlcp.gates.model import Candidate
 from mlcp.observability import MetricUnit, logger, metrics
-from mlcp.ports import Notifier, TaskCallbacks
+from mlcp.ports import UNKNOWN, Notifier, TaskCallbacks
 from mlcp.usecases.gating import Gated, GatingDeps, approval_id_for, evaluate_candidate
 
 if TYPE_CHECKING:

@@ -21,12 +21,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from mlcp.adapters.identity import UNKNOWN
 from mlcp.errors import ApprovalNotPending, SeparationOfDutiesViolation
 from mlcp.events import validation_reason
 from mlcp.events.cloudtrail import StartExecutionCallEvent
 from mlcp.observability import MetricUnit, logger, metrics
-from mlcp.ports import Executions, TaskCallbacks
+from mlcp.ports import UNKNOWN, Executions, TaskCallbacks
 from mlcp.usecases.approval import ApprovalDeps, decide_approval
 
 #: The error a refused decision execution fails with (its cause says why).
