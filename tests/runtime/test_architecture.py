@@ -18,9 +18,6 @@ from . import architecture
 #: Imports between the domain and the adapters that are still there (importer, imported).
 DOMAIN_ADAPTER_IMPORTS_LEFT: set[tuple[str, str]] = {
     ("mlcp.adapters.digests", "mlcp.audit.anchors"),
-    # Landed on main with the multi-account merge (the STS adapter parses the member accounts'
-    # ``AccountScope`` from the domain module); red on main before this list named it.
-    ("mlcp.adapters.accounts", "mlcp.accounts"),
     # The packages' faces still hand on the stores that moved to adapters/ (``from mlcp.audit
     # import AuditTrail`` everywhere); the incident service is a use case that opens OpsItems.
     ("mlcp.audit", "mlcp.adapters.audit_trail"),
