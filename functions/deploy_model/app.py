@@ -8,13 +8,13 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from mlcp.entrypoint import Runtime, deployment_deps, governance_deps
+from mlcp.entrypoint import DeploymentsByAccount, Runtime, governance_deps
 from mlcp.observability import logger, metrics
 from mlcp.usecases.deployment import start_deployment
 from mlcp.usecases.recheck import approval_recheck
 
 runtime = Runtime("deploy-model")
-deps = deployment_deps(runtime.audit)
+deployments = DeploymentsByAccount(runtime)
 governance = governance_deps(runtime.audit)
 
 
@@ -30,7 +30,7 @@ def handler(raw: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         raw["package"],
         str(raw["endpoint"]),
         dict(raw.get("settings") or {}),
-        deps=deps,
+        deps=deployments(raw.get("account")),
         recheck=recheck,
         execution=execution,
         event_id=event_id,
