@@ -24,7 +24,11 @@ def handler(raw: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     execution = str(raw.get("execution", ""))
     event_id = raw.get("event_id")
     recheck = approval_recheck(
-        human=raw.get("human"), execution=execution, event_id=event_id, deps=governance
+        human=raw.get("human"),
+        execution=execution,
+        event_id=event_id,
+        deps=governance,
+        stage=raw.get("stage") or None,
     )
     return start_deployment(
         raw["package"],

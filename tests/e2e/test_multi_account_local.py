@@ -19,18 +19,26 @@ from mlcp_cli.emulator.stack import LocalStack
 
 from .conftest import ROOT, TEMPLATE
 
+#: The scenarios' policy with a promotion path (scenarios/policies/promotion.yaml): promo-* goes to
+#: staging's mlcp-promo (low tier), then prod's mlcp-promo (medium tier) after a 60-minute soak.
+POLICY = ROOT / "scenarios" / "policies" / "promotion.yaml"
+
 STAGING, PROD, UNLISTED = "222222222222", "333333333333", "444444444444"
 EXTERNAL_ID = "mlcp-local-governance-0001"
 
 
 @pytest.fixture(scope="module")
 def accounts() -> Iterator[tuple[LocalControlPlane, dict[str, LocalStack]]]:
+    from mlcp_cli.commands.policy import DeliveryTarget, publish_to_appconfig
+
     parameters = {"MemberAccountIds": f"{STAGING},{PROD}", "MemberExternalId": EXTERNAL_ID}
     with LocalControlPlane(TEMPLATE, parameters=parameters) as cp:
         members = {
             account: deploy_member_stack(cp, account, member_parameters(cp, EXTERNAL_ID))
             for account in (STAGING, PROD, UNLISTED)
         }
+        target = DeliveryTarget.from_outputs(cp.stack.outputs)
+        publish_to_appconfig(cp.client("appconfig"), target, POLICY)
         yield cp, members
 
 
@@ -66,8 +74,11 @@ def test_a_members_event_reaches_the_control_plane_with_its_own_account(
     cp.pump()
 
     audit = _audit(cp)
-    [received] = audit.read(f"endpoint#{STAGING}:{endpoint}")
-    assert received.action == AuditAction.EVENT_RECEIVED
+    records = audit.read(f"endpoint#{STAGING}:{endpoint}")
+    [received] = [r for r in records if r.action == AuditAction.EVENT_RECEIVED]
+    # The failure opens staging's incident: its own resource and stream, not the home endpoint's.
+    [opened] = [r for r in records if r.action == AuditAction.INCIDENT_OPENED]
+    assert opened.subject == f"endpoint/{STAGING}:{endpoint}"
     assert received.evidence["resources"] == [f"arn:aws:sagemaker:us-east-1:{STAGING}:endpoint/{endpoint}"]
     assert audit.read(f"endpoint#{endpoint}") == []  # not the governance account's stream
 
@@ -137,3 +148,54 @@ def test_an_event_whose_detail_names_another_account_acts_on_neither(
         f"event from account {envelope} names resources in account {named}: "
         "the control plane acts only on the envelope's account"
     }
+
+
+def test_an_approved_package_of_the_governance_registry_is_deployed_into_staging_as_its_deployment_role(
+    accounts: tuple[LocalControlPlane, dict[str, LocalStack]],
+) -> None:
+    from moto.sagemaker.models import sagemaker_backends
+
+    from mlcp_cli.seeding import PackageSpec, register_package
+
+    cp, _ = accounts
+    group = f"promo-{uuid.uuid4().hex[:6]}"
+    arn = register_package(
+        cp.client("s3", principal="ml-engineer"),
+        cp.client("sagemaker", principal="ml-engineer"),
+        PackageSpec(group=group),
+    )
+    cp.pump()  # low tier: auto-approved, then the deployment workflow
+    assert cp.run_until(
+        lambda: any(
+            r.action == AuditAction.DEPLOYMENT_PROMOTED
+            for r in _audit(cp).read(f"endpoint#{STAGING}:mlcp-promo")
+        ),
+        limit=4 * 3600,
+    )
+
+    staging = sagemaker_backends[STAGING][cp.region]
+    endpoint = staging.endpoints["mlcp-promo"]
+    assert endpoint.endpoint_status == "InService"
+    [model] = [m for m in staging._models.values() if group in m.model_name]
+    assert model.model_name.startswith("mlcp-promo-")
+    assert model.primary_container["ModelPackageName"] == arn  # the governance registry's package
+    assert model.execution_role_arn == f"arn:aws:iam::{STAGING}:role/mlcp-member-model"
+    # Nothing in the governance account's SageMaker nor in prod.
+    assert "mlcp-promo" not in sagemaker_backends[LOCAL_ACCOUNT_ID][cp.region].endpoints
+    assert "mlcp-promo" not in sagemaker_backends[PROD][cp.region].endpoints
+    records = _audit(cp).read(f"endpoint#{STAGING}:mlcp-promo")
+    assert [r.action for r in records if r.subject == arn] == [
+        AuditAction.DEPLOYMENT_STARTED,
+        AuditAction.DEPLOYMENT_PROMOTED,
+    ]
+    assert _audit(cp).read("endpoint#mlcp-promo") == []
+    # Staging's endpoint event came through the governance bus and resumed the wait (no timeout).
+    [execution] = [e for e in cp.executions() if e["status"] == "SUCCEEDED" and _deployed(cp, e, arn)]
+    history = cp.client("stepfunctions").get_execution_history(executionArn=execution["executionArn"])
+    assert not [e for e in history["events"] if e["type"] == "TaskTimedOut"]
+    assert any(r.target.endswith(cp.stack.function_names["EndpointEventsFunction"]) for r in cp.delivery_log)
+
+
+def _deployed(cp: LocalControlPlane, execution: dict[str, Any], arn: str) -> bool:
+    described = cp.client("stepfunctions").describe_execution(executionArn=execution["executionArn"])
+    return arn in described.get("output", "")

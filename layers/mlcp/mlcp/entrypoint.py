@@ -267,6 +267,16 @@ class DeploymentsByAccount:
         return deps
 
 
+def refuse_member_account(scope: AccountScope | None, account: object, what: str) -> None:
+    """Raise ``DeploymentNotSupported`` when a task that acts only at home is asked to act in a member
+    (the shadow test, the canary analysis and managed traffic shifting do not reach members yet):
+    never act on the home endpoint of the same name instead."""
+    from mlcp.errors import DeploymentNotSupported
+
+    if account and scope is not None and account != scope.home:
+        raise DeploymentNotSupported(f"{what} is not supported in member account {account} yet (ADR 27)")
+
+
 def shadow_deps(audit: AuditTrail) -> ShadowDeps:
     """The adapters of the shadow phase's task (ADR 25), from the function's environment."""
     from mlcp.adapters.endpoints import SageMakerHosting
@@ -354,4 +364,5 @@ def reaction_deps(audit: AuditTrail) -> ReactionDeps:
         sagemaker=clients.sagemaker(),
         s3=clients.s3(),
         schedule_recheck=schedule_recheck,
+        home_account=CoreConfig.from_env().home_account,
     )

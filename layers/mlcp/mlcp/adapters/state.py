@@ -288,6 +288,15 @@ class ControlPlaneState:
             item["previous_config"] = {"S": previous_config}
         self._client.put_item(TableName=self.table_name, Item=item)
 
+    def deployment_waiting(self, endpoint: str) -> bool:
+        """Whether a deployment waits on ``endpoint`` (its callback is registered)."""
+        response = self._client.get_item(
+            TableName=self.table_name,
+            Key={"pk": {"S": f"deployment#{endpoint}"}, "sk": {"S": "callback"}},
+            ConsistentRead=True,
+        )
+        return "Item" in response
+
     def take_deployment_callback(self, endpoint: str) -> dict[str, str] | None:
         """Remove and return the waiting deployment's callback (token, target, previous config)."""
         response = self._client.delete_item(

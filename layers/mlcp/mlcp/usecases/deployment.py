@@ -456,6 +456,10 @@ def complete_callback(endpoint: str, *, deps: DeploymentDeps, callbacks: TaskCal
     """An endpoint event arrived: if the waiting deployment has ended (per DescribeEndpoint), resume it."""
     import json
 
+    if deps.key(endpoint) != endpoint and not deps.state.deployment_waiting(deps.key(endpoint)):
+        # A member's event about an endpoint no deployment waits on: the deployment role may not
+        # even read it (member.yaml's EndpointNamePrefix), and there is nothing to resume.
+        return {"resumed": False, "status": "not-waiting"}
     state = deps.hosting.endpoint(endpoint)
     if state is None or state.status not in {"InService", "Failed", "UpdateRollbackFailed"}:
         return {"resumed": False, "status": state.status if state else "Missing"}

@@ -25,6 +25,7 @@ def recheck_approval(
     execution: str,
     event_id: str | None,
     deps: ApprovalDeps,
+    stage: str | None = None,
 ) -> Refusal | None:
     """None while the approval still holds; else why not, and whether the package must be rejected.
 
@@ -50,6 +51,7 @@ def recheck_approval(
         deps=deps.gating,
         phase=f"deployment:{execution}",
         fresh_policy=True,
+        stage=stage,
     )
     if granted_by and gated.tier is not None and not is_approver(granted_by, gated.tier.approvers):
         reason = f"granted by {granted_by}, who is not an approver of tier {gated.tier_name} now"
@@ -73,14 +75,19 @@ def recheck_approval(
 
 
 def approval_recheck(
-    *, human: dict[str, Any] | None, execution: str, event_id: str | None, deps: ApprovalDeps
+    *,
+    human: dict[str, Any] | None,
+    execution: str,
+    event_id: str | None,
+    deps: ApprovalDeps,
+    stage: str | None = None,
 ) -> Recheck:
     """The deployment task's re-check for this execution (``human``: the named approver's answer)."""
     granted_by = str(human["decided_by"]) if human and human.get("decided_by") else None
 
     def recheck(package: dict[str, Any]) -> Refusal | None:
         return recheck_approval(
-            package, granted_by=granted_by, execution=execution, event_id=event_id, deps=deps
+            package, granted_by=granted_by, execution=execution, event_id=event_id, deps=deps, stage=stage
         )
 
     return recheck
