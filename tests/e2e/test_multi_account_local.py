@@ -180,6 +180,15 @@ def test_an_approved_package_of_the_governance_registry_is_deployed_into_staging
     assert model.model_name.startswith("mlcp-promo-")
     assert model.primary_container["ModelPackageName"] == arn  # the governance registry's package
     assert model.execution_role_arn == f"arn:aws:iam::{STAGING}:role/mlcp-member-model"
+    # Shared, not copied (ADR 27): the group's resource policy lets staging's deployment role read
+    # this group's packages, nothing else (fill af refuses CreateModel otherwise).
+    policy = cp.client("sagemaker").get_model_package_group_policy(ModelPackageGroupName=group)
+    [shared] = json.loads(policy["ResourcePolicy"])["Statement"]
+    assert shared["Principal"] == {"AWS": f"arn:aws:iam::{STAGING}:role/mlcp-member-deployment"}
+    assert (shared["Action"], shared["Resource"]) == (
+        "sagemaker:DescribeModelPackage",
+        arn.rsplit("/", 1)[0] + "/*",
+    )
     # Nothing in the governance account's SageMaker nor in prod.
     assert "mlcp-promo" not in sagemaker_backends[LOCAL_ACCOUNT_ID][cp.region].endpoints
     assert "mlcp-promo" not in sagemaker_backends[PROD][cp.region].endpoints

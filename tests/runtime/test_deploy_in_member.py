@@ -14,6 +14,7 @@ from mlcp.adapters.accounts import AccountNotGoverned
 from mlcp.audit import AuditAction
 from mlcp.entrypoint import DeploymentsByAccount, Runtime
 from mlcp.usecases.deployment import acquire_lease, start_deployment
+from mlcp_cli.emulator.gaps import FunctionRegistry, install_gap_fills
 from mlcp_cli.seeding import PackageSpec, register_package
 
 from .conftest import REGION, Stores
@@ -52,10 +53,22 @@ def deployments(stores: Stores, monkeypatch: pytest.MonkeyPatch) -> DeploymentsB
         "Version": "2012-10-17",
         "Statement": [{"Effect": "Allow", "Principal": {"AWS": HOME}, "Action": "sts:AssumeRole"}],
     }
+    # member.yaml's statement for the governance registry's shared packages (fill af checks it).
+    shared = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "sagemaker:DescribeModelPackage",
+                "Resource": f"arn:aws:sagemaker:{REGION}:{HOME}:model-package/*",
+            }
+        ],
+    }
     for account in (STAGING, PROD):
         iam_backends[account]["aws"].create_role(
             "mlcp-member-deployment", json.dumps(trust), "/", None, "", [], "3600"
         )
+        iam_backends[account]["aws"].put_role_policy("mlcp-member-deployment", "shared", json.dumps(shared))
     clients.reset()
     return DeploymentsByAccount(Runtime("deploy-model"))
 
@@ -77,7 +90,11 @@ def test_a_deployment_into_staging_creates_its_resources_there_as_the_assumed_ro
     package = _package(stores)
     deps = deployments(STAGING)
 
-    result = start_deployment(package, ENDPOINT, {}, deps=deps)
+    with install_gap_fills(FunctionRegistry()):  # fill af: group policies, shared packages
+        result = start_deployment(package, ENDPOINT, {}, deps=deps)
+        policy = stores.sagemaker.get_model_package_group_policy(ModelPackageGroupName="churn-model")
+    [shared] = json.loads(policy["ResourcePolicy"])["Statement"]
+    assert shared["Principal"] == {"AWS": f"arn:aws:iam::{STAGING}:role/mlcp-member-deployment"}
 
     assert result["mode"] == "create"
     staging = _sagemaker(STAGING)

@@ -254,6 +254,16 @@ class DeploymentsByAccount:
                     function=self._runtime.function,
                 )
             partition = self._home.model_role_arn.split(":")[1]
+            from mlcp.adapters.registry import SageMakerModelRegistry
+
+            registry, role, home = SageMakerModelRegistry(), self._clients.role_arn(name), scope.home
+
+            def share(package: dict[str, Any]) -> object:
+                # Only this account's registry is ours to share; a member's own package needs none.
+                if str(package["arn"]).split(":")[4] != home:
+                    return False
+                return registry.share_group(str(package["group"]), str(package["arn"]), role)
+
             deps = dataclasses.replace(
                 self._home,
                 hosting=SageMakerHosting(self._clients.sagemaker(name), owner=self._runtime.audit.table_name),
@@ -262,6 +272,7 @@ class DeploymentsByAccount:
                 verdict_alarms=None,
                 account=name,
                 home_account=scope.home,
+                share_package=share,
             )
             self._by_account[name] = deps
         return deps

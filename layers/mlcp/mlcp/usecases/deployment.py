@@ -105,6 +105,8 @@ class DeploymentDeps:
     #: The account the endpoint is in (ADR 26) and the control plane's own; None: home.
     account: str | None = None
     home_account: str | None = None
+    #: Shares the package's group with the member's deployment role before CreateModel (ADR 27).
+    share_package: Callable[[dict[str, Any]], object] | None = None
 
     def now(self) -> datetime:
         return self.clock() if self.clock is not None else clock.now()
@@ -247,6 +249,8 @@ def start_deployment(
         decision_id=f"deployment.started:{package['arn']}:{package.get('last_modified_time')}",
         event_id=event_id,
     )
+    if deps.share_package is not None:
+        deps.share_package(package)
     deps.hosting.ensure_model(model_name, package["arn"], deps.model_role_arn)
     poll = ANALYSIS_INTERVAL_SECONDS if settings.get("analysis") else POLL_INTERVAL_SECONDS
     result: dict[str, Any] = {
