@@ -8,7 +8,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from mlcp.entrypoint import DeploymentsByAccount, Runtime, governance_deps
+from mlcp.entrypoint import DeploymentsByAccount, Runtime, governance_deps, open_incidents_counter
 from mlcp.observability import logger, metrics
 from mlcp.usecases.deployment import start_deployment
 from mlcp.usecases.recheck import approval_recheck
@@ -16,6 +16,7 @@ from mlcp.usecases.recheck import approval_recheck
 runtime = Runtime("deploy-model")
 deployments = DeploymentsByAccount(runtime)
 governance = governance_deps(runtime.audit)
+open_incidents = open_incidents_counter(runtime.audit)
 
 
 @logger.inject_lambda_context(correlation_id_path="execution")
@@ -29,6 +30,8 @@ def handler(raw: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         event_id=event_id,
         deps=governance,
         stage=raw.get("stage") or None,
+        open_incidents=open_incidents,
+        home_account=runtime.config.home_account,
     )
     return start_deployment(
         raw["package"],

@@ -208,3 +208,101 @@ def test_an_approved_package_of_the_governance_registry_is_deployed_into_staging
 def _deployed(cp: LocalControlPlane, execution: dict[str, Any], arn: str) -> bool:
     described = cp.client("stepfunctions").describe_execution(executionArn=execution["executionArn"])
     return arn in described.get("output", "")
+
+
+def _promote(cp: LocalControlPlane, arn: str, stage: str) -> dict[str, Any]:
+    """Start the deployment workflow for ``arn`` towards ``stage`` as a promotion does: the package's
+    state-change event (as the registry would send it) and ``{"promotion": {"stage": ...}}``."""
+    from moto.sagemaker.models import sagemaker_backends
+
+    from mlcp_cli.emulator.gaps.sagemaker import model_package_state_change_detail
+
+    package = sagemaker_backends[LOCAL_ACCOUNT_ID][cp.region].describe_model_package(arn)
+    event = {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "SageMaker Model Package State Change",
+        "source": "aws.sagemaker",
+        "account": LOCAL_ACCOUNT_ID,
+        "time": cp.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": cp.region,
+        "resources": [arn],
+        "detail": model_package_state_change_detail(package),
+        "promotion": {"stage": stage},
+    }
+    sfn = cp.client("stepfunctions")
+    started = sfn.start_execution(
+        stateMachineArn=cp.stack.state_machine_arns["DeploymentStateMachine"],
+        name=f"promote-{stage}-{uuid.uuid4().hex[:12]}",
+        input=json.dumps(event),
+    )
+    cp.pump()
+    assert cp.run_until(
+        lambda: sfn.describe_execution(executionArn=started["executionArn"])["status"] != "RUNNING"
+    )
+    return dict(sfn.describe_execution(executionArn=started["executionArn"]))
+
+
+def _refusals(cp: LocalControlPlane, group: str, arn: str) -> list[str]:
+    return [
+        reason
+        for r in _audit(cp).read(f"group#{group}")
+        if r.action == AuditAction.EVENT_IGNORED and r.subject == arn
+        for reason in r.evidence["reasons"]
+    ]
+
+
+def test_a_package_is_promoted_from_staging_to_prod_after_its_soak_and_not_while_staging_has_an_incident(
+    accounts: tuple[LocalControlPlane, dict[str, LocalStack]],
+) -> None:
+    from moto.sagemaker.models import sagemaker_backends
+
+    from mlcp_cli.seeding import PackageSpec, register_package
+
+    cp, _ = accounts
+    group = f"promo-{uuid.uuid4().hex[:6]}"
+
+    def staged() -> str:
+        arn = register_package(
+            cp.client("s3", principal="ml-engineer"),
+            cp.client("sagemaker", principal="ml-engineer"),
+            PackageSpec(group=group),
+        )
+        cp.pump()
+        assert cp.run_until(
+            lambda: any(
+                r.action == AuditAction.DEPLOYMENT_PROMOTED and r.subject == arn
+                for r in _audit(cp).read(f"endpoint#{STAGING}:mlcp-promo")
+            ),
+            limit=4 * 3600,
+        )
+        return arn
+
+    first = staged()
+    refused = _promote(cp, first, "prod")  # before staging's 60-minute soak
+    assert refused["status"] == "SUCCEEDED"
+    assert any("has soaked 0 of 60 minutes in staging" in r for r in _refusals(cp, group, first))
+    assert "mlcp-promo" not in sagemaker_backends[PROD][cp.region].endpoints
+
+    cp.advance_time(61 * 60)
+    promoted = _promote(cp, first, "prod")
+    assert promoted["status"] == "SUCCEEDED"
+    prod = _audit(cp).read(f"endpoint#{PROD}:mlcp-promo")
+    assert [r.action for r in prod if r.subject == first] == [
+        AuditAction.DEPLOYMENT_STARTED,
+        AuditAction.DEPLOYMENT_PROMOTED,
+    ]
+    assert sagemaker_backends[PROD][cp.region].endpoints["mlcp-promo"].endpoint_status == "InService"
+
+    # A second version soaks in staging, but staging's endpoint fails meanwhile: an open incident.
+    second = staged()
+    event = _endpoint_event(STAGING, "mlcp-promo")
+    put_service_events(STAGING, cp.region, [event])
+    cp.pump()
+    cp.advance_time(61 * 60)
+    blocked = _promote(cp, second, "prod")
+    assert blocked["status"] == "SUCCEEDED"
+    assert any(
+        "staging (222222222222/mlcp-promo) has 1 open incident(s)" in r for r in _refusals(cp, group, second)
+    )
+    assert [r.subject for r in _audit(cp).read(f"endpoint#{PROD}:mlcp-promo") if r.subject == second] == []

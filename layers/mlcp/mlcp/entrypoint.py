@@ -278,6 +278,20 @@ class DeploymentsByAccount:
         return deps
 
 
+def open_incidents_counter(audit: AuditTrail) -> Callable[[str], int]:
+    """Counts the incidents open now on a resource (``endpoint/<account>:<name>``): a promotion's
+    prerequisite (ADR 27). Reads the incident store at each call: it is re-checked at the moment
+    of effect."""
+    from mlcp.incidents.service import list_incidents
+
+    deps = incident_deps(audit)
+
+    def count(resource: str) -> int:
+        return sum(1 for incident in list_incidents(deps, "open") if incident.resource == resource)
+
+    return count
+
+
 def refuse_member_account(scope: AccountScope | None, account: object, what: str) -> None:
     """Raise ``DeploymentNotSupported`` when a task that acts only at home is asked to act in a member
     (the shadow test, the canary analysis and managed traffic shifting do not reach members yet):

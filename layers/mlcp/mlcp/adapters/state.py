@@ -79,6 +79,27 @@ class ControlPlaneState:
             raise
         return True
 
+    def claim_stage_promotion(self, model_package_arn: str, stage: str, execution: str) -> bool:
+        """True when ``execution`` owns the promotion of the package to ``stage`` (ADR 27): the first
+        execution to claim it, or that execution again (a retry or redrive); False for any other."""
+        try:
+            self._client.put_item(
+                TableName=self.table_name,
+                Item={
+                    "pk": {"S": f"package#{model_package_arn}"},
+                    "sk": {"S": f"promotion#{stage}"},
+                    "execution": {"S": execution},
+                    "claimed_at": {"S": _now()},
+                },
+                ConditionExpression="attribute_not_exists(pk) OR execution = :exec",
+                ExpressionAttributeValues={":exec": {"S": execution}},
+            )
+        except ClientError as exc:
+            if _is_conditional_failure(exc):
+                return False
+            raise
+        return True
+
     def claim_approval_transition(
         self, model_package_arn: str, last_modified_time: str, execution: str
     ) -> bool:

@@ -22,6 +22,7 @@ from mlcp.gates.evaluate import same_identity
 from mlcp.gates.model import Candidate
 from mlcp.observability import MetricUnit, logger, metrics
 from mlcp.usecases.gating import Gated, GatingDeps, approval_id_for, evaluate_candidate, read_candidate
+from mlcp.usecases.stage_promotion import OpenIncidents, stage_refusal
 
 if TYPE_CHECKING:
     from mlcp.events import ModelPackageStateChangeEvent
@@ -210,7 +211,13 @@ def _announce_approval_request(
 
 
 def verify_approval(
-    event: ModelPackageStateChangeEvent, *, execution: str, deps: ApprovalDeps
+    event: ModelPackageStateChangeEvent,
+    *,
+    execution: str,
+    deps: ApprovalDeps,
+    stage: str | None = None,
+    open_incidents: OpenIncidents | None = None,
+    home_account: str | None = None,
 ) -> dict[str, Any]:
     """Decide what the deployment workflow does with an "Approved" event.
 
@@ -218,6 +225,10 @@ def verify_approval(
     execution; otherwise the gates run again (approval cannot bypass a hard gate) with the registry's
     last modifier as the approver (separation of duties): ``reject`` on a hard failure, ``needs_human``
     when the tier wants a human or a soft gate failed, else ``proceed``.
+
+    ``stage`` (a promotion, ADR 27: ``mlcp promote-stage``) deploys the approved package to that stage
+    of its group's promotion path under the stage's tier, once per (package, stage): ``ignore`` with
+    the reason while the previous stage's record does not allow it (never a rejection of the package).
     """
     candidate, modified = read_candidate(event.model_package_arn, deps.gating)
     verdict: dict[str, Any] = {
@@ -239,12 +250,48 @@ def verify_approval(
     if candidate.approval_status != "Approved":
         reason = f"the event says {event.approval_status}; the registry says {candidate.approval_status}"
         return {**verdict, "outcome": "ignore", "reasons": [reason]}
-    if not deps.state.claim_approval_transition(candidate.arn, modified, execution):
-        reason = "not a new approval: a metadata update of an approved package, or a redelivered event"
+    if stage is not None:
+        # Decided before the claim: a refused promotion may be asked again once the stage allows it.
+        if open_incidents is None:
+            raise ValueError("a promotion is decided with the incidents open on the previous stage")
+        rule = deps.gating.policies.get(force_fetch=True).rule_for(candidate.group)
+        why = (
+            stage_refusal(
+                rule,
+                stage,
+                package_arn=candidate.arn,
+                version=candidate.version,
+                audit=deps.gating.audit,
+                open_incidents=open_incidents,
+                home_account=home_account,
+                now=deps.gating.clock(),
+            )
+            if rule is not None
+            else f"no policy group matches {candidate.group!r}"
+        )
+        if why is not None:
+            return {**verdict, "outcome": "ignore", "stage": stage, "reasons": [f"promotion refused: {why}"]}
+    claimed = (
+        deps.state.claim_approval_transition(candidate.arn, modified, execution)
+        if stage is None
+        else deps.state.claim_stage_promotion(candidate.arn, stage, execution)
+    )
+    if not claimed:
+        reason = (
+            "not a new approval: a metadata update of an approved package, or a redelivered event"
+            if stage is None
+            else f"already promoted to {stage} (or being promoted) by another execution"
+        )
         return {**verdict, "outcome": "ignore", "reasons": [reason]}
 
     gated = evaluate_candidate(
-        candidate, modified, approver=candidate.last_modified_by, event_id=event.id, deps=deps.gating
+        candidate,
+        modified,
+        approver=candidate.last_modified_by,
+        event_id=event.id,
+        deps=deps.gating,
+        phase=f"promotion:{stage}" if stage else None,
+        stage=stage,
     )
     outcome: Outcome
     if gated.tier is None or gated.report is None or gated.report.hard_failures:

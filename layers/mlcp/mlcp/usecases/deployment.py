@@ -246,7 +246,9 @@ def start_deployment(
             "rechecked": recheck is not None and not in_effect,
         },
         # Once per approval transition, whatever the retries and redrives.
-        decision_id=f"deployment.started:{package['arn']}:{package.get('last_modified_time')}",
+        # A promotion deploys the same approval again in another stage: keyed with its account there.
+        decision_id=f"deployment.started:{package['arn']}:{package.get('last_modified_time')}"
+        + ("" if deps.key(endpoint) == endpoint else f":{deps.key(endpoint)}"),
         event_id=event_id,
     )
     if deps.share_package is not None:
@@ -354,7 +356,8 @@ def superseded(
         actor="mlcp",
         subject=package["arn"],
         evidence={"reason": "superseded: the endpoint serves a newer version", "champion": champion},
-        decision_id=f"event.ignored:superseded:{package['arn']}",
+        decision_id=f"event.ignored:superseded:{package['arn']}"
+        + ("" if deps.key(endpoint) == endpoint else f":{deps.key(endpoint)}"),
     )
     metrics.add_metric(name="DeploymentsSuperseded", unit=MetricUnit.Count, value=1)
     return {**_untouched("superseded", model_name, config_name), "champion": champion, **_NO_REFUSAL}
