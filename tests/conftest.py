@@ -35,6 +35,7 @@ TIER_OF_DIRECTORY = {
     "retraining": "unit",
     "runtime": "unit",
     "scenario": "unit",
+    "usecases": "unit",
     "emulator": "emulator",
     "operator_cli": "emulator",
     "e2e": "e2e",

@@ -64,6 +64,9 @@ CONTRACT_ACTIONS = {
     # one (who, why refused); neither counts in the change-failure rate.
     "deployment.promote_requested",
     "deployment.promote_refused",
+    # Added with the shadow phase (ADR 25): the candidate added as a shadow variant, and removed.
+    "shadow.started",
+    "shadow.ended",
 }
 
 

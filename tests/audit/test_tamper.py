@@ -7,6 +7,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mlcp.adapters.audit_trail import record_to_item
 from mlcp.audit import (
     AuditAction,
     AuditRecord,
@@ -17,7 +18,6 @@ from mlcp.audit import (
     record_sk,
     verify_chain,
 )
-from mlcp.audit.trail import record_to_item
 
 from .chains import build_chain, head_of, make_record
 from .conftest import TABLE

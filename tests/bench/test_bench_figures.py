@@ -97,24 +97,75 @@ def test_results_document_keeps_table_order_and_details() -> None:
 # ------------------------------------------------------------------ figures from details
 
 
-def test_import_figures_give_each_handler_its_ms_and_a_budgeted_ratio() -> None:
-    imports = {
-        "baseline": {"label": "import boto3", "cpu_median_ms": 100.0, "error": None},
-        "floors": [
-            {"label": "boto3 + pydantic BaseModel", "cpu_median_ms": 130.0, "ratio": 1.3, "error": None}
-        ],
-        "handlers": [
-            {"function": "a", "cpu_median_ms": 125.0, "ratio": 1.25, "error": None},
-            {"function": "b", "cpu_median_ms": None, "error": "exit 1: KeyError: 'X'"},
-        ],
+def _timing(label: str, cpu: float | None, **extra: Any) -> dict[str, Any]:
+    return {"label": label, "cpu_median_ms": cpu, "error": None if cpu is not None else "exit 1", **extra}
+
+
+def _imports(*handlers: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "runs": 12,
+        "baseline": _timing("import boto3", 100.0),
+        "floor": _timing("floor", 150.0, ratio=1.5, over_floor=1.0, over_conventional=0.6),
+        "conventional": _timing("conventional", 250.0, ratio=2.5, over_floor=1.67, over_conventional=1.0),
+        "floors": [_timing("boto3 + pydantic BaseModel", 130.0, ratio=1.3)],
+        "handlers": list(handlers),
     }
+
+
+def test_import_figures_budget_each_handler_against_the_floor_and_the_conventional_handler() -> None:
+    imports = _imports(
+        {"function": "a", **_timing("a", 160.0, ratio=1.6, over_floor=1.07, over_conventional=0.64)},
+        {"function": "b", **_timing("b", None), "error": "exit 1: KeyError: 'X'"},
+        {"function": "c", **_timing("c", 180.0, ratio=1.8, over_floor=1.2, over_conventional=0.72)},
+    )
     figures = {f.name: f for f in bench.import_figures(imports)}
     assert figures["cold import: import boto3"].value == 100.0
-    assert figures["cold import ratio: a"].ok is True
-    assert figures["cold import ratio: b"].ok is False
+    assert figures[f"cold import: {bench.STACK_FLOOR_LABEL}"].value == 150.0
+    assert "1.67x the floor" in figures[f"cold import: {bench.CONVENTIONAL_LABEL}"].note
+    assert figures["cold import vs floor: a"].ok is True
+    assert figures["cold import vs floor: c"].ok is False
+    assert figures["cold import vs floor: b"].ok is False  # not measured is a miss
+    assert figures["cold import vs conventional: a"].ok is True
+    assert str(figures["cold import vs conventional: a"].budget) == "< 1"
     assert figures["cold import: b"].note == "exit 1: KeyError: 'X'"
-    floor = figures["cold import floor: boto3 + pydantic BaseModel"]
-    assert (floor.value, floor.unit, floor.budget) == (1.3, "x boto3", None)
+    worst = figures["cold start budget: worst handler vs floor"]
+    assert worst.value is None  # b failed to import: it is the worst
+    assert worst.note.startswith("b; ")
+    assert "12 rounds" in worst.note
+    other = figures["cold import floor: boto3 + pydantic BaseModel"]
+    assert (other.value, other.unit, other.budget) == (1.3, "x boto3", None)
+
+
+def test_cold_start_verdict_names_every_handler_that_misses() -> None:
+    met = _imports(
+        {"function": "a", **_timing("a", 160.0, over_floor=1.07, over_conventional=0.64)},
+        {"function": "b", **_timing("b", 170.0, over_floor=1.14, over_conventional=0.7)},
+    )
+    assert bench.cold_start_verdict(met) == (
+        "cold start budget MET: worst b at 1.14x the floor (<= 1.15x), "
+        "every handler faster than the conventional handler"
+    )
+    missed = _imports(
+        {"function": "a", **_timing("a", 160.0, over_floor=1.16, over_conventional=0.64)},
+        {"function": "b", **_timing("b", 300.0, over_floor=2.0, over_conventional=1.0)},
+    )
+    assert bench.cold_start_verdict(missed) == (
+        "cold start budget MISSED: over 1.15x the floor: a 1.16x, b 2.00x; "
+        "not faster than the conventional handler: b 1.00x"
+    )
+
+
+def test_paired_ratio_is_the_median_of_per_round_ratios() -> None:
+    top = bench.ImportTiming("a", cpu_samples_ms=[200.0, 110.0, 330.0])
+    bottom = bench.ImportTiming("b", cpu_samples_ms=[100.0, 100.0, 300.0])
+    assert bench.paired_ratio(top, bottom) == pytest.approx(1.1)  # ratios 2.0, 1.1, 1.1
+    assert bench.paired_ratio(bench.ImportTiming("x", error="exit 1"), bottom) is None
+    assert bench.paired_ratio(bench.ImportTiming("x"), bench.ImportTiming("y")) is None
+
+
+def test_below_is_strict() -> None:
+    assert bench.below(1.0).met(0.99)
+    assert not bench.below(1.0).met(1.0)
 
 
 def test_size_figures_total_is_budgeted_and_needs_every_artifact() -> None:

@@ -178,3 +178,28 @@ def test_time_imports_keeps_wall_and_cpu_samples(tmp_path: Path) -> None:
     assert len(timing.samples_ms) == len(timing.cpu_samples_ms) == 3
     assert timing.cpu_median_ms == bench.median(timing.cpu_samples_ms)
     json.dumps(dataclasses.asdict(timing))
+
+
+def test_dummy_value_of_a_sub_fills_parameters_pseudo_parameters_and_resources() -> None:
+    parameters = {"Stage": {"Type": "String", "Default": "dev"}}
+    value = {"Fn::Sub": "${PolicyApplication}/${Stage}/${AWS::Region}:${AWS::AccountId}"}
+    assert bench.dummy_value("MLCP_POLICY_APPCONFIG", value, parameters) == (
+        "bench-policyapplication/dev/us-east-1:123456789012"
+    )
+    assert bench.dummy_value("X", {"Fn::Sub": ["arn:${AWS::Partition}:s3:::${B}", {}]}, {}) == (
+        "arn:aws:s3:::bench-b"
+    )
+
+
+def test_drop_bytecode_removes_our_caches_only(tmp_path: Path) -> None:
+    ours = [
+        tmp_path / "layers" / "mlcp" / "mlcp" / "__pycache__",
+        tmp_path / "functions" / "f" / "__pycache__",
+    ]
+    theirs = tmp_path / ".venv" / "lib" / "__pycache__"
+    for cache in [*ours, theirs]:
+        cache.mkdir(parents=True)
+        (cache / "m.cpython-313.pyc").write_bytes(b"")
+    assert bench.drop_bytecode(tmp_path) == sorted(ours)
+    assert not any(cache.exists() for cache in ours)
+    assert theirs.exists()

@@ -15,17 +15,10 @@ import pytest
 from moto import mock_aws
 
 from mlcp.adapters import clients
+from mlcp.adapters.evidence import CHUNK_BYTES, S3Evidence, champion_package, read_json_report, sha256_of
+from mlcp.adapters.registry import candidate_from_describe, model_metrics_uris
 from mlcp.gates.evaluate import evaluate_gates
-from mlcp.gates.evidence import (
-    CHUNK_BYTES,
-    candidate_from_describe,
-    champion_package,
-    collect_evidence,
-    combined_bias_report,
-    model_metrics_uris,
-    read_json_report,
-    sha256_of,
-)
+from mlcp.gates.evidence import collect_evidence, combined_bias_report
 from mlcp.gates.model import Candidate, GateOutcome
 
 from . import factories as f
@@ -205,7 +198,7 @@ def test_candidate_from_describe_identities_and_optional_fields() -> None:
 def test_collect_everything_then_every_gate_passes(aws: Aws) -> None:
     candidate, champion_arn = _candidate(aws)
     evidence = collect_evidence(
-        candidate, f.rule(), now=f.NOW, approver=f.APPROVER, s3=aws.s3, sagemaker=aws.sagemaker
+        candidate, f.rule(), now=f.NOW, approver=f.APPROVER, source=S3Evidence(aws.s3, aws.sagemaker)
     )
     assert evidence.metrics_report == f.evaluation_report()
     assert evidence.champion_arn == champion_arn
@@ -224,7 +217,7 @@ def test_collect_everything_then_every_gate_passes(aws: Aws) -> None:
 
 def test_default_clients_come_from_the_adapters(aws: Aws) -> None:
     candidate, champion_arn = _candidate(aws)
-    evidence = collect_evidence(candidate, f.rule(), now=f.NOW, approver=None)
+    evidence = collect_evidence(candidate, f.rule(), now=f.NOW, approver=None, source=S3Evidence())
     assert evidence.champion_arn == champion_arn
     assert evidence.metrics_report is not None
 
@@ -233,7 +226,7 @@ def test_missing_and_malformed_reports_are_none(aws: Aws, caplog: pytest.LogCapt
     aws.s3.put_object(Bucket=REPORTS, Key="broken.json", Body=b"{not json")
     aws.s3.put_object(Bucket=REPORTS, Key="list.json", Body=b"[1, 2]")
     aws.s3.put_object(Bucket=REPORTS, Key="binary.json", Body=b"\xff\xfe\x00")
-    with caplog.at_level(logging.WARNING, logger="mlcp.gates.evidence"):
+    with caplog.at_level(logging.WARNING, logger="mlcp.adapters.evidence"):
         assert read_json_report(aws.s3, f"s3://{REPORTS}/broken.json") is None
         assert read_json_report(aws.s3, f"s3://{REPORTS}/list.json") is None
         assert read_json_report(aws.s3, f"s3://{REPORTS}/binary.json") is None
@@ -251,7 +244,7 @@ def test_a_candidate_whose_reports_vanished(aws: Aws) -> None:
         aws.s3.delete_object(Bucket=REPORTS, Key=key)
     aws.s3.delete_object(Bucket=ARTIFACTS, Key="fraud/7/model.tar.gz")
     evidence = collect_evidence(
-        candidate, f.rule(), now=f.NOW, approver=None, s3=aws.s3, sagemaker=aws.sagemaker
+        candidate, f.rule(), now=f.NOW, approver=None, source=S3Evidence(aws.s3, aws.sagemaker)
     )
     assert evidence.metrics_report is None
     assert evidence.bias_report is None
@@ -284,7 +277,7 @@ def test_tampered_artifact_fails_integrity(aws: Aws) -> None:
     candidate, _ = _candidate(aws)
     aws.s3.put_object(Bucket=ARTIFACTS, Key="fraud/7/model.tar.gz", Body=ARTIFACT + b"!")
     evidence = collect_evidence(
-        candidate, f.rule(), now=f.NOW, approver=None, s3=aws.s3, sagemaker=aws.sagemaker
+        candidate, f.rule(), now=f.NOW, approver=None, source=S3Evidence(aws.s3, aws.sagemaker)
     )
     the_tier = f.tier()
     report = evaluate_gates(f.policy(the_tier), f.rule(), "high", the_tier, candidate, evidence)
@@ -299,7 +292,11 @@ def test_no_endpoint_means_no_champion(aws: Aws) -> None:
     assert champion_package(aws.sagemaker, "fraud-prod") == (None, None)
     candidate, _ = _candidate(aws)
     evidence = collect_evidence(
-        candidate, f.rule(endpoint="churn-prod"), now=f.NOW, approver=None, s3=aws.s3, sagemaker=aws.sagemaker
+        candidate,
+        f.rule(endpoint="churn-prod"),
+        now=f.NOW,
+        approver=None,
+        source=S3Evidence(aws.s3, aws.sagemaker),
     )
     assert (evidence.champion_arn, evidence.champion_metrics_report) == (None, None)
 
@@ -315,7 +312,11 @@ def test_champion_not_from_the_registry(aws: Aws) -> None:
     assert champion_package(aws.sagemaker, "churn-prod") == (model_arn, None)
     candidate, _ = _candidate(aws)
     evidence = collect_evidence(
-        candidate, f.rule(endpoint="churn-prod"), now=f.NOW, approver=None, s3=aws.s3, sagemaker=aws.sagemaker
+        candidate,
+        f.rule(endpoint="churn-prod"),
+        now=f.NOW,
+        approver=None,
+        source=S3Evidence(aws.s3, aws.sagemaker),
     )
     assert evidence.champion_arn == model_arn
     assert evidence.champion_metrics_report is None  # a champion nobody can vouch for: regression fails
@@ -324,7 +325,7 @@ def test_champion_not_from_the_registry(aws: Aws) -> None:
 def test_champion_without_a_quality_report(aws: Aws) -> None:
     candidate, champion_arn = _candidate(aws, with_champion_report=False)
     evidence = collect_evidence(
-        candidate, f.rule(), now=f.NOW, approver=None, s3=aws.s3, sagemaker=aws.sagemaker
+        candidate, f.rule(), now=f.NOW, approver=None, source=S3Evidence(aws.s3, aws.sagemaker)
     )
     assert evidence.champion_arn == champion_arn
     assert evidence.champion_metrics_report is None
@@ -352,7 +353,7 @@ def test_only_what_enabled_gates_need_is_read(aws: Aws) -> None:
         }
     )
     evidence = collect_evidence(
-        candidate, f.rule(), now=f.NOW, approver=None, tier=lean, s3=Refuses(), sagemaker=Refuses()
+        candidate, f.rule(), now=f.NOW, approver=None, tier=lean, source=S3Evidence(Refuses(), Refuses())
     )
     assert evidence.model_dump(exclude={"now"}) == {
         "metrics_report": None,
@@ -378,12 +379,12 @@ def test_hashing_only_when_integrity_needs_it(aws: Aws) -> None:
         }
     )
     evidence = collect_evidence(
-        undeclared, f.rule(), now=f.NOW, approver=None, tier=no_hash, s3=aws.s3, sagemaker=aws.sagemaker
+        undeclared, f.rule(), now=f.NOW, approver=None, tier=no_hash, source=S3Evidence(aws.s3, aws.sagemaker)
     )
     assert evidence.artifact_sha256 == {}
     # declared although not required: verified, so hashed
     evidence = collect_evidence(
-        candidate, f.rule(), now=f.NOW, approver=None, tier=no_hash, s3=aws.s3, sagemaker=aws.sagemaker
+        candidate, f.rule(), now=f.NOW, approver=None, tier=no_hash, source=S3Evidence(aws.s3, aws.sagemaker)
     )
     assert list(evidence.artifact_sha256.values()) == [hashlib.sha256(ARTIFACT).hexdigest()]
 
@@ -397,8 +398,7 @@ def test_metrics_report_read_for_regression_alone(aws: Aws) -> None:
         now=f.NOW,
         approver=None,
         tier=only_regression,
-        s3=aws.s3,
-        sagemaker=aws.sagemaker,
+        source=S3Evidence(aws.s3, aws.sagemaker),
     )
     assert evidence.metrics_report is not None
     assert evidence.champion_arn == champion_arn
@@ -417,7 +417,7 @@ def test_pre_and_post_training_reports_are_combined(aws: Aws) -> None:
     )
     candidate = f.candidate(model_metrics={"bias_pre_training": pre, "bias_post_training": post})
     evidence = collect_evidence(
-        candidate, f.rule(endpoint=None), now=f.NOW, approver=None, s3=aws.s3, sagemaker=Refuses()
+        candidate, f.rule(endpoint=None), now=f.NOW, approver=None, source=S3Evidence(aws.s3, Refuses())
     )
     assert evidence.bias_report is not None
     names = sorted({entry["name"] for entry in evidence.bias_report["bias_metrics"]})

@@ -198,7 +198,7 @@ def test_a_version_id_with_plus_signs_links_to_its_upload() -> None:
 
 
 def test_parse_s3_uri_keeps_plus_and_decodes_percent_escapes() -> None:
-    from mlcp.gates.evaluate import parse_s3_uri
+    from mlcp.s3uri import parse_s3_uri
 
     assert parse_s3_uri(f"s3://b/k.csv?versionId={AWS_VERSION_ID}") == ("b", "k.csv", AWS_VERSION_ID)
     encoded = AWS_VERSION_ID.replace("+", "%2B")

@@ -53,6 +53,8 @@ WILDCARD_ALLOWED = {
     "resource-level permissions; the task token is the scope (local IAM enforcement denied the ARN)",
     ("ConsoleDecisionFunctionRole", "AnswerTheWaitingWorkflows"): "states:SendTask* have no "
     "resource-level permissions; the task token is the scope (local IAM enforcement denied the ARN)",
+    ("SteerBakeFunctionRole", "AnswerTheBake"): "states:SendTask* have no resource-level permissions; "
+    "the bake's task token, read from the control-plane table after the re-checks, is the scope",
     ("IncidentPolicy", "OpenOpsItems"): "ssm:CreateOpsItem has no "
     "resource-level permissions (local IAM enforcement denied the opsitem/* scope)",
     (

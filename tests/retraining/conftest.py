@@ -11,7 +11,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from mlcp.retraining import RetrainingState
+from mlcp.adapters.retraining_state import RetrainingState
 
 TABLE = "mlcp-control-plane-test"
 REGION = "eu-west-1"

@@ -10,18 +10,18 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 
+from mlcp.adapters.pipelines import SageMakerPipelines, start_pipeline
+from mlcp.adapters.retraining_state import RetrainingState
+from mlcp.errors import PipelineStartFailed
 from mlcp.monitoring import Violation
 from mlcp.policy import DataTrigger, RetrainingPolicy
 from mlcp.retraining import (
     RetrainingDecision,
-    RetrainingState,
     RetrainingTrigger,
     client_request_token,
     decide_retraining,
     retrain,
-    start_pipeline,
     streak_check,
 )
 
@@ -158,13 +158,15 @@ def test_fifty_objects_one_start_after_the_quiet_period(state: RetrainingState, 
         at = T0 + timedelta(seconds=10 * i)
         state.accumulate_data("churn-train", 100, f"training-data/churn/part-{i}.csv", f"s3-{i}", at=at)
         # Each arrival checks (as the data-arrival function does): never within the quiet period.
-        outcomes.append(retrain(_data(f"s3-{i}"), CHURN, state, sagemaker, at))
+        outcomes.append(retrain(_data(f"s3-{i}"), CHURN, state, SageMakerPipelines(sagemaker), at))
     assert not any(o.decision.start for o in outcomes)
     assert outcomes[5].decision.reason == "waiting for data: 6 of 20 object(s), 600 of 1000 bytes"
     last = T0 + timedelta(seconds=490)
     assert outcomes[-1].decision.reason.startswith("waiting for the quiet period: last object at")
 
-    almost = retrain(_data("check-1"), CHURN, state, sagemaker, last + timedelta(seconds=899))
+    almost = retrain(
+        _data("check-1"), CHURN, state, SageMakerPipelines(sagemaker), last + timedelta(seconds=899)
+    )
     assert not almost.decision.start
 
     # The delayed checks after the quiet period, several at once (redelivered / duplicated checks).
@@ -184,7 +186,9 @@ def test_fifty_objects_one_start_after_the_quiet_period(state: RetrainingState, 
     assert window is not None
     assert (window.objects, window.bytes) == (50, 5000)
 
-    done = retrain(_data("check-10"), CHURN, state, sagemaker, last + timedelta(seconds=901))
+    done = retrain(
+        _data("check-10"), CHURN, state, SageMakerPipelines(sagemaker), last + timedelta(seconds=901)
+    )
     assert done.decision.start
     assert done.decision.client_request_token == decisions[0].client_request_token
     assert done.execution_arn is not None
@@ -192,7 +196,9 @@ def test_fifty_objects_one_start_after_the_quiet_period(state: RetrainingState, 
     assert state.data_window("churn-train").objects == 0  # reset: the run took the data
 
     # Later checks find an empty window: nothing more starts.
-    after = retrain(_data("check-11"), CHURN, state, sagemaker, last + timedelta(seconds=2000))
+    after = retrain(
+        _data("check-11"), CHURN, state, SageMakerPipelines(sagemaker), last + timedelta(seconds=2000)
+    )
     assert not after.decision.start
     executions = sagemaker.list_pipeline_executions(PipelineName="churn-train")["PipelineExecutionSummaries"]
     assert len(executions) == 1
@@ -293,14 +299,14 @@ def test_start_pipeline_validates(sagemaker: Any) -> None:
 
 def test_a_failed_start_gives_the_admission_back(state: RetrainingState, sagemaker: Any) -> None:
     missing = CHURN.model_copy(update={"pipeline": "no-such-pipeline", "max_per_day": 1})
-    with pytest.raises(ClientError):
-        retrain(_alarm("a1"), missing, state, sagemaker, T0)
+    with pytest.raises(PipelineStartFailed):
+        retrain(_alarm("a1"), missing, state, SageMakerPipelines(sagemaker), T0)
     # Nothing in flight, nothing counted: once the pipeline exists the same trigger can start it.
     fixed = missing.model_copy(update={"pipeline": "churn-train"})
     decision = decide_retraining(_alarm("a1"), missing, state, T0 + timedelta(minutes=1))
     assert decision.start, decision.reason
     assert state.abandon("no-such-pipeline", decision.client_request_token, T0) is True
-    outcome = retrain(_alarm("a1"), fixed, state, sagemaker, T0 + timedelta(minutes=2))
+    outcome = retrain(_alarm("a1"), fixed, state, SageMakerPipelines(sagemaker), T0 + timedelta(minutes=2))
     assert outcome.decision.start
     assert outcome.execution_arn is not None
     # The lease knows its execution: release by that ARN frees it.
@@ -308,10 +314,10 @@ def test_a_failed_start_gives_the_admission_back(state: RetrainingState, sagemak
 
 
 def test_a_redelivered_alarm_starts_nothing_twice(state: RetrainingState, sagemaker: Any) -> None:
-    first = retrain(_alarm("a1"), CHURN, state, sagemaker, T0)
+    first = retrain(_alarm("a1"), CHURN, state, SageMakerPipelines(sagemaker), T0)
     assert first.execution_arn is not None
     state.release("churn-train", T0 + timedelta(minutes=20), True, execution_arn=first.execution_arn)
-    again = retrain(_alarm("a1"), CHURN, state, sagemaker, T0 + timedelta(minutes=30))
+    again = retrain(_alarm("a1"), CHURN, state, SageMakerPipelines(sagemaker), T0 + timedelta(minutes=30))
     assert not again.decision.start
     assert again.decision.reason.endswith("this trigger already started a run today (a redelivery)")
     assert (

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from mlcp.retraining import Admission, DataWindow, RetrainingState
+from mlcp.adapters.retraining_state import RetrainingState
+from mlcp.ports import Admission, DataWindow
 
 from .conftest import TABLE
 

@@ -308,8 +308,9 @@ def analysis_cost(events: int, samples: int = 30) -> PathCost:
 def retraining_guard_cost(events: int) -> PathCost:
     """``decide_retraining`` for a drift alarm while a retraining holds the pipeline's lease: the
     guard's one transaction (lease + daily count + cooldown) is refused and the refusal explained."""
+    from mlcp.adapters.retraining_state import RetrainingState
     from mlcp.policy.model import RetrainingPolicy
-    from mlcp.retraining import RetrainingState, RetrainingTrigger, decide_retraining
+    from mlcp.retraining import RetrainingTrigger, decide_retraining
 
     now = _fixed_clock()()
     policy = RetrainingPolicy.model_validate(
@@ -519,11 +520,11 @@ def audit_digest_cost(streams: int, records_per_stream: int = 20) -> dict[str, A
     digest itself (no I/O), and the size of the object. Verify: ``verify_chain`` of every stream
     plus ``verify_anchors`` against 24 hourly digests (pure, 1 core), in records per second.
     """
+    from mlcp.adapters.audit_trail import HEAD_SK
     from mlcp.adapters.digests import DigestBucket, DigestSigner
     from mlcp.audit import AuditTrail
     from mlcp.audit.digest import AuditDigest, StreamAnchor, digest_key
     from mlcp.audit.model import GENESIS_HASH
-    from mlcp.audit.trail import HEAD_SK
     from mlcp.usecases.audit_digest import DigestDeps, write_digest
 
     with _moto_with_tables(AUDIT_TABLE):

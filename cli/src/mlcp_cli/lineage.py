@@ -21,8 +21,9 @@ from typing import Any
 
 from mlcp.adapters.reports import report_sha256
 from mlcp.audit import AuditAction, AuditRecord
-from mlcp.gates.evaluate import parse_s3_uri, training_data
+from mlcp.gates.evaluate import training_data
 from mlcp.gates.model import Candidate
+from mlcp.s3uri import parse_s3_uri
 from mlcp_cli.audit_view import (
     Citation,
     Snapshot,

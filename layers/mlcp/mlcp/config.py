@@ -60,6 +60,16 @@ class GovernanceConfig(_EnvConfig):
     reports_bucket: str | None = Field(alias="MLCP_REPORTS_BUCKET", default=None)
     approvals_topic_arn: str | None = Field(alias="MLCP_APPROVALS_TOPIC_ARN", default=None)
     decision_state_machine_arn: str | None = Field(alias="MLCP_DECISION_STATE_MACHINE_ARN", default=None)
+    policy_appconfig: str | None = Field(alias="MLCP_POLICY_APPCONFIG", default=None)
+    incidents_topic_arn: str | None = Field(alias="MLCP_INCIDENTS_TOPIC_ARN", default=None)
+    debounce_state_machine_arn: str | None = Field(alias="MLCP_DEBOUNCE_STATE_MACHINE_ARN", default=None)
+
+    def policy_environment(self) -> dict[str, str]:
+        """Where the policy is, as ``policy_source_from_env`` reads it (AppConfig first, else SSM)."""
+        return {
+            "MLCP_POLICY_APPCONFIG": self.policy_appconfig or "",
+            "MLCP_POLICY_PARAMETER": self.policy_parameter or "",
+        }
 
 
 class DeploymentEnvConfig(_EnvConfig):

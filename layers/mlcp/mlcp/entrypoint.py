@@ -5,7 +5,6 @@ way an entry point turns a raw event into a model or a rejection.
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +24,7 @@ if TYPE_CHECKING:
     from mlcp.events import ControlPlaneEvent
     from mlcp.events.schedule import ScheduledEvent
     from mlcp.incidents import IncidentDeps
+    from mlcp.ports import PolicySource
     from mlcp.usecases.approval import ApprovalDeps
     from mlcp.usecases.canary_analysis import AnalysisDeps
     from mlcp.usecases.deployment import DeploymentDeps
@@ -146,10 +146,21 @@ def _detail_type(model: type[Any]) -> str:
     return str(field.annotation.__args__[0]) if hasattr(field.annotation, "__args__") else model.__name__
 
 
-def governance_deps(audit: AuditTrail, config: GovernanceConfig | None = None) -> ApprovalDeps:
-    """The adapters of the governance use cases, from the function's environment."""
-    import os
+def _client(service: str) -> Any:
+    """The execution environment's client of ``service`` (``mlcp.adapters.clients``)."""
+    return getattr(clients, service)()
 
+
+def governance_deps(
+    audit: AuditTrail,
+    config: GovernanceConfig | None = None,
+    *,
+    client: Callable[[str], Any] = _client,
+    policies: PolicySource | None = None,
+) -> ApprovalDeps:
+    """The adapters of the governance use cases: a function's from its environment; the operator
+    CLI's with its own ``client(service)`` factory, configuration and policy source."""
+    from mlcp.adapters.evidence import S3Evidence
     from mlcp.adapters.notify import ApproverNotifier
     from mlcp.adapters.registry import SageMakerModelRegistry
     from mlcp.adapters.reports import ReportWriter
@@ -159,20 +170,23 @@ def governance_deps(audit: AuditTrail, config: GovernanceConfig | None = None) -
     from mlcp.usecases.gating import GatingDeps
 
     settings = config or GovernanceConfig.from_env()
+    if policies is None:
+        policies = policy_source_from_env(settings.policy_environment())
     gating = GatingDeps(
-        registry=SageMakerModelRegistry(),
-        policies=policy_source_from_env(
-            {**os.environ, "MLCP_POLICY_PARAMETER": settings.policy_parameter or ""}
-        ),
-        reports=ReportWriter(settings.reports_bucket or ""),
+        registry=SageMakerModelRegistry(client("sagemaker")),
+        policies=policies,
+        reports=ReportWriter(settings.reports_bucket or "", client("s3")),
         audit=audit,
-        s3=clients.s3(),
-        sagemaker=clients.sagemaker(),
+        evidence=S3Evidence(client("s3"), client("sagemaker")),
     )
-    notifier = ApproverNotifier(settings.approvals_topic_arn) if settings.approvals_topic_arn else None
+    notifier = (
+        ApproverNotifier(settings.approvals_topic_arn, client("sns"))
+        if settings.approvals_topic_arn
+        else None
+    )
     return ApprovalDeps(
         gating=gating,
-        state=ControlPlaneState(settings.state_table),
+        state=ControlPlaneState(settings.state_table, client("dynamodb")),
         notifier=notifier,
         decision_state_machine_arn=settings.decision_state_machine_arn,
     )
@@ -334,16 +348,15 @@ def analysis_deps(audit: AuditTrail) -> AnalysisDeps:
 
 def incident_deps(audit: AuditTrail) -> IncidentDeps:
     """The adapters of the incident use cases, from the function's environment."""
-    import os
-
     from mlcp.adapters.notify import ApproverNotifier
     from mlcp.adapters.opscenter import OpsCenter
     from mlcp.incidents import IncidentDeps
 
-    topic = os.environ.get("MLCP_INCIDENTS_TOPIC_ARN")
+    settings = GovernanceConfig.from_env()
+    topic = settings.incidents_topic_arn
     return IncidentDeps(
         ops=OpsCenter(),
-        table_name=GovernanceConfig.from_env().state_table,
+        table_name=settings.state_table,
         dynamodb=clients.dynamodb(),
         audit=audit,
         notifier=ApproverNotifier(topic) if topic else None,
@@ -352,42 +365,24 @@ def incident_deps(audit: AuditTrail) -> IncidentDeps:
 
 def reaction_deps(audit: AuditTrail) -> ReactionDeps:
     """The adapters of the monitoring reactions (incidents, retraining), from the environment."""
-    import os
-    import re
-
-    from botocore.exceptions import ClientError
-
+    from mlcp.adapters.debounce import StepFunctionsDebounce
+    from mlcp.adapters.monitoring_runs import SageMakerMonitoringRuns
+    from mlcp.adapters.pipelines import SageMakerPipelines
+    from mlcp.adapters.retraining_state import RetrainingState
     from mlcp.policy.appconfig import policy_source_from_env
-    from mlcp.retraining import RetrainingState
     from mlcp.usecases.reactions import ReactionDeps
 
-    state_table = GovernanceConfig.from_env().state_table
-    debounce_arn = os.environ.get("MLCP_DEBOUNCE_STATE_MACHINE_ARN")
-
-    def schedule_recheck(*, pipeline: str, wait_seconds: int, window_id: str) -> None:
-        """One debounce execution per data window (its name dedups redeliveries)."""
-        if not debounce_arn:
-            return
-        name = re.sub(r"[^A-Za-z0-9_-]", "-", f"{pipeline}-{window_id}")[:80]
-        try:
-            clients.stepfunctions().start_execution(
-                stateMachineArn=debounce_arn,
-                name=name,
-                input=json.dumps(
-                    {"pipeline": pipeline, "window_id": window_id, "wait_seconds": wait_seconds}
-                ),
-            )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "ExecutionAlreadyExists":
-                raise
+    settings = GovernanceConfig.from_env()
+    state_table = settings.state_table
+    debounce_arn = settings.debounce_state_machine_arn
 
     return ReactionDeps(
-        policies=policy_source_from_env(),
+        policies=policy_source_from_env(settings.policy_environment()),
         incidents=incident_deps(audit),
         retraining=RetrainingState(state_table, clients.dynamodb()),
         audit=audit,
-        sagemaker=clients.sagemaker(),
-        s3=clients.s3(),
-        schedule_recheck=schedule_recheck,
+        pipelines=SageMakerPipelines(clients.sagemaker()),
+        monitoring_runs=SageMakerMonitoringRuns(clients.sagemaker(), clients.s3()),
+        schedule_recheck=StepFunctionsDebounce(debounce_arn, clients.stepfunctions()),
         home_account=CoreConfig.from_env().home_account,
     )

@@ -14,6 +14,14 @@ class ControlPlaneError(Exception):
     """Base class of every error the control plane raises on purpose."""
 
 
+class PipelineStartFailed(ControlPlaneError):
+    """SageMaker did not start a pipeline (StartPipelineExecution failed); ``code`` is its error code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 class InvalidEvent(ControlPlaneError):
     """An event is malformed or is not one the control plane consumes; the message says why."""
 

@@ -15,29 +15,26 @@ from typing import Any, TextIO
 from botocore.exceptions import ClientError
 
 from mlcp import clock
-from mlcp.adapters.registry import SageMakerModelRegistry
-from mlcp.adapters.reports import ReportWriter
 from mlcp.adapters.state import ControlPlaneState, PendingApproval
 from mlcp.audit import AuditTrail
+from mlcp.config import GovernanceConfig
+from mlcp.entrypoint import governance_deps
 from mlcp.errors import ApprovalNotPending, SeparationOfDutiesViolation
 from mlcp.policy import PolicyNotConfigured
 from mlcp.usecases.approval import ApprovalDeps, caller_identity, decide_approval, expires_in
-from mlcp.usecases.gating import GatingDeps
 from mlcp_cli.commands.stack import add_table_options, client, tables
 from mlcp_cli.tables import Column, short_arn, write_table
 
 
 def approval_deps(client: Any, *, state_table: str, audit_table: str) -> ApprovalDeps:
-    """The governance adapters for an operator: ``client(service)`` makes boto3 clients."""
-    gating = GatingDeps(
-        registry=SageMakerModelRegistry(client("sagemaker")),
-        policies=PolicyNotConfigured(),  # a human decision evaluates no gates
-        reports=ReportWriter("", client("s3")),
-        audit=AuditTrail(audit_table, client=client("dynamodb")),
-        s3=client("s3"),
-        sagemaker=client("sagemaker"),
+    """The governance adapters for an operator, from the composition root: ``client(service)`` makes
+    boto3 clients; a human decision evaluates no gates (no policy)."""
+    return governance_deps(
+        AuditTrail(audit_table, client=client("dynamodb")),
+        GovernanceConfig(state_table=state_table),
+        client=client,
+        policies=PolicyNotConfigured(),
     )
-    return ApprovalDeps(gating=gating, state=ControlPlaneState(state_table, client("dynamodb")))
 
 
 def decide(

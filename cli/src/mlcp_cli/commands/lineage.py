@@ -19,8 +19,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from mlcp.adapters.evidence import read_json_report
+from mlcp.adapters.registry import candidate_from_describe
 from mlcp.audit import AuditTrail
-from mlcp.gates.evidence import candidate_from_describe, read_json_report
 from mlcp.gates.model import Candidate
 from mlcp_cli.audit_view import Snapshot, is_package_arn, load_snapshot, package_group
 from mlcp_cli.commands.stack import add_table_options, client

@@ -531,7 +531,7 @@ def s3_report_loader(s3: Any) -> Callable[[str], bytes | None]:
     """Read a gate report by its ``s3://`` URI (None when it is gone)."""
     from botocore.exceptions import ClientError
 
-    from mlcp.gates.evaluate import parse_s3_uri
+    from mlcp.s3uri import parse_s3_uri
 
     def load(uri: str) -> bytes | None:
         parsed = parse_s3_uri(uri)  # a report's URI names its version (?versionId=)

@@ -17,7 +17,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from mlcp.audit import AuditAction, AuditTrail
-from mlcp.gates.evaluate import parse_s3_uri
+from mlcp.s3uri import parse_s3_uri
 from mlcp_cli.audit_view import Snapshot, load_snapshot, parse_time
 from mlcp_cli.commands.lineage import audit_table
 from mlcp_cli.commands.stack import add_table_options, client

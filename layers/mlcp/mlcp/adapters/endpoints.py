@@ -132,7 +132,7 @@ class SageMakerHosting:
 
     def serving_package(self, endpoint: str) -> str | None:
         """The model package the endpoint's (first) production variant serves, when it came from one."""
-        from mlcp.gates.evidence import champion_package
+        from mlcp.adapters.evidence import champion_package
 
         return champion_package(self._client, endpoint)[1]
 

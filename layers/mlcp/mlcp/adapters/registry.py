@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
-from pydantic import BaseModel, ConfigDict
 
 from mlcp.adapters import clients
 from mlcp.errors import ModelPackageNotFound
+from mlcp.gates.model import Candidate, Container
 
 if TYPE_CHECKING:
     from mypy_boto3_sagemaker import SageMakerClient
@@ -20,23 +21,6 @@ UNKNOWN_IDENTITY = "unknown"
 
 #: ListTags error codes that mean "this ARN has no tags to read", not "try again".
 NO_READABLE_TAGS = frozenset({"ValidationException", "ResourceNotFound", "ResourceNotFoundException"})
-
-
-class ModelPackageState(BaseModel):
-    """A model package as DescribeModelPackage returns it, reduced to what the control plane uses."""
-
-    model_config = ConfigDict(frozen=True, defer_build=True)
-
-    model_package_arn: str
-    model_package_group_name: str
-    model_package_version: int
-    approval_status: str
-    created_by: str
-    last_modified_by: str
-    creation_time: str
-    last_modified_time: str
-    approval_description: str | None = None
-    customer_metadata: dict[str, str] = {}
 
 
 def identity_of(user_context: dict[str, Any] | None) -> str:
@@ -58,6 +42,58 @@ def _iso(value: object) -> str:
     return value.isoformat() if isinstance(value, datetime) else str(value)
 
 
+#: ModelMetrics paths -> the keys of ``Candidate.model_metrics``.
+_MODEL_METRICS: tuple[tuple[str, str, str], ...] = (
+    ("ModelQuality", "Statistics", "model_quality_statistics"),
+    ("ModelQuality", "Constraints", "model_quality_constraints"),
+    ("ModelDataQuality", "Statistics", "data_quality_statistics"),
+    ("ModelDataQuality", "Constraints", "data_quality_constraints"),
+    ("Bias", "Report", "bias_report"),
+    ("Bias", "PreTrainingReport", "bias_pre_training"),
+    ("Bias", "PostTrainingReport", "bias_post_training"),
+    ("Explainability", "Report", "explainability"),
+)
+
+
+def model_metrics_uris(model_metrics: Mapping[str, Any] | None) -> dict[str, str]:
+    """The S3 URIs of a DescribeModelPackage ``ModelMetrics``, by kind (see ``Candidate.model_metrics``)."""
+    uris: dict[str, str] = {}
+    for kind, part, key in _MODEL_METRICS:
+        source = ((model_metrics or {}).get(kind) or {}).get(part) or {}
+        if isinstance(source, Mapping) and source.get("S3Uri"):
+            uris[key] = str(source["S3Uri"])
+    return uris
+
+
+def candidate_from_describe(response: Mapping[str, Any], tags: Mapping[str, str]) -> Candidate:
+    """A ``Candidate`` from a DescribeModelPackage response and the package's tags."""
+    containers = [
+        Container(
+            image=str(container.get("Image", "")),
+            image_digest=container.get("ImageDigest"),
+            model_data_url=container.get("ModelDataUrl"),
+        )
+        for container in (response.get("InferenceSpecification") or {}).get("Containers") or []
+    ]
+    return Candidate(
+        arn=response["ModelPackageArn"],
+        group=response.get("ModelPackageGroupName", ""),
+        version=int(response.get("ModelPackageVersion", 0)),
+        approval_status=response.get("ModelApprovalStatus", "PendingManualApproval"),
+        created_by=identity_of(response.get("CreatedBy")),
+        last_modified_by=identity_of(response.get("LastModifiedBy")),
+        creation_time=response["CreationTime"],
+        containers=containers,
+        customer_metadata={
+            str(k): str(v) for k, v in (response.get("CustomerMetadataProperties") or {}).items()
+        },
+        tags=dict(tags),
+        generated_by=(response.get("MetadataProperties") or {}).get("GeneratedBy"),
+        approval_description=response.get("ApprovalDescription"),
+        model_metrics=model_metrics_uris(response.get("ModelMetrics")),
+    )
+
+
 class SageMakerModelRegistry:
     """DescribeModelPackage-backed reads."""
 
@@ -72,6 +108,13 @@ class SageMakerModelRegistry:
             if exc.response.get("Error", {}).get("Code") == "ValidationException":
                 raise ModelPackageNotFound(f"{model_package_arn}: {exc}") from exc
             raise
+
+    def candidate(self, model_package_arn: str) -> tuple[Candidate, str]:
+        """The package as the gates see it (DescribeModelPackage and its tags, parsed once here),
+        with its last-modified time; ModelPackageNotFound when SageMaker does not know it."""
+        raw = self.describe_raw(model_package_arn)
+        candidate = candidate_from_describe(raw, self.tags(model_package_arn))
+        return candidate, _iso(raw.get("LastModifiedTime") or raw["CreationTime"])
 
     def tags(self, model_package_arn: str) -> dict[str, str]:
         """The package's tags; ``{}`` only when SageMaker says the ARN has none to read.
@@ -104,23 +147,6 @@ class SageMakerModelRegistry:
     def approval_status(self, model_package_arn: str) -> str:
         """The package's ModelApprovalStatus now (re-read at the moment of effect)."""
         return str(self.describe_raw(model_package_arn).get("ModelApprovalStatus", "PendingManualApproval"))
-
-    def describe(self, model_package_arn: str) -> ModelPackageState:
-        """The package's current state; ModelPackageNotFound when SageMaker does not know it."""
-        raw = self.describe_raw(model_package_arn)
-        creation_time = _iso(raw["CreationTime"])
-        return ModelPackageState(
-            model_package_arn=raw["ModelPackageArn"],
-            model_package_group_name=raw.get("ModelPackageGroupName", ""),
-            model_package_version=int(raw.get("ModelPackageVersion", 0)),
-            approval_status=raw.get("ModelApprovalStatus", "PendingManualApproval"),
-            created_by=identity_of(raw.get("CreatedBy")),
-            last_modified_by=identity_of(raw.get("LastModifiedBy")),
-            creation_time=creation_time,
-            last_modified_time=_iso(raw["LastModifiedTime"]) if "LastModifiedTime" in raw else creation_time,
-            approval_description=raw.get("ApprovalDescription"),
-            customer_metadata=dict(raw.get("CustomerMetadataProperties", {})),
-        )
 
     def share_group(self, group: str, package_arn: str, principal_arn: str) -> bool:
         """Let ``principal_arn`` (a member's deployment role) use the group's packages (ADR 27):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from mlcp.adapters import clients
+from mlcp.ports import StoredReport
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -21,11 +22,6 @@ def report_sha256(document: dict[str, Any]) -> str:
     """SHA-256 of the stored report; the ``gates.evaluated`` audit record carries it, so the hash chain
     anchors the report's thresholds and observed values, not only its URI."""
     return hashlib.sha256(report_body(document)).hexdigest()
-
-
-class StoredReport(NamedTuple):
-    uri: str
-    sha256: str
 
 
 class ReportWriter:

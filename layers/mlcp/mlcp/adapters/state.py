@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict
 
 from mlcp import clock
 from mlcp.adapters import clients
+from mlcp.adapters.dynamo import condition_failed
 from mlcp.errors import ApprovalNotPending
 
 if TYPE_CHECKING:
@@ -48,10 +49,6 @@ def _now() -> str:
     return clock.now().isoformat()
 
 
-def _is_conditional_failure(exc: ClientError) -> bool:
-    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
-
-
 class ControlPlaneState:
     """DynamoDB-backed state (keys ``pk``/``sk``); every write is conditional."""
 
@@ -74,7 +71,7 @@ class ControlPlaneState:
                 ExpressionAttributeValues={":status": {"S": status}, ":lmt": {"S": last_modified_time}},
             )
         except ClientError as exc:
-            if _is_conditional_failure(exc):
+            if condition_failed(exc):
                 return False
             raise
         return True
@@ -95,7 +92,7 @@ class ControlPlaneState:
                 ExpressionAttributeValues={":exec": {"S": execution}},
             )
         except ClientError as exc:
-            if _is_conditional_failure(exc):
+            if condition_failed(exc):
                 return False
             raise
         return True
@@ -126,7 +123,7 @@ class ControlPlaneState:
                 },
             )
         except ClientError as exc:
-            if _is_conditional_failure(exc):
+            if condition_failed(exc):
                 return False
             raise
         return True
@@ -154,7 +151,7 @@ class ControlPlaneState:
                 ExpressionAttributeValues={":pending": {"S": "pending"}, ":abandoned": {"S": "abandoned"}},
             )
         except ClientError as exc:
-            if _is_conditional_failure(exc):
+            if condition_failed(exc):
                 return False
             raise
         return True
@@ -226,7 +223,7 @@ class ControlPlaneState:
                 },
             )
         except ClientError as exc:
-            if _is_conditional_failure(exc):
+            if condition_failed(exc):
                 latest = self.get_approval(approval_id)
                 state = latest[0].status if latest else "gone"
                 raise ApprovalNotPending(f"approval {approval_id!r} is {state}, not {expected}") from exc
@@ -256,7 +253,7 @@ class ControlPlaneState:
                 ExpressionAttributeValues={":now": {"N": str(now_epoch)}, ":holder": {"S": holder}},
             )
         except ClientError as exc:
-            if _is_conditional_failure(exc):
+            if condition_failed(exc):
                 item = self._client.get_item(
                     TableName=self.table_name,
                     Key={"pk": {"S": f"lease#endpoint#{endpoint}"}, "sk": {"S": "lease"}},
@@ -287,7 +284,7 @@ class ControlPlaneState:
                 ExpressionAttributeValues={":holder": {"S": holder}},
             )
         except ClientError as exc:
-            if _is_conditional_failure(exc):
+            if condition_failed(exc):
                 return False
             raise
         return True
@@ -370,7 +367,7 @@ class ControlPlaneState:
                 },
             )
         except ClientError as exc:
-            if _is_conditional_failure(exc):
+            if condition_failed(exc):
                 return False
             raise
         return True
@@ -403,7 +400,7 @@ class ControlPlaneState:
                 ConditionExpression="attribute_not_exists(verdict)",
             )
         except ClientError as exc:
-            if not _is_conditional_failure(exc):
+            if not condition_failed(exc):
                 raise
             return False, self.decision(execution)
         return True, {k: str(v.get("S", "")) for k, v in response["Attributes"].items() if "S" in v}

@@ -5,6 +5,9 @@ Every decision the control plane takes is appended to a per-stream chain in Dyna
 See ``mlcp.audit.model`` for the canonical encoding the hashes are computed over.
 """
 
+from typing import TYPE_CHECKING, Any
+
+from mlcp.adapters.audit_trail import AppendResult, AuditTrail, InvalidAuditItem, decision_pk, record_sk
 from mlcp.audit.model import (
     GENESIS_HASH,
     HASHED_FIELDS,
@@ -16,8 +19,11 @@ from mlcp.audit.model import (
     format_timestamp,
     record_hash,
 )
-from mlcp.audit.trail import AppendResult, AuditTrail, InvalidAuditItem, decision_pk, record_sk
-from mlcp.audit.verify import ChainProblem, ChainVerification, ProblemKind, verify_chain
+
+if TYPE_CHECKING:
+    from mlcp.audit.verify import ChainProblem, ChainVerification, ProblemKind, verify_chain
+
+_VERIFY_NAMES = frozenset({"ChainProblem", "ChainVerification", "ProblemKind", "verify_chain"})
 
 __all__ = [
     "GENESIS_HASH",
@@ -39,3 +45,15 @@ __all__ = [
     "record_sk",
     "verify_chain",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """The chain verifier's names, loaded when first asked for: functions append to the trail,
+    only the digest and the CLI verify it (cold start, docs/adr/0030)."""
+    if name not in _VERIFY_NAMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from mlcp.audit import verify
+
+    value = getattr(verify, name)
+    globals()[name] = value
+    return value

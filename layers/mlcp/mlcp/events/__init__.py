@@ -11,28 +11,23 @@ offending field in a sentence an operator can act on.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from typing import Any, Final
-
-from pydantic import BaseModel, ValidationError
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final
 
 from mlcp.errors import InvalidEvent
-from mlcp.events.cloudwatch import AlarmStateChangeEvent
-from mlcp.events.monitoring import (
-    MONITORING_REPORT_DETAIL_TYPE,
-    MONITORING_REPORT_SOURCE,
-    ModelMonitoringReportEvent,
-    Violation,
-)
-from mlcp.events.s3 import S3ObjectCreatedEvent
-from mlcp.events.sagemaker import (
-    EndpointDeploymentStateChangeEvent,
-    EndpointStateChangeEvent,
-    ModelPackageStateChangeEvent,
-    PipelineExecutionStatusChangeEvent,
-    ProcessingJobStateChangeEvent,
-    TrainingJobStateChangeEvent,
-)
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
+    from mlcp.events.cloudwatch import AlarmStateChangeEvent
+    from mlcp.events.endpoint import EndpointDeploymentStateChangeEvent, EndpointStateChangeEvent
+    from mlcp.events.model_package import ModelPackageStateChangeEvent
+    from mlcp.events.monitoring import ModelMonitoringReportEvent, Violation
+    from mlcp.events.pipeline import PipelineExecutionStatusChangeEvent
+    from mlcp.events.processing import ProcessingJobStateChangeEvent
+    from mlcp.events.s3 import S3ObjectCreatedEvent
+    from mlcp.events.training import TrainingJobStateChangeEvent
 
 __all__ = [
     "MODELS_BY_DETAIL_TYPE",
@@ -55,6 +50,10 @@ __all__ = [
     "validation_reason",
 ]
 
+MONITORING_REPORT_SOURCE: Final = "mlcp.monitoring"
+MONITORING_REPORT_DETAIL_TYPE: Final = "Model Monitoring Report"
+
+# A lazy type alias: its members are looked up when something evaluates it, not at import.
 type ControlPlaneEvent = (
     S3ObjectCreatedEvent
     | ModelPackageStateChangeEvent
@@ -68,50 +67,113 @@ type ControlPlaneEvent = (
 )
 """Any event :func:`parse_event` returns."""
 
-_ALL_MODELS: Final[tuple[type[ControlPlaneEvent], ...]] = (
-    S3ObjectCreatedEvent,
-    ModelPackageStateChangeEvent,
-    EndpointStateChangeEvent,
-    EndpointDeploymentStateChangeEvent,
-    TrainingJobStateChangeEvent,
-    PipelineExecutionStatusChangeEvent,
-    ProcessingJobStateChangeEvent,
-    AlarmStateChangeEvent,
-    ModelMonitoringReportEvent,
-)
+
+@dataclass(frozen=True)
+class EventKind:
+    """One detail-type we consume: the only source allowed to send it, where its model lives
+    (module and class, imported on first use) and the directory of its samples under ``events/``."""
+
+    source: str
+    module: str
+    model: str
+    slug: str
+
+    def load(self) -> type[ControlPlaneEvent]:
+        """The model class (importing its module the first time)."""
+        # __import__ rather than importlib.import_module: -X importtime then shows the module.
+        model: type[ControlPlaneEvent] = getattr(__import__(self.module, fromlist=[self.model]), self.model)
+        return model
 
 
-def _literal(model: type[BaseModel], field: str) -> str:
-    """The single value of a ``Literal[...]`` field (source, detail-type) of a model."""
-    annotation = model.model_fields[field].annotation
-    values: tuple[object, ...] = getattr(annotation, "__args__", ())
-    if len(values) != 1 or not isinstance(values[0], str):  # pragma: no cover - a model bug
-        raise TypeError(f"{model.__name__}.{field} must be a one-value Literal")
-    return values[0]
-
-
-MODELS_BY_DETAIL_TYPE: Final[dict[str, type[ControlPlaneEvent]]] = {
-    _literal(model, "detail_type"): model for model in _ALL_MODELS
+# The registry is data, not the models: a function imports the module of the one detail-type it
+# receives, not all nine (cold start, docs/adr/0030). tests/events check it against the models'
+# own Literal source and detail-type.
+EVENT_KINDS: Final[dict[str, EventKind]] = {
+    "Object Created": EventKind("aws.s3", "mlcp.events.s3", "S3ObjectCreatedEvent", "s3-object-created"),
+    "SageMaker Model Package State Change": EventKind(
+        "aws.sagemaker",
+        "mlcp.events.model_package",
+        "ModelPackageStateChangeEvent",
+        "model-package-state-change",
+    ),
+    "SageMaker Endpoint State Change": EventKind(
+        "aws.sagemaker", "mlcp.events.endpoint", "EndpointStateChangeEvent", "endpoint-state-change"
+    ),
+    "SageMaker Endpoint Deployment State Change": EventKind(
+        "aws.sagemaker",
+        "mlcp.events.endpoint",
+        "EndpointDeploymentStateChangeEvent",
+        "endpoint-deployment-state-change",
+    ),
+    "SageMaker Training Job State Change": EventKind(
+        "aws.sagemaker", "mlcp.events.training", "TrainingJobStateChangeEvent", "training-job-state-change"
+    ),
+    "SageMaker Model Building Pipeline Execution Status Change": EventKind(
+        "aws.sagemaker",
+        "mlcp.events.pipeline",
+        "PipelineExecutionStatusChangeEvent",
+        "pipeline-execution-status-change",
+    ),
+    "SageMaker Processing Job State Change": EventKind(
+        "aws.sagemaker",
+        "mlcp.events.processing",
+        "ProcessingJobStateChangeEvent",
+        "processing-job-state-change",
+    ),
+    "CloudWatch Alarm State Change": EventKind(
+        "aws.cloudwatch", "mlcp.events.cloudwatch", "AlarmStateChangeEvent", "alarm-state-change"
+    ),
+    MONITORING_REPORT_DETAIL_TYPE: EventKind(
+        MONITORING_REPORT_SOURCE,
+        "mlcp.events.monitoring",
+        "ModelMonitoringReportEvent",
+        "model-monitoring-report",
+    ),
 }
-"""detail-type -> model class."""
+"""detail-type -> what we know of it before loading its model."""
+
+_MODULE_OF_NAME: Final[dict[str, str]] = {kind.model: kind.module for kind in EVENT_KINDS.values()} | {
+    "Violation": "mlcp.events.monitoring"
+}
+
+
+class _ModelsByDetailType(Mapping[str, "type[ControlPlaneEvent]"]):
+    """detail-type -> model class, each model imported when it is first looked up."""
+
+    def __getitem__(self, detail_type: str) -> type[ControlPlaneEvent]:
+        return EVENT_KINDS[detail_type].load()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(EVENT_KINDS)
+
+    def __len__(self) -> int:
+        return len(EVENT_KINDS)
+
+
+MODELS_BY_DETAIL_TYPE: Final[Mapping[str, type[ControlPlaneEvent]]] = _ModelsByDetailType()
+"""detail-type -> model class (loaded on lookup)."""
 
 SOURCE_BY_DETAIL_TYPE: Final[dict[str, str]] = {
-    _literal(model, "detail_type"): _literal(model, "source") for model in _ALL_MODELS
+    detail_type: kind.source for detail_type, kind in EVENT_KINDS.items()
 }
 """detail-type -> the only source allowed to send it."""
 
 SLUG_BY_DETAIL_TYPE: Final[dict[str, str]] = {
-    "Object Created": "s3-object-created",
-    "SageMaker Model Package State Change": "model-package-state-change",
-    "SageMaker Endpoint State Change": "endpoint-state-change",
-    "SageMaker Endpoint Deployment State Change": "endpoint-deployment-state-change",
-    "SageMaker Training Job State Change": "training-job-state-change",
-    "SageMaker Model Building Pipeline Execution Status Change": "pipeline-execution-status-change",
-    "SageMaker Processing Job State Change": "processing-job-state-change",
-    "CloudWatch Alarm State Change": "alarm-state-change",
-    "Model Monitoring Report": "model-monitoring-report",
+    detail_type: kind.slug for detail_type, kind in EVENT_KINDS.items()
 }
 """detail-type -> the directory name of its samples and schema under ``events/``."""
+
+
+def __getattr__(name: str) -> Any:
+    """The model classes (``from mlcp.events import S3ObjectCreatedEvent``), each imported with
+    its own module the first time it is asked for (PEP 562)."""
+    module = _MODULE_OF_NAME.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(__import__(module, fromlist=[name]), name)
+    globals()[name] = value
+    return value
+
 
 _MAX_REPORTED_ERRORS = 5
 _MAX_VALUE_CHARS = 60
@@ -172,23 +234,25 @@ def model_for(raw: Mapping[str, Any]) -> type[ControlPlaneEvent]:
     detail_type = raw["detail-type"]
     if not isinstance(detail_type, str):
         raise InvalidEvent(f"detail-type must be a string{_describe_input(detail_type)}")
-    model = MODELS_BY_DETAIL_TYPE.get(detail_type)
-    if model is None:
+    kind = EVENT_KINDS.get(detail_type)
+    if kind is None:
         raise InvalidEvent(f"unknown detail-type {_quote(detail_type)}")
-    expected = SOURCE_BY_DETAIL_TYPE[detail_type]
+    expected = kind.source
     source = raw.get("source")
     if source is None:
         raise InvalidEvent(f"missing source (expected {expected!r} for {detail_type!r})")
     if source != expected:
         shown = _quote(source) if isinstance(source, str) else _describe_input(source).strip(" ()")
         raise InvalidEvent(f"source {shown} is not the source of {detail_type!r} (expected {expected!r})")
-    return model
+    return kind.load()
 
 
 def parse_event(raw: Mapping[str, Any] | str | bytes) -> ControlPlaneEvent:
     """Validate a raw EventBridge event (a mapping, or its JSON text) into its model.
 
     Raises :class:`mlcp.errors.InvalidEvent` with a precise reason on any problem."""
+    from pydantic import ValidationError
+
     event = _as_mapping(raw)
     model = model_for(event)
     try:

@@ -11,10 +11,18 @@ from typing import Literal
 
 from pydantic import Field
 
+from mlcp.events import MONITORING_REPORT_DETAIL_TYPE, MONITORING_REPORT_SOURCE
 from mlcp.events._base import AwsDetail, AwsEvent, AwsPart, Timestamp
 
-MONITORING_REPORT_SOURCE = "mlcp.monitoring"
-MONITORING_REPORT_DETAIL_TYPE = "Model Monitoring Report"
+__all__ = [
+    "MAX_VIOLATIONS",
+    "MONITORING_REPORT_DETAIL_TYPE",
+    "MONITORING_REPORT_SOURCE",
+    "ModelMonitoringReportDetail",
+    "ModelMonitoringReportEvent",
+    "MonitorKind",
+    "Violation",
+]
 MAX_VIOLATIONS = 500
 
 MonitorKind = Literal["data-quality", "model-quality", "bias-drift", "feature-attribution-drift", "custom"]

@@ -29,10 +29,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from mlcp.gates.model import Candidate, Decision, Evidence, GateOutcome, GateReport, GateResult
 from mlcp.policy.model import ArtifactIntegrityGate, GateSettings, GroupRule, MetricThreshold, Policy, Tier
+from mlcp.s3uri import parse_s3_uri
 
 #: An identity the registry could not name (``mlcp.adapters.registry.UNKNOWN_IDENTITY``).
 UNKNOWN_IDENTITY = "unknown"
@@ -137,25 +137,6 @@ def _excess(value: float, bound: MetricThreshold) -> float:
 def _within(value: float, bound: MetricThreshold) -> bool:
     """Inclusive at both ends: a value equal to ``min`` or ``max`` passes."""
     return (bound.min is None or value >= bound.min) and (bound.max is None or value <= bound.max)
-
-
-def parse_s3_uri(uri: str) -> tuple[str, str, str | None] | None:
-    """``s3://bucket/key?versionId=v`` -> (bucket, key, version id or None); None when not an S3 URI."""
-    parts = urlsplit(uri.strip())
-    if parts.scheme != "s3" or not parts.netloc:
-        return None
-    return parts.netloc, parts.path.lstrip("/"), query_version_id(parts.query)
-
-
-def query_version_id(query: str) -> str | None:
-    """The ``versionId`` of a URI's query string, percent-decoded but with ``+`` kept: S3 version ids
-    contain ``+`` literally (AWS's example: ``3sL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY+MTRCxf3vjVBH40Nr8X8gdRQBpUMLUo``),
-    and form decoding (``parse_qs``) would turn each into a space."""
-    for pair in query.split("&"):
-        name, _, value = pair.partition("=")
-        if name == "versionId" and value:
-            return unquote(value)
-    return None
 
 
 def training_data(candidate: Candidate) -> list[str]:

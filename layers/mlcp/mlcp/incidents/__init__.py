@@ -4,6 +4,7 @@
 of it; ``resolve_incident`` resolves it (MTTR in the audit record); a later occurrence opens a new one.
 """
 
+from mlcp.adapters.incident_store import IncidentStore, incident_pk
 from mlcp.incidents.model import Incident, IncidentOutcome, IncidentRequest, IncidentStatus, incident_id_for
 from mlcp.incidents.service import (
     IncidentConflict,
@@ -14,7 +15,6 @@ from mlcp.incidents.service import (
     resolve_by_id,
     resolve_incident,
 )
-from mlcp.incidents.store import IncidentStore, incident_pk
 
 __all__ = [
     "Incident",

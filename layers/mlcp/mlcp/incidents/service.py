@@ -19,18 +19,18 @@ from __future__ import annotations
 import random
 import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol
 
-from mlcp import clock
+from mlcp import clock as mlcp_clock
+from mlcp.adapters.incident_store import MARKER_TTL_SECONDS, IncidentStore
 from mlcp.audit import AuditAction, format_timestamp
 from mlcp.errors import ControlPlaneError
 from mlcp.incidents.model import Incident, IncidentOutcome, IncidentRequest, incident_id_for
-from mlcp.incidents.store import MARKER_TTL_SECONDS, IncidentStore
 from mlcp.observability import MetricUnit, logger, metrics
+from mlcp.ports import Clock, Notifier
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -51,10 +51,6 @@ class IncidentConflict(ControlPlaneError):
     """An incident changed under us more often than the retry budget allows."""
 
 
-class Notifier(Protocol):
-    def notify(self, subject: str, message: dict[str, Any]) -> str: ...
-
-
 class Audit(Protocol):
     def append(
         self,
@@ -69,10 +65,6 @@ class Audit(Protocol):
     ) -> AppendResult: ...
 
 
-def _utc_now() -> datetime:
-    return clock.now()
-
-
 @dataclass
 class IncidentDeps:
     """Adapters of the incident use cases. ``ops_notifications_topic_arn``: SNS topic OpsCenter
@@ -83,7 +75,7 @@ class IncidentDeps:
     dynamodb: DynamoDBClient
     audit: Audit
     notifier: Notifier | None = None
-    clock: Callable[[], datetime] = field(default=_utc_now)
+    clock: Clock = mlcp_clock.current
     ops_notifications_topic_arn: str | None = None
 
     @cached_property

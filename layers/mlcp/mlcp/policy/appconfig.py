@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -29,6 +29,7 @@ from mlcp.policy.load import (
     parse_policy_json,
 )
 from mlcp.policy.model import Policy
+from mlcp.ports import PolicySource
 
 POLICY_APPCONFIG_ENV = "MLCP_POLICY_APPCONFIG"
 """``<application id>/<environment id>/<configuration profile id>`` of the deployed policy."""
@@ -38,12 +39,6 @@ MAX_HOSTED_CONFIGURATION_BYTES = 2 * 1024 * 1024
 
 MIN_POLL_INTERVAL_SECONDS = 15
 """AppConfig's smallest RequiredMinimumPollIntervalInSeconds; the store asks for it (it polls per decision)."""
-
-
-class PolicySource(Protocol):
-    """What the use cases read the policy from."""
-
-    def get(self, *, force_fetch: bool = False) -> Policy: ...
 
 
 def parse_appconfig_target(value: str) -> tuple[str, str, str]:

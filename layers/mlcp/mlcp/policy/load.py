@@ -17,15 +17,18 @@ import fnmatch
 import json
 import os
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from aws_lambda_powertools.utilities.parameters import SSMProvider
-from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from mlcp.errors import ConfigurationError, ControlPlaneError
 from mlcp.policy.model import Gates, MonitoringPolicy, Policy, Tier
+
+if TYPE_CHECKING:
+    # Powertools parameters loads on the first SSM read: its package imports every provider
+    # (SSM, Secrets Manager, AppConfig, DynamoDB with boto3's conditions), ~10 ms of cold start.
+    from aws_lambda_powertools.utilities.parameters import SSMProvider
 
 POLICY_PARAMETER_ENV = "MLCP_POLICY_PARAMETER"
 
@@ -160,6 +163,8 @@ class PolicyStore:
         if self._provider is None:
             # The one client configuration (standard retries, bounded timeouts) of every function:
             # Powertools' own default client would retry fewer times than every other call.
+            from aws_lambda_powertools.utilities.parameters import SSMProvider
+
             from mlcp.adapters import clients
 
             self._provider = SSMProvider(boto3_client=self._ssm_client or clients.ssm())
@@ -167,6 +172,8 @@ class PolicyStore:
 
     def get(self, *, force_fetch: bool = False) -> Policy:
         """The current policy (from the cache when younger than ``max_age_seconds``)."""
+        from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+
         try:
             raw = self._get_provider().get(
                 self.parameter_name, max_age=self.max_age_seconds, force_fetch=force_fetch

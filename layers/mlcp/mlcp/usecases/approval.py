@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal, NoReturn, Protocol
+from typing import TYPE_CHECKING, Any, Literal, NoReturn
 from urllib.parse import quote
 
 from botocore.exceptions import ClientError
@@ -21,7 +21,8 @@ from mlcp.errors import TASK_TOKEN_GONE, ApprovalDenied, ApprovalNotPending, Sep
 from mlcp.gates.evaluate import same_identity
 from mlcp.gates.model import Candidate
 from mlcp.observability import MetricUnit, logger, metrics
-from mlcp.usecases.gating import Gated, GatingDeps, approval_id_for, evaluate_candidate, read_candidate
+from mlcp.ports import Notifier, TaskCallbacks
+from mlcp.usecases.gating import Gated, GatingDeps, approval_id_for, evaluate_candidate
 from mlcp.usecases.stage_promotion import OpenIncidents, stage_refusal
 
 if TYPE_CHECKING:
@@ -29,16 +30,6 @@ if TYPE_CHECKING:
 
 Outcome = Literal["proceed", "needs_human", "reject", "ignore"]
 UNKNOWN = "unknown"
-
-
-class Notifier(Protocol):
-    def notify(self, subject: str, message: dict[str, Any]) -> str: ...
-
-
-class TaskCallbacks(Protocol):
-    def send_task_success(self, *, taskToken: str, output: str) -> Any: ...
-
-    def send_task_failure(self, *, taskToken: str, error: str, cause: str) -> Any: ...
 
 
 @dataclass
@@ -102,7 +93,7 @@ def _stream(group: str) -> str:
 
 def handle_package_status(event: ModelPackageStateChangeEvent, deps: ApprovalDeps) -> dict[str, Any]:
     """A package registered (PendingManualApproval) or rejected: act on what the registry says now."""
-    candidate, modified = read_candidate(event.model_package_arn, deps.gating)
+    candidate, modified = deps.gating.registry.candidate(event.model_package_arn)
     status = candidate.approval_status
     if status == "Rejected":
         return record_rejection(candidate, modified, event_id=event.id, deps=deps)
@@ -226,11 +217,11 @@ def verify_approval(
     last modifier as the approver (separation of duties): ``reject`` on a hard failure, ``needs_human``
     when the tier wants a human or a soft gate failed, else ``proceed``.
 
-    ``stage`` (a promotion, ADR 27: ``mlcp promote-stage``) deploys the approved package to that stage
+    ``stage`` (a promotion, ADR 27: the workflow started with ``{"promotion": {"stage": ...}}``) deploys the approved package to that stage
     of its group's promotion path under the stage's tier, once per (package, stage): ``ignore`` with
     the reason while the previous stage's record does not allow it (never a rejection of the package).
     """
-    candidate, modified = read_candidate(event.model_package_arn, deps.gating)
+    candidate, modified = deps.gating.registry.candidate(event.model_package_arn)
     verdict: dict[str, Any] = {
         "package": package_summary(candidate, modified),
         "reasons": [],
@@ -372,7 +363,7 @@ def reject_package(
     registry = deps.gating.registry
     description = "mlcp: rejected: " + "; ".join(reasons) + (f" (report {report_uri})" if report_uri else "")
     registry.set_status(arn, "Rejected", description)
-    candidate, modified = read_candidate(arn, deps.gating)
+    candidate, modified = deps.gating.registry.candidate(arn)
     deps.state.record_status(arn, "Rejected", modified)
     deps.gating.audit.append(
         stream=_stream(package["group"]),
@@ -407,7 +398,7 @@ def decide_approval(
     if current is None:
         raise ApprovalNotPending(f"no approval {approval_id!r}")
     approval, token = current
-    candidate, _ = read_candidate(approval.model_package_arn, deps.gating)
+    candidate, _ = deps.gating.registry.candidate(approval.model_package_arn)
     creator = candidate.created_by or approval.created_by
     why = refusal_of(approval, identity, creator, grant=grant)
     if why is not None:

@@ -24,11 +24,11 @@ from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from mlcp.adapters.endpoints import SageMakerHosting
-from mlcp.adapters.reports import StoredReport
 from mlcp.analysis.judge import MetricCriteria, ScoreThresholds, judge
 from mlcp.audit import AuditAction, AuditTrail
 from mlcp.observability import MetricUnit, logger, metrics
 from mlcp.policy.model import CanaryAnalysis
+from mlcp.ports import StoredReport
 
 Phase = Literal["canary", "shadow"]
 

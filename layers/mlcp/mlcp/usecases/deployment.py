@@ -19,7 +19,7 @@ from typing import Any, Literal, Protocol
 
 from botocore.exceptions import ClientError
 
-from mlcp import clock
+from mlcp import clock as mlcp_clock
 from mlcp.accounts import account_stream
 from mlcp.adapters.endpoints import EndpointState, SageMakerHosting, resource_name
 from mlcp.adapters.state import ControlPlaneState
@@ -27,6 +27,7 @@ from mlcp.audit import AuditAction, AuditTrail
 from mlcp.errors import TASK_TOKEN_GONE, DeploymentNotSupported
 from mlcp.incidents import IncidentDeps, IncidentRequest, open_incident
 from mlcp.observability import MetricUnit, logger, metrics
+from mlcp.ports import Clock, TaskCallbacks
 from mlcp.usecases.traffic_shift import plan_managed_bake, plan_managed_shift
 
 Outcome = Literal["in_progress", "promoted", "rolled_back", "failed"]
@@ -41,10 +42,6 @@ ANALYSIS_INTERVAL_SECONDS = 120
 
 class VerdictAlarms(Protocol):
     def ensure_verdict_alarm(self, endpoint: str, candidate: str) -> str: ...
-
-
-class TaskCallbacks(Protocol):
-    def send_task_success(self, *, taskToken: str, output: str) -> Any: ...
 
 
 class IncidentOpener(Protocol):
@@ -99,7 +96,7 @@ class DeploymentDeps:
     audit: AuditTrail
     model_role_arn: str
     open_incident: IncidentOpener | None = None
-    clock: Any = None
+    clock: Clock = mlcp_clock.current
     #: The canary analysis's verdict alarm (joins AutoRollbackConfiguration when the tier analyses).
     verdict_alarms: VerdictAlarms | None = None
     #: The account the endpoint is in (ADR 26) and the control plane's own; None: home.
@@ -109,7 +106,7 @@ class DeploymentDeps:
     share_package: Callable[[dict[str, Any]], object] | None = None
 
     def now(self) -> datetime:
-        return self.clock() if self.clock is not None else clock.now()
+        return self.clock()
 
     def key(self, endpoint: str) -> str:
         """The endpoint's key in the state table (lease, callback): ``<account>:<endpoint>`` in a

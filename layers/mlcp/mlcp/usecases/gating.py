@@ -7,38 +7,29 @@ last modified the package)."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Protocol
 
 from mlcp import clock as mlcp_clock
-from mlcp.adapters.registry import SageMakerModelRegistry
-from mlcp.adapters.reports import ReportWriter
 from mlcp.audit import AuditAction, AuditTrail
 from mlcp.gates.evaluate import evaluate_gates, report_document
-from mlcp.gates.evidence import candidate_from_describe, collect_evidence, replay_inputs
+from mlcp.gates.evidence import collect_evidence, replay_inputs
 from mlcp.gates.model import Candidate, GateReport
 from mlcp.observability import MetricUnit, logger, metrics
-from mlcp.policy import GroupRule, Policy, Tier
+from mlcp.policy import GroupRule, Tier
 from mlcp.policy.model import PromotionStage
-
-
-class PolicySource(Protocol):
-    def get(self, *, force_fetch: bool = False) -> Policy: ...
+from mlcp.ports import Clock, EvidenceSource, ModelRegistry, PolicySource, ReportStore
 
 
 @dataclass
 class GatingDeps:
     """What a gate evaluation reads and writes."""
 
-    registry: SageMakerModelRegistry
+    registry: ModelRegistry
     policies: PolicySource
-    reports: ReportWriter
+    reports: ReportStore
     audit: AuditTrail
-    s3: Any
-    sagemaker: Any
-    clock: Callable[[], datetime] = lambda: mlcp_clock.now()  # noqa: PLW0108 - late-bound: local mode swaps the clock
+    evidence: EvidenceSource
+    clock: Clock = mlcp_clock.current
 
 
 @dataclass(frozen=True)
@@ -64,14 +55,6 @@ class Gated:
         if self.report is None:
             return [f"no policy group matches model package group {self.candidate.group!r}"]
         return self.report.reasons()
-
-
-def read_candidate(model_package_arn: str, deps: GatingDeps) -> tuple[Candidate, str]:
-    """The package from DescribeModelPackage (and its tags), with its last-modified time."""
-    raw = deps.registry.describe_raw(model_package_arn)
-    candidate = candidate_from_describe(raw, deps.registry.tags(model_package_arn))
-    modified = raw.get("LastModifiedTime") or raw["CreationTime"]
-    return candidate, modified.isoformat() if isinstance(modified, datetime) else str(modified)
 
 
 def approval_id_for(model_package_arn: str, last_modified_time: str) -> str:
@@ -127,13 +110,12 @@ def evaluate_candidate(
     tier_name = target.tier if target is not None else rule.tier
     tier = policy.tiers[tier_name]
     now = deps.clock()
-    evidence = collect_evidence(
-        candidate, rule, now=now, approver=approver, tier=tier, s3=deps.s3, sagemaker=deps.sagemaker
-    )
+    evidence = collect_evidence(candidate, rule, now=now, approver=approver, tier=tier, source=deps.evidence)
+    inputs = replay_inputs(candidate, evidence, tier)  # for mlcp policy dry-run
     report = evaluate_gates(policy, rule, tier_name, tier, candidate, evidence)
     stamp = now.strftime("%Y%m%dT%H%M%S%fZ")
     document = report_document(report)
-    document["inputs"] = replay_inputs(candidate, evidence, tier)  # for mlcp policy dry-run
+    document["inputs"] = inputs
     stored = deps.reports.write(
         f"{candidate.group}/{candidate.version}/{stamp}-{phase.split(':', 1)[0]}.json", document
     )

@@ -10,15 +10,13 @@ succeeded|failed`` here.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
-
-from botocore.exceptions import ClientError
 
 from mlcp import clock as mlcp_clock
 from mlcp.audit import AuditAction, AuditTrail
+from mlcp.errors import PipelineStartFailed
 from mlcp.incidents import IncidentDeps, IncidentRequest, open_incident, resolve_incident
 from mlcp.monitoring import (
     Violation,
@@ -29,8 +27,9 @@ from mlcp.monitoring import (
     violations_from_report,
 )
 from mlcp.observability import logger
-from mlcp.policy import MonitoringPolicy, Policy
-from mlcp.retraining import RetrainingState, RetrainingTrigger, retrain, streak_check
+from mlcp.policy import MonitoringPolicy
+from mlcp.ports import Clock, MonitoringRuns, PipelineStarter, PolicySource, RetrainingGuards
+from mlcp.retraining import RetrainingTrigger, retrain, streak_check
 
 if TYPE_CHECKING:
     from mlcp.events import (
@@ -41,10 +40,6 @@ if TYPE_CHECKING:
     )
 
 
-class PolicySource(Protocol):
-    def get(self) -> Policy: ...
-
-
 class DebounceScheduler(Protocol):
     def __call__(self, *, pipeline: str, wait_seconds: int, window_id: str) -> None: ...
 
@@ -53,12 +48,12 @@ class DebounceScheduler(Protocol):
 class ReactionDeps:
     policies: PolicySource
     incidents: IncidentDeps
-    retraining: RetrainingState
+    retraining: RetrainingGuards
     audit: AuditTrail
-    sagemaker: Any
-    s3: Any
+    pipelines: PipelineStarter
+    monitoring_runs: MonitoringRuns
     schedule_recheck: DebounceScheduler | None = None
-    clock: Callable[[], datetime] = lambda: mlcp_clock.now()  # noqa: PLW0108 - late-bound: local mode swaps the clock
+    clock: Clock = mlcp_clock.current
     #: The control plane's own account: a member's endpoint is ``<account>:<name>`` (ADR 26).
     home_account: str | None = None
 
@@ -123,34 +118,19 @@ def react_to_monitoring_job(event: ProcessingJobStateChangeEvent, deps: Reaction
     if not event.is_monitoring_job or event.status not in {"Completed", "Stopped"}:
         return {"reaction": "none", "status": event.status}
     name = event.processing_job_arn.rsplit("/", 1)[-1]
-    try:
-        described = deps.sagemaker.describe_processing_job(ProcessingJobName=name)
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "ValidationException":
-            raise
+    described = deps.monitoring_runs.processing_job(name)
+    if described is None:
         # The event names a job SageMaker does not know: nothing to read, nothing to react to.
         logger.warning("unknown processing job", extra={"processing_job": name})
         return {"reaction": "none", "why": f"unknown processing job {name}"}
     facts = monitoring_job_facts(described)
     if facts.endpoint is None or facts.kind is None:
         return {"reaction": "none", "why": "not a monitoring job of a known endpoint"}
-    document = _read_json(deps.s3, facts.violations_uri) if facts.violations_uri else None
+    document = deps.monitoring_runs.violations(facts.violations_uri) if facts.violations_uri else None
     violations = classify_constraint_violations(document, facts.monitoring_type or "") if document else []
     return react_to_violations(
         facts.endpoint, violations, [facts.kind], run_id=event.processing_job_arn, deps=deps
     )
-
-
-def _read_json(s3: Any, uri: str) -> dict[str, Any] | None:
-    bucket, _, key = uri.removeprefix("s3://").partition("/")
-    try:
-        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in {"NoSuchKey", "404", "NoSuchBucket"}:
-            return None  # a clean run writes no violations file
-        raise
-    document = json.loads(body)
-    return document if isinstance(document, dict) else None
 
 
 def react_to_violations(
@@ -333,9 +313,9 @@ def _retrain(trigger: RetrainingTrigger, policy: Any, *, subject: str, deps: Rea
     """Decide and (maybe) start the pipeline; audit ``retraining.started`` or ``retraining.suppressed``
     (or ``retraining.failed`` when SageMaker refuses the start, e.g. the pipeline does not exist)."""
     try:
-        outcome = retrain(trigger, policy, deps.retraining, deps.sagemaker, deps.clock())
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") not in {"ValidationException", "ResourceNotFound"}:
+        outcome = retrain(trigger, policy, deps.retraining, deps.pipelines, deps.clock())
+    except PipelineStartFailed as exc:
+        if exc.code not in {"ValidationException", "ResourceNotFound"}:
             raise  # throttling, 5xx: let the delivery retry
         deps.audit.append(
             stream=f"pipeline#{policy.pipeline}",
@@ -406,7 +386,7 @@ def recheck_data(
     trigger = RetrainingTrigger(
         kind="data", reason="new training data", event_id=event_id or f"window-{window_id}"
     )
-    outcome = retrain(trigger, retraining, deps.retraining, deps.sagemaker, deps.clock())
+    outcome = retrain(trigger, retraining, deps.retraining, deps.pipelines, deps.clock())
     decision = outcome.decision
     if outcome.execution_arn is not None:
         _audit_started(pipeline, trigger, decision, outcome.execution_arn, deps)

@@ -15,7 +15,7 @@ from typing import Any
 from mlcp.observability import logger
 from mlcp.usecases.approval import ApprovalDeps, is_approver
 from mlcp.usecases.deployment import Recheck, Refusal
-from mlcp.usecases.gating import evaluate_candidate, read_candidate
+from mlcp.usecases.gating import evaluate_candidate
 from mlcp.usecases.stage_promotion import OpenIncidents, stage_refusal
 
 
@@ -34,7 +34,7 @@ def recheck_approval(
 
     ``granted_by`` is the named approver's identity (a human grant), else the registry's approver is.
     """
-    candidate, modified = read_candidate(package["arn"], deps.gating)
+    candidate, modified = deps.gating.registry.candidate(package["arn"])
     if candidate.approval_status != "Approved":
         reason = (
             f"the registry says {candidate.approval_status} now "

@@ -19,7 +19,6 @@ before models, so no config is left pointing at a deleted model.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
@@ -30,11 +29,7 @@ from mlcp import clock as mlcp_clock
 from mlcp.adapters.endpoints import OWNER_TAG
 from mlcp.adapters.inventory import HostedResource, ResourceKind, Serving
 from mlcp.audit import AuditAction, AuditTrail
-from mlcp.policy import Policy
-
-
-class PolicySource(Protocol):
-    def get(self) -> Policy: ...
+from mlcp.ports import Clock, PolicySource
 
 
 class Inventory(Protocol):
@@ -50,7 +45,7 @@ class RetirementDeps:
     inventory: Inventory
     policies: PolicySource
     audit: AuditTrail
-    clock: Callable[[], datetime] = lambda: mlcp_clock.now()  # noqa: PLW0108 - late-bound: local mode swaps the clock
+    clock: Clock = mlcp_clock.current
 
 
 class Verdict(BaseModel):

@@ -26,8 +26,8 @@ from botocore.exceptions import ClientError
 from mlcp.adapters.endpoints import SageMakerHosting
 from mlcp.audit import AuditAction, AuditTrail
 from mlcp.errors import TASK_TOKEN_GONE, InvalidEvent
-from mlcp.policy.appconfig import PolicySource
 from mlcp.policy.model import Policy
+from mlcp.ports import PolicySource
 
 Action = Literal["promote", "abort"]
 _PACKAGE = re.compile(r"model-package/(?P<group>[^/]+)/(?P<version>\d+)$")

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from botocore.exceptions import ClientError
 
 from mlcp.adapters import clients
+from mlcp.adapters.dynamo import cancellation, condition_failed
 from mlcp.incidents.model import Incident
 
 if TYPE_CHECKING:
@@ -36,7 +37,6 @@ RELEASED_AT = "1970-01-01T00:00:00.000000Z"
 
 _INT_FIELDS = frozenset({"occurrences", "severity"})
 _FLOAT_FIELDS = frozenset({"mttr_seconds"})
-_RETRYABLE = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"})
 
 Claimed = Literal["claimed", "lost", "duplicate"]
 Counted = Literal["counted", "conflict", "duplicate"]
@@ -73,14 +73,6 @@ def incident_from_item(item: Mapping[str, Any]) -> Incident:
         else:
             fields[name] = attribute["S"]
     return Incident.model_validate(fields)
-
-
-def _reasons(exc: ClientError) -> list[str]:
-    return [str(r.get("Code", "None")) for r in exc.response.get("CancellationReasons", [])]
-
-
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
 
 
 @dataclass(frozen=True)
@@ -200,12 +192,12 @@ class IncidentStore:
         try:
             self._client.transact_write_items(TransactItems=writes)
         except ClientError as exc:
-            if _code(exc) != "TransactionCanceledException":
+            cancelled = cancellation(exc)
+            if cancelled is None:
                 raise
-            reasons = _reasons(exc)
-            if len(reasons) > 1 and event_id is not None and reasons[1] == "ConditionalCheckFailed":
+            if event_id is not None and cancelled.condition_failed(1):
                 return "duplicate"
-            if reasons and (reasons[0] == "ConditionalCheckFailed" or any(r in _RETRYABLE for r in reasons)):
+            if cancelled.condition_failed(0) or cancelled.retryable:
                 return "lost"
             raise
         return "claimed"
@@ -231,7 +223,7 @@ class IncidentStore:
                 ReturnValues="ALL_NEW",
             )
         except ClientError as exc:
-            if _code(exc) == "ConditionalCheckFailedException":
+            if condition_failed(exc):
                 return None
             raise
         return incident_from_item(response["Attributes"])
@@ -252,7 +244,7 @@ class IncidentStore:
                 },
             )
         except ClientError as exc:
-            if _code(exc) == "ConditionalCheckFailedException":
+            if condition_failed(exc):
                 return False
             raise
         return True
@@ -276,7 +268,7 @@ class IncidentStore:
                 ReturnValues="ALL_NEW",
             )
         except ClientError as exc:
-            if _code(exc) == "ConditionalCheckFailedException":
+            if condition_failed(exc):
                 return None
             raise
         return incident_from_item(response["Attributes"])
@@ -324,12 +316,12 @@ class IncidentStore:
         try:
             self._client.transact_write_items(TransactItems=writes)
         except ClientError as exc:
-            if _code(exc) != "TransactionCanceledException":
+            cancelled = cancellation(exc)
+            if cancelled is None:
                 raise
-            reasons = _reasons(exc)
-            if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+            if cancelled.condition_failed(1):
                 return "duplicate"
-            if reasons and (reasons[0] == "ConditionalCheckFailed" or any(r in _RETRYABLE for r in reasons)):
+            if cancelled.condition_failed(0) or cancelled.retryable:
                 return "conflict"
             raise
         return "counted"
@@ -361,7 +353,7 @@ class IncidentStore:
                 ReturnValues="ALL_NEW",
             )
         except ClientError as exc:
-            if _code(exc) == "ConditionalCheckFailedException":
+            if condition_failed(exc):
                 return None
             raise
         final = incident_from_item(response["Attributes"])

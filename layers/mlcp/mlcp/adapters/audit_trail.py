@@ -31,6 +31,7 @@ from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
 from mlcp import clock as mlcp_clock
+from mlcp.adapters.dynamo import cancellation
 from mlcp.audit.model import (
     GENESIS_HASH,
     AuditAction,
@@ -57,8 +58,6 @@ RECORD_SK_PREFIX = "rec#"
 DECISION_PK_PREFIX = "decision#"
 DECISION_SK = "decision"
 
-_CONDITION_FAILED = "ConditionalCheckFailed"
-_RETRYABLE_REASONS = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"})
 # Positions of the three writes inside the transaction (CancellationReasons come in this order).
 _RECORD, _HEAD, _MARKER = 0, 1, 2
 
@@ -185,7 +184,7 @@ class AuditTrail:
             raise ValueError("max_attempts must be at least 1")
         self.table_name = table_name
         self._client: DynamoDBClient = client if client is not None else boto3.client("dynamodb")
-        self._clock: Callable[[], datetime] = clock if clock is not None else (lambda: mlcp_clock.now())  # noqa: PLW0108 - late-bound
+        self._clock: Callable[[], datetime] = clock if clock is not None else mlcp_clock.current
         self._max_attempts = max_attempts
         self._base_delay = base_delay
         self._max_delay = max_delay
@@ -231,23 +230,21 @@ class AuditTrail:
             try:
                 self._client.transact_write_items(TransactItems=self._append_items(record, head))
             except ClientError as exc:
-                if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                cancelled = cancellation(exc)
+                if cancelled is None:
                     raise
-                reasons = [dict(r) for r in exc.response.get("CancellationReasons", [])]
-                codes = [str(r.get("Code", "None")) for r in reasons]
-                if len(codes) > _MARKER and codes[_MARKER] == _CONDITION_FAILED:
-                    existing = self._recorded_decision(decision_id, reasons[_MARKER].get("Item"))
+                if cancelled.condition_failed(_MARKER):
+                    existing = self._recorded_decision(decision_id, cancelled.items[_MARKER])
                     logger.info(
                         "audit decision already recorded",
                         extra={"decision_id": decision_id, "stream": existing.stream, "seq": existing.seq},
                     )
                     return AppendResult(record=existing, appended=False)
-                lost_race = any(code == _CONDITION_FAILED for code in codes[:_MARKER])
-                if not lost_race and not any(code in _RETRYABLE_REASONS for code in codes):
+                if not cancelled.any_condition_failed(below=_MARKER) and not cancelled.retryable:
                     raise
                 logger.debug(
                     "audit head moved; retrying",
-                    extra={"stream": stream, "seq": seq, "attempt": attempt, "reasons": codes},
+                    extra={"stream": stream, "seq": seq, "attempt": attempt, "reasons": cancelled.reasons},
                 )
                 if attempt < self._max_attempts:
                     cap = min(self._max_delay, self._base_delay * 2 ** (attempt - 1))
