@@ -10,7 +10,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from mlcp.entrypoint import Runtime, analysis_deps
+from mlcp.entrypoint import Runtime, analysis_deps, refuse_member_account
 from mlcp.errors import InvalidEvent
 from mlcp.observability import logger, metrics
 from mlcp.policy.model import ShadowTest
@@ -30,6 +30,7 @@ def _time(value: Any, name: str) -> datetime:
 @logger.inject_lambda_context(correlation_id_path="endpoint")
 @metrics.log_metrics
 def handler(raw: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    refuse_member_account(runtime.account_scope, raw.get("account"), "the canary analysis")
     endpoint = str(raw["endpoint"])
     if raw.get("phase") == "shadow":
         # The end of a shadow test (ADR 25): the shadow variant against production, one final judgement.

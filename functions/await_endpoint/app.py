@@ -7,12 +7,12 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from mlcp.entrypoint import Runtime, deployment_deps
+from mlcp.entrypoint import DeploymentsByAccount, Runtime
 from mlcp.observability import logger, metrics
 from mlcp.usecases.deployment import await_endpoint
 
 runtime = Runtime("await-endpoint")
-deps = deployment_deps(runtime.audit)
+deployments = DeploymentsByAccount(runtime)
 
 
 @logger.inject_lambda_context(correlation_id_path="endpoint")
@@ -23,5 +23,5 @@ def handler(raw: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         str(raw["task_token"]),
         str(raw["target_config"]),
         raw.get("previous_config"),
-        deps=deps,
+        deps=deployments(raw.get("account")),
     )

@@ -8,14 +8,15 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from mlcp.entrypoint import Runtime, deployment_deps, governance_deps
+from mlcp.entrypoint import DeploymentsByAccount, Runtime, governance_deps, open_incidents_counter
 from mlcp.observability import logger, metrics
 from mlcp.usecases.deployment import start_deployment
 from mlcp.usecases.recheck import approval_recheck
 
 runtime = Runtime("deploy-model")
-deps = deployment_deps(runtime.audit)
+deployments = DeploymentsByAccount(runtime)
 governance = governance_deps(runtime.audit)
+open_incidents = open_incidents_counter(runtime.audit)
 
 
 @logger.inject_lambda_context(correlation_id_path="execution")
@@ -24,13 +25,19 @@ def handler(raw: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     execution = str(raw.get("execution", ""))
     event_id = raw.get("event_id")
     recheck = approval_recheck(
-        human=raw.get("human"), execution=execution, event_id=event_id, deps=governance
+        human=raw.get("human"),
+        execution=execution,
+        event_id=event_id,
+        deps=governance,
+        stage=raw.get("stage") or None,
+        open_incidents=open_incidents,
+        home_account=runtime.config.home_account,
     )
     return start_deployment(
         raw["package"],
         str(raw["endpoint"]),
         dict(raw.get("settings") or {}),
-        deps=deps,
+        deps=deployments(raw.get("account")),
         recheck=recheck,
         execution=execution,
         event_id=event_id,

@@ -9,13 +9,13 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from mlcp.entrypoint import Runtime, deployment_deps
+from mlcp.entrypoint import DeploymentsByAccount, Runtime
 from mlcp.events import EndpointDeploymentStateChangeEvent, EndpointStateChangeEvent
 from mlcp.observability import EVENT_ID_PATH, logger, metrics
 from mlcp.usecases.deployment import complete_callback
 
 runtime = Runtime("endpoint-events")
-deps = deployment_deps(runtime.audit)
+deployments = DeploymentsByAccount(runtime)
 
 
 @logger.inject_lambda_context(correlation_id_path=EVENT_ID_PATH)
@@ -24,4 +24,5 @@ def handler(raw: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     event = runtime.parse_or_reject(raw, EndpointStateChangeEvent, EndpointDeploymentStateChangeEvent)
     if not isinstance(event, EndpointStateChangeEvent | EndpointDeploymentStateChangeEvent):
         return {"status": "rejected"}  # None: rejected with its reason by parse_or_reject
-    return complete_callback(event.endpoint_name, deps=deps)
+    # The envelope's account (checked by parse_or_reject) is the endpoint's: look there.
+    return complete_callback(event.endpoint_name, deps=deployments(event.account))

@@ -6,12 +6,12 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from mlcp.entrypoint import Runtime, deployment_deps
+from mlcp.entrypoint import DeploymentsByAccount, Runtime
 from mlcp.observability import logger, metrics
 from mlcp.usecases.deployment import acquire_lease, release_lease
 
 runtime = Runtime("endpoint-lease")
-deps = deployment_deps(runtime.audit)
+deployments = DeploymentsByAccount(runtime)
 
 
 @logger.inject_lambda_context(correlation_id_path="holder")
@@ -19,7 +19,11 @@ deps = deployment_deps(runtime.audit)
 def handler(raw: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     endpoint, holder = str(raw["endpoint"]), str(raw["holder"])
     if raw.get("action") == "release":
-        return release_lease(endpoint, holder, deps=deps)
+        return release_lease(endpoint, holder, deps=deployments.keyed(raw.get("account")))
     return acquire_lease(
-        endpoint, holder, int(raw["ttl_seconds"]), package_arn=str(raw["package_arn"]), deps=deps
+        endpoint,
+        holder,
+        int(raw["ttl_seconds"]),
+        package_arn=str(raw["package_arn"]),
+        deps=deployments.keyed(raw.get("account")),
     )

@@ -7,12 +7,12 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from mlcp.entrypoint import Runtime, deployment_deps
+from mlcp.entrypoint import DeploymentsByAccount, Runtime
 from mlcp.observability import logger, metrics
 from mlcp.usecases.deployment import finish_deployment
 
 runtime = Runtime("finish-deployment")
-deps = deployment_deps(runtime.audit)
+deployments = DeploymentsByAccount(runtime)
 
 
 @logger.inject_lambda_context(correlation_id_path="event_id")
@@ -26,5 +26,5 @@ def handler(raw: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         execution=str(raw["execution"]),
         event_id=raw.get("event_id"),
         failure_reason=raw.get("failure_reason"),
-        deps=deps,
+        deps=deployments.keyed(raw.get("account")),
     )

@@ -9,7 +9,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from mlcp.entrypoint import Runtime, shadow_deps
+from mlcp.entrypoint import Runtime, refuse_member_account, shadow_deps
 from mlcp.errors import InvalidEvent
 from mlcp.observability import logger, metrics
 from mlcp.usecases.shadow import end_shadow, endpoint_progress, start_shadow
@@ -21,6 +21,7 @@ deps = shadow_deps(runtime.audit)
 @logger.inject_lambda_context(correlation_id_path="execution")
 @metrics.log_metrics
 def handler(raw: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    refuse_member_account(runtime.account_scope, raw.get("account"), "the shadow test")
     action, endpoint = raw.get("action"), str(raw["endpoint"])
     if action == "start":
         return start_shadow(

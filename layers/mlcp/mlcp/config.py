@@ -77,6 +77,11 @@ class DeploymentEnvConfig(_EnvConfig):
 
     state_table: str = Field(alias="MLCP_STATE_TABLE", min_length=3)
     model_role_arn: str = Field(alias="MLCP_MODEL_ROLE_ARN", min_length=20)
+    # Acting in a member account (ADR 26): its deployment role, this control plane's external id and
+    # the role the member's models run with (member.yaml's DeploymentRoleName / ModelRoleName).
+    member_role_name: str = Field(alias="MLCP_MEMBER_ROLE_NAME", default="mlcp-member-deployment")
+    member_external_id: str = Field(alias="MLCP_MEMBER_EXTERNAL_ID", default="")
+    member_model_role_name: str = Field(alias="MLCP_MEMBER_MODEL_ROLE_NAME", default="mlcp-member-model")
 
 
 class ShadowEnvConfig(_EnvConfig):

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
+    from mlcp.adapters.accounts import AccountClients
     from mlcp.events import ControlPlaneEvent
     from mlcp.events.schedule import ScheduledEvent
     from mlcp.incidents import IncidentDeps
@@ -250,6 +251,111 @@ def steer_deps(runtime: Runtime) -> SteerDeps:
     )
 
 
+class DeploymentsByAccount:
+    """The deployment tasks' adapters for the account a deployment is in (ADR 26): home -> the
+    function's own clients; a member -> SageMaker through the member's assumed deployment role, the
+    member's model role, its lease and audit stream keyed with the account. Built once per account
+    and execution environment (one AssumeRole per account, kept by ``AccountClients``)."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+        self._home = deployment_deps(runtime.audit)
+        self._by_account: dict[str, DeploymentDeps] = {}
+        self._clients: AccountClients | None = None
+
+    def _member(self, account: object) -> str | None:
+        scope = self._runtime.account_scope
+        if not account or scope is None or account == scope.home:
+            return None
+        return str(account)
+
+    def keyed(self, account: object = None) -> DeploymentDeps:
+        """The function's own clients with ``account``'s lease key and audit stream: for the tasks
+        that act only on the control plane's table and trail (lease, finish)."""
+        import dataclasses
+
+        name = self._member(account)
+        scope = self._runtime.account_scope
+        if name is None or scope is None:
+            return self._home
+        if not scope.governs(name):
+            from mlcp.adapters.accounts import AccountNotGoverned
+
+            raise AccountNotGoverned(f"account {name} is not a member of this control plane")
+        return dataclasses.replace(self._home, account=name, home_account=scope.home)
+
+    def __call__(self, account: object = None) -> DeploymentDeps:
+        """The deps acting in ``account`` (a payload's ``account``; None or empty: home)."""
+        import dataclasses
+
+        from mlcp.adapters.endpoints import SageMakerHosting
+        from mlcp.config import DeploymentEnvConfig
+
+        name = self._member(account)
+        scope = self._runtime.account_scope
+        if name is None or scope is None:
+            return self._home
+        deps = self._by_account.get(name)
+        if deps is None:
+            settings = DeploymentEnvConfig.from_env()
+            if self._clients is None:
+                from mlcp.adapters.accounts import AccountClients
+
+                self._clients = AccountClients(
+                    scope,
+                    role_name=settings.member_role_name,
+                    external_id=settings.member_external_id,
+                    function=self._runtime.function,
+                )
+            partition = self._home.model_role_arn.split(":")[1]
+            from mlcp.adapters.registry import SageMakerModelRegistry
+
+            registry, role, home = SageMakerModelRegistry(), self._clients.role_arn(name), scope.home
+
+            def share(package: dict[str, Any]) -> object:
+                # Only this account's registry is ours to share; a member's own package needs none.
+                if str(package["arn"]).split(":")[4] != home:
+                    return False
+                return registry.share_group(str(package["group"]), str(package["arn"]), role)
+
+            deps = dataclasses.replace(
+                self._home,
+                hosting=SageMakerHosting(self._clients.sagemaker(name), owner=self._runtime.audit.table_name),
+                model_role_arn=f"arn:{partition}:iam::{name}:role/{settings.member_model_role_name}",
+                # The verdict alarm is the governance account's metric: not created in a member.
+                verdict_alarms=None,
+                account=name,
+                home_account=scope.home,
+                share_package=share,
+            )
+            self._by_account[name] = deps
+        return deps
+
+
+def open_incidents_counter(audit: AuditTrail) -> Callable[[str], int]:
+    """Counts the incidents open now on a resource (``endpoint/<account>:<name>``): a promotion's
+    prerequisite (ADR 27). Reads the incident store at each call: it is re-checked at the moment
+    of effect."""
+    from mlcp.incidents.service import list_incidents
+
+    deps = incident_deps(audit)
+
+    def count(resource: str) -> int:
+        return sum(1 for incident in list_incidents(deps, "open") if incident.resource == resource)
+
+    return count
+
+
+def refuse_member_account(scope: AccountScope | None, account: object, what: str) -> None:
+    """Raise ``DeploymentNotSupported`` when a task that acts only at home is asked to act in a member
+    (the shadow test, the canary analysis and managed traffic shifting do not reach members yet):
+    never act on the home endpoint of the same name instead."""
+    from mlcp.errors import DeploymentNotSupported
+
+    if account and scope is not None and account != scope.home:
+        raise DeploymentNotSupported(f"{what} is not supported in member account {account} yet (ADR 27)")
+
+
 def shadow_deps(audit: AuditTrail) -> ShadowDeps:
     """The adapters of the shadow phase's task (ADR 25), from the function's environment."""
     from mlcp.adapters.endpoints import SageMakerHosting
@@ -318,4 +424,5 @@ def reaction_deps(audit: AuditTrail) -> ReactionDeps:
         pipelines=SageMakerPipelines(clients.sagemaker()),
         monitoring_runs=SageMakerMonitoringRuns(clients.sagemaker(), clients.s3()),
         schedule_recheck=StepFunctionsDebounce(debounce_arn, clients.stepfunctions()),
+        home_account=CoreConfig.from_env().home_account,
     )

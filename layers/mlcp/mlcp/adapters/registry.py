@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -146,3 +147,34 @@ class SageMakerModelRegistry:
     def approval_status(self, model_package_arn: str) -> str:
         """The package's ModelApprovalStatus now (re-read at the moment of effect)."""
         return str(self.describe_raw(model_package_arn).get("ModelApprovalStatus", "PendingManualApproval"))
+
+    def share_group(self, group: str, package_arn: str, principal_arn: str) -> bool:
+        """Let ``principal_arn`` (a member's deployment role) use the group's packages (ADR 27):
+        one statement per principal in the group's resource policy, ``sagemaker:DescribeModelPackage``
+        on ``model-package/<group>/*`` only. Read, then written only when the statement is missing
+        (idempotent on retries); True when the policy was changed."""
+        sid = "mlcp" + "".join(ch for ch in principal_arn.split(":")[4] if ch.isdigit())
+        resource = package_arn.rsplit("/", 1)[0] + "/*"
+        statement = {
+            "Sid": sid,
+            "Effect": "Allow",
+            "Principal": {"AWS": principal_arn},
+            "Action": "sagemaker:DescribeModelPackage",
+            "Resource": resource,
+        }
+        try:
+            document = json.loads(
+                self._client.get_model_package_group_policy(ModelPackageGroupName=group)["ResourcePolicy"]
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") not in NO_READABLE_TAGS:  # no policy yet
+                raise
+            document = {"Version": "2012-10-17", "Statement": []}
+        statements = [s for s in document.get("Statement", []) if isinstance(s, dict)]
+        if statement in statements:
+            return False
+        document["Statement"] = [s for s in statements if s.get("Sid") != sid] + [statement]
+        self._client.put_model_package_group_policy(
+            ModelPackageGroupName=group, ResourcePolicy=json.dumps(document)
+        )
+        return True

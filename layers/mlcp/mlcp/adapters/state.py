@@ -76,6 +76,27 @@ class ControlPlaneState:
             raise
         return True
 
+    def claim_stage_promotion(self, model_package_arn: str, stage: str, execution: str) -> bool:
+        """True when ``execution`` owns the promotion of the package to ``stage`` (ADR 27): the first
+        execution to claim it, or that execution again (a retry or redrive); False for any other."""
+        try:
+            self._client.put_item(
+                TableName=self.table_name,
+                Item={
+                    "pk": {"S": f"package#{model_package_arn}"},
+                    "sk": {"S": f"promotion#{stage}"},
+                    "execution": {"S": execution},
+                    "claimed_at": {"S": _now()},
+                },
+                ConditionExpression="attribute_not_exists(pk) OR execution = :exec",
+                ExpressionAttributeValues={":exec": {"S": execution}},
+            )
+        except ClientError as exc:
+            if condition_failed(exc):
+                return False
+            raise
+        return True
+
     def claim_approval_transition(
         self, model_package_arn: str, last_modified_time: str, execution: str
     ) -> bool:
@@ -284,6 +305,15 @@ class ControlPlaneState:
         if previous_config:
             item["previous_config"] = {"S": previous_config}
         self._client.put_item(TableName=self.table_name, Item=item)
+
+    def deployment_waiting(self, endpoint: str) -> bool:
+        """Whether a deployment waits on ``endpoint`` (its callback is registered)."""
+        response = self._client.get_item(
+            TableName=self.table_name,
+            Key={"pk": {"S": f"deployment#{endpoint}"}, "sk": {"S": "callback"}},
+            ConsistentRead=True,
+        )
+        return "Item" in response
 
     def take_deployment_callback(self, endpoint: str) -> dict[str, str] | None:
         """Remove and return the waiting deployment's callback (token, target, previous config)."""

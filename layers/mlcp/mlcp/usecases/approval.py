@@ -21,6 +21,7 @@ from mlcp.gates.model import Candidate
 from mlcp.observability import MetricUnit, logger, metrics
 from mlcp.ports import UNKNOWN, Notifier, TaskCallbacks
 from mlcp.usecases.gating import Gated, GatingDeps, approval_id_for, evaluate_candidate
+from mlcp.usecases.stage_promotion import OpenIncidents, stage_refusal
 
 if TYPE_CHECKING:
     from mlcp.events import ModelPackageStateChangeEvent
@@ -200,7 +201,13 @@ def _announce_approval_request(
 
 
 def verify_approval(
-    event: ModelPackageStateChangeEvent, *, execution: str, deps: ApprovalDeps
+    event: ModelPackageStateChangeEvent,
+    *,
+    execution: str,
+    deps: ApprovalDeps,
+    stage: str | None = None,
+    open_incidents: OpenIncidents | None = None,
+    home_account: str | None = None,
 ) -> dict[str, Any]:
     """Decide what the deployment workflow does with an "Approved" event.
 
@@ -208,6 +215,10 @@ def verify_approval(
     execution; otherwise the gates run again (approval cannot bypass a hard gate) with the registry's
     last modifier as the approver (separation of duties): ``reject`` on a hard failure, ``needs_human``
     when the tier wants a human or a soft gate failed, else ``proceed``.
+
+    ``stage`` (a promotion, ADR 27: the workflow started with ``{"promotion": {"stage": ...}}``) deploys the approved package to that stage
+    of its group's promotion path under the stage's tier, once per (package, stage): ``ignore`` with
+    the reason while the previous stage's record does not allow it (never a rejection of the package).
     """
     candidate, modified = deps.gating.registry.candidate(event.model_package_arn)
     verdict: dict[str, Any] = {
@@ -215,6 +226,9 @@ def verify_approval(
         "reasons": [],
         "tier": None,
         "endpoint": None,
+        # Where the deployment acts (ADR 26/27): the envelope's account, or the stage's.
+        "account": event.account,
+        "stage": None,
         "report_uri": None,
         "approval_id": approval_id_for(candidate.arn, modified),
         "approval_timeout_seconds": 3600,
@@ -226,12 +240,48 @@ def verify_approval(
     if candidate.approval_status != "Approved":
         reason = f"the event says {event.approval_status}; the registry says {candidate.approval_status}"
         return {**verdict, "outcome": "ignore", "reasons": [reason]}
-    if not deps.state.claim_approval_transition(candidate.arn, modified, execution):
-        reason = "not a new approval: a metadata update of an approved package, or a redelivered event"
+    if stage is not None:
+        # Decided before the claim: a refused promotion may be asked again once the stage allows it.
+        if open_incidents is None:
+            raise ValueError("a promotion is decided with the incidents open on the previous stage")
+        rule = deps.gating.policies.get(force_fetch=True).rule_for(candidate.group)
+        why = (
+            stage_refusal(
+                rule,
+                stage,
+                package_arn=candidate.arn,
+                version=candidate.version,
+                audit=deps.gating.audit,
+                open_incidents=open_incidents,
+                home_account=home_account,
+                now=deps.gating.clock(),
+            )
+            if rule is not None
+            else f"no policy group matches {candidate.group!r}"
+        )
+        if why is not None:
+            return {**verdict, "outcome": "ignore", "stage": stage, "reasons": [f"promotion refused: {why}"]}
+    claimed = (
+        deps.state.claim_approval_transition(candidate.arn, modified, execution)
+        if stage is None
+        else deps.state.claim_stage_promotion(candidate.arn, stage, execution)
+    )
+    if not claimed:
+        reason = (
+            "not a new approval: a metadata update of an approved package, or a redelivered event"
+            if stage is None
+            else f"already promoted to {stage} (or being promoted) by another execution"
+        )
         return {**verdict, "outcome": "ignore", "reasons": [reason]}
 
     gated = evaluate_candidate(
-        candidate, modified, approver=candidate.last_modified_by, event_id=event.id, deps=deps.gating
+        candidate,
+        modified,
+        approver=candidate.last_modified_by,
+        event_id=event.id,
+        deps=deps.gating,
+        phase=f"promotion:{stage}" if stage else None,
+        stage=stage,
     )
     outcome: Outcome
     if gated.tier is None or gated.report is None or gated.report.hard_failures:
@@ -246,7 +296,9 @@ def verify_approval(
         "outcome": outcome,
         "reasons": gated.reasons,
         "tier": gated.tier_name,
-        "endpoint": gated.rule.endpoint if gated.rule else None,
+        "endpoint": gated.stage.endpoint if gated.stage else gated.rule.endpoint if gated.rule else None,
+        "account": gated.stage.account if gated.stage else event.account,
+        "stage": gated.stage.stage if gated.stage else None,
         "report_uri": gated.report_uri,
         "approval_timeout_seconds": (gated.tier.approval_timeout_hours * 3600) if gated.tier else 3600,
         "deployment": gated.tier.deployment.model_dump(mode="json") if gated.tier else None,

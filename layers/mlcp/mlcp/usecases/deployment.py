@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from mlcp import clock as mlcp_clock
+from mlcp.accounts import account_stream
 from mlcp.adapters.endpoints import EndpointState, SageMakerHosting, resource_name
 from mlcp.adapters.state import ControlPlaneState
 from mlcp.audit import AuditAction, AuditTrail
@@ -51,6 +52,7 @@ class IncidentOpener(Protocol):
         title: str,
         details: dict[str, Any],
         event_id: str | None,
+        stream: str | None = None,
     ) -> None: ...
 
 
@@ -58,7 +60,14 @@ def incident_opener(deps: IncidentDeps) -> IncidentOpener:
     """Open (or count another occurrence of) the endpoint's incident for a deployment outcome."""
 
     def open_for_endpoint(
-        *, endpoint: str, cause: str, severity: int, title: str, details: dict[str, Any], event_id: str | None
+        *,
+        endpoint: str,
+        cause: str,
+        severity: int,
+        title: str,
+        details: dict[str, Any],
+        event_id: str | None,
+        stream: str | None = None,
     ) -> None:
         open_incident(
             IncidentRequest(
@@ -68,7 +77,7 @@ def incident_opener(deps: IncidentDeps) -> IncidentOpener:
                 title=title,
                 description="; ".join(f"{k}={v}" for k, v in details.items() if v is not None),
                 operational_data={k: str(v) for k, v in details.items() if v is not None},
-                stream=_stream(endpoint),
+                stream=stream or f"endpoint#{endpoint}",
                 event_id=event_id,
                 category="Availability",
             ),
@@ -88,15 +97,29 @@ class DeploymentDeps:
     clock: Clock = mlcp_clock.current
     #: The canary analysis's verdict alarm (joins AutoRollbackConfiguration when the tier analyses).
     verdict_alarms: VerdictAlarms | None = None
+    #: The account the endpoint is in (ADR 26) and the control plane's own; None: home.
+    account: str | None = None
+    home_account: str | None = None
+    #: Shares the package's group with the member's deployment role before CreateModel (ADR 27).
+    share_package: Callable[[dict[str, Any]], object] | None = None
     #: Answers the workflow's parked endpoint token (the waiting tasks; a rollback needs none).
     callbacks: TaskCallbacks | None = None
 
     def now(self) -> datetime:
         return self.clock()
 
+    def key(self, endpoint: str) -> str:
+        """The endpoint's key in the state table (lease, callback): ``<account>:<endpoint>`` in a
+        member, so staging's and prod's endpoints of one name have a lease each; the name at home."""
+        if self.account is None or self.account == self.home_account:
+            return endpoint
+        return f"{self.account}:{endpoint}"
 
-def _stream(endpoint: str) -> str:
-    return f"endpoint#{endpoint}"
+    def stream(self, endpoint: str) -> str:
+        """The endpoint's audit stream, keyed with its account in a member (ADR 26)."""
+        if self.account is None:
+            return f"endpoint#{endpoint}"
+        return account_stream(f"endpoint#{endpoint}", self.account, self.home_account)
 
 
 # ---------------------------------------------------------------------------- lease
@@ -106,12 +129,12 @@ def acquire_lease(
     endpoint: str, holder: str, ttl_seconds: int, *, package_arn: str, deps: DeploymentDeps
 ) -> dict[str, Any]:
     """Take the endpoint's lease or say who has it (the workflow then waits and tries again)."""
-    other = deps.state.acquire_lease(endpoint, holder, ttl_seconds, deps.now())
+    other = deps.state.acquire_lease(deps.key(endpoint), holder, ttl_seconds, deps.now())
     if other is None:
         return {"acquired": True, "holder": holder}
     # Recorded once per waiting execution: why this deployment is queued.
     deps.audit.append(
-        stream=_stream(endpoint),
+        stream=deps.stream(endpoint),
         action=AuditAction.DEPLOYMENT_QUEUED,
         actor="mlcp",
         subject=package_arn,
@@ -123,7 +146,7 @@ def acquire_lease(
 
 
 def release_lease(endpoint: str, holder: str, *, deps: DeploymentDeps) -> dict[str, Any]:
-    return {"released": deps.state.release_lease(endpoint, holder)}
+    return {"released": deps.state.release_lease(deps.key(endpoint), holder)}
 
 
 # ---------------------------------------------------------------------------- start
@@ -193,8 +216,12 @@ def start_deployment(
     that deployment has already taken effect).
     """
     version = str(package["version"])
-    model_name = resource_name(package["group"], f"v{version}")
     config_name = resource_name(endpoint, package["group"], f"v{version}")
+    # A member's deployment role may create only resources named like its endpoints (member.yaml's
+    # EndpointNamePrefix): there the model is named after the endpoint too.
+    model_name = (
+        resource_name(package["group"], f"v{version}") if deps.key(endpoint) == endpoint else config_name
+    )
     current = deps.hosting.endpoint(endpoint)
     champion = newer_champion(package, endpoint, deps) if current is not None else None
     if champion is not None:
@@ -204,7 +231,7 @@ def start_deployment(
     if refusal is not None:
         return refused(package, endpoint, refusal, model_name, config_name, execution=execution, deps=deps)
     deps.audit.append(
-        stream=_stream(endpoint),
+        stream=deps.stream(endpoint),
         action=AuditAction.DEPLOYMENT_STARTED,
         actor="mlcp",
         subject=package["arn"],
@@ -216,9 +243,13 @@ def start_deployment(
             "rechecked": recheck is not None and not in_effect,
         },
         # Once per approval transition, whatever the retries and redrives.
-        decision_id=f"deployment.started:{package['arn']}:{package.get('last_modified_time')}",
+        # A promotion deploys the same approval again in another stage: keyed with its account there.
+        decision_id=f"deployment.started:{package['arn']}:{package.get('last_modified_time')}"
+        + ("" if deps.key(endpoint) == endpoint else f":{deps.key(endpoint)}"),
         event_id=event_id,
     )
+    if deps.share_package is not None:
+        deps.share_package(package)
     deps.hosting.ensure_model(model_name, package["arn"], deps.model_role_arn)
     poll = ANALYSIS_INTERVAL_SECONDS if settings.get("analysis") else POLL_INTERVAL_SECONDS
     result: dict[str, Any] = {
@@ -317,12 +348,13 @@ def superseded(
 ) -> dict[str, Any]:
     """Leave the endpoint alone (no model, config or update) and audit the approval as stale."""
     deps.audit.append(
-        stream=_stream(endpoint),
+        stream=deps.stream(endpoint),
         action=AuditAction.EVENT_IGNORED,
         actor="mlcp",
         subject=package["arn"],
         evidence={"reason": "superseded: the endpoint serves a newer version", "champion": champion},
-        decision_id=f"event.ignored:superseded:{package['arn']}",
+        decision_id=f"event.ignored:superseded:{package['arn']}"
+        + ("" if deps.key(endpoint) == endpoint else f":{deps.key(endpoint)}"),
     )
     metrics.add_metric(name="DeploymentsSuperseded", unit=MetricUnit.Count, value=1)
     return {**_untouched("superseded", model_name, config_name), "champion": champion, **_NO_REFUSAL}
@@ -353,7 +385,7 @@ def refused(
 ) -> dict[str, Any]:
     """Leave the endpoint alone and audit why the approval could not take effect (``deployment.refused``)."""
     deps.audit.append(
-        stream=_stream(endpoint),
+        stream=deps.stream(endpoint),
         action=AuditAction.DEPLOYMENT_REFUSED,
         actor="mlcp",
         subject=package["arn"],
@@ -416,7 +448,7 @@ def await_endpoint(
 ) -> dict[str, Any]:
     """Park the workflow's token until an endpoint event says the deployment ended; if it already
     has (the event came first), complete the token at once."""
-    deps.state.put_deployment_callback(endpoint, task_token, target_config, previous_config)
+    deps.state.put_deployment_callback(deps.key(endpoint), task_token, target_config, previous_config)
     check = check_deployment(endpoint, target_config, previous_config, deps=deps)
     if check["outcome"] != "in_progress":
         complete_callback(endpoint, deps=deps)
@@ -427,10 +459,14 @@ def complete_callback(endpoint: str, *, deps: DeploymentDeps) -> dict[str, Any]:
     """An endpoint event arrived: if the waiting deployment has ended (per DescribeEndpoint), resume it."""
     import json
 
+    if deps.key(endpoint) != endpoint and not deps.state.deployment_waiting(deps.key(endpoint)):
+        # A member's event about an endpoint no deployment waits on: the deployment role may not
+        # even read it (member.yaml's EndpointNamePrefix), and there is nothing to resume.
+        return {"resumed": False, "status": "not-waiting"}
     state = deps.hosting.endpoint(endpoint)
     if state is None or state.status not in {"InService", "Failed", "UpdateRollbackFailed"}:
         return {"resumed": False, "status": state.status if state else "Missing"}
-    callback = deps.state.take_deployment_callback(endpoint)
+    callback = deps.state.take_deployment_callback(deps.key(endpoint))
     if callback is None:
         return {"resumed": False, "status": state.status}
     outcome = outcome_of(state, callback["target_config"], callback.get("previous_config"))
@@ -481,7 +517,7 @@ def finish_deployment(
         "execution": execution,
     }
     deps.audit.append(
-        stream=_stream(endpoint),
+        stream=deps.stream(endpoint),
         action=action,
         actor="mlcp",
         subject=package["arn"],
@@ -493,7 +529,9 @@ def finish_deployment(
     metrics.add_metric(name=f"Deployments{outcome.title().replace('_', '')}", unit=MetricUnit.Count, value=1)
     if outcome != "promoted" and deps.open_incident is not None:
         deps.open_incident(
-            endpoint=endpoint,
+            # A member's endpoint is its own incident resource (endpoint/<account>:<name>, ADR 26).
+            endpoint=deps.key(endpoint),
+            stream=deps.stream(endpoint),
             cause=f"deployment.{outcome}",
             severity=2 if outcome == "failed" else 3,
             title=f"{endpoint}: deployment of {package['group']} v{package['version']} {outcome.replace('_', ' ')}",
@@ -514,7 +552,7 @@ def promoted_configs(endpoint: str, *, deps: DeploymentDeps) -> dict[str, str]:
 def promotions(endpoint: str, *, deps: DeploymentDeps) -> list[tuple[str, str]]:
     """(package version, endpoint config) of every deployment promoted on ``endpoint``, oldest first."""
     found: list[tuple[str, str]] = []
-    for record in deps.audit.read(_stream(endpoint)):
+    for record in deps.audit.read(deps.stream(endpoint)):
         if record.action == AuditAction.DEPLOYMENT_PROMOTED and record.evidence.get("target_config"):
             found.append((str(record.evidence.get("version")), str(record.evidence["target_config"])))
     return found
@@ -567,7 +605,7 @@ def manual_rollback(
             f"{endpoint} already serves version {to_version} (config {config}): nothing to roll back"
         )
     holder = f"manual-rollback:{identity}"
-    other = deps.state.acquire_lease(endpoint, holder, 3600, deps.now())
+    other = deps.state.acquire_lease(deps.key(endpoint), holder, 3600, deps.now())
     if other is not None:
         raise DeploymentNotSupported(f"{endpoint} is being deployed ({other}); try again when it is done")
     try:
@@ -581,7 +619,7 @@ def manual_rollback(
         deps.hosting.update_endpoint(endpoint, config, None)
         wait_until_in_service(endpoint)
         deps.audit.append(
-            stream=_stream(endpoint),
+            stream=deps.stream(endpoint),
             action=AuditAction.DEPLOYMENT_ROLLED_BACK,
             actor=identity,
             subject=f"endpoint/{endpoint}",
@@ -595,7 +633,7 @@ def manual_rollback(
             decision_id=f"deployment.rolled_back:manual:{endpoint}:{current.config_name}->{config}",
         )
     finally:
-        deps.state.release_lease(endpoint, holder)
+        deps.state.release_lease(deps.key(endpoint), holder)
     return {
         "endpoint": endpoint,
         "config": config,

@@ -16,6 +16,7 @@ from mlcp.gates.evidence import collect_evidence, replay_inputs
 from mlcp.gates.model import Candidate, GateReport
 from mlcp.observability import MetricUnit, logger, metrics
 from mlcp.policy import GroupRule, Tier
+from mlcp.policy.model import PromotionStage
 from mlcp.ports import Clock, EvidenceSource, ModelRegistry, PolicySource, ReportStore
 
 
@@ -42,6 +43,8 @@ class Gated:
     tier: Tier | None
     report: GateReport | None
     report_uri: str | None
+    #: The promotion stage deployed to (ADR 27): its account, endpoint and tier; None: the group's.
+    stage: PromotionStage | None = None
 
     @property
     def decision(self) -> str:
@@ -68,13 +71,17 @@ def evaluate_candidate(
     deps: GatingDeps,
     phase: str | None = None,
     fresh_policy: bool = False,
+    stage: str | None = None,
 ) -> Gated:
     """Run every gate of the candidate's tier; write the report and ``gates.evaluated`` (once per
     package version, modification and ``phase``, whatever the number of deliveries).
 
     ``phase`` defaults to ``approval`` (an approver is given) or ``registration``; the re-check before
     a deployment names its own (``deployment:<execution>``). ``fresh_policy`` reads the policy from
-    its store, not from the function's cache (a freeze published a moment ago counts)."""
+    its store, not from the function's cache (a freeze published a moment ago counts).
+
+    A group with a promotion path (ADR 27) is gated under the tier of the stage it deploys to:
+    ``stage`` names it, else its first stage; a stage its rule does not have governs nothing."""
     policy = deps.policies.get(force_fetch=fresh_policy)
     matched = policy.tier_for(candidate.group)
     stream = f"group#{candidate.group}"
@@ -97,10 +104,15 @@ def evaluate_candidate(
         return Gated(candidate, last_modified_time, None, None, None, None, None)
 
     rule, tier = matched
+    target = (rule.stage(stage) if stage else rule.promotion[0]) if rule.promotion else None
+    if stage and target is None:
+        return Gated(candidate, last_modified_time, rule, None, None, None, None)
+    tier_name = target.tier if target is not None else rule.tier
+    tier = policy.tiers[tier_name]
     now = deps.clock()
     evidence = collect_evidence(candidate, rule, now=now, approver=approver, tier=tier, source=deps.evidence)
     inputs = replay_inputs(candidate, evidence, tier)  # for mlcp policy dry-run
-    report = evaluate_gates(policy, rule, rule.tier, tier, candidate, evidence)
+    report = evaluate_gates(policy, rule, tier_name, tier, candidate, evidence)
     stamp = now.strftime("%Y%m%dT%H%M%S%fZ")
     document = report_document(report)
     document["inputs"] = inputs
@@ -114,7 +126,8 @@ def evaluate_candidate(
         subject=candidate.arn,
         evidence={
             "decision": report.decision,
-            "tier": rule.tier,
+            "tier": tier_name,
+            "stage": target.stage if target is not None else None,
             "report_uri": stored.uri,
             "report_sha256": stored.sha256,
             "approver": approver,
@@ -133,4 +146,4 @@ def evaluate_candidate(
         "gates evaluated",
         extra={"model_package_arn": candidate.arn, "decision": report.decision, "failures": report.reasons()},
     )
-    return Gated(candidate, last_modified_time, rule, rule.tier, tier, report, stored.uri)
+    return Gated(candidate, last_modified_time, rule, tier_name, tier, report, stored.uri, target)

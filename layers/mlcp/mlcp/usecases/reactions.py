@@ -54,6 +54,8 @@ class ReactionDeps:
     monitoring_runs: MonitoringRuns
     schedule_recheck: DebounceScheduler | None = None
     clock: Clock = mlcp_clock.current
+    #: The control plane's own account: a member's endpoint is ``<account>:<name>`` (ADR 26).
+    home_account: str | None = None
 
 
 def _monitoring(deps: ReactionDeps, endpoint: str | None, pipeline: str | None = None) -> MonitoringPolicy:
@@ -93,7 +95,14 @@ def react(event: ControlPlaneEvent, deps: ReactionDeps) -> dict[str, Any]:
         case AlarmStateChangeEvent():
             return react_to_alarm(event, deps)
         case EndpointStateChangeEvent() if event.is_failed:
-            return _failure(f"endpoint/{event.endpoint_name}", "endpoint", event.endpoint_name, event, deps)
+            # A member's endpoint is its own resource and stream (endpoint/<account>:<name>), as the
+            # deployment's incidents are: staging's incident is not prod's nor the home endpoint's.
+            key = (
+                event.endpoint_name
+                if deps.home_account is None or event.account == deps.home_account
+                else f"{event.account}:{event.endpoint_name}"
+            )
+            return _failure(f"endpoint/{key}", "endpoint", key, event, deps)
         case TrainingJobStateChangeEvent() if event.status == "Failed":
             return _failure(f"training-job/{event.training_job_name}", "training", None, event, deps)
         case PipelineExecutionStatusChangeEvent():

@@ -16,6 +16,7 @@ from mlcp.observability import logger
 from mlcp.usecases.approval import ApprovalDeps, is_approver
 from mlcp.usecases.deployment import Recheck, Refusal
 from mlcp.usecases.gating import evaluate_candidate
+from mlcp.usecases.stage_promotion import OpenIncidents, stage_refusal
 
 
 def recheck_approval(
@@ -25,6 +26,9 @@ def recheck_approval(
     execution: str,
     event_id: str | None,
     deps: ApprovalDeps,
+    stage: str | None = None,
+    open_incidents: OpenIncidents | None = None,
+    home_account: str | None = None,
 ) -> Refusal | None:
     """None while the approval still holds; else why not, and whether the package must be rejected.
 
@@ -50,12 +54,32 @@ def recheck_approval(
         deps=deps.gating,
         phase=f"deployment:{execution}",
         fresh_policy=True,
+        stage=stage,
     )
     if granted_by and gated.tier is not None and not is_approver(granted_by, gated.tier.approvers):
         reason = f"granted by {granted_by}, who is not an approver of tier {gated.tier_name} now"
         return Refusal(
             [reason], reject_package=False, report_uri=gated.report_uri, evidence={"granted_by": granted_by}
         )
+    if stage and gated.rule is not None and gated.stage is not None and open_incidents is not None:
+        # The previous stage may have failed, been rolled back or opened an incident since (ADR 27).
+        why = stage_refusal(
+            gated.rule,
+            stage,
+            package_arn=package["arn"],
+            version=int(package["version"]),
+            audit=deps.gating.audit,
+            open_incidents=open_incidents,
+            home_account=home_account,
+            now=deps.gating.clock(),
+        )
+        if why is not None:
+            return Refusal(
+                [f"re-checked before deploying to {stage}: {why}"],
+                reject_package=False,
+                report_uri=gated.report_uri,
+                evidence={"stage": stage},
+            )
     if gated.tier is None or gated.report is None or gated.report.hard_failures:
         logger.info("approval no longer holds", extra={"reasons": gated.reasons})
         hard = (
@@ -73,14 +97,28 @@ def recheck_approval(
 
 
 def approval_recheck(
-    *, human: dict[str, Any] | None, execution: str, event_id: str | None, deps: ApprovalDeps
+    *,
+    human: dict[str, Any] | None,
+    execution: str,
+    event_id: str | None,
+    deps: ApprovalDeps,
+    stage: str | None = None,
+    open_incidents: OpenIncidents | None = None,
+    home_account: str | None = None,
 ) -> Recheck:
     """The deployment task's re-check for this execution (``human``: the named approver's answer)."""
     granted_by = str(human["decided_by"]) if human and human.get("decided_by") else None
 
     def recheck(package: dict[str, Any]) -> Refusal | None:
         return recheck_approval(
-            package, granted_by=granted_by, execution=execution, event_id=event_id, deps=deps
+            package,
+            granted_by=granted_by,
+            execution=execution,
+            event_id=event_id,
+            deps=deps,
+            stage=stage,
+            open_incidents=open_incidents,
+            home_account=home_account,
         )
 
     return recheck

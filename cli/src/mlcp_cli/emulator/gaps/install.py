@@ -69,6 +69,12 @@ from mlcp_cli.emulator.gaps.sagemaker_shadow import (
     fill_sagemaker_create_endpoint_config_shadow,
     fill_sagemaker_describe_endpoint_shadow,
 )
+from mlcp_cli.emulator.gaps.sagemaker_sharing import (
+    fill_sagemaker_create_model_shared_package,
+    fill_sagemaker_delete_model_package_group_policy,
+    fill_sagemaker_get_model_package_group_policy,
+    fill_sagemaker_put_model_package_group_policy,
+)
 from mlcp_cli.emulator.gaps.ssm import _ops_center_patches
 from mlcp_cli.emulator.gaps.state import _ABSENT, _INSTALL, HANG_TIMEOUT, _State, _state
 from mlcp_cli.emulator.gaps.stepfunctions import (
@@ -301,6 +307,14 @@ def _patches() -> list[tuple[Any, str, Any]]:
         (SageMakerResponse, "update_endpoint", fill_sagemaker_update_endpoint_request),
         (SageMakerResponse, "create_endpoint_config", fill_sagemaker_create_endpoint_config_shadow),
         (SageMakerModelBackend, "describe_endpoint", fill_sagemaker_describe_endpoint_shadow),
+        (SageMakerResponse, "put_model_package_group_policy", fill_sagemaker_put_model_package_group_policy),
+        (SageMakerResponse, "get_model_package_group_policy", fill_sagemaker_get_model_package_group_policy),
+        (
+            SageMakerResponse,
+            "delete_model_package_group_policy",
+            fill_sagemaker_delete_model_package_group_policy,
+        ),
+        (SageMakerResponse, "create_model", fill_sagemaker_create_model_shared_package),
         (ExecutionWorker, "_get_evaluation_environment", fill_sfn_start_time_iso),
         (ExecutionWorker, "_get_evaluation_entrypoint", fill_sfn_parse_once),
         *clock_patches(),

@@ -43,7 +43,7 @@ def attach_managed_policies(stack: LocalStack, account: str) -> None:
             continue
         role_name = stack.physical_ids[logical_id]
         for entry in (resource.get("Properties") or {}).get("ManagedPolicyArns") or []:
-            arn = _resolved(entry, stack)
+            arn = _resolved(_chosen(entry, stack, account), stack)
             if arn is None:
                 continue
             if arn not in backend.managed_policies and ":iam::aws:policy/" in arn:
@@ -73,6 +73,20 @@ def _load_aws_managed_policy(backend: Any, arn: str) -> None:
         return
     policy = AWSManagedPolicy.from_data(name, backend.account_id, backend.region_name, data)
     backend.managed_policies[policy.arn] = policy
+
+
+def _chosen(entry: object, stack: LocalStack, account: str) -> object:
+    """The branch of an ``Fn::If`` entry its condition selects (as CloudFormation evaluated it for the
+    stack), e.g. ``!If [HasMembers, !Ref MemberAccessPolicy, !Ref AWS::NoValue]``; else ``entry``."""
+    if not (isinstance(entry, dict) and isinstance(entry.get("Fn::If"), list) and len(entry["Fn::If"]) == 3):
+        return entry
+    from moto.cloudformation.models import cloudformation_backends
+
+    name, when_true, when_false = entry["Fn::If"]
+    backend = cloudformation_backends[account][_region_of(stack)]
+    deployed = [s for s in backend.stacks.values() if s.name == stack.name and s.status != "DELETE_COMPLETE"]
+    holds = bool(deployed) and bool(deployed[-1].resource_map.lazy_condition_map[str(name)])
+    return _chosen(when_true if holds else when_false, stack, account)
 
 
 def _resolved(entry: object, stack: LocalStack) -> str | None:
