@@ -183,9 +183,17 @@ def dummy_value(key: str, value: Any, parameters: Mapping[str, Any]) -> str:
     if isinstance(value, str | int | float | bool):
         return str(value).lower() if isinstance(value, bool) else str(value)
     if isinstance(value, dict) and set(value) == {"Ref"}:
+        if value["Ref"] in _PSEUDO_PARAMETERS:
+            return _PSEUDO_PARAMETERS[value["Ref"]]
         parameter = parameters.get(value["Ref"])
         if isinstance(parameter, dict) and "Default" in parameter:
             return str(parameter["Default"])
+    if isinstance(value, dict) and set(value) == {"Fn::Join"}:
+        # ``!Join [",", !Ref SomeList]``: a CommaDelimitedList's Default is already the joined text.
+        separator, parts = value["Fn::Join"]
+        if isinstance(parts, dict):
+            return dummy_value(key, parts, parameters)
+        return str(separator).join(dummy_value(key, part, parameters) for part in parts)
     if isinstance(value, dict) and set(value) == {"Fn::Sub"}:
         body = value["Fn::Sub"]
         text = body if isinstance(body, str) else body[0] if isinstance(body, list) and body else None
