@@ -32,6 +32,7 @@ def handler(raw: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         stage=raw.get("stage") or None,
         open_incidents=open_incidents,
         home_account=runtime.config.home_account,
+        promotion=raw.get("promotion") or None,
     )
     return start_deployment(
         raw["package"],

@@ -29,11 +29,46 @@ def recheck_approval(
     stage: str | None = None,
     open_incidents: OpenIncidents | None = None,
     home_account: str | None = None,
+    promotion: str | None = None,
 ) -> Refusal | None:
     """None while the approval still holds; else why not, and whether the package must be rejected.
 
     ``granted_by`` is the named approver's identity (a human grant), else the registry's approver is.
+    ``promotion`` (the execution promotes the package to that stage, ADR 35): a refusal never rejects
+    the package (it may serve in the previous stage) and frees the promotion to be asked again.
     """
+    refusal = _recheck(
+        package,
+        granted_by=granted_by,
+        execution=execution,
+        event_id=event_id,
+        deps=deps,
+        stage=stage,
+        open_incidents=open_incidents,
+        home_account=home_account,
+    )
+    if refusal is None or not promotion:
+        return refusal
+    deps.state.release_stage_promotion(package["arn"], promotion, execution)
+    return Refusal(
+        refusal.reasons,
+        reject_package=False,
+        report_uri=refusal.report_uri,
+        evidence={**refusal.evidence, "promotion": promotion, "would_reject": refusal.reject_package},
+    )
+
+
+def _recheck(
+    package: dict[str, Any],
+    *,
+    granted_by: str | None,
+    execution: str,
+    event_id: str | None,
+    deps: ApprovalDeps,
+    stage: str | None,
+    open_incidents: OpenIncidents | None,
+    home_account: str | None,
+) -> Refusal | None:
     candidate, modified = deps.gating.registry.candidate(package["arn"])
     if candidate.approval_status != "Approved":
         reason = (
@@ -105,6 +140,7 @@ def approval_recheck(
     stage: str | None = None,
     open_incidents: OpenIncidents | None = None,
     home_account: str | None = None,
+    promotion: str | None = None,
 ) -> Recheck:
     """The deployment task's re-check for this execution (``human``: the named approver's answer)."""
     granted_by = str(human["decided_by"]) if human and human.get("decided_by") else None
@@ -119,6 +155,7 @@ def approval_recheck(
             stage=stage,
             open_incidents=open_incidents,
             home_account=home_account,
+            promotion=promotion,
         )
 
     return recheck

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from mlcp.accounts import account_stream
 from mlcp.audit import AuditTrail
 from mlcp.policy.model import GroupRule
-from mlcp.promotion import promotion_refusal, stage_record
+from mlcp.promotion import StageRecord, promotion_refusal, stage_record
 
 #: Open incidents on a resource (``endpoint/<account>:<name>``, or ``endpoint/<name>`` at home).
 OpenIncidents = Callable[[str], int]
@@ -21,6 +22,31 @@ OpenIncidents = Callable[[str], int]
 def endpoint_resource(account: str, endpoint: str, home: str | None) -> str:
     """The incident resource of an endpoint: keyed with its account in a member (ADR 26)."""
     return f"endpoint/{endpoint}" if home is None or account == home else f"endpoint/{account}:{endpoint}"
+
+
+def stage_decision(
+    rule: GroupRule,
+    stage: str,
+    *,
+    package_arn: str,
+    version: int,
+    audit: AuditTrail,
+    open_incidents: OpenIncidents,
+    home_account: str | None,
+    now: datetime,
+) -> tuple[str | None, StageRecord | None]:
+    """Why ``package_arn`` may not be deployed to ``stage`` now (None: it may), with what the previous
+    stage's record says (None for the first stage): the evidence of the promotion's decision."""
+    before = rule.previous_stage(stage)
+    if before is None:
+        return promotion_refusal(rule, stage, None, version=version, now=now), None
+    stream = account_stream(f"endpoint#{before.endpoint}", before.account, home_account)
+    record = stage_record(
+        audit.read(stream),
+        package_arn,
+        open_incidents=open_incidents(endpoint_resource(before.account, before.endpoint, home_account)),
+    )
+    return promotion_refusal(rule, stage, record, version=version, now=now), record
 
 
 def stage_refusal(
@@ -35,13 +61,38 @@ def stage_refusal(
     now: datetime,
 ) -> str | None:
     """Why ``package_arn`` may not be deployed to ``stage`` now, or None when it may."""
+    why, _ = stage_decision(
+        rule,
+        stage,
+        package_arn=package_arn,
+        version=version,
+        audit=audit,
+        open_incidents=open_incidents,
+        home_account=home_account,
+        now=now,
+    )
+    return why
+
+
+def stage_evidence(
+    rule: GroupRule, stage: str, record: StageRecord | None, *, now: datetime
+) -> dict[str, Any]:
+    """The previous stage's facts a promotion was decided on, for its audit record."""
     before = rule.previous_stage(stage)
     if before is None:
-        return promotion_refusal(rule, stage, None, version=version, now=now)
-    stream = account_stream(f"endpoint#{before.endpoint}", before.account, home_account)
-    record = stage_record(
-        audit.read(stream),
-        package_arn,
-        open_incidents=open_incidents(endpoint_resource(before.account, before.endpoint, home_account)),
-    )
-    return promotion_refusal(rule, stage, record, version=version, now=now)
+        return {"previous_stage": None}
+    promoted = record.promoted_at if record is not None else None
+    return {
+        "previous_stage": {
+            "stage": before.stage,
+            "account": before.account,
+            "endpoint": before.endpoint,
+            "promoted_at": promoted.isoformat() if promoted is not None else None,
+            "soaked_minutes": int((now - promoted).total_seconds() // 60) if promoted is not None else None,
+            "soak_minutes": before.soak_minutes,
+            "rolled_back_at": (
+                record.rolled_back_at.isoformat() if record is not None and record.rolled_back_at else None
+            ),
+            "open_incidents": record.open_incidents if record is not None else None,
+        }
+    }
