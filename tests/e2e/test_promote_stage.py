@@ -281,3 +281,40 @@ def test_a_member_refuses_managed_traffic_shifting_before_creating_anything(cp: 
     )
     assert staging.endpoints["mlcp-multi"].endpoint_config_name == "mlcp-multi-hand"
     _nothing_deployed(cp, group, "mlcp-multi", arn)
+
+
+def test_the_scenario_step_and_the_member_endpoint_expectation_can_fail(cp: LocalControlPlane) -> None:
+    import io
+
+    from mlcp_cli.scenario import ScenarioError, ScenarioRunner, parse_scenario
+
+    group = f"promo-{uuid.uuid4().hex[:6]}"
+    _staged(cp, group)
+
+    def play(steps: list[dict[str, Any]]) -> list[str]:
+        runner = ScenarioRunner(cp, root=ROOT, timeline=io.StringIO())
+        return list(runner.run(parse_scenario({"name": "t", "steps": steps}, "test")).failures)
+
+    serves = {"name": "mlcp-promo", "account": STAGING, "serves": {"group": group, "version": 1}}
+    assert play([{"expect": {"endpoint": serves}}]) == []
+    wrong = {**serves, "serves": {"group": group, "version": 2}}
+    [failure] = play([{"expect": {"endpoint": wrong}}])
+    assert failure.startswith("endpoint mlcp-promo: serves mlcp-promo-")
+    assert play([{"expect": {"endpoint": {**serves, "account": "210987654321"}}}]) == [
+        "endpoint mlcp-promo in account 210987654321: does not exist"
+    ]
+    with pytest.raises(ScenarioError, match=r"expected allowed, got .* refused \(version 1 has soaked"):
+        play([{"promote_stage": {"group": group, "to": "prod", "decision": "allowed"}}])
+    with pytest.raises(ScenarioError, match="no reason contains 'open incident'"):
+        play(
+            [
+                {
+                    "promote_stage": {
+                        "group": group,
+                        "to": "prod",
+                        "decision": "refused",
+                        "because": "open incident",
+                    }
+                }
+            ]
+        )

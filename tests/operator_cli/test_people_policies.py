@@ -100,7 +100,6 @@ def test_an_operator_can_resolve_incidents_and_roll_back_but_not_approve(deploye
     # mlcp promote-stage starts the deployment workflow (ADR 35): verify-approval decides, re-reading
     # the registry; the approval-decision workflow stays the approvers'.
     assert _allowed(operator, "states:StartExecution", _arn(cp, "DeploymentStateMachine"))
-    assert _allowed(operator, "sagemaker:ListModelPackages", package)
     assert not _allowed(
         operator, "states:StartExecution", _arn(cp, "DeploymentStateMachine").replace("deployment", "other")
     )

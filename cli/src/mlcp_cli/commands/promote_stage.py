@@ -79,23 +79,21 @@ def execution_name(group: str, version: int, stage: str) -> str:
     return head[: 80 - len(suffix)] + suffix
 
 
-def package_arn(sagemaker: Any, sts: Any, group: str, version: int | None) -> str:
+def package_arn(audit: AuditTrail, sts: Any, region: str, group: str, version: int | None) -> str:
     """The ARN of ``group``'s version ``version`` in this account's registry; without a version, the
-    newest Approved one."""
+    newest version whose approval the control plane recorded (``package.approved`` in the group's
+    stream: an approval the workflow verified), read from the audit trail the operator already reads."""
     if version is None:
-        listed = sagemaker.list_model_packages(
-            ModelPackageGroupName=group,
-            ModelApprovalStatus="Approved",
-            SortBy="CreationTime",
-            SortOrder="Descending",
-            MaxResults=1,
-        ).get("ModelPackageSummaryList", [])
-        if not listed:
-            raise PromotionError(f"{group} has no Approved version in the registry")
-        return str(listed[0]["ModelPackageArn"])
+        approved = [
+            record.subject
+            for record in audit.read(f"group#{group}")
+            if record.action == AuditAction.PACKAGE_APPROVED
+        ]
+        if not approved:
+            raise PromotionError(f"{group}: no approval recorded in the audit trail (give --version)")
+        return max(approved, key=lambda arn: int(arn.rsplit("/", 1)[-1]))
     identity = sts.get_caller_identity()
     partition = str(identity["Arn"]).split(":")[1]
-    region = sagemaker.meta.region_name
     return f"arn:{partition}:sagemaker:{region}:{identity['Account']}:model-package/{group}/{version}"
 
 
@@ -147,7 +145,8 @@ def request_promotion(
     """Ask the deployment workflow to promote ``group``'s version to ``stage`` as whoever ``client``'s
     credentials belong to; wait (``wait_for``) for its decision and return it."""
     sagemaker, sfn = client("sagemaker"), client("stepfunctions")
-    arn = package_arn(sagemaker, client("sts"), group, version)
+    audit = AuditTrail(audit_table, client=client("dynamodb"))
+    arn = package_arn(audit, client("sts"), sagemaker.meta.region_name, group, version)
     try:
         described = sagemaker.describe_model_package(ModelPackageName=arn)
     except sagemaker.exceptions.ClientError as exc:
@@ -161,7 +160,6 @@ def request_promotion(
     identity = caller_identity(client("sts"))
     name = execution_name(group, number, stage)
     execution = state_machine_arn.replace(":stateMachine:", ":execution:") + f":{name}"
-    audit = AuditTrail(audit_table, client=client("dynamodb"))
     stream = f"group#{group}"
     audit.append(
         stream=stream,
@@ -270,7 +268,9 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     parser.add_argument("group", help="the model package group")
     parser.add_argument("--to", required=True, metavar="STAGE", help="the stage to promote to (e.g. prod)")
     parser.add_argument(
-        "--version", type=int, help="the package version (default: the group's newest Approved version)"
+        "--version",
+        type=int,
+        help="the package version (default: the newest one whose approval the control plane recorded)",
     )
     parser.add_argument("--reason", required=True, help="why; recorded in the audit trail")
     parser.add_argument(
