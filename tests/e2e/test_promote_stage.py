@@ -59,6 +59,23 @@ def _policy(tmp: Path) -> Path:
                 "promotion": [{"stage": "staging", "account": STAGING, "endpoint": endpoint, "tier": tier}],
             }
         )
+    # Staging automatic, prod a named approver's (high tier): a denial at prod.
+    policy["groups"].append(
+        {
+            "match": "humanprod-*",
+            "tier": "low",
+            "promotion": [
+                {
+                    "stage": "staging",
+                    "account": STAGING,
+                    "endpoint": "mlcp-human",
+                    "tier": "low",
+                    "soak_minutes": 0,
+                },
+                {"stage": "prod", "account": PROD, "endpoint": "mlcp-human", "tier": "high"},
+            ],
+        }
+    )
     path = tmp / "policy.yaml"
     path.write_text(yaml.safe_dump(policy))
     return path
@@ -318,3 +335,58 @@ def test_the_scenario_step_and_the_member_endpoint_expectation_can_fail(cp: Loca
                 }
             ]
         )
+
+
+def test_a_denial_at_prod_refuses_the_promotion_and_keeps_the_package(
+    cp: LocalControlPlane, cli: Any
+) -> None:
+    import io
+
+    from mlcp_cli.scenario import ScenarioRunner, parse_scenario
+
+    group = f"humanprod-{uuid.uuid4().hex[:6]}"
+    steps: list[dict[str, Any]] = [
+        {
+            "as": "ml-engineer",
+            "register_model_package": {"group": group, "bias": {"DPL": 0.04}, "explainability": True},
+        },
+        {"wait": {"seconds": 600}},
+        {"as": "on-call", "promote_stage": {"group": group, "to": "prod", "decision": "allowed"}},
+        {"expect": {"approval": {"group": group, "version": 1, "status": "pending"}}},
+        {"as": "risk-officer", "decide_approval": {"group": group, "version": 1, "decision": "deny"}},
+        {"expect": {"approval": {"group": group, "version": 1, "status": "denied"}}},
+        {"expect": {"model_package": {"group": group, "version": 1, "status": "Approved"}}},
+        {
+            "expect": {
+                "audit": {
+                    "stream": f"group#{group}",
+                    "includes": [
+                        "promotion.allowed",
+                        "approval.requested",
+                        "approval.denied",
+                        "promotion.refused",
+                    ],
+                    "excludes": ["package.rejected"],
+                }
+            }
+        },
+        {
+            "expect": {
+                "endpoint": {
+                    "name": "mlcp-human",
+                    "account": STAGING,
+                    "serves": {"group": group, "version": 1},
+                }
+            }
+        },
+        {"expect": {"audit": {"stream": f"endpoint#{PROD}:mlcp-human", "count": {"deployment.started": 0}}}},
+    ]
+    runner = ScenarioRunner(cp, root=ROOT, timeline=io.StringIO())
+    result = runner.run(parse_scenario({"name": "denied-at-prod", "steps": steps}, "test"))
+    assert result.failures == []
+    [refused] = _group_records(cp, group, AuditAction.PROMOTION_REFUSED)
+    assert refused.evidence["stage"] == "prod"
+    assert any("denied by" in r for r in refused.evidence["reasons"])
+    # The denial freed the promotion: asked again, it is decided again (a new approval asked).
+    code, again = _promote(cli, group)
+    assert (code, again["decision"], again["next"]) == (0, "allowed", "needs_human")
