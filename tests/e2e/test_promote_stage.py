@@ -390,3 +390,55 @@ def test_a_denial_at_prod_refuses_the_promotion_and_keeps_the_package(
     # The denial freed the promotion: asked again, it is decided again (a new approval asked).
     code, again = _promote(cli, group)
     assert (code, again["decision"], again["next"]) == (0, "allowed", "needs_human")
+
+
+def test_an_incident_in_staging_during_prods_approval_wait_refuses_at_the_moment_of_effect(
+    cp: LocalControlPlane, cli: Any
+) -> None:
+    import io
+
+    from mlcp_cli.scenario import ScenarioRunner, parse_scenario
+
+    group = f"humanprod-{uuid.uuid4().hex[:6]}"
+    failed = {
+        "account": STAGING,
+        "event": {
+            "source": "aws.sagemaker",
+            "detail-type": "SageMaker Endpoint State Change",
+            "resources": [f"arn:aws:sagemaker:us-east-1:{STAGING}:endpoint/mlcp-human"],
+            "detail": {
+                "EndpointName": "mlcp-human",
+                "EndpointArn": f"arn:aws:sagemaker:us-east-1:{STAGING}:endpoint/mlcp-human",
+                "EndpointStatus": "FAILED",
+            },
+        },
+    }
+    steps: list[dict[str, Any]] = [
+        {
+            "as": "ml-engineer",
+            "register_model_package": {"group": group, "bias": {"DPL": 0.04}, "explainability": True},
+        },
+        {"wait": {"seconds": 3600}},
+        {"as": "on-call", "promote_stage": {"group": group, "to": "prod", "decision": "allowed"}},
+        {"title": "staging fails while prod's approver has not answered", "put_event": failed},
+        {"as": "risk-officer", "decide_approval": {"group": group, "version": 1, "decision": "grant"}},
+        {"expect": {"audit": {"stream": f"endpoint#{PROD}:mlcp-human", "includes": ["deployment.refused"]}}},
+        {"expect": {"audit": {"stream": f"endpoint#{PROD}:mlcp-human", "count": {"deployment.started": 0}}}},
+        {"expect": {"model_package": {"group": group, "version": 1, "status": "Approved"}}},
+        {"as": "on-call", "resolve_incident": {"resource": f"endpoint/{STAGING}:mlcp-human"}},
+        {"as": "on-call", "promote_stage": {"group": group, "to": "prod", "decision": "allowed"}},
+    ]
+    runner = ScenarioRunner(cp, root=ROOT, timeline=io.StringIO())
+    result = runner.run(parse_scenario({"name": "incident-at-effect", "steps": steps}, "test"))
+    assert result.failures == []
+    [refusal] = [
+        r
+        for r in _audit(cp).read(f"endpoint#{PROD}:mlcp-human")
+        if r.action == AuditAction.DEPLOYMENT_REFUSED and group in r.subject
+    ]
+    assert refusal.evidence["rejects_package"] is False
+    assert any(
+        "re-checked before deploying to prod" in r and "open incident" in r
+        for r in refusal.evidence["reasons"]
+    )
+    assert _group_records(cp, group, AuditAction.PACKAGE_REJECTED) == []

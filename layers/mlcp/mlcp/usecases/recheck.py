@@ -35,7 +35,7 @@ def recheck_approval(
 
     ``granted_by`` is the named approver's identity (a human grant), else the registry's approver is.
     ``promotion`` (the execution promotes the package to that stage, ADR 35): a refusal never rejects
-    the package (it may serve in the previous stage) and frees the promotion to be asked again.
+    the package (it may serve in the previous stage); :func:`free_refused_promotion` then frees it.
     """
     refusal = _recheck(
         package,
@@ -49,7 +49,6 @@ def recheck_approval(
     )
     if refusal is None or not promotion:
         return refusal
-    deps.state.release_stage_promotion(package["arn"], promotion, execution)
     return Refusal(
         refusal.reasons,
         reject_package=False,
@@ -159,3 +158,17 @@ def approval_recheck(
         )
 
     return recheck
+
+
+def free_refused_promotion(
+    result: dict[str, Any],
+    package: dict[str, Any],
+    *,
+    promotion: str | None,
+    execution: str,
+    deps: ApprovalDeps,
+) -> None:
+    """A promotion the deployment task refused (at the moment of effect, or because its member
+    account cannot run it): free its (package, stage) claim so that it may be asked again (ADR 35)."""
+    if promotion and result.get("mode") == "refused":
+        deps.state.release_stage_promotion(str(package["arn"]), promotion, execution)
