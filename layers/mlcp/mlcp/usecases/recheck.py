@@ -16,7 +16,7 @@ from mlcp.observability import logger
 from mlcp.usecases.approval import ApprovalDeps, is_approver
 from mlcp.usecases.deployment import Recheck, Refusal
 from mlcp.usecases.gating import evaluate_candidate
-from mlcp.usecases.stage_promotion import OpenIncidents, stage_refusal
+from mlcp.usecases.stage_promotion import OpenIncidents, stage_decision
 
 
 def recheck_approval(
@@ -97,7 +97,7 @@ def _recheck(
         )
     if stage and gated.rule is not None and gated.stage is not None and open_incidents is not None:
         # The previous stage may have failed, been rolled back or opened an incident since (ADR 27).
-        why = stage_refusal(
+        why, _ = stage_decision(
             gated.rule,
             stage,
             package_arn=package["arn"],

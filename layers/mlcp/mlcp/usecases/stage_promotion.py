@@ -49,31 +49,6 @@ def stage_decision(
     return promotion_refusal(rule, stage, record, version=version, now=now), record
 
 
-def stage_refusal(
-    rule: GroupRule,
-    stage: str,
-    *,
-    package_arn: str,
-    version: int,
-    audit: AuditTrail,
-    open_incidents: OpenIncidents,
-    home_account: str | None,
-    now: datetime,
-) -> str | None:
-    """Why ``package_arn`` may not be deployed to ``stage`` now, or None when it may."""
-    why, _ = stage_decision(
-        rule,
-        stage,
-        package_arn=package_arn,
-        version=version,
-        audit=audit,
-        open_incidents=open_incidents,
-        home_account=home_account,
-        now=now,
-    )
-    return why
-
-
 def stage_evidence(
     rule: GroupRule, stage: str, record: StageRecord | None, *, now: datetime
 ) -> dict[str, Any]:
