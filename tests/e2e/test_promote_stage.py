@@ -83,14 +83,27 @@ def _policy(tmp: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def cp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalControlPlane]:
-    from mlcp_cli.commands.policy import DeliveryTarget, publish_to_appconfig
+    from mlcp.policy import Policy
+    from mlcp_cli.commands.policy import DeliveryTarget, PolicyError, publish_to_appconfig
+    from mlcp_cli.policy_delivery import publish
 
     parameters = {"MemberAccountIds": f"{STAGING},{PROD}", "MemberExternalId": EXTERNAL_ID}
     with LocalControlPlane(TEMPLATE, parameters=parameters) as control:
         for account in (STAGING, PROD):
             deploy_member_stack(control, account, member_parameters(control, EXTERNAL_ID))
         target = DeliveryTarget.from_outputs(control.stack.outputs)
-        publish_to_appconfig(control.client("appconfig"), target, _policy(tmp_path_factory.mktemp("policy")))
+        path = _policy(tmp_path_factory.mktemp("policy"))
+        # mlcp policy publish refuses member stages whose tiers a member cannot run (ADR 35) ...
+        with pytest.raises(PolicyError, match="does not run a shadow phase yet"):
+            publish_to_appconfig(control.client("appconfig"), target, path)
+        # ... the runtime refuses them too when such a policy arrives another way (AppConfig's API).
+        publish(
+            control.client("appconfig"),
+            target.appconfig,
+            Policy.model_validate(yaml.safe_load(path.read_text())),
+            immediate_strategy=target.immediate_strategy,
+            gradual_strategy=target.gradual_strategy,
+        )
         yield control
 
 
