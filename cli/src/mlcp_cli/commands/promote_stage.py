@@ -216,12 +216,13 @@ def render(decision: PromotionDecision) -> str:
     if decision.decision == "allowed":
         where = f"{decision.account}/{decision.endpoint}"
         then = (
-            "the deployment waits for an approver (mlcp approvals)"
+            "the deployment waits for an approver (mlcp approvals list)"
             if decision.next == "needs_human"
             else "the deployment proceeds"
         )
+        lines.append(f"  into {where}: {then}")
         lines.append(
-            f"  into {where}: {then}; audit stream endpoint#{decision.endpoint} --account {decision.account}"
+            f"  follow: mlcp audit show --stream endpoint#{decision.endpoint} --account {decision.account}"
         )
     lines.extend(f"  {reason}" for reason in decision.reasons if decision.decision != "allowed")
     lines.append(f"  requested by {decision.requested_by}; execution {decision.execution}")
