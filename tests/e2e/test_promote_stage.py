@@ -197,10 +197,14 @@ def test_promote_stage_refuses_before_the_soak_and_promotes_after_it(cp: LocalCo
     assert decided.evidence["previous_stage"]["soaked_minutes"] >= 60
     assert decided.evidence["execution"] == allowed["execution"]
 
-    # Asked again: already promoted, nothing deployed twice.
-    code, again = _promote(cli, group)
-    assert (code, again["decision"]) == (3, "ignored")
-    assert any("already promoted to prod" in r for r in again["reasons"])
+    # Asked again (twice): already promoted, nothing deployed twice.
+    for _ in range(2):
+        code, again = _promote(cli, group)
+        assert (code, again["decision"]) == (3, "ignored")
+        assert any("already promoted to prod" in r for r in again["reasons"])
+    assert [r.subject for r in _audit(cp).read(f"endpoint#{PROD}:mlcp-promo")].count(
+        arn
+    ) == 2  # started, promoted
 
 
 def test_a_gate_failure_at_prod_refuses_the_promotion_and_keeps_the_package_staging_serves(

@@ -191,10 +191,33 @@ def request_promotion(
         decision.reasons = [str(r) for r in evidence.get("reasons") or []]
         decision.account, decision.endpoint = evidence.get("account"), evidence.get("endpoint")
         decision.next = evidence.get("next")
-    elif sfn.describe_execution(executionArn=execution)["status"] != "RUNNING":
-        decision.decision = "failed"
-        decision.reasons = ["the deployment workflow ended without a decision (see its execution history)"]
+    else:
+        _from_execution(decision, sfn.describe_execution(executionArn=execution))
     return decision
+
+
+#: A verdict's outcome -> the decision the operator reads (an execution that ended with no record).
+_OUTCOMES = {"ignore": "ignored", "refused": "refused", "reject": "refused"}
+
+
+def _from_execution(decision: PromotionDecision, described: dict[str, Any]) -> None:
+    """The decision of an execution that ended without a decision record naming it: its verdict (an
+    ignored request's ``event.ignored`` is recorded once per package approval, whoever asks again)."""
+    if described["status"] == "RUNNING":
+        return
+    try:
+        verdict = json.loads(described.get("output") or "{}").get("verdict") or {}
+    except (ValueError, AttributeError):
+        verdict = {}
+    outcome = _OUTCOMES.get(str(verdict.get("outcome")))
+    if described["status"] == "SUCCEEDED" and outcome is not None:
+        decision.decision = outcome
+        decision.reasons = [str(r) for r in verdict.get("reasons") or []]
+        return
+    decision.decision = "failed"
+    decision.reasons = [
+        f"the deployment workflow ended {described['status']} without a decision (see its history)"
+    ]
 
 
 def poll(timeout: float) -> Callable[[Callable[[], bool]], None]:
