@@ -320,3 +320,51 @@ def test_incidents_per_account_then_lineage_and_evidence_follow_the_package_into
     assert f"| {ENDPOINT} ({PROD}) | promoted |" in wide
     assert f"| {ENDPOINT} ({STAGING}) | manual_rollback |" in wide
     assert "| - | refused | - | - | staging (222222222222/mlcp-promo) has 1 open incident(s)" in wide
+
+
+class _ListEndpoints:
+    """A SageMaker client's ``list_endpoints`` paginator over fixed names."""
+
+    def __init__(self, *names: str) -> None:
+        self.names = names
+
+    def get_paginator(self, operation: str) -> Any:
+        assert operation == "list_endpoints"
+        return self
+
+    def paginate(self) -> list[dict[str, Any]]:
+        return [{"Endpoints": [{"EndpointName": name} for name in self.names]}]
+
+
+def test_a_deployment_in_flight_belongs_to_its_verdicts_account_only() -> None:
+    import datetime as dt
+
+    from mlcp_cli.rollout import Execution, Readers, endpoint_names
+
+    def execution(account: str | None, endpoint: str) -> Execution:
+        return Execution(f"arn:{account}:{endpoint}", endpoint, "Bake", None, None, {}, {}, account)
+
+    staging = execution(STAGING, ENDPOINT)
+    home = execution(LOCAL_ACCOUNT_ID, "churn")
+    legacy = execution(None, "fraud")  # an execution started before verdicts named the account
+    flight = [staging, home, legacy]
+
+    def readers(account: str) -> Readers:
+        return Readers(
+            sagemaker=_ListEndpoints("scoring"),
+            stepfunctions=None,
+            cloudwatch=None,
+            state=None,  # type: ignore[arg-type]
+            incidents=None,  # type: ignore[arg-type]
+            state_machine_arn=None,
+            now=lambda: dt.datetime.now(dt.UTC),
+            account=account,
+            home_account=LOCAL_ACCOUNT_ID,
+        )
+
+    at_home, in_staging = readers(LOCAL_ACCOUNT_ID), readers(STAGING)
+    assert [e for e in flight if at_home.owns(e)] == [home, legacy]
+    assert [e for e in flight if in_staging.owns(e)] == [staging]
+    assert endpoint_names(at_home, flight) == ["churn", "fraud", "scoring"]
+    assert endpoint_names(in_staging, flight) == [ENDPOINT, "scoring"]
+    assert (in_staging.key(ENDPOINT), at_home.key(ENDPOINT)) == (f"{STAGING}:{ENDPOINT}", ENDPOINT)
