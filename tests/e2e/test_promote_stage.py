@@ -197,6 +197,12 @@ def test_promote_stage_refuses_before_the_soak_and_promotes_after_it(cp: LocalCo
     assert decided.evidence["previous_stage"]["soaked_minutes"] >= 60
     assert decided.evidence["execution"] == allowed["execution"]
 
+    # mlcp lineage follows it: refused then allowed to prod (s20cli's lineage reads the decisions).
+    code, out, err = cli("lineage", arn, "--local", "--json")
+    assert code == 0, err
+    promotions = [link["facts"] for link in json.loads(out)["links"] if link["kind"] == "promotion"]
+    assert [(f["stage"], f["outcome"]) for f in promotions] == [("prod", "refused"), ("prod", "allowed")]
+    assert "has soaked 0 of 60 minutes in staging" in promotions[0]["reason"]
     # Asked again (twice): already promoted, nothing deployed twice.
     for _ in range(2):
         code, again = _promote(cli, group)
@@ -404,9 +410,16 @@ def test_a_denial_at_prod_refuses_the_promotion_and_keeps_the_package(
     [refused] = _group_records(cp, group, AuditAction.PROMOTION_REFUSED)
     assert refused.evidence["stage"] == "prod"
     assert any("denied by" in r for r in refused.evidence["reasons"])
-    # The denial freed the promotion: asked again, it is decided again (a new approval asked).
+    # The denial freed the promotion: asked again, it is decided again and a new approval is asked
+    # (its own id: the denied one is never stored again, the workflow waits on an answerable token).
     code, again = _promote(cli, group)
     assert (code, again["decision"], again["next"]) == (0, "allowed", "needs_human")
+    from mlcp.adapters.state import ControlPlaneState
+
+    state = ControlPlaneState(cp.stack.physical_id("ControlPlaneTable"), cp.client("dynamodb"))
+    asked = [a for a in state.list_approvals(status=None) if group in a.model_package_arn]
+    assert sorted(a.status for a in asked) == ["denied", "pending"]
+    assert asked[0].approval_id != asked[1].approval_id
 
 
 def test_an_incident_in_staging_during_prods_approval_wait_refuses_at_the_moment_of_effect(

@@ -239,7 +239,7 @@ def verify_approval(
         # the next waits (a denial, a timeout, the re-check) then leaves the package as it is.
         "promotion": stage,
         "report_uri": None,
-        "approval_id": approval_id_for(candidate.arn, modified, stage),
+        "approval_id": approval_id_for(candidate.arn, modified, stage, execution if stage else None),
         "approval_timeout_seconds": 3600,
         "deployment": None,
         # The named approver's answer, when the tier asks for one (RequestHumanApproval sets it).
