@@ -79,10 +79,11 @@ def execution_name(group: str, version: int, stage: str) -> str:
     return head[: 80 - len(suffix)] + suffix
 
 
-def package_arn(audit: AuditTrail, sts: Any, region: str, group: str, version: int | None) -> str:
-    """The ARN of ``group``'s version ``version`` in this account's registry; without a version, the
-    newest version whose approval the control plane recorded (``package.approved`` in the group's
-    stream: an approval the workflow verified), read from the audit trail the operator already reads."""
+def package_arn(audit: AuditTrail, state_machine_arn: str, group: str, version: int | None) -> str:
+    """The ARN of ``group``'s version ``version`` in the control plane's registry (its account and
+    region: the deployment workflow's); without a version, the newest version whose approval the
+    control plane recorded (``package.approved`` in the group's stream: an approval the workflow
+    verified), read from the audit trail the operator already reads."""
     if version is None:
         approved = [
             record.subject
@@ -92,9 +93,8 @@ def package_arn(audit: AuditTrail, sts: Any, region: str, group: str, version: i
         if not approved:
             raise PromotionError(f"{group}: no approval recorded in the audit trail (give --version)")
         return max(approved, key=lambda arn: int(arn.rsplit("/", 1)[-1]))
-    identity = sts.get_caller_identity()
-    partition = str(identity["Arn"]).split(":")[1]
-    return f"arn:{partition}:sagemaker:{region}:{identity['Account']}:model-package/{group}/{version}"
+    _, partition, _, region, account = state_machine_arn.split(":")[:5]
+    return f"arn:{partition}:sagemaker:{region}:{account}:model-package/{group}/{version}"
 
 
 def promotion_input(described: dict[str, Any], stage: str, *, now: str) -> dict[str, Any]:
@@ -146,7 +146,7 @@ def request_promotion(
     credentials belong to; wait (``wait_for``) for its decision and return it."""
     sagemaker, sfn = client("sagemaker"), client("stepfunctions")
     audit = AuditTrail(audit_table, client=client("dynamodb"))
-    arn = package_arn(audit, client("sts"), sagemaker.meta.region_name, group, version)
+    arn = package_arn(audit, state_machine_arn, group, version)
     try:
         described = sagemaker.describe_model_package(ModelPackageName=arn)
     except sagemaker.exceptions.ClientError as exc:
