@@ -472,3 +472,41 @@ def test_an_incident_in_staging_during_prods_approval_wait_refuses_at_the_moment
         for r in refusal.evidence["reasons"]
     )
     assert _group_records(cp, group, AuditAction.PACKAGE_REJECTED) == []
+
+
+def test_prods_approval_timing_out_refuses_the_promotion_and_keeps_the_package(cp: LocalControlPlane) -> None:
+    import io
+
+    from mlcp_cli.scenario import ScenarioRunner, parse_scenario
+
+    group = f"humanprod-{uuid.uuid4().hex[:6]}"
+    steps: list[dict[str, Any]] = [
+        {
+            "as": "ml-engineer",
+            "register_model_package": {"group": group, "bias": {"DPL": 0.04}, "explainability": True},
+        },
+        {"wait": {"seconds": 3600}},
+        {"as": "on-call", "promote_stage": {"group": group, "to": "prod", "decision": "allowed"}},
+        {"title": "nobody answers prod's approval (high tier: 48 h)", "advance_time": {"seconds": 49 * 3600}},
+        {"expect": {"approval": {"group": group, "version": 1, "status": "expired"}}},
+        {"expect": {"model_package": {"group": group, "version": 1, "status": "Approved"}}},
+        {
+            "expect": {
+                "audit": {
+                    "stream": f"group#{group}",
+                    "includes": [
+                        "promotion.allowed",
+                        "approval.requested",
+                        "approval.denied",
+                        "promotion.refused",
+                    ],
+                    "excludes": ["package.rejected"],
+                }
+            }
+        },
+    ]
+    runner = ScenarioRunner(cp, root=ROOT, timeline=io.StringIO())
+    result = runner.run(parse_scenario({"name": "timed-out-at-prod", "steps": steps}, "test"))
+    assert result.failures == []
+    [refused] = _group_records(cp, group, AuditAction.PROMOTION_REFUSED)
+    assert refused.evidence["reasons"] == ["human approval timed out"]
