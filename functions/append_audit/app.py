@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from mlcp.adapters import clients
-from mlcp.audit import AuditTrail
+from mlcp.adapters.audit_trail import AuditTrail
 from mlcp.config import CoreConfig
 from mlcp.errors import InvalidEvent
 from mlcp.observability import logger, metrics

@@ -12,12 +12,12 @@ from mlcp import clock
 from mlcp.adapters import clients
 from mlcp.adapters.digests import DigestBucket, DigestSigner
 from mlcp.adapters.policy_ssm import PolicyStore
-from mlcp.audit.digest import DigestTrigger
 from mlcp.config import DigestConfig
 from mlcp.entrypoint import Runtime
 from mlcp.events import validation_reason
 from mlcp.events.digest_triggers import ExecutionStatusChange
 from mlcp.events.schedule import ScheduledEvent
+from mlcp.models.digest import DigestTrigger
 from mlcp.observability import EVENT_ID_PATH, logger, metrics
 from mlcp.policy import PolicyError
 from mlcp.usecases.audit_digest import DigestDeps, write_digest

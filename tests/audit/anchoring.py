@@ -12,8 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 
 from mlcp.audit import GENESIS_HASH, AuditRecord
-from mlcp.audit.anchors import StoredDigest
-from mlcp.audit.digest import AuditDigest, StreamAnchor, digest_key, object_sha256
+from mlcp.models.digest import AuditDigest, StoredDigest, StreamAnchor, digest_key, object_sha256
 
 KEY_ARN = "arn:aws:kms:eu-west-1:123456789012:key/digest-key"
 TABLE = "mlcp-test-audit"

@@ -11,7 +11,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from mlcp.audit import AuditTrail
+from mlcp.adapters.audit_trail import AuditTrail
 
 TABLE = "mlcp-audit-test"
 REGION = "eu-west-1"

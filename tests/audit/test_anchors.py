@@ -7,8 +7,8 @@ import pytest
 from audit.anchoring import KEY_ARN, TABLE, LocalSigner, checked, sign_chain
 from audit.chains import build_chain, make_record
 from mlcp.audit import AuditRecord, ProblemKind, verify_chain
-from mlcp.audit.anchors import DIGESTS, StoredDigest, verify_anchors
-from mlcp.audit.digest import digest_key
+from mlcp.audit.anchors import DIGESTS, verify_anchors
+from mlcp.models.digest import StoredDigest, digest_key
 
 
 def rewrite(records: list[AuditRecord], subject: str) -> list[AuditRecord]:

@@ -9,7 +9,8 @@ from typing import Any
 import boto3
 import pytest
 
-from mlcp.audit import AuditAction, AuditTrail, record_sk
+from mlcp.adapters.audit_trail import AuditTrail, record_sk
+from mlcp.audit import AuditAction
 from mlcp_cli.commands.audit import show_audit, verify_audit
 from mlcp_cli.main import main
 

@@ -10,8 +10,8 @@ import pytest
 from audit.anchoring import KEY_ARN, LocalSigner
 from mlcp.adapters.digests import DigestExists
 from mlcp.audit import GENESIS_HASH, StreamHead
-from mlcp.audit.digest import digest_key, object_sha256, parse_digest
 from mlcp.errors import AuditConflict
+from mlcp.models.digest import digest_key, object_sha256, parse_digest
 from mlcp.usecases.audit_digest import DigestDeps, retain_until, write_digest
 
 NOW = dt.datetime(2026, 12, 7, 12, tzinfo=dt.UTC)

@@ -7,17 +7,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mlcp.adapters.audit_trail import record_to_item
-from mlcp.audit import (
-    AuditAction,
-    AuditRecord,
-    AuditTrail,
-    ProblemKind,
-    StreamHead,
-    record_hash,
-    record_sk,
-    verify_chain,
-)
+from mlcp.adapters.audit_trail import AuditTrail, record_sk, record_to_item
+from mlcp.audit import AuditAction, AuditRecord, ProblemKind, StreamHead, record_hash, verify_chain
 
 from .chains import build_chain, head_of, make_record
 from .conftest import TABLE

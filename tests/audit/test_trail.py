@@ -9,16 +9,8 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from mlcp.audit import (
-    GENESIS_HASH,
-    AuditAction,
-    AuditEncodingError,
-    AuditTrail,
-    InvalidAuditItem,
-    decision_pk,
-    record_sk,
-    verify_chain,
-)
+from mlcp.adapters.audit_trail import AuditTrail, InvalidAuditItem, decision_pk, record_sk
+from mlcp.audit import GENESIS_HASH, AuditAction, AuditEncodingError, verify_chain
 from mlcp.errors import AuditConflict
 
 from .conftest import REGION, TABLE, StepClock

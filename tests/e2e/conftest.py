@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mlcp.audit import AuditTrail
+from mlcp.adapters.audit_trail import AuditTrail
 from mlcp_cli.emulator.runtime import LocalControlPlane
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from mlcp.adapters.audit_trail import AuditTrail
 from mlcp.adapters.digests import DigestSigner
-from mlcp.audit import AuditAction, AuditTrail
-from mlcp.audit.digest import digest_key, parse_digest
+from mlcp.audit import AuditAction
+from mlcp.models.digest import digest_key, parse_digest
 from mlcp_cli.emulator.runtime import LocalControlPlane
 
 

@@ -24,7 +24,8 @@ from typing import Any
 import pytest
 import yaml
 
-from mlcp.audit import AuditAction, AuditTrail
+from mlcp.adapters.audit_trail import AuditTrail
+from mlcp.audit import AuditAction
 from mlcp_cli.commands.lineage import show_lineage, write_evidence
 from mlcp_cli.commands.report import build_report, run_report
 from mlcp_cli.emulator.runtime import LocalControlPlane

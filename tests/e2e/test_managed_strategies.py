@@ -8,7 +8,8 @@ import io
 
 import pytest
 
-from mlcp.audit import AuditAction, AuditTrail
+from mlcp.adapters.audit_trail import AuditTrail
+from mlcp.audit import AuditAction
 from mlcp_cli.emulator.runtime import LocalControlPlane
 from mlcp_cli.scenario import ScenarioRunner, load_scenario
 

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from mlcp.audit import AuditAction, AuditTrail
+from mlcp.adapters.audit_trail import AuditTrail
+from mlcp.audit import AuditAction
 from mlcp_cli.emulator.accounts import deploy_member_stack, member_parameters, put_service_events
 from mlcp_cli.emulator.runtime import LOCAL_ACCOUNT_ID, LocalControlPlane
 from mlcp_cli.emulator.stack import LocalStack

@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 import yaml
 
-from mlcp.audit import AuditAction, AuditRecord, AuditTrail
+from mlcp.adapters.audit_trail import AuditTrail
+from mlcp.audit import AuditAction, AuditRecord
 from mlcp_cli.emulator.accounts import deploy_member_stack, member_parameters
 from mlcp_cli.emulator.runtime import LocalControlPlane
 from mlcp_cli.main import main

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from mlcp.audit import AuditTrail
+from mlcp.adapters.audit_trail import AuditTrail
 from mlcp_cli.emulator.runtime import LocalControlPlane
 
 from .conftest import POLICY, ROOT, TEMPLATE

@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from mlcp.audit import AuditAction, AuditTrail, verify_chain
+from mlcp.adapters.audit_trail import AuditTrail
+from mlcp.audit import AuditAction, verify_chain
 from mlcp_cli.emulator.runtime import LocalControlPlane
 from mlcp_cli.main import main
 from mlcp_cli.seeding import PackageSpec, register_package

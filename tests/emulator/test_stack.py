@@ -116,7 +116,7 @@ def test_what_is_parked_or_stopped_alarms_on_call() -> None:
     """The control plane's own alarms, as deployed: each parking queue's depth and the deployment
     workflow's aborted / timed-out executions notify the incidents topic; an alarm's state change
     reaches intake like any alarm (audited on its stream, an incident opened, nothing rejected)."""
-    from mlcp.audit import AuditTrail
+    from mlcp.adapters.audit_trail import AuditTrail
 
     with LocalControlPlane(Path(__file__).parents[2] / "template.yaml") as cp:
         alarms = {a["AlarmName"]: a for a in cp.client("cloudwatch").describe_alarms()["MetricAlarms"]}

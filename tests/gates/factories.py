@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from mlcp.gates.model import Candidate, Container, Evidence
+from mlcp.models.gates import Candidate, Container, Evidence
 from mlcp.policy.model import GroupRule, Policy, Tier
 
 ACCOUNT = "123456789012"

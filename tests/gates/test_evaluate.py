@@ -28,7 +28,7 @@ from mlcp.gates.evaluate import (
     same_identity,
     separation_of_duties_gate,
 )
-from mlcp.gates.model import Candidate, Container, Evidence, GateOutcome, GateResult
+from mlcp.models.gates import Candidate, Container, Evidence, GateOutcome, GateResult
 from mlcp.policy.model import GroupRule, Policy
 
 from . import factories as f

@@ -19,7 +19,7 @@ from mlcp.adapters.evidence import CHUNK_BYTES, S3Evidence, champion_package, re
 from mlcp.adapters.registry import candidate_from_describe, model_metrics_uris
 from mlcp.gates.evaluate import evaluate_gates
 from mlcp.gates.evidence import collect_evidence, combined_bias_report
-from mlcp.gates.model import Candidate, GateOutcome
+from mlcp.models.gates import Candidate, GateOutcome
 
 from . import factories as f
 

@@ -15,10 +15,11 @@ import pytest
 from moto import mock_aws
 
 from mlcp.adapters import clients
+from mlcp.adapters.audit_trail import AuditTrail
 from mlcp.adapters.notify import ApproverNotifier
 from mlcp.adapters.opscenter import OpsCenter
-from mlcp.audit import AuditTrail
-from mlcp.incidents import IncidentDeps, IncidentRequest
+from mlcp.models.incidents import IncidentRequest
+from mlcp.usecases.incidents import IncidentDeps
 from mlcp_cli.emulator.gaps import FunctionRegistry, install_gap_fills
 
 REGION = "us-east-1"

@@ -8,7 +8,7 @@ import boto3
 import pytest
 
 from mlcp.audit import AuditAction
-from mlcp.incidents import open_incident, resolve_incident
+from mlcp.usecases.incidents import open_incident, resolve_incident
 from mlcp_cli.main import main
 
 from .conftest import AUDIT_TABLE, STATE_TABLE, Env, request

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
+from mlcp.adapters.incident_store import incident_pk
 from mlcp.audit import AuditAction, verify_chain
-from mlcp.incidents import (
-    IncidentOutcome,
+from mlcp.models.incidents import IncidentOutcome
+from mlcp.usecases.incidents import (
     get_incident,
-    incident_pk,
     list_incidents,
     open_incident,
     resolve_by_id,

@@ -18,8 +18,8 @@ import yaml
 from mlcp.adapters.pipelines import SageMakerPipelines
 from mlcp.adapters.retraining_state import RetrainingState
 from mlcp.events import parse_event
-from mlcp.incidents import list_incidents
 from mlcp.policy.model import parse_policy
+from mlcp.usecases.incidents import list_incidents
 from mlcp.usecases.reactions import ReactionDeps, react
 
 from .conftest import STATE_TABLE, Env

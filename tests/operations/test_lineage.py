@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from mlcp.adapters.reports import report_sha256
-from mlcp.gates.model import Candidate, Container
+from mlcp.models.gates import Candidate, Container
 from mlcp_cli.lineage import UNRECORDED, UNVERIFIED, VERIFIED, Lineage, build_lineage, endpoint_package
 
 from .trails import Trail, at, package

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from mlcp.adapters.audit_trail import HEAD_SK, record_sk, record_to_item
-from mlcp.audit import GENESIS_HASH, AuditRecord, AuditTrail, record_hash
-from mlcp.audit.digest import AuditDigest, digest_key, parse_digest
+from mlcp.adapters.audit_trail import HEAD_SK, AuditTrail, record_sk, record_to_item
+from mlcp.audit import GENESIS_HASH, AuditRecord, record_hash
 from mlcp.audit.export import export_key
+from mlcp.models.digest import AuditDigest, digest_key, parse_digest
 from mlcp_cli.emulator.runtime import LocalControlPlane
 
 

@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 import yaml
 
-from mlcp.audit import AuditAction, AuditTrail
+from mlcp.adapters.audit_trail import AuditTrail
+from mlcp.audit import AuditAction
 from mlcp_cli.emulator.accounts import account_session, deploy_member_stack, member_parameters
 from mlcp_cli.emulator.runtime import LOCAL_ACCOUNT_ID, LocalControlPlane
 

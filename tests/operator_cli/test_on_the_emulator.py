@@ -11,9 +11,9 @@ from typing import Any
 import yaml
 
 from mlcp import clock
+from mlcp.adapters.audit_trail import AuditTrail
 from mlcp.adapters.endpoints import MANAGED_TAG, OWNER_TAG
 from mlcp.adapters.inventory import SageMakerInventory
-from mlcp.audit import AuditTrail
 from mlcp_cli.emulator.runtime import LocalControlPlane
 from mlcp_cli.seeding import deploy_champion
 

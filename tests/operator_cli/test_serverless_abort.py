@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from mlcp.audit import AuditTrail
+from mlcp.adapters.audit_trail import AuditTrail
 from mlcp_cli.emulator.runtime import LocalControlPlane
 
 from .conftest import ROOT, played_until

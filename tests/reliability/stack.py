@@ -13,7 +13,7 @@ from typing import Any
 from hypothesis import HealthCheck, settings
 
 from e2e.conftest import POLICY, ROOT, TEMPLATE
-from mlcp.audit import AuditTrail
+from mlcp.adapters.audit_trail import AuditTrail
 from mlcp_cli.emulator.gaps import Delivery, InvocationResult, run_function
 from mlcp_cli.emulator.runtime import LocalControlPlane
 from mlcp_cli.seeding import PackageSpec, register_package

@@ -13,7 +13,8 @@ import pytest
 from audit.anchoring import KEY_ARN, TABLE, LocalSigner, checked, sign_chain
 from audit.chains import build_chain, head_of, make_record
 from mlcp.audit import AuditRecord, StreamHead, verify_chain
-from mlcp.audit.anchors import StoredDigest, verify_anchors
+from mlcp.audit.anchors import verify_anchors
+from mlcp.models.digest import StoredDigest
 
 from .conftest import Profile
 

@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from mlcp.audit import AuditAction, AuditTrail
+from mlcp.adapters.audit_trail import AuditTrail
+from mlcp.audit import AuditAction
 from mlcp_cli.emulator.gaps import Delivery, deliver
 
 from .conftest import Profile

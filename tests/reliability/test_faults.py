@@ -20,7 +20,8 @@ from typing import Any
 import pytest
 import yaml
 
-from mlcp.audit import AuditAction, AuditTrail, verify_chain
+from mlcp.adapters.audit_trail import AuditTrail
+from mlcp.audit import AuditAction, verify_chain
 from mlcp_cli.emulator.faults import FaultInjector, FaultRule
 from mlcp_cli.emulator.runtime import LocalControlPlane
 from mlcp_cli.seeding import PackageSpec, deploy_champion, register_package

@@ -13,8 +13,8 @@ import pytest
 from moto import mock_aws
 
 from mlcp.adapters import clients
+from mlcp.adapters.audit_trail import AuditTrail
 from mlcp.adapters.parking import SqsParking
-from mlcp.audit import AuditTrail
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 REGION = "us-east-1"

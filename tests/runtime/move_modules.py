@@ -7,12 +7,16 @@ Purely mechanical, so that it can be run again after other branches merge::
 
 Each move renames one module (``git mv``) and rewrites, in every tracked text file, its dotted name
 (``mlcp.audit.trail`` -> ``mlcp.adapters.audit_trail``: imports, ``mock.patch`` targets, logger
-names), its path (``audit/trail.py``), and ``from <package> import <module>`` of it. Then ruff sorts
-the imports it touched. Run ``make lint typecheck`` and the tests after it.
+names), its path (``audit/trail.py``), and ``from <package> import <module>`` of it. Then every
+``from <module> import <name>`` of a name that a module or a package's face no longer hands on
+(:data:`MOVED_NAMES`) is split so the name comes from the module that defines it, a face left with nothing to hand on
+(:data:`FACES_REMOVED`) is deleted, and ruff sorts the imports it touched. Run ``make lint
+typecheck`` and the tests after it.
 """
 
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
 import sys
@@ -25,7 +29,49 @@ PACKAGE_ROOT = ROOT / "layers" / "mlcp"
 MOVES: list[tuple[str, str]] = [
     ("mlcp.audit.trail", "mlcp.adapters.audit_trail"),
     ("mlcp.incidents.store", "mlcp.adapters.incident_store"),
+    # The data models the adapters read and write go down to the model layer (mlcp.models), so the
+    # adapters never import a domain folder; the incident service is a use case.
+    ("mlcp.gates.model", "mlcp.models.gates"),
+    ("mlcp.incidents.model", "mlcp.models.incidents"),
+    ("mlcp.audit.model", "mlcp.models.audit"),
+    ("mlcp.audit.digest", "mlcp.models.digest"),
+    ("mlcp.incidents.service", "mlcp.usecases.incidents"),
 ]
+
+_AUDIT_TRAIL = "mlcp.adapters.audit_trail"
+_INCIDENT_MODEL = "mlcp.models.incidents"
+_INCIDENT_SERVICE = "mlcp.usecases.incidents"
+
+#: Names a module (or a package's face) no longer hands on, and the module that defines each (ADR
+#: 0028: a domain face must not re-export an adapter, nor a use case; the adapters read the models).
+MOVED_NAMES: dict[str, dict[str, str]] = {
+    "mlcp.audit.anchors": {"StoredDigest": "mlcp.models.digest"},
+    "mlcp.audit": dict.fromkeys(
+        ("AuditTrail", "AppendResult", "InvalidAuditItem", "decision_pk", "record_sk"), _AUDIT_TRAIL
+    ),
+    "mlcp.incidents": {
+        **dict.fromkeys(
+            ("Incident", "IncidentOutcome", "IncidentRequest", "IncidentStatus", "incident_id_for"),
+            _INCIDENT_MODEL,
+        ),
+        **dict.fromkeys(("IncidentStore", "incident_pk"), "mlcp.adapters.incident_store"),
+        **dict.fromkeys(
+            (
+                "IncidentConflict",
+                "IncidentDeps",
+                "get_incident",
+                "list_incidents",
+                "open_incident",
+                "resolve_by_id",
+                "resolve_incident",
+            ),
+            _INCIDENT_SERVICE,
+        ),
+    },
+}
+
+#: Packages whose every module moved away: their face (``__init__.py``) is deleted.
+FACES_REMOVED = ("mlcp.incidents",)
 
 TEXT_SUFFIXES = {".py", ".md", ".yaml", ".yml", ".toml", ".json", ".txt", ".cfg"}
 
@@ -52,6 +98,52 @@ def rewrite(text: str, old: str, new: str) -> str:
     )
 
 
+#: The docstring of a package a move creates.
+NEW_PACKAGES = {
+    "models": '"""The data models: what the domain decides over and the adapters read and write '
+    '(ADR 0028)."""\n',
+}
+
+
+def _make_package(folder: Path) -> None:
+    init = folder / "__init__.py"
+    if not init.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        init.write_text(NEW_PACKAGES.get(folder.name, '"""mlcp."""\n'))
+        subprocess.run(["git", "add", str(init)], cwd=ROOT, check=True)
+
+
+def split_face_imports(text: str, face: str, names: dict[str, str]) -> str:
+    """``text`` (Python source) with each ``from <face> import ...`` of a name in ``names`` split so
+    that name is imported from its own module (``as`` kept, the statement's indentation kept)."""
+    if f"from {face} import" not in text:
+        return text
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return text
+    lines = text.splitlines(keepends=True)
+    statements = [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom)
+        and node.level == 0
+        and node.module == face
+        and any(alias.name in names for alias in node.names)
+    ]
+    for node in sorted(statements, key=lambda n: n.lineno, reverse=True):
+        groups: dict[str, list[str]] = {}
+        for alias in node.names:
+            spelled = alias.name + (f" as {alias.asname}" if alias.asname else "")
+            groups.setdefault(names.get(alias.name, face), []).append(spelled)
+        indent = " " * node.col_offset
+        assert node.end_lineno is not None
+        lines[node.lineno - 1 : node.end_lineno] = [
+            f"{indent}from {module} import {', '.join(spelled)}\n" for module, spelled in groups.items()
+        ]
+    return "".join(lines)
+
+
 def tracked_text_files() -> list[Path]:
     out = subprocess.run(["git", "ls-files"], cwd=ROOT, check=True, capture_output=True, text=True).stdout
     return [
@@ -75,6 +167,7 @@ def main(apply: bool) -> int:
         if source.exists():
             print(f"git mv {source.relative_to(ROOT)} {target.relative_to(ROOT)}")
             if apply:
+                _make_package(target.parent)
                 subprocess.run(["git", "mv", str(source), str(target)], cwd=ROOT, check=True)
         else:  # moved already (e.g. merged from this branch): rewrite what still names the old module
             print(f"{old} is {new} already: rewriting references only")
@@ -86,7 +179,26 @@ def main(apply: bool) -> int:
             if updated != text:
                 path.write_text(updated)
                 changed.add(path)
-    python = sorted(str(p) for p in changed if p.suffix == ".py")
+    for path in tracked_text_files() if apply else []:
+        if path.suffix != ".py" or not path.exists():
+            continue
+        text = path.read_text()
+        updated = text
+        for module, names in MOVED_NAMES.items():
+            if path not in {module_path(module), module_path(module).with_suffix("") / "__init__.py"}:
+                updated = split_face_imports(updated, module, names)
+        if updated != text:
+            path.write_text(updated)
+            changed.add(path)
+    for face in FACES_REMOVED:
+        package = module_path(face).with_suffix("")
+        left = [p for p in package.glob("*.py") if p.name != "__init__.py"] if package.is_dir() else []
+        if package.is_dir() and not left:
+            print(f"git rm {package.relative_to(ROOT)}/__init__.py (nothing left to hand on)")
+            if apply:
+                subprocess.run(["git", "rm", "-q", "-f", str(package / "__init__.py")], cwd=ROOT, check=True)
+                changed.discard(package / "__init__.py")
+    python = sorted(str(p) for p in changed if p.suffix == ".py" and p.exists())
     if apply and python:
         ruff = str(ROOT / ".venv" / "bin" / "ruff")
         subprocess.run([ruff, "check", "--fix", "--select", "I", "-q", *python], cwd=ROOT, check=False)

@@ -11,11 +11,12 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from mlcp.adapters.audit_trail import AppendResult
 from mlcp.adapters.state import PendingApproval
-from mlcp.audit import AppendResult, AuditAction
-from mlcp.audit.model import AuditRecord
+from mlcp.audit import AuditAction
 from mlcp.errors import ApprovalNotPending, ModelPackageNotFound
-from mlcp.gates.model import Candidate
+from mlcp.models.audit import AuditRecord
+from mlcp.models.gates import Candidate
 from mlcp.policy import Policy
 from mlcp.ports import StoredReport, TaskAnswer
 

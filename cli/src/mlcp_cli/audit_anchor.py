@@ -14,8 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
 
+from mlcp.adapters.audit_trail import AuditTrail
 from mlcp.adapters.digests import DigestBucket, DigestExists
-from mlcp.audit import AuditRecord, AuditTrail, ChainProblem, ProblemKind, verify_chain
+from mlcp.audit import AuditRecord, ChainProblem, ProblemKind, verify_chain
 from mlcp.audit.anchors import AnchorVerification, verify_anchors
 from mlcp.audit.export import EXPORT_PREFIX, days_of, export_key, from_jsonl, stream_of_key, to_jsonl
 from mlcp.usecases.audit_digest import retain_until

@@ -16,16 +16,8 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
-from mlcp.audit import (
-    AuditAction,
-    AuditRecord,
-    AuditTrail,
-    ChainProblem,
-    ChainVerification,
-    InvalidAuditItem,
-    ProblemKind,
-    verify_chain,
-)
+from mlcp.adapters.audit_trail import AuditTrail, InvalidAuditItem
+from mlcp.audit import AuditAction, AuditRecord, ChainProblem, ChainVerification, ProblemKind, verify_chain
 
 _PACKAGE_MARK = ":model-package/"
 

@@ -504,7 +504,7 @@ def gate_workload() -> tuple[Any, ...]:
     candidate that passes them all, with SageMaker-shaped reports (a Clarify analysis.json over three facets)."""
     from datetime import UTC, datetime
 
-    from mlcp.gates.model import Candidate, Container, Evidence
+    from mlcp.models.gates import Candidate, Container, Evidence
     from mlcp.policy.model import Policy
 
     account, region = "123456789012", "us-east-1"
@@ -988,7 +988,7 @@ def audit_retry_budget() -> Budget:
     """At most ``AuditTrail``'s default ``max_attempts``: a writer past it raises AuditConflict."""
     import inspect
 
-    from mlcp.audit import AuditTrail
+    from mlcp.adapters.audit_trail import AuditTrail
 
     return at_most(inspect.signature(AuditTrail).parameters["max_attempts"].default)
 

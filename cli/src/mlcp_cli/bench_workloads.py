@@ -218,9 +218,10 @@ def incident_dedup_cost(events: int) -> PathCost:
     """``open_incident`` for one more occurrence of an open incident (a repeated 5xx alarm): read
     the incident, count the occurrence (dedup marker + counter in one transaction), update the
     OpsItem, audit ``incident.updated``."""
+    from mlcp.adapters.audit_trail import AuditTrail
     from mlcp.adapters.opscenter import OpsCenter
-    from mlcp.audit import AuditTrail
-    from mlcp.incidents import IncidentDeps, IncidentRequest, open_incident
+    from mlcp.models.incidents import IncidentRequest
+    from mlcp.usecases.incidents import IncidentDeps, open_incident
 
     clock = _fixed_clock()
 
@@ -380,7 +381,8 @@ def audit_append_rate(appends: int) -> dict[str, Any]:
     """Wall-clock appends per second to one stream on the emulator's DynamoDB, and the
     TransactWriteItems calls they made (the contract: exactly one per append)."""
 
-    from mlcp.audit import AuditAction, AuditTrail
+    from mlcp.adapters.audit_trail import AuditTrail
+    from mlcp.audit import AuditAction
 
     with _moto_with_tables(AUDIT_TABLE):
         recorder = CallRecorder()
@@ -415,7 +417,8 @@ def audit_contention(writers: int, appends_per_writer: int) -> dict[str, Any]:
     import statistics
     import threading
 
-    from mlcp.audit import AuditAction, AuditTrail
+    from mlcp.adapters.audit_trail import AuditTrail
+    from mlcp.audit import AuditAction
     from mlcp.errors import AuditConflict
     from mlcp_cli.emulator.gaps import serialized_dynamodb
 
@@ -470,7 +473,7 @@ def audit_contention(writers: int, appends_per_writer: int) -> dict[str, Any]:
 
 def audit_chain(records: int, stream: str = "group#bench") -> list[Any]:
     """A valid chain of ``records`` records, hashed as ``AuditTrail.append`` hashes them."""
-    from mlcp.audit.model import GENESIS_HASH, AuditAction, AuditRecord, format_timestamp, record_hash
+    from mlcp.models.audit import GENESIS_HASH, AuditAction, AuditRecord, format_timestamp, record_hash
 
     start = datetime(2026, 6, 1, tzinfo=UTC)
     chain: list[AuditRecord] = []
@@ -495,8 +498,8 @@ def audit_chain(records: int, stream: str = "group#bench") -> list[Any]:
 
 def audit_verify_rate(records: int) -> dict[str, Any]:
     """CPU throughput of ``verify_chain`` (pure) over a valid chain of ``records`` records."""
-    from mlcp.audit.model import StreamHead
     from mlcp.audit.verify import verify_chain
+    from mlcp.models.audit import StreamHead
 
     chain = audit_chain(records)
     head = StreamHead(stream=chain[-1].stream, seq=chain[-1].seq, hash=chain[-1].hash)
@@ -520,11 +523,10 @@ def audit_digest_cost(streams: int, records_per_stream: int = 20) -> dict[str, A
     digest itself (no I/O), and the size of the object. Verify: ``verify_chain`` of every stream
     plus ``verify_anchors`` against 24 hourly digests (pure, 1 core), in records per second.
     """
-    from mlcp.adapters.audit_trail import HEAD_SK
+    from mlcp.adapters.audit_trail import HEAD_SK, AuditTrail
     from mlcp.adapters.digests import DigestBucket, DigestSigner
-    from mlcp.audit import AuditTrail
-    from mlcp.audit.digest import AuditDigest, StreamAnchor, digest_key
-    from mlcp.audit.model import GENESIS_HASH
+    from mlcp.models.audit import GENESIS_HASH
+    from mlcp.models.digest import AuditDigest, StreamAnchor, digest_key
     from mlcp.usecases.audit_digest import DigestDeps, write_digest
 
     with _moto_with_tables(AUDIT_TABLE):
@@ -589,10 +591,10 @@ def _verify_with_digests(streams: int, records_per_stream: int, key: str) -> dic
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 
-    from mlcp.audit.anchors import StoredDigest, verify_anchors
-    from mlcp.audit.digest import AuditDigest, StreamAnchor, digest_key, object_sha256
-    from mlcp.audit.model import GENESIS_HASH, StreamHead
+    from mlcp.audit.anchors import verify_anchors
     from mlcp.audit.verify import verify_chain
+    from mlcp.models.audit import GENESIS_HASH, StreamHead
+    from mlcp.models.digest import AuditDigest, StoredDigest, StreamAnchor, digest_key, object_sha256
 
     private = ec.generate_private_key(ec.SECP256R1())
     algorithm = ec.ECDSA(Prehashed(hashes.SHA256()))

@@ -22,7 +22,7 @@ from typing import Any
 from mlcp.adapters.reports import report_sha256
 from mlcp.audit import AuditAction, AuditRecord
 from mlcp.gates.evaluate import training_data
-from mlcp.gates.model import Candidate
+from mlcp.models.gates import Candidate
 from mlcp.s3uri import parse_s3_uri
 from mlcp_cli.audit_view import (
     Citation,

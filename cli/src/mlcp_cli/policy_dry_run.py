@@ -29,7 +29,7 @@ from typing import Any
 
 from mlcp.audit import AuditRecord
 from mlcp.gates.evaluate import evaluate_gates
-from mlcp.gates.model import Candidate, Evidence, GateOutcome
+from mlcp.models.gates import Candidate, Evidence, GateOutcome
 from mlcp.policy import Policy
 
 ReportLoader = Callable[[str], bytes | None]

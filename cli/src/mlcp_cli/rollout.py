@@ -19,9 +19,10 @@ from typing import Any, TextIO
 from botocore.exceptions import ClientError
 
 from mlcp.adapters.alarms import CloudWatchAlarms
+from mlcp.adapters.audit_trail import AuditTrail
 from mlcp.adapters.state import ControlPlaneState
-from mlcp.audit import AuditAction, AuditTrail
-from mlcp.incidents import IncidentDeps, list_incidents
+from mlcp.audit import AuditAction
+from mlcp.usecases.incidents import IncidentDeps, list_incidents
 
 WIDTH = 120
 """Every line of the human output fits this many columns."""

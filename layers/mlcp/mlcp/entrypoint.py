@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from mlcp.accounts import AccountScope, acting_account
 from mlcp.adapters import clients
+from mlcp.adapters.audit_trail import AuditTrail
 from mlcp.adapters.parking import SqsParking
-from mlcp.audit import AuditTrail
 from mlcp.config import CoreConfig, GovernanceConfig
 from mlcp.errors import InvalidEvent
 from mlcp.usecases.reject_event import reject_event
@@ -23,12 +23,12 @@ if TYPE_CHECKING:
     from mlcp.adapters.accounts import AccountClients
     from mlcp.events import ControlPlaneEvent
     from mlcp.events.schedule import ScheduledEvent
-    from mlcp.incidents import IncidentDeps
     from mlcp.ports import PolicySource
     from mlcp.usecases.approval import ApprovalDeps
     from mlcp.usecases.canary_analysis import AnalysisDeps
     from mlcp.usecases.console_decision import ConsoleDecisionDeps
     from mlcp.usecases.deployment import DeploymentDeps
+    from mlcp.usecases.incidents import IncidentDeps
     from mlcp.usecases.reactions import ReactionDeps
     from mlcp.usecases.shadow import ShadowDeps
     from mlcp.usecases.steer_bake import SteerDeps
@@ -337,7 +337,7 @@ def open_incidents_counter(audit: AuditTrail) -> Callable[[str], int]:
     """Counts the incidents open now on a resource (``endpoint/<account>:<name>``): a promotion's
     prerequisite (ADR 27). Reads the incident store at each call: it is re-checked at the moment
     of effect."""
-    from mlcp.incidents.service import list_incidents
+    from mlcp.usecases.incidents import list_incidents
 
     deps = incident_deps(audit)
 
@@ -391,7 +391,7 @@ def incident_deps(audit: AuditTrail) -> IncidentDeps:
     """The adapters of the incident use cases, from the function's environment."""
     from mlcp.adapters.notify import ApproverNotifier
     from mlcp.adapters.opscenter import OpsCenter
-    from mlcp.incidents import IncidentDeps
+    from mlcp.usecases.incidents import IncidentDeps
 
     settings = GovernanceConfig.from_env()
     topic = settings.incidents_topic_arn

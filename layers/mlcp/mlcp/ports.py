@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final, NamedTuple, Protocol
 
 if TYPE_CHECKING:
-    from mlcp.gates.model import Candidate
+    from mlcp.models.gates import Candidate
     from mlcp.policy.model import Policy
 
 type Clock = Callable[[], datetime]

@@ -15,9 +15,9 @@ from typing import Any, TextIO
 from botocore.exceptions import ClientError
 
 from mlcp import clock
+from mlcp.adapters.audit_trail import AuditTrail
 from mlcp.adapters.identity import caller_identity
 from mlcp.adapters.state import ControlPlaneState, PendingApproval
-from mlcp.audit import AuditTrail
 from mlcp.config import GovernanceConfig
 from mlcp.entrypoint import governance_deps
 from mlcp.errors import ApprovalNotPending, SeparationOfDutiesViolation

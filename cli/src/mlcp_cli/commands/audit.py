@@ -23,13 +23,9 @@ import sys
 from typing import Any, TextIO
 
 from mlcp import clock as mlcp_clock
+from mlcp.adapters.audit_trail import AuditTrail, InvalidAuditItem
 from mlcp.adapters.digests import DigestBucket
-from mlcp.audit import (
-    AuditRecord,
-    AuditTrail,
-    ChainVerification,
-    InvalidAuditItem,
-)
+from mlcp.audit import AuditRecord, ChainVerification
 from mlcp_cli.audit_anchor import PublicKeyVerifier, export_days, verify_anchored, write_json, write_report
 from mlcp_cli.audit_view import read_verified, reason_of
 from mlcp_cli.commands.stack import TargetError, active_target, add_stack_options, client, resolve_account

@@ -12,10 +12,11 @@ import json
 import sys
 from typing import Any, TextIO
 
+from mlcp.adapters.audit_trail import AuditTrail
 from mlcp.adapters.identity import caller_identity
 from mlcp.adapters.opscenter import OpsCenter
-from mlcp.audit import AuditTrail
-from mlcp.incidents import Incident, IncidentDeps, get_incident, list_incidents, resolve_by_id
+from mlcp.models.incidents import Incident
+from mlcp.usecases.incidents import IncidentDeps, get_incident, list_incidents, resolve_by_id
 from mlcp_cli.audit_view import split_endpoint
 from mlcp_cli.commands.stack import (
     AccountChoice,

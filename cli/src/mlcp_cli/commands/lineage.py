@@ -19,10 +19,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from mlcp.adapters.audit_trail import AuditTrail
 from mlcp.adapters.evidence import read_json_report
 from mlcp.adapters.registry import candidate_from_describe
-from mlcp.audit import AuditTrail
-from mlcp.gates.model import Candidate
+from mlcp.models.gates import Candidate
 from mlcp_cli.audit_view import Snapshot, is_package_arn, load_snapshot, package_group, split_endpoint
 from mlcp_cli.commands.stack import (
     AccountChoice,

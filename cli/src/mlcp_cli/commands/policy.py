@@ -564,7 +564,7 @@ def dry_run_policy(
 
 
 def _dry_run(args: argparse.Namespace) -> int:
-    from mlcp.audit import AuditTrail
+    from mlcp.adapters.audit_trail import AuditTrail
     from mlcp_cli.commands.stack import client
     from mlcp_cli.policy_dry_run import write_dry_run
 

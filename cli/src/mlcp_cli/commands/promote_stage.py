@@ -24,8 +24,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlcp import clock
+from mlcp.adapters.audit_trail import AuditTrail
 from mlcp.adapters.identity import caller_identity
-from mlcp.audit import AuditAction, AuditRecord, AuditTrail
+from mlcp.audit import AuditAction, AuditRecord
 from mlcp_cli.commands.stack import (
     active_target,
     add_json_option,

@@ -16,7 +16,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from mlcp.audit import AuditAction, AuditTrail
+from mlcp.adapters.audit_trail import AuditTrail
+from mlcp.audit import AuditAction
 from mlcp.s3uri import parse_s3_uri
 from mlcp_cli.audit_view import Snapshot, load_snapshot, parse_time
 from mlcp_cli.commands.lineage import audit_table

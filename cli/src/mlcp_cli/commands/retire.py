@@ -14,10 +14,10 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from mlcp.adapters.audit_trail import AuditTrail
 from mlcp.adapters.identity import caller_identity
 from mlcp.adapters.inventory import SageMakerInventory
 from mlcp.adapters.policy_ssm import PolicyStore
-from mlcp.audit import AuditTrail
 from mlcp.policy import Policy, PolicyError
 from mlcp.usecases.retirement import RetirementDeps, Verdict, retire
 from mlcp_cli.commands.stack import (

@@ -11,10 +11,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from mlcp.adapters.audit_trail import AuditTrail
 from mlcp.adapters.endpoints import SageMakerHosting
 from mlcp.adapters.identity import caller_identity
 from mlcp.adapters.state import ControlPlaneState
-from mlcp.audit import AuditTrail
 from mlcp.errors import DeploymentNotSupported
 from mlcp.usecases.deployment import DeploymentDeps, manual_rollback
 from mlcp_cli.commands.stack import (

@@ -10,8 +10,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from mlcp.adapters.audit_trail import AuditTrail
 from mlcp.adapters.identity import caller_identity
-from mlcp.audit import AuditTrail
 from mlcp_cli.commands.stack import (
     TargetError,
     add_account_option,

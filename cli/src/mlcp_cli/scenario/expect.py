@@ -175,7 +175,7 @@ class IncidentsExpectation(Check):
 
     def check(self, runner: ScenarioRunner) -> list[str]:
         from mlcp.adapters.opscenter import OpsCenter
-        from mlcp.incidents import IncidentDeps, list_incidents
+        from mlcp.usecases.incidents import IncidentDeps, list_incidents
 
         deps = IncidentDeps(
             ops=OpsCenter(runner.client("ssm")),

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from mlcp.audit import AuditTrail
+from mlcp.adapters.audit_trail import AuditTrail
 from mlcp_cli.emulator.calls import CallRecorder
 from mlcp_cli.emulator.gaps.state import HANG_TIMEOUT
 from mlcp_cli.emulator.runtime import LocalControlPlane, PumpReport

@@ -517,8 +517,8 @@ class Abort(StepKind):
     reason: str = "aborted in scenario"
 
     def run(self, runner: ScenarioRunner) -> str:
+        from mlcp.adapters.audit_trail import AuditTrail
         from mlcp.adapters.identity import caller_identity
-        from mlcp.audit import AuditTrail
         from mlcp_cli.rollout import abort
 
         done = abort(
@@ -540,8 +540,8 @@ class Promote(StepKind):
     reason: str = "promoted in scenario"
 
     def run(self, runner: ScenarioRunner) -> str:
+        from mlcp.adapters.audit_trail import AuditTrail
         from mlcp.adapters.identity import caller_identity
-        from mlcp.audit import AuditTrail
         from mlcp_cli.rollout import promote
 
         done = promote(
@@ -608,7 +608,7 @@ class ResolveIncident(StepKind):
 
     def run(self, runner: ScenarioRunner) -> str:
         from mlcp.adapters.identity import caller_identity
-        from mlcp.incidents import list_incidents, resolve_by_id
+        from mlcp.usecases.incidents import list_incidents, resolve_by_id
         from mlcp_cli.commands.incidents import incident_deps
 
         stack = runner.cp.stack

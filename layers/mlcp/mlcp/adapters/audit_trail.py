@@ -32,7 +32,8 @@ from pydantic import ValidationError
 
 from mlcp import clock as mlcp_clock
 from mlcp.adapters.dynamo import cancellation
-from mlcp.audit.model import (
+from mlcp.errors import AuditConflict, ControlPlaneError
+from mlcp.models.audit import (
     GENESIS_HASH,
     AuditAction,
     AuditRecord,
@@ -41,7 +42,6 @@ from mlcp.audit.model import (
     format_timestamp,
     record_hash,
 )
-from mlcp.errors import AuditConflict, ControlPlaneError
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

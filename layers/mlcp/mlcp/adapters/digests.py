@@ -16,8 +16,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import ClientError
 
-from mlcp.audit.anchors import StoredDigest
-from mlcp.audit.digest import DIGEST_PREFIX, SIGNING_ALGORITHM, AuditDigest, digest_number, parse_digest
+from mlcp.models.digest import (
+    DIGEST_PREFIX,
+    SIGNING_ALGORITHM,
+    AuditDigest,
+    StoredDigest,
+    digest_number,
+    parse_digest,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

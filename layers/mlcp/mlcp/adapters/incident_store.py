@@ -21,7 +21,7 @@ from botocore.exceptions import ClientError
 
 from mlcp.adapters import clients
 from mlcp.adapters.dynamo import cancellation, condition_failed
-from mlcp.incidents.model import Incident
+from mlcp.models.incidents import Incident
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

@@ -11,7 +11,7 @@ from botocore.exceptions import ClientError
 
 from mlcp.adapters import clients
 from mlcp.errors import ModelPackageNotFound
-from mlcp.gates.model import Candidate, Container
+from mlcp.models.gates import Candidate, Container
 
 if TYPE_CHECKING:
     from mypy_boto3_sagemaker import SageMakerClient

@@ -1,14 +1,15 @@
 """Append-only, hash-chained audit trail.
 
-Every decision the control plane takes is appended to a per-stream chain in DynamoDB
-(``AuditTrail``); ``verify_chain`` proves a chain was not edited, reordered, truncated or padded.
-See ``mlcp.audit.model`` for the canonical encoding the hashes are computed over.
+Every decision the control plane takes is appended to a per-stream chain in DynamoDB (the store is
+the adapter ``mlcp.adapters.audit_trail.AuditTrail``); ``verify_chain`` proves a chain was not
+edited, reordered, truncated or padded. See ``mlcp.models.audit`` for the record and the canonical
+encoding the hashes are computed over. This face hands on the model and the verifier, never the
+store (ADR 0028: the domain does not import the adapters).
 """
 
 from typing import TYPE_CHECKING, Any
 
-from mlcp.adapters.audit_trail import AppendResult, AuditTrail, InvalidAuditItem, decision_pk, record_sk
-from mlcp.audit.model import (
+from mlcp.models.audit import (
     GENESIS_HASH,
     HASHED_FIELDS,
     AuditAction,
@@ -28,21 +29,16 @@ _VERIFY_NAMES = frozenset({"ChainProblem", "ChainVerification", "ProblemKind", "
 __all__ = [
     "GENESIS_HASH",
     "HASHED_FIELDS",
-    "AppendResult",
     "AuditAction",
     "AuditEncodingError",
     "AuditRecord",
-    "AuditTrail",
     "ChainProblem",
     "ChainVerification",
-    "InvalidAuditItem",
     "ProblemKind",
     "StreamHead",
     "canonical_json",
-    "decision_pk",
     "format_timestamp",
     "record_hash",
-    "record_sk",
     "verify_chain",
 ]
 

@@ -17,30 +17,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from mlcp.audit.digest import AuditDigest, object_sha256
-from mlcp.audit.model import GENESIS_HASH, AuditRecord
 from mlcp.audit.verify import ChainProblem, ProblemKind
+from mlcp.models.audit import GENESIS_HASH, AuditRecord
+from mlcp.models.digest import StoredDigest, object_sha256
 
 DIGESTS = "(digests)"
 """The ``stream`` of a problem about the digest chain itself rather than one stream."""
-
-
-@dataclass(frozen=True, slots=True)
-class StoredDigest:
-    """One stored digest object version as read from the bucket.
-
-    ``digest`` is None when the body does not parse (``error`` says why); ``signature_valid`` is
-    whether the signature verifies with the expected key; ``versions`` counts the object versions
-    under the key (more than one: it was written over).
-    """
-
-    key: str
-    number: int
-    body: bytes
-    digest: AuditDigest | None
-    signature_valid: bool
-    versions: int = 1
-    error: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterable, Sequence
 from urllib.parse import quote, unquote
 
-from mlcp.audit.model import AuditRecord
+from mlcp.models.audit import AuditRecord
 
 EXPORT_PREFIX = "exports/"
 

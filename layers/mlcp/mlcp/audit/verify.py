@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from mlcp.audit.model import GENESIS_HASH, AuditEncodingError, AuditRecord, StreamHead
+from mlcp.models.audit import GENESIS_HASH, AuditEncodingError, AuditRecord, StreamHead
 
 
 class ProblemKind(StrEnum):

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from mlcp.gates.model import Candidate, Decision, Evidence, GateOutcome, GateReport, GateResult
+from mlcp.models.gates import Candidate, Decision, Evidence, GateOutcome, GateReport, GateResult
 from mlcp.policy.model import ArtifactIntegrityGate, GateSettings, GroupRule, MetricThreshold, Policy, Tier
 from mlcp.s3uri import parse_s3_uri
 

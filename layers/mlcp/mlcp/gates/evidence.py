@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from mlcp.gates.evaluate import flatten_bias_report
-from mlcp.gates.model import Candidate, Evidence
+from mlcp.models.gates import Candidate, Evidence
 from mlcp.policy.model import GroupRule, Tier
 from mlcp.s3uri import parse_s3_uri
 

@@ -6,7 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from mlcp.audit import AuditAction, AuditTrail
+from mlcp.adapters.audit_trail import AuditTrail
+from mlcp.audit import AuditAction
 from mlcp.observability import MetricUnit, metrics
 
 

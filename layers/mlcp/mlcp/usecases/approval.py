@@ -18,7 +18,7 @@ from mlcp.adapters.state import ControlPlaneState, PendingApproval
 from mlcp.audit import AuditAction
 from mlcp.errors import ApprovalDenied, ApprovalNotPending, SeparationOfDutiesViolation
 from mlcp.gates.evaluate import same_identity
-from mlcp.gates.model import Candidate
+from mlcp.models.gates import Candidate
 from mlcp.observability import MetricUnit, logger, metrics
 from mlcp.ports import UNKNOWN, Notifier, TaskCallbacks
 from mlcp.usecases.gating import Gated, GatingDeps, approval_id_for, evaluate_candidate

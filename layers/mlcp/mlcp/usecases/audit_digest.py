@@ -15,9 +15,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from mlcp.adapters.audit_trail import AuditTrail
 from mlcp.adapters.digests import DigestBucket, DigestExists, DigestSigner
-from mlcp.audit import AuditTrail, format_timestamp
-from mlcp.audit.digest import (
+from mlcp.audit import format_timestamp
+from mlcp.errors import AuditConflict
+from mlcp.models.audit import GENESIS_HASH
+from mlcp.models.digest import (
     AuditDigest,
     DigestTrigger,
     StreamAnchor,
@@ -25,8 +28,6 @@ from mlcp.audit.digest import (
     object_sha256,
     parse_digest,
 )
-from mlcp.audit.model import GENESIS_HASH
-from mlcp.errors import AuditConflict
 
 logger = logging.getLogger(__name__)
 

@@ -23,9 +23,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
+from mlcp.adapters.audit_trail import AuditTrail
 from mlcp.adapters.endpoints import SageMakerHosting
 from mlcp.analysis.judge import MetricCriteria, ScoreThresholds, judge
-from mlcp.audit import AuditAction, AuditTrail
+from mlcp.audit import AuditAction
 from mlcp.observability import MetricUnit, logger, metrics
 from mlcp.policy.model import CanaryAnalysis
 from mlcp.ports import StoredReport

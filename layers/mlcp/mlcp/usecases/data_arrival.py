@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from mlcp.adapters.audit_trail import AppendResult, AuditTrail
 from mlcp.adapters.storage import ObjectFacts
-from mlcp.audit import AppendResult, AuditAction, AuditTrail
+from mlcp.audit import AuditAction
 from mlcp.config import TrainingDataConfig
 from mlcp.events.s3 import S3ObjectCreatedEvent
 from mlcp.observability import MetricUnit, logger, metrics

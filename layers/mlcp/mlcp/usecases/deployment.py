@@ -19,13 +19,15 @@ from typing import Any, Literal, Protocol
 
 from mlcp import clock as mlcp_clock
 from mlcp.accounts import account_stream
+from mlcp.adapters.audit_trail import AuditTrail
 from mlcp.adapters.endpoints import EndpointState, SageMakerHosting, resource_name
 from mlcp.adapters.state import ControlPlaneState
-from mlcp.audit import AuditAction, AuditTrail
+from mlcp.audit import AuditAction
 from mlcp.errors import DeploymentNotSupported
-from mlcp.incidents import IncidentDeps, IncidentRequest, open_incident
+from mlcp.models.incidents import IncidentRequest
 from mlcp.observability import MetricUnit, logger, metrics
 from mlcp.ports import Clock, TaskCallbacks
+from mlcp.usecases.incidents import IncidentDeps, open_incident
 from mlcp.usecases.traffic_shift import plan_managed_bake, plan_managed_shift
 
 Outcome = Literal["in_progress", "promoted", "rolled_back", "failed"]

@@ -11,7 +11,8 @@ import hashlib
 from typing import Any
 
 from mlcp.accounts import account_stream
-from mlcp.audit import AppendResult, AuditAction, AuditTrail, canonical_json
+from mlcp.adapters.audit_trail import AppendResult, AuditTrail
+from mlcp.audit import AuditAction, canonical_json
 from mlcp.events import (
     AlarmStateChangeEvent,
     ControlPlaneEvent,

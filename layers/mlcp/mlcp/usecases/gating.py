@@ -10,10 +10,11 @@ import hashlib
 from dataclasses import dataclass
 
 from mlcp import clock as mlcp_clock
-from mlcp.audit import AuditAction, AuditTrail
+from mlcp.adapters.audit_trail import AuditTrail
+from mlcp.audit import AuditAction
 from mlcp.gates.evaluate import evaluate_gates, report_document
 from mlcp.gates.evidence import collect_evidence, replay_inputs
-from mlcp.gates.model import Candidate, GateReport
+from mlcp.models.gates import Candidate, GateReport
 from mlcp.observability import MetricUnit, logger, metrics
 from mlcp.policy import GroupRule, Tier
 from mlcp.policy.model import PromotionStage

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from mlcp import clock as mlcp_clock
-from mlcp.audit import AuditAction, AuditTrail
+from mlcp.adapters.audit_trail import AuditTrail
+from mlcp.audit import AuditAction
 from mlcp.errors import PipelineStartFailed
-from mlcp.incidents import IncidentDeps, IncidentRequest, open_incident, resolve_incident
+from mlcp.models.incidents import IncidentRequest
 from mlcp.monitoring import (
     Violation,
     classify_constraint_violations,
@@ -30,6 +31,7 @@ from mlcp.observability import logger
 from mlcp.policy import MonitoringPolicy
 from mlcp.ports import Clock, MonitoringRuns, PipelineStarter, PolicySource, RetrainingGuards
 from mlcp.retraining import RetrainingTrigger, retrain, streak_check
+from mlcp.usecases.incidents import IncidentDeps, open_incident, resolve_incident
 
 if TYPE_CHECKING:
     from mlcp.events import (

@@ -10,7 +10,8 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from mlcp.audit import AuditAction, AuditTrail, canonical_json
+from mlcp.adapters.audit_trail import AuditTrail
+from mlcp.audit import AuditAction, canonical_json
 from mlcp.observability import MetricUnit, logger, metrics
 
 #: Audit stream of events rejected before they could be tied to a resource.

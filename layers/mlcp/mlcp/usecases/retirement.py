@@ -26,9 +26,10 @@ from typing import Literal, Protocol
 from pydantic import BaseModel, ConfigDict
 
 from mlcp import clock as mlcp_clock
+from mlcp.adapters.audit_trail import AuditTrail
 from mlcp.adapters.endpoints import OWNER_TAG
 from mlcp.adapters.inventory import HostedResource, ResourceKind, Serving
-from mlcp.audit import AuditAction, AuditTrail
+from mlcp.audit import AuditAction
 from mlcp.ports import Clock, PolicySource
 
 

@@ -30,8 +30,9 @@ from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from mlcp import clock
+from mlcp.adapters.audit_trail import AuditTrail
 from mlcp.adapters.endpoints import EndpointState, SageMakerHosting, resource_name
-from mlcp.audit import AuditAction, AuditTrail
+from mlcp.audit import AuditAction
 from mlcp.errors import DeploymentNotSupported
 from mlcp.observability import MetricUnit, logger, metrics
 from mlcp.policy.model import ShadowTest

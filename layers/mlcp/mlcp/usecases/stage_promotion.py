@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from mlcp.accounts import account_stream
-from mlcp.audit import AuditTrail
+from mlcp.adapters.audit_trail import AuditTrail
 from mlcp.policy.model import GroupRule
 from mlcp.promotion import StageRecord, promotion_refusal, stage_record
 

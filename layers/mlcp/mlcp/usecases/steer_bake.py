@@ -22,8 +22,9 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from mlcp.accounts import account_stream
+from mlcp.adapters.audit_trail import AuditTrail
 from mlcp.adapters.endpoints import SageMakerHosting
-from mlcp.audit import AuditAction, AuditTrail
+from mlcp.audit import AuditAction
 from mlcp.errors import InvalidEvent
 from mlcp.policy.model import Policy
 from mlcp.ports import PolicySource, TaskCallbacks

@@ -8,7 +8,7 @@ which (seq, hash) every stream's head had when it was written, and chains to the
 * ``previous_digest_sha256`` is the SHA-256 of the previous digest object's bytes (signature
   included); the first digest carries ``GENESIS_HASH``;
 * ``signature`` is the base64 ECDSA_SHA_256 signature (an asymmetric KMS key, the private key never
-  leaves KMS) over the SHA-256 of ``signed_bytes``: the canonical JSON (``mlcp.audit.model``) of
+  leaves KMS) over the SHA-256 of ``signed_bytes``: the canonical JSON (``mlcp.models.audit``) of
   every other field. KMS signs that 32-byte digest (``MessageType=DIGEST``), so a digest of any
   size (1,000 streams are ~150 KB) is signable.
 """
@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from mlcp.audit.model import GENESIS_HASH, canonical_json
+from mlcp.models.audit import GENESIS_HASH, canonical_json
 
 DIGEST_PREFIX = "digests/"
 SIGNING_ALGORITHM: Literal["ECDSA_SHA_256"] = "ECDSA_SHA_256"
@@ -96,3 +97,21 @@ def parse_digest(body: bytes) -> AuditDigest:
     """Parse a stored digest; raises ``ValueError`` (pydantic's ``ValidationError`` included)."""
     data: Any = json.loads(body)
     return AuditDigest.model_validate(data)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDigest:
+    """One stored digest object version as read from the bucket.
+
+    ``digest`` is None when the body does not parse (``error`` says why); ``signature_valid`` is
+    whether the signature verifies with the expected key; ``versions`` counts the object versions
+    under the key (more than one: it was written over).
+    """
+
+    key: str
+    number: int
+    body: bytes
+    digest: AuditDigest | None
+    signature_valid: bool
+    versions: int = 1
+    error: str = ""

@@ -28,15 +28,15 @@ from mlcp import clock as mlcp_clock
 from mlcp.adapters.incident_store import MARKER_TTL_SECONDS, IncidentStore
 from mlcp.audit import AuditAction, format_timestamp
 from mlcp.errors import ControlPlaneError
-from mlcp.incidents.model import Incident, IncidentOutcome, IncidentRequest, incident_id_for
+from mlcp.models.incidents import Incident, IncidentOutcome, IncidentRequest, incident_id_for
 from mlcp.observability import MetricUnit, logger, metrics
 from mlcp.ports import Clock, Notifier
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
+    from mlcp.adapters.audit_trail import AppendResult
     from mlcp.adapters.opscenter import OpsCenter
-    from mlcp.audit import AppendResult
 
 OPENING_STALE_SECONDS = 300.0
 """An opening claim older than this whose OpsItem is not recorded is taken over (its Lambda is gone)."""
