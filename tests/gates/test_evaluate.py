@@ -12,7 +12,6 @@ from mlcp.gates import evaluate
 from mlcp.gates.evaluate import (
     artifact_integrity_gate,
     bias_gate,
-    bias_values,
     change_freeze_gate,
     cost_allocation_tags_gate,
     evaluate_gates,
@@ -28,6 +27,7 @@ from mlcp.gates.evaluate import (
     same_identity,
     separation_of_duties_gate,
 )
+from mlcp.gates.evidence import bias_values
 from mlcp.models.gates import Candidate, Container, Evidence, GateOutcome, GateResult
 from mlcp.policy.model import GroupRule, Policy
 

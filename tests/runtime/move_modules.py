@@ -46,6 +46,10 @@ _INCIDENT_SERVICE = "mlcp.usecases.incidents"
 #: 0028: a domain face must not re-export an adapter, nor a use case; the adapters read the models).
 MOVED_NAMES: dict[str, dict[str, str]] = {
     "mlcp.audit.anchors": {"StoredDigest": "mlcp.models.digest"},
+    # The bias reports' parsers live beside the evidence reading they serve.
+    "mlcp.gates.evaluate": dict.fromkeys(
+        ("BiasValue", "as_number", "bias_values", "flatten_bias_report"), "mlcp.gates.evidence"
+    ),
     "mlcp.audit": dict.fromkeys(
         ("AuditTrail", "AppendResult", "InvalidAuditItem", "decision_pk", "record_sk"), _AUDIT_TRAIL
     ),

@@ -3,21 +3,121 @@ artifacts, and the champion serving on the group's endpoint. Pure: the reading i
 ``EvidenceSource`` (``mlcp.adapters.evidence.S3Evidence`` on AWS, an in-memory fake in a test).
 
 "Looked for, not found" is ``None`` in the evidence, never an exception: a missing report or
-artifact is for a gate to judge.
+artifact is for a gate to judge. The bias reports' two formats (Clarify's and our flat one) are
+read here too (``bias_values``), beside the reading they serve; the bias gate judges the values.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from mlcp.gates.evaluate import flatten_bias_report
 from mlcp.models.gates import Candidate, Evidence
 from mlcp.policy.model import GroupRule, Tier
 from mlcp.s3uri import parse_s3_uri
 
 if TYPE_CHECKING:
     from mlcp.ports import EvidenceSource
+
+
+# --------------------------------------------------------------------------- bias report parsing
+
+
+def as_number(value: Any) -> float | None:
+    """A finite float from a report value (numbers and numeric strings); None for anything else."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        number = float(value)
+    elif isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            return None
+    else:
+        return None
+    return number if math.isfinite(number) else None
+
+
+@dataclass(frozen=True)
+class BiasValue:
+    """One bias metric value of a report, with where it was measured."""
+
+    name: str
+    value: float
+    where: str
+
+
+_CLARIFY_SECTIONS = {
+    "pre_training_bias_metrics": "pre_training",
+    "post_training_bias_metrics": "post_training",
+}
+
+
+def _clarify_values(report: Mapping[str, Any]) -> list[BiasValue]:
+    values: list[BiasValue] = []
+    for section_key, stage in _CLARIFY_SECTIONS.items():
+        section = report.get(section_key)
+        if not isinstance(section, Mapping):
+            continue
+        label = section.get("label_value_or_threshold")
+        facets = section.get("facets")
+        if not isinstance(facets, Mapping):
+            continue
+        for facet, groups in facets.items():
+            for group in groups if isinstance(groups, list) else []:
+                if not isinstance(group, Mapping):
+                    continue
+                where = f"{stage}:{facet}={group.get('value_or_threshold', '?')}"
+                if label is not None:
+                    where += f",label={label}"
+                for metric in group.get("metrics") or []:
+                    if not isinstance(metric, Mapping):
+                        continue
+                    number = as_number(metric.get("value"))
+                    if isinstance(metric.get("name"), str) and number is not None:
+                        values.append(BiasValue(metric["name"], number, where))
+    return values
+
+
+def _flat_values(entries: Iterable[Any]) -> list[BiasValue]:
+    values: list[BiasValue] = []
+    for entry in entries:
+        if not isinstance(entry, Mapping):
+            continue
+        number = as_number(entry.get("value"))
+        if not isinstance(entry.get("name"), str) or number is None:
+            continue
+        parts = [str(entry["stage"])] if entry.get("stage") is not None else []
+        if entry.get("facet") is not None:
+            facet_value = entry.get("facet_value")
+            parts.append(str(entry["facet"]) + ("" if facet_value is None else f"={facet_value}"))
+        values.append(BiasValue(entry["name"], number, ":".join(parts) or "report"))
+    return values
+
+
+def bias_values(report: Mapping[str, Any]) -> list[BiasValue] | None:
+    """Every bias metric value of a report in either supported format; None when it is neither format.
+
+    Clarify metrics that carry an ``error`` instead of a value are left out (so a bound on them fails as
+    missing).
+    """
+    if isinstance(report.get("bias_metrics"), list):
+        return _flat_values(report["bias_metrics"])
+    if any(isinstance(report.get(key), Mapping) for key in _CLARIFY_SECTIONS):
+        return _clarify_values(report)
+    return None
+
+
+def flatten_bias_report(report: Mapping[str, Any]) -> list[dict[str, Any]] | None:
+    """A report in either format as entries of our format (``name``, ``value``, ``facet`` = where)."""
+    values = bias_values(report)
+    if values is None:
+        return None
+    return [{"name": v.name, "value": v.value, "facet": v.where} for v in values]
 
 
 def combined_bias_report(reports: list[dict[str, Any] | None]) -> dict[str, Any] | None:
