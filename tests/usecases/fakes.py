@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from mlcp.adapters.audit_trail import AppendResult
 from mlcp.adapters.state import PendingApproval
 from mlcp.audit import AuditAction
-from mlcp.errors import ApprovalNotPending, ModelPackageNotFound
+from mlcp.errors import ApprovalNotPending, ModelPackageNotFound, PipelineStartFailed
 from mlcp.models.audit import AuditRecord
 from mlcp.models.gates import Candidate
 from mlcp.policy import Policy
-from mlcp.ports import StoredReport, TaskAnswer
+from mlcp.ports import Admission, DataWindow, StoredReport, TaskAnswer
 
 
 @dataclass
@@ -213,3 +215,95 @@ class FakeTaskCallbacks:
 
     def heartbeat(self, token: str) -> TaskAnswer:
         return self._answer("heartbeat", token)
+
+
+@dataclass
+class FakeRetrainingGuards:
+    """``RetrainingGuards``: streaks per (endpoint, check) counted once per run, a data window per
+    pipeline, and per pipeline one lease (an execution token), a cooldown after the last start and
+    a maximum of starts per day, as ``adapters/retraining_state.py`` keeps them."""
+
+    streaks: dict[tuple[str, str], tuple[int, set[str]]] = field(default_factory=dict)
+    windows: dict[str, DataWindow] = field(default_factory=dict)
+    leases: dict[str, str] = field(default_factory=dict)
+    starts: dict[str, list[datetime]] = field(default_factory=dict)
+    executions: dict[str, str] = field(default_factory=dict)
+    abandoned: list[str] = field(default_factory=list)
+
+    def streak(self, endpoint: str, check_kind: str, bad: bool, *, run_id: str | None = None) -> int:
+        count, runs = self.streaks.get((endpoint, check_kind), (0, set()))
+        if run_id is not None and run_id in runs:
+            return count
+        count = count + 1 if bad else 0
+        self.streaks[(endpoint, check_kind)] = (count, runs | ({run_id} if run_id else set()))
+        return count
+
+    def accumulate_data(
+        self, pipeline: str, size: int, object_key: str, event_id: str, *, at: datetime | None = None
+    ) -> DataWindow:
+        window = self.windows.get(pipeline, DataWindow())
+        self.windows[pipeline] = DataWindow(
+            window.objects + 1, window.bytes + size, window.first_at or at, at or window.last_at
+        )
+        return self.windows[pipeline]
+
+    def data_window(self, pipeline: str) -> DataWindow:
+        return self.windows.get(pipeline, DataWindow())
+
+    def reset_data(self, pipeline: str, *, window: DataWindow | None = None) -> bool:
+        return self.windows.pop(pipeline, None) is not None
+
+    def try_acquire(
+        self,
+        pipeline: str,
+        execution_token: str,
+        now: datetime,
+        cooldown: timedelta,
+        max_per_day: int,
+        *,
+        lease: timedelta = timedelta(hours=12),
+    ) -> Admission:
+        if pipeline in self.leases:
+            return Admission(self.leases[pipeline] == execution_token, "a retraining is running")
+        starts = self.starts.setdefault(pipeline, [])
+        if starts and now - starts[-1] < cooldown:
+            return Admission(False, f"cooling down since {starts[-1].isoformat()}")
+        if len([s for s in starts if now - s < timedelta(days=1)]) >= max_per_day:
+            return Admission(False, f"daily maximum of {max_per_day} reached")
+        starts.append(now)
+        self.leases[pipeline] = execution_token
+        return Admission(True, "admitted")
+
+    def attach_execution(self, pipeline: str, execution_token: str, execution_arn: str) -> bool:
+        self.executions[execution_token] = execution_arn
+        return self.leases.get(pipeline) == execution_token
+
+    def release(
+        self, pipeline: str, finished_at: datetime, succeeded: bool, *, execution_arn: str | None = None
+    ) -> bool:
+        return self.leases.pop(pipeline, None) is not None
+
+    def abandon(self, pipeline: str, execution_token: str, now: datetime) -> bool:
+        if self.leases.get(pipeline) != execution_token:
+            return False
+        del self.leases[pipeline]
+        self.starts[pipeline].pop()  # the admission is given back: no cooldown, no count
+        self.abandoned.append(execution_token)
+        return True
+
+
+@dataclass
+class FakePipelines:
+    """``PipelineStarter``: the starts, once per client request token; ``refuse`` makes SageMaker
+    refuse every start with that error code."""
+
+    started: dict[str, tuple[str, dict[str, str], str]] = field(default_factory=dict)
+    refuse: str | None = None
+
+    def start(
+        self, pipeline: str, parameters: Mapping[str, str], description: str, client_request_token: str
+    ) -> str:
+        if self.refuse is not None:
+            raise PipelineStartFailed(self.refuse, f"{pipeline}: {self.refuse}")
+        self.started.setdefault(client_request_token, (pipeline, dict(parameters), description))
+        return f"arn:aws:sagemaker:us-east-1:111111111111:pipeline/{pipeline}/execution/{client_request_token[:12]}"
