@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -229,6 +229,8 @@ class FakeRetrainingGuards:
     starts: dict[str, list[datetime]] = field(default_factory=dict)
     executions: dict[str, str] = field(default_factory=dict)
     abandoned: list[str] = field(default_factory=list)
+    clock: Callable[[], datetime] | None = None
+    """When an object arrives unless ``accumulate_data`` is told (the table's: now)."""
 
     def streak(self, endpoint: str, check_kind: str, bad: bool, *, run_id: str | None = None) -> int:
         count, runs = self.streaks.get((endpoint, check_kind), (0, set()))
@@ -242,6 +244,7 @@ class FakeRetrainingGuards:
         self, pipeline: str, size: int, object_key: str, event_id: str, *, at: datetime | None = None
     ) -> DataWindow:
         window = self.windows.get(pipeline, DataWindow())
+        at = at if at is not None or self.clock is None else self.clock()
         self.windows[pipeline] = DataWindow(
             window.objects + 1, window.bytes + size, window.first_at or at, at or window.last_at
         )
