@@ -50,9 +50,12 @@ MOVED_NAMES: dict[str, dict[str, str]] = {
     "mlcp.gates.evaluate": dict.fromkeys(
         ("BiasValue", "as_number", "bias_values", "flatten_bias_report"), "mlcp.gates.evidence"
     ),
-    "mlcp.audit": dict.fromkeys(
-        ("AuditTrail", "AppendResult", "InvalidAuditItem", "decision_pk", "record_sk"), _AUDIT_TRAIL
-    ),
+    "mlcp.audit": {
+        **dict.fromkeys(("AuditTrail", "InvalidAuditItem", "decision_pk", "record_sk"), _AUDIT_TRAIL),
+        "AppendResult": "mlcp.models.audit",
+    },
+    # The outcome of an append is the audit model's (the AuditLog port returns it).
+    _AUDIT_TRAIL: {"AppendResult": "mlcp.models.audit"},
     "mlcp.incidents": {
         **dict.fromkeys(
             ("Incident", "IncidentOutcome", "IncidentRequest", "IncidentStatus", "incident_id_for"),

@@ -13,11 +13,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from mlcp.adapters.audit_trail import AppendResult
 from mlcp.adapters.state import PendingApproval
 from mlcp.audit import AuditAction
 from mlcp.errors import ApprovalNotPending, ModelPackageNotFound, PipelineStartFailed
-from mlcp.models.audit import AuditRecord
+from mlcp.models.audit import AppendResult, AuditRecord, StreamHead
 from mlcp.models.gates import Candidate
 from mlcp.policy import Policy
 from mlcp.ports import Admission, DataWindow, StoredReport, TaskAnswer
@@ -97,8 +96,9 @@ class FakeReports:
 
 @dataclass
 class FakeAudit:
-    """The audit trail's ``append``, once per decision id (as the real trail guarantees)."""
+    """``AuditLog``: one record per decision id (as the real trail guarantees), read back by stream."""
 
+    table_name = "audit"
     records: list[dict[str, Any]] = field(default_factory=list)
 
     def append(
@@ -129,6 +129,13 @@ class FakeAudit:
 
     def actions(self) -> list[str]:
         return [record["action"] for record in self.records]
+
+    def read(self, stream: str) -> list[AuditRecord]:
+        return [_record(r, seq) for seq, r in enumerate(self.records, start=1) if r["stream"] == stream]
+
+    def heads(self) -> list[tuple[StreamHead, str | None]]:
+        last: dict[str, int] = {r["stream"]: seq for seq, r in enumerate(self.records, start=1)}
+        return [(StreamHead(stream=s, seq=seq, hash="0" * 64), None) for s, seq in last.items()]
 
 
 def _record(fields: dict[str, Any], seq: int) -> AuditRecord:

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final, NamedTuple, Protocol
 
 if TYPE_CHECKING:
+    from mlcp.models.audit import AppendResult, AuditAction, AuditRecord, StreamHead
     from mlcp.models.gates import Candidate
     from mlcp.policy.model import Policy
 
@@ -191,4 +192,33 @@ class EvidenceSource(Protocol):
 
     def champion(self, endpoint: str) -> tuple[str | None, str | None]:
         """(the model serving on ``endpoint``, its package's ModelQuality statistics URI)."""
+        ...
+
+
+class AuditLog(Protocol):
+    """The append-only audit trail (``adapters/audit_trail.py``): one record per decision id.
+    ``table_name`` names it (a digest says which trail it anchors; deployments are tagged with it)."""
+
+    table_name: str
+
+    def append(
+        self,
+        *,
+        stream: str,
+        action: AuditAction,
+        actor: str,
+        subject: str,
+        evidence: Mapping[str, Any],
+        decision_id: str,
+        event_id: str | None = None,
+    ) -> AppendResult:
+        """Append once per ``decision_id`` (a redelivery returns the first record, ``appended`` False)."""
+        ...
+
+    def read(self, stream: str) -> list[AuditRecord]:
+        """Every record of ``stream``, oldest first."""
+        ...
+
+    def heads(self) -> list[tuple[StreamHead, str | None]]:
+        """Every stream's head, with when it last changed."""
         ...

@@ -22,7 +22,6 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
@@ -35,6 +34,7 @@ from mlcp.adapters.dynamo import cancellation
 from mlcp.errors import AuditConflict, ControlPlaneError
 from mlcp.models.audit import (
     GENESIS_HASH,
+    AppendResult,
     AuditAction,
     AuditRecord,
     StreamHead,
@@ -70,18 +70,6 @@ class InvalidAuditItem(ControlPlaneError):
         self.pk = pk
         self.sk = sk
         self.reason = reason
-
-
-@dataclass(frozen=True, slots=True)
-class AppendResult:
-    """The outcome of ``AuditTrail.append``.
-
-    ``appended`` is False when the decision was already recorded; ``record`` is then the record
-    written the first time (possibly in another stream if the caller changed its mind).
-    """
-
-    record: AuditRecord
-    appended: bool
 
 
 def record_sk(seq: int) -> str:

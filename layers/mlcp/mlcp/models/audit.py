@@ -25,6 +25,7 @@ import json
 import math
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -249,3 +250,15 @@ class StreamHead(BaseModel):
     stream: str
     seq: int = Field(ge=1)
     hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class AppendResult:
+    """The outcome of an audit append (``mlcp.ports.AuditLog.append``).
+
+    ``appended`` is False when the decision was already recorded; ``record`` is then the record
+    written the first time (possibly in another stream if the caller changed its mind).
+    """
+
+    record: AuditRecord
+    appended: bool

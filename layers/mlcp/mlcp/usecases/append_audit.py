@@ -6,9 +6,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from mlcp.adapters.audit_trail import AuditTrail
 from mlcp.audit import AuditAction
 from mlcp.observability import MetricUnit, metrics
+from mlcp.ports import AuditLog
 
 
 class AuditAppendRequest(BaseModel):
@@ -25,7 +25,7 @@ class AuditAppendRequest(BaseModel):
     evidence: dict[str, Any] = Field(default_factory=dict)
 
 
-def append_audit(request: AuditAppendRequest, *, audit: AuditTrail) -> dict[str, object]:
+def append_audit(request: AuditAppendRequest, *, audit: AuditLog) -> dict[str, object]:
     """Append the requested record; idempotent on its decision id."""
     result = audit.append(
         stream=request.stream,

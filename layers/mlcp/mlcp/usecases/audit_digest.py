@@ -15,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from mlcp.adapters.audit_trail import AuditTrail
 from mlcp.adapters.digests import DigestBucket, DigestExists, DigestSigner
 from mlcp.audit import format_timestamp
 from mlcp.errors import AuditConflict
@@ -28,6 +27,7 @@ from mlcp.models.digest import (
     object_sha256,
     parse_digest,
 )
+from mlcp.ports import AuditLog
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ MIN_RETENTION_DAYS = 183
 class DigestDeps:
     """What a digest run reads and writes."""
 
-    audit: AuditTrail
+    audit: AuditLog
     bucket: DigestBucket
     signer: DigestSigner
     key_arn: str

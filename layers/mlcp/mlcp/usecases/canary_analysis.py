@@ -23,13 +23,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
-from mlcp.adapters.audit_trail import AuditTrail
 from mlcp.adapters.endpoints import SageMakerHosting
 from mlcp.analysis.judge import MetricCriteria, ScoreThresholds, judge
 from mlcp.audit import AuditAction
 from mlcp.observability import MetricUnit, logger, metrics
 from mlcp.policy.model import CanaryAnalysis
-from mlcp.ports import StoredReport
+from mlcp.ports import AuditLog, StoredReport
 
 Phase = Literal["canary", "shadow"]
 
@@ -56,7 +55,7 @@ class Reports(Protocol):
 class AnalysisDeps:
     metrics: MetricSource
     reports: Reports
-    audit: AuditTrail
+    audit: AuditLog
     hosting: SageMakerHosting
 
 

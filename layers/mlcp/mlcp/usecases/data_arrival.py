@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from mlcp.adapters.audit_trail import AppendResult, AuditTrail
 from mlcp.adapters.storage import ObjectFacts
 from mlcp.audit import AuditAction
 from mlcp.config import TrainingDataConfig
 from mlcp.events.s3 import S3ObjectCreatedEvent
+from mlcp.models.audit import AppendResult
 from mlcp.observability import MetricUnit, logger, metrics
+from mlcp.ports import AuditLog
 
 
 class ObjectStore(Protocol):
@@ -26,7 +27,7 @@ def record_data_arrival(
     *,
     config: TrainingDataConfig,
     objects: ObjectStore,
-    audit: AuditTrail,
+    audit: AuditLog,
 ) -> dict[str, object]:
     """Append ``data.arrived`` for a new object, with what S3 says about it now.
 
@@ -72,7 +73,7 @@ def record_data_arrival(
 
 
 def _ignore(
-    audit: AuditTrail, stream: str, subject: str, event: S3ObjectCreatedEvent, version: str, reason: str
+    audit: AuditLog, stream: str, subject: str, event: S3ObjectCreatedEvent, version: str, reason: str
 ) -> dict[str, object]:
     logger.info("object ignored", extra={"subject": subject, "reason": reason})
     result = audit.append(

@@ -19,14 +19,13 @@ from typing import Any, Literal, Protocol
 
 from mlcp import clock as mlcp_clock
 from mlcp.accounts import account_stream
-from mlcp.adapters.audit_trail import AuditTrail
 from mlcp.adapters.endpoints import EndpointState, SageMakerHosting, resource_name
 from mlcp.adapters.state import ControlPlaneState
 from mlcp.audit import AuditAction
 from mlcp.errors import DeploymentNotSupported
 from mlcp.models.incidents import IncidentRequest
 from mlcp.observability import MetricUnit, logger, metrics
-from mlcp.ports import Clock, TaskCallbacks
+from mlcp.ports import AuditLog, Clock, TaskCallbacks
 from mlcp.usecases.incidents import IncidentDeps, open_incident
 from mlcp.usecases.traffic_shift import plan_managed_bake, plan_managed_shift
 
@@ -93,7 +92,7 @@ def incident_opener(deps: IncidentDeps) -> IncidentOpener:
 class DeploymentDeps:
     hosting: SageMakerHosting
     state: ControlPlaneState
-    audit: AuditTrail
+    audit: AuditLog
     model_role_arn: str
     open_incident: IncidentOpener | None = None
     clock: Clock = mlcp_clock.current

@@ -11,7 +11,6 @@ import hashlib
 from typing import Any
 
 from mlcp.accounts import account_stream
-from mlcp.adapters.audit_trail import AppendResult, AuditTrail
 from mlcp.audit import AuditAction, canonical_json
 from mlcp.events import (
     AlarmStateChangeEvent,
@@ -25,7 +24,9 @@ from mlcp.events import (
     S3ObjectCreatedEvent,
     TrainingJobStateChangeEvent,
 )
+from mlcp.models.audit import AppendResult
 from mlcp.observability import MetricUnit, logger, metrics
+from mlcp.ports import AuditLog
 
 
 def stream_and_subject(event: ControlPlaneEvent) -> tuple[str, str]:
@@ -71,7 +72,7 @@ def content_digest(event: ControlPlaneEvent) -> str:
 
 
 def record_event_received(
-    event: ControlPlaneEvent, *, audit: AuditTrail, home_account: str | None = None
+    event: ControlPlaneEvent, *, audit: AuditLog, home_account: str | None = None
 ) -> AppendResult:
     """Append ``event.received`` to the event's resource stream in its account (once per distinct
     content); a member account's event goes to that account's stream (:func:`account_stream`)."""

@@ -10,7 +10,6 @@ import hashlib
 from dataclasses import dataclass
 
 from mlcp import clock as mlcp_clock
-from mlcp.adapters.audit_trail import AuditTrail
 from mlcp.audit import AuditAction
 from mlcp.gates.evaluate import evaluate_gates, report_document
 from mlcp.gates.evidence import collect_evidence, replay_inputs
@@ -18,7 +17,7 @@ from mlcp.models.gates import Candidate, GateReport
 from mlcp.observability import MetricUnit, logger, metrics
 from mlcp.policy import GroupRule, Tier
 from mlcp.policy.model import PromotionStage
-from mlcp.ports import Clock, EvidenceSource, ModelRegistry, PolicySource, ReportStore
+from mlcp.ports import AuditLog, Clock, EvidenceSource, ModelRegistry, PolicySource, ReportStore
 
 
 @dataclass
@@ -28,7 +27,7 @@ class GatingDeps:
     registry: ModelRegistry
     policies: PolicySource
     reports: ReportStore
-    audit: AuditTrail
+    audit: AuditLog
     evidence: EvidenceSource
     clock: Clock = mlcp_clock.current
 

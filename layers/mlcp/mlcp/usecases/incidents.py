@@ -22,7 +22,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from mlcp import clock as mlcp_clock
 from mlcp.adapters.incident_store import MARKER_TTL_SECONDS, IncidentStore
@@ -30,12 +30,11 @@ from mlcp.audit import AuditAction, format_timestamp
 from mlcp.errors import ControlPlaneError
 from mlcp.models.incidents import Incident, IncidentOutcome, IncidentRequest, incident_id_for
 from mlcp.observability import MetricUnit, logger, metrics
-from mlcp.ports import Clock, Notifier
+from mlcp.ports import AuditLog, Clock, Notifier
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-    from mlcp.adapters.audit_trail import AppendResult
     from mlcp.adapters.opscenter import OpsCenter
 
 OPENING_STALE_SECONDS = 300.0
@@ -51,20 +50,6 @@ class IncidentConflict(ControlPlaneError):
     """An incident changed under us more often than the retry budget allows."""
 
 
-class Audit(Protocol):
-    def append(
-        self,
-        *,
-        stream: str,
-        action: AuditAction,
-        actor: str,
-        subject: str,
-        evidence: dict[str, Any],
-        decision_id: str,
-        event_id: str | None = None,
-    ) -> AppendResult: ...
-
-
 @dataclass
 class IncidentDeps:
     """Adapters of the incident use cases. ``ops_notifications_topic_arn``: SNS topic OpsCenter
@@ -73,7 +58,7 @@ class IncidentDeps:
     ops: OpsCenter
     table_name: str
     dynamodb: DynamoDBClient
-    audit: Audit
+    audit: AuditLog
     notifier: Notifier | None = None
     clock: Clock = mlcp_clock.current
     ops_notifications_topic_arn: str | None = None

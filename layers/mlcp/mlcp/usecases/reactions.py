@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from mlcp import clock as mlcp_clock
-from mlcp.adapters.audit_trail import AuditTrail
 from mlcp.audit import AuditAction
 from mlcp.errors import PipelineStartFailed
 from mlcp.models.incidents import IncidentRequest
@@ -29,7 +28,7 @@ from mlcp.monitoring import (
 )
 from mlcp.observability import logger
 from mlcp.policy import MonitoringPolicy
-from mlcp.ports import Clock, MonitoringRuns, PipelineStarter, PolicySource, RetrainingGuards
+from mlcp.ports import AuditLog, Clock, MonitoringRuns, PipelineStarter, PolicySource, RetrainingGuards
 from mlcp.retraining import RetrainingTrigger, retrain, streak_check
 from mlcp.usecases.incidents import IncidentDeps, open_incident, resolve_incident
 
@@ -51,7 +50,7 @@ class ReactionDeps:
     policies: PolicySource
     incidents: IncidentDeps
     retraining: RetrainingGuards
-    audit: AuditTrail
+    audit: AuditLog
     pipelines: PipelineStarter
     monitoring_runs: MonitoringRuns
     schedule_recheck: DebounceScheduler | None = None

@@ -10,9 +10,9 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from mlcp.adapters.audit_trail import AuditTrail
 from mlcp.audit import AuditAction, canonical_json
 from mlcp.observability import MetricUnit, logger, metrics
+from mlcp.ports import AuditLog
 
 #: Audit stream of events rejected before they could be tied to a resource.
 REJECTED_STREAM = "control-plane"
@@ -36,7 +36,7 @@ def reject_event(
     reason: str,
     *,
     rejected_by: str,
-    audit: AuditTrail,
+    audit: AuditLog,
     parking: Parking,
 ) -> str:
     """Park ``raw`` with ``reason`` and append ``event.rejected``; returns the event digest."""

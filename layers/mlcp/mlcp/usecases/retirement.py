@@ -26,11 +26,10 @@ from typing import Literal, Protocol
 from pydantic import BaseModel, ConfigDict
 
 from mlcp import clock as mlcp_clock
-from mlcp.adapters.audit_trail import AuditTrail
 from mlcp.adapters.endpoints import OWNER_TAG
 from mlcp.adapters.inventory import HostedResource, ResourceKind, Serving
 from mlcp.audit import AuditAction
-from mlcp.ports import Clock, PolicySource
+from mlcp.ports import AuditLog, Clock, PolicySource
 
 
 class Inventory(Protocol):
@@ -45,7 +44,7 @@ class Inventory(Protocol):
 class RetirementDeps:
     inventory: Inventory
     policies: PolicySource
-    audit: AuditTrail
+    audit: AuditLog
     clock: Clock = mlcp_clock.current
 
 
@@ -74,7 +73,7 @@ def group_of(model_package_arn: str) -> str | None:
     return group if group and version.isdigit() else None
 
 
-def rollback_configs(endpoints: set[str], audit: AuditTrail) -> dict[str, str]:
+def rollback_configs(endpoints: set[str], audit: AuditLog) -> dict[str, str]:
     """config -> endpoint: the config each endpoint's latest promotion replaced."""
     found: dict[str, str] = {}
     for endpoint in sorted(endpoints):

@@ -30,12 +30,12 @@ from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from mlcp import clock
-from mlcp.adapters.audit_trail import AuditTrail
 from mlcp.adapters.endpoints import EndpointState, SageMakerHosting, resource_name
 from mlcp.audit import AuditAction
 from mlcp.errors import DeploymentNotSupported
 from mlcp.observability import MetricUnit, logger, metrics
 from mlcp.policy.model import ShadowTest
+from mlcp.ports import AuditLog
 from mlcp.usecases.deployment import newer_version_serving
 
 Decision = Literal["proceed", "reject", "stale", "abandon"]
@@ -55,7 +55,7 @@ class PackageStatus(Protocol):
 class ShadowDeps:
     hosting: SageMakerHosting
     registry: PackageStatus
-    audit: AuditTrail
+    audit: AuditLog
     model_role_arn: str
     clock: Any = None
 

@@ -11,8 +11,8 @@ from datetime import datetime
 from typing import Any
 
 from mlcp.accounts import account_stream
-from mlcp.adapters.audit_trail import AuditTrail
 from mlcp.policy.model import GroupRule
+from mlcp.ports import AuditLog
 from mlcp.promotion import StageRecord, promotion_refusal, stage_record
 
 #: Open incidents on a resource (``endpoint/<account>:<name>``, or ``endpoint/<name>`` at home).
@@ -30,7 +30,7 @@ def stage_decision(
     *,
     package_arn: str,
     version: int,
-    audit: AuditTrail,
+    audit: AuditLog,
     open_incidents: OpenIncidents,
     home_account: str | None,
     now: datetime,

@@ -22,12 +22,11 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from mlcp.accounts import account_stream
-from mlcp.adapters.audit_trail import AuditTrail
 from mlcp.adapters.endpoints import SageMakerHosting
 from mlcp.audit import AuditAction
 from mlcp.errors import InvalidEvent
 from mlcp.policy.model import Policy
-from mlcp.ports import PolicySource, TaskCallbacks
+from mlcp.ports import AuditLog, PolicySource, TaskCallbacks
 
 Action = Literal["promote", "abort"]
 _PACKAGE = re.compile(r"model-package/(?P<group>[^/]+)/(?P<version>\d+)$")
@@ -48,7 +47,7 @@ class SteerDeps:
     bakes: BakeRecords
     hosting: SageMakerHosting
     policies: PolicySource
-    audit: AuditTrail
+    audit: AuditLog
     callbacks: TaskCallbacks
     clock: Callable[[], dt.datetime]
     #: The control plane's own account: the only one whose bakes are steered (ADR 36).
