@@ -5,7 +5,7 @@ way an entry point turns a raw event into a model or a rejection.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from mlcp.accounts import AccountScope, acting_account
@@ -105,15 +105,28 @@ class Runtime:
 
     def parse_or_reject[T: ControlPlaneEvent](self, raw: object, *expected: type[T]) -> T | None:
         """The event as one of ``expected``, or None after rejecting it with the reason."""
+        event = self._parse_or_reject(raw, [_detail_type(model) for model in expected])
+        # One model per detail-type: an event that passed the detail-type check is one of them.
+        if event is not None and not isinstance(event, expected):  # pragma: no cover
+            raise TypeError(f"{type(event).__name__} is not one of the expected models")
+        return event
+
+    def parse_any_or_reject(self, raw: object, detail_types: Collection[str]) -> ControlPlaneEvent | None:
+        """The event if its detail-type is one of ``detail_types`` (``mlcp.events.detail_types``), or
+        None after rejecting it with the reason. Only the model of the event's own detail-type loads:
+        a function that takes many kinds of event does not import every model at init."""
+        return self._parse_or_reject(raw, sorted(detail_types))
+
+    def _parse_or_reject(self, raw: object, wanted: Sequence[str]) -> ControlPlaneEvent | None:
         from mlcp.events import parse_event  # the event models load with the first event: tasks have none
 
         try:
             if not isinstance(raw, Mapping | str | bytes):
                 raise InvalidEvent(f"event must be a JSON object, got {type(raw).__name__}")
             event = parse_event(raw)
-            if not isinstance(event, expected):
-                wanted = " or ".join(repr(_detail_type(model)) for model in expected)
-                raise InvalidEvent(f"{self.function} takes {wanted}, not {event.detail_type!r}")
+            if event.detail_type not in wanted:
+                names = " or ".join(repr(detail_type) for detail_type in wanted)
+                raise InvalidEvent(f"{self.function} takes {names}, not {event.detail_type!r}")
             acting_account(
                 event.account,
                 detail=event.detail.model_dump(mode="json", by_alias=True),
