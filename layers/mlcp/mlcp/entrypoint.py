@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from mlcp.usecases.approval import ApprovalDeps
     from mlcp.usecases.canary_analysis import AnalysisDeps
     from mlcp.usecases.console_decision import ConsoleDecisionDeps
+    from mlcp.usecases.decision_wait import DecisionWaitDeps
     from mlcp.usecases.deployment import DeploymentDeps
     from mlcp.usecases.reactions import ReactionDeps
     from mlcp.usecases.shadow import ShadowDeps
@@ -242,6 +243,18 @@ def console_decision_deps(audit: AuditTrail, state_machine_arn: str) -> ConsoleD
         executions=tasks,
         callbacks=tasks,
         state_machine_arn=state_machine_arn,
+    )
+
+
+def decision_wait_deps(config: GovernanceConfig | None = None) -> DecisionWaitDeps:
+    """The adapters of the approval decision's wait task: the state table and Step Functions only."""
+    from mlcp.adapters.state import ControlPlaneState
+    from mlcp.adapters.task_callbacks import StepFunctionsTasks
+    from mlcp.usecases.decision_wait import DecisionWaitDeps
+
+    settings = config or GovernanceConfig.from_env()
+    return DecisionWaitDeps(
+        state=ControlPlaneState(settings.state_table, _client("dynamodb")), callbacks=StepFunctionsTasks()
     )
 
 
