@@ -444,7 +444,7 @@ def reaction_deps(audit: AuditTrail) -> ReactionDeps:
 
     return ReactionDeps(
         policies=policy_source_from_env(settings.policy_environment()),
-        incidents=incident_deps(audit),
+        incidents=functools.partial(incident_deps, audit),  # built with the first incident
         retraining=RetrainingState(state_table, clients.dynamodb()),
         audit=audit,
         pipelines=SageMakerPipelines(clients.sagemaker()),

@@ -10,14 +10,13 @@ succeeded|failed`` here.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from mlcp import clock as mlcp_clock
 from mlcp.audit import AuditAction, AuditTrail
 from mlcp.errors import PipelineStartFailed
-from mlcp.incidents import IncidentDeps, IncidentRequest, open_incident, resolve_incident
 from mlcp.monitoring import (
     Violation,
     classify_constraint_violations,
@@ -38,6 +37,7 @@ if TYPE_CHECKING:
         PipelineExecutionStatusChangeEvent,
         ProcessingJobStateChangeEvent,
     )
+    from mlcp.incidents import IncidentDeps
 
 
 class DebounceScheduler(Protocol):
@@ -47,7 +47,9 @@ class DebounceScheduler(Protocol):
 @dataclass
 class ReactionDeps:
     policies: PolicySource
-    incidents: IncidentDeps
+    #: The incident use cases' adapters, or a factory of them called with the first incident: a data
+    #: arrival or a training event never opens one, so its function does not build them at init.
+    incidents: IncidentDeps | Callable[[], IncidentDeps]
     retraining: RetrainingGuards
     audit: AuditTrail
     pipelines: PipelineStarter
@@ -56,6 +58,12 @@ class ReactionDeps:
     clock: Clock = mlcp_clock.current
     #: The control plane's own account: a member's endpoint is ``<account>:<name>`` (ADR 26).
     home_account: str | None = None
+
+    def incident_deps(self) -> IncidentDeps:
+        """The incident adapters (built now if ``incidents`` is a factory, once)."""
+        if callable(self.incidents):
+            self.incidents = self.incidents()
+        return self.incidents
 
 
 def _monitoring(deps: ReactionDeps, endpoint: str | None, pipeline: str | None = None) -> MonitoringPolicy:
@@ -143,6 +151,8 @@ def react_to_violations(
 ) -> dict[str, Any]:
     """One monitoring run's violations: incidents per the policy's rules (feature count and
     consecutive bad runs), then retraining if the policy says so."""
+    from mlcp.incidents import IncidentRequest, open_incident  # with the first incident: cold start
+
     monitoring = _monitoring(deps, endpoint)
     opened: list[str] = []
     for kind in sorted(set(checked_kinds) | set(kinds_of(violations))):
@@ -178,7 +188,7 @@ def react_to_violations(
                     event_id=run_id,
                     category="Performance",
                 ),
-                deps.incidents,
+                deps.incident_deps(),
             )
             opened.append(kind)
     retraining = monitoring.retraining
@@ -201,6 +211,8 @@ def react_to_violations(
 
 def react_to_alarm(event: AlarmStateChangeEvent, deps: ReactionDeps) -> dict[str, Any]:
     """ALARM opens (or counts) the alarm's incident and may retrain; OK resolves it where allowed."""
+    from mlcp.incidents import IncidentRequest, open_incident, resolve_incident
+
     endpoint = event.endpoint_name
     monitoring = _monitoring(deps, endpoint)
     rule = monitoring.incident_rule("alarm", event.alarm_name)
@@ -222,7 +234,7 @@ def react_to_alarm(event: AlarmStateChangeEvent, deps: ReactionDeps) -> dict[str
                     stream=stream,
                     event_id=event.id,
                 ),
-                deps.incidents,
+                deps.incident_deps(),
             )
             result["incident"] = outcome.incident_id
         retraining = monitoring.retraining
@@ -237,7 +249,11 @@ def react_to_alarm(event: AlarmStateChangeEvent, deps: ReactionDeps) -> dict[str
         return result
     if event.is_recovery and rule is not None and rule.auto_resolve:
         resolved = resolve_incident(
-            resource, cause, reason=f"{event.alarm_name} back to OK", resolved_by="mlcp", deps=deps.incidents
+            resource,
+            cause,
+            reason=f"{event.alarm_name} back to OK",
+            resolved_by="mlcp",
+            deps=deps.incident_deps(),
         )
         return {"reaction": "recovered", "resolved": resolved.incident_id if resolved else None}
     return {"reaction": "none", "state": event.state}
@@ -255,6 +271,8 @@ def _failure(
     *,
     pipeline: str | None = None,
 ) -> dict[str, Any]:
+    from mlcp.incidents import IncidentRequest, open_incident
+
     rule = _monitoring(deps, endpoint, pipeline).incident_rule("failure", kind)
     if rule is None:
         return {"reaction": "none"}
@@ -272,7 +290,7 @@ def _failure(
             stream=f"endpoint#{endpoint}" if endpoint else resource.replace("/", "#", 1),
             event_id=event.id,
         ),
-        deps.incidents,
+        deps.incident_deps(),
     )
     return {"reaction": "failure", "incident": outcome.incident_id}
 
