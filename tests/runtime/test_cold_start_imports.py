@@ -19,8 +19,18 @@ ROOT = Path(__file__).resolve().parents[2]
 NOT_AT_INIT = {
     # The wait parks a task token and answers it: no approval, gate, policy or CloudTrail model.
     "await_console_decision": ("mlcp.usecases.approval", "mlcp.policy.model", "mlcp.events.cloudtrail"),
-    # Eight detail-types: each model loads with the first event of its kind.
-    "event_intake": ("mlcp.events.model_package", "mlcp.events.cloudwatch", "mlcp.events.monitoring"),
+    # Eight detail-types: each model loads with the first event of its kind; the incident adapters
+    # with the first incident (most events open none).
+    "event_intake": (
+        "mlcp.events.model_package",
+        "mlcp.events.cloudwatch",
+        "mlcp.events.monitoring",
+        "mlcp.incidents",
+        "mlcp.adapters.opscenter",
+    ),
+    # Data arrival and the retraining schedule start pipelines; they never open an incident.
+    "data_arrival": ("mlcp.incidents", "mlcp.adapters.opscenter"),
+    "scheduled_retraining": ("mlcp.incidents", "mlcp.adapters.opscenter"),
 }
 
 
