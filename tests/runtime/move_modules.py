@@ -80,6 +80,10 @@ MOVED_NAMES: dict[str, dict[str, str]] = {
 #: Packages whose every module moved away: their face (``__init__.py``) is deleted.
 FACES_REMOVED = ("mlcp.incidents",)
 
+#: A removed package named as a string in Python (``sys.modules`` checks, ``mock.patch`` targets):
+#: the module that now does what it did, so such a check keeps meaning something.
+NAMED_AS_STRING = {'"mlcp.incidents"': '"mlcp.usecases.incidents"'}
+
 TEXT_SUFFIXES = {".py", ".md", ".yaml", ".yml", ".toml", ".json", ".txt", ".cfg"}
 
 
@@ -159,6 +163,7 @@ def tracked_text_files() -> list[Path]:
         if Path(name).suffix in TEXT_SUFFIXES
         and not name.startswith("docs/adr/")  # ADRs keep their history
         and ROOT / name != Path(__file__).resolve()  # the list of moves keeps its old names
+        and ROOT / name != Path(__file__).resolve().with_name("test_move_modules.py")  # and its test
     ]
 
 
@@ -191,6 +196,8 @@ def main(apply: bool) -> int:
             continue
         text = path.read_text()
         updated = text
+        for named, now in NAMED_AS_STRING.items():
+            updated = updated.replace(named, now)
         for module, names in MOVED_NAMES.items():
             if path not in {module_path(module), module_path(module).with_suffix("") / "__init__.py"}:
                 updated = split_face_imports(updated, module, names)

@@ -10,14 +10,13 @@ succeeded|failed`` here.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from mlcp import clock as mlcp_clock
 from mlcp.audit import AuditAction
 from mlcp.errors import PipelineStartFailed
-from mlcp.models.incidents import IncidentRequest
 from mlcp.monitoring import (
     Violation,
     classify_constraint_violations,
@@ -30,7 +29,6 @@ from mlcp.observability import logger
 from mlcp.policy import MonitoringPolicy
 from mlcp.ports import AuditLog, Clock, MonitoringRuns, PipelineStarter, PolicySource, RetrainingGuards
 from mlcp.retraining import RetrainingTrigger, retrain, streak_check
-from mlcp.usecases.incidents import IncidentDeps, open_incident, resolve_incident
 
 if TYPE_CHECKING:
     from mlcp.events import (
@@ -39,6 +37,7 @@ if TYPE_CHECKING:
         PipelineExecutionStatusChangeEvent,
         ProcessingJobStateChangeEvent,
     )
+    from mlcp.usecases.incidents import IncidentDeps
 
 
 class DebounceScheduler(Protocol):
@@ -48,7 +47,9 @@ class DebounceScheduler(Protocol):
 @dataclass
 class ReactionDeps:
     policies: PolicySource
-    incidents: IncidentDeps
+    #: The incident use cases' adapters, or a factory of them called with the first incident: a data
+    #: arrival or a training event never opens one, so its function does not build them at init.
+    incidents: IncidentDeps | Callable[[], IncidentDeps]
     retraining: RetrainingGuards
     audit: AuditLog
     pipelines: PipelineStarter
@@ -57,6 +58,12 @@ class ReactionDeps:
     clock: Clock = mlcp_clock.current
     #: The control plane's own account: a member's endpoint is ``<account>:<name>`` (ADR 26).
     home_account: str | None = None
+
+    def incident_deps(self) -> IncidentDeps:
+        """The incident adapters (built now if ``incidents`` is a factory, once)."""
+        if callable(self.incidents):
+            self.incidents = self.incidents()
+        return self.incidents
 
 
 def endpoint_key(endpoint: str, account: str | None, home: str | None) -> str:
@@ -185,6 +192,9 @@ def react_to_violations(
     consecutive bad runs), then retraining if the policy says so. ``account``: the endpoint's (the
     event's envelope); a member's endpoint is keyed ``<account>:<name>`` (its incident, stream and
     streak)."""
+    from mlcp.models.incidents import IncidentRequest
+    from mlcp.usecases.incidents import open_incident
+
     monitoring = _monitoring(deps, endpoint, account=account)
     name = endpoint
     endpoint = endpoint_key(name, account, deps.home_account)
@@ -223,7 +233,7 @@ def react_to_violations(
                     event_id=run_id,
                     category="Performance",
                 ),
-                deps.incidents,
+                deps.incident_deps(),
             )
             opened.append(kind)
     retraining = monitoring.retraining
@@ -246,6 +256,9 @@ def react_to_violations(
 
 def react_to_alarm(event: AlarmStateChangeEvent, deps: ReactionDeps) -> dict[str, Any]:
     """ALARM opens (or counts) the alarm's incident and may retrain; OK resolves it where allowed."""
+    from mlcp.models.incidents import IncidentRequest
+    from mlcp.usecases.incidents import open_incident, resolve_incident
+
     name = event.endpoint_name
     monitoring = _monitoring(deps, name, account=event.account)
     rule = monitoring.incident_rule("alarm", event.alarm_name)
@@ -274,7 +287,7 @@ def react_to_alarm(event: AlarmStateChangeEvent, deps: ReactionDeps) -> dict[str
                     stream=stream,
                     event_id=event.id,
                 ),
-                deps.incidents,
+                deps.incident_deps(),
             )
             result["incident"] = outcome.incident_id
         retraining = monitoring.retraining
@@ -289,7 +302,11 @@ def react_to_alarm(event: AlarmStateChangeEvent, deps: ReactionDeps) -> dict[str
         return result
     if event.is_recovery and rule is not None and rule.auto_resolve:
         resolved = resolve_incident(
-            resource, cause, reason=f"{event.alarm_name} back to OK", resolved_by="mlcp", deps=deps.incidents
+            resource,
+            cause,
+            reason=f"{event.alarm_name} back to OK",
+            resolved_by="mlcp",
+            deps=deps.incident_deps(),
         )
         return {"reaction": "recovered", "resolved": resolved.incident_id if resolved else None}
     return {"reaction": "none", "state": event.state}
@@ -308,6 +325,9 @@ def _failure(
     pipeline: str | None = None,
     policy_endpoint: str | None = None,
 ) -> dict[str, Any]:
+    from mlcp.models.incidents import IncidentRequest
+    from mlcp.usecases.incidents import open_incident
+
     rule = _monitoring(
         deps, policy_endpoint or endpoint, pipeline, account=event.account if policy_endpoint else None
     ).incident_rule("failure", kind)
@@ -327,7 +347,7 @@ def _failure(
             stream=f"endpoint#{endpoint}" if endpoint else resource.replace("/", "#", 1),
             event_id=event.id,
         ),
-        deps.incidents,
+        deps.incident_deps(),
     )
     return {"reaction": "failure", "incident": outcome.incident_id}
 
