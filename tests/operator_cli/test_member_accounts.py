@@ -304,7 +304,7 @@ def test_incidents_per_account_then_lineage_and_evidence_follow_the_package_into
     assert f"(serving {PROD}:{ENDPOINT})" in tree.splitlines()[0]
     assert f"deployment: {ENDPOINT} (account {STAGING}): promoted" in tree
     assert f"deployment: {ENDPOINT} (account {PROD}): promoted" in tree
-    assert "promotion: refused: " in tree
+    assert "promotion: to prod: refused: " in tree
     assert all(len(line) <= 120 for line in tree.splitlines())
 
     code, markdown, err = cli("evidence", world.v1, "--local")
@@ -320,7 +320,7 @@ def test_incidents_per_account_then_lineage_and_evidence_follow_the_package_into
     assert code == 0, err
     assert f"| {ENDPOINT} ({PROD}) | promoted |" in wide
     assert f"| {ENDPOINT} ({STAGING}) | manual_rollback |" in wide
-    assert "| - | refused | - | - | staging (222222222222/mlcp-promo) has 1 open incident(s)" in wide
+    assert "| prod | refused | - | - | staging (222222222222/mlcp-promo) has 1 open incident(s)" in wide
 
 
 class _ListEndpoints:
