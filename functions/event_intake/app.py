@@ -24,7 +24,7 @@ from mlcp.usecases.event_intake import record_event_received
 from mlcp.usecases.reactions import react
 
 runtime = Runtime("event-intake")
-deps = reaction_deps(runtime.audit)
+deps = reaction_deps(runtime.audit, runtime.function)
 
 ACCEPTED = (
     ModelPackageStateChangeEvent,
