@@ -144,3 +144,57 @@ def test_a_member_stage_without_a_pipeline_refuses_retraining(cp: LocalControlPl
         r for r in audit.read(f"endpoint#{STAGING}:{ENDPOINT}") if r.action == AuditAction.INCIDENT_OPENED
     ]
     assert len(opened) == 1
+
+
+def _serve(cp: LocalControlPlane, account: str, name: str, configs: list[str]) -> None:
+    """As the account's administrator: an endpoint ``name`` on the first config, then updated to each
+    next one (a simulated UpdateEndpoint deployment each)."""
+    sagemaker = account_session(account, cp.region).client("sagemaker")
+    for config in configs:
+        sagemaker.create_model(
+            ModelName=config,
+            ExecutionRoleArn=f"arn:aws:iam::{account}:role/mlcp-member-model",
+            PrimaryContainer={"Image": "683313688378.dkr.ecr.us-east-1.amazonaws.com/xgb:1"},
+        )
+        sagemaker.create_endpoint_config(
+            EndpointConfigName=config,
+            ProductionVariants=[
+                {
+                    "VariantName": "AllTraffic",
+                    "ModelName": config,
+                    "InitialInstanceCount": 1,
+                    "InstanceType": "ml.m5.large",
+                }
+            ],
+        )
+    sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=configs[0])
+    for config in configs[1:]:
+        assert cp.run_until(
+            lambda: sagemaker.describe_endpoint(EndpointName=name)["EndpointStatus"] == "InService"
+        )
+        sagemaker.update_endpoint(EndpointName=name, EndpointConfigName=config)
+    assert cp.wait_endpoint_deployments()
+
+
+def test_an_endpoint_expectations_updates_count_that_accounts_endpoint_only(cp: LocalControlPlane) -> None:
+    import io
+
+    from mlcp_cli.scenario import ScenarioRunner, parse_scenario
+
+    name = f"mlcp-twin-{uuid.uuid4().hex[:6]}"
+    _serve(cp, STAGING, name, [f"{name}-a", f"{name}-b"])  # staging's endpoint is updated once
+    _serve(cp, PROD, name, [f"{name}-a"])  # prod's, of the same name, never
+
+    def play(account: str, updates: dict[str, int]) -> list[str]:
+        expect = {"endpoint": {"name": name, "account": account, "updates": updates}}
+        runner = ScenarioRunner(cp, root=ROOT, timeline=io.StringIO())
+        return runner.run(parse_scenario({"name": "updates", "steps": [{"expect": expect}]}, "test")).failures
+
+    assert play(STAGING, {"Completed": 1}) == []
+    assert play(PROD, {}) == []
+    assert play(PROD, {"Completed": 1}) == [
+        f"endpoint {name} in account {PROD}: updates {{}}, expected {{'Completed': 1}}"
+    ]
+    assert play(STAGING, {}) == [
+        f"endpoint {name} in account {STAGING}: updates {{'Completed': 1}}, expected {{}}"
+    ]
