@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 from mlcp import clock as mlcp_clock
 from mlcp.audit import AuditAction, AuditTrail
 from mlcp.errors import PipelineStartFailed
-from mlcp.incidents import IncidentDeps, IncidentRequest, open_incident, resolve_incident
 from mlcp.monitoring import (
     Violation,
     classify_constraint_violations,
@@ -38,6 +37,7 @@ if TYPE_CHECKING:
         PipelineExecutionStatusChangeEvent,
         ProcessingJobStateChangeEvent,
     )
+    from mlcp.incidents import IncidentDeps
 
 
 class DebounceScheduler(Protocol):
@@ -47,7 +47,9 @@ class DebounceScheduler(Protocol):
 @dataclass
 class ReactionDeps:
     policies: PolicySource
-    incidents: IncidentDeps
+    #: The incident use cases' adapters, or a factory of them called with the first incident: a data
+    #: arrival or a training event never opens one, so its function does not build them at init.
+    incidents: IncidentDeps | Callable[[], IncidentDeps]
     retraining: RetrainingGuards
     audit: AuditTrail
     pipelines: PipelineStarter
@@ -59,6 +61,12 @@ class ReactionDeps:
     #: The pipeline starter acting in a member account (its deployment role, ADR 37); None: this
     #: control plane starts no member's pipeline (a member's retraining is then refused).
     member_pipelines: Callable[[str], PipelineStarter] | None = None
+
+    def incident_deps(self) -> IncidentDeps:
+        """The incident adapters (built now if ``incidents`` is a factory, once)."""
+        if callable(self.incidents):
+            self.incidents = self.incidents()
+        return self.incidents
 
 
 def endpoint_key(endpoint: str, account: str | None, home: str | None) -> str:
@@ -201,6 +209,8 @@ def react_to_violations(
     consecutive bad runs), then retraining if the policy says so. ``account``: the endpoint's (the
     event's envelope); a member's endpoint is keyed ``<account>:<name>`` (its incident, stream and
     streak)."""
+    from mlcp.incidents import IncidentRequest, open_incident  # with the first incident: cold start
+
     monitoring = _monitoring(deps, endpoint, account=account)
     name = endpoint
     endpoint = endpoint_key(name, account, deps.home_account)
@@ -239,7 +249,7 @@ def react_to_violations(
                     event_id=run_id,
                     category="Performance",
                 ),
-                deps.incidents,
+                deps.incident_deps(),
             )
             opened.append(kind)
     retraining = monitoring.retraining
@@ -264,6 +274,8 @@ def react_to_violations(
 
 def react_to_alarm(event: AlarmStateChangeEvent, deps: ReactionDeps) -> dict[str, Any]:
     """ALARM opens (or counts) the alarm's incident and may retrain; OK resolves it where allowed."""
+    from mlcp.incidents import IncidentRequest, open_incident, resolve_incident
+
     name = event.endpoint_name
     monitoring = _monitoring(deps, name, account=event.account)
     rule = monitoring.incident_rule("alarm", event.alarm_name)
@@ -292,7 +304,7 @@ def react_to_alarm(event: AlarmStateChangeEvent, deps: ReactionDeps) -> dict[str
                     stream=stream,
                     event_id=event.id,
                 ),
-                deps.incidents,
+                deps.incident_deps(),
             )
             result["incident"] = outcome.incident_id
         retraining = monitoring.retraining
@@ -309,7 +321,11 @@ def react_to_alarm(event: AlarmStateChangeEvent, deps: ReactionDeps) -> dict[str
         return result
     if event.is_recovery and rule is not None and rule.auto_resolve:
         resolved = resolve_incident(
-            resource, cause, reason=f"{event.alarm_name} back to OK", resolved_by="mlcp", deps=deps.incidents
+            resource,
+            cause,
+            reason=f"{event.alarm_name} back to OK",
+            resolved_by="mlcp",
+            deps=deps.incident_deps(),
         )
         return {"reaction": "recovered", "resolved": resolved.incident_id if resolved else None}
     return {"reaction": "none", "state": event.state}
@@ -328,6 +344,8 @@ def _failure(
     pipeline: str | None = None,
     policy_endpoint: str | None = None,
 ) -> dict[str, Any]:
+    from mlcp.incidents import IncidentRequest, open_incident
+
     rule = _monitoring(
         deps,
         policy_endpoint or endpoint,
@@ -350,7 +368,7 @@ def _failure(
             stream=f"endpoint#{endpoint}" if endpoint else resource.replace("/", "#", 1),
             event_id=event.id,
         ),
-        deps.incidents,
+        deps.incident_deps(),
     )
     return {"reaction": "failure", "incident": outcome.incident_id}
 
