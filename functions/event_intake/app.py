@@ -14,7 +14,7 @@ from mlcp.usecases.event_intake import record_event_received
 from mlcp.usecases.reactions import react
 
 runtime = Runtime("event-intake")
-deps = reaction_deps(runtime.audit)
+deps = reaction_deps(runtime.audit, runtime.function)
 
 # By model name: each model loads with the first event of its detail-type, not all eight at init.
 ACCEPTED = detail_types(

@@ -511,3 +511,22 @@ def test_prods_approval_timing_out_refuses_the_promotion_and_keeps_the_package(c
     assert result.failures == []
     [refused] = _group_records(cp, group, AuditAction.PROMOTION_REFUSED)
     assert refused.evidence["reasons"] == ["human approval timed out"]
+
+
+def test_a_version_rolled_back_in_staging_by_hand_is_refused_at_prod(cp: LocalControlPlane, cli: Any) -> None:
+    """The soak rule's "without rollback" (ADR 27): v2 soaked its hour in staging, but the on-call
+    rolled staging back to v1 by hand (`mlcp rollback --account`): promoting v2 to prod is refused."""
+    group = f"promo-{uuid.uuid4().hex[:6]}"
+    _staged(cp, group)
+    second = _staged(cp, group)
+    code, out, err = cli(
+        "rollback", "mlcp-promo", "--to", "1", "--account", STAGING, "--reason", "v2 misbehaves", "--local"
+    )
+    assert code == 0, (out, err)
+    cp.advance_time(61 * 60)
+
+    code, refused = _promote(cli, group, "--version", "2")
+    assert (code, refused["decision"]) == (3, "refused")
+    assert refused["package_arn"] == second
+    assert any("was rolled back in staging" in r for r in refused["reasons"]), refused["reasons"]
+    assert not [r for r in _audit(cp).read(f"endpoint#{PROD}:mlcp-promo") if r.subject == second]

@@ -163,3 +163,113 @@ def test_a_member_monitoring_job_is_not_read_in_the_governance_account(env: Env)
     assert f"monitoring job of member account {STAGING}" in outcome["why"]
     assert runs.read == []  # never DescribeProcessingJob of a same-named governance job
     assert _open(env) == {}
+
+
+# ---------------------------------------------------------------------------- retraining (ADR 37)
+
+MEMBER_PIPELINE = "mlcp-promo-training"
+
+
+@dataclass
+class Starter:
+    """A ``PipelineStarter`` of one account that records what it started there."""
+
+    account: str
+    started: list[str] = field(default_factory=list)
+
+    def start(self, pipeline: str, parameters: Any, description: str, client_request_token: str) -> str:
+        arn = f"arn:aws:sagemaker:us-east-1:{self.account}:pipeline/{pipeline}/execution/{len(self.started)}"
+        self.started.append(arn)
+        return arn
+
+
+def _retraining_deps(env: Env, *, prod_pipeline: str | None) -> tuple[ReactionDeps, dict[str, Starter]]:
+    """Both stages under the medium tier (it retrains on churn-prod-model-drift); prod names its own
+    pipeline when ``prod_pipeline`` is given."""
+    document = yaml.safe_load(POLICY.read_text())
+    [group] = [g for g in document["groups"] if g["match"] == "promo-*"]
+    for stage in group["promotion"]:
+        stage["tier"] = "medium"
+        if stage["stage"] == "prod" and prod_pipeline:
+            stage["pipeline"] = prod_pipeline
+    starters = {account: Starter(account) for account in (HOME, STAGING, PROD)}
+    deps = _deps(env)
+    deps.policies = Policies(parse_policy(document, str(POLICY)))
+    deps.pipelines = starters[HOME]  # type: ignore[assignment]
+    deps.member_pipelines = lambda account: starters[account]  # type: ignore[assignment,return-value]
+    return deps, starters
+
+
+def _drift(account: str, event_id: str, endpoint: str = ENDPOINT) -> Any:
+    event = _alarm(account, "ALARM", event_id)
+    raw = event.model_dump(mode="json", by_alias=True)
+    raw["detail"]["alarmName"] = "churn-prod-model-drift"
+    for metric in raw["detail"]["configuration"]["metrics"]:
+        if metric.get("metricStat"):
+            metric["metricStat"]["metric"]["dimensions"]["EndpointName"] = endpoint
+    raw["resources"] = [f"arn:aws:cloudwatch:us-east-1:{account}:alarm:churn-prod-model-drift"]
+    return parse_event(raw)
+
+
+def _pipeline_event(account: str, arn: str, status: str) -> Any:
+    event = _sample("pipeline-execution-status-change/failed.json")
+    event["account"] = account
+    pipeline_arn = arn.split("/execution/", maxsplit=1)[0]
+    event["resources"] = [pipeline_arn, arn]
+    event["detail"].update(
+        pipelineArn=pipeline_arn, pipelineExecutionArn=arn, currentPipelineExecutionStatus=status
+    )
+    return parse_event(event)
+
+
+def test_a_members_retraining_runs_its_own_pipeline_with_its_own_guards(env: Env) -> None:
+    deps, starters = _retraining_deps(env, prod_pipeline=MEMBER_PIPELINE)
+    outcome = react(_drift(PROD, "prod-drift-1"), deps)
+    assert outcome["retraining"]["started"] is True
+    [arn] = starters[PROD].started
+    assert starters[HOME].started == []
+    assert starters[STAGING].started == []
+    key = f"{PROD}:{MEMBER_PIPELINE}"
+    assert [r.action.value for r in env.audit.read(f"pipeline#{key}")] == ["retraining.started"]
+
+    # A home run of the tier's own pipeline is not held back by prod's lease or cooldown.
+    home = react(_drift(HOME, "home-drift-1", "churn-prod"), deps)
+    assert home["retraining"]["started"] is True
+    assert len(starters[HOME].started) == 1
+
+    # Prod's run fails: prod's lease is released, its incident is prod's pipeline's, the home
+    # pipeline's lease stays held (a failed status event from another account never frees it).
+    failed = react(_pipeline_event(PROD, arn, "Failed"), deps)
+    assert failed["ours"] is True
+    assert failed["incident"]
+    assert f"pipeline/{key}" in _open(env)
+    assert [r.action.value for r in env.audit.read(f"pipeline#{key}")] == [
+        "retraining.started",
+        "retraining.failed",
+        "incident.opened",
+    ]
+    again = react(_drift(HOME, "home-drift-2", "churn-prod"), deps)
+    assert again["retraining"]["started"] is False
+
+
+def test_a_member_stage_without_its_own_pipeline_never_runs_the_governance_pipeline(env: Env) -> None:
+    deps, starters = _retraining_deps(env, prod_pipeline=None)
+    outcome = react(_drift(PROD, "prod-drift-1"), deps)
+    assert outcome["retraining"] == {
+        "started": False,
+        "refused": True,
+        "reason": f"member account {PROD} has no retraining pipeline for {ENDPOINT} (the promotion stage "
+        "names none); the governance account's churn-training is never run for a member's model",
+    }
+    assert all(s.started == [] for s in starters.values())
+    [refused] = env.audit.read(f"pipeline#{PROD}:churn-training")
+    assert refused.evidence["refused"] is True
+    assert refused.evidence["account"] == PROD
+
+    # And a control plane that starts nothing in members refuses too, with its own reason.
+    deps, starters = _retraining_deps(env, prod_pipeline=MEMBER_PIPELINE)
+    deps.member_pipelines = None
+    outcome = react(_drift(PROD, "prod-drift-2"), deps)
+    assert outcome["retraining"]["refused"] is True
+    assert "starts no pipeline in member account" in outcome["retraining"]["reason"]
+    assert all(s.started == [] for s in starters.values())

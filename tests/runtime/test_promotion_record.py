@@ -80,3 +80,33 @@ def test_a_rollback_in_staging_blocks_prod_even_after_a_later_promotion(stores: 
     refusal = promotion_refusal(rule, "prod", record, version=3, now=promoted + timedelta(days=1))
     assert refusal is not None
     assert refusal.startswith("version 3 was rolled back in staging")
+
+
+def test_a_manual_rollback_from_the_versions_config_counts_as_its_rollback(stores: Stores) -> None:
+    """`mlcp rollback` names the endpoint and the config it left, not the package: the version whose
+    config was left is the one rolled back; leaving another version's config is not its rollback."""
+    _deployment(stores, AuditAction.DEPLOYMENT_PROMOTED, PACKAGE, "e1")
+
+    def rolled_back(from_config: str, key: str) -> None:
+        stores.audit.append(
+            stream=STREAM,
+            action=AuditAction.DEPLOYMENT_ROLLED_BACK,
+            actor="arn:aws:sts::123456789012:assumed-role/MlOnCall/alice",
+            subject=f"endpoint/{STAGING}:churn",
+            evidence={
+                "manual": True,
+                "to_version": "2",
+                "to_config": "churn-churn-v2",
+                "from_config": from_config,
+            },
+            decision_id=f"deployment.rolled_back:manual:{key}",
+        )
+
+    rolled_back("churn-churn-v4", "a")  # another version's config
+    record = stage_record(stores.audit.read(STREAM), PACKAGE, open_incidents=0, config_name="churn-churn-v3")
+    assert record.rolled_back_at is None
+    rolled_back("churn-churn-v3", "b")
+    record = stage_record(stores.audit.read(STREAM), PACKAGE, open_incidents=0, config_name="churn-churn-v3")
+    assert record.rolled_back_at is not None
+    # Without the config name (older callers) only records naming the package count.
+    assert stage_record(stores.audit.read(STREAM), PACKAGE, open_incidents=0).rolled_back_at is None

@@ -45,6 +45,14 @@ class CoreConfig(_EnvConfig):
     )
 
 
+class MemberAccessConfig(_EnvConfig):
+    """Acting in a member account (ADR 26): its deployment role's name and this control plane's
+    external id (template.yaml's Globals; member.yaml's DeploymentRoleName / ExternalId)."""
+
+    member_role_name: str = Field(alias="MLCP_MEMBER_ROLE_NAME", default="mlcp-member-deployment")
+    member_external_id: str = Field(alias="MLCP_MEMBER_EXTERNAL_ID", default="")
+
+
 class TrainingDataConfig(_EnvConfig):
     """Where new training data lands (TrainingDataBucketName / TrainingDataPrefix parameters)."""
 

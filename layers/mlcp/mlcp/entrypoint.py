@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from mlcp.adapters.accounts import AccountClients
     from mlcp.events import ControlPlaneEvent
     from mlcp.events.schedule import ScheduledEvent
-    from mlcp.ports import PolicySource
+    from mlcp.ports import PipelineStarter, PolicySource
     from mlcp.usecases.approval import ApprovalDeps
     from mlcp.usecases.canary_analysis import AnalysisDeps
     from mlcp.usecases.console_decision import ConsoleDecisionDeps
@@ -430,8 +430,46 @@ def incident_deps(audit: AuditTrail) -> IncidentDeps:
     )
 
 
-def reaction_deps(audit: AuditTrail) -> ReactionDeps:
-    """The adapters of the monitoring reactions (incidents, retraining), from the environment."""
+def member_pipeline_starters(function: str) -> Callable[[str], PipelineStarter] | None:
+    """``account -> PipelineStarter`` acting in a member account through its deployment role (ADR 37):
+    one AssumeRole per (account, execution environment), kept by ``AccountClients``. None when the
+    stack lists no member."""
+    from mlcp.config import MemberAccessConfig
+
+    core = CoreConfig.from_env()
+    if not core.home_account or not core.member_accounts:
+        return None
+    scope = AccountScope.parse(core.home_account, core.member_accounts)
+    access = MemberAccessConfig.from_env()
+    built: dict[str, PipelineStarter] = {}
+    account_clients: list[AccountClients] = []
+
+    def starter(account: str) -> PipelineStarter:
+        from mlcp.adapters.pipelines import SageMakerPipelines
+
+        found = built.get(account)
+        if found is None:
+            if not account_clients:
+                from mlcp.adapters.accounts import AccountClients
+
+                account_clients.append(
+                    AccountClients(
+                        scope,
+                        role_name=access.member_role_name,
+                        external_id=access.member_external_id,
+                        function=function,
+                    )
+                )
+            found = SageMakerPipelines(account_clients[0].sagemaker(account))
+            built[account] = found
+        return found
+
+    return starter
+
+
+def reaction_deps(audit: AuditTrail, function: str = "reactions") -> ReactionDeps:
+    """The adapters of the monitoring reactions (incidents, retraining), from the environment;
+    ``function`` names the member role's session (``mlcp-<function>``)."""
     from mlcp.adapters.debounce import StepFunctionsDebounce
     from mlcp.adapters.monitoring_runs import SageMakerMonitoringRuns
     from mlcp.adapters.pipelines import SageMakerPipelines
@@ -452,4 +490,5 @@ def reaction_deps(audit: AuditTrail) -> ReactionDeps:
         monitoring_runs=SageMakerMonitoringRuns(clients.sagemaker(), clients.s3()),
         schedule_recheck=StepFunctionsDebounce(debounce_arn, clients.stepfunctions()),
         home_account=CoreConfig.from_env().home_account,
+        member_pipelines=member_pipeline_starters(function),
     )

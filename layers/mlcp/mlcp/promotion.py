@@ -55,13 +55,27 @@ def promotion_refusal(
     return None
 
 
-def stage_record(records: Iterable[AuditRecord], package_arn: str, *, open_incidents: int) -> StageRecord:
+def stage_record(
+    records: Iterable[AuditRecord],
+    package_arn: str,
+    *,
+    open_incidents: int,
+    config_name: str | None = None,
+) -> StageRecord:
     """What a stage's endpoint stream says about ``package_arn``: its last promotion and whether a
-    deployment of it was ever rolled back there (``deployment.*`` records name the package)."""
+    deployment of it was ever rolled back there (``deployment.*`` records name the package), or an
+    operator rolled the endpoint back from it by hand (``mlcp rollback``: its record names the
+    endpoint and the config it left, ``config_name`` being this version's config there)."""
     promoted_at: datetime | None = None
     rolled_back_at: datetime | None = None
     for record in records:
-        if record.subject != package_arn:
+        manual = (
+            config_name is not None
+            and record.action == AuditAction.DEPLOYMENT_ROLLED_BACK
+            and record.evidence.get("manual") is True
+            and record.evidence.get("from_config") == config_name
+        )
+        if record.subject != package_arn and not manual:
             continue
         at = datetime.fromisoformat(record.at.replace("Z", "+00:00"))
         if record.action == AuditAction.DEPLOYMENT_PROMOTED:

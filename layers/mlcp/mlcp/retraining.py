@@ -150,11 +150,19 @@ def _violations_qualify(
 
 
 def decide_retraining(
-    trigger: RetrainingTrigger, policy: RetrainingPolicy, state: RetrainingGuards, now: datetime
+    trigger: RetrainingTrigger,
+    policy: RetrainingPolicy,
+    state: RetrainingGuards,
+    now: datetime,
+    *,
+    key: str | None = None,
 ) -> RetrainingDecision:
     """Whether ``trigger`` starts ``policy.pipeline`` now, after the guards (``try_acquire``). Pure
-    apart from ``state``: streaks are recorded (once per run), and an admission takes the lease."""
+    apart from ``state``: streaks are recorded (once per run), and an admission takes the lease.
+    ``key``: the guards' key (default the pipeline's name; a member account's pipeline is
+    ``<account>:<pipeline>``, ADR 37, so its lease, cooldown and daily maximum are its own)."""
     now = _aware(now)
+    key = key or policy.pipeline
     window: DataWindow | None = None
     uris: Sequence[str] = trigger.data_uris
     if trigger.kind == "violations":
@@ -171,7 +179,7 @@ def decide_retraining(
         data = policy.data
         if data is None:
             return RetrainingDecision(False, "the policy has no data trigger")
-        window = state.data_window(policy.pipeline)
+        window = state.data_window(key)
         uris = trigger.data_uris or tuple(data.prefixes)
         if window.objects < data.min_objects or window.bytes < data.min_bytes:
             qualifies = False
@@ -192,10 +200,10 @@ def decide_retraining(
         qualifies, why = True, "scheduled retraining"
     if not qualifies:
         return RetrainingDecision(False, why, data_window=window)
-    token = client_request_token(policy.pipeline, trigger, window)
+    token = client_request_token(key, trigger, window)
     parameters = _parameters(policy, trigger, uris)
     admission = state.try_acquire(
-        policy.pipeline,
+        key,
         token,
         now,
         timedelta(hours=policy.cooldown_hours),
@@ -221,10 +229,15 @@ def retrain(
     state: RetrainingGuards,
     pipelines: PipelineStarter,
     now: datetime,
+    *,
+    key: str | None = None,
 ) -> RetrainingOutcome:
     """Decide; if admitted, start the pipeline, attach the execution to the lease and, for a data
-    trigger, reset the window. A failed start gives the admission back (``abandon``) and raises."""
-    decision = decide_retraining(trigger, policy, state, now)
+    trigger, reset the window. A failed start gives the admission back (``abandon``) and raises.
+    ``key``: the guards' key (see :func:`decide_retraining`); ``pipelines`` starts the pipeline in
+    the account it belongs to."""
+    key = key or policy.pipeline
+    decision = decide_retraining(trigger, policy, state, now, key=key)
     if not decision.start:
         return RetrainingOutcome(decision)
     try:
@@ -235,9 +248,9 @@ def retrain(
             decision.client_request_token,
         )
     except PipelineStartFailed:
-        state.abandon(policy.pipeline, decision.client_request_token, now)
+        state.abandon(key, decision.client_request_token, now)
         raise
-    state.attach_execution(policy.pipeline, decision.client_request_token, arn)
+    state.attach_execution(key, decision.client_request_token, arn)
     if trigger.kind == "data" and decision.data_window is not None:
-        state.reset_data(policy.pipeline, window=decision.data_window)
+        state.reset_data(key, window=decision.data_window)
     return RetrainingOutcome(decision, arn)

@@ -110,14 +110,17 @@ class EndpointExpectation(Check):
                 f"endpoint {self.name}: shadow variants {list(state.shadow_variants)}, expected {self.shadow_variants}"
             )
         if self.updates is not None:
+            # This account's endpoint only: staging's and prod's endpoints may share the name.
             outcomes = [
                 d.outcome or "InFlight"
                 for d in runner.cp.endpoint_deployments()
-                if d.endpoint_name == self.name
+                if d.endpoint_name == self.name and d.account == self._account
             ]
             counted = {outcome: outcomes.count(outcome) for outcome in set(outcomes)}
             if counted != self.updates:
-                failures.append(f"endpoint {self.name}: updates {counted}, expected {self.updates}")
+                failures.append(
+                    f"endpoint {self.name}{self._where}: updates {counted}, expected {self.updates}"
+                )
         if self.serves is not None:
             wanted = resource_name(self.name, self.serves.group, f"v{self.serves.version}")
             if state.config_name != wanted:
@@ -125,6 +128,13 @@ class EndpointExpectation(Check):
             else:
                 failures.extend(self._owned(runner, state.config_name))
         return failures
+
+    @property
+    def _account(self) -> str:
+        """The endpoint's account: the one named, else the governance account's."""
+        from mlcp_cli.emulator.runtime import LOCAL_ACCOUNT_ID
+
+        return self.account or LOCAL_ACCOUNT_ID
 
     @property
     def _where(self) -> str:

@@ -543,6 +543,19 @@ class PromotionStage(BaseModel):
         description="how long a promoted deployment must run here, without rollback or open incident, "
         "before the next stage may deploy it",
     )
+    pipeline: str | None = Field(
+        default=None,
+        description="the retraining pipeline in this stage's account (its own SageMaker pipeline, started "
+        "through the member's role under the stage tier's retraining rules); none: retraining is refused "
+        "here (ADR 37)",
+    )
+
+    @field_validator("pipeline")
+    @classmethod
+    def _pipeline_name(cls, value: str | None) -> str | None:
+        if value is not None and not _PIPELINE_NAME.match(value):
+            raise ValueError(f"{value!r} is not a SageMaker pipeline name")
+        return value
 
 
 class GroupRule(BaseModel):

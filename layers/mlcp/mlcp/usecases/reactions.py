@@ -58,6 +58,9 @@ class ReactionDeps:
     clock: Clock = mlcp_clock.current
     #: The control plane's own account: a member's endpoint is ``<account>:<name>`` (ADR 26).
     home_account: str | None = None
+    #: The pipeline starter acting in a member account (its deployment role, ADR 37); None: this
+    #: control plane starts no member's pipeline (a member's retraining is then refused).
+    member_pipelines: Callable[[str], PipelineStarter] | None = None
 
     def incident_deps(self) -> IncidentDeps:
         """The incident adapters (built now if ``incidents`` is a factory, once)."""
@@ -79,6 +82,21 @@ def _is_member(account: str | None, deps: ReactionDeps) -> bool:
     return account is not None and deps.home_account is not None and account != deps.home_account
 
 
+def _member_stage(
+    deps: ReactionDeps, account: str, *, endpoint: str | None = None, pipeline: str | None = None
+) -> Any:
+    """The promotion stage in ``account`` naming ``endpoint`` (or retraining with ``pipeline``)."""
+    for rule in deps.policies.get().groups:
+        for stage in rule.promotion or []:
+            if stage.account != account:
+                continue
+            if (endpoint is not None and stage.endpoint == endpoint) or (
+                pipeline is not None and stage.pipeline == pipeline
+            ):
+                return stage
+    return None
+
+
 def _monitoring(
     deps: ReactionDeps,
     endpoint: str | None,
@@ -90,12 +108,11 @@ def _monitoring(
     tier retrains with ``pipeline``; the defaults for unmanaged resources. A member account's
     endpoint is governed by the promotion stage naming (account, endpoint), under the stage's tier
     (never by a home endpoint of the same name)."""
-    if endpoint and _is_member(account, deps):
-        policy = deps.policies.get()
-        for rule in policy.groups:
-            for stage in rule.promotion or []:
-                if stage.account == account and stage.endpoint == endpoint:
-                    return policy.tiers[stage.tier].monitoring
+    if (endpoint or pipeline) and _is_member(account, deps):
+        assert account is not None
+        stage = _member_stage(deps, account, endpoint=endpoint, pipeline=None if endpoint else pipeline)
+        if stage is not None:
+            return deps.policies.get().tiers[stage.tier].monitoring
         return MonitoringPolicy()
     if endpoint:
         found = deps.policies.get().monitoring_for_endpoint(endpoint)
@@ -247,7 +264,9 @@ def react_to_violations(
             violations=tuple(violations),
             checked_kinds=tuple(checked_kinds),  # type: ignore[arg-type]
         )
-        result["retraining"] = _retrain(trigger, retraining, subject=f"endpoint/{endpoint}", deps=deps)
+        result["retraining"] = _retrain(
+            trigger, retraining, subject=f"endpoint/{endpoint}", deps=deps, account=account, endpoint=name
+        )
     return result
 
 
@@ -298,7 +317,9 @@ def react_to_alarm(event: AlarmStateChangeEvent, deps: ReactionDeps) -> dict[str
                 event_id=event.id,
                 alarm_name=event.alarm_name,
             )
-            result["retraining"] = _retrain(trigger, retraining, subject=resource, deps=deps)
+            result["retraining"] = _retrain(
+                trigger, retraining, subject=resource, deps=deps, account=event.account, endpoint=name
+            )
         return result
     if event.is_recovery and rule is not None and rule.auto_resolve:
         resolved = resolve_incident(
@@ -329,7 +350,10 @@ def _failure(
     from mlcp.usecases.incidents import open_incident
 
     rule = _monitoring(
-        deps, policy_endpoint or endpoint, pipeline, account=event.account if policy_endpoint else None
+        deps,
+        policy_endpoint or endpoint,
+        pipeline,
+        account=event.account if policy_endpoint or pipeline else None,
     ).incident_rule("failure", kind)
     if rule is None:
         return {"reaction": "none"}
@@ -354,11 +378,13 @@ def _failure(
 
 def react_to_pipeline(event: PipelineExecutionStatusChangeEvent, deps: ReactionDeps) -> dict[str, Any]:
     """A pipeline execution ended: close the retraining loop (release the lease, audit) and open an
-    incident when it failed."""
+    incident when it failed. A member's pipeline (the envelope's ``account``, never ``detail``) is
+    keyed ``<account>:<pipeline>``: its lease, stream and incident (ADR 37)."""
     status = event.status
-    pipeline = event.pipeline_name or "unknown"
+    name = event.pipeline_name or "unknown"
     if status not in {"Succeeded", "Failed", "Stopped"}:
         return {"reaction": "none", "status": status}
+    pipeline = endpoint_key(name, event.account, deps.home_account)
     ours = deps.retraining.release(
         pipeline, deps.clock(), status == "Succeeded", execution_arn=event.pipeline_execution_arn
     )
@@ -370,55 +396,101 @@ def react_to_pipeline(event: PipelineExecutionStatusChangeEvent, deps: ReactionD
             else AuditAction.RETRAINING_FAILED,
             actor="aws.sagemaker",
             subject=event.pipeline_execution_arn,
-            evidence={"pipeline": pipeline, "status": status},
+            evidence={"pipeline": name, "account": event.account, "status": status},
             decision_id=f"retraining.finished:{event.pipeline_execution_arn}",
             event_id=event.id,
         )
     if status == "Succeeded":
         return {"reaction": "pipeline", "ours": ours}
     # The failure rule of the tier that retrains with this pipeline (before: always the defaults).
-    failed = _failure(f"pipeline/{pipeline}", "pipeline", None, event, deps, pipeline=pipeline)
+    failed = _failure(f"pipeline/{pipeline}", "pipeline", None, event, deps, pipeline=name)
     return {"reaction": "pipeline", "ours": ours, **failed}
 
 
 # ---------------------------------------------------------------------------- retraining
 
 
-def _retrain(trigger: RetrainingTrigger, policy: Any, *, subject: str, deps: ReactionDeps) -> dict[str, Any]:
+def _retrain(
+    trigger: RetrainingTrigger,
+    policy: Any,
+    *,
+    subject: str,
+    deps: ReactionDeps,
+    account: str | None = None,
+    endpoint: str | None = None,
+) -> dict[str, Any]:
     """Decide and (maybe) start the pipeline; audit ``retraining.started`` or ``retraining.suppressed``
-    (or ``retraining.failed`` when SageMaker refuses the start, e.g. the pipeline does not exist)."""
+    (or ``retraining.failed`` when SageMaker refuses the start, e.g. the pipeline does not exist).
+
+    A member account's endpoint retrains with its own pipeline (its promotion stage's ``pipeline``),
+    started in that account through the member's role, its guards and stream keyed
+    ``<account>:<pipeline>`` (ADR 37); without one the retraining is refused (audited), never the
+    governance account's pipeline run for a member's model."""
+    key = policy.pipeline
+    pipelines = deps.pipelines
+    if _is_member(account, deps):
+        assert account is not None
+        stage = _member_stage(deps, account, endpoint=endpoint) if endpoint else None
+        member_pipeline = stage.pipeline if stage is not None else None
+        why = None
+        if member_pipeline is None:
+            why = (
+                f"member account {account} has no retraining pipeline for "
+                f"{endpoint or trigger.alarm_name} (the promotion stage names none); the governance "
+                f"account's {policy.pipeline} is never run for a member's model"
+            )
+        elif deps.member_pipelines is None:
+            why = f"this control plane starts no pipeline in member account {account}"
+        if why is not None:
+            stream_key = endpoint_key(member_pipeline or policy.pipeline, account, deps.home_account)
+            deps.audit.append(
+                stream=f"pipeline#{stream_key}",
+                action=AuditAction.RETRAINING_SUPPRESSED,
+                actor="mlcp",
+                subject=subject,
+                evidence={"trigger": trigger.kind, "account": account, "refused": True, "reason": why},
+                decision_id=f"retraining.refused:{stream_key}:{trigger.kind}:{trigger.event_id}",
+                event_id=trigger.event_id,
+            )
+            logger.warning("member retraining refused", extra={"account": account, "why": why})
+            return {"started": False, "refused": True, "reason": why}
+        assert member_pipeline is not None
+        policy = policy.model_copy(update={"pipeline": member_pipeline})
+        key = endpoint_key(member_pipeline, account, deps.home_account)
+        assert deps.member_pipelines is not None
+        pipelines = deps.member_pipelines(account)
     try:
-        outcome = retrain(trigger, policy, deps.retraining, deps.pipelines, deps.clock())
+        outcome = retrain(trigger, policy, deps.retraining, pipelines, deps.clock(), key=key)
     except PipelineStartFailed as exc:
         if exc.code not in {"ValidationException", "ResourceNotFound"}:
             raise  # throttling, 5xx: let the delivery retry
         deps.audit.append(
-            stream=f"pipeline#{policy.pipeline}",
+            stream=f"pipeline#{key}",
             action=AuditAction.RETRAINING_FAILED,
             actor="mlcp",
-            subject=f"pipeline/{policy.pipeline}",
+            subject=f"pipeline/{key}",
             evidence={"trigger": trigger.kind, "error": str(exc)},
-            decision_id=f"retraining.failed:{policy.pipeline}:{trigger.kind}:{trigger.event_id}",
+            decision_id=f"retraining.failed:{key}:{trigger.kind}:{trigger.event_id}",
             event_id=trigger.event_id,
         )
         return {"started": False, "error": str(exc)}
     decision = outcome.decision
     started = outcome.execution_arn is not None
     if outcome.execution_arn is not None:
-        _audit_started(policy.pipeline, trigger, decision, outcome.execution_arn, deps)
+        _audit_started(key, trigger, decision, outcome.execution_arn, deps)
     else:
         deps.audit.append(
-            stream=f"pipeline#{policy.pipeline}",
+            stream=f"pipeline#{key}",
             action=AuditAction.RETRAINING_SUPPRESSED,
             actor="mlcp",
             subject=subject,
             evidence={"trigger": trigger.kind, "reason": decision.reason},
-            decision_id=f"retraining.suppressed:{policy.pipeline}:{trigger.kind}:{trigger.event_id}",
+            decision_id=f"retraining.suppressed:{key}:{trigger.kind}:{trigger.event_id}",
             event_id=trigger.event_id,
         )
     logger.info(
         "retraining decided",
-        extra={"pipeline": policy.pipeline, "started": started, "reason": decision.reason},
+        extra={"pipeline": key, "started": started, "reason": decision.reason},
     )
     return {"started": started, "reason": decision.reason, "execution": outcome.execution_arn}
 

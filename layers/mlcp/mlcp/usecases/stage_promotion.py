@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from mlcp.accounts import account_stream
+from mlcp.adapters.endpoints import resource_name
 from mlcp.policy.model import GroupRule
 from mlcp.ports import AuditLog
 from mlcp.promotion import StageRecord, promotion_refusal, stage_record
@@ -41,10 +42,13 @@ def stage_decision(
     if before is None:
         return promotion_refusal(rule, stage, None, version=version, now=now), None
     stream = account_stream(f"endpoint#{before.endpoint}", before.account, home_account)
+    # The version's endpoint config there (deploy-model's naming): a manual rollback names it.
+    group = package_arn.split(":model-package/", 1)[-1].rsplit("/", 1)[0]
     record = stage_record(
         audit.read(stream),
         package_arn,
         open_incidents=open_incidents(endpoint_resource(before.account, before.endpoint, home_account)),
+        config_name=resource_name(before.endpoint, group, f"v{version}"),
     )
     return promotion_refusal(rule, stage, record, version=version, now=now), record
 

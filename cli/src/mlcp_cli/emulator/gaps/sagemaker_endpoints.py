@@ -53,6 +53,8 @@ class EndpointDeploymentStatus:
     stages: tuple[str, ...]
     finished: dt.datetime | None = None
     """When it reached its outcome: with ``started``, the interval the endpoint was being updated."""
+    account: str = ""
+    """The account whose endpoint it is (several accounts share one emulator, issue 20)."""
 
     @property
     def in_flight(self) -> bool:
@@ -526,6 +528,7 @@ class EndpointDeployment:
             started=self.started,
             stages=tuple(self.stages),
             finished=self.finished,
+            account=str(self.backend.account_id),
         )
 
     def stop(self, timeout: float = 5.0) -> None:
