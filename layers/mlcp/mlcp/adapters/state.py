@@ -40,6 +40,9 @@ class PendingApproval(BaseModel):
     #: Who may answer (the tier's approvers when it was requested); empty: anyone but the creator.
     approvers: list[str] = []
     execution: str | None = None
+    #: Where the approved deployment goes (ADR 36): the verdict's account and promotion stage.
+    account: str | None = None
+    stage: str | None = None
     decided_by: str | None = None
     decided_at: str | None = None
     reason: str | None = None

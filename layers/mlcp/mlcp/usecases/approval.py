@@ -230,7 +230,7 @@ def verify_approval(
         "account": event.account,
         "stage": None,
         "report_uri": None,
-        "approval_id": approval_id_for(candidate.arn, modified),
+        "approval_id": approval_id_for(candidate.arn, modified, stage),
         "approval_timeout_seconds": 3600,
         "deployment": None,
         # The named approver's answer, when the tier asks for one (RequestHumanApproval sets it).
@@ -324,6 +324,8 @@ def request_human_approval(request: dict[str, Any], *, deps: ApprovalDeps) -> di
         reasons=list(request.get("reasons") or []),
         approvers=list(request.get("approvers") or []),
         execution=request.get("execution"),
+        account=request.get("account"),
+        stage=request.get("stage"),
     )
     deps.state.put_pending_approval(approval, request["task_token"])
     _announce_approval_request(
@@ -334,6 +336,8 @@ def request_human_approval(request: dict[str, Any], *, deps: ApprovalDeps) -> di
             "group": approval.group,
             "version": approval.version,
             "tier": approval.tier,
+            "account": approval.account,
+            "stage": approval.stage,
             "reasons": approval.reasons,
             "report_uri": approval.report_uri,
             "expires_at": approval.expires_at,

@@ -622,7 +622,7 @@ def manual_rollback(
             stream=deps.stream(endpoint),
             action=AuditAction.DEPLOYMENT_ROLLED_BACK,
             actor=identity,
-            subject=f"endpoint/{endpoint}",
+            subject=f"endpoint/{deps.key(endpoint)}",
             evidence={
                 "manual": True,
                 "to_version": str(to_version),
@@ -630,7 +630,7 @@ def manual_rollback(
                 "from_config": current.config_name,
                 "reason": reason,
             },
-            decision_id=f"deployment.rolled_back:manual:{endpoint}:{current.config_name}->{config}",
+            decision_id=f"deployment.rolled_back:manual:{deps.key(endpoint)}:{current.config_name}->{config}",
         )
     finally:
         deps.state.release_lease(deps.key(endpoint), holder)
