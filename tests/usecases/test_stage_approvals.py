@@ -85,8 +85,8 @@ def test_each_stage_asks_its_own_named_approval() -> None:
     assert staging["outcome"] == "needs_human"
     modified: Any = json.loads(json.dumps(first["package"]))["last_modified_time"]
     assert first["approval_id"] == approval_id_for(ARN, modified)  # unchanged outside a promotion
-    assert staging["approval_id"] == approval_id_for(ARN, modified, "staging")
-    assert prod["approval_id"] == approval_id_for(ARN, modified, "prod")
+    assert staging["approval_id"] == approval_id_for(ARN, modified, "staging", "e-2")
+    assert prod["approval_id"] == approval_id_for(ARN, modified, "prod", "e-3")
     assert len({first["approval_id"], staging["approval_id"], prod["approval_id"]}) == 3
 
 

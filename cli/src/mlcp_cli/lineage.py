@@ -306,8 +306,9 @@ _PROMOTION_REFUSED = "promotion refused: "
 
 def _promotion_links(snapshot: Snapshot, about: list[AuditRecord]) -> list[Link]:
     """The promotion decisions about the package (ADR 27): each stage it was gated for after the
-    first (``gates.evaluated`` of phase ``promotion``), and each promotion refused (``event.ignored``
-    with the refusal: not soaked, rolled back or an open incident in the previous stage)."""
+    first (``gates.evaluated`` of phase ``promotion``), and each promotion refused (``promotion.refused``,
+    before ADR 35 ``event.ignored`` with the refusal: not soaked, rolled back or an open incident in
+    the previous stage, the stage's gates)."""
     links: list[Link] = []
     for record in about:
         evidence = record.evidence
@@ -322,7 +323,13 @@ def _promotion_links(snapshot: Snapshot, about: list[AuditRecord]) -> list[Link]
             }
             title = f"to {stage}: allowed, gated {evidence.get('decision')}"
             links.append(Link("promotion", title, facts, [snapshot.cite(record)]))
-        elif record.action == AuditAction.EVENT_IGNORED:
+        elif record.action == AuditAction.PROMOTION_REFUSED:  # ADR 35: the decision's own record
+            reason = "; ".join(str(r) for r in evidence.get("reasons") or [])
+            facts = {"stage": evidence.get("stage"), "outcome": "refused", "reason": reason, "at": record.at}
+            links.append(
+                Link("promotion", f"to {facts['stage']}: refused: {reason}", facts, [snapshot.cite(record)])
+            )
+        elif record.action == AuditAction.EVENT_IGNORED:  # trails written before ADR 35
             refusals = [
                 str(reason).removeprefix(_PROMOTION_REFUSED)
                 for reason in evidence.get("reasons") or []

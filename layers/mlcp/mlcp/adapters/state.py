@@ -100,6 +100,23 @@ class ControlPlaneState:
             raise
         return True
 
+    def release_stage_promotion(self, model_package_arn: str, stage: str, execution: str) -> bool:
+        """Give up ``execution``'s claim of the package's promotion to ``stage`` (it was refused: by
+        the stage's gates, its approver, or at the moment of effect), so that it may be asked again.
+        Only the claiming execution's claim is deleted; False when it held none."""
+        try:
+            self._client.delete_item(
+                TableName=self.table_name,
+                Key={"pk": {"S": f"package#{model_package_arn}"}, "sk": {"S": f"promotion#{stage}"}},
+                ConditionExpression="execution = :exec",
+                ExpressionAttributeValues={":exec": {"S": execution}},
+            )
+        except ClientError as exc:
+            if condition_failed(exc):
+                return False
+            raise
+        return True
+
     def claim_approval_transition(
         self, model_package_arn: str, last_modified_time: str, execution: str
     ) -> bool:
