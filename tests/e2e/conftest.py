@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +16,27 @@ TEMPLATE = ROOT / "template.yaml"
 
 
 POLICY = ROOT / "scenarios" / "policy.yaml"
+
+
+def play_shipped(cp: LocalControlPlane, path: Path) -> str:
+    """Play the shipped scenario at ``path`` in full on ``cp`` with the checks of
+    ``test_scenarios.py``: every expectation holds, IAM denies nothing and the audit chain verifies
+    (``mlcp local run``'s own verdict, exit status 0, on the control plane deployed as it deploys one).
+
+    For a test that needs the scenario's end state: the scenario is played once, for both (see
+    ``PLAYED_IN_FULL_BY`` in ``test_scenarios.py``). Returns the run's output."""
+    from mlcp_cli.commands.local import play
+    from mlcp_cli.scenario import load_scenario
+
+    scenario = load_scenario(path)
+    assert any(step.action == "expect" for step in scenario.steps), f"{path.name} checks nothing"
+    # Deployed as ``mlcp local run`` deploys it: the scenario's parameters and start, IAM enforced.
+    assert (cp.template_path, cp.parameters, cp.start) == (TEMPLATE, scenario.parameters, scenario.start)
+    assert cp.iam is not None, "mlcp local run enforces IAM"
+    out, err = io.StringIO(), io.StringIO()
+    assert play(cp, scenario, path, root=ROOT, out=out, as_json=False, err=err) == 0, err.getvalue()
+    assert "OK:" in out.getvalue()
+    return out.getvalue()
 
 
 @pytest.fixture(scope="module")

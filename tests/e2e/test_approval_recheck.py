@@ -3,11 +3,12 @@ cases end with nothing deployed and the reason in the audit trail, on the real t
 
 from __future__ import annotations
 
+from mlcp.adapters.audit_trail import AuditTrail
 from mlcp.audit import AuditAction
 from mlcp_cli.emulator.runtime import LocalControlPlane
-from mlcp_cli.scenario import ScenarioRunner, load_scenario
+from mlcp_cli.scenario import load_scenario
 
-from .conftest import ROOT, TEMPLATE
+from .conftest import ROOT, TEMPLATE, play_shipped
 
 SCENARIO = ROOT / "scenarios" / "approval-recheck.yaml"
 
@@ -15,10 +16,10 @@ SCENARIO = ROOT / "scenarios" / "approval-recheck.yaml"
 def test_a_rejection_or_a_freeze_during_the_wait_deploys_nothing_and_says_why() -> None:
     scenario = load_scenario(SCENARIO)
     with LocalControlPlane(TEMPLATE, parameters=scenario.parameters, start=scenario.start) as cp:
-        runner = ScenarioRunner(cp, root=ROOT, timeline=None)
-        result = runner.run(scenario)
-        assert result.ok, result.failures
-        records = runner.audit.read("endpoint#fraud-prod")
+        play_shipped(cp, SCENARIO)
+        records = AuditTrail(cp.stack.physical_id("AuditTable"), client=cp.client("dynamodb")).read(
+            "endpoint#fraud-prod"
+        )
         sagemaker = cp.client("sagemaker")
         models = {m["ModelName"] for m in sagemaker.list_models()["Models"]}
         described = {

@@ -7,12 +7,13 @@ import json
 
 import pytest
 
+from mlcp.adapters.audit_trail import AuditTrail
 from mlcp.audit import AuditAction
 from mlcp_cli.emulator.gaps.cloudtrail import start_execution_record, user_identity
 from mlcp_cli.emulator.runtime import LocalControlPlane
-from mlcp_cli.scenario import ScenarioRunner, load_scenario
+from mlcp_cli.scenario import load_scenario
 
-from .conftest import ROOT, TEMPLATE
+from .conftest import ROOT, TEMPLATE, play_shipped
 
 SCENARIO = ROOT / "scenarios" / "console-approvals.yaml"
 ACCOUNT = "123456789012"
@@ -37,9 +38,8 @@ def _cloudtrail_event(machine: str, execution: str, signer: str) -> dict[str, ob
 def test_a_console_only_approval_deploys_with_the_approvers_identity_and_resists_replays() -> None:
     scenario = load_scenario(SCENARIO)
     with LocalControlPlane(TEMPLATE, parameters=scenario.parameters, start=scenario.start) as cp:
-        runner = ScenarioRunner(cp, root=ROOT, timeline=None)
-        result = runner.run(scenario)
-        assert result.ok, result.failures
+        play_shipped(cp, SCENARIO)
+        audit = AuditTrail(cp.stack.physical_id("AuditTable"), client=cp.client("dynamodb"))
         machine = cp.stack.physical_id("ApprovalDecisionStateMachine")
         sfn = cp.client("stepfunctions")
         decisions = sfn.list_executions(stateMachineArn=machine)["executions"]
@@ -47,7 +47,7 @@ def test_a_console_only_approval_deploys_with_the_approvers_identity_and_resists
         assert len(granted) == 1
         assert len(decisions) == 5
         execution = granted[0]["executionArn"]
-        before = runner.audit.read("group#fraud-detector")
+        before = audit.read("group#fraud-detector")
 
         # CloudTrail redelivers the record of the grant, and a record of the same execution naming
         # another signer arrives (as only AWS could put it): the first verdict stands, nothing is redone.
@@ -58,7 +58,7 @@ def test_a_console_only_approval_deploys_with_the_approvers_identity_and_resists
         with pytest.raises(ValueError, match="NotAuthorizedForSourceException"):
             cp.put_events([_cloudtrail_event(machine, execution, RISK_OFFICER)], principal="ml-engineer")
         cp.pump()
-        after = runner.audit.read("group#fraud-detector")
+        after = audit.read("group#fraud-detector")
         output = json.loads(sfn.describe_execution(executionArn=execution)["output"])
 
     assert [r.action for r in after] == [r.action for r in before]

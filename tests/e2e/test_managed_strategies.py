@@ -4,16 +4,14 @@ endpoint (SageMaker calls the emulator simulated) and what the audit trail says 
 
 from __future__ import annotations
 
-import io
-
 import pytest
 
 from mlcp.adapters.audit_trail import AuditTrail
 from mlcp.audit import AuditAction
 from mlcp_cli.emulator.runtime import LocalControlPlane
-from mlcp_cli.scenario import ScenarioRunner, load_scenario
+from mlcp_cli.scenario import load_scenario
 
-from .conftest import ROOT, TEMPLATE
+from .conftest import ROOT, TEMPLATE, play_shipped
 
 OUTCOMES = {
     AuditAction.DEPLOYMENT_PROMOTED,
@@ -40,10 +38,10 @@ OUTCOMES = {
 def test_each_managed_strategy_does_what_its_endpoint_takes_and_says_why(
     scenario: str, strategy: str, why: str, updates: list[str]
 ) -> None:
-    played = load_scenario(ROOT / "scenarios" / f"{scenario}.yaml")
+    path = ROOT / "scenarios" / f"{scenario}.yaml"
+    played = load_scenario(path)
     with LocalControlPlane(TEMPLATE, parameters=played.parameters, start=played.start) as cp:
-        result = ScenarioRunner(cp, root=ROOT, timeline=io.StringIO()).run(played)
-        assert result.ok, result.failures
+        play_shipped(cp, path)
         assert [d.strategy for d in cp.endpoint_deployments() if d.endpoint_name == "scoring-prod"] == updates
         audit = AuditTrail(cp.stack.physical_id("AuditTable"), client=cp.client("dynamodb"))
         outcomes = [r for r in audit.read("endpoint#scoring-prod") if r.action in OUTCOMES]

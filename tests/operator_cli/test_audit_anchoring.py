@@ -29,16 +29,25 @@ def _endpoint_stream(trail: AuditTrail) -> str:
 
 @pytest.fixture
 def restore(cp: LocalControlPlane, trail: AuditTrail) -> Iterator[None]:
-    """Put the audit table back as it was after the test (the attacks write it directly)."""
+    """Put the audit table back as it was after the test (the attacks write it directly): items the
+    test added are deleted, items it changed or deleted are put back as they were."""
     ddb = cp.client("dynamodb")
     table = trail.table_name
-    items = [item for page in ddb.get_paginator("scan").paginate(TableName=table) for item in page["Items"]]
+
+    def scan() -> dict[tuple[str, str], dict[str, Any]]:
+        pages = ddb.get_paginator("scan").paginate(TableName=table, ConsistentRead=True)
+        return {(i["pk"]["S"], i["sk"]["S"]): i for page in pages for i in page["Items"]}
+
+    before = scan()
     yield
-    for page in ddb.get_paginator("scan").paginate(TableName=table):
-        for item in page["Items"]:
+    after = scan()
+    for key, item in after.items():
+        if key not in before:
             ddb.delete_item(TableName=table, Key={"pk": item["pk"], "sk": item["sk"]})
-    for item in items:
-        ddb.put_item(TableName=table, Item=item)
+    for key, item in before.items():
+        if after.get(key) != item:
+            ddb.put_item(TableName=table, Item=item)
+    assert scan() == before
 
 
 def _verify(cli: Any, *extra: str) -> tuple[int, str]:

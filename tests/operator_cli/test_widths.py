@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
+from e2e.conftest import play_shipped
 from mlcp_cli.emulator.runtime import LocalControlPlane
-from mlcp_cli.scenario import ScenarioRunner, load_scenario
+from mlcp_cli.scenario import load_scenario
 from mlcp_cli.tables import WIDTH
 
 from .conftest import ROOT, TEMPLATE
@@ -21,10 +22,10 @@ PACKAGE = "arn:aws:sagemaker:us-east-1:123456789012:model-package/churn-model/2"
 
 @pytest.fixture(scope="module")
 def cp() -> Iterator[LocalControlPlane]:
-    scenario = load_scenario(ROOT / "scenarios" / "full-loop.yaml")
+    path = ROOT / "scenarios" / "full-loop.yaml"
+    scenario = load_scenario(path)
     with LocalControlPlane(TEMPLATE, parameters=scenario.parameters, start=scenario.start) as control:
-        result = ScenarioRunner(control, root=ROOT, timeline=None, progress=None).run(scenario)
-        assert result.ok, result.failures
+        play_shipped(control, path)  # also test_scenarios.py's checks of full-loop.yaml
         yield control
 
 

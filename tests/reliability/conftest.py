@@ -12,8 +12,12 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from .faults import FaultBench
 
 # The summary table is written by tests/conftest.py from these user properties of each report (it
 # must run in pytest-xdist's controller too, which never imports this file).
@@ -98,3 +102,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if Path(item.path).resolve().is_relative_to(HERE):
             item.user_properties.append((RELIABILITY_PROPERTY, _property_name(item)))
+
+
+@pytest.fixture(scope="module")
+def bench(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultBench]:
+    """The fault matrix's bench (``faults.py``): one control plane per test module that asks for it."""
+    from .faults import open_bench
+
+    with open_bench(tmp_path_factory.mktemp("faults")) as fb:
+        yield fb
