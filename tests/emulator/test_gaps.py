@@ -1428,11 +1428,14 @@ def test_parse_once_fill_shares_one_program_and_no_execution_state(
     from mlcp_cli.emulator.gaps import stepfunctions
 
     monkeypatch.setattr(stepfunctions, "_PROGRAMS", {})  # what earlier tests in this process parsed
+    monkeypatch.setattr(stepfunctions, "_VALIDATED", set())
     with install_gap_fills(FunctionRegistry()) as fills:
-        machines = [state_machine("retry", _retry_machine(1)), state_machine("again", _retry_machine(2))]
         parses.clear()
+        machines = [state_machine("retry", _retry_machine(1)), state_machine("again", _retry_machine(2))]
         histories = [events for machine in machines for events in _run_twice_at_once(machine, fills)]
-    assert len(parses) == 2  # one per definition text, not one per execution
+    # One per definition text (CreateStateMachine's validation), not one per execution: the
+    # executions run the program the validation parsed.
+    assert len(parses) == 2
     for events in histories:  # each execution retried once on its own attempt count
         assert sum(e["type"] == "TaskScheduled" for e in events) == 2
     with install_gap_fills(FunctionRegistry()) as fills:  # a later installation (another stack)
@@ -1517,7 +1520,9 @@ def test_validate_once_fill_still_refuses_an_invalid_definition_every_time(
             sfn.create_state_machine(
                 name=name, definition='{"StartAt": "Nowhere", "States": {}}', roleArn=lambda_role()
             )
-    assert len(parses) == 3  # an invalid text is parsed (and refused) each time
+    # An invalid text is parsed (and refused) each time: the fill's parse, then moto's own
+    # validation, which raises moto's error.
+    assert len(parses) == 1 + 2 * 2
 
 
 # -- q. DynamoDB handles one request at a time ------------------------------------------------------

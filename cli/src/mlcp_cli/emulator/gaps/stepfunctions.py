@@ -392,14 +392,24 @@ def fill_sfn_validate_once(definition: str) -> None:
 
     AWS: CreateStateMachine / UpdateStateMachine validate the definition. moto 5.2.5: validates
     by parsing it with the ANTLR grammar, about 0.2 s of CPU for the deployment workflow, on every
-    create: every local deploy paid it again for the same three texts. Fill: a text that validated
-    once is valid; any other text is validated by moto (an invalid one still fails, every time).
+    create: every local deploy paid it again for the same three texts, and the first execution of
+    each parsed it once more. Fill: a text that validated once is valid, and the program its
+    validation parsed is the one its executions run (fill p); any other text is validated by
+    moto (an invalid one still fails, every time, with moto's error).
     """
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
     from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
     if definition in _VALIDATED:
         return
-    _call_original(StepFunctionsParserBackend, "_validate_definition", definition=definition)
+    try:
+        program = AmazonStateLanguageParser.parse(definition)[0]
+    except Exception:
+        _call_original(StepFunctionsParserBackend, "_validate_definition", definition=definition)
+        raise  # moto's validation raised for it: never reached
+    _draw_heap_keys(program)
+    with _PROGRAMS_LOCK:
+        _PROGRAMS.setdefault(definition, program)
     _VALIDATED.add(definition)
 
 
