@@ -77,3 +77,23 @@ def test_with_the_fills_event_aliases_still_apply_on_every_emitter(fills: GapFil
         session.events.register("mlcp-test.runtime.sagemaker", handler)  # the old service name
         session.events.emit("mlcp-test.sagemaker-runtime.InvokeEndpoint")
     assert seen == ["mlcp-test.sagemaker-runtime.InvokeEndpoint"] * 2
+
+
+def test_raw_moto_parses_a_service_model_of_its_own(raw_moto: None) -> None:
+    from moto.core.utils import _load_service_model
+
+    client_model = boto3.Session().client("sns").meta.service_model._service_description
+    assert _load_service_model("sns", "service-2") is not client_model
+
+
+def test_with_the_fills_moto_reads_the_clients_model_unless_one_side_has_extras(fills: GapFills) -> None:
+    from moto.core.utils import _load_service_model
+
+    client_model = boto3.Session().client("sns").meta.service_model._service_description
+    assert _load_service_model("sns", "service-2") is client_model  # no extras on either side
+    sqs = _load_service_model("sqs", "service-2")  # moto ships extras for it: moto's own parse
+    assert sqs is not boto3.Session().client("sqs").meta.service_model._service_description
+    queue = boto3.client("sqs").create_queue(QueueName="moto-extras")["QueueUrl"]
+    assert boto3.client("sqs").get_queue_url(QueueName="moto-extras")["QueueUrl"] == queue
+    topic = boto3.client("sns").create_topic(Name="shared-model")["TopicArn"]
+    assert boto3.client("sns").list_topics()["Topics"] == [{"TopicArn": topic}]

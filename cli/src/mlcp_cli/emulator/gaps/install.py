@@ -42,6 +42,7 @@ from mlcp_cli.emulator.gaps.identity import (
 from mlcp_cli.emulator.gaps.kms import fill_cfn_kms_key, fill_kms_sign_digest, fill_kms_verify
 from mlcp_cli.emulator.gaps.loader import (
     fill_memoized_accepts_kwargs,
+    fill_moto_reads_the_shared_model,
     fill_shared_client_methods,
     fill_shared_event_aliases,
     fill_shared_loader,
@@ -257,6 +258,7 @@ def _patches() -> list[tuple[Any, str, Any]]:
     import botocore.hooks
     import botocore.session
     import moto.cloudformation.parsing as cfn_parsing
+    import moto.core.utils as moto_core_utils
     import moto.dynamodb.models as dynamodb_models
     import moto.events.utils as events_utils
     from moto.awslambda_simple.models import LambdaSimpleBackend
@@ -285,6 +287,7 @@ def _patches() -> list[tuple[Any, str, Any]]:
         (botocore.client.ClientCreator, "_create_methods", fill_shared_client_methods),
         (botocore.hooks, "accepts_kwargs", fill_memoized_accepts_kwargs),
         (botocore.hooks.EventAliaser, "_alias_event_name", fill_shared_event_aliases),
+        (moto_core_utils, "_load_service_model", fill_moto_reads_the_shared_model),
         (LambdaSimpleBackend, "invoke", fill_lambda_invoke),
         (Rule, "send_to_targets", fill_events_send_to_targets),
         (EventsHandler, "put_events", fill_events_put_events_aws_source),

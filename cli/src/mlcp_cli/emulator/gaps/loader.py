@@ -134,3 +134,32 @@ def fill_shared_event_aliases(self: Any, event_name: str) -> str:
             _call_original(EventAliaser, "_alias_event_name", self, event_name)
         )
     return found
+
+
+@functools.cache
+def _moto_loader() -> Any:
+    from moto.core.loaders import create_loader
+
+    return create_loader()
+
+
+def fill_moto_reads_the_shared_model(service_name: str, model_name: str) -> dict[str, Any]:
+    """Replaces ``moto.core.utils._load_service_model``: moto's serialisers read the model the
+    clients' shared loader parsed, when the two would be the same.
+
+    moto builds a loader of its own for each model it needs (botocore's files plus its
+    "moto-extras"), so the first response of each service parsed that service's JSON a second
+    time (SageMaker's is megabytes): a sixth of a play's CPU. When neither moto nor botocore has
+    extras for that model, both loaders read the one same file, unchanged, and only ever read what
+    they parsed: moto gets the dict the clients use. Otherwise, moto's own loader (one per process).
+    """
+    shared = _loader(None)
+    moto_loader = _moto_loader()
+    version = shared.determine_latest_version(service_name, model_name)
+    if any(True for _ in moto_loader._find_extras(service_name, model_name, version)) or any(
+        True for _ in shared._find_extras(service_name, model_name, version)
+    ):
+        found: dict[str, Any] = moto_loader.load_service_model(service_name, model_name)
+        return found
+    model: dict[str, Any] = shared.load_service_model(service_name, model_name)
+    return model
