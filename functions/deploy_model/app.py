@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from mlcp.entrypoint import DeploymentsByAccount, Runtime, governance_deps, open_incidents_counter
 from mlcp.observability import logger, metrics
 from mlcp.usecases.deployment import start_deployment
-from mlcp.usecases.recheck import approval_recheck
+from mlcp.usecases.recheck import approval_recheck, free_refused_promotion
 
 runtime = Runtime("deploy-model")
 deployments = DeploymentsByAccount(runtime)
@@ -32,8 +32,9 @@ def handler(raw: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         stage=raw.get("stage") or None,
         open_incidents=open_incidents,
         home_account=runtime.config.home_account,
+        promotion=raw.get("promotion") or None,
     )
-    return start_deployment(
+    result = start_deployment(
         raw["package"],
         str(raw["endpoint"]),
         dict(raw.get("settings") or {}),
@@ -42,3 +43,7 @@ def handler(raw: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         execution=execution,
         event_id=event_id,
     )
+    free_refused_promotion(
+        result, raw["package"], promotion=raw.get("promotion") or None, execution=execution, deps=governance
+    )
+    return result

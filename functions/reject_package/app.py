@@ -24,4 +24,6 @@ def handler(raw: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         report_uri=raw.get("report_uri"),
         event_id=raw.get("event_id"),
         deps=deps,
+        promotion=raw.get("promotion") or None,
+        execution=raw.get("execution") or None,
     )

@@ -157,6 +157,7 @@ def test_account_names_a_member_accounts_stream(
 ) -> None:
     _fill(trail, endpoint_stream="endpoint#222222222222:churn-prod")
     monkeypatch.setenv("MLCP_AUDIT_TABLE", TABLE)
+    monkeypatch.setenv("MLCP_MEMBER_ACCOUNTS", "222222222222,333333333333")
     assert (
         main(["audit", "show", "--stream", "endpoint#churn-prod", "--account", "222222222222", "--json"]) == 0
     )
@@ -166,3 +167,6 @@ def test_account_names_a_member_accounts_stream(
     assert capsys.readouterr().out == "no audit records for stream endpoint#churn-prod\n"
     assert main(["audit", "verify", "--account", "222222222222"]) == 2
     assert "give --stream" in capsys.readouterr().err
+    # An account the control plane does not govern is refused, not read as an empty stream.
+    assert main(["audit", "show", "--stream", "endpoint#churn-prod", "--account", "444444444444"]) == 2
+    assert "--account 444444444444: not governed by this control plane" in capsys.readouterr().err

@@ -67,6 +67,11 @@ CONTRACT_ACTIONS = {
     # Added with the shadow phase (ADR 25): the candidate added as a shadow variant, and removed.
     "shadow.started",
     "shadow.ended",
+    # Added with promotion across accounts (ADR 35): who asked to promote a package to a stage
+    # (mlcp promote-stage), and the decision (allowed by the path, or refused with the reason).
+    "promotion.requested",
+    "promotion.allowed",
+    "promotion.refused",
 }
 
 

@@ -247,7 +247,7 @@ def _refusals(cp: LocalControlPlane, group: str, arn: str) -> list[str]:
     return [
         reason
         for r in _audit(cp).read(f"group#{group}")
-        if r.action == AuditAction.EVENT_IGNORED and r.subject == arn
+        if r.action == AuditAction.PROMOTION_REFUSED and r.subject == arn
         for reason in r.evidence["reasons"]
     ]
 

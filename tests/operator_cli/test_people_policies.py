@@ -1,6 +1,6 @@
 """The approver and operator managed policies the stack creates (outputs ApproverPolicyArn,
 OperatorPolicyArn), as deployed on the emulator, judged by local mode's IAM evaluator: an approver
-can answer approvals but not deploy; an operator can resolve incidents and roll back but not approve;
+can answer approvals but not deploy; an operator can resolve incidents, roll back and ask for promotions but not approve;
 both are scoped to this stack's resources."""
 
 from __future__ import annotations
@@ -97,7 +97,12 @@ def test_an_operator_can_resolve_incidents_and_roll_back_but_not_approve(deploye
     # not approve: neither the console workflow nor the registry
     assert not _allowed(operator, "states:StartExecution", _arn(cp, "ApprovalDecisionStateMachine"))
     assert not _allowed(operator, "sagemaker:UpdateModelPackage", package)
-    assert not _allowed(operator, "states:StartExecution", _arn(cp, "DeploymentStateMachine"))
+    # mlcp promote-stage starts the deployment workflow (ADR 35): verify-approval decides, re-reading
+    # the registry; the approval-decision workflow stays the approvers'.
+    assert _allowed(operator, "states:StartExecution", _arn(cp, "DeploymentStateMachine"))
+    assert not _allowed(
+        operator, "states:StartExecution", _arn(cp, "DeploymentStateMachine").replace("deployment", "other")
+    )
     # the audit trail is appended to, never rewritten
     assert not _allowed(operator, "dynamodb:DeleteItem", _table(cp, "AuditTable"))
     assert not _allowed(

@@ -305,3 +305,32 @@ def test_shadow_settings_out_of_range_are_errors(shadow: str, message: str) -> N
     errors, _ = check(f"      shadow: {shadow}\n", head=SHADOW_HEAD.removesuffix("      shadow:\n"))
     assert errors, shadow
     assert message in errors[0], errors
+
+
+PROMOTED = """\
+version: 1
+tiers:
+  low: {auto_approve: true, human_approval: false}
+  shadowed:
+    human_approval: false
+    deployment:
+      alarms: [x-5xx]
+      shadow:
+        duration_minutes: 30
+        metrics: [{metric: ModelLatency, direction: increase, allowed_increase: 1.1, min_samples: 10}]
+groups:
+  - match: "promo-*"
+    tier: low
+    promotion:
+      - {stage: staging, account: "222222222222", endpoint: mlcp-promo, tier: shadowed}
+"""
+
+
+def test_a_member_stage_whose_tier_a_member_cannot_run_is_an_error_and_its_tier_counts_as_used() -> None:
+    result = check_policy_text(PROMOTED, "p.yaml")
+    assert result.errors == [
+        "p.yaml:15:79: groups[0].promotion[0].tier: stage 'staging' deploys in member account 222222222222, "
+        "which does not run a shadow phase yet (tier 'shadowed' has deployment.shadow): every deployment "
+        "there would be refused"
+    ]
+    assert not [w for w in result.warnings if "is not used by any group rule" in w]

@@ -3,8 +3,10 @@ is loaded, and the error names the file, the step and the key."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -134,3 +136,20 @@ def test_error_names_cover_class_bases_and_aws_codes() -> None:
     error = ClientError({"Error": {"Code": "ValidationException", "Message": "no"}}, "UpdateEndpoint")
     assert {"ClientError", "ValidationException"} <= set(error_names(error))
     assert "ValueError" in error_names(ScenarioError("x"))
+
+
+@pytest.mark.parametrize(
+    ("given", "error"),
+    [
+        ({}, "give policy (an IAM policy document) or stack_policy (an output), one of them"),
+        (
+            {"stack_policy": "OperatorPolicyArn", "policy": {"Statement": [{}]}},
+            "give policy (an IAM policy document) or stack_policy (an output), one of them",
+        ),
+        ({"stack_policy": "DeploymentStateMachineArn"}, "should match pattern"),
+    ],
+)
+def test_a_principal_has_exactly_one_policy_source(given: dict[str, Any], error: str) -> None:
+    raw = {"name": "x", "principals": {"on-call": given}, "steps": [{"wait": {"seconds": 1}}]}
+    with pytest.raises(ScenarioError, match=re.escape(error) if "pattern" not in error else error):
+        parse_scenario(raw, "test")

@@ -218,6 +218,21 @@ def _endpoint_of(stream: str) -> str:
     return stream.removeprefix("endpoint#")
 
 
+def split_endpoint(key: str) -> tuple[str | None, str]:
+    """(account, name) of an endpoint key: a member's is ``<account>:<name>`` (ADR 26), the control
+    plane's own has no account (None)."""
+    account, sep, name = key.partition(":")
+    if sep and len(account) == 12 and account.isdigit() and name:
+        return account, name
+    return None, key
+
+
+def endpoint_where(key: str) -> str:
+    """An endpoint key as an operator reads it: ``name`` at home, ``name (account <id>)`` in a member."""
+    account, name = split_endpoint(key)
+    return name if account is None else f"{name} (account {account})"
+
+
 def deployments(snapshot: Snapshot) -> list[Deployment]:
     """Every deployment attempt on every endpoint, in the order they started (manual rollbacks
     are not deployments: see ``manual_rollbacks``)."""

@@ -62,6 +62,10 @@ def build_evidence(lineage: Lineage, snapshot: Snapshot, *, generated_at: dateti
             link.facts | {"status": link.status, "citations": _cites(link)}
             for link in _of(lineage, "deployment")
         ],
+        "promotions": [
+            link.facts | {"status": link.status, "citations": _cites(link)}
+            for link in _of(lineage, "promotion")
+        ],
         "endpoint_configs": [
             link.facts | {"status": link.status, "citations": _cites(link)}
             for link in _of(lineage, "endpoint_config")
@@ -93,6 +97,12 @@ def _cell(value: Any) -> str:
         return "-"
     text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
     return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _where(row: dict[str, Any]) -> str:
+    """A row's endpoint, with its account when it is a member's (ADR 36)."""
+    account = row.get("account")
+    return f"{row['endpoint']} ({account})" if account else str(row["endpoint"])
 
 
 def _cite_text(citations: list[dict[str, Any]]) -> str:
@@ -151,6 +161,19 @@ def render_markdown(document: dict[str, Any]) -> str:
         ]
         out += [f"| {s['action']} | {_cell(s['by'])} | {s['at']} |" for s in approval["steps"]]
         out += ["", f"Records: {_cite_text(approval['citations'])}"]
+    if document.get("promotions"):
+        out += [
+            "",
+            "## Promotions between accounts",
+            "",
+            "| stage | outcome | tier | gates | reason | at | audit records |",
+            "| --- | --- | --- | --- | --- | --- | --- |",
+        ]
+        out += [
+            f"| {_cell(p.get('stage'))} | {p['outcome']} | {_cell(p.get('tier'))} | {_cell(p.get('gates'))} | "
+            f"{_cell(p.get('reason'))} | {p['at']} | {_cite_text(p['citations'])} |"
+            for p in document["promotions"]
+        ]
     out += ["", "## Deployments and rollbacks", ""]
     if document["endpoint_configs"]:
         out += [
@@ -158,7 +181,7 @@ def render_markdown(document: dict[str, Any]) -> str:
             "| --- | --- | --- | --- | --- | --- |",
         ]
         out += [
-            f"| {c['endpoint']} | {_cell(c['config'])} | {_cell(c['previous_config'])} | "
+            f"| {_where(c)} | {_cell(c['config'])} | {_cell(c['previous_config'])} | "
             f"{_cell(c['strategy'])} | {c['serving_now']} | {c['status']} |"
             for c in document["endpoint_configs"]
         ]
@@ -169,7 +192,7 @@ def render_markdown(document: dict[str, Any]) -> str:
             when = d.get("finished_at") or d.get("at") or d.get("started_at")
             detail = d.get("failure_reason") or d.get("reason") or d.get("execution")
             out.append(
-                f"| {d['endpoint']} | {d['outcome']} | {_cell(when)} | {_cell(detail)} | "
+                f"| {_where(d)} | {d['outcome']} | {_cell(when)} | {_cell(detail)} | "
                 f"{_cite_text(d['citations'])} |"
             )
     else:

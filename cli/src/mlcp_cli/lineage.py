@@ -28,6 +28,7 @@ from mlcp_cli.audit_view import (
     Citation,
     Snapshot,
     deployments,
+    endpoint_where,
     incident_package,
     incidents,
     manual_rollbacks,
@@ -37,6 +38,7 @@ from mlcp_cli.audit_view import (
     records_about,
     registrations,
     serving_package,
+    split_endpoint,
 )
 from mlcp_cli.tables import MIN_COLUMN, WIDTH, elide
 
@@ -54,6 +56,8 @@ _GATE_FIELDS = ("gate", "outcome", "hard", "reason")
 
 ReportReader = Callable[[str], dict[str, Any] | None]
 ConfigReader = Callable[[str], str | None]
+"""The config an endpoint (its key: ``<account>:<name>`` in a member) serves now; None: no such
+endpoint; raises ``LookupError`` when it cannot be read (no credentials in that member account)."""
 
 
 @dataclass
@@ -148,6 +152,7 @@ def build_lineage(
     approvals = [record for record in about if record.action in _APPROVAL_ACTIONS]
     if approvals:
         links.append(_approval_link(snapshot, approvals))
+    links += _promotion_links(snapshot, about)
     links += _deployment_links(snapshot, package_arn, endpoint_config)
     cited = {citation.stream for link in links for citation in link.citations}
     broken = sorted(name for name in cited if not snapshot.verified(name))
@@ -296,14 +301,64 @@ def _approval_link(snapshot: Snapshot, records: list[AuditRecord]) -> Link:
     return Link("approval", f"{facts['decision']} by {by}", facts, [snapshot.cite(r) for r in records])
 
 
+_PROMOTION_REFUSED = "promotion refused: "
+
+
+def _promotion_links(snapshot: Snapshot, about: list[AuditRecord]) -> list[Link]:
+    """The promotion decisions about the package (ADR 27): each stage it was gated for after the
+    first (``gates.evaluated`` of phase ``promotion``), and each promotion refused (``promotion.refused``,
+    before ADR 35 ``event.ignored`` with the refusal: not soaked, rolled back or an open incident in
+    the previous stage, the stage's gates)."""
+    links: list[Link] = []
+    for record in about:
+        evidence = record.evidence
+        if record.action == AuditAction.GATES_EVALUATED and evidence.get("phase") == "promotion":
+            stage = evidence.get("stage")
+            facts = {
+                "stage": stage,
+                "outcome": "allowed",
+                "gates": evidence.get("decision"),
+                "tier": evidence.get("tier"),
+                "at": record.at,
+            }
+            title = f"to {stage}: allowed, gated {evidence.get('decision')}"
+            links.append(Link("promotion", title, facts, [snapshot.cite(record)]))
+        elif record.action == AuditAction.PROMOTION_REFUSED:  # ADR 35: the decision's own record
+            reason = "; ".join(str(r) for r in evidence.get("reasons") or [])
+            facts = {"stage": evidence.get("stage"), "outcome": "refused", "reason": reason, "at": record.at}
+            links.append(
+                Link("promotion", f"to {facts['stage']}: refused: {reason}", facts, [snapshot.cite(record)])
+            )
+        elif record.action == AuditAction.EVENT_IGNORED:  # trails written before ADR 35
+            refusals = [
+                str(reason).removeprefix(_PROMOTION_REFUSED)
+                for reason in evidence.get("reasons") or []
+                if str(reason).startswith(_PROMOTION_REFUSED)
+            ]
+            if refusals:
+                facts = {"stage": None, "outcome": "refused", "reason": "; ".join(refusals), "at": record.at}
+                links.append(Link("promotion", f"refused: {facts['reason']}", facts, [snapshot.cite(record)]))
+    return links
+
+
+def _serving(endpoint_config: ConfigReader, key: str) -> str | LookupError | None:
+    try:
+        return endpoint_config(key)
+    except LookupError as exc:
+        return exc
+
+
 def _deployment_links(snapshot: Snapshot, arn: str, endpoint_config: ConfigReader) -> list[Link]:
     links: list[Link] = []
-    current: dict[str, str | None] = {}
+    current: dict[str, str | LookupError | None] = {}
     for deployment in deployments(snapshot):
         if deployment.package_arn != arn:
             continue
         if deployment.endpoint not in current:
-            current[deployment.endpoint] = endpoint_config(deployment.endpoint)
+            current[deployment.endpoint] = _serving(endpoint_config, deployment.endpoint)
+        serving = current[deployment.endpoint]
+        account, name = split_endpoint(deployment.endpoint)
+        where = endpoint_where(deployment.endpoint)
         started = deployment.started.evidence if deployment.started else {}
         finished = deployment.finished.evidence if deployment.finished else {}
         config = deployment.target_config
@@ -311,13 +366,17 @@ def _deployment_links(snapshot: Snapshot, arn: str, endpoint_config: ConfigReade
         links.append(
             Link(
                 "endpoint_config",
-                f"{deployment.endpoint}: {config or '?'}",
+                f"{where}: {config or '?'}",
                 {
-                    "endpoint": deployment.endpoint,
+                    "endpoint": name,
+                    "account": account,
                     "config": config,
                     "previous_config": finished.get("previous_config"),
                     "strategy": (started.get("deployment") or {}).get("strategy"),
-                    "serving_now": config is not None and current[deployment.endpoint] == config,
+                    # None: unknown (the member account's SageMaker could not be read).
+                    "serving_now": None
+                    if isinstance(serving, LookupError)
+                    else config is not None and serving == config,
                 },
                 [snapshot.cite(r) for r in records],
             )
@@ -325,9 +384,10 @@ def _deployment_links(snapshot: Snapshot, arn: str, endpoint_config: ConfigReade
         links.append(
             Link(
                 "deployment",
-                f"{deployment.endpoint}: {deployment.outcome}",
+                f"{where}: {deployment.outcome}",
                 {
-                    "endpoint": deployment.endpoint,
+                    "endpoint": name,
+                    "account": account,
                     "outcome": deployment.outcome,
                     "execution": deployment.execution,
                     "started_at": deployment.started.at if deployment.started else None,
@@ -368,12 +428,14 @@ def _deployment_links(snapshot: Snapshot, arn: str, endpoint_config: ConfigReade
         if arn not in {rollback.to_package_arn, rollback.from_package_arn}:
             continue
         direction = "to" if rollback.to_package_arn == arn else "away from"
+        account, name = split_endpoint(rollback.endpoint)
         links.append(
             Link(
                 "deployment",
-                f"{rollback.endpoint}: manual rollback {direction} this version",
+                f"{endpoint_where(rollback.endpoint)}: manual rollback {direction} this version",
                 {
-                    "endpoint": rollback.endpoint,
+                    "endpoint": name,
+                    "account": account,
                     "outcome": "manual_rollback",
                     "by": rollback.record.actor,
                     "reason": rollback.record.evidence.get("reason"),
@@ -431,6 +493,7 @@ _LABEL = {
     "deployment": "deployment",
     "incident": "incident",
     "analysis": "canary analysis",
+    "promotion": "promotion",
 }
 
 
@@ -497,10 +560,16 @@ def _details(link: Link, *, wide: bool = False) -> list[str]:
         return [f"{k}: {facts[k]}" for k in ("status", "created_by", "artifact_sha256") if facts.get(k)]
     if link.kind == "training_data" and facts.get("objects"):
         return [f"arrived {facts.get('arrived_at')} ({facts.get('objects')} object(s))"]
-    if link.kind == "deployment" and facts.get("failure_reason"):
-        return [str(facts["failure_reason"])]
+    if link.kind == "deployment":
+        span = " → ".join(str(facts[k]) for k in ("started_at", "finished_at") if facts.get(k))
+        when = [span] if span else []
+        return when + ([str(facts["failure_reason"])] if facts.get("failure_reason") else [])
     if link.kind == "endpoint_config":
-        return [f"strategy: {facts.get('strategy')}, serving now: {facts.get('serving_now')}"]
+        serving = facts.get("serving_now")
+        now = "unknown (no credentials in that account)" if serving is None else serving
+        return [f"strategy: {facts.get('strategy')}, serving now: {now}"]
+    if link.kind == "promotion" and facts.get("tier"):
+        return [f"tier {facts['tier']} at {facts.get('at')}"]
     return []
 
 

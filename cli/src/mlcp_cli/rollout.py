@@ -62,6 +62,8 @@ class Execution:
     package_arn: str | None
     settings: dict[str, Any]
     state_input: dict[str, Any]
+    account: str | None = None
+    """The account the deployment acts in (``verdict.account``, ADR 26)."""
 
 
 @dataclass
@@ -72,6 +74,8 @@ class Rollout:
     status: str
     as_of: str
     champion: Version | None
+    account: str | None = None
+    """The member account the endpoint is in (``--account``); None: the control plane's own."""
     candidate: Version | None = None
     strategy: str | None = None
     step: str | None = None
@@ -113,6 +117,29 @@ class Readers:
     now: Callable[[], dt.datetime]
     steer: Callable[[dict[str, Any]], dict[str, Any]] | None = None
     """Invokes the stack's steer-bake function (``mlcp promote`` / ``mlcp abort`` of a managed bake)."""
+    account: str | None = None
+    """The account ``sagemaker`` and ``cloudwatch`` read (ADR 36); None: the control plane's own."""
+    home_account: str | None = None
+
+    @property
+    def is_member(self) -> bool:
+        return self.account is not None and self.account != self.home_account
+
+    def key(self, endpoint: str) -> str:
+        """The endpoint's key in the control-plane table: ``<account>:<name>`` in a member."""
+        return f"{self.account}:{endpoint}" if self.is_member else endpoint
+
+    def stream(self, endpoint: str) -> str:
+        return f"endpoint#{self.key(endpoint)}"
+
+    def owns(self, execution: Execution) -> bool:
+        """Whether ``execution`` deploys into the account read (a member's deployment of an endpoint
+        named like a home one is not the home endpoint's rollout)."""
+        if self.is_member:
+            return execution.account == self.account
+        return (
+            execution.account is None or self.home_account is None or execution.account == self.home_account
+        )
 
 
 def steer_invoker(
@@ -215,12 +242,13 @@ def _execution(stepfunctions: Any, arn: str) -> Execution:
         package_arn=package.get("arn"),
         settings=settings,
         state_input=state_input,
+        account=str(verdict["account"]) if verdict.get("account") else None,
     )
 
 
 def endpoint_names(readers: Readers, executions: Iterable[Execution]) -> list[str]:
-    """Every endpoint of the account and region, and every endpoint a running deployment targets."""
-    names: set[str] = {e.endpoint for e in executions if e.endpoint}
+    """Every endpoint of the account and region, and every endpoint a running deployment targets there."""
+    names: set[str] = {e.endpoint for e in executions if e.endpoint and readers.owns(e)}
     for page in readers.sagemaker.get_paginator("list_endpoints").paginate():
         names.update(str(e["EndpointName"]) for e in page["Endpoints"])
     return sorted(names)
@@ -254,7 +282,7 @@ def _strategy_text(settings: dict[str, Any], deployment_config: dict[str, Any] |
 def read_rollout(readers: Readers, endpoint: str, executions: list[Execution]) -> Rollout | None:
     """The endpoint's rollout now; None when the endpoint does not exist and nothing deploys it."""
     now = readers.now()
-    mine = [e for e in executions if e.endpoint == endpoint]
+    mine = [e for e in executions if e.endpoint == endpoint and readers.owns(e)]
     try:
         described = readers.sagemaker.describe_endpoint(EndpointName=endpoint)
     except ClientError:
@@ -269,12 +297,13 @@ def read_rollout(readers: Readers, endpoint: str, executions: list[Execution]) -
         champion=_served(readers.sagemaker, described["EndpointConfigName"], candidate=False)
         if described
         else None,
+        account=readers.account if readers.is_member else None,
         failure_reason=(described or {}).get("FailureReason"),
     )
     pending = (described or {}).get("PendingDeploymentSummary") or {}
     deployment_config = (described or {}).get("LastDeploymentConfig") if pending else None
     # The execution that holds the lease (or, without one, the most advanced) is the rollout.
-    lease = readers.state.lease(endpoint)
+    lease = readers.state.lease(readers.key(endpoint))
     if lease is not None:
         rollout.lease_holder = lease.get("holder")
         rollout.lease_since = lease.get("acquired_at")
@@ -304,7 +333,9 @@ def read_rollout(readers: Readers, endpoint: str, executions: list[Execution]) -
     if pending or active is not None:
         rollout.strategy = _strategy_text(settings, deployment_config)
     _traffic(rollout, readers.sagemaker, described or {}, pending)
-    parked = readers.state.bake(endpoint) if active is not None and active.state == "Bake" else None
+    parked = (
+        readers.state.bake(readers.key(endpoint)) if active is not None and active.state == "Bake" else None
+    )
     _bake(rollout, pending, deployment_config, active, now, parked)
     alarm_names = [
         str(a["AlarmName"])
@@ -316,7 +347,7 @@ def read_rollout(readers: Readers, endpoint: str, executions: list[Execution]) -
     rollout.incidents = [
         {"id": i.incident_id, "cause": i.cause, "severity": i.severity, "opened_at": i.opened_at}
         for i in list_incidents(readers.incidents, "open")
-        if i.resource == f"endpoint/{endpoint}"
+        if i.resource == f"endpoint/{readers.key(endpoint)}"
     ]
     groups = {v.group for v in (rollout.champion, rollout.candidate) if v is not None and v.group}
     waiting = {e.arn for e in mine}
@@ -416,7 +447,10 @@ def read_rollouts(readers: Readers, endpoint: str | None) -> list[Rollout]:
     names = [endpoint] if endpoint else endpoint_names(readers, executions)
     found = [r for r in (read_rollout(readers, name, executions) for name in names) if r is not None]
     if endpoint and not found:
-        raise RolloutError(f"endpoint {endpoint!r}: no such endpoint and no deployment of it in flight")
+        where = f" in account {readers.account}" if readers.is_member else ""
+        raise RolloutError(
+            f"endpoint {endpoint!r}: no such endpoint{where} and no deployment of it in flight"
+        )
     return found
 
 
@@ -464,7 +498,8 @@ def render(rollouts: list[Rollout]) -> str:
     for r in rollouts:
         if lines:
             lines.append("")
-        lines.append(f"{r.endpoint}  {r.status}  (as of {r.as_of})")
+        where = f" (account {r.account})" if r.account else ""
+        lines.append(f"{r.endpoint}{where}  {r.status}  (as of {r.as_of})")
         rows: list[tuple[str, str]] = [
             ("champion", _champion_text(r.champion)),
             ("candidate", r.candidate.label() if r.candidate else "none (nothing in flight)"),
@@ -561,12 +596,23 @@ def _is_managed(active: Execution | None) -> bool:
     return active is not None and _dict(active.state_input.get("deploy")).get("mode") == "managed"
 
 
+def member_bake_refusal(account: str | None, endpoint: str, home: str | None) -> str:
+    """Why a member account's bake is not steered (ADR 36): managed bakes run only at home."""
+    return (
+        f"{endpoint} (account {account}): managed bakes run only in the control plane's own account "
+        f"{home or '?'}; a member's deployment bakes as a SageMaker blue/green update (mlcp abort "
+        "--account trips its rollback alarm; its bake cannot end early)"
+    )
+
+
 def _steer(
     readers: Readers, rollout: Rollout, active: Execution, action: str, *, reason: str, identity: str
 ) -> dict[str, Any]:
     """Ask the steer-bake function to promote / abort the bake ``active`` is in (it re-checks now);
     ``RolloutError`` when nothing is baking or the function refuses (it says why)."""
     endpoint = str(rollout.endpoint)
+    if readers.is_member:
+        raise RolloutError(member_bake_refusal(readers.account, endpoint, readers.home_account))
     if active.state != "Bake":
         raise RolloutError(
             f"{endpoint}: nothing is baking (the managed deployment is at workflow state {active.state}); "
@@ -577,6 +623,7 @@ def _steer(
     answer = readers.steer(
         {
             "action": action,
+            "account": readers.home_account,
             "endpoint": endpoint,
             "execution": active.arn,
             "index": int(_dict(active.state_input.get("progress")).get("index") or 0),
@@ -643,12 +690,17 @@ def abort(
     before = states.get(alarm, "OK")
     candidate = rollout.candidate
     audit.append(
-        stream=f"endpoint#{endpoint}",
+        stream=readers.stream(endpoint),
         action=AuditAction.DEPLOYMENT_ABORT_REQUESTED,
         actor=identity,
-        subject=(candidate.package_arn if candidate and candidate.package_arn else f"endpoint/{endpoint}"),
+        subject=(
+            candidate.package_arn
+            if candidate and candidate.package_arn
+            else f"endpoint/{readers.key(endpoint)}"
+        ),
         evidence={
             "endpoint": endpoint,
+            "account": readers.account,
             "reason": reason,
             "candidate": candidate.label() if candidate else None,
             "champion": rollout.champion.label() if rollout.champion else None,
@@ -656,7 +708,9 @@ def abort(
             "alarm": alarm,
             "step": rollout.step,
         },
-        decision_id=f"deployment.abort_requested:{rollout.execution or endpoint}:{pending.get('StartTime')}",
+        decision_id=(
+            f"deployment.abort_requested:{rollout.execution or readers.key(endpoint)}:{pending.get('StartTime')}"
+        ),
     )
     readers.cloudwatch.set_alarm_state(
         AlarmName=alarm, StateValue="ALARM", StateReason=f"mlcp abort by {identity}: {reason}"[:1023]
@@ -759,12 +813,20 @@ def promote(
             )
     except RolloutError as refused:
         audit.append(
-            stream=f"endpoint#{endpoint}",
+            stream=readers.stream(endpoint),
             action=AuditAction.DEPLOYMENT_PROMOTE_REFUSED,
             actor=identity,
-            subject=f"endpoint/{endpoint}",
-            evidence={"endpoint": endpoint, "reason": reason, "refused": str(refused), "group": group},
-            decision_id=f"deployment.promote_refused:{endpoint}:{identity}:{readers.now().isoformat()}",
+            subject=f"endpoint/{readers.key(endpoint)}",
+            evidence={
+                "endpoint": endpoint,
+                "account": readers.account,
+                "reason": reason,
+                "refused": str(refused),
+                "group": group,
+            },
+            decision_id=(
+                f"deployment.promote_refused:{readers.key(endpoint)}:{identity}:{readers.now().isoformat()}"
+            ),
         )
         raise
     answer = _steer(readers, rollout, active, "promote", reason=reason, identity=identity)

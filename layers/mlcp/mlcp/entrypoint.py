@@ -248,6 +248,7 @@ def steer_deps(runtime: Runtime) -> SteerDeps:
         audit=runtime.audit,
         callbacks=StepFunctionsTasks(),
         clock=clock.now,
+        home_account=CoreConfig.from_env().home_account,
     )
 
 

@@ -101,7 +101,7 @@ def write_approvals(
         rows.append(
             (
                 a.approval_id,
-                f"{a.group} v{a.version}",
+                f"{a.group} v{a.version}" + (f" to {a.stage} ({a.account})" if a.stage else ""),
                 a.tier,
                 due,
                 a.created_by if wide else short_arn(a.created_by),
@@ -136,6 +136,8 @@ def write_approval(approval: PendingApproval, out: TextIO, *, ended: str | None 
         ("approval", approval.approval_id),
         ("package", f"{approval.group} v{approval.version}  {approval.model_package_arn}"),
         ("tier", approval.tier),
+        ("deploys to", f"stage {approval.stage}, account {approval.account}" if approval.stage
+         else f"account {approval.account}" if approval.account else "-"),
         ("status", approval.status + (f" (its deployment is {ended})" if ended else "")),
         ("requested", approval.requested_at),
         ("expires", approval.expires_at

@@ -32,7 +32,7 @@ from mlcp.audit import (
 )
 from mlcp_cli.audit_anchor import PublicKeyVerifier, export_days, verify_anchored, write_json, write_report
 from mlcp_cli.audit_view import read_verified, reason_of
-from mlcp_cli.commands.stack import active_target, add_stack_options, client
+from mlcp_cli.commands.stack import TargetError, active_target, add_stack_options, client, resolve_account
 from mlcp_cli.tables import Column, short_arn, short_time, write_table
 
 TABLE_ENV = "MLCP_AUDIT_TABLE"
@@ -167,8 +167,12 @@ def _trail(args: argparse.Namespace) -> AuditTrail | None:
             return None
         from mlcp.accounts import account_stream
 
-        home = client("sts").get_caller_identity()["Account"]
-        args.stream = account_stream(args.stream, args.account, home)
+        try:
+            account = resolve_account(args)  # a governed account, or refused (ADR 36)
+        except TargetError as exc:
+            sys.stderr.write(f"mlcp audit: {exc}\n")
+            return None
+        args.stream = account_stream(args.stream, account.account, account.home)
     return AuditTrail(table, client=client("dynamodb"))
 
 

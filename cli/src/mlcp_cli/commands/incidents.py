@@ -16,7 +16,15 @@ from mlcp.adapters.identity import caller_identity
 from mlcp.adapters.opscenter import OpsCenter
 from mlcp.audit import AuditTrail
 from mlcp.incidents import Incident, IncidentDeps, get_incident, list_incidents, resolve_by_id
-from mlcp_cli.commands.stack import add_table_options, client, tables
+from mlcp_cli.audit_view import split_endpoint
+from mlcp_cli.commands.stack import (
+    AccountChoice,
+    TargetError,
+    add_table_options,
+    client,
+    resolve_account,
+    tables,
+)
 from mlcp_cli.tables import Column, short_time, write_table
 
 
@@ -114,13 +122,31 @@ def _deps(args: argparse.Namespace) -> IncidentDeps | None:
     return incident_deps(client, state_table=names[0], audit_table=names[1])
 
 
+def incident_account(incident: Incident, home: str) -> str:
+    """The account an incident is about: a member's resources are ``kind/<account>:<name>`` (ADR 36)."""
+    _, _, name = incident.resource.partition("/")
+    account, _ = split_endpoint(name)
+    return account or home
+
+
+def in_account(incidents: list[Incident], account: AccountChoice | None) -> list[Incident]:
+    """The incidents of ``account`` (None: every account's; incidents are central, ADR 36)."""
+    if account is None:
+        return incidents
+    return [i for i in incidents if incident_account(i, account.home) == account.account]
+
+
 def _cmd_list(args: argparse.Namespace) -> int:
     deps = _deps(args)
     if deps is None:
         return 2
-    write_incidents(
-        list_incidents(deps, None if args.all else "open"), sys.stdout, as_json=args.json, wide=args.wide
-    )
+    try:
+        account = resolve_account(args) if args.account else None
+    except TargetError as exc:
+        sys.stderr.write(f"mlcp incidents: {exc}\n")
+        return 2
+    found = in_account(list_incidents(deps, None if args.all else "open"), account)
+    write_incidents(found, sys.stdout, as_json=args.json, wide=args.wide)
     return 0
 
 
@@ -168,6 +194,12 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     listing.add_argument("--all", action="store_true", help="also resolved ones")
     listing.add_argument("--json", action="store_true")
     listing.add_argument("--wide", action="store_true", help="every field in full, wider than 120 columns")
+    listing.add_argument(
+        "--account",
+        metavar="ID",
+        help="only the incidents of this governed account (a member's resources are <account>:<name>); "
+        "default: every account's (incidents are central)",
+    )
     add_table_options(listing)
     listing.set_defaults(func=_cmd_list)
 

@@ -23,8 +23,16 @@ from mlcp.adapters.evidence import read_json_report
 from mlcp.adapters.registry import candidate_from_describe
 from mlcp.audit import AuditTrail
 from mlcp.gates.model import Candidate
-from mlcp_cli.audit_view import Snapshot, is_package_arn, load_snapshot, package_group
-from mlcp_cli.commands.stack import add_table_options, client
+from mlcp_cli.audit_view import Snapshot, is_package_arn, load_snapshot, package_group, split_endpoint
+from mlcp_cli.commands.stack import (
+    AccountChoice,
+    TargetError,
+    account_client,
+    add_account_option,
+    add_table_options,
+    client,
+    resolve_account,
+)
 from mlcp_cli.evidence import build_evidence, fit_markdown, render_markdown
 from mlcp_cli.lineage import Lineage, build_lineage, endpoint_package, render_tree
 
@@ -59,17 +67,47 @@ def _candidate(sagemaker: Any, arn: str) -> Candidate | None:
     return candidate_from_describe(described, {t["Key"]: t["Value"] for t in tags})
 
 
-def lineage_of(target: str, *, audit_table: str, client: ClientFactory) -> tuple[Lineage, Snapshot]:
-    """The lineage of a package ARN, or of the package an endpoint serves; raises ``UnknownTarget``."""
+def config_reader(sagemaker: Any, account: AccountChoice | None) -> Callable[[str], str | None]:
+    """The config an endpoint key serves now: the control plane's own endpoints with ``sagemaker``;
+    a member's (``<account>:<name>``) with credentials in that account (``account_client``: the
+    ``--account-profile`` of ``--account``, or local mode's), else ``LookupError`` (unknown)."""
+
+    def read(key: str) -> str | None:
+        member, name = split_endpoint(key)
+        if member is None or account is None or member == account.home:
+            return _endpoint_config(sagemaker, name)
+        profile = account.profile if member == account.account else None
+        choice = AccountChoice(member, account.home, account.members, profile)
+        if member not in account.members:
+            raise LookupError(f"account {member} is not a member of this control plane any more")
+        try:
+            return _endpoint_config(account_client("sagemaker", choice), name)
+        except TargetError as exc:
+            raise LookupError(str(exc)) from exc
+
+    return read
+
+
+def lineage_of(
+    target: str, *, audit_table: str, client: ClientFactory, account: AccountChoice | None = None
+) -> tuple[Lineage, Snapshot]:
+    """The lineage of a package ARN, or of the package an endpoint serves (in ``account``: a member's
+    endpoint is ``<account>:<name>`` in the trail); raises ``UnknownTarget``."""
     snapshot = load_snapshot(AuditTrail(audit_table, client=client("dynamodb")))
     sagemaker, s3 = client("sagemaker"), client("s3")
-    arn = (
-        target
-        if is_package_arn(target)
-        else endpoint_package(snapshot, target, _endpoint_config(sagemaker, target))
-    )
+    endpoint_config = config_reader(sagemaker, account)
+    key = account.key(target) if account is not None and not is_package_arn(target) else target
+    if is_package_arn(target):
+        arn: str | None = target
+    else:
+        try:
+            serving = endpoint_config(key)
+        except LookupError:
+            serving = None
+        arn = endpoint_package(snapshot, key, serving)
     if arn is None:
-        raise UnknownTarget(f"no deployment to endpoint {target!r} in the audit trail")
+        where = f" in account {account.account}" if account is not None and account.is_member else ""
+        raise UnknownTarget(f"no deployment to endpoint {target!r}{where} in the audit trail")
     candidate = _candidate(sagemaker, arn)
     group_stream = f"group#{package_group(arn)}"
     if candidate is None and not any(r.subject == arn for r in snapshot.records.get(group_stream, [])):
@@ -79,18 +117,25 @@ def lineage_of(target: str, *, audit_table: str, client: ClientFactory) -> tuple
         arn,
         candidate=candidate,
         read_report=lambda uri: read_json_report(s3, uri),
-        endpoint_config=lambda name: _endpoint_config(sagemaker, name),
-        target=target,
+        endpoint_config=endpoint_config,
+        target=key,
     )
     return lineage, snapshot
 
 
 def show_lineage(
-    target: str, *, audit_table: str, client: ClientFactory, as_json: bool, out: Any, wide: bool = False
+    target: str,
+    *,
+    audit_table: str,
+    client: ClientFactory,
+    as_json: bool,
+    out: Any,
+    wide: bool = False,
+    account: AccountChoice | None = None,
 ) -> int:
     """Print the lineage (tree, or one JSON document); the exit status (see the module docstring)."""
     try:
-        lineage, _ = lineage_of(target, audit_table=audit_table, client=client)
+        lineage, _ = lineage_of(target, audit_table=audit_table, client=client, account=account)
     except UnknownTarget as exc:
         sys.stderr.write(f"mlcp lineage: {exc}\n")
         return 2
@@ -112,6 +157,7 @@ def write_evidence(
     out: Any,
     now: datetime | None = None,
     wide: bool = False,
+    account: AccountChoice | None = None,
 ) -> int:
     """Build the evidence record; write ``<group>-v<version>.evidence.{md,json}`` into ``out_dir``
     (every field in full), or print it: Markdown fitting 120 columns (``wide``: in full), or JSON
@@ -120,7 +166,7 @@ def write_evidence(
         sys.stderr.write(f"mlcp evidence: {package_arn!r} is not a versioned model package ARN\n")
         return 2
     try:
-        lineage, snapshot = lineage_of(package_arn, audit_table=audit_table, client=client)
+        lineage, snapshot = lineage_of(package_arn, audit_table=audit_table, client=client, account=account)
     except UnknownTarget as exc:
         sys.stderr.write(f"mlcp evidence: {exc}\n")
         return 2
@@ -146,8 +192,19 @@ def _lineage_cmd(args: argparse.Namespace) -> int:
     table = audit_table(args)
     if table is None:
         return 2
+    try:
+        account = resolve_account(args)
+    except TargetError as exc:
+        sys.stderr.write(f"mlcp lineage: {exc}\n")
+        return 2
     return show_lineage(
-        args.target, audit_table=table, client=client, as_json=args.json, out=sys.stdout, wide=args.wide
+        args.target,
+        audit_table=table,
+        client=client,
+        as_json=args.json,
+        out=sys.stdout,
+        wide=args.wide,
+        account=account,
     )
 
 
@@ -156,6 +213,11 @@ def _evidence_cmd(args: argparse.Namespace) -> int:
     if table is None:
         return 2
     out_dir = Path(args.out) if args.out else None
+    try:
+        account = resolve_account(args)
+    except TargetError as exc:
+        sys.stderr.write(f"mlcp evidence: {exc}\n")
+        return 2
     return write_evidence(
         args.package_arn,
         audit_table=table,
@@ -164,6 +226,7 @@ def _evidence_cmd(args: argparse.Namespace) -> int:
         as_json=args.json,
         out=sys.stdout,
         wide=args.wide,
+        account=account,
     )
 
 
@@ -174,6 +237,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     lineage.add_argument("target", help="an endpoint name or a versioned model package ARN")
     lineage.add_argument("--json", action="store_true", help="one JSON document instead of the tree")
     lineage.add_argument("--wide", action="store_true", help="every value in full, wider than 120 columns")
+    add_account_option(lineage, member_credentials=True)
     add_table_options(lineage)
     lineage.set_defaults(func=_lineage_cmd)
 

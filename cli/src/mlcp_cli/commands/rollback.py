@@ -17,7 +17,18 @@ from mlcp.adapters.state import ControlPlaneState
 from mlcp.audit import AuditTrail
 from mlcp.errors import DeploymentNotSupported
 from mlcp.usecases.deployment import DeploymentDeps, manual_rollback
-from mlcp_cli.commands.stack import add_table_options, client, local_wait_for, progress, tables
+from mlcp_cli.commands.stack import (
+    AccountChoice,
+    TargetError,
+    account_client,
+    add_account_option,
+    add_table_options,
+    client,
+    local_wait_for,
+    progress,
+    resolve_account,
+    tables,
+)
 
 
 def rollback(
@@ -30,18 +41,27 @@ def rollback(
     audit_table: str,
     timeout: float = 3600,
     wait_for: Callable[[Callable[[], bool]], object] | None = None,
+    account: AccountChoice | None = None,
+    member_sagemaker: Any = None,
 ) -> dict[str, Any]:
     """Roll ``endpoint`` back as whoever ``client``'s credentials belong to.
+
+    ``account`` (``--account``): a member's endpoint is updated with ``member_sagemaker`` (the
+    operator's credentials in that account) under the lease and audit stream ``<account>:<endpoint>``
+    of the control plane's tables (ADR 36); the versions it may go back to are those promoted there.
 
     ``wait_for(condition)`` waits until ``condition()`` holds (or gives up); by default it polls
     for up to ``timeout`` real seconds, as against AWS. Local mode passes one that runs the
     emulator's virtual clock instead (the endpoint's update only progresses there)."""
-    hosting = SageMakerHosting(client("sagemaker"))
+    member = account is not None and account.is_member
+    hosting = SageMakerHosting(member_sagemaker if member else client("sagemaker"))
     deps = DeploymentDeps(
         hosting=hosting,
         state=ControlPlaneState(state_table, client("dynamodb")),
         audit=AuditTrail(audit_table, client=client("dynamodb")),
         model_role_arn="",
+        account=account.account if account is not None else None,
+        home_account=account.home if account is not None else None,
     )
 
     def poll(settled: Callable[[], bool]) -> None:
@@ -78,6 +98,7 @@ def _cmd(args: argparse.Namespace) -> int:
     if names is None:
         return 2
     try:
+        account = resolve_account(args)
         done = rollback(
             client,
             args.endpoint,
@@ -86,7 +107,12 @@ def _cmd(args: argparse.Namespace) -> int:
             state_table=names[0],
             audit_table=names[1],
             wait_for=local_wait_for(),
+            account=account,
+            member_sagemaker=account_client("sagemaker", account) if account.is_member else None,
         )
+    except TargetError as exc:
+        sys.stderr.write(f"mlcp rollback: {exc}\n")
+        return 2
     except DeploymentNotSupported as exc:
         sys.stderr.write(f"refused: {exc}\n")
         return 1
@@ -110,5 +136,6 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     )
     parser.add_argument("--reason", required=True, help="why; recorded in the audit trail")
     parser.add_argument("--json", action="store_true", help="endpoint, from_config, config as JSON")
+    add_account_option(parser, member_credentials=True)
     add_table_options(parser)
     parser.set_defaults(func=_cmd)

@@ -14,6 +14,13 @@ A targeted stack's tables come from its outputs (``ControlPlaneTableName``, ``Au
 CloudFormation DescribeStacks; ``--state-table`` / ``--audit-table`` still win. ``main`` resolves
 the target once per invocation; ``client(service)`` then signs with its profile and region.
 
+``--account`` (``add_account_option``, ``resolve_account``): which governed account an endpoint is in
+(ADR 36). Default: the control plane's own (home) account; a listed member (the stack's
+``MemberAccountIds``, else ``$MLCP_MEMBER_ACCOUNTS``) keys the endpoint ``<account>:<endpoint>`` in
+the control plane's tables and streams; any other account is refused. Reading or changing the
+member's own resources (SageMaker, CloudWatch) takes credentials in that account
+(``--account-profile``; local mode: the emulated account's administrator).
+
 Output: human tables by default, ``--json`` for machines (``add_json_option``, ``write_json``,
 ``write_table``); progress on long work goes to stderr (``progress``), never into the output.
 """
@@ -95,6 +102,24 @@ add_table_options = add_stack_options
 
 def add_json_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="machine output: JSON (one object per line)")
+
+
+def add_account_option(parser: argparse.ArgumentParser, *, member_credentials: bool = False) -> None:
+    """``--account`` (a governed account; default: the control plane's own) and, where the command
+    reads or changes the member's own resources, ``--account-profile``."""
+    parser.add_argument(
+        "--account",
+        metavar="ID",
+        help="the governed account the endpoint is in: a member (MemberAccountIds) keys it "
+        "<account>:<endpoint> (docs/multi-account.md); default: the control plane's own",
+    )
+    if member_credentials:
+        parser.add_argument(
+            "--account-profile",
+            metavar="PROFILE",
+            help="AWS named profile with credentials in --account's member account (its SageMaker and "
+            "CloudWatch); --local: that account's administrator",
+        )
 
 
 # ------------------------------------------------------------------------------------ resolving
@@ -216,6 +241,96 @@ def client(service: str) -> Any:
 
         return boto3.client(service)  # type: ignore[call-overload]
     return target.session().client(service)
+
+
+# ------------------------------------------------------------------------------------ accounts
+
+MEMBER_ACCOUNTS_PARAMETER = "MemberAccountIds"
+MEMBER_ACCOUNTS_ENV = "MLCP_MEMBER_ACCOUNTS"
+
+
+@dataclass(frozen=True)
+class AccountChoice:
+    """The account a command's endpoint is in (``--account``), and how the control plane keys it."""
+
+    account: str
+    home: str
+    members: frozenset[str]
+    profile: str | None = None
+
+    @property
+    def is_member(self) -> bool:
+        return self.account != self.home
+
+    def key(self, name: str) -> str:
+        """The endpoint's key in the control-plane table (lease, bake, incidents): the name at
+        home, ``<account>:<name>`` in a member (ADR 26)."""
+        return f"{self.account}:{name}" if self.is_member else name
+
+    def stream(self, name: str) -> str:
+        """The endpoint's audit stream."""
+        return f"endpoint#{self.key(name)}"
+
+    def label(self, name: str) -> str:
+        """How an operator reads the endpoint: ``name`` at home, ``name (account <id>)`` in a member."""
+        return f"{name} (account {self.account})" if self.is_member else name
+
+
+def member_accounts(target: StackTarget) -> frozenset[str]:
+    """The member accounts the target's control plane governs (its ``MemberAccountIds`` parameter;
+    without a stack, ``$MLCP_MEMBER_ACCOUNTS``)."""
+    listed = (
+        target.parameters.get(MEMBER_ACCOUNTS_PARAMETER)
+        if target.stack_name
+        else os.environ.get(MEMBER_ACCOUNTS_ENV)
+    )
+    return frozenset(item.strip() for item in (listed or "").split(",") if item.strip())
+
+
+def resolve_account(args: argparse.Namespace) -> AccountChoice:
+    """The account ``--account`` names, checked against the control plane's (home: the caller's
+    account, where the stack is; members: ``member_accounts``). ``TargetError`` for anything that is
+    neither: a command never acts on an account the control plane does not govern."""
+    home = str(client("sts").get_caller_identity()["Account"])
+    members = member_accounts(_Active.target)
+    wanted = getattr(args, "account", None)
+    profile = getattr(args, "account_profile", None)
+    if wanted is None or wanted == home:
+        if profile:
+            raise TargetError(f"--account-profile is for a member account; {home} is the control plane's own")
+        return AccountChoice(home, home, members)
+    if not (len(wanted) == 12 and wanted.isdigit()):
+        raise TargetError(f"--account {wanted!r}: not an AWS account id (12 digits)")
+    if wanted not in members:
+        listed = ", ".join(sorted(members)) or "none"
+        raise TargetError(
+            f"--account {wanted}: not governed by this control plane (its own account {home}; "
+            f"members: {listed})"
+        )
+    return AccountChoice(wanted, home, members, profile)
+
+
+def account_client(service: str, choice: AccountChoice) -> Any:
+    """A client of ``service`` in ``choice``'s account: at home the target's (``client``); in a
+    member, signed with ``--account-profile``'s credentials there (local mode: that emulated
+    account's administrator). ``TargetError`` without credentials for the member: the control
+    plane's own credentials never act in a member account from the CLI (the member's deployment
+    role trusts only the control plane's functions)."""
+    if not choice.is_member:
+        return client(service)
+    target = _Active.target
+    if choice.profile:
+        import boto3
+
+        return boto3.Session(profile_name=choice.profile, region_name=target.region).client(service)  # type: ignore[call-overload]
+    if target.source == "local":
+        from mlcp_cli.emulator.accounts import account_session
+
+        return account_session(choice.account, target.region or LOCAL_REGION).client(service)  # type: ignore[call-overload]
+    raise TargetError(
+        f"account {choice.account}'s {service} needs credentials in that account: "
+        "--account-profile PROFILE (a named profile of the member account)"
+    )
 
 
 # -------------------------------------------------------------------------------------- output

@@ -12,7 +12,18 @@ from typing import Any
 from mlcp import clock
 from mlcp.adapters.state import ControlPlaneState
 from mlcp_cli.commands.incidents import incident_deps
-from mlcp_cli.commands.stack import active_target, add_json_option, add_stack_options, client, tables
+from mlcp_cli.commands.stack import (
+    AccountChoice,
+    TargetError,
+    account_client,
+    active_target,
+    add_account_option,
+    add_json_option,
+    add_stack_options,
+    client,
+    resolve_account,
+    tables,
+)
 from mlcp_cli.rollout import (
     Readers,
     RolloutError,
@@ -27,8 +38,13 @@ STATE_MACHINE_OUTPUT = "DeploymentStateMachineArn"
 STEER_BAKE_OUTPUT = "SteerBakeFunctionArn"
 
 
-def readers(args: argparse.Namespace, state_table: str, audit_table: str) -> Readers:
-    """The status readers of the resolved target (``client(service)`` for each AWS API)."""
+def readers(
+    args: argparse.Namespace, state_table: str, audit_table: str, account: AccountChoice | None = None
+) -> Readers:
+    """The status readers of the resolved target (``client(service)`` for each AWS API): the
+    endpoint's SageMaker and CloudWatch in ``account`` (``--account``), everything the control plane
+    keeps (workflow, tables, steer-bake) in its own account."""
+    account = account or resolve_account(args)
     machine = (
         getattr(args, "state_machine", None)
         or active_target().outputs.get(STATE_MACHINE_OUTPUT)
@@ -36,13 +52,15 @@ def readers(args: argparse.Namespace, state_table: str, audit_table: str) -> Rea
     )
     return Readers(
         steer=steer_invoker(client("lambda"), active_target().outputs.get(STEER_BAKE_OUTPUT)),
-        sagemaker=client("sagemaker"),
+        sagemaker=account_client("sagemaker", account),
         stepfunctions=client("stepfunctions"),
-        cloudwatch=client("cloudwatch"),
+        cloudwatch=account_client("cloudwatch", account),
         state=ControlPlaneState(state_table, client("dynamodb")),
         incidents=incident_deps(client, state_table=state_table, audit_table=audit_table),
         state_machine_arn=machine,
         now=clock.now,
+        account=account.account,
+        home_account=account.home,
     )
 
 
@@ -77,6 +95,9 @@ def _cmd(args: argparse.Namespace) -> int:
     except RolloutError as exc:
         sys.stderr.write(f"mlcp status: {exc}\n")
         return 1
+    except TargetError as exc:
+        sys.stderr.write(f"mlcp status: {exc}\n")
+        return 2
     return 0
 
 
@@ -100,5 +121,6 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     )
     add_watch_options(parser)
     add_json_option(parser)
+    add_account_option(parser, member_credentials=True)
     add_stack_options(parser)
     parser.set_defaults(func=_cmd)

@@ -13,6 +13,8 @@ from typing import Any
 from mlcp.adapters.identity import caller_identity
 from mlcp.audit import AuditTrail
 from mlcp_cli.commands.stack import (
+    TargetError,
+    add_account_option,
     add_json_option,
     add_stack_options,
     client,
@@ -53,6 +55,9 @@ def _cmd_abort(args: argparse.Namespace) -> int:
     except RolloutError as exc:
         sys.stderr.write(f"refused: {exc}\n")
         return 1
+    except TargetError as exc:
+        sys.stderr.write(f"mlcp abort: {exc}\n")
+        return 2
     if args.json:
         sys.stdout.write(json.dumps(done, sort_keys=True) + "\n")
     else:
@@ -83,6 +88,9 @@ def _cmd_promote(args: argparse.Namespace) -> int:
     except RolloutError as exc:
         sys.stderr.write(f"refused: {exc}\n")
         return 1
+    except TargetError as exc:
+        sys.stderr.write(f"mlcp promote: {exc}\n")
+        return 2
     if args.json:
         sys.stdout.write(json.dumps(done, sort_keys=True) + "\n")
     else:
@@ -109,6 +117,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     )
     parser.add_argument("--state-machine", help="the deployment workflow's ARN (default: the stack's)")
     add_json_option(parser)
+    add_account_option(parser, member_credentials=True)
     add_stack_options(parser)
     parser.set_defaults(func=_cmd_abort)
 
@@ -119,5 +128,6 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     parser.add_argument("--reason", required=True, help="why; recorded in the audit trail")
     parser.add_argument("--state-machine", help="the deployment workflow's ARN (default: the stack's)")
     add_json_option(parser)
+    add_account_option(parser, member_credentials=True)
     add_stack_options(parser)
     parser.set_defaults(func=_cmd_promote)

@@ -32,7 +32,9 @@ def account_session(account: str, region: str) -> boto3.Session:
     backend = iam_backends[account]["aws"]
     if _ADMIN not in backend.users:
         backend.create_user(region, _ADMIN)
-    key = backend.create_access_key(_ADMIN)
+    # One key, reused: IAM allows a user two (moto enforces it), and every CLI command asks again.
+    keys = backend.users[_ADMIN].access_keys
+    key = keys[0] if keys else backend.create_access_key(_ADMIN)
     return boto3.Session(
         aws_access_key_id=key.access_key_id, aws_secret_access_key=key.secret_access_key, region_name=region
     )

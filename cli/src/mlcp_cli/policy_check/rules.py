@@ -176,8 +176,27 @@ def _deployment_rules(name: str, tier: Tier) -> Iterator[Finding]:
                 )
 
 
+def _promotion_rules(policy: Policy) -> Iterator[Finding]:
+    """A promotion stage runs in a member account, which does not run the shadow test or the canary
+    analysis yet (ADR 35): its deployments would all be refused."""
+    for index, rule in enumerate(policy.groups):
+        for number, stage in enumerate(rule.promotion):
+            tier = policy.tiers.get(stage.tier)
+            if tier is None:
+                continue
+            for key, what in (("shadow", "a shadow phase"), ("analysis", "a canary analysis")):
+                if getattr(tier.deployment, key) is not None:
+                    yield Finding(
+                        "error",
+                        ("groups", index, "promotion", number, "tier"),
+                        f"stage {stage.stage!r} deploys in member account {stage.account}, which does not run "
+                        f"{what} yet (tier {stage.tier!r} has deployment.{key}): every deployment there "
+                        "would be refused",
+                    )
+
+
 def _group_rules(policy: Policy) -> Iterator[Finding]:
-    used = {rule.tier for rule in policy.groups}
+    used = {rule.tier for rule in policy.groups} | {s.tier for rule in policy.groups for s in rule.promotion}
     for name in policy.tiers:
         if name not in used:
             yield Finding("warning", ("tiers", name), f"tier {name!r} is not used by any group rule")
@@ -199,4 +218,5 @@ def semantic_findings(policy: Policy) -> list[Finding]:
         for rule in (_metric_rules, _bias_rules, _approver_rules, _deployment_rules):
             findings.extend(rule(name, tier))
     findings.extend(_group_rules(policy))
+    findings.extend(_promotion_rules(policy))
     return findings

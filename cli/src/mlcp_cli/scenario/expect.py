@@ -7,7 +7,7 @@ nothing runnable.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -86,9 +86,11 @@ class Serves(Strict):
 class EndpointExpectation(Check):
     """The endpoint exists; its ``status``; the package version it ``serves`` (its config, with this
     stack's owner tag); the simulated UpdateEndpoint deployments by outcome (``updates``); the
-    shadow variants of the config it serves (``shadow_variants``, ``[]``: none)."""
+    shadow variants of the config it serves (``shadow_variants``, ``[]``: none). ``account``: the
+    endpoint of that account of the emulator (a member, issue 20), else the governance account's."""
 
     name: str
+    account: str | None = Field(default=None, pattern=r"^[0-9]{12}$")
     status: str | None = None
     serves: Serves | None = None
     updates: dict[str, int] | None = None
@@ -97,9 +99,9 @@ class EndpointExpectation(Check):
     def check(self, runner: ScenarioRunner) -> list[str]:
         from mlcp.adapters.endpoints import SageMakerHosting, resource_name
 
-        state = SageMakerHosting(runner.client("sagemaker")).endpoint(self.name)
+        state = SageMakerHosting(self._sagemaker(runner)).endpoint(self.name)
         if state is None:
-            return [f"endpoint {self.name}: does not exist"]
+            return [f"endpoint {self.name}{self._where}: does not exist"]
         failures = []
         if self.status is not None and state.status != self.status:
             failures.append(f"endpoint {self.name}: status {state.status}, expected {self.status}")
@@ -124,12 +126,26 @@ class EndpointExpectation(Check):
                 failures.extend(self._owned(runner, state.config_name))
         return failures
 
+    @property
+    def _where(self) -> str:
+        return f" in account {self.account}" if self.account else ""
+
+    def _sagemaker(self, runner: ScenarioRunner) -> Any:
+        """SageMaker of the endpoint's account: a member's, as that account, else the step's."""
+        from mlcp_cli.emulator.runtime import LOCAL_ACCOUNT_ID
+
+        if self.account is None or self.account == LOCAL_ACCOUNT_ID:
+            return runner.client("sagemaker")
+        from mlcp_cli.emulator.accounts import account_session
+
+        return account_session(self.account, runner.cp.region).client("sagemaker")
+
     def _owned(self, runner: ScenarioRunner, config_name: str) -> list[str]:
         """A config the control plane deployed carries this stack's owner tag (else its retirement
         would never judge it); a seeded config (no ``mlcp:model-package`` tag) is not checked."""
         from mlcp.adapters.endpoints import MANAGED_TAG, OWNER_TAG
 
-        sagemaker = runner.client("sagemaker")
+        sagemaker = self._sagemaker(runner)
         arn = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)["EndpointConfigArn"]
         tags = {t["Key"]: t["Value"] for t in sagemaker.list_tags(ResourceArn=arn).get("Tags", [])}
         if MANAGED_TAG in tags and tags.get(OWNER_TAG) != runner.audit.table_name:

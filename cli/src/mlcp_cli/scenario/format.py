@@ -156,15 +156,20 @@ class Step(BaseModel):
 
 
 class PrincipalPolicy(BaseModel):
-    """What a scenario principal is allowed: an IAM policy its ``as`` calls are checked against."""
+    """What a scenario principal is allowed: an IAM policy its ``as`` calls are checked against, given
+    inline (``policy``) or as the stack's own managed policy (``stack_policy``: the output naming it,
+    e.g. ``OperatorPolicyArn``: the operator's command played with exactly the operator's grants)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    policy: dict[str, Any]
+    policy: dict[str, Any] | None = None
+    stack_policy: str | None = Field(default=None, pattern=r"^[A-Za-z0-9]+PolicyArn$")
 
     @model_validator(mode="after")
     def _has_statements(self) -> PrincipalPolicy:
-        if not self.policy.get("Statement"):
+        if (self.policy is None) == (self.stack_policy is None):
+            raise ValueError("give policy (an IAM policy document) or stack_policy (an output), one of them")
+        if self.policy is not None and not self.policy.get("Statement"):
             raise ValueError("policy: an IAM policy document with a Statement")
         return self
 

@@ -125,6 +125,19 @@ class ScenarioRunner:
             self._principal_arns[principal] = str(sts.get_caller_identity()["Arn"])
         return self._principal_arns[principal]
 
+    def stack_policy(self, output: str) -> dict[str, Any]:
+        """The document of the stack's managed policy named by ``output`` (``OperatorPolicyArn``)."""
+        from urllib.parse import unquote
+
+        arn = self.cp.stack.outputs.get(output)
+        if not arn:
+            raise ScenarioError(f"principals: the stack has no output {output!r}")
+        iam = self.default_client("iam")
+        version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+        document = iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"]
+        parsed: dict[str, Any] = json.loads(unquote(document)) if isinstance(document, str) else document
+        return parsed
+
     # ---------------------------------------------------------------- running
 
     def run(self, scenario: Scenario) -> ScenarioResult:
@@ -132,7 +145,8 @@ class ScenarioRunner:
         self._say(f"scenario {scenario.name}: {scenario.description.strip()}".rstrip(": "))
         for principal, given in scenario.principals.items():
             if self.cp.iam is not None:
-                self.cp.iam.attach_principal_policy(self.principal_arn(principal), given.policy, principal)
+                document = given.policy or self.stack_policy(str(given.stack_policy))
+                self.cp.iam.attach_principal_policy(self.principal_arn(principal), document, principal)
         self.calls = CallRecorder()
         self._step_events = {}
         with self.calls:

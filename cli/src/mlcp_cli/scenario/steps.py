@@ -557,6 +557,79 @@ class Promote(StepKind):
         )
 
 
+@step_kind("promote_stage")
+class PromoteStage(StepKind):
+    """``mlcp promote-stage GROUP --to STAGE [--version N] --reason``: ask the workflow to promote a
+    package to the next stage of its path, as the step's principal. The step checks the ``decision``
+    (``allowed``, ``refused``, ``ignored``) and, with ``because``, that a reason contains it."""
+
+    group: str
+    to: str
+    version: int | None = Field(default=None, ge=1)
+    reason: str = "promoted in scenario"
+    decision: Literal["allowed", "refused", "ignored"]
+    because: str | None = None
+
+    def run(self, runner: ScenarioRunner) -> str:
+        from mlcp_cli.commands.promote_stage import PromotionError, request_promotion
+
+        try:
+            decided = request_promotion(
+                runner.client,
+                self.group,
+                self.to,
+                version=self.version,
+                reason=self.reason,
+                audit_table=runner.cp.stack.physical_id("AuditTable"),
+                state_machine_arn=runner.cp.stack.outputs["DeploymentStateMachineArn"],
+                wait_for=lambda done: runner.cp.run_until(done, limit=3600, timeout=runner.pump_timeout),
+            )
+        except PromotionError as exc:
+            raise ScenarioError(f"mlcp promote-stage {self.group} --to {self.to}: {exc}") from exc
+        said = f"{self.group} v{decided.version} -> {self.to}: {decided.decision}"
+        reasons = "; ".join(decided.reasons)
+        if decided.decision != self.decision:
+            raise ScenarioError(f"mlcp promote-stage: expected {self.decision}, got {said} ({reasons})")
+        if self.because is not None and not any(self.because in r for r in decided.reasons):
+            raise ScenarioError(
+                f"mlcp promote-stage: {said}: no reason contains {self.because!r} ({reasons})"
+            )
+        return f"{said}{f' ({reasons})' if reasons else ''} (mlcp promote-stage)"
+
+
+@step_kind("resolve_incident")
+class ResolveIncident(StepKind):
+    """``mlcp incidents resolve``: every incident open on ``resource`` (of ``cause``, else any) is
+    resolved by the step's principal; at least one must be open."""
+
+    resource: str
+    cause: str | None = None
+    reason: str = "resolved in scenario"
+
+    def run(self, runner: ScenarioRunner) -> str:
+        from mlcp.adapters.identity import caller_identity
+        from mlcp.incidents import list_incidents, resolve_by_id
+        from mlcp_cli.commands.incidents import incident_deps
+
+        stack = runner.cp.stack
+        deps = incident_deps(
+            runner.client,
+            state_table=stack.physical_id("ControlPlaneTable"),
+            audit_table=stack.physical_id("AuditTable"),
+        )
+        open_now = [
+            i
+            for i in list_incidents(deps, "open")
+            if i.resource == self.resource and (self.cause is None or i.cause == self.cause)
+        ]
+        if not open_now:
+            raise ScenarioError(f"resolve_incident: no incident open on {self.resource}")
+        identity = caller_identity(runner.client("sts"))
+        for incident in open_now:
+            resolve_by_id(incident.incident_id, reason=self.reason, resolved_by=identity, deps=deps)
+        return f"{len(open_now)} incident(s) on {self.resource} resolved by {identity}"
+
+
 @step_kind("monitoring_run")
 class MonitoringRun(StepKind):
     """A Model Monitor run on ``endpoint``: the processing job (as SageMaker creates it), its

@@ -40,6 +40,9 @@ class PendingApproval(BaseModel):
     #: Who may answer (the tier's approvers when it was requested); empty: anyone but the creator.
     approvers: list[str] = []
     execution: str | None = None
+    #: Where the approved deployment goes (ADR 36): the verdict's account and promotion stage.
+    account: str | None = None
+    stage: str | None = None
     decided_by: str | None = None
     decided_at: str | None = None
     reason: str | None = None
@@ -89,6 +92,23 @@ class ControlPlaneState:
                     "claimed_at": {"S": _now()},
                 },
                 ConditionExpression="attribute_not_exists(pk) OR execution = :exec",
+                ExpressionAttributeValues={":exec": {"S": execution}},
+            )
+        except ClientError as exc:
+            if condition_failed(exc):
+                return False
+            raise
+        return True
+
+    def release_stage_promotion(self, model_package_arn: str, stage: str, execution: str) -> bool:
+        """Give up ``execution``'s claim of the package's promotion to ``stage`` (it was refused: by
+        the stage's gates, its approver, or at the moment of effect), so that it may be asked again.
+        Only the claiming execution's claim is deleted; False when it held none."""
+        try:
+            self._client.delete_item(
+                TableName=self.table_name,
+                Key={"pk": {"S": f"package#{model_package_arn}"}, "sk": {"S": f"promotion#{stage}"}},
+                ConditionExpression="execution = :exec",
                 ExpressionAttributeValues={":exec": {"S": execution}},
             )
         except ClientError as exc:

@@ -94,6 +94,9 @@ class AuditAction(StrEnum):
     ANALYSIS_COMPLETED = "analysis.completed"
     SHADOW_STARTED = "shadow.started"
     SHADOW_ENDED = "shadow.ended"
+    PROMOTION_REQUESTED = "promotion.requested"
+    PROMOTION_ALLOWED = "promotion.allowed"
+    PROMOTION_REFUSED = "promotion.refused"
 
 
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal, NoReturn
 from urllib.parse import quote
 
 from mlcp import clock
+from mlcp.accounts import account_stream
 from mlcp.adapters.state import ControlPlaneState, PendingApproval
 from mlcp.audit import AuditAction
 from mlcp.errors import ApprovalDenied, ApprovalNotPending, SeparationOfDutiesViolation
@@ -21,12 +22,12 @@ from mlcp.gates.model import Candidate
 from mlcp.observability import MetricUnit, logger, metrics
 from mlcp.ports import UNKNOWN, Notifier, TaskCallbacks
 from mlcp.usecases.gating import Gated, GatingDeps, approval_id_for, evaluate_candidate
-from mlcp.usecases.stage_promotion import OpenIncidents, stage_refusal
+from mlcp.usecases.stage_promotion import OpenIncidents, stage_decision, stage_evidence
 
 if TYPE_CHECKING:
     from mlcp.events import ModelPackageStateChangeEvent
 
-Outcome = Literal["proceed", "needs_human", "reject", "ignore"]
+Outcome = Literal["proceed", "needs_human", "reject", "ignore", "refused"]
 
 
 @dataclass
@@ -214,11 +215,16 @@ def verify_approval(
     ``ignore`` unless the registry says Approved and this is a real transition owned by this
     execution; otherwise the gates run again (approval cannot bypass a hard gate) with the registry's
     last modifier as the approver (separation of duties): ``reject`` on a hard failure, ``needs_human``
-    when the tier wants a human or a soft gate failed, else ``proceed``.
+    when the tier wants a human or a soft gate failed, else ``proceed``. ``refused`` (audited here):
+    the deployment cannot run in its account (a member account, ADR 35: no shadow test, no canary
+    analysis there yet), or a promotion is refused.
 
-    ``stage`` (a promotion, ADR 27: the workflow started with ``{"promotion": {"stage": ...}}``) deploys the approved package to that stage
-    of its group's promotion path under the stage's tier, once per (package, stage): ``ignore`` with
-    the reason while the previous stage's record does not allow it (never a rejection of the package).
+    ``stage`` (a promotion, ADR 27/35: the workflow started with ``{"promotion": {"stage": ...}}``)
+    deploys the approved package to that stage of its group's promotion path under the stage's tier,
+    once per (package, stage). It is decided here and audited (``promotion.allowed`` /
+    ``promotion.refused`` in ``group#<group>``): refused while the previous stage's record does not
+    allow it, or when the stage's tier's gates fail — never a rejection of the package, which may
+    still serve in the previous stage; a refused promotion may be asked again.
     """
     candidate, modified = deps.gating.registry.candidate(event.model_package_arn)
     verdict: dict[str, Any] = {
@@ -229,8 +235,11 @@ def verify_approval(
         # Where the deployment acts (ADR 26/27): the envelope's account, or the stage's.
         "account": event.account,
         "stage": None,
+        # The stage this execution promotes to (started as a promotion), else None: a refusal after
+        # the next waits (a denial, a timeout, the re-check) then leaves the package as it is.
+        "promotion": stage,
         "report_uri": None,
-        "approval_id": approval_id_for(candidate.arn, modified),
+        "approval_id": approval_id_for(candidate.arn, modified, stage, execution if stage else None),
         "approval_timeout_seconds": 3600,
         "deployment": None,
         # The named approver's answer, when the tier asks for one (RequestHumanApproval sets it).
@@ -240,27 +249,30 @@ def verify_approval(
     if candidate.approval_status != "Approved":
         reason = f"the event says {event.approval_status}; the registry says {candidate.approval_status}"
         return {**verdict, "outcome": "ignore", "reasons": [reason]}
+    facts: dict[str, Any] = {}
     if stage is not None:
         # Decided before the claim: a refused promotion may be asked again once the stage allows it.
         if open_incidents is None:
             raise ValueError("a promotion is decided with the incidents open on the previous stage")
         rule = deps.gating.policies.get(force_fetch=True).rule_for(candidate.group)
-        why = (
-            stage_refusal(
-                rule,
-                stage,
-                package_arn=candidate.arn,
-                version=candidate.version,
-                audit=deps.gating.audit,
-                open_incidents=open_incidents,
-                home_account=home_account,
-                now=deps.gating.clock(),
+        now = deps.gating.clock()
+        if rule is None:
+            return _refuse_promotion(
+                verdict, stage, [f"no policy group matches {candidate.group!r}"], execution, deps, facts
             )
-            if rule is not None
-            else f"no policy group matches {candidate.group!r}"
+        why, record = stage_decision(
+            rule,
+            stage,
+            package_arn=candidate.arn,
+            version=candidate.version,
+            audit=deps.gating.audit,
+            open_incidents=open_incidents,
+            home_account=home_account,
+            now=now,
         )
+        facts = stage_evidence(rule, stage, record, now=now)
         if why is not None:
-            return {**verdict, "outcome": "ignore", "stage": stage, "reasons": [f"promotion refused: {why}"]}
+            return _refuse_promotion(verdict, stage, [why], execution, deps, facts)
     claimed = (
         deps.state.claim_approval_transition(candidate.arn, modified, execution)
         if stage is None
@@ -290,8 +302,7 @@ def verify_approval(
         outcome = "needs_human"
     else:
         outcome = "proceed"
-    metrics.add_metric(name=f"Approvals{outcome.title().replace('_', '')}", unit=MetricUnit.Count, value=1)
-    return {
+    decided = {
         **verdict,
         "outcome": outcome,
         "reasons": gated.reasons,
@@ -304,6 +315,116 @@ def verify_approval(
         "deployment": gated.tier.deployment.model_dump(mode="json") if gated.tier else None,
         "approvers": list(gated.tier.approvers or []) if gated.tier else [],
     }
+    unsupported = member_unsupported(decided, home_account)
+    if stage is not None and (unsupported or outcome == "reject"):
+        # The package may serve in the previous stage: the promotion is refused, the package kept.
+        deps.state.release_stage_promotion(candidate.arn, stage, execution)
+        reasons = unsupported or [f"{stage}'s gates (tier {gated.tier_name}): {r}" for r in gated.reasons]
+        return _refuse_promotion(decided, stage, reasons, execution, deps, facts)
+    if unsupported:
+        return _refuse_in_member(
+            decided, unsupported, execution, home_account=home_account, event_id=event.id, deps=deps
+        )
+    if stage is not None:
+        deps.gating.audit.append(
+            stream=_stream(candidate.group),
+            action=AuditAction.PROMOTION_ALLOWED,
+            actor="mlcp",
+            subject=candidate.arn,
+            evidence={
+                "stage": stage,
+                "version": candidate.version,
+                "account": decided["account"],
+                "endpoint": decided["endpoint"],
+                "tier": gated.tier_name,
+                "next": outcome,
+                "execution": execution,
+                **facts,
+            },
+            decision_id=f"promotion.allowed:{candidate.arn}:{stage}:{execution}",
+            event_id=event.id,
+        )
+    metrics.add_metric(name=f"Approvals{outcome.title().replace('_', '')}", unit=MetricUnit.Count, value=1)
+    return decided
+
+
+def member_unsupported(verdict: dict[str, Any], home_account: str | None) -> list[str]:
+    """Why the verdict's deployment cannot run in its account: in a member account (ADR 35) the
+    shadow test and the canary analysis are not supported yet (a member's tier deploys with
+    SageMaker's guardrails). Decided before anything is deployed; empty: it can."""
+    account = verdict.get("account")
+    settings = verdict.get("deployment") or {}
+    if home_account is None or not account or account == home_account:
+        return []
+    where = f"member account {account} ({verdict.get('endpoint')})"
+    return [
+        f"{what} ({key} in tier {verdict.get('tier')}) is not supported in {where} yet: "
+        "a member's tier deploys with SageMaker's guardrails"
+        for key, what in (
+            ("deployment.shadow", "the shadow test"),
+            ("deployment.analysis", "the canary analysis"),
+        )
+        if settings.get(key.split(".", 1)[1])
+    ]
+
+
+def _refuse_promotion(
+    verdict: dict[str, Any],
+    stage: str,
+    reasons: list[str],
+    execution: str,
+    deps: ApprovalDeps,
+    facts: dict[str, Any],
+) -> dict[str, Any]:
+    """Audit ``promotion.refused`` (once per execution) and end the execution without an effect."""
+    package = verdict["package"]
+    deps.gating.audit.append(
+        stream=_stream(package["group"]),
+        action=AuditAction.PROMOTION_REFUSED,
+        actor="mlcp",
+        subject=package["arn"],
+        evidence={
+            "stage": stage,
+            "version": package["version"],
+            "reasons": reasons,
+            "report_uri": verdict.get("report_uri"),
+            "execution": execution,
+            **facts,
+        },
+        decision_id=f"promotion.refused:{package['arn']}:{stage}:{execution}",
+    )
+    metrics.add_metric(name="PromotionsRefused", unit=MetricUnit.Count, value=1)
+    return {
+        **verdict,
+        "outcome": "refused",
+        "stage": stage,
+        "reasons": [f"promotion refused: {r}" for r in reasons],
+    }
+
+
+def _refuse_in_member(
+    verdict: dict[str, Any],
+    reasons: list[str],
+    execution: str,
+    *,
+    home_account: str | None,
+    event_id: str | None,
+    deps: ApprovalDeps,
+) -> dict[str, Any]:
+    """An approval whose deployment its member account cannot run: ``deployment.refused`` on the
+    endpoint's stream (keyed with the account), nothing deployed, the package left as it is."""
+    package, account, endpoint = verdict["package"], verdict["account"], verdict["endpoint"]
+    deps.gating.audit.append(
+        stream=account_stream(f"endpoint#{endpoint}", account, home_account),
+        action=AuditAction.DEPLOYMENT_REFUSED,
+        actor="mlcp",
+        subject=package["arn"],
+        evidence={"reasons": reasons, "rejects_package": False, "execution": execution, "account": account},
+        decision_id=f"deployment.refused:{package['arn']}:{execution}",
+        event_id=event_id,
+    )
+    metrics.add_metric(name="DeploymentsRefused", unit=MetricUnit.Count, value=1)
+    return {**verdict, "outcome": "refused", "reasons": reasons}
 
 
 def request_human_approval(request: dict[str, Any], *, deps: ApprovalDeps) -> dict[str, Any]:
@@ -324,6 +445,8 @@ def request_human_approval(request: dict[str, Any], *, deps: ApprovalDeps) -> di
         reasons=list(request.get("reasons") or []),
         approvers=list(request.get("approvers") or []),
         execution=request.get("execution"),
+        account=request.get("account"),
+        stage=request.get("stage"),
     )
     deps.state.put_pending_approval(approval, request["task_token"])
     _announce_approval_request(
@@ -334,6 +457,8 @@ def request_human_approval(request: dict[str, Any], *, deps: ApprovalDeps) -> di
             "group": approval.group,
             "version": approval.version,
             "tier": approval.tier,
+            "account": approval.account,
+            "stage": approval.stage,
             "reasons": approval.reasons,
             "report_uri": approval.report_uri,
             "expires_at": approval.expires_at,
@@ -356,9 +481,22 @@ def reject_package(
     report_uri: str | None,
     event_id: str | None,
     deps: ApprovalDeps,
+    promotion: str | None = None,
+    execution: str | None = None,
 ) -> dict[str, Any]:
-    """Set the package Rejected with the reasons, then record ``package.rejected`` (once)."""
+    """Set the package Rejected with the reasons, then record ``package.rejected`` (once).
+
+    In an execution started as a promotion (``promotion``: its stage, with ``execution``), a denial,
+    an approval timeout or a refusal at the moment of effect refuses the promotion instead: the
+    package may be serving in the previous stage, so the registry is left as it is (ADR 35)."""
     arn = package["arn"]
+    if promotion:
+        deps.state.release_stage_promotion(arn, promotion, execution or "")
+        verdict = {"package": package, "report_uri": report_uri}
+        refused = _refuse_promotion(
+            verdict, promotion, reasons, execution or "", deps, {"decided_by": decided_by}
+        )
+        return {"refused": arn, "stage": promotion, "reasons": refused["reasons"]}
     registry = deps.gating.registry
     description = "mlcp: rejected: " + "; ".join(reasons) + (f" (report {report_uri})" if report_uri else "")
     registry.set_status(arn, "Rejected", description)

@@ -228,6 +228,8 @@ def start_deployment(
         return superseded(package, endpoint, champion, model_name, config_name, deps=deps)
     in_effect = current is not None and config_name in {current.config_name, current.pending_config_name}
     refusal = recheck(package) if recheck is not None and not in_effect else None
+    if refusal is None and not in_effect:
+        refusal = member_refusal(current, config_name, settings, endpoint, deps=deps)
     if refusal is not None:
         return refused(package, endpoint, refusal, model_name, config_name, execution=execution, deps=deps)
     deps.audit.append(
@@ -312,6 +314,41 @@ def start_deployment(
     deps.hosting.update_endpoint(endpoint, config_name, deployment_config(settings, verdict_alarm))
     logger.info("deployment started", extra={"endpoint": endpoint, "target_config": config_name})
     return {**result, "mode": "guardrails"}
+
+
+def member_refusal(
+    current: EndpointState | None,
+    config_name: str,
+    settings: dict[str, Any],
+    endpoint: str,
+    *,
+    deps: DeploymentDeps,
+) -> Refusal | None:
+    """Why this deployment cannot run in its member account (ADR 35), decided before anything is
+    created there: managed traffic shifting (a serverless or multi-variant endpoint, ADR 9) and the
+    canary analysis (its verdict alarm is the governance account's) are not supported in members
+    yet. None at home, or when SageMaker's guardrails can run it."""
+    if deps.key(endpoint) == endpoint:
+        return None
+    where = f"member account {deps.account} ({endpoint})"
+    reasons: list[str] = []
+    if current is not None and (
+        current.serverless
+        or (
+            config_name not in {current.config_name, current.pending_config_name}
+            and current.variant_count > 1
+        )
+    ):
+        shape = "serverless" if current.serverless else f"{current.variant_count} production variants"
+        reasons.append(
+            f"managed traffic shifting (the endpoint has {shape}) is not supported in {where} yet: "
+            "a member's endpoint deploys with SageMaker's guardrails (one instance-backed variant)"
+        )
+    if settings.get("analysis") and deps.verdict_alarms is None:
+        reasons.append(f"the canary analysis is not supported in {where} yet")
+    if not reasons:
+        return None
+    return Refusal(reasons, reject_package=False, evidence={"account": deps.account})
 
 
 _NO_REFUSAL: dict[str, Any] = {"reasons": [], "reject_package": False, "report_uri": None}
@@ -622,7 +659,7 @@ def manual_rollback(
             stream=deps.stream(endpoint),
             action=AuditAction.DEPLOYMENT_ROLLED_BACK,
             actor=identity,
-            subject=f"endpoint/{endpoint}",
+            subject=f"endpoint/{deps.key(endpoint)}",
             evidence={
                 "manual": True,
                 "to_version": str(to_version),
@@ -630,7 +667,7 @@ def manual_rollback(
                 "from_config": current.config_name,
                 "reason": reason,
             },
-            decision_id=f"deployment.rolled_back:manual:{endpoint}:{current.config_name}->{config}",
+            decision_id=f"deployment.rolled_back:manual:{deps.key(endpoint)}:{current.config_name}->{config}",
         )
     finally:
         deps.state.release_lease(deps.key(endpoint), holder)

@@ -57,9 +57,21 @@ class Gated:
         return self.report.reasons()
 
 
-def approval_id_for(model_package_arn: str, last_modified_time: str) -> str:
-    """A stable id for the human approval of one approval of one package (short enough to type)."""
-    return hashlib.sha256(f"{model_package_arn}@{last_modified_time}".encode()).hexdigest()[:16]
+def approval_id_for(
+    model_package_arn: str, last_modified_time: str, stage: str | None = None, execution: str | None = None
+) -> str:
+    """A stable id for the human approval of one approval of one package (short enough to type).
+
+    A promotion to ``stage`` (ADR 27) deploys the same registry approval again: its human approval
+    is its own (ADR 36), never the previous stage's already decided one; and each promotion request
+    (``execution``) its own too: a promotion denied or timed out may be asked again (ADR 35), and a
+    decided approval is never stored again."""
+    key = (
+        f"{model_package_arn}@{last_modified_time}"
+        + (f"#{stage}" if stage else "")
+        + (f"!{execution}" if execution else "")
+    )
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
 def evaluate_candidate(

@@ -58,9 +58,37 @@ class ReactionDeps:
     home_account: str | None = None
 
 
-def _monitoring(deps: ReactionDeps, endpoint: str | None, pipeline: str | None = None) -> MonitoringPolicy:
+def endpoint_key(endpoint: str, account: str | None, home: str | None) -> str:
+    """An endpoint's key (incident resource, audit stream, streaks): its name at home,
+    ``<account>:<name>`` in a member (ADR 26, 36), so staging's ``churn`` and prod's ``churn`` never
+    share an incident, a streak or a resolution."""
+    if account is None or home is None or account == home:
+        return endpoint
+    return f"{account}:{endpoint}"
+
+
+def _is_member(account: str | None, deps: ReactionDeps) -> bool:
+    return account is not None and deps.home_account is not None and account != deps.home_account
+
+
+def _monitoring(
+    deps: ReactionDeps,
+    endpoint: str | None,
+    pipeline: str | None = None,
+    *,
+    account: str | None = None,
+) -> MonitoringPolicy:
     """The monitoring policy of the endpoint's group, or of the first group (in policy order) whose
-    tier retrains with ``pipeline``; the defaults for unmanaged resources."""
+    tier retrains with ``pipeline``; the defaults for unmanaged resources. A member account's
+    endpoint is governed by the promotion stage naming (account, endpoint), under the stage's tier
+    (never by a home endpoint of the same name)."""
+    if endpoint and _is_member(account, deps):
+        policy = deps.policies.get()
+        for rule in policy.groups:
+            for stage in rule.promotion or []:
+                if stage.account == account and stage.endpoint == endpoint:
+                    return policy.tiers[stage.tier].monitoring
+        return MonitoringPolicy()
     if endpoint:
         found = deps.policies.get().monitoring_for_endpoint(endpoint)
         if found is not None:
@@ -91,18 +119,18 @@ def react(event: ControlPlaneEvent, deps: ReactionDeps) -> dict[str, Any]:
         case ModelMonitoringReportEvent():
             violations = violations_from_report(event)
             checked = kinds_of(violations) or []
-            return react_to_violations(event.endpoint_name, violations, checked, run_id=event.id, deps=deps)
+            return react_to_violations(
+                event.endpoint_name, violations, checked, run_id=event.id, deps=deps, account=event.account
+            )
         case AlarmStateChangeEvent():
             return react_to_alarm(event, deps)
         case EndpointStateChangeEvent() if event.is_failed:
             # A member's endpoint is its own resource and stream (endpoint/<account>:<name>), as the
             # deployment's incidents are: staging's incident is not prod's nor the home endpoint's.
-            key = (
-                event.endpoint_name
-                if deps.home_account is None or event.account == deps.home_account
-                else f"{event.account}:{event.endpoint_name}"
+            key = endpoint_key(event.endpoint_name, event.account, deps.home_account)
+            return _failure(
+                f"endpoint/{key}", "endpoint", key, event, deps, policy_endpoint=event.endpoint_name
             )
-            return _failure(f"endpoint/{key}", "endpoint", key, event, deps)
         case TrainingJobStateChangeEvent() if event.status == "Failed":
             return _failure(f"training-job/{event.training_job_name}", "training", None, event, deps)
         case PipelineExecutionStatusChangeEvent():
@@ -117,6 +145,16 @@ def react_to_monitoring_job(event: ProcessingJobStateChangeEvent, deps: Reaction
     """A Model Monitor run ended: re-read the job, then its constraint_violations.json."""
     if not event.is_monitoring_job or event.status not in {"Completed", "Stopped"}:
         return {"reaction": "none", "status": event.status}
+    if _is_member(event.account, deps):
+        # The job and its violations report are in the member account; reading them here would read
+        # the governance account's job of that name (the wrong account). The member's monitoring
+        # schedule reports through a Model Monitoring Report event instead (ADR 36).
+        why = (
+            f"monitoring job of member account {event.account}: the control plane reads no member's "
+            "processing jobs; its Model Monitoring Report event carries the violations"
+        )
+        logger.warning("member monitoring job not read", extra={"account": event.account, "why": why})
+        return {"reaction": "none", "why": why}
     name = event.processing_job_arn.rsplit("/", 1)[-1]
     described = deps.monitoring_runs.processing_job(name)
     if described is None:
@@ -140,10 +178,15 @@ def react_to_violations(
     *,
     run_id: str,
     deps: ReactionDeps,
+    account: str | None = None,
 ) -> dict[str, Any]:
     """One monitoring run's violations: incidents per the policy's rules (feature count and
-    consecutive bad runs), then retraining if the policy says so."""
-    monitoring = _monitoring(deps, endpoint)
+    consecutive bad runs), then retraining if the policy says so. ``account``: the endpoint's (the
+    event's envelope); a member's endpoint is keyed ``<account>:<name>`` (its incident, stream and
+    streak)."""
+    monitoring = _monitoring(deps, endpoint, account=account)
+    name = endpoint
+    endpoint = endpoint_key(name, account, deps.home_account)
     opened: list[str] = []
     for kind in sorted(set(checked_kinds) | set(kinds_of(violations))):
         of_kind = [v for v in violations if v.kind == kind]
@@ -168,6 +211,7 @@ def react_to_violations(
                     ],
                     operational_data={
                         "endpoint": endpoint,
+                        "account": account or deps.home_account or "-",
                         "kind": kind,
                         "features": ",".join(features),
                         "consecutive_runs": str(streak),
@@ -201,12 +245,15 @@ def react_to_violations(
 
 def react_to_alarm(event: AlarmStateChangeEvent, deps: ReactionDeps) -> dict[str, Any]:
     """ALARM opens (or counts) the alarm's incident and may retrain; OK resolves it where allowed."""
-    endpoint = event.endpoint_name
-    monitoring = _monitoring(deps, endpoint)
+    name = event.endpoint_name
+    monitoring = _monitoring(deps, name, account=event.account)
     rule = monitoring.incident_rule("alarm", event.alarm_name)
-    resource = f"endpoint/{endpoint}" if endpoint else f"alarm/{event.alarm_name}"
+    # Keyed with the alarm's account in a member (ADR 36): staging's recovery never resolves prod's.
+    endpoint = endpoint_key(name, event.account, deps.home_account) if name else None
+    alarm = endpoint_key(event.alarm_name, event.account, deps.home_account)
+    resource = f"endpoint/{endpoint}" if endpoint else f"alarm/{alarm}"
     cause = f"alarm:{event.alarm_name}"
-    stream = f"endpoint#{endpoint}" if endpoint else f"alarm#{event.alarm_name}"
+    stream = f"endpoint#{endpoint}" if endpoint else f"alarm#{alarm}"
     if event.is_alarm:
         result: dict[str, Any] = {"reaction": "alarm"}
         if rule is not None:
@@ -217,7 +264,11 @@ def react_to_alarm(event: AlarmStateChangeEvent, deps: ReactionDeps) -> dict[str
                     severity=rule.severity,
                     title=f"{event.alarm_name} in ALARM" + (f" on {endpoint}" if endpoint else ""),
                     description=event.detail.state.reason or "",
-                    operational_data={"alarm": event.alarm_name, "endpoint": endpoint or "-"},
+                    operational_data={
+                        "alarm": event.alarm_name,
+                        "endpoint": endpoint or "-",
+                        "account": event.account,
+                    },
                     runbook_url=rule.runbook_url,
                     stream=stream,
                     event_id=event.id,
@@ -254,8 +305,11 @@ def _failure(
     deps: ReactionDeps,
     *,
     pipeline: str | None = None,
+    policy_endpoint: str | None = None,
 ) -> dict[str, Any]:
-    rule = _monitoring(deps, endpoint, pipeline).incident_rule("failure", kind)
+    rule = _monitoring(
+        deps, policy_endpoint or endpoint, pipeline, account=event.account if policy_endpoint else None
+    ).incident_rule("failure", kind)
     if rule is None:
         return {"reaction": "none"}
     outcome = open_incident(

@@ -16,7 +16,7 @@ from mlcp.observability import logger
 from mlcp.usecases.approval import ApprovalDeps, is_approver
 from mlcp.usecases.deployment import Recheck, Refusal
 from mlcp.usecases.gating import evaluate_candidate
-from mlcp.usecases.stage_promotion import OpenIncidents, stage_refusal
+from mlcp.usecases.stage_promotion import OpenIncidents, stage_decision
 
 
 def recheck_approval(
@@ -29,11 +29,45 @@ def recheck_approval(
     stage: str | None = None,
     open_incidents: OpenIncidents | None = None,
     home_account: str | None = None,
+    promotion: str | None = None,
 ) -> Refusal | None:
     """None while the approval still holds; else why not, and whether the package must be rejected.
 
     ``granted_by`` is the named approver's identity (a human grant), else the registry's approver is.
+    ``promotion`` (the execution promotes the package to that stage, ADR 35): a refusal never rejects
+    the package (it may serve in the previous stage); :func:`free_refused_promotion` then frees it.
     """
+    refusal = _recheck(
+        package,
+        granted_by=granted_by,
+        execution=execution,
+        event_id=event_id,
+        deps=deps,
+        stage=stage,
+        open_incidents=open_incidents,
+        home_account=home_account,
+    )
+    if refusal is None or not promotion:
+        return refusal
+    return Refusal(
+        refusal.reasons,
+        reject_package=False,
+        report_uri=refusal.report_uri,
+        evidence={**refusal.evidence, "promotion": promotion, "would_reject": refusal.reject_package},
+    )
+
+
+def _recheck(
+    package: dict[str, Any],
+    *,
+    granted_by: str | None,
+    execution: str,
+    event_id: str | None,
+    deps: ApprovalDeps,
+    stage: str | None,
+    open_incidents: OpenIncidents | None,
+    home_account: str | None,
+) -> Refusal | None:
     candidate, modified = deps.gating.registry.candidate(package["arn"])
     if candidate.approval_status != "Approved":
         reason = (
@@ -63,7 +97,7 @@ def recheck_approval(
         )
     if stage and gated.rule is not None and gated.stage is not None and open_incidents is not None:
         # The previous stage may have failed, been rolled back or opened an incident since (ADR 27).
-        why = stage_refusal(
+        why, _ = stage_decision(
             gated.rule,
             stage,
             package_arn=package["arn"],
@@ -105,6 +139,7 @@ def approval_recheck(
     stage: str | None = None,
     open_incidents: OpenIncidents | None = None,
     home_account: str | None = None,
+    promotion: str | None = None,
 ) -> Recheck:
     """The deployment task's re-check for this execution (``human``: the named approver's answer)."""
     granted_by = str(human["decided_by"]) if human and human.get("decided_by") else None
@@ -119,6 +154,21 @@ def approval_recheck(
             stage=stage,
             open_incidents=open_incidents,
             home_account=home_account,
+            promotion=promotion,
         )
 
     return recheck
+
+
+def free_refused_promotion(
+    result: dict[str, Any],
+    package: dict[str, Any],
+    *,
+    promotion: str | None,
+    execution: str,
+    deps: ApprovalDeps,
+) -> None:
+    """A promotion the deployment task refused (at the moment of effect, or because its member
+    account cannot run it): free its (package, stage) claim so that it may be asked again (ADR 35)."""
+    if promotion and result.get("mode") == "refused":
+        deps.state.release_stage_promotion(str(package["arn"]), promotion, execution)

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from mlcp.accounts import account_stream
 from mlcp.audit import AuditTrail
 from mlcp.policy.model import GroupRule
-from mlcp.promotion import promotion_refusal, stage_record
+from mlcp.promotion import StageRecord, promotion_refusal, stage_record
 
 #: Open incidents on a resource (``endpoint/<account>:<name>``, or ``endpoint/<name>`` at home).
 OpenIncidents = Callable[[str], int]
@@ -23,7 +24,7 @@ def endpoint_resource(account: str, endpoint: str, home: str | None) -> str:
     return f"endpoint/{endpoint}" if home is None or account == home else f"endpoint/{account}:{endpoint}"
 
 
-def stage_refusal(
+def stage_decision(
     rule: GroupRule,
     stage: str,
     *,
@@ -33,15 +34,40 @@ def stage_refusal(
     open_incidents: OpenIncidents,
     home_account: str | None,
     now: datetime,
-) -> str | None:
-    """Why ``package_arn`` may not be deployed to ``stage`` now, or None when it may."""
+) -> tuple[str | None, StageRecord | None]:
+    """Why ``package_arn`` may not be deployed to ``stage`` now (None: it may), with what the previous
+    stage's record says (None for the first stage): the evidence of the promotion's decision."""
     before = rule.previous_stage(stage)
     if before is None:
-        return promotion_refusal(rule, stage, None, version=version, now=now)
+        return promotion_refusal(rule, stage, None, version=version, now=now), None
     stream = account_stream(f"endpoint#{before.endpoint}", before.account, home_account)
     record = stage_record(
         audit.read(stream),
         package_arn,
         open_incidents=open_incidents(endpoint_resource(before.account, before.endpoint, home_account)),
     )
-    return promotion_refusal(rule, stage, record, version=version, now=now)
+    return promotion_refusal(rule, stage, record, version=version, now=now), record
+
+
+def stage_evidence(
+    rule: GroupRule, stage: str, record: StageRecord | None, *, now: datetime
+) -> dict[str, Any]:
+    """The previous stage's facts a promotion was decided on, for its audit record."""
+    before = rule.previous_stage(stage)
+    if before is None:
+        return {"previous_stage": None}
+    promoted = record.promoted_at if record is not None else None
+    return {
+        "previous_stage": {
+            "stage": before.stage,
+            "account": before.account,
+            "endpoint": before.endpoint,
+            "promoted_at": promoted.isoformat() if promoted is not None else None,
+            "soaked_minutes": int((now - promoted).total_seconds() // 60) if promoted is not None else None,
+            "soak_minutes": before.soak_minutes,
+            "rolled_back_at": (
+                record.rolled_back_at.isoformat() if record is not None and record.rolled_back_at else None
+            ),
+            "open_incidents": record.open_incidents if record is not None else None,
+        }
+    }

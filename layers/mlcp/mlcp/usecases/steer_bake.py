@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+from mlcp.accounts import account_stream
 from mlcp.adapters.endpoints import SageMakerHosting
 from mlcp.audit import AuditAction, AuditTrail
 from mlcp.errors import InvalidEvent
@@ -49,6 +50,8 @@ class SteerDeps:
     audit: AuditTrail
     callbacks: TaskCallbacks
     clock: Callable[[], dt.datetime]
+    #: The control plane's own account: the only one whose bakes are steered (ADR 36).
+    home_account: str | None = None
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,8 @@ class SteerRequest:
     package_arn: str
     reason: str
     requested_by: str
+    account: str | None = None
+    """The account of the endpoint (``mlcp`` sends it; absent: the control plane's own)."""
 
     @classmethod
     def parse(cls, raw: dict[str, Any]) -> SteerRequest:
@@ -74,6 +79,11 @@ class SteerRequest:
         ]
         if missing or not isinstance(raw.get("index"), int):
             raise InvalidEvent(f"steer-bake: missing or invalid {', '.join(missing) or 'index'}")
+        account = raw.get("account")
+        if account is not None and not (
+            isinstance(account, str) and len(account) == 12 and account.isdigit()
+        ):
+            raise InvalidEvent(f"steer-bake: account must be a 12-digit account id, got {account!r}")
         return cls(
             action,
             str(raw["endpoint"]),
@@ -82,6 +92,7 @@ class SteerRequest:
             str(raw["package_arn"]),
             str(raw["reason"]),
             str(raw["requested_by"]),
+            account,
         )
 
 
@@ -101,6 +112,14 @@ def freeze_in_force(policy: Policy, group: str, now: dt.datetime) -> str | None:
 def _check(request: SteerRequest, deps: SteerDeps) -> dict[str, str]:
     """The bake the operator saw, re-read now; ``Refused`` with the reason otherwise."""
     endpoint = request.endpoint
+    if request.account is not None and request.account != deps.home_account:
+        # Bakes are parked under the home endpoint's name only (a member refuses managed shifting):
+        # steering one here would answer the home endpoint's bake for another account's request.
+        raise Refused(
+            f"{endpoint} (account {request.account}): managed bakes run only in the control plane's own "
+            f"account {deps.home_account or '(unknown)'}; a member's deployment bakes as a SageMaker "
+            "blue/green update, which this function cannot steer"
+        )
     bake = deps.bakes.bake(endpoint)
     if bake is None or bake.get("execution") != request.execution or bake.get("index") != str(request.index):
         raise Refused(
@@ -157,7 +176,9 @@ def _evidence(request: SteerRequest, bake: dict[str, str] | None) -> dict[str, A
 def _refuse(request: SteerRequest, why: str, deps: SteerDeps) -> dict[str, Any]:
     if request.action == "promote":
         deps.audit.append(
-            stream=f"endpoint#{request.endpoint}",
+            stream=account_stream(
+                f"endpoint#{request.endpoint}", request.account or deps.home_account or "", deps.home_account
+            ),
             action=AuditAction.DEPLOYMENT_PROMOTE_REFUSED,
             actor=request.requested_by,
             subject=request.package_arn,

@@ -1,5 +1,6 @@
-"""CloudFormation: fills c (state machines with DefinitionSubstitutions) and d (resource types moto
-skips: CloudWatch alarms, Lambda EventInvokeConfig)."""
+"""CloudFormation: fills c (state machines with DefinitionSubstitutions), d (resource types moto
+skips: CloudWatch alarms, Lambda EventInvokeConfig), u (a JSON body read as JSON) and aj (list
+parameters read back as strings)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import contextlib
 import json
 from typing import Any
 
-from mlcp_cli.emulator.gaps.state import _call_original
+from mlcp_cli.emulator.gaps.state import _call_original, _original
 
 
 def fill_cfn_state_machine(
@@ -242,3 +243,25 @@ def fill_cfn_parse_template_json_first(template: str) -> Any:
         return json.loads(template)
     except ValueError:
         return _call_original(Stack, "parse_template", template)
+
+
+def fill_cfn_stack_parameter_list(stack: Any) -> list[dict[str, Any]]:
+    """DescribeStacks' ``Parameters``: a list-typed parameter's value as the comma-separated string
+    it was given (fill aj).
+
+    AWS: ``ParameterValue`` is a string; a ``CommaDelimitedList`` / ``List<...>`` parameter reads
+    back as ``a,b``. moto 5.2.5: renders the resolved Python list, so the CLI read
+    ``['222222222222', '333333333333']`` for ``MemberAccountIds`` (its ``--account`` check).
+    Fill: lists are joined with commas; anything else is moto's value. ``NoEcho`` stays as moto has it.
+    """
+    from moto.cloudformation.models import Stack
+
+    return [
+        {
+            "ParameterKey": item["ParameterKey"],
+            "ParameterValue": ",".join(str(v) for v in item["ParameterValue"])
+            if isinstance(item["ParameterValue"], list)
+            else item["ParameterValue"],
+        }
+        for item in _original(Stack, "parameter_list").fget(stack)
+    ]

@@ -14,6 +14,7 @@ from mlcp_cli.emulator.gaps.clock import VirtualClock, restore_clock, use_simula
 from mlcp_cli.emulator.gaps.cloudformation import (
     fill_cfn_parse_template_json_first,
     fill_cfn_resource_class_from_type,
+    fill_cfn_stack_parameter_list,
     fill_cfn_state_machine,
     fill_cfn_state_machine_delete,
 )
@@ -295,6 +296,7 @@ def _patches() -> list[tuple[Any, str, Any]]:
         (StateMachine, "delete_from_cloudformation_json", classmethod(fill_cfn_state_machine_delete)),
         (cfn_parsing, "resource_class_from_type", fill_cfn_resource_class_from_type),
         (Stack, "parse_template", staticmethod(fill_cfn_parse_template_json_first)),
+        (Stack, "parameter_list", property(fill_cfn_stack_parameter_list)),
         (StepFunctionsParserBackend, "_validate_definition", staticmethod(fill_sfn_validate_once)),
         (SageMakerModelBackend, "create_model_package", fill_sagemaker_create_model_package),
         (SageMakerModelBackend, "update_model_package", fill_sagemaker_update_model_package),
