@@ -5,7 +5,9 @@ SHELL := /bin/bash
 # Lambda's newest Python runtime that this machine also has (see template.yaml Globals).
 PYTHON_VERSION := 3.13
 PYTHON ?= $(shell command -v python$(PYTHON_VERSION) 2>/dev/null || ls -d $$HOME/.pyenv/versions/$(PYTHON_VERSION)*/bin/python$(PYTHON_VERSION) 2>/dev/null | tail -n 1)
-PYTHON_BIN_DIR := $(dir $(PYTHON))
+# The interpreter's own directory, not a pyenv shim's: a shim picks its Python from the working
+# directory's .python-version, and sam build runs the layer's Makefile in a scratch directory.
+PYTHON_BIN_DIR := $(dir $(shell $(PYTHON) -c 'import sys; print(sys.executable)' 2>/dev/null))
 
 VENV := .venv
 VENV_SAM := .venv-sam
@@ -15,15 +17,15 @@ BIN := $(VENV)/bin
 # Offline, credential-free settings for the AWS tools run by the checks (nothing reaches AWS).
 AWS_OFFLINE := AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing \
 	AWS_SECRET_ACCESS_KEY=testing SAM_CLI_TELEMETRY=0 SAM_CLI_CONTAINER_CONNECTION_TIMEOUT=1
-# sam build checks that the template's runtime is on PATH.
+# sam build checks that the template's runtime is on PATH; the layer's Makefile compiles with it.
 SAM := PATH="$(PYTHON_BIN_DIR):$$PATH" $(AWS_OFFLINE) $(VENV_SAM)/bin/sam
 
-.PHONY: help demo test lint typecheck cfn-lint checkov sam-validate sam-build asl-check pytest bench reliability clean pipeline
+.PHONY: help demo test lint typecheck cfn-lint checkov sam-validate sam-build asl-check pytest bench bench-imports reliability clean pipeline
 
 help:
 	@echo "make demo   - run the control plane locally on the embedded emulator (default scenario)"
 	@echo "make test   - every check CI runs: ruff, mypy, cfn-lint, sam validate, sam build, ASL check, checkov, pytest"
-	@echo "make bench  - cold start, size and per-event benchmarks"
+	@echo "make bench  - cold start, size and per-event benchmarks (make bench-imports: the cold starts alone)"
 	@echo "make reliability - the reliability and security proof suite, full profile (make test runs its quick profile)"
 	@echo "make pipeline - write the reference pipeline's definition (sagemaker SDK in .venv-pipeline, offline)"
 
@@ -141,6 +143,10 @@ reliability: $(BIN)/.stamp $(VENV_CHECKOV)/bin/.stamp
 
 bench: $(BIN)/.stamp $(VENV_SAM)/bin/.stamp sam-build
 	$(BIN)/python -m mlcp_cli.bench
+
+# The cold imports alone: every handler as shipped (the build's layer and its bytecode) and from source.
+bench-imports: $(BIN)/.stamp $(VENV_SAM)/bin/.stamp sam-build
+	$(BIN)/python -m mlcp_cli.bench --imports-only
 
 clean:
 	rm -rf $(VENV) $(VENV_SAM) $(VENV_CHECKOV) .aws-sam .mypy_cache .ruff_cache .pytest_cache

@@ -7,12 +7,12 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from mlcp.entrypoint import Runtime, console_decision_deps
+from mlcp.entrypoint import Runtime, decision_wait_deps
 from mlcp.observability import logger, metrics
-from mlcp.usecases.console_decision import await_decision
+from mlcp.usecases.decision_wait import await_decision
 
 runtime = Runtime("await-console-decision")
-deps = console_decision_deps(runtime.audit, state_machine_arn="")  # the wait checks no event's state machine
+deps = decision_wait_deps()  # the state table and Step Functions: the wait applies no verdict
 
 
 @logger.inject_lambda_context(correlation_id_path="execution")

@@ -8,17 +8,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mlcp.entrypoint import Runtime, reaction_deps
-from mlcp.events import (
-    AlarmStateChangeEvent,
-    ControlPlaneEvent,
-    EndpointDeploymentStateChangeEvent,
-    EndpointStateChangeEvent,
-    ModelMonitoringReportEvent,
-    ModelPackageStateChangeEvent,
-    PipelineExecutionStatusChangeEvent,
-    ProcessingJobStateChangeEvent,
-    TrainingJobStateChangeEvent,
-)
+from mlcp.events import ControlPlaneEvent, detail_types
 from mlcp.observability import EVENT_ID_PATH, logger, metrics
 from mlcp.usecases.event_intake import record_event_received
 from mlcp.usecases.reactions import react
@@ -26,15 +16,16 @@ from mlcp.usecases.reactions import react
 runtime = Runtime("event-intake")
 deps = reaction_deps(runtime.audit)
 
-ACCEPTED = (
-    ModelPackageStateChangeEvent,
-    EndpointStateChangeEvent,
-    EndpointDeploymentStateChangeEvent,
-    TrainingJobStateChangeEvent,
-    PipelineExecutionStatusChangeEvent,
-    ProcessingJobStateChangeEvent,
-    AlarmStateChangeEvent,
-    ModelMonitoringReportEvent,
+# By model name: each model loads with the first event of its detail-type, not all eight at init.
+ACCEPTED = detail_types(
+    "ModelPackageStateChangeEvent",
+    "EndpointStateChangeEvent",
+    "EndpointDeploymentStateChangeEvent",
+    "TrainingJobStateChangeEvent",
+    "PipelineExecutionStatusChangeEvent",
+    "ProcessingJobStateChangeEvent",
+    "AlarmStateChangeEvent",
+    "ModelMonitoringReportEvent",
 )
 
 
@@ -55,7 +46,7 @@ def _record(*, raw: dict[str, Any], event: ControlPlaneEvent) -> dict[str, objec
 @metrics.log_metrics
 def handler(raw: dict[str, Any], context: LambdaContext) -> dict[str, object]:
     runtime.register_lambda_context(context)
-    event = runtime.parse_or_reject(raw, *ACCEPTED)
+    event = runtime.parse_any_or_reject(raw, ACCEPTED)
     if event is None:
         return {"status": "rejected"}
     outcome: dict[str, object] = _record(raw=raw, event=event)

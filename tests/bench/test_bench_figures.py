@@ -136,6 +136,32 @@ def test_import_figures_budget_each_handler_against_the_floor_and_the_convention
     assert (other.value, other.unit, other.budget) == (1.3, "x boto3", None)
 
 
+def test_import_figures_show_each_handler_from_source_and_count_layer_modules_compiled() -> None:
+    source = _timing("a (from source)", 190.0, over_floor=1.27)
+    imports = _imports(
+        {
+            "function": "a",
+            **_timing("a", 160.0, over_floor=1.07),
+            "compiled_modules": [],
+            "from_source": source,
+        },
+        {"function": "c", **_timing("c", 170.0, over_floor=1.1), "compiled_modules": ["x.y", "x.z"]},
+    )
+    figures = {f.name: f for f in bench.import_figures(imports)}
+    assert (
+        figures["cold import: a"].note
+        == "from source (our code compiled at import) 190.0 ms, 1.27x the floor"
+    )
+    compiled = figures["cold import: layer modules compiled at import (as shipped)"]
+    assert (compiled.value, compiled.unit, compiled.ok) == (2, "modules", False)
+    assert compiled.note == "c: x.y, x.z"
+    assert figures["cold start budget: worst handler vs floor"].note.endswith("; from source: a 1.27x")
+    imports["handlers"][1]["compiled_modules"] = []
+    assert bench.compiled_at_import_figure(imports["handlers"]).ok is True
+    imports["handlers"][1]["compiled_modules"] = None  # not timed as shipped: unmeasured is a miss
+    assert bench.compiled_at_import_figure(imports["handlers"]).ok is False
+
+
 def test_cold_start_verdict_names_every_handler_that_misses() -> None:
     met = _imports(
         {"function": "a", **_timing("a", 160.0, over_floor=1.07, over_conventional=0.64)},

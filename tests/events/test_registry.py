@@ -80,3 +80,46 @@ def test_the_sagemaker_module_still_exports_every_sagemaker_model() -> None:
 
 def _detail_type_of(model: str) -> str:
     return next(detail_type for detail_type, kind in EVENT_KINDS.items() if kind.model == model)
+
+
+def test_detail_types_names_models_without_loading_them() -> None:
+    loaded = _modules_loaded_by(
+        "from mlcp.events import detail_types\n"
+        "assert detail_types('AlarmStateChangeEvent', 'S3ObjectCreatedEvent') == "
+        "{'CloudWatch Alarm State Change', 'Object Created'}"
+    )
+    assert loaded & set(EVENT_MODEL_MODULES) == set()
+    with pytest.raises(ValueError, match=r"not event models of mlcp\.events: Nope"):
+        mlcp.events.detail_types("S3ObjectCreatedEvent", "Nope")
+
+
+def test_the_event_intake_handler_loads_the_model_of_the_event_it_receives_only() -> None:
+    # It takes eight detail-types (ADR 32): its init imports none of their models, its first alarm
+    # loads the CloudWatch one, and the audit stream is still the alarm's.
+    import os
+
+    from mlcp.usecases.event_intake import stream_and_subject
+    from mlcp_cli.bench import handler_environment
+    from mlcp_cli.template import load_template
+
+    root = EVENTS.parent
+    environment = handler_environment(load_template(root / "template.yaml"), "EventIntakeFunction")
+    sample = next((EVENTS / "alarm-state-change").glob("*.json"))
+    program = (
+        f"import sys\nsys.path.insert(0, {str(root / 'functions' / 'event_intake')!r})\nimport app\n"
+        "assert not [m for m in sys.modules if m.startswith('mlcp.events.')], 'a model loaded at init'\n"
+        f"event = app.runtime.parse_any_or_reject(open({str(sample)!r}).read(), app.ACCEPTED)\n"
+        "from mlcp.usecases.event_intake import stream_and_subject\n"
+        "stream_and_subject(event)\n"
+        "print(' '.join(sorted(m for m in sys.modules if m.startswith('mlcp.events'))))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", program],
+        env={**os.environ, **environment},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert set(out.split()) & set(EVENT_MODEL_MODULES) == {"mlcp.events.cloudwatch"}
+    alarm = mlcp.events.parse_event(sample.read_text())
+    assert stream_and_subject(alarm)[1] == f"alarm/{alarm.alarm_name}"

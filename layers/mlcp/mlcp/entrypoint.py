@@ -5,7 +5,7 @@ way an entry point turns a raw event into a model or a rejection.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from mlcp.accounts import AccountScope, acting_account
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from mlcp.usecases.approval import ApprovalDeps
     from mlcp.usecases.canary_analysis import AnalysisDeps
     from mlcp.usecases.console_decision import ConsoleDecisionDeps
+    from mlcp.usecases.decision_wait import DecisionWaitDeps
     from mlcp.usecases.deployment import DeploymentDeps
     from mlcp.usecases.reactions import ReactionDeps
     from mlcp.usecases.shadow import ShadowDeps
@@ -105,15 +106,28 @@ class Runtime:
 
     def parse_or_reject[T: ControlPlaneEvent](self, raw: object, *expected: type[T]) -> T | None:
         """The event as one of ``expected``, or None after rejecting it with the reason."""
+        event = self._parse_or_reject(raw, [_detail_type(model) for model in expected])
+        # One model per detail-type: an event that passed the detail-type check is one of them.
+        if event is not None and not isinstance(event, expected):  # pragma: no cover
+            raise TypeError(f"{type(event).__name__} is not one of the expected models")
+        return event
+
+    def parse_any_or_reject(self, raw: object, detail_types: Collection[str]) -> ControlPlaneEvent | None:
+        """The event if its detail-type is one of ``detail_types`` (``mlcp.events.detail_types``), or
+        None after rejecting it with the reason. Only the model of the event's own detail-type loads:
+        a function that takes many kinds of event does not import every model at init."""
+        return self._parse_or_reject(raw, sorted(detail_types))
+
+    def _parse_or_reject(self, raw: object, wanted: Sequence[str]) -> ControlPlaneEvent | None:
         from mlcp.events import parse_event  # the event models load with the first event: tasks have none
 
         try:
             if not isinstance(raw, Mapping | str | bytes):
                 raise InvalidEvent(f"event must be a JSON object, got {type(raw).__name__}")
             event = parse_event(raw)
-            if not isinstance(event, expected):
-                wanted = " or ".join(repr(_detail_type(model)) for model in expected)
-                raise InvalidEvent(f"{self.function} takes {wanted}, not {event.detail_type!r}")
+            if event.detail_type not in wanted:
+                names = " or ".join(repr(detail_type) for detail_type in wanted)
+                raise InvalidEvent(f"{self.function} takes {names}, not {event.detail_type!r}")
             acting_account(
                 event.account,
                 detail=event.detail.model_dump(mode="json", by_alias=True),
@@ -229,6 +243,18 @@ def console_decision_deps(audit: AuditTrail, state_machine_arn: str) -> ConsoleD
         executions=tasks,
         callbacks=tasks,
         state_machine_arn=state_machine_arn,
+    )
+
+
+def decision_wait_deps(config: GovernanceConfig | None = None) -> DecisionWaitDeps:
+    """The adapters of the approval decision's wait task: the state table and Step Functions only."""
+    from mlcp.adapters.state import ControlPlaneState
+    from mlcp.adapters.task_callbacks import StepFunctionsTasks
+    from mlcp.usecases.decision_wait import DecisionWaitDeps
+
+    settings = config or GovernanceConfig.from_env()
+    return DecisionWaitDeps(
+        state=ControlPlaneState(settings.state_table, _client("dynamodb")), callbacks=StepFunctionsTasks()
     )
 
 
@@ -419,7 +445,7 @@ def reaction_deps(audit: AuditTrail) -> ReactionDeps:
 
     return ReactionDeps(
         policies=policy_source_from_env(settings.policy_environment()),
-        incidents=incident_deps(audit),
+        incidents=functools.partial(incident_deps, audit),  # built with the first incident
         retraining=RetrainingState(state_table, clients.dynamodb()),
         audit=audit,
         pipelines=SageMakerPipelines(clients.sagemaker()),

@@ -46,6 +46,7 @@ __all__ = [
     "S3ObjectCreatedEvent",
     "TrainingJobStateChangeEvent",
     "Violation",
+    "detail_types",
     "parse_event",
     "validation_reason",
 ]
@@ -152,6 +153,17 @@ class _ModelsByDetailType(Mapping[str, "type[ControlPlaneEvent]"]):
 
 MODELS_BY_DETAIL_TYPE: Final[Mapping[str, type[ControlPlaneEvent]]] = _ModelsByDetailType()
 """detail-type -> model class (loaded on lookup)."""
+
+
+def detail_types(*models: str) -> frozenset[str]:
+    """The detail-types of the named models (``"S3ObjectCreatedEvent"``), their modules left unloaded:
+    a function that takes several detail-types loads the model of each with its first event."""
+    by_model = {kind.model: detail_type for detail_type, kind in EVENT_KINDS.items()}
+    unknown = sorted(set(models) - set(by_model))
+    if unknown:
+        raise ValueError(f"not event models of mlcp.events: {', '.join(unknown)}")
+    return frozenset(by_model[model] for model in models)
+
 
 SOURCE_BY_DETAIL_TYPE: Final[dict[str, str]] = {
     detail_type: kind.source for detail_type, kind in EVENT_KINDS.items()

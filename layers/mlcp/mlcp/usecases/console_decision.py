@@ -27,9 +27,15 @@ from mlcp.events.cloudtrail import StartExecutionCallEvent
 from mlcp.observability import MetricUnit, logger, metrics
 from mlcp.ports import UNKNOWN, Executions, TaskCallbacks
 from mlcp.usecases.approval import ApprovalDeps, decide_approval
+from mlcp.usecases.decision_wait import DECISION_REFUSED, complete_decision
 
-#: The error a refused decision execution fails with (its cause says why).
-DECISION_REFUSED = "DecisionRefused"
+__all__ = [
+    "DECISION_REFUSED",
+    "ConsoleDecisionDeps",
+    "DecisionInput",
+    "complete_decision",
+    "decide_from_console",
+]
 
 
 class DecisionInput(BaseModel):
@@ -108,20 +114,3 @@ def _apply(raw_input: str, identity: str, deps: ConsoleDecisionDeps) -> dict[str
         "model_package_arn": decided.model_package_arn,
         "reason": request.reason,
     }
-
-
-def await_decision(execution: str, task_token: str, deps: ConsoleDecisionDeps) -> dict[str, Any]:
-    """The decision execution's wait: keep its token; complete it if the verdict came first."""
-    item = deps.approvals.state.await_decision(execution, task_token)
-    if item.get("verdict"):
-        complete_decision(task_token, json.loads(item["verdict"]), deps.callbacks)
-    return {"waiting": not item.get("verdict")}
-
-
-def complete_decision(task_token: str, verdict: dict[str, Any], callbacks: TaskCallbacks) -> None:
-    """Succeed the decision execution with the verdict, or fail it with ``DecisionRefused``. A gone
-    token (completed already, the other side came second too, or the wait timed out) is nothing to do."""
-    if verdict.get("verdict") in {"granted", "denied"}:
-        callbacks.succeed(task_token, json.dumps(verdict))
-    else:
-        callbacks.fail(task_token, DECISION_REFUSED, str(verdict.get("why", "")))

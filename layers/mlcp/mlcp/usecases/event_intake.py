@@ -8,55 +8,67 @@ The decision id is the event's content, not its EventBridge id: a re-emitted cop
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from mlcp.accounts import account_stream
 from mlcp.audit import AppendResult, AuditAction, AuditTrail, canonical_json
-from mlcp.events import (
-    AlarmStateChangeEvent,
-    ControlPlaneEvent,
-    EndpointDeploymentStateChangeEvent,
-    EndpointStateChangeEvent,
-    ModelMonitoringReportEvent,
-    ModelPackageStateChangeEvent,
-    PipelineExecutionStatusChangeEvent,
-    ProcessingJobStateChangeEvent,
-    S3ObjectCreatedEvent,
-    TrainingJobStateChangeEvent,
-)
 from mlcp.observability import MetricUnit, logger, metrics
+
+if TYPE_CHECKING:
+    from mlcp.events import (
+        AlarmStateChangeEvent,
+        ControlPlaneEvent,
+        EndpointStateChangeEvent,
+        ModelMonitoringReportEvent,
+        ModelPackageStateChangeEvent,
+        PipelineExecutionStatusChangeEvent,
+        ProcessingJobStateChangeEvent,
+        S3ObjectCreatedEvent,
+        TrainingJobStateChangeEvent,
+    )
 
 
 def stream_and_subject(event: ControlPlaneEvent) -> tuple[str, str]:
-    """The audit stream and subject an event belongs to."""
-    match event:
-        case ModelPackageStateChangeEvent():
-            return f"group#{event.group_name or 'unknown'}", event.model_package_arn
-        case EndpointStateChangeEvent() | EndpointDeploymentStateChangeEvent():
-            return f"endpoint#{event.endpoint_name}", f"endpoint/{event.endpoint_name}"
-        case ModelMonitoringReportEvent():
-            return f"endpoint#{event.endpoint_name}", f"monitor/{event.monitor_name}"
-        case AlarmStateChangeEvent():
-            endpoint = event.endpoint_name
-            stream = f"endpoint#{endpoint}" if endpoint else f"alarm#{event.alarm_name}"
-            return stream, f"alarm/{event.alarm_name}"
-        case PipelineExecutionStatusChangeEvent():
-            return f"pipeline#{event.pipeline_name or 'unknown'}", event.pipeline_execution_arn
-        case TrainingJobStateChangeEvent():
+    """The audit stream and subject an event belongs to.
+
+    Dispatched on the model's name, not with class patterns: those would import every event model
+    (event_intake takes eight) where only the received event's is loaded (cold start, ADR 32)."""
+    match type(event).__name__:
+        case "ModelPackageStateChangeEvent":
+            package = cast("ModelPackageStateChangeEvent", event)
+            return f"group#{package.group_name or 'unknown'}", package.model_package_arn
+        case "EndpointStateChangeEvent" | "EndpointDeploymentStateChangeEvent":
+            endpoint_event = cast("EndpointStateChangeEvent", event)
+            return f"endpoint#{endpoint_event.endpoint_name}", f"endpoint/{endpoint_event.endpoint_name}"
+        case "ModelMonitoringReportEvent":
+            report = cast("ModelMonitoringReportEvent", event)
+            return f"endpoint#{report.endpoint_name}", f"monitor/{report.monitor_name}"
+        case "AlarmStateChangeEvent":
+            alarm = cast("AlarmStateChangeEvent", event)
+            endpoint = alarm.endpoint_name
+            stream = f"endpoint#{endpoint}" if endpoint else f"alarm#{alarm.alarm_name}"
+            return stream, f"alarm/{alarm.alarm_name}"
+        case "PipelineExecutionStatusChangeEvent":
+            execution = cast("PipelineExecutionStatusChangeEvent", event)
+            return f"pipeline#{execution.pipeline_name or 'unknown'}", execution.pipeline_execution_arn
+        case "TrainingJobStateChangeEvent":
+            training = cast("TrainingJobStateChangeEvent", event)
             return (
-                f"training#{event.training_job_name or 'unknown'}",
-                f"training-job/{event.training_job_name}",
+                f"training#{training.training_job_name or 'unknown'}",
+                f"training-job/{training.training_job_name}",
             )
-        case ProcessingJobStateChangeEvent():
+        case "ProcessingJobStateChangeEvent":
             # Per job, like training: one shared "processing" head would be a hot stream for a
             # pipeline that fans out into many jobs (ADR 4 addendum).
-            endpoint = event.monitored_endpoint_name
-            job = event.processing_job_arn.rsplit("/", 1)[-1]
+            processing = cast("ProcessingJobStateChangeEvent", event)
+            endpoint = processing.monitored_endpoint_name
+            job = processing.processing_job_arn.rsplit("/", 1)[-1]
             stream = f"endpoint#{endpoint}" if endpoint else f"processing#{job}"
-            return stream, event.processing_job_arn
-        case S3ObjectCreatedEvent():
-            return f"data#{event.bucket}", event.s3_uri
-    raise TypeError(f"no stream for {type(event).__name__}")  # pragma: no cover - exhaustive above
+            return stream, processing.processing_job_arn
+        case "S3ObjectCreatedEvent":
+            created = cast("S3ObjectCreatedEvent", event)
+            return f"data#{created.bucket}", created.s3_uri
+    raise TypeError(f"no stream for {type(event).__name__}")
 
 
 def content_digest(event: ControlPlaneEvent) -> str:

@@ -10,14 +10,13 @@ succeeded|failed`` here.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from mlcp import clock as mlcp_clock
 from mlcp.audit import AuditAction, AuditTrail
 from mlcp.errors import PipelineStartFailed
-from mlcp.incidents import IncidentDeps, IncidentRequest, open_incident, resolve_incident
 from mlcp.monitoring import (
     Violation,
     classify_constraint_violations,
@@ -38,6 +37,7 @@ if TYPE_CHECKING:
         PipelineExecutionStatusChangeEvent,
         ProcessingJobStateChangeEvent,
     )
+    from mlcp.incidents import IncidentDeps
 
 
 class DebounceScheduler(Protocol):
@@ -47,7 +47,9 @@ class DebounceScheduler(Protocol):
 @dataclass
 class ReactionDeps:
     policies: PolicySource
-    incidents: IncidentDeps
+    #: The incident use cases' adapters, or a factory of them called with the first incident: a data
+    #: arrival or a training event never opens one, so its function does not build them at init.
+    incidents: IncidentDeps | Callable[[], IncidentDeps]
     retraining: RetrainingGuards
     audit: AuditTrail
     pipelines: PipelineStarter
@@ -56,6 +58,12 @@ class ReactionDeps:
     clock: Clock = mlcp_clock.current
     #: The control plane's own account: a member's endpoint is ``<account>:<name>`` (ADR 26).
     home_account: str | None = None
+
+    def incident_deps(self) -> IncidentDeps:
+        """The incident adapters (built now if ``incidents`` is a factory, once)."""
+        if callable(self.incidents):
+            self.incidents = self.incidents()
+        return self.incidents
 
 
 def endpoint_key(endpoint: str, account: str | None, home: str | None) -> str:
@@ -184,6 +192,8 @@ def react_to_violations(
     consecutive bad runs), then retraining if the policy says so. ``account``: the endpoint's (the
     event's envelope); a member's endpoint is keyed ``<account>:<name>`` (its incident, stream and
     streak)."""
+    from mlcp.incidents import IncidentRequest, open_incident  # with the first incident: cold start
+
     monitoring = _monitoring(deps, endpoint, account=account)
     name = endpoint
     endpoint = endpoint_key(name, account, deps.home_account)
@@ -222,7 +232,7 @@ def react_to_violations(
                     event_id=run_id,
                     category="Performance",
                 ),
-                deps.incidents,
+                deps.incident_deps(),
             )
             opened.append(kind)
     retraining = monitoring.retraining
@@ -245,6 +255,8 @@ def react_to_violations(
 
 def react_to_alarm(event: AlarmStateChangeEvent, deps: ReactionDeps) -> dict[str, Any]:
     """ALARM opens (or counts) the alarm's incident and may retrain; OK resolves it where allowed."""
+    from mlcp.incidents import IncidentRequest, open_incident, resolve_incident
+
     name = event.endpoint_name
     monitoring = _monitoring(deps, name, account=event.account)
     rule = monitoring.incident_rule("alarm", event.alarm_name)
@@ -273,7 +285,7 @@ def react_to_alarm(event: AlarmStateChangeEvent, deps: ReactionDeps) -> dict[str
                     stream=stream,
                     event_id=event.id,
                 ),
-                deps.incidents,
+                deps.incident_deps(),
             )
             result["incident"] = outcome.incident_id
         retraining = monitoring.retraining
@@ -288,7 +300,11 @@ def react_to_alarm(event: AlarmStateChangeEvent, deps: ReactionDeps) -> dict[str
         return result
     if event.is_recovery and rule is not None and rule.auto_resolve:
         resolved = resolve_incident(
-            resource, cause, reason=f"{event.alarm_name} back to OK", resolved_by="mlcp", deps=deps.incidents
+            resource,
+            cause,
+            reason=f"{event.alarm_name} back to OK",
+            resolved_by="mlcp",
+            deps=deps.incident_deps(),
         )
         return {"reaction": "recovered", "resolved": resolved.incident_id if resolved else None}
     return {"reaction": "none", "state": event.state}
@@ -307,6 +323,8 @@ def _failure(
     pipeline: str | None = None,
     policy_endpoint: str | None = None,
 ) -> dict[str, Any]:
+    from mlcp.incidents import IncidentRequest, open_incident
+
     rule = _monitoring(
         deps, policy_endpoint or endpoint, pipeline, account=event.account if policy_endpoint else None
     ).incident_rule("failure", kind)
@@ -326,7 +344,7 @@ def _failure(
             stream=f"endpoint#{endpoint}" if endpoint else resource.replace("/", "#", 1),
             event_id=event.id,
         ),
-        deps.incidents,
+        deps.incident_deps(),
     )
     return {"reaction": "failure", "incident": outcome.incident_id}
 
