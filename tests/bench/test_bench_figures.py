@@ -271,6 +271,16 @@ def test_scenario_figure_is_the_play_time_of_a_passing_run() -> None:
     failed = bench.scenario_figures({**run, "ok": False, "failures": ["endpoint: wrong"]})[0]
     assert failed.ok is False
     assert "endpoint: wrong" in failed.note
+    *_, command = bench.scenario_figures(run, None, {"ok": True, "wall_seconds": 4.5, "cpu_seconds": 4.1})
+    assert (command.name, command.value, command.unit) == (
+        "mlcp local run full-loop (whole command)",
+        4.5,
+        "s wall",
+    )
+    assert command.note.startswith("4.10 s CPU")
+    *_, broken = bench.scenario_figures(run, None, {"error": "full-loop: CalledProcessError: boom"})
+    assert broken.value is None
+    assert "boom" in broken.note
 
 
 def test_main_validates_counts(capsys: pytest.CaptureFixture[str]) -> None:

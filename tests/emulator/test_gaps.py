@@ -10,6 +10,7 @@ import os
 import re
 import sys
 import time
+from pathlib import Path
 from typing import Any, cast
 
 import boto3
@@ -1385,9 +1386,14 @@ def test_events_fill_gives_schedule_rules_no_events(fills: GapFills) -> None:
 
 
 @pytest.fixture
-def parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The definitions moto's ASL parser is asked to parse, from now on."""
+def parses(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[str]:
+    """The definitions moto's ASL parser is asked to parse, from now on (with an empty on-disk
+    program cache of its own)."""
     from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+
+    from mlcp_cli.emulator.gaps.stepfunctions import PROGRAM_CACHE_ENV
+
+    monkeypatch.setenv(PROGRAM_CACHE_ENV, str(tmp_path / "asl-programs"))
 
     parse = AmazonStateLanguageParser.parse
     seen: list[str] = []
@@ -1428,11 +1434,14 @@ def test_parse_once_fill_shares_one_program_and_no_execution_state(
     from mlcp_cli.emulator.gaps import stepfunctions
 
     monkeypatch.setattr(stepfunctions, "_PROGRAMS", {})  # what earlier tests in this process parsed
+    monkeypatch.setattr(stepfunctions, "_VALIDATED", set())
     with install_gap_fills(FunctionRegistry()) as fills:
-        machines = [state_machine("retry", _retry_machine(1)), state_machine("again", _retry_machine(2))]
         parses.clear()
+        machines = [state_machine("retry", _retry_machine(1)), state_machine("again", _retry_machine(2))]
         histories = [events for machine in machines for events in _run_twice_at_once(machine, fills)]
-    assert len(parses) == 2  # one per definition text, not one per execution
+    # One per definition text (CreateStateMachine's validation), not one per execution: the
+    # executions run the program the validation parsed.
+    assert len(parses) == 2
     for events in histories:  # each execution retried once on its own attempt count
         assert sum(e["type"] == "TaskScheduled" for e in events) == 2
     with install_gap_fills(FunctionRegistry()) as fills:  # a later installation (another stack)
@@ -1517,7 +1526,38 @@ def test_validate_once_fill_still_refuses_an_invalid_definition_every_time(
             sfn.create_state_machine(
                 name=name, definition='{"StartAt": "Nowhere", "States": {}}', roleArn=lambda_role()
             )
-    assert len(parses) == 3  # an invalid text is parsed (and refused) each time
+    # An invalid text is parsed (and refused) each time: the fill's parse, then moto's own
+    # validation, which raises moto's error.
+    assert len(parses) == 1 + 2 * 2
+
+
+def test_validate_once_fill_keeps_the_program_on_disk_for_the_next_process(
+    fills: GapFills, parses: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlcp_cli.emulator.gaps import stepfunctions
+
+    monkeypatch.setattr(stepfunctions, "_VALIDATED", set())
+    monkeypatch.setattr(stepfunctions, "_PROGRAMS", {})
+    state_machine("first", _retry_machine(5))
+    assert len(parses) == 1
+    directory = stepfunctions.program_cache_dir()
+    assert directory is not None
+    assert len(list(directory.glob("*.pickle"))) == 1
+    for attempt in range(2):  # a new process (nothing validated or parsed in it yet): read from disk
+        monkeypatch.setattr(stepfunctions, "_VALIDATED", set())
+        monkeypatch.setattr(stepfunctions, "_PROGRAMS", {})
+        machine = state_machine(f"next-{attempt}", _retry_machine(5))
+        assert len(parses) == 1
+        for events in _run_twice_at_once(machine, fills):  # the stored program runs as parsed
+            assert sum(e["type"] == "TaskScheduled" for e in events) == 2
+    for stored in directory.glob("*.pickle"):  # a damaged file: parsed again, stored again
+        stored.write_bytes(b"not a pickle")
+    monkeypatch.setattr(stepfunctions, "_VALIDATED", set())
+    monkeypatch.setattr(stepfunctions, "_PROGRAMS", {})
+    state_machine("damaged", _retry_machine(5))
+    assert len(parses) == 2
+    monkeypatch.setenv(stepfunctions.PROGRAM_CACHE_ENV, "off")
+    assert stepfunctions.program_cache_dir() is None
 
 
 # -- q. DynamoDB handles one request at a time ------------------------------------------------------

@@ -714,11 +714,35 @@ def count_transitions(history: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     return {"transitions": len(states), "states": states, "deploy_mode": deploy_mode}
 
 
+def whole_command(root: Path, template: Path, scenario_path: Path) -> dict[str, Any]:
+    """``mlcp local run SCENARIO`` in a process of its own, as a user runs it: wall and CPU of
+    everything (interpreter start, imports, deploy, play, the closing audit verification)."""
+    import resource
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "mlcp_cli.main", "local", "run", str(scenario_path)]
+    command += ["--template", str(template), "--root", str(root)]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    done = subprocess.run(command, cwd=root, capture_output=True, text=True, check=False)  # noqa: S603  our own CLI
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {
+        "ok": done.returncode == 0,
+        "wall_seconds": wall,
+        "cpu_seconds": cpu,
+        "error": "" if done.returncode == 0 else (done.stderr or done.stdout)[-500:],
+    }
+
+
 def run_scenario(root: Path, template: Path, scenario_path: Path, *, skipping: bool = True) -> dict[str, Any]:
     """Deploy the stack on the emulator, play the scenario; wall times and deployment executions.
     ``skipping=False``: the virtual clock lets real time pass instead of jumping (the reference)."""
     import io
 
+    import mlcp_cli.commands  # noqa: F401  `mlcp local run` has imported every command before it deploys
     from mlcp_cli.emulator.runtime import LocalControlPlane
     from mlcp_cli.scenario import ScenarioRunner, load_scenario
 

@@ -22,6 +22,7 @@ from typing import Any
 
 from mlcp_cli.emulator.gaps.clock import use_simulated_clock
 from mlcp_cli.emulator.gaps.deliveries import AsyncInvocation, Deliveries
+from mlcp_cli.emulator.gaps.shared_modules import ModuleSharing, install_finder, remove_finder
 from mlcp_cli.emulator.gaps.state import _call_original, _state
 
 DEFAULT_ASYNC_RETRIES = 2
@@ -33,7 +34,8 @@ _INVOKE_LOCK = threading.RLock()
 LAYER_PACKAGES = ("mlcp", "aws_lambda_powertools")
 """Packages each function gets its own copy of, as each Lambda execution environment has its own
 import of the layer: module-level state (Logger service name, cached clients) never leaks
-between functions."""
+between functions. Modules that hold no state at all are imported once and shared
+(:mod:`.shared_modules`, ADR 33)."""
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,7 @@ class FunctionRegistry:
         self._specs: dict[str, FunctionSpec] = {}
         self._modules: dict[str, ModuleType] = {}
         self._layer_modules: dict[str, dict[str, ModuleType]] = {}
+        self.sharing = ModuleSharing(LAYER_PACKAGES)
         self.logs: list[FunctionLogLine] = []
 
     def register(self, spec: FunctionSpec) -> None:
@@ -97,16 +100,21 @@ class FunctionRegistry:
 
     @contextlib.contextmanager
     def execution_environment(self, spec: FunctionSpec) -> Iterator[None]:
-        """Swap in the function's own copy of the layer packages for one invocation."""
+        """Swap in the function's own copy of the layer packages for one invocation; a module
+        without state that another function imported first is that function's (ADR 33)."""
         outside = {name: sys.modules.pop(name) for name in list(sys.modules) if _is_layer_module(name)}
         sys.modules.update(self._layer_modules.get(spec.name, {}))
+        install_finder(self.sharing.finder)
         try:
             yield
         finally:
-            self._layer_modules[spec.name] = {
+            remove_finder(self.sharing.finder)
+            environment = {
                 name: sys.modules.pop(name) for name in list(sys.modules) if _is_layer_module(name)
             }
+            self._layer_modules[spec.name] = environment
             sys.modules.update(outside)
+            self.sharing.promote(environment)
 
     def get(self, name_or_arn: str) -> FunctionSpec | None:
         return self._specs.get(_function_name_of(name_or_arn))

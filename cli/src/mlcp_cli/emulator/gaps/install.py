@@ -41,7 +41,14 @@ from mlcp_cli.emulator.gaps.identity import (
     fill_sts_get_caller_identity,
 )
 from mlcp_cli.emulator.gaps.kms import fill_cfn_kms_key, fill_kms_sign_digest, fill_kms_verify
-from mlcp_cli.emulator.gaps.loader import fill_shared_loader, fill_shared_service_model
+from mlcp_cli.emulator.gaps.loader import (
+    fill_memoized_accepts_kwargs,
+    fill_moto_reads_the_shared_model,
+    fill_shared_client_methods,
+    fill_shared_event_aliases,
+    fill_shared_loader,
+    fill_shared_service_model,
+)
 from mlcp_cli.emulator.gaps.s3 import (
     FreshIdEventMessage,
     fill_cfn_s3_bucket,
@@ -249,8 +256,10 @@ def installed() -> bool:
 
 def _patches() -> list[tuple[Any, str, Any]]:
     import botocore.client
+    import botocore.hooks
     import botocore.session
     import moto.cloudformation.parsing as cfn_parsing
+    import moto.core.utils as moto_core_utils
     import moto.dynamodb.models as dynamodb_models
     import moto.events.utils as events_utils
     from moto.awslambda_simple.models import LambdaSimpleBackend
@@ -276,6 +285,10 @@ def _patches() -> list[tuple[Any, str, Any]]:
     return [
         (botocore.session, "create_loader", fill_shared_loader),
         (botocore.client.ClientCreator, "_load_service_model", fill_shared_service_model),
+        (botocore.client.ClientCreator, "_create_methods", fill_shared_client_methods),
+        (botocore.hooks, "accepts_kwargs", fill_memoized_accepts_kwargs),
+        (botocore.hooks.EventAliaser, "_alias_event_name", fill_shared_event_aliases),
+        (moto_core_utils, "_load_service_model", fill_moto_reads_the_shared_model),
         (LambdaSimpleBackend, "invoke", fill_lambda_invoke),
         (Rule, "send_to_targets", fill_events_send_to_targets),
         (EventsHandler, "put_events", fill_events_put_events_aws_source),

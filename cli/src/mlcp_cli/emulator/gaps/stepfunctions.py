@@ -7,11 +7,16 @@ from __future__ import annotations
 import contextlib
 import copy
 import datetime as dt
+import hashlib
 import json
 import math
+import os
+import pickle
+import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, cast
 
 from mlcp_cli.emulator.gaps.clock import VirtualClock
@@ -388,19 +393,82 @@ _PROGRAMS_LOCK = threading.Lock()
 
 
 def fill_sfn_validate_once(definition: str) -> None:
-    """A definition text is validated once per process, not on every CreateStateMachine (fill v).
+    """A definition text is validated once, not on every CreateStateMachine (fill v).
 
     AWS: CreateStateMachine / UpdateStateMachine validate the definition. moto 5.2.5: validates
-    by parsing it with the ANTLR grammar, about 0.2 s of CPU for the deployment workflow, on every
-    create: every local deploy paid it again for the same three texts. Fill: a text that validated
-    once is valid; any other text is validated by moto (an invalid one still fails, every time).
+    by parsing it with the ANTLR grammar, about 0.3 s of CPU for the deployment workflow, on every
+    create: every local deploy paid it again for the same three texts, and the first execution of
+    each parsed it once more. Fill: a text that validated once is valid, and the program its
+    validation parsed is the one its executions run (fill p). The program is also kept on disk
+    (:func:`program_cache_dir`) for the next process, keyed by the text, moto's and Python's
+    versions: only a text moto's parser accepted is ever kept. Any other text is validated by moto
+    (an invalid one still fails, every time, with moto's error).
     """
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
     from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
     if definition in _VALIDATED:
         return
-    _call_original(StepFunctionsParserBackend, "_validate_definition", definition=definition)
+    program = _stored_program(definition)
+    if program is None:
+        try:
+            program = AmazonStateLanguageParser.parse(definition)[0]
+        except Exception:
+            _call_original(StepFunctionsParserBackend, "_validate_definition", definition=definition)
+            raise  # moto's validation raised for it: never reached
+        _draw_heap_keys(program)
+        _store_program(definition, program)
+    with _PROGRAMS_LOCK:
+        _PROGRAMS.setdefault(definition, program)
     _VALIDATED.add(definition)
+
+
+PROGRAM_CACHE_ENV = "MLCP_ASL_PROGRAM_CACHE"
+"""A directory for the parsed programs (default: inside the running environment, ``sys.prefix``);
+``off`` keeps none on disk."""
+
+
+def program_cache_dir() -> Path | None:
+    """Where fill v keeps parsed programs between processes: in the Python environment that runs
+    the emulator (as trusted as its own bytecode caches), unless :data:`PROGRAM_CACHE_ENV` says
+    otherwise."""
+    configured = os.environ.get(PROGRAM_CACHE_ENV, "")
+    if configured == "off":
+        return None
+    return Path(configured) if configured else Path(sys.prefix) / "var" / "mlcp" / "asl-programs"
+
+
+def _program_file(definition: str) -> Path | None:
+    import moto
+
+    directory = program_cache_dir()
+    if directory is None:
+        return None
+    key = hashlib.sha256(f"{moto.__version__}\0{sys.version}\0{definition}".encode()).hexdigest()
+    return directory / f"{key}.pickle"
+
+
+def _stored_program(definition: str) -> Any | None:
+    path = _program_file(definition)
+    if path is None:
+        return None
+    try:
+        return pickle.loads(path.read_bytes())  # written by fill v in this environment only
+    except Exception:  # absent, damaged or from another build: parse again
+        return None
+
+
+def _store_program(definition: str, program: Any) -> None:
+    path = _program_file(definition)
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+        partial.write_bytes(pickle.dumps(program))
+        partial.replace(path)  # readers see the whole file or none
+    except Exception:  # a cache that cannot be written only costs the next parse
+        pass
 
 
 _VALIDATED: set[str] = set()
