@@ -75,3 +75,53 @@ def test_without_skipping_real_time_passes_at_the_rate() -> None:
     clock = VirtualClock(START, skipping=False, rate=1e9)
     clock.advance(3600)  # 3.6 microseconds of real time at this rate
     assert clock.now() == START + dt.timedelta(hours=1)
+
+
+class _Parked(Exception):
+    """Stands in for parking a thread for good, so the test can see it happen and join."""
+
+
+def _sleep_in_thread(clock: VirtualClock, **kwargs: object) -> tuple[threading.Thread, list[object]]:
+    outcome: list[object] = []
+
+    def run() -> None:
+        try:
+            outcome.append(clock.sleep(100, **kwargs))  # type: ignore[arg-type]
+        except _Parked:
+            outcome.append("parked")
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, outcome
+
+
+def test_a_closed_clock_parks_its_sleepers_instead_of_letting_them_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from mlcp_cli.emulator.gaps import clock as clock_module
+
+    def park() -> None:
+        raise _Parked
+
+    monkeypatch.setattr(clock_module, "park_for_good", park)
+    clock = VirtualClock(START)
+    answered = threading.Event()
+    blocked, blocked_outcome = _sleep_in_thread(clock, event=answered, tag="before")
+    while blocked.is_alive() and not clock.blocked("before"):  # until it is registered
+        blocked.join(0.001)
+    assert clock.blocked("before")
+    clock.close()
+    answered.set()  # what a reset backend can make true: it must not release the thread
+    blocked.join()
+    assert blocked_outcome == ["parked"]
+    # A thread that blocks on it later is parked too, even with its answer already there.
+    late, late_outcome = _sleep_in_thread(clock, ready=lambda: True)
+    late.join()
+    assert late_outcome == ["parked"]
+
+
+def test_the_main_thread_is_never_parked_by_a_closed_clock() -> None:
+    clock = VirtualClock(START)
+    clock.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        clock.sleep(1)

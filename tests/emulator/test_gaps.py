@@ -136,6 +136,20 @@ def test_lambda_fill_runs_the_handler_with_its_environment_and_context(fills: Ga
     assert "MARKER" not in os.environ  # restored after the invocation
 
 
+def test_a_closed_registry_runs_no_handler(fills: GapFills) -> None:
+    from mlcp_cli.emulator.gaps.awslambda import run_function
+
+    arn = create_function("recorder-fn")
+    register_fixture_function(fills.registry, "recorder-fn", "recorder", arn, MARKER="from-config")
+    spec = fills.registry.get("recorder-fn")
+    assert spec is not None
+    fills.registry.close()
+    # A leftover thread of a closed control plane parks; the main thread gets an error instead.
+    with pytest.raises(RuntimeError, match="closed"):
+        run_function(fills.registry, spec, {"n": 1})
+    assert fills.registry.logs == []
+
+
 def test_lambda_fill_reports_handler_exceptions_as_unhandled_with_the_class_name(fills: GapFills) -> None:
     arn = create_function("checker-fn")
     register_fixture_function(fills.registry, "checker-fn", "checker", arn)

@@ -220,6 +220,8 @@ class LocalControlPlane:
     def __enter__(self) -> LocalControlPlane:
         from moto import mock_aws
 
+        if self.registry.closed:  # entered again: the last session's functions stay closed
+            self.registry = FunctionRegistry()
         env = isolated_environment(self.region)
         leaking = [
             key for key in os.environ if (key.startswith("AWS_") or key in _UNSET_ENV) and key not in env
@@ -255,7 +257,11 @@ class LocalControlPlane:
         self.close()
 
     def close(self) -> None:
-        """Stop moto, remove the gap fills and restore the environment (idempotent)."""
+        """Stop moto, remove the gap fills and restore the environment (idempotent). Threads still
+        parked in this control plane (executions on a Wait or a token) stay parked for good."""
+        if self._fills is not None:
+            self._fills.clock.close()
+        self.registry.close()
         if self.iam is not None:
             self.iam.uninstall()
         if self._fills is not None:

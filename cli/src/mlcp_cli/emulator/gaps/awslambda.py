@@ -20,7 +20,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from mlcp_cli.emulator.gaps.clock import use_simulated_clock
+from mlcp_cli.emulator.gaps.clock import park_for_good, use_simulated_clock
 from mlcp_cli.emulator.gaps.deliveries import AsyncInvocation, Deliveries
 from mlcp_cli.emulator.gaps.shared_modules import ModuleSharing, install_finder, remove_finder
 from mlcp_cli.emulator.gaps.state import _call_original, _state
@@ -92,6 +92,13 @@ class FunctionRegistry:
         self._layer_modules: dict[str, dict[str, ModuleType]] = {}
         self.sharing = ModuleSharing(LAYER_PACKAGES)
         self.logs: list[FunctionLogLine] = []
+        self.closed = False
+
+    def close(self) -> None:
+        """No function of this registry runs again (its control plane closed); waits for the
+        handler running now, if any, to finish."""
+        with _INVOKE_LOCK:
+            self.closed = True
 
     def register(self, spec: FunctionSpec) -> None:
         self._specs[spec.name] = spec
@@ -306,6 +313,10 @@ def _running(spec: FunctionSpec) -> Iterator[None]:
 def run_function(registry: FunctionRegistry, spec: FunctionSpec, event: Any) -> InvocationResult:
     """Run the real handler with its environment and a Lambda context; never raises for handler errors."""
     request_id = str(uuid.uuid4())
+    if registry.closed:
+        # A thread left over from a closed control plane: it must not run a handler (nor write
+        # its log group) into the next control plane's emulator.
+        park_for_good()
     with (
         _INVOKE_LOCK,
         _function_environment(spec),

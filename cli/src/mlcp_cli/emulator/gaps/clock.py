@@ -33,7 +33,7 @@ import time
 import types
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 from mlcp_cli.emulator.gaps.state import _INSTALL
 
@@ -76,6 +76,7 @@ class VirtualClock:
         self._lock = threading.Lock()
         self._sleepers: list[Sleeper] = []
         self._seq = itertools.count()
+        self._closed = False
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -130,6 +131,8 @@ class VirtualClock:
         if event is not None:
             ready = event.is_set
         while True:
+            if self._closed:
+                park_for_good()
             if ready is not None and ready():
                 return True
             with self._lock:
@@ -139,12 +142,20 @@ class VirtualClock:
                 self._sleepers.append(sleeper)
             try:
                 while not sleeper.wake.wait(POLL_SECONDS if ready is not None else None):
-                    if ready is not None and ready():
+                    if self._closed or (ready is not None and ready()):
                         break
             finally:
                 with self._lock:
                     if sleeper in self._sleepers:
                         self._sleepers.remove(sleeper)
+
+    def close(self) -> None:
+        """Stop this clock for good (its control plane closed): a thread blocked on it, or that
+        blocks on it later, stays parked and never runs again. A thread left over from a closed
+        control plane (an execution parked on a Wait or a token) must not act on the emulator of
+        the next one, whose backends it would write into."""
+        self._closed = True
+        self.poke()
 
     def poke(self) -> None:
         """Wake every sleeper to re-check its condition; each counts as runnable until it blocks again."""
@@ -208,6 +219,15 @@ class VirtualClock:
             if not self.skipping:
                 self._pass_real_time(upcoming)
             self._jump(upcoming)
+
+
+def park_for_good() -> NoReturn:
+    """Block the calling (daemon) thread forever: what a closed control plane's leftover threads
+    do instead of acting. The main thread is never parked: it gets an error instead."""
+    if threading.current_thread() is threading.main_thread():
+        raise RuntimeError("the local control plane is closed")
+    threading.Event().wait()
+    raise AssertionError("unreachable")
 
 
 # -- fill n: the control plane's code reads the virtual clock ---------------------------------
