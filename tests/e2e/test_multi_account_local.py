@@ -14,6 +14,7 @@ import pytest
 
 from mlcp.adapters.audit_trail import AuditTrail
 from mlcp.audit import AuditAction
+from mlcp_cli.commands.promote_stage import promotion_input
 from mlcp_cli.emulator.accounts import deploy_member_stack, member_parameters, put_service_events
 from mlcp_cli.emulator.runtime import LOCAL_ACCOUNT_ID, LocalControlPlane
 from mlcp_cli.emulator.stack import LocalStack
@@ -214,23 +215,8 @@ def _deployed(cp: LocalControlPlane, execution: dict[str, Any], arn: str) -> boo
 def _promote(cp: LocalControlPlane, arn: str, stage: str) -> dict[str, Any]:
     """Start the deployment workflow for ``arn`` towards ``stage`` as a promotion does: the package's
     state-change event (as the registry would send it) and ``{"promotion": {"stage": ...}}``."""
-    from moto.sagemaker.models import sagemaker_backends
-
-    from mlcp_cli.emulator.gaps.sagemaker import model_package_state_change_detail
-
-    package = sagemaker_backends[LOCAL_ACCOUNT_ID][cp.region].describe_model_package(arn)
-    event = {
-        "version": "0",
-        "id": str(uuid.uuid4()),
-        "detail-type": "SageMaker Model Package State Change",
-        "source": "aws.sagemaker",
-        "account": LOCAL_ACCOUNT_ID,
-        "time": cp.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "region": cp.region,
-        "resources": [arn],
-        "detail": model_package_state_change_detail(package),
-        "promotion": {"stage": stage},
-    }
+    described = cp.client("sagemaker").describe_model_package(ModelPackageName=arn)
+    event = promotion_input(described, stage, now=cp.now().strftime("%Y-%m-%dT%H:%M:%SZ"))
     sfn = cp.client("stepfunctions")
     started = sfn.start_execution(
         stateMachineArn=cp.stack.state_machine_arns["DeploymentStateMachine"],

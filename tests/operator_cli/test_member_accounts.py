@@ -16,6 +16,7 @@ import pytest
 
 from mlcp.adapters.audit_trail import AuditTrail
 from mlcp.audit import AuditAction
+from mlcp_cli.commands.promote_stage import promotion_input
 from mlcp_cli.emulator.accounts import deploy_member_stack, member_parameters, put_service_events
 from mlcp_cli.emulator.runtime import LOCAL_ACCOUNT_ID, LocalControlPlane
 
@@ -207,22 +208,9 @@ def test_rollback_puts_the_member_endpoint_back_through_its_own_lease_and_stream
 
 def _promote(world: World, arn: str, stage: str) -> str:
     """Start the deployment workflow towards ``stage`` as a promotion does (ADR 27's input)."""
-    from mlcp_cli.emulator.gaps.sagemaker import model_package_state_change_detail
-
     cp = world.cp
-    package = world.sagemaker(LOCAL_ACCOUNT_ID).describe_model_package(arn)
-    event = {
-        "version": "0",
-        "id": str(uuid.uuid4()),
-        "detail-type": "SageMaker Model Package State Change",
-        "source": "aws.sagemaker",
-        "account": LOCAL_ACCOUNT_ID,
-        "time": cp.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "region": cp.region,
-        "resources": [arn],
-        "detail": model_package_state_change_detail(package),
-        "promotion": {"stage": stage},
-    }
+    described = cp.client("sagemaker").describe_model_package(ModelPackageName=arn)
+    event = promotion_input(described, stage, now=cp.now().strftime("%Y-%m-%dT%H:%M:%SZ"))
     sfn = cp.client("stepfunctions")
     started = sfn.start_execution(
         stateMachineArn=cp.stack.state_machine_arns["DeploymentStateMachine"],
