@@ -17,7 +17,6 @@ import argparse
 import json
 import re
 import sys
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,9 +30,9 @@ from mlcp_cli.commands.stack import (
     active_target,
     add_json_option,
     add_stack_options,
+    aws_wait_for,
     client,
     local_wait_for,
-    progress,
     tables,
 )
 
@@ -221,18 +220,6 @@ def _from_execution(decision: PromotionDecision, described: dict[str, Any]) -> N
     ]
 
 
-def poll(timeout: float) -> Callable[[Callable[[], bool]], None]:
-    """Wait for the decision against AWS: look every two seconds for up to ``timeout`` seconds."""
-
-    def wait_for(done: Callable[[], bool]) -> None:
-        deadline = time.monotonic() + timeout
-        while not done() and time.monotonic() < deadline:
-            progress("waiting for the promotion's decision ...")
-            time.sleep(2)
-
-    return wait_for
-
-
 def render(decision: PromotionDecision) -> str:
     """One line per fact, the decision first."""
     head = f"{decision.group} v{decision.version} -> {decision.stage}: {decision.decision}"
@@ -270,7 +257,8 @@ def _cmd(args: argparse.Namespace) -> int:
             reason=args.reason,
             audit_table=names[1],
             state_machine_arn=machine,
-            wait_for=local_wait_for() or poll(args.timeout),
+            wait_for=local_wait_for()
+            or aws_wait_for(args.timeout, "waiting for the promotion's decision ...", 2),
         )
     except PromotionError as exc:
         sys.stderr.write(f"mlcp promote-stage: {exc}\n")

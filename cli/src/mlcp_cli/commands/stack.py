@@ -31,6 +31,7 @@ import argparse
 import json
 import os
 import sys
+import time
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -217,6 +218,19 @@ def local_wait_for() -> Callable[[Callable[[], bool]], object] | None:
     if cp is None:
         return None
     return lambda settled: cp.run_until(settled, limit=86_400)
+
+
+def aws_wait_for(timeout: float, waiting: str, every: float) -> Callable[[Callable[[], bool]], None]:
+    """How a command waits for a condition against AWS: read it every ``every`` seconds for up to
+    ``timeout`` seconds, saying ``waiting`` on stderr each time."""
+
+    def wait_for(done: Callable[[], bool]) -> None:
+        deadline = time.monotonic() + timeout
+        while not done() and time.monotonic() < deadline:
+            progress(waiting)
+            time.sleep(every)
+
+    return wait_for
 
 
 def tables(args: argparse.Namespace) -> tuple[str, str] | None:

@@ -6,8 +6,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
-from collections.abc import Callable
 from typing import Any
 
 from mlcp.adapters.audit_trail import AuditTrail
@@ -17,25 +15,13 @@ from mlcp_cli.commands.stack import (
     add_account_option,
     add_json_option,
     add_stack_options,
+    aws_wait_for,
     client,
     local_wait_for,
-    progress,
     tables,
 )
 from mlcp_cli.commands.status import readers
 from mlcp_cli.rollout import RolloutError, abort, promote
-
-
-def poll(timeout: float) -> Callable[[Callable[[], bool]], None]:
-    """Wait for a condition against AWS: read it every few seconds for up to ``timeout`` seconds."""
-
-    def wait_for(done: Callable[[], bool]) -> None:
-        deadline = time.monotonic() + timeout
-        while not done() and time.monotonic() < deadline:
-            progress("waiting for the rollback to start ...")
-            time.sleep(5)
-
-    return wait_for
 
 
 def _cmd_abort(args: argparse.Namespace) -> int:
@@ -50,7 +36,8 @@ def _cmd_abort(args: argparse.Namespace) -> int:
             reason=args.reason,
             identity=identity,
             audit=AuditTrail(names[1], client=client("dynamodb")),
-            wait_for=local_wait_for() or poll(args.timeout),
+            wait_for=local_wait_for()
+            or aws_wait_for(args.timeout, "waiting for the rollback to start ...", 5),
         )
     except RolloutError as exc:
         sys.stderr.write(f"refused: {exc}\n")
