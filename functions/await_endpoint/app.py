@@ -12,7 +12,7 @@ from mlcp.observability import logger, metrics
 from mlcp.usecases.deployment import await_endpoint
 
 runtime = Runtime("await-endpoint")
-deployments = DeploymentsByAccount(runtime)
+deployments = DeploymentsByAccount(runtime, opens_incidents=False)
 
 
 @logger.inject_lambda_context(correlation_id_path="endpoint")

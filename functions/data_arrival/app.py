@@ -12,7 +12,7 @@ from mlcp.entrypoint import Runtime, reaction_deps
 from mlcp.events import S3ObjectCreatedEvent
 from mlcp.observability import EVENT_ID_PATH, logger, metrics
 from mlcp.usecases.data_arrival import record_data_arrival
-from mlcp.usecases.reactions import react_to_data
+from mlcp.usecases.retraining_reactions import react_to_data
 
 runtime = Runtime("data-arrival")
 training_data = TrainingDataConfig.from_env()

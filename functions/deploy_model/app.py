@@ -14,9 +14,9 @@ from mlcp.usecases.deployment import start_deployment
 from mlcp.usecases.recheck import approval_recheck, free_refused_promotion
 
 runtime = Runtime("deploy-model")
-deployments = DeploymentsByAccount(runtime)
+deployments = DeploymentsByAccount(runtime, opens_incidents=False)
 governance = governance_deps(runtime.audit)
-open_incidents = open_incidents_counter(runtime.audit)
+open_incidents = open_incidents_counter()
 
 
 @logger.inject_lambda_context(correlation_id_path="execution")

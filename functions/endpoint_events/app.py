@@ -15,7 +15,7 @@ from mlcp.observability import EVENT_ID_PATH, logger, metrics
 from mlcp.usecases.deployment import complete_callback
 
 runtime = Runtime("endpoint-events")
-deployments = DeploymentsByAccount(runtime)
+deployments = DeploymentsByAccount(runtime, opens_incidents=False)
 
 
 @logger.inject_lambda_context(correlation_id_path=EVENT_ID_PATH)

@@ -11,7 +11,7 @@ from mlcp.observability import logger, metrics
 from mlcp.usecases.deployment import acquire_lease, release_lease
 
 runtime = Runtime("endpoint-lease")
-deployments = DeploymentsByAccount(runtime)
+deployments = DeploymentsByAccount(runtime, opens_incidents=False)
 
 
 @logger.inject_lambda_context(correlation_id_path="holder")

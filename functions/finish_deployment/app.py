@@ -12,7 +12,7 @@ from mlcp.observability import logger, metrics
 from mlcp.usecases.deployment import finish_deployment
 
 runtime = Runtime("finish-deployment")
-deployments = DeploymentsByAccount(runtime)
+deployments = DeploymentsByAccount(runtime, opens_incidents=True)  # a rollback or failure opens one
 
 
 @logger.inject_lambda_context(correlation_id_path="event_id")

@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mlcp.entrypoint import Runtime, reaction_deps
 from mlcp.observability import logger, metrics
-from mlcp.usecases.reactions import recheck_data
+from mlcp.usecases.retraining_reactions import recheck_data
 
 runtime = Runtime("recheck-training-data")
 deps = reaction_deps(runtime.audit)

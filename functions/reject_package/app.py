@@ -6,12 +6,12 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from mlcp.entrypoint import Runtime, governance_deps
+from mlcp.entrypoint import Runtime, approval_record_deps
 from mlcp.observability import logger, metrics
-from mlcp.usecases.approval import reject_package
+from mlcp.usecases.approval_records import reject_package
 
 runtime = Runtime("reject-package")
-deps = governance_deps(runtime.audit)
+deps = approval_record_deps(runtime.audit)  # the registry, state and trail: no gates, no policy
 
 
 @logger.inject_lambda_context(correlation_id_path="event_id")

@@ -7,12 +7,12 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from mlcp.entrypoint import Runtime, governance_deps
+from mlcp.entrypoint import Runtime, approval_record_deps
 from mlcp.observability import logger, metrics
-from mlcp.usecases.approval import request_human_approval
+from mlcp.usecases.approval_records import request_human_approval
 
 runtime = Runtime("request-human-approval")
-deps = governance_deps(runtime.audit)
+deps = approval_record_deps(runtime.audit)  # the state table, the topic and the trail: no gates
 
 
 @logger.inject_lambda_context(correlation_id_path="event_id")

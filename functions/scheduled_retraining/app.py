@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mlcp.entrypoint import Runtime, reaction_deps
 from mlcp.observability import EVENT_ID_PATH, logger, metrics
-from mlcp.usecases.reactions import scheduled_retraining
+from mlcp.usecases.retraining_reactions import scheduled_retraining
 
 runtime = Runtime("scheduled-retraining")
 deps = reaction_deps(runtime.audit)

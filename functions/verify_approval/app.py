@@ -19,7 +19,7 @@ from mlcp.usecases.approval import verify_approval
 
 runtime = Runtime("verify-approval")
 deps = governance_deps(runtime.audit)
-open_incidents = open_incidents_counter(runtime.audit)
+open_incidents = open_incidents_counter()
 
 
 @logger.inject_lambda_context(correlation_id_path="event.id")

@@ -19,17 +19,16 @@ from mlcp.gates.evaluate import (
     lineage_gate,
     metric_value,
     metrics_gate,
-    principal,
     registry_host,
     regression_gate,
     report_document,
     required_metadata_gate,
-    same_identity,
     separation_of_duties_gate,
 )
 from mlcp.gates.evidence import bias_values
 from mlcp.models.gates import Candidate, Container, Evidence, GateOutcome, GateResult
 from mlcp.policy.model import GroupRule, Policy
+from mlcp.principals import principal, same_identity
 
 from . import factories as f
 

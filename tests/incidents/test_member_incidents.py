@@ -20,7 +20,8 @@ from mlcp.adapters.retraining_state import RetrainingState
 from mlcp.events import parse_event
 from mlcp.policy.model import parse_policy
 from mlcp.usecases.incidents import list_incidents
-from mlcp.usecases.reactions import ReactionDeps, react
+from mlcp.usecases.reactions import react
+from mlcp.usecases.retraining_reactions import ReactionDeps
 
 from .conftest import STATE_TABLE, Env
 

@@ -13,15 +13,13 @@ from mlcp.events import parse_event
 from mlcp.events.monitoring import ModelMonitoringReportEvent
 from mlcp.monitoring import (
     REPORT_CHECK_KINDS,
-    Violation,
     classify_constraint_violations,
-    kinds_of,
     monitoring_job_facts,
     monitoring_kind,
     report_kind,
-    violating_features,
     violations_from_report,
 )
+from mlcp.violations import Violation, kinds_of, violating_features
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "monitoring"

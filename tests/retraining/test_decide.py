@@ -14,7 +14,6 @@ import pytest
 from mlcp.adapters.pipelines import SageMakerPipelines, start_pipeline
 from mlcp.adapters.retraining_state import RetrainingState
 from mlcp.errors import PipelineStartFailed
-from mlcp.monitoring import Violation
 from mlcp.policy import DataTrigger, RetrainingPolicy
 from mlcp.retraining import (
     RetrainingDecision,
@@ -24,6 +23,7 @@ from mlcp.retraining import (
     retrain,
     streak_check,
 )
+from mlcp.violations import Violation
 
 T0 = datetime(2025, 1, 31, 9, 0, tzinfo=UTC)
 TOKEN_RE = re.compile(r"^[A-Za-z0-9-]{32,128}$")

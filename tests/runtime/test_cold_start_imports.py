@@ -19,6 +19,31 @@ ROOT = Path(__file__).resolve().parents[2]
 NOT_AT_INIT = {
     # The wait parks a task token and answers it: no approval, gate, policy or CloudTrail model.
     "await_console_decision": ("mlcp.usecases.approval", "mlcp.policy.model", "mlcp.events.cloudtrail"),
+    # Asking approvers, a person's answer and a rejection evaluate no gate and read no policy
+    # (mlcp.usecases.approval_records): no gates, no policy model, no evidence or report adapters.
+    **dict.fromkeys(
+        ("request_human_approval", "reject_package", "console_decision"),
+        (
+            "mlcp.usecases.approval",
+            "mlcp.usecases.gating",
+            "mlcp.gates.evaluate",
+            "mlcp.gates.evidence",
+            "mlcp.policy.model",
+            "mlcp.adapters.evidence",
+            "mlcp.adapters.reports",
+        ),
+    ),
+    # The lease, the waits and the start of a deployment never open an incident (only finishing
+    # one does): no incident use case, store or OpsCenter adapter.
+    **dict.fromkeys(
+        ("endpoint_lease", "check_deployment", "await_endpoint", "endpoint_events"),
+        ("mlcp.usecases.incidents", "mlcp.adapters.incident_store", "mlcp.adapters.opscenter"),
+    ),
+    # A promotion's prerequisite counts open incidents from the store; the start of a deployment and
+    # an approval's verification never open one: no incident use case, no OpsCenter adapter.
+    **dict.fromkeys(
+        ("deploy_model", "verify_approval"), ("mlcp.usecases.incidents", "mlcp.adapters.opscenter")
+    ),
     # Eight detail-types: each model loads with the first event of its kind; the incident adapters
     # with the first incident (most events open none).
     "event_intake": (
@@ -28,9 +53,12 @@ NOT_AT_INIT = {
         "mlcp.usecases.incidents",
         "mlcp.adapters.opscenter",
     ),
-    # Data arrival and the retraining schedule start pipelines; they never open an incident.
-    "data_arrival": ("mlcp.usecases.incidents", "mlcp.adapters.opscenter"),
-    "scheduled_retraining": ("mlcp.usecases.incidents", "mlcp.adapters.opscenter"),
+    # Data arrival, its debounced re-check and the retraining schedule start pipelines
+    # (mlcp.usecases.retraining_reactions): they never open an incident nor read a monitoring report.
+    **dict.fromkeys(
+        ("data_arrival", "recheck_training_data", "scheduled_retraining"),
+        ("mlcp.usecases.incidents", "mlcp.adapters.opscenter", "mlcp.usecases.reactions", "mlcp.monitoring"),
+    ),
 }
 
 

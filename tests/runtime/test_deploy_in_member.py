@@ -70,7 +70,7 @@ def deployments(stores: Stores, monkeypatch: pytest.MonkeyPatch) -> DeploymentsB
         )
         iam_backends[account]["aws"].put_role_policy("mlcp-member-deployment", "shared", json.dumps(shared))
     clients.reset()
-    return DeploymentsByAccount(Runtime("deploy-model"))
+    return DeploymentsByAccount(Runtime("deploy-model"), opens_incidents=False)
 
 
 def _package(stores: Stores) -> dict[str, object]:

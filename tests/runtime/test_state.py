@@ -135,7 +135,7 @@ def _pending(**fields: Any) -> PendingApproval:
 
 
 def test_the_approval_notification_links_the_report_the_waiting_execution_and_the_answer() -> None:
-    from mlcp.usecases.approval import console_links
+    from mlcp.usecases.approval_records import console_links
 
     approval = _pending(
         approval_id="0123456789abcdef",
@@ -181,7 +181,7 @@ def test_the_approval_notification_links_the_report_the_waiting_execution_and_th
 def test_who_may_answer_a_named_approval(
     identity: str, grant: bool, approvers: list[str], why: str | None
 ) -> None:
-    from mlcp.usecases.approval import refusal_of
+    from mlcp.usecases.approval_records import refusal_of
 
     approval = _pending(created_by="arn:aws:iam::123456789012:user/creator", approvers=approvers)
     assert refusal_of(approval, identity, approval.created_by, grant=grant) == why

@@ -1,4 +1,4 @@
-"""The retraining reactions (``mlcp.usecases.reactions``) against fakes of their ports (no moto): new
+"""The retraining reactions (``mlcp.usecases.retraining_reactions``, ``mlcp.usecases.reactions``) against fakes of their ports (no moto): new
 data is counted and waits for enough of it, then for the quiet period (a re-check is scheduled);
 the hourly tick starts one run per period; a SageMaker refusal is audited, a throttle retried; a
 finished run closes the loop only if it was ours. None of these opens an incident: the incident
@@ -16,13 +16,8 @@ from gates import factories as f
 from mlcp.errors import PipelineStartFailed
 from mlcp.events import PipelineExecutionStatusChangeEvent
 from mlcp.policy import Policy
-from mlcp.usecases.reactions import (
-    ReactionDeps,
-    react_to_data,
-    react_to_pipeline,
-    recheck_data,
-    scheduled_retraining,
-)
+from mlcp.usecases.reactions import react_to_pipeline
+from mlcp.usecases.retraining_reactions import ReactionDeps, react_to_data, recheck_data, scheduled_retraining
 
 from .fakes import FakeAudit, FakePipelines, FakePolicies, FakeRetrainingGuards
 

@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from mlcp.errors import PipelineStartFailed
-from mlcp.monitoring import Violation
 from mlcp.policy.model import DataTrigger, RetrainingPolicy
 from mlcp.retraining import RetrainingTrigger, retrain
+from mlcp.violations import Violation
 
 from .fakes import FakePipelines, FakeRetrainingGuards
 

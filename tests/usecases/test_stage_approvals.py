@@ -91,7 +91,7 @@ def test_each_stage_asks_its_own_named_approval() -> None:
 
 
 def test_the_pending_approval_says_where_the_deployment_goes() -> None:
-    from mlcp.usecases.approval import request_human_approval
+    from mlcp.usecases.approval_records import request_human_approval
 
     deps, state = _deps()
     staging = verify_approval(

@@ -10,7 +10,8 @@ import pytest
 from gates import factories as f
 from mlcp.adapters.state import PendingApproval
 from mlcp.errors import ApprovalNotPending
-from mlcp.usecases.approval import ApprovalDeps, decide_approval
+from mlcp.usecases.approval import ApprovalDeps
+from mlcp.usecases.approval_records import decide_approval
 from mlcp.usecases.gating import GatingDeps
 
 from .fakes import (

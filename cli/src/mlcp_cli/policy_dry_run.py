@@ -9,7 +9,7 @@ What is replayed, with the control plane's own code:
   on the same inputs. A gate the old tier left off had no evidence read (a report, the champion, an
   artifact hash): if the new tier turns it on, its result is *unknown*, never a made-up failure.
 - ``approval.granted``: whether the approver is still on the new tier's ``approvers``
-  (``mlcp.usecases.approval.is_approver``).
+  (``mlcp.usecases.approval_records.is_approver``).
 - ``retraining.started`` / ``retraining.suppressed``: whether the new policy still retrains that
   pipeline on that kind of trigger. Cooldowns and daily limits depend on the state at the time,
   which the trail does not hold: they are not replayed.
@@ -206,7 +206,7 @@ def replay_gates(record: AuditRecord, document: Mapping[str, Any], policy: Polic
 
 def replay_approval(record: AuditRecord, policy: Policy) -> Replayed | None:
     """An ``approval.granted`` record: is the approver still one of the new tier's approvers?"""
-    from mlcp.usecases.approval import is_approver
+    from mlcp.usecases.approval_records import is_approver
 
     group = (
         record.subject.split(":model-package/", 1)[-1].rsplit("/", 1)[0]

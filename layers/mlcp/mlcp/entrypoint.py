@@ -25,12 +25,13 @@ if TYPE_CHECKING:
     from mlcp.events.schedule import ScheduledEvent
     from mlcp.ports import PipelineStarter, PolicySource
     from mlcp.usecases.approval import ApprovalDeps
+    from mlcp.usecases.approval_records import ApprovalRecordDeps
     from mlcp.usecases.canary_analysis import AnalysisDeps
     from mlcp.usecases.console_decision import ConsoleDecisionDeps
     from mlcp.usecases.decision_wait import DecisionWaitDeps
     from mlcp.usecases.deployment import DeploymentDeps
     from mlcp.usecases.incidents import IncidentDeps
-    from mlcp.usecases.reactions import ReactionDeps
+    from mlcp.usecases.retraining_reactions import ReactionDeps
     from mlcp.usecases.shadow import ShadowDeps
     from mlcp.usecases.steer_bake import SteerDeps
 
@@ -167,6 +168,37 @@ def _client(service: str) -> Any:
     return getattr(clients, service)()
 
 
+def approval_record_deps(
+    audit: AuditTrail,
+    config: GovernanceConfig | None = None,
+    *,
+    client: Callable[[str], Any] = _client,
+) -> ApprovalRecordDeps:
+    """The adapters of the functions that only ask, answer or reject (request-human-approval,
+    reject-package, console-decision, the operator's ``mlcp approve|reject``): the registry, the
+    state table, the trail, Step Functions and the approvers' topic; no gates, no policy."""
+    from mlcp.adapters.notify import ApproverNotifier
+    from mlcp.adapters.registry import SageMakerModelRegistry
+    from mlcp.adapters.state import ControlPlaneState
+    from mlcp.adapters.task_callbacks import StepFunctionsTasks
+    from mlcp.usecases.approval_records import ApprovalRecordDeps
+
+    settings = config or GovernanceConfig.from_env()
+    notifier = (
+        ApproverNotifier(settings.approvals_topic_arn, client("sns"))
+        if settings.approvals_topic_arn
+        else None
+    )
+    return ApprovalRecordDeps(
+        registry=SageMakerModelRegistry(client("sagemaker")),
+        state=ControlPlaneState(settings.state_table, client("dynamodb")),
+        audit=audit,
+        callbacks=StepFunctionsTasks(client("stepfunctions")),
+        notifier=notifier,
+        decision_state_machine_arn=settings.decision_state_machine_arn,
+    )
+
+
 def governance_deps(
     audit: AuditTrail,
     config: GovernanceConfig | None = None,
@@ -174,58 +206,58 @@ def governance_deps(
     client: Callable[[str], Any] = _client,
     policies: PolicySource | None = None,
 ) -> ApprovalDeps:
-    """The adapters of the governance use cases: a function's from its environment; the operator
-    CLI's with its own ``client(service)`` factory, configuration and policy source."""
+    """The adapters of the governance use cases that decide with the gates and the policy
+    (model-package-status, verify-approval, deploy-model's re-check): the approval records' adapters
+    plus the policy, the evidence and the report store."""
     from mlcp.adapters.evidence import S3Evidence
-    from mlcp.adapters.notify import ApproverNotifier
     from mlcp.adapters.policy_appconfig import policy_source_from_env
-    from mlcp.adapters.registry import SageMakerModelRegistry
     from mlcp.adapters.reports import ReportWriter
-    from mlcp.adapters.state import ControlPlaneState
-    from mlcp.adapters.task_callbacks import StepFunctionsTasks
     from mlcp.usecases.approval import ApprovalDeps
     from mlcp.usecases.gating import GatingDeps
 
     settings = config or GovernanceConfig.from_env()
+    records = approval_record_deps(audit, settings, client=client)
     if policies is None:
         policies = policy_source_from_env(settings.policy_environment())
     gating = GatingDeps(
-        registry=SageMakerModelRegistry(client("sagemaker")),
+        registry=records.registry,
         policies=policies,
         reports=ReportWriter(settings.reports_bucket or "", client("s3")),
         audit=audit,
         evidence=S3Evidence(client("s3"), client("sagemaker")),
     )
-    notifier = (
-        ApproverNotifier(settings.approvals_topic_arn, client("sns"))
-        if settings.approvals_topic_arn
-        else None
-    )
     return ApprovalDeps(
         gating=gating,
-        state=ControlPlaneState(settings.state_table, client("dynamodb")),
-        callbacks=StepFunctionsTasks(client("stepfunctions")),
-        notifier=notifier,
-        decision_state_machine_arn=settings.decision_state_machine_arn,
+        state=records.state,
+        callbacks=records.callbacks,
+        notifier=records.notifier,
+        decision_state_machine_arn=records.decision_state_machine_arn,
     )
 
 
-def deployment_deps(audit: AuditTrail) -> DeploymentDeps:
-    """The adapters of the deployment tasks, from the function's environment."""
+def deployment_deps(audit: AuditTrail, *, opens_incidents: bool) -> DeploymentDeps:
+    """The adapters of the deployment tasks, from the function's environment. ``opens_incidents``:
+    the incident use case's adapters too (only finishing a deployment opens an incident; the lease,
+    the waits and the start never do, and their functions do not load the incident modules)."""
     from mlcp.adapters.endpoints import SageMakerHosting
     from mlcp.adapters.metrics import CloudWatchMetrics
     from mlcp.adapters.state import ControlPlaneState
     from mlcp.adapters.task_callbacks import StepFunctionsTasks
     from mlcp.config import DeploymentEnvConfig
-    from mlcp.usecases.deployment import DeploymentDeps, incident_opener
+    from mlcp.usecases.deployment import DeploymentDeps
 
     settings = DeploymentEnvConfig.from_env()
+    open_incident = None
+    if opens_incidents:
+        from mlcp.usecases.incidents import incident_opener
+
+        open_incident = incident_opener(incident_deps(audit))
     return DeploymentDeps(
         hosting=SageMakerHosting(owner=audit.table_name),
         state=ControlPlaneState(settings.state_table),
         audit=audit,
         model_role_arn=settings.model_role_arn,
-        open_incident=incident_opener(incident_deps(audit)),
+        open_incident=open_incident,
         verdict_alarms=CloudWatchMetrics(),
         callbacks=StepFunctionsTasks(),
     )
@@ -239,7 +271,7 @@ def console_decision_deps(audit: AuditTrail, state_machine_arn: str) -> ConsoleD
 
     tasks = StepFunctionsTasks()
     return ConsoleDecisionDeps(
-        approvals=governance_deps(audit),
+        approvals=approval_record_deps(audit),
         executions=tasks,
         callbacks=tasks,
         state_machine_arn=state_machine_arn,
@@ -282,11 +314,12 @@ class DeploymentsByAccount:
     """The deployment tasks' adapters for the account a deployment is in (ADR 26): home -> the
     function's own clients; a member -> SageMaker through the member's assumed deployment role, the
     member's model role, its lease and audit stream keyed with the account. Built once per account
-    and execution environment (one AssumeRole per account, kept by ``AccountClients``)."""
+    and execution environment (one AssumeRole per account, kept by ``AccountClients``).
+    ``opens_incidents``: the function finishes deployments (``deployment_deps``)."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, *, opens_incidents: bool) -> None:
         self._runtime = runtime
-        self._home = deployment_deps(runtime.audit)
+        self._home = deployment_deps(runtime.audit, opens_incidents=opens_incidents)
         self._by_account: dict[str, DeploymentDeps] = {}
         self._clients: AccountClients | None = None
 
@@ -359,16 +392,16 @@ class DeploymentsByAccount:
         return deps
 
 
-def open_incidents_counter(audit: AuditTrail) -> Callable[[str], int]:
+def open_incidents_counter(config: GovernanceConfig | None = None) -> Callable[[str], int]:
     """Counts the incidents open now on a resource (``endpoint/<account>:<name>``): a promotion's
     prerequisite (ADR 27). Reads the incident store at each call: it is re-checked at the moment
-    of effect."""
-    from mlcp.usecases.incidents import list_incidents
+    of effect. A read of the store only: the incident use case and OpsCenter are not loaded."""
+    from mlcp.adapters.incident_store import IncidentStore
 
-    deps = incident_deps(audit)
+    store = IncidentStore((config or GovernanceConfig.from_env()).state_table, clients.dynamodb())
 
     def count(resource: str) -> int:
-        return sum(1 for incident in list_incidents(deps, "open") if incident.resource == resource)
+        return sum(1 for incident in store.list_incidents("open") if incident.resource == resource)
 
     return count
 
@@ -475,7 +508,7 @@ def reaction_deps(audit: AuditTrail, function: str = "reactions") -> ReactionDep
     from mlcp.adapters.pipelines import SageMakerPipelines
     from mlcp.adapters.policy_appconfig import policy_source_from_env
     from mlcp.adapters.retraining_state import RetrainingState
-    from mlcp.usecases.reactions import ReactionDeps
+    from mlcp.usecases.retraining_reactions import ReactionDeps
 
     settings = GovernanceConfig.from_env()
     state_table = settings.state_table

@@ -35,11 +35,12 @@ Two sources:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from mlcp.policy.model import MonitoringKind
+from mlcp.violations import Violation
 
 if TYPE_CHECKING:
     from mlcp.events.monitoring import ModelMonitoringReportEvent
@@ -120,19 +121,6 @@ _METRIC_WITH = re.compile(rf"\bwith\s+{_NUMBER}", re.I)
 _QUOTED_NUMBER = re.compile(rf"'{_NUMBER}'")
 _VALUE = re.compile(rf"\bValue\s+{_NUMBER}", re.I)
 _HOUR_PATH = re.compile(r"^\d{4}/\d{2}/\d{2}/\d{2}/?$")
-
-
-@dataclass(frozen=True, slots=True)
-class Violation:
-    """One failed check: of a feature (column, facet or label) or, with feature ``*``, of the model."""
-
-    feature: str
-    check_type: str
-    kind: MonitoringKind
-    metric: str | None = None
-    threshold: float | None = None
-    observed: float | None = None
-    description: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,16 +322,6 @@ def violations_from_report(event: ModelMonitoringReportEvent) -> list[Violation]
         )
         for v in detail.violations
     ]
-
-
-def violating_features(violations: Iterable[Violation], kind: str | None = None) -> list[str]:
-    """Distinct features with a violation (of ``kind``, if given), first seen first."""
-    return list(dict.fromkeys(v.feature for v in violations if kind is None or v.kind == kind))
-
-
-def kinds_of(violations: Iterable[Violation]) -> list[MonitoringKind]:
-    """Distinct kinds, first seen first."""
-    return list(dict.fromkeys(v.kind for v in violations))
 
 
 # ------------------------------------------------------------------------------ processing job

@@ -24,9 +24,9 @@ from typing import Literal
 from mlcp.clock import aware as _aware
 from mlcp.clock import utc_text as _iso
 from mlcp.errors import PipelineStartFailed
-from mlcp.monitoring import Violation, kinds_of, violating_features
 from mlcp.policy.model import MONITORING_KINDS, MonitoringKind, RetrainingPolicy
 from mlcp.ports import MAX_PARAMETER_VALUE, TOKEN_PREFIX, DataWindow, PipelineStarter, RetrainingGuards
+from mlcp.violations import Violation, kinds_of, violating_features
 
 TriggerKind = Literal["violations", "alarm", "data", "schedule"]
 

@@ -19,22 +19,20 @@ from mlcp.adapters.audit_trail import AuditTrail
 from mlcp.adapters.identity import caller_identity
 from mlcp.adapters.state import ControlPlaneState, PendingApproval
 from mlcp.config import GovernanceConfig
-from mlcp.entrypoint import governance_deps
+from mlcp.entrypoint import approval_record_deps
 from mlcp.errors import ApprovalNotPending, SeparationOfDutiesViolation
-from mlcp.policy import PolicyNotConfigured
-from mlcp.usecases.approval import ApprovalDeps, decide_approval, expires_in
+from mlcp.usecases.approval_records import ApprovalRecordDeps, decide_approval, expires_in
 from mlcp_cli.commands.stack import add_table_options, client, tables
 from mlcp_cli.tables import Column, short_arn, write_table
 
 
-def approval_deps(client: Any, *, state_table: str, audit_table: str) -> ApprovalDeps:
-    """The governance adapters for an operator, from the composition root: ``client(service)`` makes
+def approval_deps(client: Any, *, state_table: str, audit_table: str) -> ApprovalRecordDeps:
+    """The approval adapters for an operator, from the composition root: ``client(service)`` makes
     boto3 clients; a human decision evaluates no gates (no policy)."""
-    return governance_deps(
+    return approval_record_deps(
         AuditTrail(audit_table, client=client("dynamodb")),
         GovernanceConfig(state_table=state_table),
         client=client,
-        policies=PolicyNotConfigured(),
     )
 
 

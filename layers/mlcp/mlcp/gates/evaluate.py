@@ -32,6 +32,7 @@ from typing import Any
 from mlcp.gates.evidence import BiasValue, as_number, bias_values
 from mlcp.models.gates import Candidate, Decision, Evidence, GateOutcome, GateReport, GateResult
 from mlcp.policy.model import ArtifactIntegrityGate, GateSettings, GroupRule, MetricThreshold, Policy, Tier
+from mlcp.principals import principal, same_identity
 from mlcp.s3uri import parse_s3_uri
 
 #: An identity the registry could not name (``mlcp.adapters.registry.UNKNOWN_IDENTITY``).
@@ -501,36 +502,6 @@ def change_freeze_gate(
     return _result(
         "change_freeze", settings, GateOutcome.PASS, "no change freeze now", windows, now.isoformat()
     )
-
-
-_ASSUMED_ROLE = re.compile(r"^arn:(?P<p>[^:]+):sts::(?P<a>\d{12}):assumed-role/(?P<r>[^/]+)/.+$")
-_IAM = re.compile(r"^arn:(?P<p>[^:]+):iam::(?P<a>\d{12}):(?P<kind>role|user)/(?:.*/)?(?P<r>[^/]+)$")
-_ROOT = re.compile(r"^arn:(?P<p>[^:]+):iam::(?P<a>\d{12}):root$")
-_FEDERATED = re.compile(r"^arn:(?P<p>[^:]+):sts::(?P<a>\d{12}):federated-user/(?P<r>.+)$")
-
-
-def principal(identity: str) -> str:
-    """A canonical form of an IAM identity, for comparing who created with who approves.
-
-    ``arn:aws:sts::A:assumed-role/R/session`` and ``arn:aws:iam::A:role/path/R`` are both ``role A/R``: a role
-    is one identity whatever the session, so two people sharing a role count as one (fail closed). IAM role
-    and user names are case-insensitive; the rest compares case-sensitively after trimming.
-    """
-    text = identity.strip()
-    if match := _ASSUMED_ROLE.match(text):
-        return f"role:{match['p']}:{match['a']}:{match['r'].lower()}"
-    if match := _IAM.match(text):
-        return f"{match['kind']}:{match['p']}:{match['a']}:{match['r'].lower()}"
-    if match := _ROOT.match(text):
-        return f"root:{match['p']}:{match['a']}"
-    if match := _FEDERATED.match(text):
-        return f"federated:{match['p']}:{match['a']}:{match['r']}"
-    return text
-
-
-def same_identity(first: str, second: str) -> bool:
-    """Whether two identities are one principal (``principal``: a role is one identity whatever the session)."""
-    return principal(first) == principal(second)
 
 
 def _known(identity: str | None) -> bool:

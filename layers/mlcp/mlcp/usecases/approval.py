@@ -1,26 +1,27 @@
-"""The approval side of governance: registration decisions, verifying an approval, waiting for a
-human, rejecting, and a human's decision on a pending approval.
+"""The approval side of governance that decides with the gates and the policy: registration
+decisions and verifying an approval. Waiting for a human, rejecting and a human's decision on a
+pending approval are in :mod:`mlcp.usecases.approval_records` (no gates, no policy).
 
 Every decision reads the registry first (an event is a hint, never proof) and writes its audit record.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal, NoReturn
-from urllib.parse import quote
+from typing import TYPE_CHECKING, Any, Literal
 
-from mlcp import clock
 from mlcp.accounts import account_stream
-from mlcp.adapters.state import ControlPlaneState, PendingApproval
+from mlcp.adapters.state import ControlPlaneState
 from mlcp.audit import AuditAction
-from mlcp.errors import ApprovalDenied, ApprovalNotPending, SeparationOfDutiesViolation
-from mlcp.gates.evaluate import same_identity
 from mlcp.models.gates import Candidate
-from mlcp.observability import MetricUnit, logger, metrics
-from mlcp.ports import UNKNOWN, Notifier, TaskCallbacks
+from mlcp.observability import MetricUnit, metrics
+from mlcp.ports import AuditLog, Clock, ModelRegistry, Notifier, TaskCallbacks
+from mlcp.usecases.approval_records import (
+    announce_approval_request,
+    group_stream,
+    refuse_promotion,
+    reject_package,
+)
 from mlcp.usecases.gating import Gated, GatingDeps, approval_id_for, evaluate_candidate
 from mlcp.usecases.stage_promotion import OpenIncidents, stage_decision, stage_evidence
 
@@ -40,35 +41,18 @@ class ApprovalDeps:
     #: Where approvers answer in the console (the approval-decision state machine), for the notification.
     decision_state_machine_arn: str | None = None
 
+    # What an approval's records and answers use (``approval_records.ApprovalRecords``): the gating's.
+    @property
+    def registry(self) -> ModelRegistry:
+        return self.gating.registry
 
-def _console(region: str, fragment: str) -> str:
-    return f"https://{region}.console.aws.amazon.com/states/home?region={region}#/v2/{fragment}"
+    @property
+    def audit(self) -> AuditLog:
+        return self.gating.audit
 
-
-def console_links(approval: PendingApproval, decision_state_machine_arn: str | None) -> dict[str, Any]:
-    """What an approver needs in the console: the gate report, the waiting execution, and where to
-    answer with which input (an execution of the approval-decision state machine)."""
-    links: dict[str, Any] = {}
-    if approval.report_uri and approval.report_uri.startswith("s3://"):
-        bucket, _, key = approval.report_uri.removeprefix("s3://").partition("/")
-        links["report_console_url"] = (
-            f"https://s3.console.aws.amazon.com/s3/object/{bucket}?prefix={quote(key.partition('?')[0])}"
-        )
-    region = (approval.execution or decision_state_machine_arn or "").split(":")[3:4]
-    if approval.execution and region:
-        links["waiting_execution_url"] = _console(region[0], f"executions/details/{approval.execution}")
-    if decision_state_machine_arn and region:
-        links["answer_url"] = _console(region[0], f"statemachines/view/{decision_state_machine_arn}")
-        links["answer_input"] = {
-            "approval_id": approval.approval_id,
-            "decision": "grant | deny",
-            "reason": "why (required)",
-        }
-        links["answer_how"] = (
-            "open answer_url, choose Start execution, paste answer_input with your decision and reason; "
-            "the execution shows the verdict (granted, denied, or refused and why)"
-        )
-    return links
+    @property
+    def clock(self) -> Clock:
+        return self.gating.clock
 
 
 def package_summary(candidate: Candidate, last_modified_time: str) -> dict[str, Any]:
@@ -84,10 +68,6 @@ def package_summary(candidate: Candidate, last_modified_time: str) -> dict[str, 
     }
 
 
-def _stream(group: str) -> str:
-    return f"group#{group}"
-
-
 # ---------------------------------------------------------------------------- registration
 
 
@@ -99,7 +79,7 @@ def handle_package_status(event: ModelPackageStateChangeEvent, deps: ApprovalDep
         return record_rejection(candidate, modified, event_id=event.id, deps=deps)
     if status != "PendingManualApproval":
         deps.gating.audit.append(
-            stream=_stream(candidate.group),
+            stream=group_stream(candidate.group),
             action=AuditAction.EVENT_IGNORED,
             actor="mlcp",
             subject=candidate.arn,
@@ -149,7 +129,7 @@ def record_rejection(
     """A package is Rejected in the registry (by mlcp or by a person): remember and audit it once."""
     deps.state.record_status(candidate.arn, "Rejected", modified)
     deps.gating.audit.append(
-        stream=_stream(candidate.group),
+        stream=group_stream(candidate.group),
         action=AuditAction.PACKAGE_REJECTED,
         actor=candidate.last_modified_by,
         subject=candidate.arn,
@@ -163,7 +143,7 @@ def record_rejection(
 def _ask_approvers(gated: Gated, *, event_id: str | None, deps: ApprovalDeps) -> None:
     """A registered package waits for a person in the Model Registry: tell approvers why."""
     candidate = gated.candidate
-    _announce_approval_request(
+    announce_approval_request(
         f"mlcp: {candidate.group} v{candidate.version} needs an approver",
         {
             "model_package_arn": candidate.arn,
@@ -178,23 +158,6 @@ def _ask_approvers(gated: Gated, *, event_id: str | None, deps: ApprovalDeps) ->
         decision_id=f"approval.requested:{candidate.arn}:{gated.last_modified_time}:registry",
         event_id=event_id,
         deps=deps,
-    )
-
-
-def _announce_approval_request(
-    subject: str, message: dict[str, Any], *, decision_id: str, event_id: str | None, deps: ApprovalDeps
-) -> None:
-    """Notify approvers (SNS) and record ``approval.requested`` with what they were told."""
-    if deps.notifier is not None:
-        deps.notifier.notify(subject, {"kind": "approval", **message})
-    deps.gating.audit.append(
-        stream=_stream(str(message["group"])),
-        action=AuditAction.APPROVAL_REQUESTED,
-        actor="mlcp",
-        subject=str(message["model_package_arn"]),
-        evidence=message,
-        decision_id=decision_id,
-        event_id=event_id,
     )
 
 
@@ -257,7 +220,7 @@ def verify_approval(
         rule = deps.gating.policies.get(force_fetch=True).rule_for(candidate.group)
         now = deps.gating.clock()
         if rule is None:
-            return _refuse_promotion(
+            return refuse_promotion(
                 verdict, stage, [f"no policy group matches {candidate.group!r}"], execution, deps, facts
             )
         why, record = stage_decision(
@@ -272,7 +235,7 @@ def verify_approval(
         )
         facts = stage_evidence(rule, stage, record, now=now)
         if why is not None:
-            return _refuse_promotion(verdict, stage, [why], execution, deps, facts)
+            return refuse_promotion(verdict, stage, [why], execution, deps, facts)
     claimed = (
         deps.state.claim_approval_transition(candidate.arn, modified, execution)
         if stage is None
@@ -320,14 +283,14 @@ def verify_approval(
         # The package may serve in the previous stage: the promotion is refused, the package kept.
         deps.state.release_stage_promotion(candidate.arn, stage, execution)
         reasons = unsupported or [f"{stage}'s gates (tier {gated.tier_name}): {r}" for r in gated.reasons]
-        return _refuse_promotion(decided, stage, reasons, execution, deps, facts)
+        return refuse_promotion(decided, stage, reasons, execution, deps, facts)
     if unsupported:
         return _refuse_in_member(
             decided, unsupported, execution, home_account=home_account, event_id=event.id, deps=deps
         )
     if stage is not None:
         deps.gating.audit.append(
-            stream=_stream(candidate.group),
+            stream=group_stream(candidate.group),
             action=AuditAction.PROMOTION_ALLOWED,
             actor="mlcp",
             subject=candidate.arn,
@@ -368,40 +331,6 @@ def member_unsupported(verdict: dict[str, Any], home_account: str | None) -> lis
     ]
 
 
-def _refuse_promotion(
-    verdict: dict[str, Any],
-    stage: str,
-    reasons: list[str],
-    execution: str,
-    deps: ApprovalDeps,
-    facts: dict[str, Any],
-) -> dict[str, Any]:
-    """Audit ``promotion.refused`` (once per execution) and end the execution without an effect."""
-    package = verdict["package"]
-    deps.gating.audit.append(
-        stream=_stream(package["group"]),
-        action=AuditAction.PROMOTION_REFUSED,
-        actor="mlcp",
-        subject=package["arn"],
-        evidence={
-            "stage": stage,
-            "version": package["version"],
-            "reasons": reasons,
-            "report_uri": verdict.get("report_uri"),
-            "execution": execution,
-            **facts,
-        },
-        decision_id=f"promotion.refused:{package['arn']}:{stage}:{execution}",
-    )
-    metrics.add_metric(name="PromotionsRefused", unit=MetricUnit.Count, value=1)
-    return {
-        **verdict,
-        "outcome": "refused",
-        "stage": stage,
-        "reasons": [f"promotion refused: {r}" for r in reasons],
-    }
-
-
 def _refuse_in_member(
     verdict: dict[str, Any],
     reasons: list[str],
@@ -425,204 +354,3 @@ def _refuse_in_member(
     )
     metrics.add_metric(name="DeploymentsRefused", unit=MetricUnit.Count, value=1)
     return {**verdict, "outcome": "refused", "reasons": reasons}
-
-
-def request_human_approval(request: dict[str, Any], *, deps: ApprovalDeps) -> dict[str, Any]:
-    """Park the workflow's task token as a pending approval and tell approvers how to answer."""
-    package = request["package"]
-    now = deps.gating.clock()
-    approval = PendingApproval(
-        approval_id=request["approval_id"],
-        model_package_arn=package["arn"],
-        group=package["group"],
-        version=int(package["version"]),
-        created_by=package["created_by"],
-        tier=request.get("tier") or "none",
-        status="pending",
-        requested_at=now.isoformat(),
-        expires_at=(now + timedelta(seconds=int(request["timeout_seconds"]))).isoformat(),
-        report_uri=request.get("report_uri"),
-        reasons=list(request.get("reasons") or []),
-        approvers=list(request.get("approvers") or []),
-        execution=request.get("execution"),
-        account=request.get("account"),
-        stage=request.get("stage"),
-    )
-    deps.state.put_pending_approval(approval, request["task_token"])
-    _announce_approval_request(
-        f"mlcp: {approval.group} v{approval.version} waits for your approval",
-        {
-            "approval_id": approval.approval_id,
-            "model_package_arn": approval.model_package_arn,
-            "group": approval.group,
-            "version": approval.version,
-            "tier": approval.tier,
-            "account": approval.account,
-            "stage": approval.stage,
-            "reasons": approval.reasons,
-            "report_uri": approval.report_uri,
-            "expires_at": approval.expires_at,
-            "how": f"mlcp approve {approval.approval_id} --reason ... | mlcp reject {approval.approval_id} --reason ...",
-            **console_links(approval, deps.decision_state_machine_arn),
-        },
-        decision_id=f"approval.requested:{approval.approval_id}",
-        event_id=request.get("event_id"),
-        deps=deps,
-    )
-    logger.info("human approval requested", extra={"approval_id": approval.approval_id})
-    return {"approval_id": approval.approval_id}
-
-
-def reject_package(
-    package: dict[str, Any],
-    reasons: list[str],
-    *,
-    decided_by: str,
-    report_uri: str | None,
-    event_id: str | None,
-    deps: ApprovalDeps,
-    promotion: str | None = None,
-    execution: str | None = None,
-) -> dict[str, Any]:
-    """Set the package Rejected with the reasons, then record ``package.rejected`` (once).
-
-    In an execution started as a promotion (``promotion``: its stage, with ``execution``), a denial,
-    an approval timeout or a refusal at the moment of effect refuses the promotion instead: the
-    package may be serving in the previous stage, so the registry is left as it is (ADR 35)."""
-    arn = package["arn"]
-    if promotion:
-        deps.state.release_stage_promotion(arn, promotion, execution or "")
-        verdict = {"package": package, "report_uri": report_uri}
-        refused = _refuse_promotion(
-            verdict, promotion, reasons, execution or "", deps, {"decided_by": decided_by}
-        )
-        return {"refused": arn, "stage": promotion, "reasons": refused["reasons"]}
-    registry = deps.gating.registry
-    description = "mlcp: rejected: " + "; ".join(reasons) + (f" (report {report_uri})" if report_uri else "")
-    registry.set_status(arn, "Rejected", description)
-    candidate, modified = deps.gating.registry.candidate(arn)
-    deps.state.record_status(arn, "Rejected", modified)
-    deps.gating.audit.append(
-        stream=_stream(package["group"]),
-        action=AuditAction.PACKAGE_REJECTED,
-        actor=decided_by,
-        subject=arn,
-        evidence={"reasons": reasons, "report_uri": report_uri, "version": candidate.version},
-        # The id the Rejected event's handler computes too: one record whoever sees it first.
-        decision_id=f"package.rejected:{arn}:{modified}",
-        event_id=event_id,
-    )
-    metrics.add_metric(name="PackagesRejected", unit=MetricUnit.Count, value=1)
-    return {"rejected": arn, "reasons": reasons}
-
-
-def decide_approval(
-    approval_id: str,
-    *,
-    grant: bool,
-    reason: str,
-    identity: str,
-    deps: ApprovalDeps,
-) -> PendingApproval:
-    """A human's answer to a pending approval (``mlcp approve`` / ``mlcp reject``).
-
-    Separation of duties: the approver must not be the package's creator, and an unknown identity
-    fails closed (the attempt is audited as ``approval.blocked``). A grant or denial moves the
-    approval out of pending (at most once), resumes the workflow and is audited.
-    """
-    current = deps.state.get_approval(approval_id)
-    if current is None:
-        raise ApprovalNotPending(f"no approval {approval_id!r}")
-    approval, token = current
-    candidate, _ = deps.gating.registry.candidate(approval.model_package_arn)
-    creator = candidate.created_by or approval.created_by
-    why = refusal_of(approval, identity, creator, grant=grant)
-    if why is not None:
-        deps.gating.audit.append(
-            stream=_stream(approval.group),
-            action=AuditAction.APPROVAL_BLOCKED,
-            actor=identity or UNKNOWN,
-            subject=approval.model_package_arn,
-            evidence={"approval_id": approval_id, "why": why, "creator": creator},
-            decision_id=f"approval.blocked:{approval_id}:{identity}",
-        )
-        raise SeparationOfDutiesViolation(f"approval {approval_id}: {why}")
-
-    status = "granted" if grant else "denied"
-    # Claim first (one conditional write: one answer wins), then answer the workflow.
-    decided = deps.state.decide(approval_id, status, identity, reason)
-    try:
-        if grant:
-            answer = deps.callbacks.succeed(
-                token,
-                json.dumps(
-                    {"decision": status, "decided_by": identity, "reason": reason, "approval_id": approval_id}
-                ),
-            )
-        else:
-            answer = deps.callbacks.fail(token, ApprovalDenied.__name__, f"denied by {identity}: {reason}")
-    except Exception:
-        deps.state.reopen(approval_id, status)  # the answer did not land: leave it to answer again
-        raise
-    if answer.gone is not None:
-        _abandon(approval, status, identity, answer.gone, deps)
-    deps.gating.audit.append(
-        stream=_stream(approval.group),
-        action=AuditAction.APPROVAL_GRANTED if grant else AuditAction.APPROVAL_DENIED,
-        actor=identity,
-        subject=approval.model_package_arn,
-        evidence={"approval_id": approval_id, "reason": reason, "creator": creator, "tier": approval.tier},
-        decision_id=f"approval.{status}:{approval_id}",
-    )
-    return decided
-
-
-def is_approver(identity: str, approvers: list[str] | None) -> bool:
-    """``identity`` is on the list (empty list: anyone is); a role entry covers its sessions."""
-    return not approvers or any(same_identity(identity, approver) for approver in approvers)
-
-
-def refusal_of(approval: PendingApproval, identity: str, creator: str, *, grant: bool) -> str | None:
-    """Why ``identity`` may not give this answer (None: it may). Anyone on the list may deny; a grant
-    needs a known identity that did not create the package."""
-    if not identity or identity == UNKNOWN:
-        return "the approver's identity is unknown" if grant else None
-    if grant and creator not in {"", UNKNOWN} and same_identity(identity, creator):
-        return "the approver created the package"
-    if not is_approver(identity, approval.approvers):
-        return f"{identity} is not an approver of tier {approval.tier}"
-    if grant and creator in {"", UNKNOWN}:
-        return "the package's creator is unknown"
-    return None
-
-
-def _abandon(
-    approval: PendingApproval, answer: str, identity: str, code: str, deps: ApprovalDeps
-) -> NoReturn:
-    """The execution that asked for ``approval`` no longer waits (stopped, timed out, or failed
-    outside the approval's own timeout): record that nothing was resumed, and refuse the answer."""
-    why = (
-        f"the deployment that asked for it has ended (Step Functions: {code}); nothing was resumed. "
-        "Approve the package in the registry again to start a new deployment"
-    )
-    deps.state.abandon(approval.approval_id, answer, why)
-    deps.gating.audit.append(
-        stream=_stream(approval.group),
-        action=AuditAction.APPROVAL_ABANDONED,
-        actor=identity,
-        subject=approval.model_package_arn,
-        evidence={
-            "approval_id": approval.approval_id,
-            "answer": answer,
-            "why": why,
-            "execution": approval.execution,
-        },
-        decision_id=f"approval.abandoned:{approval.approval_id}",
-    )
-    raise ApprovalNotPending(f"approval {approval.approval_id}: {why}")
-
-
-def expires_in(approval: PendingApproval, now: datetime | None = None) -> timedelta:
-    """Time left before the approval times out (negative once past)."""
-    moment = now or clock.now()
-    return datetime.fromisoformat(approval.expires_at) - moment

@@ -5,7 +5,7 @@ The approver starts an execution of the ``approval-decision`` state machine with
 from that input: CloudTrail records the StartExecution call with the signer's identity and EventBridge
 delivers the record (``aws.states`` events cannot be put by anyone but AWS). The input is read back
 with DescribeExecution. The answer then takes the same path as ``mlcp approve|reject``
-(:func:`mlcp.usecases.approval.decide_approval`: separation of duties, one answer per approval,
+(:func:`mlcp.usecases.approval_records.decide_approval`: separation of duties, one answer per approval,
 audit with the approver's identity), and the verdict completes the decision execution: it succeeds
 with ``granted`` / ``denied`` or fails with ``DecisionRefused`` and why, in the console.
 
@@ -26,7 +26,7 @@ from mlcp.events import validation_reason
 from mlcp.events.cloudtrail import StartExecutionCallEvent
 from mlcp.observability import MetricUnit, logger, metrics
 from mlcp.ports import UNKNOWN, Executions, TaskCallbacks
-from mlcp.usecases.approval import ApprovalDeps, decide_approval
+from mlcp.usecases.approval_records import ApprovalRecords, decide_approval
 from mlcp.usecases.decision_wait import DECISION_REFUSED, complete_decision
 
 __all__ = [
@@ -50,7 +50,7 @@ class DecisionInput(BaseModel):
 
 @dataclass
 class ConsoleDecisionDeps:
-    approvals: ApprovalDeps
+    approvals: ApprovalRecords
     #: The decision executions, read back (DescribeExecution).
     executions: Executions
     #: Answers the decision execution's parked token (SendTaskSuccess / SendTaskFailure).

@@ -23,10 +23,8 @@ from mlcp.adapters.endpoints import EndpointState, SageMakerHosting, resource_na
 from mlcp.adapters.state import ControlPlaneState
 from mlcp.audit import AuditAction
 from mlcp.errors import DeploymentNotSupported
-from mlcp.models.incidents import IncidentRequest
 from mlcp.observability import MetricUnit, logger, metrics
 from mlcp.ports import AuditLog, Clock, TaskCallbacks
-from mlcp.usecases.incidents import IncidentDeps, open_incident
 from mlcp.usecases.traffic_shift import plan_managed_bake, plan_managed_shift
 
 Outcome = Literal["in_progress", "promoted", "rolled_back", "failed"]
@@ -44,6 +42,9 @@ class VerdictAlarms(Protocol):
 
 
 class IncidentOpener(Protocol):
+    """Opens (or counts another occurrence of) the endpoint's incident for a deployment outcome
+    (``mlcp.usecases.incidents.incident_opener``): only finishing a deployment opens one."""
+
     def __call__(
         self,
         *,
@@ -55,37 +56,6 @@ class IncidentOpener(Protocol):
         event_id: str | None,
         stream: str | None = None,
     ) -> None: ...
-
-
-def incident_opener(deps: IncidentDeps) -> IncidentOpener:
-    """Open (or count another occurrence of) the endpoint's incident for a deployment outcome."""
-
-    def open_for_endpoint(
-        *,
-        endpoint: str,
-        cause: str,
-        severity: int,
-        title: str,
-        details: dict[str, Any],
-        event_id: str | None,
-        stream: str | None = None,
-    ) -> None:
-        open_incident(
-            IncidentRequest(
-                resource=f"endpoint/{endpoint}",
-                cause=cause,
-                severity=severity,
-                title=title,
-                description="; ".join(f"{k}={v}" for k, v in details.items() if v is not None),
-                operational_data={k: str(v) for k, v in details.items() if v is not None},
-                stream=stream or f"endpoint#{endpoint}",
-                event_id=event_id,
-                category="Availability",
-            ),
-            deps,
-        )
-
-    return open_for_endpoint
 
 
 @dataclass

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
     from mlcp.adapters.opscenter import OpsCenter
+    from mlcp.usecases.deployment import IncidentOpener
 
 OPENING_STALE_SECONDS = 300.0
 """An opening claim older than this whose OpsItem is not recorded is taken over (its Lambda is gone)."""
@@ -445,3 +446,35 @@ def resolve_by_id(incident_id: str, *, reason: str, resolved_by: str, deps: Inci
         deps=deps,
         incident_id=incident_id,
     )
+
+
+def incident_opener(deps: IncidentDeps) -> IncidentOpener:
+    """Open (or count another occurrence of) the endpoint's incident for a deployment outcome
+    (``DeploymentDeps.open_incident`` of the function that finishes deployments)."""
+
+    def open_for_endpoint(
+        *,
+        endpoint: str,
+        cause: str,
+        severity: int,
+        title: str,
+        details: dict[str, Any],
+        event_id: str | None,
+        stream: str | None = None,
+    ) -> None:
+        open_incident(
+            IncidentRequest(
+                resource=f"endpoint/{endpoint}",
+                cause=cause,
+                severity=severity,
+                title=title,
+                description="; ".join(f"{k}={v}" for k, v in details.items() if v is not None),
+                operational_data={k: str(v) for k, v in details.items() if v is not None},
+                stream=stream or f"endpoint#{endpoint}",
+                event_id=event_id,
+                category="Availability",
+            ),
+            deps,
+        )
+
+    return open_for_endpoint

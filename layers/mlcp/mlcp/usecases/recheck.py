@@ -13,7 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 from mlcp.observability import logger
-from mlcp.usecases.approval import ApprovalDeps, is_approver
+from mlcp.usecases.approval import ApprovalDeps
+from mlcp.usecases.approval_records import is_approver
 from mlcp.usecases.deployment import Recheck, Refusal
 from mlcp.usecases.gating import evaluate_candidate
 from mlcp.usecases.stage_promotion import OpenIncidents, stage_decision
