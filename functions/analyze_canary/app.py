@@ -12,8 +12,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mlcp.entrypoint import Runtime, analysis_deps, refuse_member_account
 from mlcp.errors import InvalidEvent
+from mlcp.models.analysis import ShadowTest
 from mlcp.observability import logger, metrics
-from mlcp.policy.model import ShadowTest
 from mlcp.usecases.canary_analysis import AnalysisRequest, analyze, fleets, shadow_fleets
 
 runtime = Runtime("analyze-canary")

@@ -44,6 +44,9 @@ NOT_AT_INIT = {
     **dict.fromkeys(
         ("deploy_model", "verify_approval"), ("mlcp.usecases.incidents", "mlcp.adapters.opscenter")
     ),
+    # The canary analysis and the shadow test validate the settings the workflow hands them
+    # (mlcp.models.analysis) and never read the policy: no policy model, no policy source.
+    **dict.fromkeys(("analyze_canary", "shadow_test"), ("mlcp.policy", "mlcp.policy.model")),
     # Eight detail-types: each model loads with the first event of its kind; the incident adapters
     # with the first incident (most events open none).
     "event_intake": (
@@ -79,3 +82,14 @@ def test_a_handler_does_not_import_at_init_what_its_paths_do_not_need(function: 
     loaded = set(proc.stdout.split())
     assert "app" in loaded
     assert loaded & set(NOT_AT_INIT[function]) == set()
+
+
+def test_the_analysis_settings_are_configured_as_the_policy_models() -> None:
+    """``mlcp.models.analysis`` holds part of the policy's contract in a module of its own: its models
+    are as strict as the policy's (unknown keys refused, frozen, built on first use)."""
+    from mlcp.models import analysis
+    from mlcp.policy import model
+
+    assert analysis._STRICT == model._STRICT
+    assert model.DeploymentSettings.model_fields["analysis"].annotation == analysis.CanaryAnalysis | None
+    assert model.DeploymentSettings.model_fields["shadow"].annotation == analysis.ShadowTest | None

@@ -26,8 +26,8 @@ from typing import Any, Literal, Protocol
 from mlcp.adapters.endpoints import SageMakerHosting
 from mlcp.analysis.judge import MetricCriteria, ScoreThresholds, judge
 from mlcp.audit import AuditAction
+from mlcp.models.analysis import CanaryAnalysis
 from mlcp.observability import MetricUnit, logger, metrics
-from mlcp.policy.model import CanaryAnalysis
 from mlcp.ports import AuditLog, StoredReport
 
 Phase = Literal["canary", "shadow"]

@@ -33,8 +33,8 @@ from mlcp import clock
 from mlcp.adapters.endpoints import EndpointState, SageMakerHosting, resource_name
 from mlcp.audit import AuditAction
 from mlcp.errors import DeploymentNotSupported
+from mlcp.models.analysis import ShadowTest
 from mlcp.observability import MetricUnit, logger, metrics
-from mlcp.policy.model import ShadowTest
 from mlcp.ports import AuditLog
 from mlcp.usecases.deployment import newer_version_serving
 
