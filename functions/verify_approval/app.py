@@ -15,7 +15,7 @@ from mlcp.entrypoint import Runtime, governance_deps, open_incidents_counter
 from mlcp.errors import InvalidEvent, ModelPackageNotFound
 from mlcp.events import ModelPackageStateChangeEvent
 from mlcp.observability import logger, metrics
-from mlcp.usecases.approval import verify_approval
+from mlcp.usecases.verification import verify_approval
 
 runtime = Runtime("verify-approval")
 deps = governance_deps(runtime.audit)

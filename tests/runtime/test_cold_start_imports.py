@@ -39,6 +39,9 @@ NOT_AT_INIT = {
         ("endpoint_lease", "check_deployment", "await_endpoint", "endpoint_events"),
         ("mlcp.usecases.incidents", "mlcp.adapters.incident_store", "mlcp.adapters.opscenter"),
     ),
+    # A registered or rejected package is decided on the spot: never a promotion (its verification
+    # is mlcp.usecases.verification, with the stage rules).
+    "model_package_status": ("mlcp.usecases.verification", "mlcp.usecases.stage_promotion", "mlcp.promotion"),
     # A promotion's prerequisite counts open incidents from the store; the start of a deployment and
     # an approval's verification never open one: no incident use case, no OpsCenter adapter.
     **dict.fromkeys(

@@ -11,8 +11,9 @@ import pytest
 
 from gates import factories as f
 from mlcp.events import ModelPackageStateChangeEvent
-from mlcp.usecases.approval import ApprovalDeps, handle_package_status, verify_approval
+from mlcp.usecases.approval import ApprovalDeps, handle_package_status
 from mlcp.usecases.gating import GatingDeps, evaluate_candidate
+from mlcp.usecases.verification import verify_approval
 
 from .fakes import (
     FakeAudit,

@@ -11,8 +11,9 @@ from typing import Any
 from gates import factories as f
 from mlcp.events import ModelPackageStateChangeEvent
 from mlcp.policy.model import Policy
-from mlcp.usecases.approval import ApprovalDeps, verify_approval
+from mlcp.usecases.approval import ApprovalDeps
 from mlcp.usecases.gating import GatingDeps, approval_id_for
+from mlcp.usecases.verification import verify_approval
 
 from .fakes import (
     FakeAudit,
