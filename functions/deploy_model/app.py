@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mlcp.entrypoint import DeploymentsByAccount, Runtime, governance_deps, open_incidents_counter
 from mlcp.observability import logger, metrics
-from mlcp.usecases.deployment import start_deployment
+from mlcp.usecases.deployment_start import start_deployment
 from mlcp.usecases.recheck import approval_recheck, free_refused_promotion
 
 runtime = Runtime("deploy-model")

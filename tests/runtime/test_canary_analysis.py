@@ -16,7 +16,7 @@ from mlcp.adapters.metrics import VERDICT_METRIC, VERDICT_NAMESPACE, CloudWatchM
 from mlcp.adapters.reports import ReportWriter
 from mlcp.audit import AuditAction
 from mlcp.usecases.canary_analysis import AnalysisDeps, AnalysisRequest, analyze, fleets
-from mlcp.usecases.deployment import deployment_config
+from mlcp.usecases.deployment_start import deployment_config
 
 from .conftest import REGION, Stores
 

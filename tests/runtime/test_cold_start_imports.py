@@ -15,6 +15,9 @@ from mlcp_cli.template import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 
+#: What a deployment task that does not start the deployment never uses (deploy-model's use case).
+NOT_STARTING = ("mlcp.usecases.deployment_start", "mlcp.usecases.traffic_shift")
+
 #: function -> modules its init must not import, and why.
 NOT_AT_INIT = {
     # The wait parks a task token and answers it: no approval, gate, policy or CloudTrail model.
@@ -33,12 +36,13 @@ NOT_AT_INIT = {
             "mlcp.adapters.reports",
         ),
     ),
-    # The lease, the waits and the start of a deployment never open an incident (only finishing
-    # one does): no incident use case, store or OpsCenter adapter.
+    # The lease and the waits of a deployment never open an incident (only finishing one does) nor
+    # start one: no incident use case, store or OpsCenter adapter, no deployment planning.
     **dict.fromkeys(
         ("endpoint_lease", "check_deployment", "await_endpoint", "endpoint_events"),
-        ("mlcp.usecases.incidents", "mlcp.adapters.incident_store", "mlcp.adapters.opscenter"),
+        ("mlcp.usecases.incidents", "mlcp.adapters.incident_store", "mlcp.adapters.opscenter", *NOT_STARTING),
     ),
+    "finish_deployment": NOT_STARTING,
     # A registered or rejected package is decided on the spot: never a promotion (its verification
     # is mlcp.usecases.verification, with the stage rules).
     "model_package_status": ("mlcp.usecases.verification", "mlcp.usecases.stage_promotion", "mlcp.promotion"),
@@ -49,7 +53,8 @@ NOT_AT_INIT = {
     ),
     # The canary analysis and the shadow test validate the settings the workflow hands them
     # (mlcp.models.analysis) and never read the policy: no policy model, no policy source.
-    **dict.fromkeys(("analyze_canary", "shadow_test"), ("mlcp.policy", "mlcp.policy.model")),
+    "analyze_canary": ("mlcp.policy", "mlcp.policy.model"),
+    "shadow_test": ("mlcp.policy", "mlcp.policy.model", *NOT_STARTING),
     # Eight detail-types: each model loads with the first event of its kind; the incident adapters
     # with the first incident (most events open none).
     "event_intake": (

@@ -13,7 +13,8 @@ from mlcp.adapters import clients
 from mlcp.adapters.accounts import AccountNotGoverned
 from mlcp.audit import AuditAction
 from mlcp.entrypoint import DeploymentsByAccount, Runtime
-from mlcp.usecases.deployment import acquire_lease, start_deployment
+from mlcp.usecases.deployment import acquire_lease
+from mlcp.usecases.deployment_start import start_deployment
 from mlcp_cli.emulator.gaps import FunctionRegistry, install_gap_fills
 from mlcp_cli.seeding import PackageSpec, register_package
 

@@ -7,7 +7,8 @@ from typing import Any
 from mlcp.adapters.endpoints import SageMakerHosting
 from mlcp.adapters.state import ControlPlaneState
 from mlcp.audit import AuditAction
-from mlcp.usecases.deployment import DeploymentDeps, start_deployment
+from mlcp.usecases.deployment import DeploymentDeps
+from mlcp.usecases.deployment_start import start_deployment
 from mlcp_cli.emulator.gaps import FunctionRegistry, install_gap_fills
 from mlcp_cli.seeding import PackageSpec, register_package
 

@@ -15,7 +15,7 @@ from typing import Any
 from mlcp.observability import logger
 from mlcp.usecases.approval import ApprovalDeps
 from mlcp.usecases.approval_records import is_approver
-from mlcp.usecases.deployment import Recheck, Refusal
+from mlcp.usecases.deployment_start import Recheck, Refusal
 from mlcp.usecases.gating import evaluate_candidate
 from mlcp.usecases.stage_promotion import OpenIncidents, stage_decision
 
