@@ -41,6 +41,7 @@ from mlcp_cli.emulator.gaps.identity import (
     fill_sts_get_caller_identity,
 )
 from mlcp_cli.emulator.gaps.kms import fill_cfn_kms_key, fill_kms_sign_digest, fill_kms_verify
+from mlcp_cli.emulator.gaps.lazy_moto import defer_unused_packages, deferring
 from mlcp_cli.emulator.gaps.loader import (
     fill_memoized_accepts_kwargs,
     fill_moto_reads_the_shared_model,
@@ -193,7 +194,10 @@ def install_gap_fills(
         _INSTALL.active = state
         use_simulated_clock()
         if _INSTALL.count == 0:
-            for owner, name, replacement in _patches():
+            defer_unused_packages()  # fill al: before moto's CloudFormation imports them
+            with deferring():
+                patches = _patches()
+            for owner, name, replacement in patches:
                 _INSTALL.originals.append((owner, name, owner.__dict__.get(name, _ABSENT)))
                 setattr(owner, name, replacement)
         _INSTALL.count += 1
