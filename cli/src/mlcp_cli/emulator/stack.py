@@ -25,6 +25,8 @@ import json
 import logging
 import os
 import re
+import sys
+import threading
 import warnings
 import zipfile
 from collections.abc import Iterator
@@ -188,8 +190,78 @@ class OfflineManagedPolicyLoader:
         return dict(get_bundled_managed_policy_map(self.partition) or {})
 
 
+TRANSLATION_CACHE_ENV = "MLCP_SAM_TRANSLATION_CACHE"
+"""A directory for translated templates (default: inside the running environment, ``sys.prefix``);
+``off`` keeps none on disk (ADR 39)."""
+_TRANSLATION_FORMAT = "1"
+"""Part of every translation's key: bump it when :func:`translate`'s own inputs or output change."""
+
+
+def translation_cache_dir() -> Path | None:
+    """Where :func:`translate` keeps translations between processes, unless
+    :data:`TRANSLATION_CACHE_ENV` says otherwise."""
+    configured = os.environ.get(TRANSLATION_CACHE_ENV, "")
+    if configured == "off":
+        return None
+    return Path(configured) if configured else Path(sys.prefix) / "var" / "mlcp" / "sam-translations"
+
+
+def _translation_file(template: dict[str, Any], parameters: dict[str, str]) -> Path | None:
+    """The file of this exact translation: keyed by everything the translator reads (the packaged
+    template, the parameters, the region it derives the partition from, its own version, whose
+    bundled managed-policy map comes with it), so an entry is never stale, only unused."""
+    directory = translation_cache_dir()
+    if directory is None:
+        return None
+    import samtranslator  # the package alone: its version, not the translator
+
+    key = json.dumps(
+        [
+            _TRANSLATION_FORMAT,
+            samtranslator.__version__,
+            os.environ.get("AWS_REGION"),
+            os.environ.get("AWS_DEFAULT_REGION"),
+            parameters,
+            template,
+        ],
+        sort_keys=True,
+        default=str,
+    )
+    return directory / f"{hashlib.sha256(key.encode()).hexdigest()}.json"
+
+
+def _stored_translation(path: Path | None) -> dict[str, Any] | None:
+    if path is None:
+        return None
+    try:
+        found = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # absent or damaged: translate again
+        return None
+    return found if isinstance(found, dict) else None
+
+
+def _store_translation(path: Path | None, result: dict[str, Any]) -> None:
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+        partial.write_text(json.dumps(result), encoding="utf-8")
+        partial.replace(path)  # readers see the whole file or none
+    except (OSError, TypeError, ValueError):  # a cache that cannot be written only costs a translation
+        pass
+
+
 def translate(template: dict[str, Any], parameters: dict[str, str]) -> dict[str, Any]:
-    """Translate a (packaged) SAM template to CloudFormation; errors become :class:`StackDeployError`."""
+    """Translate a (packaged) SAM template to CloudFormation; errors become :class:`StackDeployError`.
+
+    A translation is kept on disk (:func:`translation_cache_dir`) and read back for the same
+    inputs: the translator is a pure function of them, and importing and running it was a quarter
+    of a local deploy. A template it refuses is never stored: it is refused every time."""
+    stored_at = _translation_file(template, parameters)
+    stored = _stored_translation(stored_at)
+    if stored is not None:
+        return stored
     from samtranslator.model.exceptions import InvalidDocumentException
     from samtranslator.translator.transform import transform
 
@@ -200,6 +272,7 @@ def translate(template: dict[str, Any], parameters: dict[str, str]) -> dict[str,
     except InvalidDocumentException as exc:
         reasons = "; ".join(str(cause) for cause in exc.causes)
         raise StackDeployError(f"SAM translation failed: {reasons}") from exc
+    _store_translation(stored_at, result)
     return result
 
 
