@@ -1,7 +1,7 @@
-"""Fill al: moto's service packages that a local stack does not use are imported on first use.
-
-Each behaviour runs in a fresh interpreter: in a test worker another test may have imported those
-packages already (then nothing is deferred, which is also correct)."""
+"""Fill al: what moto does at every deploy that a local stack does not use is done on first use:
+importing service packages (each behaviour in a fresh interpreter: in a test worker another test
+may have imported those packages already, then nothing is deferred, which is also correct) and
+a symmetric KMS key's key pair."""
 
 from __future__ import annotations
 
@@ -125,3 +125,37 @@ def test_the_namespace_map_names_the_package_of_every_resource_type_it_defers() 
     lazy = set(LAZY_PACKAGES)
     deferred = {namespace: packages for namespace, packages in result.items() if set(packages) & lazy}  # type: ignore[arg-type]
     assert deferred == {namespace: [package] for namespace, package in CFN_NAMESPACES.items()}
+
+
+def _kms_key(key_id: str) -> object:
+    from moto.kms.models import kms_backends
+
+    return kms_backends["123456789012"]["us-east-1"].keys[key_id]
+
+
+def test_raw_moto_generates_a_key_pair_for_a_symmetric_key(raw_moto: None) -> None:
+    import boto3
+    from moto.kms.utils import RSAPrivateKey
+
+    key_id = boto3.client("kms").create_key()["KeyMetadata"]["KeyId"]
+    assert isinstance(_kms_key(key_id).private_key, RSAPrivateKey)  # type: ignore[attr-defined]
+
+
+def test_with_the_fills_a_symmetric_key_gets_its_key_pair_on_first_use(fills: object) -> None:
+    import boto3
+    from moto.kms.utils import ECDSAPrivateKey
+
+    from mlcp_cli.emulator.gaps.kms import KeyPairOnFirstUse
+
+    kms = boto3.client("kms")
+    key_id = kms.create_key()["KeyMetadata"]["KeyId"]
+    pair = _kms_key(key_id).private_key  # type: ignore[attr-defined]
+    assert isinstance(pair, KeyPairOnFirstUse)
+    assert not pair.generated
+    blob = kms.encrypt(KeyId=key_id, Plaintext=b"audit")["CiphertextBlob"]
+    assert kms.decrypt(CiphertextBlob=blob)["Plaintext"] == b"audit"
+    assert not pair.generated  # encryption never needed it
+    assert pair.public_key() is not None
+    assert pair.generated
+    signing = kms.create_key(KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["KeyId"]
+    assert isinstance(_kms_key(signing).private_key, ECDSAPrivateKey)  # type: ignore[attr-defined]
