@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -46,7 +47,13 @@ def test_deploys_the_fixture_template_and_registers_its_functions(fills: GapFill
     (bucket,) = [
         b["Name"] for b in s3.list_buckets()["Buckets"] if b["Name"].startswith("mlcp-local-artifacts")
     ]
-    assert len(s3.list_objects_v2(Bucket=bucket)["Contents"]) == 4  # 3 functions + 1 layer
+    keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"])
+    assert [k.rsplit(".", 1)[1] for k in keys].count("zip") == 4  # 3 functions + 1 layer
+    # sam deploy's template upload: CreateStack's TemplateBody takes at most 51,200 bytes
+    (template_key,) = [k for k in keys if k.endswith(".template")]
+    uploaded = json.loads(s3.get_object(Bucket=bucket, Key=template_key)["Body"].read())
+    assert uploaded == stack.template
+    assert boto3.client("cloudformation").get_template(StackName=stack.name)["TemplateBody"] == stack.template
     definition = boto3.client("stepfunctions").describe_state_machine(
         stateMachineArn=stack.state_machine_arns["ItemFlow"]
     )["definition"]

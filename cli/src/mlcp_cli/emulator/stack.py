@@ -8,8 +8,11 @@ stack's state machines execute and its functions run their real code:
 2. zip each local ``CodeUri``/``ContentUri`` directory into an artifacts bucket and point the
    property at ``s3://bucket/key`` (what ``sam package`` does); inline each local
    ``DefinitionUri`` file as ``Definition``;
-3. translate with aws-sam-translator (managed policies from its bundled offline map);
-4. ``create_stack`` on moto's CloudFormation and check CREATE_COMPLETE (failures raise
+3. translate with aws-sam-translator (managed policies from its bundled offline map; the
+   translation kept on disk for the same inputs, :func:`translate`, ADR 39);
+4. upload the translated template to the artifacts bucket and ``create_stack`` on moto's
+   CloudFormation from its ``TemplateURL`` (as ``sam deploy`` does: ``TemplateBody`` takes at most
+   51,200 bytes), and check CREATE_COMPLETE (failures raise
    :class:`StackDeployError` with the reason of each failed resource);
 5. register each ``AWS::Lambda::Function`` (physical name) with its code dir, handler and
    resolved environment in the :class:`~mlcp_cli.emulator.gaps.FunctionRegistry`.
@@ -120,6 +123,24 @@ class _Packager:
         return path
 
     def upload(self, directory: Path) -> str:
+        self._ensure_bucket()
+        body = _zip_dir(directory)
+        key = f"{hashlib.md5(body, usedforsecurity=False).hexdigest()}.zip"
+        self.s3.put_object(Bucket=self.bucket, Key=key, Body=body)
+        return f"s3://{self.bucket}/{key}"
+
+    def upload_template(self, template: dict[str, Any]) -> str:
+        """Upload a CloudFormation template; returns its URL for CreateStack's ``TemplateURL``.
+
+        As ``sam deploy`` does: CreateStack takes at most 51,200 bytes in ``TemplateBody`` (the
+        control plane's translated template is about 260 KB) and up to 1 MB from S3."""
+        self._ensure_bucket()
+        body = json.dumps(template).encode()
+        key = f"{hashlib.md5(body, usedforsecurity=False).hexdigest()}.template"
+        self.s3.put_object(Bucket=self.bucket, Key=key, Body=body)
+        return f"https://{self.bucket}.s3.amazonaws.com/{key}"
+
+    def _ensure_bucket(self) -> None:
         if not self.created:
             existing = {b["Name"] for b in self.s3.list_buckets().get("Buckets", [])}
             if self.bucket not in existing:
@@ -132,18 +153,18 @@ class _Packager:
                         CreateBucketConfiguration={"LocationConstraint": region},  # type: ignore[typeddict-item]
                     )
             self.created = True
-        body = _zip_dir(directory)
-        key = f"{hashlib.md5(body, usedforsecurity=False).hexdigest()}.zip"
-        self.s3.put_object(Bucket=self.bucket, Key=key, Body=body)
-        return f"s3://{self.bucket}/{key}"
 
 
 def package_template(
-    template: dict[str, Any], base_dir: Path, session: boto3.Session, bucket: str
+    template: dict[str, Any],
+    base_dir: Path,
+    session: boto3.Session,
+    bucket: str,
+    packager: _Packager | None = None,
 ) -> tuple[dict[str, Any], dict[str, Path]]:
     """Upload local code/layer dirs and inline local ASL files; returns (template, logical id -> code dir)."""
     packaged = copy.deepcopy(template)
-    packager = _Packager(base_dir, session, bucket)
+    packager = packager or _Packager(base_dir, session, bucket)
     code_dirs: dict[str, Path] = {}
     global_fn = packaged.get("Globals", {}).get("Function", {})
     global_code = packager.local_dir(global_fn.get("CodeUri"))
@@ -308,7 +329,8 @@ def deploy_local_stack(
     sam_template = _load_template(template_path)
     account = session.client("sts").get_caller_identity()["Account"]
     bucket = f"mlcp-local-artifacts-{account}-{session.region_name}"
-    packaged, code_dirs = package_template(sam_template, template_path.parent, session, bucket)
+    packager = _Packager(template_path.parent, session, bucket)
+    packaged, code_dirs = package_template(sam_template, template_path.parent, session, bucket, packager)
     cfn_template = translate(packaged, parameters)
 
     declared = cfn_template.get("Parameters", {})
@@ -324,7 +346,9 @@ def deploy_local_stack(
     mock_random.seed(f"mlcp-local:{stack_name}")
     with warnings.catch_warnings(record=True) as caught, _quiet_moto_cfn_logger():
         warnings.simplefilter("always")
-        local = _create_stack(session, stack_name, cfn_template, parameters)
+        local = _create_stack(
+            session, stack_name, packager.upload_template(cfn_template), cfn_template, parameters
+        )
     local.skipped_types = sorted(
         {m.group(1) for w in caught if (m := _SKIPPED.search(str(w.message))) is not None}
     )
@@ -334,13 +358,17 @@ def deploy_local_stack(
 
 
 def _create_stack(
-    session: boto3.Session, stack_name: str, cfn_template: dict[str, Any], parameters: dict[str, str]
+    session: boto3.Session,
+    stack_name: str,
+    template_url: str,
+    cfn_template: dict[str, Any],
+    parameters: dict[str, str],
 ) -> LocalStack:
     cfn = session.client("cloudformation")
     try:
         cfn.create_stack(
             StackName=stack_name,
-            TemplateBody=json.dumps(cfn_template),
+            TemplateURL=template_url,
             Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
             Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
         )
