@@ -423,11 +423,18 @@ def _register_functions(
     registry: FunctionRegistry,
 ) -> None:
     lam = session.client("lambda")
+    # One ListFunctions (the same FunctionConfiguration as GetFunctionConfiguration's, 50 a page)
+    # rather than a GetFunctionConfiguration per function.
+    configs = {
+        config["FunctionName"]: config
+        for page in lam.get_paginator("list_functions").paginate()
+        for config in page["Functions"]
+    }
     for logical_id, name in local.function_names.items():
         code_dir = code_dirs.get(logical_id)
         if code_dir is None:  # inline or S3 code: moto's simple Lambda behaviour applies
             continue
-        config = lam.get_function_configuration(FunctionName=name)
+        config = configs.get(name) or lam.get_function_configuration(FunctionName=name)
         handler = config.get("Handler") or cfn_template["Resources"][logical_id]["Properties"].get("Handler")
         registry.register(
             FunctionSpec(
