@@ -27,8 +27,8 @@ process that ran it, moto's CloudFormation knows those types once :func:`load_al
 from __future__ import annotations
 
 import contextlib
+import importlib
 import importlib.machinery
-import importlib.util
 import sys
 import threading
 import types
@@ -156,8 +156,7 @@ def _lazy(name: str) -> LazyPackage | None:
 def defer_unused_packages() -> list[str]:
     """Put a lazy module in ``sys.modules`` for each :data:`LAZY_PACKAGES` package (and its
     ``models``) not imported yet; returns their names. Idempotent."""
-    import moto
-
+    importlib.import_module("moto")  # the parent of every lazy package
     deferred = []
     with _LOCK:
         for package in LAZY_PACKAGES:
@@ -168,7 +167,6 @@ def defer_unused_packages() -> list[str]:
                 deferred.append(name)
                 if _lazy(f"{name}.models") is not None:
                     deferred.append(f"{name}.models")
-    del moto
     return deferred
 
 
