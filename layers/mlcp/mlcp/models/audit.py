@@ -18,8 +18,6 @@ Because ``stream``, ``seq`` and ``prev_hash`` are covered, a record can be neith
 to another position or stream without its hash (and its successor's link) breaking.
 """
 
-from __future__ import annotations
-
 import hashlib
 import json
 import math

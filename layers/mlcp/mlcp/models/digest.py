@@ -13,8 +13,6 @@ which (seq, hash) every stream's head had when it was written, and chains to the
   size (1,000 streams are ~150 KB) is signable.
 """
 
-from __future__ import annotations
-
 import hashlib
 import json
 from dataclasses import dataclass
