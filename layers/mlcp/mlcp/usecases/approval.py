@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 Outcome = Literal["proceed", "needs_human", "reject", "ignore", "refused"]
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # a bundle of adapters: compared by identity, never printed
 class ApprovalDeps:
     gating: GatingDeps
     state: ControlPlaneState

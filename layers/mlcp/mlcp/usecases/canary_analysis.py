@@ -51,7 +51,7 @@ class Reports(Protocol):
     def write(self, key: str, document: dict[str, Any]) -> StoredReport: ...
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # a bundle of adapters: compared by identity, never printed
 class AnalysisDeps:
     metrics: MetricSource
     reports: Reports

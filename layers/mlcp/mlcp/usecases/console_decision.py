@@ -13,8 +13,6 @@ The verdict is written once per decision execution, so a redelivered CloudTrail 
 the execution's wait and the verdict may arrive in either order (whichever comes second completes it).
 """
 
-from __future__ import annotations
-
 import json
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -48,7 +46,7 @@ class DecisionInput(BaseModel):
     reason: str = Field(min_length=1, max_length=1000)
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # a bundle of adapters: compared by identity, never printed
 class ConsoleDecisionDeps:
     approvals: ApprovalDeps
     #: The decision executions, read back (DescribeExecution).

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 DECISION_REFUSED = "DecisionRefused"
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # a bundle of adapters: compared by identity, never printed
 class DecisionWaitDeps:
     #: Where a decision's task token and verdict meet (whichever comes first waits for the other).
     state: ControlPlaneState

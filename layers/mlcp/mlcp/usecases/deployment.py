@@ -88,7 +88,7 @@ def incident_opener(deps: IncidentDeps) -> IncidentOpener:
     return open_for_endpoint
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # a bundle of adapters: compared by identity, never printed
 class DeploymentDeps:
     hosting: SageMakerHosting
     state: ControlPlaneState

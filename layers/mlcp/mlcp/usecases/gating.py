@@ -20,7 +20,7 @@ from mlcp.policy.model import PromotionStage
 from mlcp.ports import AuditLog, Clock, EvidenceSource, ModelRegistry, PolicySource, ReportStore
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # a bundle of adapters: compared by identity, never printed
 class GatingDeps:
     """What a gate evaluation reads and writes."""
 

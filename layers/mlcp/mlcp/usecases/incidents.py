@@ -50,7 +50,7 @@ class IncidentConflict(ControlPlaneError):
     """An incident changed under us more often than the retry budget allows."""
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # a bundle of adapters: compared by identity, never printed
 class IncidentDeps:
     """Adapters of the incident use cases. ``ops_notifications_topic_arn``: SNS topic OpsCenter
     itself notifies when the OpsItem changes (optional; ``notifier`` is mlcp's own message)."""

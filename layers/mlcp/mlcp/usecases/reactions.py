@@ -44,7 +44,7 @@ class DebounceScheduler(Protocol):
     def __call__(self, *, pipeline: str, wait_seconds: int, window_id: str) -> None: ...
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # a bundle of adapters: compared by identity, never printed
 class ReactionDeps:
     policies: PolicySource
     #: The incident use cases' adapters, or a factory of them called with the first incident: a data

@@ -51,7 +51,7 @@ class PackageStatus(Protocol):
     def approval_status(self, model_package_arn: str) -> str: ...
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # a bundle of adapters: compared by identity, never printed
 class ShadowDeps:
     hosting: SageMakerHosting
     registry: PackageStatus

@@ -42,7 +42,7 @@ class BakeRecords(Protocol):
     def claim_bake(self, endpoint: str, task_token: str, *, action: str, by: str, reason: str) -> bool: ...
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # a bundle of adapters: compared by identity, never printed
 class SteerDeps:
     bakes: BakeRecords
     hosting: SageMakerHosting

@@ -51,7 +51,7 @@ class BakeStore(Protocol):
     def put_bake(self, endpoint: str, bake: dict[str, str | int]) -> None: ...
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # a bundle of adapters: compared by identity, never printed
 class ShiftDeps:
     hosting: SageMakerHosting
     alarms: AlarmStates
