@@ -23,7 +23,6 @@ import json
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -31,6 +30,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from mlcp.errors import ControlPlaneError
+from mlcp.records import record_class
 
 GENESIS_HASH = "0" * 64
 """``prev_hash`` of the first record of every stream."""
@@ -250,7 +250,7 @@ class StreamHead(BaseModel):
     hash: str
 
 
-@dataclass(frozen=True, slots=True)
+@record_class(slots=True)
 class AppendResult:
     """The outcome of an audit append (``mlcp.ports.AuditLog.append``).
 
