@@ -3,12 +3,15 @@
 import copy
 import dataclasses
 import pickle
+import re
 from dataclasses import FrozenInstanceError, dataclass, field
 from typing import Any
 
 import pytest
 
 from mlcp.records import record_class
+
+from .architecture import PACKAGE
 
 
 @record_class(slots=True)
@@ -134,3 +137,17 @@ def test_unsupported_fields_are_refused() -> None:
         @record_class
         class Derived:
             value: int = field(init=False, default=0)
+
+
+_DATACLASS = re.compile(r"^\s*@(dataclasses\.)?dataclass\b")
+
+
+def test_the_runtime_package_declares_records_not_dataclasses() -> None:
+    """A ``@dataclass`` in the layer compiles its methods at every cold start (ADR 41)."""
+    offenders = [
+        f"{path.relative_to(PACKAGE.parent)}:{number}"
+        for path in sorted(PACKAGE.rglob("*.py"))
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if _DATACLASS.match(line)
+    ]
+    assert offenders == [], f"use mlcp.records.record_class: {offenders}"
