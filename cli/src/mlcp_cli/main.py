@@ -33,7 +33,10 @@ def route_logs_to_stderr() -> None:
 
     handler = logger.registered_handler
     if isinstance(handler, logging.StreamHandler):
-        handler.setStream(_CurrentStderr())
+        try:
+            handler.setStream(_CurrentStderr())
+        except ValueError:  # the stream it was made with is closed (a test's capture): nothing to flush
+            handler.stream = _CurrentStderr()
 
 
 def build_parser(arguments: Sequence[str] | None = None) -> argparse.ArgumentParser:
