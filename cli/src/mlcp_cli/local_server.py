@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import json
 import os
 import signal
@@ -340,7 +341,8 @@ def serve(
         "speed": speed,
         "ready": False,
     }
-    with LocalControlPlane(template, parameters=parameters, start=start_at, iam=iam) as cp, frozen_heap():
+    with frozen_heap(), LocalControlPlane(template, parameters=parameters, start=start_at, iam=iam) as cp:
+        gc.freeze()  # what the deploy built, too (ADR 38)
         if scenario is not None and scenario_path is not None:
             with (directory / SCENARIO_LOG_NAME).open("w", encoding="utf-8") as log:
                 info["scenario_exit"] = play(
