@@ -6,14 +6,15 @@ schedule decide with these but never read a monitoring report (:mod:`mlcp.monito
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from mlcp.records import record_class
 
 if TYPE_CHECKING:
     from mlcp.policy.model import MonitoringKind
 
 
-@dataclass(frozen=True, slots=True)
+@record_class(slots=True)
 class Violation:
     """One failed check: of a feature (column, facet or label) or, with feature ``*``, of the model."""
 

@@ -8,7 +8,6 @@ Every decision reads the registry first (an event is a hint, never proof) and wr
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mlcp.adapters.state import ControlPlaneState
@@ -16,6 +15,7 @@ from mlcp.audit import AuditAction
 from mlcp.models.gates import Candidate
 from mlcp.observability import MetricUnit, metrics
 from mlcp.ports import AuditLog, Clock, ModelRegistry, Notifier, TaskCallbacks
+from mlcp.records import record_class
 from mlcp.usecases.approval_records import (
     announce_approval_request,
     group_stream,
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from mlcp.events import ModelPackageStateChangeEvent
 
 
-@dataclass
+@record_class(frozen=False, eq=False, repr=False)  # a bundle of adapters: compared by identity, never printed
 class ApprovalDeps:
     gating: GatingDeps
     state: ControlPlaneState

@@ -10,7 +10,6 @@ Every answer reads the registry and the state table first and writes its audit r
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NoReturn, Protocol
 from urllib.parse import quote
@@ -22,6 +21,7 @@ from mlcp.errors import ApprovalDenied, ApprovalNotPending, SeparationOfDutiesVi
 from mlcp.observability import MetricUnit, logger, metrics
 from mlcp.ports import UNKNOWN, AuditLog, Clock, ModelRegistry, Notifier, TaskCallbacks
 from mlcp.principals import same_identity
+from mlcp.records import record_class
 
 
 class ApprovalRecords(Protocol):
@@ -44,7 +44,7 @@ class ApprovalRecords(Protocol):
     def clock(self) -> Clock: ...
 
 
-@dataclass
+@record_class(frozen=False, eq=False, repr=False)  # a bundle of adapters: compared by identity, never printed
 class ApprovalRecordDeps:
     """The adapters of the functions that only ask, answer or reject (no gates, no policy)."""
 

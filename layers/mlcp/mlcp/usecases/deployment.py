@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
@@ -26,6 +25,7 @@ from mlcp.audit import AuditAction
 from mlcp.errors import DeploymentNotSupported
 from mlcp.observability import MetricUnit, logger, metrics
 from mlcp.ports import AuditLog, Clock, TaskCallbacks
+from mlcp.records import record_class
 
 Outcome = Literal["in_progress", "promoted", "rolled_back", "failed"]
 
@@ -51,7 +51,7 @@ class IncidentOpener(Protocol):
     ) -> None: ...
 
 
-@dataclass
+@record_class(frozen=False, eq=False, repr=False)  # a bundle of adapters: compared by identity, never printed
 class DeploymentDeps:
     hosting: SageMakerHosting
     state: ControlPlaneState

@@ -8,13 +8,14 @@ lease, the waits and the finish (:mod:`mlcp.usecases.deployment`) never plan a d
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from mlcp.adapters.endpoints import EndpointState, resource_name
 from mlcp.audit import AuditAction
 from mlcp.errors import DeploymentNotSupported
 from mlcp.observability import MetricUnit, logger, metrics
+from mlcp.records import record_class
 from mlcp.usecases.deployment import DeploymentDeps, newer_version_serving
 from mlcp.usecases.traffic_shift import plan_managed_bake, plan_managed_shift
 
@@ -26,7 +27,7 @@ POLL_INTERVAL_SECONDS = 300
 ANALYSIS_INTERVAL_SECONDS = 120
 
 
-@dataclass(frozen=True)
+@record_class
 class Refusal:
     """Why an approval may no longer take effect, found when it is re-checked just before deploying."""
 

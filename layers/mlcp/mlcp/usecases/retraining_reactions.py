@@ -10,7 +10,6 @@ Every decision is audited: ``retraining.started|suppressed|failed``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from mlcp import clock as mlcp_clock
@@ -18,6 +17,7 @@ from mlcp.audit import AuditAction
 from mlcp.errors import PipelineStartFailed
 from mlcp.observability import logger
 from mlcp.ports import AuditLog, Clock, MonitoringRuns, PipelineStarter, PolicySource, RetrainingGuards
+from mlcp.records import record_class
 from mlcp.retraining import RetrainingTrigger, retrain
 
 if TYPE_CHECKING:
@@ -28,7 +28,7 @@ class DebounceScheduler(Protocol):
     def __call__(self, *, pipeline: str, wait_seconds: int, window_id: str) -> None: ...
 
 
-@dataclass
+@record_class(frozen=False, eq=False, repr=False)  # a bundle of adapters: compared by identity, never printed
 class ReactionDeps:
     policies: PolicySource
     #: The incident use cases' adapters, or a factory of them called with the first incident: a data
