@@ -49,6 +49,7 @@ from mlcp_cli.emulator.gaps.loader import (
     fill_shared_loader,
     fill_shared_service_model,
 )
+from mlcp_cli.emulator.gaps.moto_dispatch import fill_moto_action_methods
 from mlcp_cli.emulator.gaps.s3 import (
     FreshIdEventMessage,
     fill_cfn_s3_bucket,
@@ -164,6 +165,7 @@ class GapFills:
                     else:
                         setattr(owner, name, original)
                 _INSTALL.originals.clear()
+                _INSTALL.original_of.clear()
                 _INSTALL.active = None
                 restore_clock()
 
@@ -194,7 +196,9 @@ def install_gap_fills(
         use_simulated_clock()
         if _INSTALL.count == 0:
             for owner, name, replacement in _patches():
-                _INSTALL.originals.append((owner, name, owner.__dict__.get(name, _ABSENT)))
+                original = owner.__dict__.get(name, _ABSENT)
+                _INSTALL.originals.append((owner, name, original))
+                _INSTALL.original_of.setdefault((id(owner), name), original)
                 setattr(owner, name, replacement)
         _INSTALL.count += 1
     return GapFills(registry, deliveries, state)
@@ -259,6 +263,7 @@ def _patches() -> list[tuple[Any, str, Any]]:
     import botocore.hooks
     import botocore.session
     import moto.cloudformation.parsing as cfn_parsing
+    import moto.core.responses as moto_core_responses
     import moto.core.utils as moto_core_utils
     import moto.dynamodb.models as dynamodb_models
     import moto.events.utils as events_utils
@@ -289,6 +294,7 @@ def _patches() -> list[tuple[Any, str, Any]]:
         (botocore.hooks, "accepts_kwargs", fill_memoized_accepts_kwargs),
         (botocore.hooks.EventAliaser, "_alias_event_name", fill_shared_event_aliases),
         (moto_core_utils, "_load_service_model", fill_moto_reads_the_shared_model),
+        (moto_core_responses, "method_names_from_class", fill_moto_action_methods),
         (LambdaSimpleBackend, "invoke", fill_lambda_invoke),
         (Rule, "send_to_targets", fill_events_send_to_targets),
         (EventsHandler, "put_events", fill_events_put_events_aws_source),

@@ -37,6 +37,8 @@ class _Installation:
     def __init__(self) -> None:
         self.active: _State | None = None
         self.originals: list[tuple[Any, str, Any]] = []
+        self.original_of: dict[tuple[int, str], Any] = {}
+        """``originals`` by (id of the owner, name): fills call their original on every request."""
         self.count = 0
         self.lock = threading.Lock()
 
@@ -52,10 +54,10 @@ def _state() -> _State:
 
 def _original(owner: Any, name: str) -> Any:
     """The unpatched attribute (as stored in the class ``__dict__``), for fills that wrap it."""
-    for patched_owner, patched_name, original in _INSTALL.originals:
-        if patched_owner is owner and patched_name == name:
-            return original
-    return owner.__dict__[name]
+    try:
+        return _INSTALL.original_of[(id(owner), name)]
+    except KeyError:
+        return owner.__dict__[name]
 
 
 def _call_original(owner: Any, name: str, *args: Any, **kwargs: Any) -> Any:
