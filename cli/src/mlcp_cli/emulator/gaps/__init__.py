@@ -20,10 +20,11 @@ Each fill has a test in ``tests/emulator/test_gaps.py`` (the SageMaker endpoint 
 (so a moto upgrade that fixes it makes that test fail: drop the fill then), and then shows the
 fill gives AWS's behaviour.
 
-Three modules are not AWS fills but costs of running many emulated environments in one process:
+Some modules are not AWS fills but costs of running many emulated environments in one process:
 :mod:`.loader` (every botocore session shares one service-model loader, and botocore's other
 read-only artefacts are built once), :mod:`.shared_modules` (layer modules without state are
-imported once for every function, ADR 33) and the per-process caches of fills p and v (a
+imported once for every function, ADR 33), :mod:`.moto_dispatch` (moto's request path without
+work it repeats on every request, ADR 40) and the per-process caches of fills p and v (a
 definition text parsed and validated once, the validation's program run by its executions). Local deploys seed moto's
 random source with the stack name (:func:`mlcp_cli.emulator.stack.deploy_local_stack`), so the
 same definition text comes back on every deploy and those caches hold across stacks.

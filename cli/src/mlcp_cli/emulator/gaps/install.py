@@ -85,7 +85,7 @@ from mlcp_cli.emulator.gaps.sagemaker_sharing import (
     fill_sagemaker_put_model_package_group_policy,
 )
 from mlcp_cli.emulator.gaps.ssm import _ops_center_patches
-from mlcp_cli.emulator.gaps.state import _ABSENT, _INSTALL, HANG_TIMEOUT, _State, _state
+from mlcp_cli.emulator.gaps.state import _ABSENT, _INSTALL, HANG_TIMEOUT, SETTLE_WAKE, _State, _state
 from mlcp_cli.emulator.gaps.stepfunctions import (
     clock_patches,
     fill_sfn_describe_execution_redrive,
@@ -209,6 +209,7 @@ def settle_state(state: _State, timeout: float = HANG_TIMEOUT) -> None:
     deadline = time.monotonic() + timeout
     pause = 0.0005
     while True:
+        SETTLE_WAKE.clear()  # before looking: a change announced from here on ends the wait below
         process_pending(state.deliveries, state.registry)
         busy = runnable_work(state)
         if not busy:
@@ -217,7 +218,8 @@ def settle_state(state: _State, timeout: float = HANG_TIMEOUT) -> None:
             raise TimeoutError(f"not settled after {timeout} s: {busy}")
         # The other participants are threads sharing the GIL: poll often at first (most waits
         # are short), then back off so the polling does not slow down a handler's seconds of work.
-        time.sleep(pause)
+        # A participant announcing a change (SETTLE_WAKE) ends the wait at once (ADR 40).
+        SETTLE_WAKE.wait(pause)
         pause = min(pause * 2, 0.01)
 
 

@@ -27,6 +27,18 @@ HANG_TIMEOUT = 600.0
 Only a bound on a hang: correctness never depends on it, and a loaded host may be many times slower
 than a quiet one, so it is far above any settle's real duration."""
 
+SETTLE_WAKE = threading.Event()
+"""Set when a participant of a settle may have stopped being runnable or queued work (a thread
+blocked on the clock, an execution ended, a delivery queued, an endpoint deployment ended): the
+settling thread re-checks at once instead of at the end of its pause (ADR 40). Only a wake-up: the
+settle still re-checks after each pause, so a change nobody announces is seen as before."""
+
+
+def wake_settle() -> None:
+    """Tell a settling thread that what is runnable may have changed (see :data:`SETTLE_WAKE`)."""
+    SETTLE_WAKE.set()
+
+
 _ABSENT = object()
 """Marks a patched attribute moto does not define (the fill adds it; uninstalling removes it)."""
 
