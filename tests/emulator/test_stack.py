@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -46,7 +47,13 @@ def test_deploys_the_fixture_template_and_registers_its_functions(fills: GapFill
     (bucket,) = [
         b["Name"] for b in s3.list_buckets()["Buckets"] if b["Name"].startswith("mlcp-local-artifacts")
     ]
-    assert len(s3.list_objects_v2(Bucket=bucket)["Contents"]) == 4  # 3 functions + 1 layer
+    keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"])
+    assert [k.rsplit(".", 1)[1] for k in keys].count("zip") == 4  # 3 functions + 1 layer
+    # sam deploy's template upload: CreateStack's TemplateBody takes at most 51,200 bytes
+    (template_key,) = [k for k in keys if k.endswith(".template")]
+    uploaded = json.loads(s3.get_object(Bucket=bucket, Key=template_key)["Body"].read())
+    assert uploaded == stack.template
+    assert boto3.client("cloudformation").get_template(StackName=stack.name)["TemplateBody"] == stack.template
     definition = boto3.client("stepfunctions").describe_state_machine(
         stateMachineArn=stack.state_machine_arns["ItemFlow"]
     )["definition"]
@@ -155,3 +162,79 @@ def test_what_is_parked_or_stopped_alarms_on_call() -> None:
         assert [r.action.value for r in records] == ["event.received", "incident.opened"]
         assert records[1].evidence["resource"] == f"alarm/{name}"
         assert trail.read("control-plane") == []  # nothing rejected
+
+
+_SAM = {
+    "Transform": "AWS::Serverless-2016-10-31",
+    "Parameters": {"Stage": {"Type": "String"}},
+    "Resources": {
+        "Fn": {
+            "Type": "AWS::Serverless::Function",
+            "Properties": {
+                "CodeUri": "s3://bucket/code.zip",
+                "Handler": "app.handler",
+                "Runtime": "python3.13",
+            },
+        }
+    },
+}
+
+
+def test_a_translation_is_kept_on_disk_and_read_back_for_the_same_inputs(
+    aws_env: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from mlcp_cli.emulator.stack import TRANSLATION_CACHE_ENV, translate
+
+    monkeypatch.setenv(TRANSLATION_CACHE_ENV, str(tmp_path))
+    first = translate(_SAM, {"Stage": "dev"})
+    assert first["Resources"]["Fn"]["Type"] == "AWS::Lambda::Function"
+    (stored,) = tmp_path.glob("*.json")
+    assert translate(_SAM, {"Stage": "dev"}) == first
+    stored.write_text('{"read": "from the file"}', encoding="utf-8")
+    assert translate(_SAM, {"Stage": "dev"}) == {"read": "from the file"}
+    translate(_SAM, {"Stage": "prod"})  # other parameters: another translation
+    other_code = {**_SAM, "Resources": {"Fn": {**_SAM["Resources"]["Fn"]}}}  # type: ignore[dict-item]
+    other_code["Resources"]["Fn"]["Properties"] = {
+        **_SAM["Resources"]["Fn"]["Properties"],  # type: ignore[index]
+        "CodeUri": "s3://bucket/other.zip",
+    }
+    assert (
+        translate(other_code, {"Stage": "dev"})["Resources"]["Fn"]["Properties"]["Code"]["S3Key"]
+        == "other.zip"
+    )
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")  # the translator derives the partition from it
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    translate(_SAM, {"Stage": "dev"})
+    assert len(list(tmp_path.glob("*.json"))) == 4
+
+
+def test_a_damaged_translation_is_translated_again(
+    aws_env: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from mlcp_cli.emulator.stack import TRANSLATION_CACHE_ENV, translate
+
+    monkeypatch.setenv(TRANSLATION_CACHE_ENV, str(tmp_path))
+    first = translate(_SAM, {"Stage": "dev"})
+    (stored,) = tmp_path.glob("*.json")
+    stored.write_text('{"truncated', encoding="utf-8")
+    assert translate(_SAM, {"Stage": "dev"}) == first
+
+
+def test_a_refused_template_is_never_stored_and_off_stores_nothing(
+    aws_env: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from mlcp_cli.emulator.stack import TRANSLATION_CACHE_ENV, translate, translation_cache_dir
+
+    monkeypatch.setenv(TRANSLATION_CACHE_ENV, str(tmp_path))
+    broken = {
+        **_SAM,
+        "Resources": {"Fn": {"Type": "AWS::Serverless::Function", "Properties": {"Runtime": 3}}},
+    }
+    for _ in range(2):
+        with pytest.raises(StackDeployError, match="SAM translation failed"):
+            translate(broken, {"Stage": "dev"})
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.setenv(TRANSLATION_CACHE_ENV, "off")
+    assert translation_cache_dir() is None
+    translate(_SAM, {"Stage": "dev"})
+    assert list(tmp_path.iterdir()) == []

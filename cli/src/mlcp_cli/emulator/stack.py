@@ -8,8 +8,11 @@ stack's state machines execute and its functions run their real code:
 2. zip each local ``CodeUri``/``ContentUri`` directory into an artifacts bucket and point the
    property at ``s3://bucket/key`` (what ``sam package`` does); inline each local
    ``DefinitionUri`` file as ``Definition``;
-3. translate with aws-sam-translator (managed policies from its bundled offline map);
-4. ``create_stack`` on moto's CloudFormation and check CREATE_COMPLETE (failures raise
+3. translate with aws-sam-translator (managed policies from its bundled offline map; the
+   translation kept on disk for the same inputs, :func:`translate`, ADR 39);
+4. upload the translated template to the artifacts bucket and ``create_stack`` on moto's
+   CloudFormation from its ``TemplateURL`` (as ``sam deploy`` does: ``TemplateBody`` takes at most
+   51,200 bytes), and check CREATE_COMPLETE (failures raise
    :class:`StackDeployError` with the reason of each failed resource);
 5. register each ``AWS::Lambda::Function`` (physical name) with its code dir, handler and
    resolved environment in the :class:`~mlcp_cli.emulator.gaps.FunctionRegistry`.
@@ -25,6 +28,8 @@ import json
 import logging
 import os
 import re
+import sys
+import threading
 import warnings
 import zipfile
 from collections.abc import Iterator
@@ -118,6 +123,24 @@ class _Packager:
         return path
 
     def upload(self, directory: Path) -> str:
+        self._ensure_bucket()
+        body = _zip_dir(directory)
+        key = f"{hashlib.md5(body, usedforsecurity=False).hexdigest()}.zip"
+        self.s3.put_object(Bucket=self.bucket, Key=key, Body=body)
+        return f"s3://{self.bucket}/{key}"
+
+    def upload_template(self, template: dict[str, Any]) -> str:
+        """Upload a CloudFormation template; returns its URL for CreateStack's ``TemplateURL``.
+
+        As ``sam deploy`` does: CreateStack takes at most 51,200 bytes in ``TemplateBody`` (the
+        control plane's translated template is about 260 KB) and up to 1 MB from S3."""
+        self._ensure_bucket()
+        body = json.dumps(template).encode()
+        key = f"{hashlib.md5(body, usedforsecurity=False).hexdigest()}.template"
+        self.s3.put_object(Bucket=self.bucket, Key=key, Body=body)
+        return f"https://{self.bucket}.s3.amazonaws.com/{key}"
+
+    def _ensure_bucket(self) -> None:
         if not self.created:
             existing = {b["Name"] for b in self.s3.list_buckets().get("Buckets", [])}
             if self.bucket not in existing:
@@ -130,18 +153,18 @@ class _Packager:
                         CreateBucketConfiguration={"LocationConstraint": region},  # type: ignore[typeddict-item]
                     )
             self.created = True
-        body = _zip_dir(directory)
-        key = f"{hashlib.md5(body, usedforsecurity=False).hexdigest()}.zip"
-        self.s3.put_object(Bucket=self.bucket, Key=key, Body=body)
-        return f"s3://{self.bucket}/{key}"
 
 
 def package_template(
-    template: dict[str, Any], base_dir: Path, session: boto3.Session, bucket: str
+    template: dict[str, Any],
+    base_dir: Path,
+    session: boto3.Session,
+    bucket: str,
+    packager: _Packager | None = None,
 ) -> tuple[dict[str, Any], dict[str, Path]]:
     """Upload local code/layer dirs and inline local ASL files; returns (template, logical id -> code dir)."""
     packaged = copy.deepcopy(template)
-    packager = _Packager(base_dir, session, bucket)
+    packager = packager or _Packager(base_dir, session, bucket)
     code_dirs: dict[str, Path] = {}
     global_fn = packaged.get("Globals", {}).get("Function", {})
     global_code = packager.local_dir(global_fn.get("CodeUri"))
@@ -188,8 +211,78 @@ class OfflineManagedPolicyLoader:
         return dict(get_bundled_managed_policy_map(self.partition) or {})
 
 
+TRANSLATION_CACHE_ENV = "MLCP_SAM_TRANSLATION_CACHE"
+"""A directory for translated templates (default: inside the running environment, ``sys.prefix``);
+``off`` keeps none on disk (ADR 39)."""
+_TRANSLATION_FORMAT = "1"
+"""Part of every translation's key: bump it when :func:`translate`'s own inputs or output change."""
+
+
+def translation_cache_dir() -> Path | None:
+    """Where :func:`translate` keeps translations between processes, unless
+    :data:`TRANSLATION_CACHE_ENV` says otherwise."""
+    configured = os.environ.get(TRANSLATION_CACHE_ENV, "")
+    if configured == "off":
+        return None
+    return Path(configured) if configured else Path(sys.prefix) / "var" / "mlcp" / "sam-translations"
+
+
+def _translation_file(template: dict[str, Any], parameters: dict[str, str]) -> Path | None:
+    """The file of this exact translation: keyed by everything the translator reads (the packaged
+    template, the parameters, the region it derives the partition from, its own version, whose
+    bundled managed-policy map comes with it), so an entry is never stale, only unused."""
+    directory = translation_cache_dir()
+    if directory is None:
+        return None
+    import samtranslator  # the package alone: its version, not the translator
+
+    key = json.dumps(
+        [
+            _TRANSLATION_FORMAT,
+            samtranslator.__version__,
+            os.environ.get("AWS_REGION"),
+            os.environ.get("AWS_DEFAULT_REGION"),
+            parameters,
+            template,
+        ],
+        sort_keys=True,
+        default=str,
+    )
+    return directory / f"{hashlib.sha256(key.encode()).hexdigest()}.json"
+
+
+def _stored_translation(path: Path | None) -> dict[str, Any] | None:
+    if path is None:
+        return None
+    try:
+        found = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # absent or damaged: translate again
+        return None
+    return found if isinstance(found, dict) else None
+
+
+def _store_translation(path: Path | None, result: dict[str, Any]) -> None:
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+        partial.write_text(json.dumps(result), encoding="utf-8")
+        partial.replace(path)  # readers see the whole file or none
+    except (OSError, TypeError, ValueError):  # a cache that cannot be written only costs a translation
+        pass
+
+
 def translate(template: dict[str, Any], parameters: dict[str, str]) -> dict[str, Any]:
-    """Translate a (packaged) SAM template to CloudFormation; errors become :class:`StackDeployError`."""
+    """Translate a (packaged) SAM template to CloudFormation; errors become :class:`StackDeployError`.
+
+    A translation is kept on disk (:func:`translation_cache_dir`) and read back for the same
+    inputs: the translator is a pure function of them, and importing and running it was a quarter
+    of a local deploy. A template it refuses is never stored: it is refused every time."""
+    stored_at = _translation_file(template, parameters)
+    stored = _stored_translation(stored_at)
+    if stored is not None:
+        return stored
     from samtranslator.model.exceptions import InvalidDocumentException
     from samtranslator.translator.transform import transform
 
@@ -200,6 +293,7 @@ def translate(template: dict[str, Any], parameters: dict[str, str]) -> dict[str,
     except InvalidDocumentException as exc:
         reasons = "; ".join(str(cause) for cause in exc.causes)
         raise StackDeployError(f"SAM translation failed: {reasons}") from exc
+    _store_translation(stored_at, result)
     return result
 
 
@@ -235,7 +329,8 @@ def deploy_local_stack(
     sam_template = _load_template(template_path)
     account = session.client("sts").get_caller_identity()["Account"]
     bucket = f"mlcp-local-artifacts-{account}-{session.region_name}"
-    packaged, code_dirs = package_template(sam_template, template_path.parent, session, bucket)
+    packager = _Packager(template_path.parent, session, bucket)
+    packaged, code_dirs = package_template(sam_template, template_path.parent, session, bucket, packager)
     cfn_template = translate(packaged, parameters)
 
     declared = cfn_template.get("Parameters", {})
@@ -251,7 +346,9 @@ def deploy_local_stack(
     mock_random.seed(f"mlcp-local:{stack_name}")
     with warnings.catch_warnings(record=True) as caught, _quiet_moto_cfn_logger():
         warnings.simplefilter("always")
-        local = _create_stack(session, stack_name, cfn_template, parameters)
+        local = _create_stack(
+            session, stack_name, packager.upload_template(cfn_template), cfn_template, parameters
+        )
     local.skipped_types = sorted(
         {m.group(1) for w in caught if (m := _SKIPPED.search(str(w.message))) is not None}
     )
@@ -261,13 +358,17 @@ def deploy_local_stack(
 
 
 def _create_stack(
-    session: boto3.Session, stack_name: str, cfn_template: dict[str, Any], parameters: dict[str, str]
+    session: boto3.Session,
+    stack_name: str,
+    template_url: str,
+    cfn_template: dict[str, Any],
+    parameters: dict[str, str],
 ) -> LocalStack:
     cfn = session.client("cloudformation")
     try:
         cfn.create_stack(
             StackName=stack_name,
-            TemplateBody=json.dumps(cfn_template),
+            TemplateURL=template_url,
             Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
             Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
         )
@@ -322,11 +423,18 @@ def _register_functions(
     registry: FunctionRegistry,
 ) -> None:
     lam = session.client("lambda")
+    # One ListFunctions (the same FunctionConfiguration as GetFunctionConfiguration's, 50 a page)
+    # rather than a GetFunctionConfiguration per function.
+    configs = {
+        config["FunctionName"]: config
+        for page in lam.get_paginator("list_functions").paginate()
+        for config in page["Functions"]
+    }
     for logical_id, name in local.function_names.items():
         code_dir = code_dirs.get(logical_id)
         if code_dir is None:  # inline or S3 code: moto's simple Lambda behaviour applies
             continue
-        config = lam.get_function_configuration(FunctionName=name)
+        config = configs.get(name) or lam.get_function_configuration(FunctionName=name)
         handler = config.get("Handler") or cfn_template["Resources"][logical_id]["Properties"].get("Handler")
         registry.register(
             FunctionSpec(

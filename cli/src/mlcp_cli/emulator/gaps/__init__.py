@@ -20,6 +20,11 @@ Each fill has a test in ``tests/emulator/test_gaps.py`` (the SageMaker endpoint 
 (so a moto upgrade that fixes it makes that test fail: drop the fill then), and then shows the
 fill gives AWS's behaviour.
 
+Fill al (:mod:`.lazy_moto`, and the KMS key pair in :mod:`.kms`, ADR 39) is not an AWS fill either:
+what moto does at every deploy that a local stack never uses (importing the models of sixteen
+services for moto's CloudFormation, EC2's among them; a symmetric key's RSA key pair) is done on
+first use.
+
 Some modules are not AWS fills but costs of running many emulated environments in one process:
 :mod:`.loader` (every botocore session shares one service-model loader, and botocore's other
 read-only artefacts are built once), :mod:`.shared_modules` (layer modules without state are

@@ -220,11 +220,13 @@ def fill_cfn_resource_class_from_type(resource_type: str) -> Any:
     import moto.cloudformation.parsing as cfn_parsing
 
     from mlcp_cli.emulator.gaps.appconfig import APPCONFIG_CFN_TYPES
+    from mlcp_cli.emulator.gaps.lazy_moto import load_for_resource_type
 
     if resource_type in APPCONFIG_CFN_TYPES:
         return APPCONFIG_CFN_TYPES[resource_type]
     if resource_type in _FILLED_CFN_TYPES:
         return _FILLED_CFN_TYPES[resource_type]
+    load_for_resource_type(resource_type)  # fill al: a type of a package not imported yet
     return _call_original(cfn_parsing, "resource_class_from_type", resource_type)
 
 

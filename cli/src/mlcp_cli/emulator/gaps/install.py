@@ -40,7 +40,13 @@ from mlcp_cli.emulator.gaps.identity import (
     fill_sagemaker_update_model_package_caller,
     fill_sts_get_caller_identity,
 )
-from mlcp_cli.emulator.gaps.kms import fill_cfn_kms_key, fill_kms_sign_digest, fill_kms_verify
+from mlcp_cli.emulator.gaps.kms import (
+    fill_cfn_kms_key,
+    fill_kms_key_pair_on_first_use,
+    fill_kms_sign_digest,
+    fill_kms_verify,
+)
+from mlcp_cli.emulator.gaps.lazy_moto import defer_unused_packages, deferring
 from mlcp_cli.emulator.gaps.loader import (
     fill_memoized_accepts_kwargs,
     fill_moto_reads_the_shared_model,
@@ -195,7 +201,10 @@ def install_gap_fills(
         _INSTALL.active = state
         use_simulated_clock()
         if _INSTALL.count == 0:
-            for owner, name, replacement in _patches():
+            defer_unused_packages()  # fill al: before moto's CloudFormation imports them
+            with deferring():
+                patches = _patches()
+            for owner, name, replacement in patches:
                 original = owner.__dict__.get(name, _ABSENT)
                 _INSTALL.originals.append((owner, name, original))
                 _INSTALL.original_of.setdefault((id(owner), name), original)
@@ -269,6 +278,7 @@ def _patches() -> list[tuple[Any, str, Any]]:
     import moto.core.utils as moto_core_utils
     import moto.dynamodb.models as dynamodb_models
     import moto.events.utils as events_utils
+    import moto.kms.models as kms_models
     from moto.awslambda_simple.models import LambdaSimpleBackend
     from moto.cloudformation.models import Stack
     from moto.cloudwatch.models import CloudWatchBackend, Dimension
@@ -354,6 +364,7 @@ def _patches() -> list[tuple[Any, str, Any]]:
         (KmsKey, "create_from_cloudformation_json", classmethod(fill_cfn_kms_key)),
         (KmsResponse, "sign", fill_kms_sign_digest),
         (KmsResponse, "verify", fill_kms_verify),
+        (kms_models, "generate_private_key", fill_kms_key_pair_on_first_use),
         (FakeBucket, "create_from_cloudformation_json", classmethod(fill_cfn_s3_bucket)),
         (S3Backend, "put_object_retention", fill_s3_put_object_retention_compliance),
         (S3Backend, "put_bucket_versioning", fill_s3_versioning_stays_on_with_object_lock),

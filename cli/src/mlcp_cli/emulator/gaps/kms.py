@@ -1,4 +1,5 @@
-"""KMS: asymmetric keys from CloudFormation, ``MessageType=DIGEST`` and failed verification.
+"""KMS: asymmetric keys from CloudFormation, ``MessageType=DIGEST``, failed verification, and the
+unused key pair of a symmetric key made on first use (fill al).
 
 Each fill names what AWS does, what moto 5.2.5 does, and what the fill does.
 """
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 from typing import Any
 
 from mlcp_cli.emulator.gaps.state import _call_original
@@ -136,3 +138,43 @@ def fill_kms_verify(self: Any) -> str:
     if not body.get("SignatureValid"):
         raise _invalid_signature()
     return json.dumps(body)
+
+
+class KeyPairOnFirstUse:
+    """The private key moto gives every KMS key, generated when something first uses it."""
+
+    def __init__(self, key_spec: str) -> None:
+        self._key_spec = key_spec
+        self._key: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def generated(self) -> bool:
+        """Whether the key pair exists yet."""
+        return self._key is not None
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        from moto.kms.utils import generate_private_key
+
+        with self._lock:
+            if self._key is None:
+                self._key = generate_private_key(self._key_spec)
+        return getattr(self._key, name)
+
+
+def fill_kms_key_pair_on_first_use(key_spec: str) -> Any:
+    """Replaces ``moto.kms.models.generate_private_key``: a key that is not asymmetric gets its
+    (unused) key pair when something first uses it (fill al, ADR 39).
+
+    AWS: a ``SYMMETRIC_DEFAULT`` or HMAC key has no key pair. moto 5.2.5: every new key, whatever
+    its spec, generates an RSA-2048 private key at creation (20-70 ms of CPU each, at every local
+    deploy), which a symmetric key never uses. Fill: the same key, generated on first use; an
+    asymmetric key (RSA_*, ECC_*) gets its key pair at creation as before.
+    """
+    from moto.kms.utils import KeySpec, generate_private_key
+
+    if key_spec in KeySpec.rsa_key_specs() or key_spec in KeySpec.ecc_key_specs():
+        return generate_private_key(key_spec)
+    return KeyPairOnFirstUse(key_spec)
