@@ -278,9 +278,49 @@ def test_scenario_figure_is_the_play_time_of_a_passing_run() -> None:
         "s wall",
     )
     assert command.note.startswith("4.10 s CPU")
+    assert command.ok is False  # issue 15: the whole command in at most 2 s
     *_, broken = bench.scenario_figures(run, None, {"error": "full-loop: CalledProcessError: boom"})
     assert broken.value is None
     assert "boom" in broken.note
+
+
+def test_whole_command_figures_with_and_without_skipping() -> None:
+    unskipped = {"ok": True, "skipping": False, "wall_seconds": 6.0, "cpu_seconds": 3.0}
+    command = {
+        "ok": True,
+        "wall_seconds": 1.5,
+        "cpu_seconds": 1.4,
+        "rounds": 2,
+        "unskipped": unskipped,
+        "ratio": 0.25,
+    }
+    whole, reference, ratio = bench.whole_command_figures(command)
+    assert (whole.value, whole.ok) == (1.5, True)
+    assert whole.note.endswith("(fastest of 2)")
+    assert (reference.name, reference.value) == (
+        "mlcp local run full-loop without time skipping (whole command)",
+        6.0,
+    )
+    assert "MLCP_CLOCK_SKIPPING=off" in reference.note
+    assert (ratio.value, ratio.unit) == (0.25, "x")
+    failed = {**command, "unskipped": {"ok": False, "error": "boom"}}
+    assert [f.value for f in bench.whole_command_figures(failed)] == [1.5, None]
+    assert "boom" in bench.whole_command_figures(failed)[1].note
+
+
+def test_whole_commands_alternate_and_keep_each_sides_fastest(monkeypatch: pytest.MonkeyPatch) -> None:
+    walls = iter([3.0, 8.0, 2.0, 9.0, 2.5, 7.0])
+    order: list[bool] = []
+
+    def timed(root: Path, template: Path, scenario: Path, *, skipping: bool = True) -> dict[str, Any]:
+        order.append(skipping)
+        return {"ok": True, "skipping": skipping, "wall_seconds": next(walls), "cpu_seconds": 1.0}
+
+    monkeypatch.setattr(workloads, "whole_command", timed)
+    result = workloads.whole_commands(Path("."), Path("template.yaml"), Path("s.yaml"), rounds=3)
+    assert order == [True, False] * 3
+    assert (result["wall_seconds"], result["unskipped"]["wall_seconds"]) == (2.0, 7.0)
+    assert result["ratio"] == pytest.approx(2.0 / 7.0)
 
 
 def test_main_validates_counts(capsys: pytest.CaptureFixture[str]) -> None:

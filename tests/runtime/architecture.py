@@ -27,7 +27,15 @@ LAYERS = ("kernel", "model", "domain", "adapters", "usecases", "root")
 RANK = {"kernel": 0, "model": 1, "domain": 2, "adapters": 2, "usecases": 3, "root": 4}
 """Domain and adapters share a rank: neither may import the other (both build on the models)."""
 
-_KERNEL = {"mlcp", "mlcp.errors", "mlcp.clock", "mlcp.config", "mlcp.observability", "mlcp.s3uri"}
+_KERNEL = {
+    "mlcp",
+    "mlcp.errors",
+    "mlcp.clock",
+    "mlcp.config",
+    "mlcp.observability",
+    "mlcp.s3uri",
+    "mlcp.records",
+}
 # mlcp.accounts: the governed accounts (a value parsed from configuration) and pure functions over
 # an event's envelope; adapters (AccountClients) build on the value, so it sits with the models.
 _MODEL = {"mlcp.ports", "mlcp.accounts"}

@@ -714,43 +714,75 @@ def count_transitions(history: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     return {"transitions": len(states), "states": states, "deploy_mode": deploy_mode}
 
 
-def whole_command(root: Path, template: Path, scenario_path: Path) -> dict[str, Any]:
-    """``mlcp local run SCENARIO`` in a process of its own, as a user runs it: wall and CPU of
-    everything (interpreter start, imports, deploy, play, the closing audit verification)."""
+def whole_command(
+    root: Path, template: Path, scenario_path: Path, *, skipping: bool = True
+) -> dict[str, Any]:
+    """``mlcp local run SCENARIO`` in a process of its own, as a user runs it (the console script
+    beside this interpreter): wall and CPU of everything (interpreter start, imports, deploy, play,
+    the closing audit verification, the exit). ``skipping=False``: the same command with the
+    virtual clock's skipping disabled (``MLCP_CLOCK_SKIPPING=off``), the reference."""
+    import os
     import resource
     import subprocess
     import sys
 
-    command = [sys.executable, "-m", "mlcp_cli.main", "local", "run", str(scenario_path)]
-    command += ["--template", str(template), "--root", str(root)]
+    script = Path(sys.executable).parent / "mlcp"
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "mlcp_cli.main"]
+    command += ["local", "run", str(scenario_path), "--template", str(template), "--root", str(root)]
+    environment = {**os.environ, "MLCP_CLOCK_SKIPPING": "on" if skipping else "off"}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    done = subprocess.run(command, cwd=root, capture_output=True, text=True, check=False)  # noqa: S603  our own CLI
+    done = subprocess.run(  # noqa: S603  our own CLI
+        command, cwd=root, env=environment, capture_output=True, text=True, check=False
+    )
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return {
         "ok": done.returncode == 0,
+        "skipping": skipping,
         "wall_seconds": wall,
         "cpu_seconds": cpu,
         "error": "" if done.returncode == 0 else (done.stderr or done.stdout)[-500:],
     }
 
 
+def whole_commands(root: Path, template: Path, scenario_path: Path, *, rounds: int = 2) -> dict[str, Any]:
+    """The whole command with skipping on and off, in turn (on, off, on, off, ...: a drift in the
+    host's speed touches both alike); each side's fastest passing round, and the ratio of the two."""
+    runs: dict[bool, list[dict[str, Any]]] = {True: [], False: []}
+    for _ in range(rounds):
+        for skipping in (True, False):
+            runs[skipping].append(whole_command(root, template, scenario_path, skipping=skipping))
+
+    def best(found: list[dict[str, Any]]) -> dict[str, Any]:
+        passed = [run for run in found if run["ok"]]
+        return min(passed, key=lambda run: run["wall_seconds"]) if passed else found[-1]
+
+    skipped, unskipped = best(runs[True]), best(runs[False])
+    ratio = skipped["wall_seconds"] / unskipped["wall_seconds"] if skipped["ok"] and unskipped["ok"] else None
+    return {**skipped, "rounds": rounds, "unskipped": unskipped, "ratio": ratio}
+
+
 def run_scenario(root: Path, template: Path, scenario_path: Path, *, skipping: bool = True) -> dict[str, Any]:
     """Deploy the stack on the emulator, play the scenario; wall times and deployment executions.
     ``skipping=False``: the virtual clock lets real time pass instead of jumping (the reference)."""
+    import gc
     import io
 
-    import mlcp_cli.commands  # noqa: F401  `mlcp local run` has imported every command before it deploys
+    from mlcp_cli.commands.local import frozen_heap  # what `mlcp local run` has imported before it deploys
     from mlcp_cli.emulator.runtime import LocalControlPlane
     from mlcp_cli.scenario import ScenarioRunner, load_scenario
 
     scenario = load_scenario(scenario_path)
     started = time.perf_counter()
-    with LocalControlPlane(
-        template, parameters=scenario.parameters, start=scenario.start, skipping=skipping
-    ) as cp:
+    with (
+        frozen_heap(),  # as `mlcp local run` deploys and plays it
+        LocalControlPlane(
+            template, parameters=scenario.parameters, start=scenario.start, skipping=skipping
+        ) as cp,
+    ):
+        gc.freeze()
         deployed = time.perf_counter()
         cpu = time.process_time()
         result = ScenarioRunner(cp, root=root, timeline=io.StringIO()).run(scenario)

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from mlcp.errors import InvalidEvent
+from mlcp.records import record_class
 
 _ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
 # arn:partition:service:region:account:resource - only a 12-digit account field names an account
@@ -23,7 +23,7 @@ _ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
 _ARN_ACCOUNT = re.compile(r"^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:([0-9]{12}):")
 
 
-@dataclass(frozen=True)
+@record_class
 class AccountScope:
     """The accounts this control plane governs: its own (home) and the listed members."""
 

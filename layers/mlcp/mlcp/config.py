@@ -4,8 +4,6 @@ template.yaml sets these variables; a missing or malformed one fails the cold st
 ConfigurationError that names the variable, instead of failing later on first use.
 """
 
-from __future__ import annotations
-
 import os
 from collections.abc import Mapping
 from typing import Self

@@ -36,10 +36,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from mlcp.policy.model import MonitoringKind
+from mlcp.records import record_class
 
 if TYPE_CHECKING:
     from mlcp.events.monitoring import ModelMonitoringReportEvent
@@ -122,7 +122,7 @@ _VALUE = re.compile(rf"\bValue\s+{_NUMBER}", re.I)
 _HOUR_PATH = re.compile(r"^\d{4}/\d{2}/\d{2}/\d{2}/?$")
 
 
-@dataclass(frozen=True, slots=True)
+@record_class(slots=True)
 class Violation:
     """One failed check: of a feature (column, facet or label) or, with feature ``*``, of the model."""
 
@@ -135,7 +135,7 @@ class Violation:
     description: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@record_class(slots=True)
 class MonitoringJobFacts:
     """What a monitoring execution's processing job says about itself (None: not found)."""
 

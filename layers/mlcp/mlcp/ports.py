@@ -8,9 +8,10 @@ here does I/O, and nothing here imports an adapter (ADR 0028).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final, NamedTuple, Protocol
+
+from mlcp.records import record_class
 
 if TYPE_CHECKING:
     from mlcp.models.audit import AppendResult, AuditAction, AuditRecord, StreamHead
@@ -32,7 +33,7 @@ TOKEN_PREFIX: Final = "mlcp-"  # noqa: S105 (a ClientRequestToken prefix, not a 
 """How the ClientRequestToken of a retraining mlcp starts begins."""
 
 
-@dataclass(frozen=True, slots=True)
+@record_class(slots=True)
 class DataWindow:
     """New training data counted since the last retraining of a pipeline."""
 
@@ -42,7 +43,7 @@ class DataWindow:
     last_at: datetime | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record_class(slots=True)
 class Admission:
     """Whether the guards let a retraining start, and why (not)."""
 
@@ -69,7 +70,7 @@ class Notifier(Protocol):
     def notify(self, subject: str, message: dict[str, Any]) -> str: ...
 
 
-@dataclass(frozen=True, slots=True)
+@record_class(slots=True)
 class TaskAnswer:
     """What answering a task token came to: delivered, or ``gone`` with Step Functions' code
     (TaskTimedOut, TaskDoesNotExist, InvalidToken: the wait ended or was answered already)."""

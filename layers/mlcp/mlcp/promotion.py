@@ -5,14 +5,14 @@ its gates and approvals as for any deployment, re-checked at the moment of effec
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from mlcp.audit import AuditAction, AuditRecord
 from mlcp.policy.model import GroupRule
+from mlcp.records import record_class
 
 
-@dataclass(frozen=True)
+@record_class
 class StageRecord:
     """What the audit trail and the incident store say about one package in one stage."""
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -27,11 +27,12 @@ from mlcp.errors import PipelineStartFailed
 from mlcp.monitoring import Violation, kinds_of, violating_features
 from mlcp.policy.model import MONITORING_KINDS, MonitoringKind, RetrainingPolicy
 from mlcp.ports import MAX_PARAMETER_VALUE, TOKEN_PREFIX, DataWindow, PipelineStarter, RetrainingGuards
+from mlcp.records import record_class
 
 TriggerKind = Literal["violations", "alarm", "data", "schedule"]
 
 
-@dataclass(frozen=True, slots=True)
+@record_class(slots=True)
 class RetrainingTrigger:
     """Something that may start a retraining.
 
@@ -67,7 +68,7 @@ class RetrainingTrigger:
                 raise ValueError(f"unknown monitoring kind {kind!r}")
 
 
-@dataclass(frozen=True, slots=True)
+@record_class(slots=True)
 class RetrainingDecision:
     start: bool
     reason: str
@@ -217,7 +218,7 @@ def decide_retraining(
 # ------------------------------------------------------------------------------ SageMaker
 
 
-@dataclass(frozen=True, slots=True)
+@record_class(slots=True)
 class RetrainingOutcome:
     decision: RetrainingDecision
     execution_arn: str | None = None

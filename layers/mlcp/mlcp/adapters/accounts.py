@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
@@ -20,6 +20,7 @@ import boto3
 from mlcp.accounts import AccountScope
 from mlcp.adapters import clients
 from mlcp.errors import ControlPlaneError
+from mlcp.records import record_class
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
@@ -36,7 +37,7 @@ class AccountNotGoverned(ControlPlaneError):
     """A client was asked for an account that is neither home nor a listed member."""
 
 
-@dataclass
+@record_class(frozen=False)
 class _Session:
     credentials: dict[str, Any]
     expires: datetime

@@ -23,10 +23,11 @@ first (a redelivery, a lost race): the stores turn it into a domain answer (``Fa
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
+
+from mlcp.records import record_class
 
 CONDITION_FAILED = "ConditionalCheckFailed"
 """A CancellationReasons code: that item's condition was false."""
@@ -45,7 +46,7 @@ def condition_failed(exc: ClientError) -> bool:
     return error_code(exc) == "ConditionalCheckFailedException"
 
 
-@dataclass(frozen=True)
+@record_class
 class Cancellation:
     """Why DynamoDB cancelled a ``TransactWriteItems``: one reason per item, in the request's order."""
 

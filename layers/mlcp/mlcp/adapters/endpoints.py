@@ -1,7 +1,5 @@
 """SageMaker hosting adapter: models, endpoint configs and endpoints, read and written idempotently."""
 
-from __future__ import annotations
-
 import hashlib
 import re
 from typing import TYPE_CHECKING, Any
@@ -60,7 +58,7 @@ def _code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 
 
-def _managed_tags(model_package_arn: str | None, owner: str | None) -> list[TagTypeDef]:
+def _managed_tags(model_package_arn: str | None, owner: str | None) -> "list[TagTypeDef]":
     """The tags that mark what a deployment created for a package, and which control plane created
     it (retirement only deletes what its own control plane created)."""
     if not model_package_arn:
@@ -98,7 +96,7 @@ class SageMakerHosting:
     adapter without one (operators' reads, tests) creates resources no retirement will delete.
     """
 
-    def __init__(self, client: SageMakerClient | None = None, *, owner: str | None = None) -> None:
+    def __init__(self, client: "SageMakerClient | None" = None, *, owner: str | None = None) -> None:
         self._client = client or clients.sagemaker()
         self._owner = owner
 

@@ -14,7 +14,6 @@ Items under ``pk = incident#<resource>#<cause>``:
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import ClientError
@@ -22,6 +21,7 @@ from botocore.exceptions import ClientError
 from mlcp.adapters import clients
 from mlcp.adapters.dynamo import cancellation, condition_failed
 from mlcp.models.incidents import Incident
+from mlcp.records import record_class
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -75,7 +75,7 @@ def incident_from_item(item: Mapping[str, Any]) -> Incident:
     return Incident.model_validate(fields)
 
 
-@dataclass(frozen=True)
+@record_class
 class Occurrence:
     """An occurrence marker: which incident an event counted toward, as its n-th occurrence."""
 

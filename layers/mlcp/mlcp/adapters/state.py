@@ -1,8 +1,6 @@
 """The control-plane state table: pending human approvals and the last approval status seen per
 model package (to tell a real approval from a metadata update of an approved package)."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -55,7 +53,7 @@ def _now() -> str:
 class ControlPlaneState:
     """DynamoDB-backed state (keys ``pk``/``sk``); every write is conditional."""
 
-    def __init__(self, table_name: str, client: DynamoDBClient | None = None) -> None:
+    def __init__(self, table_name: str, client: "DynamoDBClient | None" = None) -> None:
         self.table_name = table_name
         self._client = client or clients.dynamodb()
 

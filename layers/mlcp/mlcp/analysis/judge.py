@@ -22,11 +22,12 @@ marginal verdict does is the tier's rule (``on_marginal``), not the judge's.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, field
 from statistics import fmean
 from typing import Any, Literal
 
 from mlcp.analysis.mannwhitney import MannWhitneyResult, mann_whitney
+from mlcp.records import record_class
 
 Direction = Literal["increase", "decrease", "either"]
 Classification = Literal["pass", "high", "low", "nodata"]
@@ -37,7 +38,7 @@ CONFIDENCE = 0.98
 TOLERANCE = 0.25
 
 
-@dataclass(frozen=True)
+@record_class
 class MetricCriteria:
     """How one metric is judged: which change is a regression and how large a change is allowed."""
 
@@ -50,13 +51,13 @@ class MetricCriteria:
     weight: float = 1.0
 
 
-@dataclass(frozen=True)
+@record_class
 class ScoreThresholds:
     pass_score: float = 95.0
     marginal_score: float = 75.0
 
 
-@dataclass(frozen=True)
+@record_class
 class MetricResult:
     name: str
     classification: Classification
@@ -75,7 +76,7 @@ class MetricResult:
         return out
 
 
-@dataclass(frozen=True)
+@record_class
 class Judgement:
     score: float | None
     verdict: Verdict

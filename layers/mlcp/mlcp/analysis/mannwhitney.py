@@ -15,8 +15,9 @@ What it computes, as R's ``wilcox.test(x, y, conf.int = TRUE)`` and scipy's ``ma
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from statistics import NormalDist, median
+
+from mlcp.records import record_class
 
 #: Both samples below this size and no ties: exact p-value (R's rule for wilcox.test).
 EXACT_LIMIT = 50
@@ -24,7 +25,7 @@ EXACT_LIMIT = 50
 _NORMAL = NormalDist()
 
 
-@dataclass(frozen=True)
+@record_class
 class MannWhitneyResult:
     """One two-sample test: candidate ``x`` vs baseline ``y``."""
 

@@ -15,17 +15,18 @@ records. ``verify_anchors`` then checks:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from mlcp.audit.verify import ChainProblem, ProblemKind
 from mlcp.models.audit import GENESIS_HASH, AuditRecord
 from mlcp.models.digest import StoredDigest, object_sha256
+from mlcp.records import record_class
 
 DIGESTS = "(digests)"
 """The ``stream`` of a problem about the digest chain itself rather than one stream."""
 
 
-@dataclass(frozen=True, slots=True)
+@record_class(slots=True)
 class StreamAnchorState:
     """How far one stream is anchored."""
 
@@ -40,7 +41,7 @@ class StreamAnchorState:
     """``at`` of the first record newer than the anchor (None: fully anchored)."""
 
 
-@dataclass(frozen=True, slots=True)
+@record_class(slots=True)
 class AnchorVerification:
     """The outcome of ``verify_anchors``: ``ok`` when ``problems`` is empty."""
 

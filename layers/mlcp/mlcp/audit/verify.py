@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from enum import StrEnum
 
 from mlcp.models.audit import GENESIS_HASH, AuditEncodingError, AuditRecord, StreamHead
+from mlcp.records import record_class
 
 
 class ProblemKind(StrEnum):
@@ -48,7 +49,7 @@ class ProblemKind(StrEnum):
     """A digest key holds more than one object version: someone wrote over a digest."""
 
 
-@dataclass(frozen=True, slots=True)
+@record_class(slots=True)
 class ChainProblem:
     """One finding: where (``stream``, ``seq``; ``None`` when not about one record) and what."""
 
@@ -63,7 +64,7 @@ class ChainProblem:
         return f"stream={self.stream} {where} {self.kind.value}: {self.message}"
 
 
-@dataclass(frozen=True, slots=True)
+@record_class(slots=True)
 class ChainVerification:
     """The outcome of ``verify_chain``: ``ok`` when ``problems`` is empty."""
 

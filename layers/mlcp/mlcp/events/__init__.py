@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from mlcp.errors import InvalidEvent
+from mlcp.records import record_class
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
@@ -69,7 +69,7 @@ type ControlPlaneEvent = (
 """Any event :func:`parse_event` returns."""
 
 
-@dataclass(frozen=True)
+@record_class
 class EventKind:
     """One detail-type we consume: the only source allowed to send it, where its model lives
     (module and class, imported on first use) and the directory of its samples under ``events/``."""

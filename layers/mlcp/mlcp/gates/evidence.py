@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from mlcp.models.gates import Candidate, Evidence
 from mlcp.policy.model import GroupRule, Tier
+from mlcp.records import record_class
 from mlcp.s3uri import parse_s3_uri
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ def as_number(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
-@dataclass(frozen=True)
+@record_class
 class BiasValue:
     """One bias metric value of a report, with where it was measured."""
 

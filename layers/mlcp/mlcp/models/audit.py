@@ -18,14 +18,11 @@ Because ``stream``, ``seq`` and ``prev_hash`` are covered, a record can be neith
 to another position or stream without its hash (and its successor's link) breaking.
 """
 
-from __future__ import annotations
-
 import hashlib
 import json
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -33,6 +30,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from mlcp.errors import ControlPlaneError
+from mlcp.records import record_class
 
 GENESIS_HASH = "0" * 64
 """``prev_hash`` of the first record of every stream."""
@@ -252,7 +250,7 @@ class StreamHead(BaseModel):
     hash: str
 
 
-@dataclass(frozen=True, slots=True)
+@record_class(slots=True)
 class AppendResult:
     """The outcome of an audit append (``mlcp.ports.AuditLog.append``).
 

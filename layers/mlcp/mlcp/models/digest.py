@@ -13,16 +13,14 @@ which (seq, hash) every stream's head had when it was written, and chains to the
   size (1,000 streams are ~150 KB) is signable.
 """
 
-from __future__ import annotations
-
 import hashlib
 import json
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from mlcp.models.audit import GENESIS_HASH, canonical_json
+from mlcp.records import record_class
 
 DIGEST_PREFIX = "digests/"
 SIGNING_ALGORITHM: Literal["ECDSA_SHA_256"] = "ECDSA_SHA_256"
@@ -99,7 +97,7 @@ def parse_digest(body: bytes) -> AuditDigest:
     return AuditDigest.model_validate(data)
 
 
-@dataclass(frozen=True, slots=True)
+@record_class(slots=True)
 class StoredDigest:
     """One stored digest object version as read from the bucket.
 

@@ -2,8 +2,6 @@
 gathered for it, and the result of each gate. Pure data; no I/O.
 """
 
-from __future__ import annotations
-
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal

@@ -1,7 +1,5 @@
 """Incidents: what opens one (``IncidentRequest``), what is kept (``Incident``), what a call did."""
 
-from __future__ import annotations
-
 import hashlib
 from typing import Literal
 

@@ -16,14 +16,12 @@ A policy document (YAML in the repo, JSON in the deployed stack's SSM parameter)
       - {start: 2026-12-20T00:00:00Z, end: 2027-01-04T00:00:00Z, reason: year-end freeze}
 """
 
-from __future__ import annotations
-
 import fnmatch
 import json
 import re
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from pydantic import (
     BaseModel,
@@ -61,7 +59,7 @@ class MetricThreshold(BaseModel):
     max: float | None = None
 
     @model_validator(mode="after")
-    def _bounded(self) -> MetricThreshold:
+    def _bounded(self) -> Self:
         if self.min is None and self.max is None:
             raise ValueError(f"threshold on {self.metric!r} needs min, max or both")
         if self.min is not None and self.max is not None and self.min > self.max:
@@ -218,7 +216,7 @@ class CanaryAnalysis(BaseModel):
     )
 
     @model_validator(mode="after")
-    def _scores(self) -> CanaryAnalysis:
+    def _scores(self) -> Self:
         if self.marginal_score > self.pass_score:
             raise ValueError(f"marginal_score {self.marginal_score} > pass_score {self.pass_score}")
         names = [(m.namespace, m.metric, m.statistic) for m in self.metrics]
@@ -258,7 +256,7 @@ class ShadowTest(BaseModel):
     )
 
     @model_validator(mode="after")
-    def _judge(self) -> ShadowTest:
+    def _judge(self) -> Self:
         self.analysis()  # the same rules as a canary analysis (scores, distinct metrics)
         return self
 
@@ -303,7 +301,7 @@ class DeploymentSettings(BaseModel):
     )
 
     @model_validator(mode="after")
-    def _rollback_alarms(self) -> DeploymentSettings:
+    def _rollback_alarms(self) -> Self:
         # AutoRollbackConfiguration takes at most 10 alarms; the analysis adds its verdict alarm.
         limit = 9 if self.analysis is not None else 10
         if len(self.alarms) > limit:
@@ -382,7 +380,7 @@ class IncidentRule(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _violation_settings(self) -> IncidentRule:
+    def _violation_settings(self) -> Self:
         if self.on != "violation" and (self.min_violating_features != 1 or self.consecutive_runs != 1):
             raise ValueError(
                 f"min_violating_features and consecutive_runs apply to on: violation only (got on: {self.on})"
@@ -516,7 +514,7 @@ class Tier(BaseModel):
     )
 
     @model_validator(mode="after")
-    def _consistent(self) -> Tier:
+    def _consistent(self) -> Self:
         if self.auto_approve and self.human_approval:
             raise ValueError("auto_approve and human_approval cannot both be true")
         for approver in self.approvers or []:
@@ -572,7 +570,7 @@ class GroupRule(BaseModel):
     )
 
     @model_validator(mode="after")
-    def _distinct_stages(self) -> GroupRule:
+    def _distinct_stages(self) -> Self:
         names = [stage.stage for stage in self.promotion]
         if len(set(names)) != len(names):
             raise ValueError(f"promotion: stage names repeat ({', '.join(names)})")
@@ -600,7 +598,7 @@ class ChangeFreeze(BaseModel):
     reason: str = ""
 
     @model_validator(mode="after")
-    def _ordered(self) -> ChangeFreeze:
+    def _ordered(self) -> Self:
         if self.start.tzinfo is None or self.end.tzinfo is None:
             raise ValueError("freeze window times need a timezone (e.g. 2026-12-20T00:00:00Z)")
         if self.end <= self.start:
@@ -649,7 +647,7 @@ class Policy(BaseModel):
                 self._endpoint_rules.setdefault(rule.endpoint, index)
 
     @model_validator(mode="after")
-    def _tiers_exist(self) -> Policy:
+    def _tiers_exist(self) -> Self:
         for index, rule in enumerate(self.groups):
             if rule.tier not in self.tiers:
                 known = ", ".join(sorted(self.tiers))

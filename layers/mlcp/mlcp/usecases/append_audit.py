@@ -1,7 +1,5 @@
 """Append one audit record on behalf of a state machine (its tasks cannot hash-chain in ASL)."""
 
-from __future__ import annotations
-
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field

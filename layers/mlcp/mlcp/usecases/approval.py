@@ -7,7 +7,6 @@ Every decision reads the registry first (an event is a hint, never proof) and wr
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, NoReturn
 from urllib.parse import quote
@@ -21,6 +20,7 @@ from mlcp.gates.evaluate import same_identity
 from mlcp.models.gates import Candidate
 from mlcp.observability import MetricUnit, logger, metrics
 from mlcp.ports import UNKNOWN, Notifier, TaskCallbacks
+from mlcp.records import record_class
 from mlcp.usecases.gating import Gated, GatingDeps, approval_id_for, evaluate_candidate
 from mlcp.usecases.stage_promotion import OpenIncidents, stage_decision, stage_evidence
 
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 Outcome = Literal["proceed", "needs_human", "reject", "ignore", "refused"]
 
 
-@dataclass
+@record_class(frozen=False, eq=False, repr=False)  # a bundle of adapters: compared by identity, never printed
 class ApprovalDeps:
     gating: GatingDeps
     state: ControlPlaneState

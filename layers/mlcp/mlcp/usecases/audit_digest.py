@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from mlcp.adapters.digests import DigestBucket, DigestExists, DigestSigner
@@ -28,6 +27,7 @@ from mlcp.models.digest import (
     parse_digest,
 )
 from mlcp.ports import AuditLog
+from mlcp.records import record_class
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ MIN_RETENTION_DAYS = 183
 """Six months: the floor of every lock (EU AI Act Art. 19 keeps logs at least six months)."""
 
 
-@dataclass(frozen=True)
+@record_class
 class DigestDeps:
     """What a digest run reads and writes."""
 

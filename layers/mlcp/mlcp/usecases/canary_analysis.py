@@ -19,7 +19,7 @@ Which fleets are compared (``fleets``):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
@@ -29,6 +29,7 @@ from mlcp.audit import AuditAction
 from mlcp.observability import MetricUnit, logger, metrics
 from mlcp.policy.model import CanaryAnalysis
 from mlcp.ports import AuditLog, StoredReport
+from mlcp.records import record_class
 
 Phase = Literal["canary", "shadow"]
 
@@ -51,7 +52,7 @@ class Reports(Protocol):
     def write(self, key: str, document: dict[str, Any]) -> StoredReport: ...
 
 
-@dataclass
+@record_class(frozen=False, eq=False, repr=False)  # a bundle of adapters: compared by identity, never printed
 class AnalysisDeps:
     metrics: MetricSource
     reports: Reports
@@ -59,7 +60,7 @@ class AnalysisDeps:
     hosting: SageMakerHosting
 
 
-@dataclass(frozen=True)
+@record_class
 class Fleet:
     """One side of the comparison: a label and the CloudWatch dimension sets whose samples it pools."""
 
@@ -67,7 +68,7 @@ class Fleet:
     dimensions: list[dict[str, str]] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
+@record_class
 class Fleets:
     candidate: Fleet | None
     baseline: Fleet | None
@@ -162,7 +163,7 @@ def _pooled(
     return sorted(pooled)
 
 
-@dataclass(frozen=True)
+@record_class
 class AnalysisRequest:
     endpoint: str
     phase: Phase

@@ -13,10 +13,7 @@ The verdict is written once per decision execution, so a redelivered CloudTrail 
 the execution's wait and the verdict may arrive in either order (whichever comes second completes it).
 """
 
-from __future__ import annotations
-
 import json
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -26,6 +23,7 @@ from mlcp.events import validation_reason
 from mlcp.events.cloudtrail import StartExecutionCallEvent
 from mlcp.observability import MetricUnit, logger, metrics
 from mlcp.ports import UNKNOWN, Executions, TaskCallbacks
+from mlcp.records import record_class
 from mlcp.usecases.approval import ApprovalDeps, decide_approval
 from mlcp.usecases.decision_wait import DECISION_REFUSED, complete_decision
 
@@ -48,7 +46,7 @@ class DecisionInput(BaseModel):
     reason: str = Field(min_length=1, max_length=1000)
 
 
-@dataclass
+@record_class(frozen=False, eq=False, repr=False)  # a bundle of adapters: compared by identity, never printed
 class ConsoleDecisionDeps:
     approvals: ApprovalDeps
     #: The decision executions, read back (DescribeExecution).

@@ -8,8 +8,9 @@ the wait task needs the state table and Step Functions only, and imports nothing
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from mlcp.records import record_class
 
 if TYPE_CHECKING:
     from mlcp.adapters.state import ControlPlaneState
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
 DECISION_REFUSED = "DecisionRefused"
 
 
-@dataclass
+@record_class(frozen=False, eq=False, repr=False)  # a bundle of adapters: compared by identity, never printed
 class DecisionWaitDeps:
     #: Where a decision's task token and verdict meet (whichever comes first waits for the other).
     state: ControlPlaneState

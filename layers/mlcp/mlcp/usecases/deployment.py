@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
@@ -26,6 +26,7 @@ from mlcp.errors import DeploymentNotSupported
 from mlcp.models.incidents import IncidentRequest
 from mlcp.observability import MetricUnit, logger, metrics
 from mlcp.ports import AuditLog, Clock, TaskCallbacks
+from mlcp.records import record_class
 from mlcp.usecases.incidents import IncidentDeps, open_incident
 from mlcp.usecases.traffic_shift import plan_managed_bake, plan_managed_shift
 
@@ -88,7 +89,7 @@ def incident_opener(deps: IncidentDeps) -> IncidentOpener:
     return open_for_endpoint
 
 
-@dataclass
+@record_class(frozen=False, eq=False, repr=False)  # a bundle of adapters: compared by identity, never printed
 class DeploymentDeps:
     hosting: SageMakerHosting
     state: ControlPlaneState
@@ -153,7 +154,7 @@ def release_lease(endpoint: str, holder: str, *, deps: DeploymentDeps) -> dict[s
 # ---------------------------------------------------------------------------- start
 
 
-@dataclass(frozen=True)
+@record_class
 class Refusal:
     """Why an approval may no longer take effect, found when it is re-checked just before deploying."""
 

@@ -7,7 +7,6 @@ last modified the package)."""
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 
 from mlcp import clock as mlcp_clock
 from mlcp.audit import AuditAction
@@ -18,9 +17,10 @@ from mlcp.observability import MetricUnit, logger, metrics
 from mlcp.policy import GroupRule, Tier
 from mlcp.policy.model import PromotionStage
 from mlcp.ports import AuditLog, Clock, EvidenceSource, ModelRegistry, PolicySource, ReportStore
+from mlcp.records import record_class
 
 
-@dataclass
+@record_class(frozen=False, eq=False, repr=False)  # a bundle of adapters: compared by identity, never printed
 class GatingDeps:
     """What a gate evaluation reads and writes."""
 
@@ -32,7 +32,7 @@ class GatingDeps:
     clock: Clock = mlcp_clock.current
 
 
-@dataclass(frozen=True)
+@record_class
 class Gated:
     """A candidate with the rule and tier that govern it and its gate report (None: no policy covers it)."""
 

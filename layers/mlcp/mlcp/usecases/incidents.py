@@ -19,7 +19,6 @@ from __future__ import annotations
 import random
 import time
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -31,6 +30,7 @@ from mlcp.errors import ControlPlaneError
 from mlcp.models.incidents import Incident, IncidentOutcome, IncidentRequest, incident_id_for
 from mlcp.observability import MetricUnit, logger, metrics
 from mlcp.ports import AuditLog, Clock, Notifier
+from mlcp.records import record_class
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -50,7 +50,7 @@ class IncidentConflict(ControlPlaneError):
     """An incident changed under us more often than the retry budget allows."""
 
 
-@dataclass
+@record_class(frozen=False, eq=False, repr=False)  # a bundle of adapters: compared by identity, never printed
 class IncidentDeps:
     """Adapters of the incident use cases. ``ops_notifications_topic_arn``: SNS topic OpsCenter
     itself notifies when the OpsItem changes (optional; ``notifier`` is mlcp's own message)."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from mlcp import clock as mlcp_clock
@@ -28,6 +27,7 @@ from mlcp.monitoring import (
 from mlcp.observability import logger
 from mlcp.policy import MonitoringPolicy
 from mlcp.ports import AuditLog, Clock, MonitoringRuns, PipelineStarter, PolicySource, RetrainingGuards
+from mlcp.records import record_class
 from mlcp.retraining import RetrainingTrigger, retrain, streak_check
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ class DebounceScheduler(Protocol):
     def __call__(self, *, pipeline: str, wait_seconds: int, window_id: str) -> None: ...
 
 
-@dataclass
+@record_class(frozen=False, eq=False, repr=False)  # a bundle of adapters: compared by identity, never printed
 class ReactionDeps:
     policies: PolicySource
     #: The incident use cases' adapters, or a factory of them called with the first incident: a data

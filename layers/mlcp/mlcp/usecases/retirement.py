@@ -17,9 +17,6 @@ deletion the next run (or the retry) completes, never a deletion the trail does 
 before models, so no config is left pointing at a deleted model.
 """
 
-from __future__ import annotations
-
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
 
@@ -30,6 +27,7 @@ from mlcp.adapters.endpoints import OWNER_TAG
 from mlcp.adapters.inventory import HostedResource, ResourceKind, Serving
 from mlcp.audit import AuditAction
 from mlcp.ports import AuditLog, Clock, PolicySource
+from mlcp.records import record_class
 
 
 class Inventory(Protocol):
@@ -40,7 +38,7 @@ class Inventory(Protocol):
     def delete(self, kind: ResourceKind, name: str) -> bool: ...
 
 
-@dataclass
+@record_class(frozen=False, eq=False, repr=False)  # a bundle of adapters: compared by identity, never printed
 class RetirementDeps:
     inventory: Inventory
     policies: PolicySource

@@ -25,7 +25,6 @@ and asynchronous inference, more than one production variant, one shadow at a ti
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
@@ -36,6 +35,7 @@ from mlcp.errors import DeploymentNotSupported
 from mlcp.observability import MetricUnit, logger, metrics
 from mlcp.policy.model import ShadowTest
 from mlcp.ports import AuditLog
+from mlcp.records import record_class
 from mlcp.usecases.deployment import newer_version_serving
 
 Decision = Literal["proceed", "reject", "stale", "abandon"]
@@ -51,7 +51,7 @@ class PackageStatus(Protocol):
     def approval_status(self, model_package_arn: str) -> str: ...
 
 
-@dataclass
+@record_class(frozen=False, eq=False, repr=False)  # a bundle of adapters: compared by identity, never printed
 class ShadowDeps:
     hosting: SageMakerHosting
     registry: PackageStatus

@@ -18,7 +18,6 @@ import datetime as dt
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from mlcp.accounts import account_stream
@@ -27,6 +26,7 @@ from mlcp.audit import AuditAction
 from mlcp.errors import InvalidEvent
 from mlcp.policy.model import Policy
 from mlcp.ports import AuditLog, PolicySource, TaskCallbacks
+from mlcp.records import record_class
 
 Action = Literal["promote", "abort"]
 _PACKAGE = re.compile(r"model-package/(?P<group>[^/]+)/(?P<version>\d+)$")
@@ -42,7 +42,7 @@ class BakeRecords(Protocol):
     def claim_bake(self, endpoint: str, task_token: str, *, action: str, by: str, reason: str) -> bool: ...
 
 
-@dataclass
+@record_class(frozen=False, eq=False, repr=False)  # a bundle of adapters: compared by identity, never printed
 class SteerDeps:
     bakes: BakeRecords
     hosting: SageMakerHosting
@@ -54,7 +54,7 @@ class SteerDeps:
     home_account: str | None = None
 
 
-@dataclass(frozen=True)
+@record_class
 class SteerRequest:
     """What the operator saw and asks for (``mlcp promote`` / ``mlcp abort`` send it)."""
 

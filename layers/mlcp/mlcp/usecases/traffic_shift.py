@@ -19,12 +19,12 @@ bake (a Wait state in the workflow).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from mlcp.adapters.endpoints import EndpointState, SageMakerHosting, resource_name
 from mlcp.errors import DeploymentNotSupported
 from mlcp.observability import logger
+from mlcp.records import record_class
 
 #: Simulated/real seconds between two looks at an endpoint that is applying a change.
 SHIFT_POLL_SECONDS = 30
@@ -51,7 +51,7 @@ class BakeStore(Protocol):
     def put_bake(self, endpoint: str, bake: dict[str, str | int]) -> None: ...
 
 
-@dataclass
+@record_class(frozen=False, eq=False, repr=False)  # a bundle of adapters: compared by identity, never printed
 class ShiftDeps:
     hosting: SageMakerHosting
     alarms: AlarmStates
