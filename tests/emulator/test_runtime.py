@@ -137,7 +137,7 @@ def test_the_heap_alive_after_a_deploy_is_frozen_until_close(tmp_path: Path) -> 
     """ADR 40: a play's full collections do not traverse what the deploy built; a closed plane gives
     it back to the collector."""
     cp = LocalControlPlane(tmp_path / "template.yaml")
-    cp._freeze_deployed_heap()
+    cp._freeze_heap()
     assert gc.get_freeze_count() > 0
     cp.close()
     assert gc.get_freeze_count() == 0
