@@ -125,3 +125,23 @@ def test_the_main_thread_is_never_parked_by_a_closed_clock() -> None:
     clock.close()
     with pytest.raises(RuntimeError, match="closed"):
         clock.sleep(1)
+
+
+def test_a_thread_blocking_on_the_clock_or_a_queued_delivery_wakes_a_settling_thread() -> None:
+    """ADR 40: a settle waiting out its pause re-checks as soon as a participant blocks or queues."""
+    from mlcp_cli.emulator.gaps import Deliveries
+    from mlcp_cli.emulator.gaps.state import HANG_TIMEOUT, SETTLE_WAKE
+
+    clock = VirtualClock(START)
+    SETTLE_WAKE.clear()
+    sleeper = threading.Thread(target=clock.sleep, args=(60,), daemon=True)
+    sleeper.start()
+    assert SETTLE_WAKE.wait(HANG_TIMEOUT)  # only a bound on a hang: set when the sleeper blocks
+    assert clock.next_deadline() == 60
+    clock.advance(60)
+    sleeper.join(HANG_TIMEOUT)
+    assert not sleeper.is_alive()
+
+    SETTLE_WAKE.clear()
+    Deliveries().enqueue(object())  # type: ignore[arg-type]
+    assert SETTLE_WAKE.is_set()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import json
+from pathlib import Path
 
 import pytest
 from boto3.dynamodb.types import TypeDeserializer
@@ -99,3 +101,43 @@ def test_only_put_aws_events_puts_an_aws_source(control_plane: LocalControlPlane
     [result] = control_plane.put_aws_events([entry])
 
     assert result["EventId"]
+
+
+def test_the_pump_lists_no_executions_and_task_states_reuse_their_client(
+    control_plane: LocalControlPlane,
+) -> None:
+    """ADR 40: the pump reads which executions changed from moto's backend (it only describes
+    those), and a state machine's Task states reuse the client moto made for the first one."""
+    from mlcp_cli.emulator.calls import CallRecorder
+
+    cp = control_plane
+    assert cp.iam is not None
+    with CallRecorder() as recorder:
+        cp.put_events(
+            [{"Source": "fixture.app", "DetailType": "Item Requested", "Detail": {"item": "good-2"}}]
+        )
+        first = cp.pump()
+        task_clients = len(cp.iam._sfn_clients)
+        cp.put_events(
+            [{"Source": "fixture.app", "DetailType": "Item Requested", "Detail": {"item": "good-3"}}]
+        )
+        second = cp.pump()
+
+    assert [e["status"] for e in first.executions] == ["SUCCEEDED"]
+    assert [e["status"] for e in second.executions] == ["SUCCEEDED"]
+    assert first.executions[0]["executionArn"] != second.executions[0]["executionArn"]
+    names = [call.name for call in recorder.calls]
+    assert "stepfunctions.ListExecutions" not in names
+    assert names.count("stepfunctions.DescribeExecution") == 2  # the changed ones, once each
+    assert task_clients >= 1
+    assert len(cp.iam._sfn_clients) == task_clients
+
+
+def test_the_heap_alive_after_a_deploy_is_frozen_until_close(tmp_path: Path) -> None:
+    """ADR 40: a play's full collections do not traverse what the deploy built; a closed plane gives
+    it back to the collector."""
+    cp = LocalControlPlane(tmp_path / "template.yaml")
+    cp._freeze_heap()
+    assert gc.get_freeze_count() > 0
+    cp.close()
+    assert gc.get_freeze_count() == 0

@@ -61,16 +61,3 @@ def test_the_setting_reaches_the_control_planes_clock(monkeypatch: pytest.Monkey
         with pytest.raises(_Deployed):
             main(["local", "run", SCENARIO, "--root", str(ROOT)])
         assert _RecordingControlPlane.built.pop()["skipping"] is skipping
-
-
-def test_the_heap_is_frozen_while_the_play_runs_and_handed_back_after() -> None:
-    import gc
-
-    before = gc.get_freeze_count()
-    built = [object() for _ in range(10)]
-    with local.frozen_heap():
-        assert gc.get_freeze_count() >= before + len(built)
-    assert gc.get_freeze_count() == 0  # a process running plane after plane frees each
-    with pytest.raises(_Deployed), local.frozen_heap():
-        raise _Deployed
-    assert gc.get_freeze_count() == 0

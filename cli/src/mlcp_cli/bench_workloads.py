@@ -767,22 +767,16 @@ def whole_commands(root: Path, template: Path, scenario_path: Path, *, rounds: i
 def run_scenario(root: Path, template: Path, scenario_path: Path, *, skipping: bool = True) -> dict[str, Any]:
     """Deploy the stack on the emulator, play the scenario; wall times and deployment executions.
     ``skipping=False``: the virtual clock lets real time pass instead of jumping (the reference)."""
-    import gc
     import io
 
-    from mlcp_cli.commands.local import frozen_heap  # what `mlcp local run` has imported before it deploys
     from mlcp_cli.emulator.runtime import LocalControlPlane
     from mlcp_cli.scenario import ScenarioRunner, load_scenario
 
     scenario = load_scenario(scenario_path)
     started = time.perf_counter()
-    with (
-        frozen_heap(),  # as `mlcp local run` deploys and plays it
-        LocalControlPlane(
-            template, parameters=scenario.parameters, start=scenario.start, skipping=skipping
-        ) as cp,
-    ):
-        gc.freeze()
+    with LocalControlPlane(
+        template, parameters=scenario.parameters, start=scenario.start, skipping=skipping
+    ) as cp:
         deployed = time.perf_counter()
         cpu = time.process_time()
         result = ScenarioRunner(cp, root=root, timeline=io.StringIO()).run(scenario)

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import gc
 import json
 import os
 import signal
@@ -324,7 +323,7 @@ def serve(
     directory: Path, template: Path, *, speed: float, scenario_path: Path | None, root: Path, iam: bool
 ) -> int:
     """Run the control plane and serve until ``mlcp local down`` (or SIGTERM / SIGINT)."""
-    from mlcp_cli.commands.local import frozen_heap, play
+    from mlcp_cli.commands.local import play
     from mlcp_cli.emulator.runtime import LocalControlPlane
     from mlcp_cli.main import route_logs_to_stderr
     from mlcp_cli.scenario import load_scenario
@@ -341,8 +340,7 @@ def serve(
         "speed": speed,
         "ready": False,
     }
-    with frozen_heap(), LocalControlPlane(template, parameters=parameters, start=start_at, iam=iam) as cp:
-        gc.freeze()  # what the deploy built, too (ADR 38)
+    with LocalControlPlane(template, parameters=parameters, start=start_at, iam=iam) as cp:
         if scenario is not None and scenario_path is not None:
             with (directory / SCENARIO_LOG_NAME).open("w", encoding="utf-8") as log:
                 info["scenario_exit"] = play(

@@ -5,11 +5,8 @@ scenario; `mlcp local up` / `down` / `advance`: a local control plane that outli
 from __future__ import annotations
 
 import argparse
-import contextlib
-import gc
 import json
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,27 +29,6 @@ def clock_skipping() -> bool:
     if value not in ("on", "off"):
         raise SkippingSettingError(f"{SKIPPING_VARIABLE} must be on or off, not {value!r}")
     return value == "on"
-
-
-@contextlib.contextmanager
-def frozen_heap() -> Iterator[None]:
-    """While a local control plane is deployed and plays: what was built before stays out of the
-    cyclic garbage collector's full passes (ADR 38).
-
-    Entering freezes what the imports built; call ``gc.freeze()`` again once the control plane is
-    up to add what the deploy built. After the deploy the heap holds ~330k objects that live as
-    long as the control plane (moto's backends, botocore's service models, the functions' modules);
-    a full collection in the deploy walked the imports' objects, the play's first walked all of
-    them (0.1 and 0.25 s of CPU) to find next to nothing. ``gc.freeze`` moves them to the permanent
-    generation; the play's own garbage is collected as before. On leaving they are handed back to
-    the collector, so a process that runs one control plane after another (the tests) frees each;
-    there, the garbage a previous one left uncollected stays frozen until this one ends too.
-    """
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
 
 
 def run_local(
@@ -83,13 +59,9 @@ def run_local(
     scenario = load_scenario(scenario_path)
     if not as_json:
         sys.stdout.write(f"deploying {template} on the embedded emulator ...\n")
-    with (
-        frozen_heap(),
-        LocalControlPlane(
-            template, parameters=scenario.parameters, start=scenario.start, skipping=skipping, iam=iam
-        ) as cp,
-    ):
-        gc.freeze()  # what the deploy built, too
+    with LocalControlPlane(
+        template, parameters=scenario.parameters, start=scenario.start, skipping=skipping, iam=iam
+    ) as cp:
         return play(
             cp,
             scenario,

@@ -25,10 +25,11 @@ what moto does at every deploy that a local stack never uses (importing the mode
 services for moto's CloudFormation, EC2's among them; a symmetric key's RSA key pair) is done on
 first use.
 
-Three modules are not AWS fills but costs of running many emulated environments in one process:
+Some modules are not AWS fills but costs of running many emulated environments in one process:
 :mod:`.loader` (every botocore session shares one service-model loader, and botocore's other
 read-only artefacts are built once), :mod:`.shared_modules` (layer modules without state are
-imported once for every function, ADR 33) and the per-process caches of fills p and v (a
+imported once for every function, ADR 33), :mod:`.moto_dispatch` (moto's request path without
+work it repeats on every request, ADR 40) and the per-process caches of fills p and v (a
 definition text parsed and validated once, the validation's program run by its executions). Local deploys seed moto's
 random source with the stack name (:func:`mlcp_cli.emulator.stack.deploy_local_stack`), so the
 same definition text comes back on every deploy and those caches hold across stacks.

@@ -35,7 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
-from mlcp_cli.emulator.gaps.state import _INSTALL
+from mlcp_cli.emulator.gaps.state import _INSTALL, wake_settle
 
 POLL_SECONDS = 0.2
 """Real seconds between a sleeper's re-checks of its external event (a backstop: whoever sets the
@@ -140,6 +140,7 @@ class VirtualClock:
                     return False
                 sleeper = Sleeper(deadline, ready, tag, seq=next(self._seq))
                 self._sleepers.append(sleeper)
+            wake_settle()
             try:
                 while not sleeper.wake.wait(POLL_SECONDS if ready is not None else None):
                     if self._closed or (ready is not None and ready()):

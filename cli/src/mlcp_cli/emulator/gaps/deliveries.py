@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlcp_cli.emulator.gaps.clock import simulated_now
+from mlcp_cli.emulator.gaps.state import wake_settle
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ class Deliveries:
     def enqueue(self, item: Delivery | AsyncInvocation) -> None:
         with self._lock:
             self._pending.append(item)
+        wake_settle()
 
     def take(self) -> Delivery | AsyncInvocation | None:
         with self._lock:

@@ -55,6 +55,7 @@ from mlcp_cli.emulator.gaps.loader import (
     fill_shared_loader,
     fill_shared_service_model,
 )
+from mlcp_cli.emulator.gaps.moto_dispatch import fill_moto_action_methods
 from mlcp_cli.emulator.gaps.s3 import (
     FreshIdEventMessage,
     fill_cfn_s3_bucket,
@@ -90,7 +91,7 @@ from mlcp_cli.emulator.gaps.sagemaker_sharing import (
     fill_sagemaker_put_model_package_group_policy,
 )
 from mlcp_cli.emulator.gaps.ssm import _ops_center_patches
-from mlcp_cli.emulator.gaps.state import _ABSENT, _INSTALL, HANG_TIMEOUT, _State, _state
+from mlcp_cli.emulator.gaps.state import _ABSENT, _INSTALL, HANG_TIMEOUT, SETTLE_WAKE, _State, _state
 from mlcp_cli.emulator.gaps.stepfunctions import (
     clock_patches,
     fill_sfn_describe_execution_redrive,
@@ -170,6 +171,7 @@ class GapFills:
                     else:
                         setattr(owner, name, original)
                 _INSTALL.originals.clear()
+                _INSTALL.original_of.clear()
                 _INSTALL.active = None
                 restore_clock()
 
@@ -203,7 +205,9 @@ def install_gap_fills(
             with deferring():
                 patches = _patches()
             for owner, name, replacement in patches:
-                _INSTALL.originals.append((owner, name, owner.__dict__.get(name, _ABSENT)))
+                original = owner.__dict__.get(name, _ABSENT)
+                _INSTALL.originals.append((owner, name, original))
+                _INSTALL.original_of.setdefault((id(owner), name), original)
                 setattr(owner, name, replacement)
         _INSTALL.count += 1
     return GapFills(registry, deliveries, state)
@@ -214,6 +218,7 @@ def settle_state(state: _State, timeout: float = HANG_TIMEOUT) -> None:
     deadline = time.monotonic() + timeout
     pause = 0.0005
     while True:
+        SETTLE_WAKE.clear()  # before looking: a change announced from here on ends the wait below
         process_pending(state.deliveries, state.registry)
         busy = runnable_work(state)
         if not busy:
@@ -222,7 +227,8 @@ def settle_state(state: _State, timeout: float = HANG_TIMEOUT) -> None:
             raise TimeoutError(f"not settled after {timeout} s: {busy}")
         # The other participants are threads sharing the GIL: poll often at first (most waits
         # are short), then back off so the polling does not slow down a handler's seconds of work.
-        time.sleep(pause)
+        # A participant announcing a change (SETTLE_WAKE) ends the wait at once (ADR 40).
+        SETTLE_WAKE.wait(pause)
         pause = min(pause * 2, 0.01)
 
 
@@ -268,6 +274,7 @@ def _patches() -> list[tuple[Any, str, Any]]:
     import botocore.hooks
     import botocore.session
     import moto.cloudformation.parsing as cfn_parsing
+    import moto.core.responses as moto_core_responses
     import moto.core.utils as moto_core_utils
     import moto.dynamodb.models as dynamodb_models
     import moto.events.utils as events_utils
@@ -299,6 +306,7 @@ def _patches() -> list[tuple[Any, str, Any]]:
         (botocore.hooks, "accepts_kwargs", fill_memoized_accepts_kwargs),
         (botocore.hooks.EventAliaser, "_alias_event_name", fill_shared_event_aliases),
         (moto_core_utils, "_load_service_model", fill_moto_reads_the_shared_model),
+        (moto_core_responses, "method_names_from_class", fill_moto_action_methods),
         (LambdaSimpleBackend, "invoke", fill_lambda_invoke),
         (Rule, "send_to_targets", fill_events_send_to_targets),
         (EventsHandler, "put_events", fill_events_put_events_aws_source),

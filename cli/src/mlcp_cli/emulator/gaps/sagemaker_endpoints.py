@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlcp_cli.emulator.gaps.events import _put_aws_event
-from mlcp_cli.emulator.gaps.state import _call_original, _State, _state
+from mlcp_cli.emulator.gaps.state import _call_original, _State, _state, wake_settle
 
 FLEET_LAUNCH_SECONDS = 60.0
 """Simulated seconds to launch a new (green) fleet, or to finish a plain UpdateEndpoint."""
@@ -562,6 +562,8 @@ class EndpointDeployment:
             self._finish("Stopped", self.reason)
         except Exception as exc:  # keep the thread's failure visible in the status
             self._finish("Error", f"{type(exc).__name__}: {exc}")
+        finally:
+            wake_settle()
 
     def _plain(self) -> None:
         self._wait(self.settle_seconds, watch=False)

@@ -27,6 +27,18 @@ HANG_TIMEOUT = 600.0
 Only a bound on a hang: correctness never depends on it, and a loaded host may be many times slower
 than a quiet one, so it is far above any settle's real duration."""
 
+SETTLE_WAKE = threading.Event()
+"""Set when a participant of a settle may have stopped being runnable or queued work (a thread
+blocked on the clock, an execution ended, a delivery queued, an endpoint deployment ended): the
+settling thread re-checks at once instead of at the end of its pause (ADR 40). Only a wake-up: the
+settle still re-checks after each pause, so a change nobody announces is seen as before."""
+
+
+def wake_settle() -> None:
+    """Tell a settling thread that what is runnable may have changed (see :data:`SETTLE_WAKE`)."""
+    SETTLE_WAKE.set()
+
+
 _ABSENT = object()
 """Marks a patched attribute moto does not define (the fill adds it; uninstalling removes it)."""
 
@@ -37,6 +49,8 @@ class _Installation:
     def __init__(self) -> None:
         self.active: _State | None = None
         self.originals: list[tuple[Any, str, Any]] = []
+        self.original_of: dict[tuple[int, str], Any] = {}
+        """``originals`` by (id of the owner, name): fills call their original on every request."""
         self.count = 0
         self.lock = threading.Lock()
 
@@ -52,10 +66,10 @@ def _state() -> _State:
 
 def _original(owner: Any, name: str) -> Any:
     """The unpatched attribute (as stored in the class ``__dict__``), for fills that wrap it."""
-    for patched_owner, patched_name, original in _INSTALL.originals:
-        if patched_owner is owner and patched_name == name:
-            return original
-    return owner.__dict__[name]
+    try:
+        return _INSTALL.original_of[(id(owner), name)]
+    except KeyError:
+        return owner.__dict__[name]
 
 
 def _call_original(owner: Any, name: str, *args: Any, **kwargs: Any) -> Any:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from mlcp_cli.emulator.gaps.clock import VirtualClock
-from mlcp_cli.emulator.gaps.state import _call_original, _state
+from mlcp_cli.emulator.gaps.state import _call_original, _state, wake_settle
 
 
 def fill_sfn_start_time_iso(self: Any) -> Any:
@@ -640,6 +640,7 @@ def fill_sfn_status_change_event(self: Any) -> None:
     finally:
         with _TERMINATING_LOCK:
             _TERMINATING.discard(execution.exec_arn)
+        wake_settle()
 
 
 _TERMINATING: set[str] = set()

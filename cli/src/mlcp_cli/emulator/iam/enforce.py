@@ -340,6 +340,7 @@ class IamEnforcer(Hook):
     _role_policies: dict[str, list[Policy]] = field(default_factory=dict)
     patches: Patches = field(default_factory=Patches)
     _sfn: _SfnCaller = field(default_factory=_SfnCaller)
+    _sfn_clients: dict[tuple[str, str, str | None], Any] = field(default_factory=dict)
     policy_names: dict[str, str] = field(default_factory=dict)
     """Managed policy ARN or physical name -> the template's logical id (for reports)."""
 
@@ -362,18 +363,27 @@ class IamEnforcer(Hook):
         DELIVERY_CHECKS.append(self.check_delivery)
 
     def _wrap_sfn_clients(self) -> None:
-        """Tag the clients moto's ASL interpreter creates with the running state machine."""
+        """Tag the clients moto's ASL interpreter creates with the running state machine.
+
+        moto creates a new client for every Task state it runs (16 Lambda clients in a full-loop
+        play, each costing more than the call it makes): the same arguments for the same state
+        machine get the client made the first time, for this enforcer's life (ADR 40)."""
         import importlib
 
         from moto.stepfunctions.parser.asl.utils import boto_client as module
 
         original: Callable[..., Any] = module.boto_client_for
+        clients = self._sfn_clients
 
         def tagged_client(*args: Any, **kwargs: Any) -> Any:
-            client = original(*args, **kwargs)
             arn = _state_machine_in_stack()
-            if arn is not None:
-                client.meta.mlcp_iam_state_machine = arn
+            key = (repr(args), repr(sorted(kwargs.items())), arn)
+            client = clients.get(key)
+            if client is None:
+                client = original(*args, **kwargs)
+                if arn is not None:
+                    client.meta.mlcp_iam_state_machine = arn
+                clients[key] = client
             return client
 
         for name in (
@@ -403,6 +413,7 @@ class IamEnforcer(Hook):
 
         if self.check_delivery in DELIVERY_CHECKS:
             DELIVERY_CHECKS.remove(self.check_delivery)
+        self._sfn_clients.clear()
         super().uninstall()
 
     # -- policies ----------------------------------------------------------------------------

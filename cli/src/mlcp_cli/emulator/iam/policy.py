@@ -47,10 +47,16 @@ class Policy:
     def parse(cls, name: str, document: str | Mapping[str, Any]) -> Policy:
         return cls(name, json.loads(document) if isinstance(document, str) else document)
 
-    def statements(self) -> list[Statement]:
+    def statements(self) -> tuple[Statement, ...]:
+        """The document's statements, built once per policy: every checked call evaluates its
+        caller's policies (ADR 40). A policy's document is never changed once parsed."""
+        return self._statements
+
+    @functools.cached_property
+    def _statements(self) -> tuple[Statement, ...]:
         raw = self.document.get("Statement", [])
         items = raw if isinstance(raw, list) else [raw]
-        return [Statement(self.name, index, item) for index, item in enumerate(items)]
+        return tuple(Statement(self.name, index, item) for index, item in enumerate(items))
 
 
 @dataclass(frozen=True)

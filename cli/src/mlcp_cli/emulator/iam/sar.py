@@ -105,6 +105,7 @@ class Action:
         return bool(self.resource_types)
 
 
+@functools.cache  # a pure function of the shipped SAR: every checked call asks it (ADR 40)
 def action(prefix: str, name: str) -> Action | None:
     """The SAR's ``prefix:name`` (case-insensitive on the name), or None if the SAR has no such action."""
     service = _service_of(prefix)
