@@ -165,13 +165,12 @@ class GapFills:
             self._installed = False
             _INSTALL.count -= 1
             if _INSTALL.count == 0:
-                for owner, name, original in reversed(_INSTALL.originals):
+                for (_, name), (owner, original) in reversed(_INSTALL.originals.items()):
                     if original is _ABSENT:
                         delattr(owner, name)
                     else:
                         setattr(owner, name, original)
                 _INSTALL.originals.clear()
-                _INSTALL.original_of.clear()
                 _INSTALL.active = None
                 restore_clock()
 
@@ -205,9 +204,8 @@ def install_gap_fills(
             with deferring():
                 patches = _patches()
             for owner, name, replacement in patches:
-                original = owner.__dict__.get(name, _ABSENT)
-                _INSTALL.originals.append((owner, name, original))
-                _INSTALL.original_of.setdefault((id(owner), name), original)
+                # The first patch of an attribute keeps what moto had (uninstalling restores it).
+                _INSTALL.originals.setdefault((id(owner), name), (owner, owner.__dict__.get(name, _ABSENT)))
                 setattr(owner, name, replacement)
         _INSTALL.count += 1
     return GapFills(registry, deliveries, state)

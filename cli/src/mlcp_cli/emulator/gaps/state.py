@@ -48,9 +48,9 @@ class _Installation:
 
     def __init__(self) -> None:
         self.active: _State | None = None
-        self.originals: list[tuple[Any, str, Any]] = []
-        self.original_of: dict[tuple[int, str], Any] = {}
-        """``originals`` by (id of the owner, name): fills call their original on every request."""
+        self.originals: dict[tuple[int, str], tuple[Any, Any]] = {}
+        """(owner, what it had) by (id of the owner, name), in patching order: fills look their
+        original up on every request; uninstalling restores them last patched first."""
         self.count = 0
         self.lock = threading.Lock()
 
@@ -67,7 +67,7 @@ def _state() -> _State:
 def _original(owner: Any, name: str) -> Any:
     """The unpatched attribute (as stored in the class ``__dict__``), for fills that wrap it."""
     try:
-        return _INSTALL.original_of[(id(owner), name)]
+        return _INSTALL.originals[(id(owner), name)][1]
     except KeyError:
         return owner.__dict__[name]
 
